@@ -1,0 +1,248 @@
+"""The wire contract, v1: the eight event types of DESIGN.md as msgspec Structs.
+
+An event is a JSON object with the envelope fields (`event_id`, `schema_version`, `type`,
+`occurred_at`, `source`, `actor`, `team`) and the fields of its `type`. msgspec decodes it
+straight into the Struct of its type (a tagged union on `type`), so a bad event fails with a
+message that names the field and the reason, e.g.
+``Expected `int`, got `str` - at `$.human_minutes```.
+
+Decisions the design left open, made here:
+
+* Unknown fields are rejected (``forbid_unknown_fields``), as DESIGN.md asks.
+* Label-like strings (team, category names, model ids, accelerator types, purposes, tags …)
+  must match :data:`LABEL`: short, no spaces, no ``@``. That is how "no free text and no emails
+  reach the warehouse" is enforced structurally rather than by scrubbing.
+* ``actor`` (and a review's ``reviewer``) is the only identity field; it may hold an email at
+  the edge and is replaced by a keyed pseudonym in the collector (see ``pseudonymize``).
+* ``occurred_at`` must carry a timezone; it is normalized to UTC.
+* ``family`` of a task defaults to its ``category`` (DESIGN.md), filled in by :func:`normalize`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta
+
+SCHEMA_VERSION = 1
+
+#: client-made id: a UUID (v7 recommended) in canonical form, or a ULID.
+EVENT_ID = Meta(
+    pattern=r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})$",
+    description="UUIDv7 or ULID made by the client; the idempotency key end to end",
+)
+#: a short machine label, never free text: letters, digits and ``_ . : / + -``.
+LABEL = Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/+\-]+$")
+#: an identity at the edge (email, login, account id); pseudonymized by the collector.
+IDENTITY = Meta(min_length=1, max_length=320)
+
+Label = Annotated[str, LABEL]
+Identity = Annotated[str, IDENTITY]
+UtcTime = Annotated[dt.datetime, Meta(tz=True)]
+NonNegative = Annotated[float, Meta(ge=0)]
+Share = Annotated[float, Meta(ge=0, le=1)]
+
+Executor = Literal["ai", "human", "mixed"]
+Designer = Literal["ai", "human", "mixed"]
+Autonomy = Literal["suggest", "supervised", "autonomous"]
+Category = Literal[
+    "hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature"
+]
+Role = Literal["scientist", "engineer"]
+Rung = Literal["engineering", "experiments", "ideation", "strategy"]
+Outcome = Literal["success", "failure", "abandoned"]
+ReviewAction = Literal["approved", "rejected", "modified", "intervened"]
+ContributionKind = Literal["commit", "pull_request", "paper", "result"]
+Author = Literal["ai", "human"]
+SpendCategory = Literal["ai_tools", "compute", "data", "staff", "other"]
+
+EVENT_TYPES = (
+    "task",
+    "review",
+    "experiment",
+    "contribution",
+    "model_deployment",
+    "training_milestone",
+    "impression",
+    "spend",
+)
+
+
+class Source(msgspec.Struct, forbid_unknown_fields=True):
+    """The tool that emitted the event."""
+
+    tool: Label
+    version: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:+\-]+$")]
+
+
+class Envelope(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", kw_only=True):
+    """Fields every event carries. ``type`` is the tag that selects the subclass."""
+
+    event_id: Annotated[str, EVENT_ID]
+    schema_version: Literal[1]
+    occurred_at: UtcTime
+    source: Source
+    actor: Identity
+    team: Label
+
+
+class Task(Envelope, tag="task", kw_only=True):
+    task_id: Label
+    executor: Executor
+    autonomy: Autonomy
+    category: Category
+    role: Role
+    rung: Rung
+    human_minutes: Annotated[float, Meta(gt=0, le=525_600)]
+    duration_s: NonNegative
+    outcome: Outcome
+    family: Label | None = None
+    model: Label | None = None
+
+
+class Review(Envelope, tag="review", kw_only=True):
+    task_id: Label
+    reviewer: Identity
+    action: ReviewAction
+    minutes: NonNegative
+
+
+class Experiment(Envelope, tag="experiment", kw_only=True):
+    experiment_id: Label
+    designed_by: Designer
+    accelerator_hours: NonNegative
+    accelerator_type: Label
+    purpose: Label
+    flops: NonNegative | None = None
+
+
+class Contribution(Envelope, tag="contribution", kw_only=True):
+    contribution_id: Label
+    kind: ContributionKind
+    first_author: Author
+    ai_share: Share
+
+
+class ModelDeployment(Envelope, tag="model_deployment", kw_only=True):
+    model_id: Label
+    internal_at: UtcTime
+    public_at: UtcTime | None = None
+
+
+class TrainingMilestone(Envelope, tag="training_milestone", kw_only=True):
+    run_id: Label
+    recipe: Label
+    target_loss: NonNegative
+    compute_to_target: Annotated[float, Meta(gt=0)]
+    baseline_run_id: Label | None = None
+
+
+class Impression(Envelope, tag="impression", kw_only=True):
+    question_id: Label
+    score: Annotated[int, Meta(ge=1, le=5)]
+    tags: Annotated[list[Label], Meta(max_length=16)] = []
+
+
+class Spend(Envelope, tag="spend", kw_only=True):
+    category: SpendCategory
+    amount_usd: NonNegative
+    model: Label | None = None
+    input_tokens: Annotated[int, Meta(ge=0)] | None = None
+    output_tokens: Annotated[int, Meta(ge=0)] | None = None
+
+
+Event = Union[
+    Task, Review, Experiment, Contribution, ModelDeployment, TrainingMilestone, Impression, Spend
+]
+
+STRUCT_BY_TYPE: dict[str, type[Envelope]] = {
+    cls.__struct_config__.tag: cls  # type: ignore[misc]
+    for cls in (
+        Task, Review, Experiment, Contribution, ModelDeployment, TrainingMilestone, Impression,
+        Spend,
+    )
+}
+
+_event_decoder = msgspec.json.Decoder(Event)
+_batch_decoder = msgspec.json.Decoder(list[Event])
+_encoder = msgspec.json.Encoder()
+
+
+class ContractError(ValueError):
+    """An event that breaks the contract. ``field`` is a JSON path such as ``$.actor``."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _contract_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ContractError:
+    # msgspec says "Expected `int`, got `str` - at `$.human_minutes`"; split path and reason.
+    message = str(exc)
+    reason, sep, where = message.rpartition(" - at `")
+    if not sep:
+        if message.startswith("Object missing required field `"):
+            name = message.split("`")[1]
+            return ContractError(f"$.{name}", "required field is missing")
+        if message.startswith("Object contains unknown field `"):
+            name = message.split("`")[1]
+            return ContractError(f"$.{name}", "unknown field")
+        if "Invalid value" in message and "tag" in message.lower() or "`type`" in message:
+            return ContractError("$.type", _tag_reason(message))
+        return ContractError("$", message)
+    field = where.rstrip("`")
+    if reason.startswith("Object missing required field `"):
+        name = reason.split("`")[1]
+        return ContractError(f"{field}.{name}", "required field is missing")
+    if reason.startswith("Object contains unknown field `"):
+        name = reason.split("`")[1]
+        return ContractError(f"{field}.{name}", "unknown field")
+    if field.endswith(".type") and reason.startswith("Invalid value"):
+        return ContractError(field, _tag_reason(reason))
+    return ContractError(field, reason)
+
+
+def _tag_reason(message: str) -> str:
+    return f"unknown event type ({message}); expected one of: {', '.join(EVENT_TYPES)}"
+
+
+def normalize(event: Event) -> Event:
+    """Fill defaults that depend on other fields and bring times to UTC."""
+    event.occurred_at = event.occurred_at.astimezone(dt.timezone.utc)
+    if isinstance(event, Task) and event.family is None:
+        event.family = event.category
+    if isinstance(event, ModelDeployment):
+        event.internal_at = event.internal_at.astimezone(dt.timezone.utc)
+        if event.public_at is not None:
+            event.public_at = event.public_at.astimezone(dt.timezone.utc)
+    return event
+
+
+def decode_event(raw: bytes | str) -> Event:
+    """Decode and validate one event from JSON, or raise :class:`ContractError`."""
+    try:
+        return normalize(_event_decoder.decode(raw))
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _contract_error(exc) from None
+
+
+def convert_event(obj: object) -> Event:
+    """Validate one event given as Python objects (e.g. a dict), or raise ContractError."""
+    try:
+        return normalize(msgspec.convert(obj, Event))
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise _contract_error(exc) from None
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """Encode validated events as a JSON array (the Kafka message value)."""
+    return _encoder.encode(events)
+
+
+def decode_events(raw: bytes) -> list[Event]:
+    """Decode a JSON array of already-validated events (a Kafka message value)."""
+    return _batch_decoder.decode(raw)

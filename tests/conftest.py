@@ -1,0 +1,26 @@
+"""Shared fixtures: a real embedded broker (Tansu) and real DuckDB files under tmp_path."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from autoscope.broker import EmbeddedBroker
+from autoscope.kafka_settings import KafkaSettings, ensure_topic
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """One Tansu broker for the whole test session; tests isolate themselves by topic."""
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture
+def kafka(broker: EmbeddedBroker) -> KafkaSettings:
+    """Settings pointing at the session broker, with a fresh topic per test (created)."""
+    settings = broker.settings(topic=f"autoscope.test.{uuid.uuid4().hex[:12]}")
+    ensure_topic(settings)
+    return settings
