@@ -56,7 +56,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
     """The newest applied migration, 0 for an empty file."""
     try:
-        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        rows = conn.execute("SELECT max(version) FROM schema_migrations").fetchall()
     except duckdb.CatalogException:
         return 0
-    return int(row[0] or 0) if row else 0
+    return int(rows[0][0] or 0)
