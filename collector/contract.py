@@ -180,7 +180,9 @@ class ContractError(ValueError):
         self.reason = reason
 
 
-def _contract_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> ContractError:
+def _contract_error(
+    exc: msgspec.ValidationError | msgspec.DecodeError, raw: object = None
+) -> ContractError:
     # msgspec says "Expected `int`, got `str` - at `$.human_minutes`"; split path and reason.
     message = str(exc)
     reason, sep, where = message.rpartition(" - at `")
@@ -203,7 +205,47 @@ def _contract_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> Contr
         return ContractError(f"{field}.{name}", "unknown field")
     if field.endswith(".type") and reason.startswith("Invalid value"):
         return ContractError(field, _tag_reason(reason))
+    if reason.startswith("Invalid enum value"):
+        return ContractError(field, _enum_reason(field, reason, raw))
     return ContractError(field, reason)
+
+
+def _allowed_values() -> dict[tuple[str, str], tuple[object, ...]]:
+    """(event type, field) -> allowed values of every Literal field, for error messages."""
+    import types
+    import typing
+
+    allowed: dict[tuple[str, str], tuple[object, ...]] = {}
+    for tag, cls in STRUCT_BY_TYPE.items():
+        for name, hint in typing.get_type_hints(cls).items():
+            is_union = typing.get_origin(hint) in (Union, types.UnionType)
+            options = typing.get_args(hint) if is_union else (hint,)
+            for option in options:
+                if typing.get_origin(option) is Literal:
+                    allowed[(tag, name)] = typing.get_args(option)
+    return allowed
+
+
+def _enum_reason(field: str, reason: str, raw: object) -> str:
+    """Say which values a Literal field takes, e.g. for ``$.executor``."""
+    name = field.rsplit(".", 1)[-1]
+    type_ = None
+    if isinstance(raw, (bytes, str)):
+        try:
+            type_ = msgspec.json.decode(raw, type=dict).get("type")
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            type_ = None
+    elif isinstance(raw, dict):
+        type_ = raw.get("type")
+    options = _ALLOWED.get((str(type_), name))
+    if options is None:  # type unknown: the field's values across all types
+        options = tuple(dict.fromkeys(v for (_, f), vs in _ALLOWED.items() if f == name for v in vs))
+    if not options:
+        return reason
+    return f"{reason}; allowed: {', '.join(map(str, options))}"
+
+
+_ALLOWED = _allowed_values()
 
 
 def _tag_reason(message: str) -> str:
@@ -227,7 +269,7 @@ def decode_event(raw: bytes | str) -> Event:
     try:
         return normalize(_event_decoder.decode(raw))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise _contract_error(exc) from None
+        raise _contract_error(exc, raw) from None
 
 
 def convert_event(obj: object) -> Event:
@@ -235,7 +277,7 @@ def convert_event(obj: object) -> Event:
     try:
         return normalize(msgspec.convert(obj, Event))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise _contract_error(exc) from None
+        raise _contract_error(exc, obj) from None
 
 
 def encode_events(events: list[Event]) -> bytes:

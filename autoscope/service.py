@@ -1,0 +1,150 @@
+"""The running service: embedded broker (unless Kafka is configured), collector and ingester.
+
+``autoscope up`` runs it in the foreground and ``autoscope demo`` drives a simulated lab
+through it. The pieces start in data-flow order (broker, topic, ingester, collector) and stop
+in reverse, so nothing accepted by the collector is left without a consumer.
+
+Data directory layout (``--data-dir``, default ``./autoscope-data``)::
+
+    warehouse.duckdb      the warehouse (one writing process: the ingester)
+    keys/pseudonym.key    the HMAC key, generated on first run unless configured
+    logs/broker.log       the embedded broker's output
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from autoscope.broker import EmbeddedBroker
+from autoscope.kafka_settings import KafkaSettings, ensure_topic
+
+DEFAULT_DATA_DIR = Path("autoscope-data")
+DEFAULT_PORT = 8787
+
+
+@dataclasses.dataclass
+class ServiceSettings:
+    """Parameters:
+    data_dir: where the warehouse, keys and logs live.
+    host, port: where the collector listens (port 0 picks a free one).
+    kafka: an external cluster; None starts the embedded broker.
+    """
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    kafka: KafkaSettings | None = None
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+
+class CollectorServer:
+    """uvicorn serving the collector app in a background thread."""
+
+    def __init__(self, app: object, host: str, port: int) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="autoscope-collector", daemon=True)
+
+    @property
+    def port(self) -> int:
+        servers = getattr(self._server, "servers", [])
+        for server in servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return int(self._server.config.port)
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the collector's HTTP server did not start (is the port in use?)")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+class Service:
+    """Broker + collector + ingester, as a context manager.
+
+    Parameters:
+        settings: see :class:`ServiceSettings`.
+    """
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.broker: EmbeddedBroker | None = None
+        self.kafka: KafkaSettings | None = settings.kafka
+        self.collector: CollectorServer | None = None
+        self.ingester = None
+        self._ingester_thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def endpoint(self) -> str:
+        assert self.collector is not None
+        return f"http://{self.settings.host}:{self.collector.port}"
+
+    def start(self) -> "Service":
+        from autoscope.collector.app import CollectorSettings, create_app
+        from autoscope.warehouse.ingester import Ingester
+
+        data_dir = self.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.kafka is None:
+                (data_dir / "logs").mkdir(exist_ok=True)
+                self.broker = EmbeddedBroker(log_path=data_dir / "logs" / "broker.log").start()
+                self.kafka = self.broker.settings()
+            ensure_topic(self.kafka)
+            self.ingester = Ingester(self.kafka, self.settings.warehouse_path)
+            self._ingester_thread = threading.Thread(
+                target=self.ingester.run, args=(self._stop,), name="autoscope-ingester", daemon=True
+            )
+            self._ingester_thread.start()
+            app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka))
+            self.collector = CollectorServer(app, self.settings.host, self.settings.port)
+            self.collector.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.collector is not None:
+            self.collector.stop()
+            self.collector = None
+        self._stop.set()
+        if self._ingester_thread is not None:
+            self._ingester_thread.join(timeout=30)
+            self._ingester_thread = None
+        if self.ingester is not None:
+            self.ingester.close()
+            self.ingester = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+    def __enter__(self) -> "Service":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

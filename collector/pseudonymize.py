@@ -1,0 +1,87 @@
+"""Keyed pseudonyms for actors: HMAC-SHA256 with a key that never leaves the collector.
+
+A pseudonym is ``<key_id>:<32 hex chars>``. The key id names the key (it is derived from the
+key, not the key itself), so after a rotation old and new pseudonyms of one person can be
+linked only by whoever holds both keys. Identities are trimmed and case-folded first, so
+``Ada@Lab.org`` and ``ada@lab.org `` are one person.
+
+Where the key comes from, first match wins:
+``AUTOSCOPE_PSEUDONYM_KEY`` (64 hex chars), the file in ``AUTOSCOPE_PSEUDONYM_KEY_FILE``, or
+``<data-dir>/keys/pseudonym.key``, generated (mode 0600) on first run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+KEY_ENV = "AUTOSCOPE_PSEUDONYM_KEY"
+KEY_FILE_ENV = "AUTOSCOPE_PSEUDONYM_KEY_FILE"
+KEY_BYTES = 32
+
+
+class PseudonymKeyError(ValueError):
+    """The configured key is unusable (wrong length or not hex)."""
+
+
+def _parse_key(text: str, where: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        raise PseudonymKeyError(f"{where}: the pseudonym key must be hex") from None
+    if len(key) < 16:
+        raise PseudonymKeyError(f"{where}: the pseudonym key must be at least 16 bytes")
+    return key
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The HMAC key from the environment, a key file, or a new one under ``data_dir/keys``."""
+    if os.environ.get(KEY_ENV):
+        return _parse_key(os.environ[KEY_ENV], KEY_ENV)
+    if os.environ.get(KEY_FILE_ENV):
+        path = Path(os.environ[KEY_FILE_ENV])
+        return _parse_key(path.read_text(encoding="ascii"), str(path))
+    path = data_dir / "keys" / "pseudonym.key"
+    if path.exists():
+        return _parse_key(path.read_text(encoding="ascii"), str(path))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # O_EXCL: two collectors starting at once must not write two different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _parse_key(path.read_text(encoding="ascii"), str(path))
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(KEY_BYTES) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return _parse_key(path.read_text(encoding="ascii"), str(path))
+
+
+class Pseudonymizer:
+    """Maps an identity to its pseudonym under one key.
+
+    Parameters:
+        key: the secret HMAC key.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self.key_id = hashlib.sha256(b"autoscope-key-id:" + key).hexdigest()[:8]
+        # Researchers emit many events each: memoizing saves an HMAC per event.
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, identity: str) -> str:
+        cached = self._cache.get(identity)
+        if cached is not None:
+            return cached
+        digest = hmac.new(self._key, identity.strip().casefold().encode(), hashlib.sha256)
+        pseudonym = f"{self.key_id}:{digest.hexdigest()[:32]}"
+        if len(self._cache) < 100_000:
+            self._cache[identity] = pseudonym
+        return pseudonym
+
+    def __repr__(self) -> str:  # never show the key, e.g. in a traceback or a log line
+        return f"Pseudonymizer(key_id={self.key_id!r})"

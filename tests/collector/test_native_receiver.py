@@ -1,0 +1,141 @@
+"""POST /v1/events against the real embedded broker: statuses, per-event answers, pseudonyms."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+from starlette.testclient import TestClient
+
+from autoscope.collector import contract
+from autoscope.collector.app import CollectorSettings, create_app
+from autoscope.collector.receivers.native_http import Limits
+from autoscope.kafka_settings import KafkaSettings
+
+from tests.event_samples import event
+
+pytestmark = pytest.mark.integration
+
+
+def new_event(type_: str = "task", **changes: object) -> dict[str, object]:
+    return event(type_, event_id=str(uuid.uuid4()), **changes)
+
+
+@pytest.fixture
+def client(kafka: KafkaSettings, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(CollectorSettings(tmp_path, kafka, Limits(max_body_bytes=200_000, max_events=50)))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def consume_all(kafka: KafkaSettings, expected: int) -> list[contract.Event]:
+    consumer = KafkaConsumer(
+        kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_kwargs()
+    )
+    events: list[contract.Event] = []
+    for message in consumer:
+        events.extend(contract.decode_events(message.value))
+        if len(events) >= expected:
+            break
+    consumer.close()
+    return events
+
+
+def post(client: TestClient, body: object, **headers: str) -> object:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post("/v1/events", content=data, headers={"content-type": "application/json", **headers})
+
+
+def test_accepted_batch_lands_in_kafka_pseudonymized(client: TestClient, kafka: KafkaSettings) -> None:
+    batch = [new_event(t) for t in contract.EVENT_TYPES]
+    response = post(client, batch)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["accepted"] == 8 and answer["rejected"] == 0
+    assert [r["event_id"] for r in answer["results"]] == [e["event_id"] for e in batch]
+
+    landed = consume_all(kafka, 8)
+    assert sorted(e.event_id for e in landed) == sorted(e["event_id"] for e in batch)
+    key_id = client.app.state.key_id
+    for landed_event in landed:
+        assert "@" not in landed_event.actor and landed_event.actor.startswith(key_id + ":")
+        if isinstance(landed_event, contract.Review):
+            assert "@" not in landed_event.reviewer
+    # one person, however the address is written, is one pseudonym
+    assert len({e.actor for e in landed}) == 1
+
+
+def test_partly_bad_batch_answers_per_event(client: TestClient, kafka: KafkaSettings) -> None:
+    good = new_event()
+    missing = {k: v for k, v in new_event().items() if k != "outcome"}
+    wrong_type = new_event(human_minutes="lots")
+    unknown = new_event(type="meeting")
+    response = post(client, [good, missing, wrong_type, unknown])
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert results[0]["status"] == "accepted"
+    assert results[1]["error"] == {"field": "$.outcome", "reason": "required field is missing"}
+    assert results[2]["error"]["field"] == "$.human_minutes"
+    assert "Expected `float`, got `str`" in results[2]["error"]["reason"]
+    assert results[3]["error"]["field"] == "$.type"
+    assert "unknown event type" in results[3]["error"]["reason"]
+    assert [e.event_id for e in consume_all(kafka, 1)] == [good["event_id"]]
+
+
+def test_all_rejected_is_400(client: TestClient) -> None:
+    response = post(client, [new_event(outcome="great")])
+    assert response.status_code == 400
+    assert response.json()["results"][0]["error"]["field"] == "$.outcome"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[not json", "invalid JSON"),
+        (b"{not json", "must be a JSON array"),
+        (b'{"events": []}', "must be a JSON array"),
+        (b"[]", "empty"),
+    ],
+)
+def test_malformed_body_is_400_naming_the_problem(client: TestClient, body: bytes, reason: str) -> None:
+    response = post(client, body)
+    assert response.status_code == 400
+    assert reason in response.json()["error"]["reason"]
+
+
+def test_oversized_batch_is_413_with_the_limit(client: TestClient) -> None:
+    response = post(client, [new_event() for _ in range(51)])
+    assert response.status_code == 413
+    assert "limit of 50" in response.json()["error"]["reason"]
+
+
+def test_oversized_body_is_413_with_the_limit(client: TestClient) -> None:
+    response = post(client, b"[" + b" " * 200_001 + b"]")
+    assert response.status_code == 413
+    assert "200000 bytes" in response.json()["error"]["reason"]
+
+
+def test_wrong_content_type_is_415(client: TestClient) -> None:
+    response = client.post("/v1/events", content=b"[]", headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+    assert response.json()["error"]["field"] == "Content-Type"
+
+
+def test_gzip_body_is_accepted(client: TestClient, kafka: KafkaSettings) -> None:
+    batch = [new_event()]
+    response = post(client, gzip.compress(json.dumps(batch).encode()), **{"content-encoding": "gzip"})
+    assert response.status_code == 200
+    assert consume_all(kafka, 1)[0].event_id == batch[0]["event_id"]
+
+
+def test_healthz_reports_counts(client: TestClient) -> None:
+    post(client, [new_event(), new_event(outcome="meh")])
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["accepted"] == 1
+    assert health["rejected_by_field"] == {"$.outcome": 1}
