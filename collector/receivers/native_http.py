@@ -4,15 +4,16 @@ Status codes, so a sender knows what to do with its batch:
 
 * 200 every event accepted; 207 some rejected — both answer per event
   (``results[i] = {index, event_id, status, error: {field, reason}}``). Accepted means
-  acknowledged by Kafka with ``acks="all"``.
+  written and fsync'd to the spool, from where the forwarder takes it to Kafka.
 * 400 malformed body (invalid JSON, not an array, empty) or every event rejected;
   413 body or batch over its limit; 415 not ``application/json``.
-* 503 with ``Retry-After`` when Kafka does not acknowledge: nothing of the batch was accepted
-  and re-sending it is safe (event_id is the idempotency key).
+* 503 with ``Retry-After`` when the spool is at its cap (Kafka has been away for long):
+  nothing of the batch was accepted and re-sending it is safe (event_id is the idempotency key).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gzip
 import zlib
@@ -25,7 +26,8 @@ from starlette.routing import Route
 
 from autoscope.collector import pipeline
 from autoscope.collector.pipeline import Batch, Processor, Refusal
-from autoscope.collector.sinks.kafka import KafkaSink, SinkUnavailable
+from autoscope.collector.contract import Event, encode_events
+from autoscope.collector.sinks.spool import Spool, SpoolFull
 from autoscope.collector.stats import CollectorStats
 
 RETRY_AFTER_S = 2  # short: OpenTelemetry exporters drop a batch whose wait exceeds ~10 s
@@ -39,6 +41,7 @@ class Limits:
 
     max_body_bytes: int = 8 * 1024 * 1024
     max_events: int = 5000
+    events_per_record: int = 500  # events per spool record, and so per Kafka message
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
@@ -93,10 +96,29 @@ def _item_result(item: pipeline.Item) -> dict[str, object]:
     return result
 
 
+def spool_records(events: Sequence[Event], events_per_record: int) -> list[bytes]:
+    """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events."""
+    return [
+        encode_events(list(events[i : i + events_per_record]))
+        for i in range(0, len(events), events_per_record)
+    ]
+
+
+async def write_durably(spool: Spool, events: Sequence[Event], limits: Limits) -> Refusal | None:
+    """Append the events to the spool (fsync'd); a refusal when the spool is at its cap."""
+    if not events:
+        return None
+    try:
+        await asyncio.to_thread(spool.append, spool_records(events, limits.events_per_record))
+    except SpoolFull as exc:
+        return Refusal(503, "spool", f"{exc}; Kafka is behind, retry shortly", RETRY_AFTER_S)
+    return None
+
+
 def native_routes(
-    processors: Sequence[Processor], sink: KafkaSink, stats: CollectorStats, limits: Limits
+    processors: Sequence[Processor], spool: Spool, stats: CollectorStats, limits: Limits
 ) -> list[Route]:
-    """The native receiver's routes, running ``processors`` then delivering to ``sink``."""
+    """The native receiver's routes, running ``processors`` then writing to ``spool``."""
 
     async def post_events(request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -115,11 +137,10 @@ def native_routes(
             return refusal_response(batch.refusal)
         accepted = batch.accepted_events()
         rejected = batch.rejected_items()
-        try:
-            await sink.deliver(accepted)
-        except SinkUnavailable as exc:
-            stats.refused("kafka_unavailable")
-            return refusal_response(Refusal(503, "kafka", str(exc), RETRY_AFTER_S))
+        refusal = await write_durably(spool, accepted, limits)
+        if refusal is not None:
+            stats.refused("spool_full")
+            return refusal_response(refusal)
         stats.accepted(len(accepted))
         for item in rejected:
             assert item.error is not None

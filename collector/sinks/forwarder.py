@@ -1,0 +1,183 @@
+"""Drain the spool to Kafka with ``acks="all"``; delete a segment once all of it is acknowledged.
+
+One background thread reads records in spool order and produces each as one Kafka message.
+Acknowledgements arrive on the producer's I/O thread and are counted per segment. A segment
+is deleted when it is sealed, read to its end and has no unacknowledged record.
+
+When Kafka fails (down, timing out, refusing), the forwarder backs off and starts over from
+the oldest segment still on disk. Records Kafka already had are then sent again: harmless,
+because the warehouse keeps each event_id once. Nothing accepted is ever skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from autoscope.collector.sinks.spool import Spool, read_records
+from autoscope.kafka_settings import KafkaSettings
+
+
+class Forwarder:
+    """Background spool → Kafka forwarding.
+
+    Parameters:
+        spool: the collector's spool.
+        settings: where Kafka is; the topic must exist.
+        seal_after_s: an active segment that is fully acknowledged and this old is sealed, so
+            it can be deleted (bounds how long forwarded data stays on disk).
+        backoff_s: wait after a Kafka failure before starting over.
+    """
+
+    def __init__(
+        self, spool: Spool, settings: KafkaSettings, seal_after_s: float = 1.0, backoff_s: float = 1.0
+    ) -> None:
+        self.spool = spool
+        self.settings = settings
+        self.seal_after_s = seal_after_s
+        self.backoff_s = backoff_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="autoscope-forwarder", daemon=True)
+        self._lock = threading.Lock()
+        self._pending: Counter[int] = Counter()  # segment → records sent, not yet acknowledged
+        self._epoch = 0  # bumped on each start-over; late callbacks of an old epoch are ignored
+        self._failed: Exception | None = None
+        self._producer: Any = None
+        self.forwarded_records = 0
+        self.kafka_errors = 0
+        self.last_error: str | None = None
+
+    def start(self) -> "Forwarder":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after giving in-flight messages up to ``timeout_s`` to be acknowledged.
+
+        Whatever is not acknowledged stays in the spool and is sent on the next start.
+        """
+        self._stop.set()
+        with self.spool.appended:
+            self.spool.appended.notify_all()
+        self._thread.join(timeout_s + 5)
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=timeout_s)
+            except Exception:  # noqa: BLE001 - closing a broken producer must not fail shutdown
+                pass
+
+    @property
+    def backlog_records(self) -> int:
+        with self._lock:
+            return sum(self._pending.values())
+
+    # -- the forwarding loop ----------------------------------------------------------
+
+    def _make_producer(self) -> Any:
+        from kafka import KafkaProducer
+
+        return KafkaProducer(
+            **self.settings.client_kwargs(),
+            acks="all",
+            linger_ms=5,
+            max_request_size=16 * 1024 * 1024,
+            request_timeout_ms=10_000,
+            max_block_ms=5_000,
+            retries=3,
+        )
+
+    def _on_ack(self, epoch: int, segment: int) -> Any:
+        def ack(_metadata: object) -> None:
+            with self._lock:
+                if epoch == self._epoch:
+                    self._pending[segment] -= 1
+                    self.forwarded_records += 1
+
+        return ack
+
+    def _on_error(self, epoch: int) -> Any:
+        def fail(exc: Exception) -> None:
+            with self._lock:
+                if epoch == self._epoch and self._failed is None:
+                    self._failed = exc
+
+        return fail
+
+    def _start_over(self, error: Exception) -> None:
+        self.kafka_errors += 1
+        self.last_error = f"{type(error).__name__}: {error}"
+        with self._lock:
+            self._epoch += 1
+            self._pending.clear()
+            self._failed = None
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)
+            except Exception:  # noqa: BLE001 - the producer is being replaced anyway
+                pass
+            self._producer = None
+        self._stop.wait(self.backoff_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._forward_all()
+            except Exception as exc:  # noqa: BLE001 - any Kafka failure: back off, start over
+                self._start_over(exc)
+
+    def _forward_all(self) -> None:
+        """Forward from the oldest segment on; returns only on stop, raises on Kafka failure."""
+        if self._producer is None:
+            self._producer = self._make_producer()
+        with self._lock:
+            epoch = self._epoch
+        segments = self.spool.segments()
+        sequence = segments[0] if segments else self.spool.active_sequence
+        position = 0
+        fully_acked_since: float | None = None
+        while not self._stop.is_set():
+            with self._lock:
+                if self._failed is not None:
+                    raise self._failed
+            # active before size: once a segment is seen sealed, its size is final
+            active = self.spool.active_sequence
+            size = self.spool.size_of(sequence)
+            if position < size:
+                for position, payload in read_records(self.spool.path_of(sequence), position):
+                    with self._lock:
+                        self._pending[sequence] += 1
+                    future = self._producer.send(self.settings.topic, payload)
+                    future.add_callback(self._on_ack(epoch, sequence))
+                    future.add_errback(self._on_error(epoch))
+                    if position >= size:
+                        break
+                fully_acked_since = None
+                continue
+            if sequence != active:
+                # read to its end and sealed: delete it once every record is acknowledged
+                self._producer.flush(timeout=10)
+                with self._lock:
+                    if self._failed is not None:
+                        raise self._failed
+                    done = self._pending[sequence] <= 0
+                if not done:
+                    raise TimeoutError(f"Kafka did not acknowledge segment {sequence} in time")
+                self.spool.delete(sequence)
+                with self._lock:
+                    self._pending.pop(sequence, None)
+                later = [s for s in self.spool.segments() if s > sequence]
+                sequence, position = (later[0] if later else self.spool.active_sequence), 0
+                continue
+            # caught up with the active segment: seal it once it is all acknowledged and idle
+            with self._lock:
+                acked = self._pending[sequence] <= 0
+            if size and acked:
+                fully_acked_since = fully_acked_since or time.monotonic()
+                if time.monotonic() - fully_acked_since >= self.seal_after_s:
+                    self.spool.seal_active()
+                    continue
+            with self.spool.appended:
+                if self.spool.size_of(sequence) == position and not self._stop.is_set():
+                    self.spool.appended.wait(0.1 if size else 1.0)
