@@ -1,0 +1,46 @@
+"""The project's own promises: CI runs the README's test command; every package is installed."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER_OF = {"autoscope": "autoscope", "autoscope.agents": "agents", "autoscope.collector": "collector",
+             "autoscope.warehouse": "warehouse", "autoscope.pipelines": "pipelines"}
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.+?)\n```", text)[:2]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    demo, tests = readme_commands()
+    assert "autoscope demo" in demo and "pytest" in tests
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert tests in ci_lines
+
+
+def test_every_sub_package_is_listed_for_installation() -> None:
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = set()
+    for package, folder in FOLDER_OF.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder).parts
+            on_disk.add(".".join((package, *relative)))
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+
+
+def test_hooks_import_nothing_heavy() -> None:
+    """agents/ is installed into lab tools: stdlib and OpenTelemetry only."""
+    allowed_roots = {"autoscope", "opentelemetry"}
+    for path in (ROOT / "agents").rglob("*.py"):
+        for match in re.finditer(r"^\s*(?:from|import)\s+([\w.]+)", path.read_text(), re.M):
+            module = match.group(1)
+            root = module.split(".")[0]
+            if root in allowed_roots:
+                assert not module.startswith(("autoscope.collector", "autoscope.warehouse", "autoscope.pipelines")), (path, module)
+                continue
+            assert root in __import__("sys").stdlib_module_names, f"{path.name} imports {module}"
