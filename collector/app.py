@@ -1,4 +1,9 @@
-"""Assemble the collector: the pipeline of stages, its receivers and its sink, as one ASGI app."""
+"""Assemble the collector: receivers → shared intake (stages, spool, quarantine) → forwarder.
+
+Topology, by module: ``receivers/`` (where a request enters and who sent it) →
+``transforms/`` (decode, validate, pseudonymize) → ``sinks/`` (the fsync'd spool, the
+quarantine, and the forwarder that takes the spool to Kafka).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from autoscope.collector.intake import Intake, Limits
 from autoscope.collector.pipeline import Processor
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
-from autoscope.collector.receivers.native_http import Limits, native_routes
+from autoscope.collector.receivers.auth import Authenticator
+from autoscope.collector.receivers.native_http import json_response, native_routes
 from autoscope.collector.sinks.forwarder import Forwarder
+from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool
 from autoscope.collector.stats import CollectorStats
-from autoscope.collector.transforms.decode import decode_json_array
 from autoscope.collector.transforms.pseudonymize import pseudonymize_actors
 from autoscope.collector.transforms.validate import validate_events
 from autoscope.kafka_settings import KafkaSettings
+from autoscope.tokens import TokenStore
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,33 +37,44 @@ class CollectorSettings:
     """What a collector needs to run.
 
     Parameters:
-        data_dir: holds the spool (``spool/``) and the generated pseudonym key (``keys/``)
-            unless one is configured.
+        data_dir: holds ``spool/``, ``quarantine/``, ``tokens.json`` and the generated
+            pseudonym key (``keys/``) unless one is configured.
         kafka: where accepted events are forwarded.
         limits: per-request limits.
         spool_max_bytes: at this size the collector answers 503 until Kafka catches up.
+        require_auth: None decides from the token store (required once a token exists).
     """
 
     data_dir: Path
     kafka: KafkaSettings
     limits: Limits = Limits()
     spool_max_bytes: int = 1024**3
+    require_auth: bool | None = None
 
 
-def native_pipeline(pseudonymizer: Pseudonymizer, limits: Limits) -> list[Processor]:
-    """decode → validate → pseudonymize, in that order (the sink comes after)."""
-    return [decode_json_array(limits.max_events), validate_events, pseudonymize_actors(pseudonymizer)]
+def event_stages(pseudonymizer: Pseudonymizer) -> list[Processor]:
+    """The stages every receiver's items go through after decoding: validate → pseudonymize."""
+    return [validate_events, pseudonymize_actors(pseudonymizer)]
 
 
 def create_app(settings: CollectorSettings) -> Starlette:
     """The collector as an ASGI app; the forwarder runs for the app's lifespan.
 
-    The spool is opened (and a previous run's segments replayed) when the app starts.
+    The spool is opened (and a previous run's segments replayed) when the app is created.
     """
     pseudonymizer = Pseudonymizer(load_or_create_key(settings.data_dir))
     spool = Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
     forwarder = Forwarder(spool, settings.kafka)
-    stats = CollectorStats()
+    tokens = TokenStore(settings.data_dir / "tokens.json")
+    required = tokens.any_active() if settings.require_auth is None else settings.require_auth
+    intake = Intake(
+        processors=event_stages(pseudonymizer),
+        spool=spool,
+        quarantine=Quarantine(settings.data_dir / "quarantine", pseudonymizer),
+        stats=CollectorStats(),
+        limits=settings.limits,
+        authenticator=Authenticator(tokens, required),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,12 +85,22 @@ def create_app(settings: CollectorSettings) -> Starlette:
             forwarder.stop()
             spool.close()
 
-    processors = native_pipeline(pseudonymizer, settings.limits)
+    async def healthz(request: Request) -> Response:
+        return json_response(200, {
+            "status": "ok",
+            **intake.stats.snapshot(),
+            "spool_bytes": spool.total_bytes,
+            "forwarded_records": forwarder.forwarded_records,
+            "kafka_errors": forwarder.kafka_errors,
+        })
+
     app = Starlette(
-        routes=native_routes(processors, spool, stats, settings.limits), lifespan=lifespan
+        routes=[*native_routes(intake), Route("/healthz", healthz, methods=["GET"])],
+        lifespan=lifespan,
     )
+    app.state.intake = intake
     app.state.spool = spool
     app.state.forwarder = forwarder
-    app.state.stats = stats
+    app.state.stats = intake.stats
     app.state.key_id = pseudonymizer.key_id
     return app

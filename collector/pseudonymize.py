@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class Pseudonymizer:
     def __init__(self, key: bytes) -> None:
         self._key = key
         self.key_id = hashlib.sha256(b"autoscope-key-id:" + key).hexdigest()[:8]
+        self._own_pseudonym = re.compile(rf"^{self.key_id}:[0-9a-f]{{32}}$")
         # Researchers emit many events each: memoizing saves an HMAC per event.
         self._cache: dict[str, str] = {}
 
@@ -77,6 +79,8 @@ class Pseudonymizer:
         cached = self._cache.get(identity)
         if cached is not None:
             return cached
+        if self._own_pseudonym.match(identity):  # a replayed quarantine entry: already done
+            return identity
         digest = hmac.new(self._key, identity.strip().casefold().encode(), hashlib.sha256)
         pseudonym = f"{self.key_id}:{digest.hexdigest()[:32]}"
         if len(self._cache) < 100_000:

@@ -1,23 +1,21 @@
-"""Where native events enter: ``POST /v1/events`` (a JSON array) and ``GET /healthz``.
+"""Where native events enter: ``POST /v1/events`` with a JSON array of events.
 
 Status codes, so a sender knows what to do with its batch:
 
 * 200 every event accepted; 207 some rejected — both answer per event
   (``results[i] = {index, event_id, status, error: {field, reason}}``). Accepted means
-  written and fsync'd to the spool, from where the forwarder takes it to Kafka.
+  written and fsync'd to the spool, from where the forwarder takes it to Kafka. Rejected
+  events are kept in the quarantine with their reason.
 * 400 malformed body (invalid JSON, not an array, empty) or every event rejected;
-  413 body or batch over its limit; 415 not ``application/json``.
+  401/403 missing, unknown or out-of-scope token; 413 body or batch over its limit (the
+  message names the limit); 415 not ``application/json``.
 * 503 with ``Retry-After`` when the spool is at its cap (Kafka has been away for long):
   nothing of the batch was accepted and re-sending it is safe (event_id is the idempotency key).
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import gzip
 import zlib
-from collections.abc import Sequence
 
 import msgspec
 from starlette.requests import Request
@@ -25,23 +23,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from autoscope.collector import pipeline
-from autoscope.collector.pipeline import Batch, Processor, Refusal
-from autoscope.collector.contract import Event, encode_events
-from autoscope.collector.sinks.spool import Spool, SpoolFull
-from autoscope.collector.stats import CollectorStats
-
-RETRY_AFTER_S = 2  # short: OpenTelemetry exporters drop a batch whose wait exceeds ~10 s
+from autoscope.collector.intake import Intake, Limits
+from autoscope.collector.pipeline import Batch, Refusal
+from autoscope.collector.transforms.decode import decode_json_array
 
 _encoder = msgspec.json.Encoder()
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Per-request limits; over them the request is refused with 413 naming the limit."""
-
-    max_body_bytes: int = 8 * 1024 * 1024
-    max_events: int = 5000
-    events_per_record: int = 500  # events per spool record, and so per Kafka message
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
@@ -76,7 +62,7 @@ async def read_body(request: Request, limits: Limits) -> bytes | Refusal:
     try:
         decompressor = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
         body = decompressor.decompress(body, limits.max_body_bytes + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
+    except zlib.error as exc:
         return Refusal(400, "body", f"body is not valid {encoding}: {exc}")
     if len(body) > limits.max_body_bytes or decompressor.unconsumed_tail:
         return Refusal(413, "body", f"decompressed body exceeds {limits.max_body_bytes} bytes")
@@ -96,69 +82,42 @@ def _item_result(item: pipeline.Item) -> dict[str, object]:
     return result
 
 
-def spool_records(events: Sequence[Event], events_per_record: int) -> list[bytes]:
-    """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events."""
-    return [
-        encode_events(list(events[i : i + events_per_record]))
-        for i in range(0, len(events), events_per_record)
-    ]
-
-
-async def write_durably(spool: Spool, events: Sequence[Event], limits: Limits) -> Refusal | None:
-    """Append the events to the spool (fsync'd); a refusal when the spool is at its cap."""
-    if not events:
-        return None
-    try:
-        await asyncio.to_thread(spool.append, spool_records(events, limits.events_per_record))
-    except SpoolFull as exc:
-        return Refusal(503, "spool", f"{exc}; Kafka is behind, retry shortly", RETRY_AFTER_S)
-    return None
-
-
-def native_routes(
-    processors: Sequence[Processor], spool: Spool, stats: CollectorStats, limits: Limits
-) -> list[Route]:
-    """The native receiver's routes, running ``processors`` then writing to ``spool``."""
+def native_routes(intake: Intake) -> list[Route]:
+    """The native receiver's route: decode the JSON array, then the shared intake."""
+    decode = decode_json_array(intake.limits.max_events)
 
     async def post_events(request: Request) -> Response:
+        sender = intake.authenticator(request, "ingest")
+        if isinstance(sender, Refusal):
+            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")
+            return refusal_response(sender)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            stats.refused("unsupported_media_type")
+            intake.stats.refused("unsupported_media_type")
             return refusal_response(
                 Refusal(415, "Content-Type", f"expected application/json, got {content_type!r}")
             )
-        body = await read_body(request, limits)
+        body = await read_body(request, intake.limits)
         if isinstance(body, Refusal):
-            stats.refused("body")
+            intake.stats.refused("body")
             return refusal_response(body)
-        batch = pipeline.run(processors, Batch(body=body))
+        batch = decode(Batch(body=body))
         if batch.refusal is not None:
-            stats.refused(batch.refusal.field)
+            intake.stats.refused(batch.refusal.field)
             return refusal_response(batch.refusal)
-        accepted = batch.accepted_events()
-        rejected = batch.rejected_items()
-        refusal = await write_durably(spool, accepted, limits)
-        if refusal is not None:
-            stats.refused("spool_full")
-            return refusal_response(refusal)
-        stats.accepted(len(accepted))
-        for item in rejected:
-            assert item.error is not None
-            stats.rejected(item.error.field)
+        batch = await intake.accept(batch, sender, "native")
+        if batch.refusal is not None:  # counted by the intake
+            return refusal_response(batch.refusal)
+        accepted = len(batch.accepted_events())
+        rejected = len(batch.items) - accepted
         status = 200 if not rejected else (207 if accepted else 400)
         return json_response(
             status,
             {
-                "accepted": len(accepted),
-                "rejected": len(rejected),
+                "accepted": accepted,
+                "rejected": rejected,
                 "results": [_item_result(item) for item in batch.items],
             },
         )
 
-    async def healthz(request: Request) -> Response:
-        return json_response(200, {"status": "ok", **stats.snapshot()})
-
-    return [
-        Route("/v1/events", post_events, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-    ]
+    return [Route("/v1/events", post_events, methods=["POST"])]

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
-from autoscope.collector.receivers.native_http import Limits
+from autoscope.collector.intake import Limits
 from autoscope.kafka_settings import KafkaSettings
 
 from tests.event_samples import event
@@ -139,3 +139,64 @@ def test_healthz_reports_counts(client: TestClient) -> None:
     assert health["status"] == "ok"
     assert health["accepted"] == 1
     assert health["rejected_by_field"] == {"$.outcome": 1}
+
+
+def test_rejected_events_are_quarantined_scrubbed(client: TestClient, tmp_path: Path) -> None:
+    from autoscope.collector.sinks.quarantine import read_quarantine
+
+    bad = new_event(outcome="great", model="Ada Lovelace's notebook")
+    post(client, [bad, new_event(human_minutes="x")])
+    entries = list(read_quarantine(tmp_path / "quarantine"))
+    assert [e["field"] for e in entries] == ["$.outcome", "$.human_minutes"]
+    stored = "".join(p.read_text() for p in (tmp_path / "quarantine").glob("*.jsonl"))
+    assert "Ada@Lab.org" not in stored and "lab.org" not in stored.lower()
+    assert "Lovelace" not in stored, "free text is redacted"
+    assert entries[0]["payload"]["event"]["actor"].startswith(client.app.state.key_id + ":")
+
+
+@pytest.fixture
+def secured(kafka: KafkaSettings, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    from autoscope.tokens import TokenStore
+
+    store = TokenStore(tmp_path / "tokens.json")
+    tokens = {
+        "ingest": store.create("notebook", ["ingest"])[0],
+        "read": store.create("dashboard", ["read"])[0],
+        "team": store.create("evals-bot", ["ingest"], team="evals")[0],
+    }
+    revoked, record = store.create("old", ["ingest"])
+    store.revoke(record.token_id)
+    tokens["revoked"] = revoked
+    app = create_app(CollectorSettings(tmp_path, kafka))
+    with TestClient(app) as test_client:
+        yield test_client, tokens
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "reason"),
+    [
+        (None, 401, "bearer token is required"),
+        ("Bearer as_wrong", 401, "unknown or revoked"),
+        ("revoked", 401, "unknown or revoked"),
+        ("read", 403, "lacks the 'ingest' scope"),
+    ],
+)
+def test_auth_refusals(secured: tuple[TestClient, dict[str, str]], header: str | None, status: int, reason: str) -> None:
+    client, tokens = secured
+    headers = {}
+    if header is not None:
+        headers["authorization"] = header if header.startswith("Bearer") else f"Bearer {tokens[header]}"
+    response = post(client, [new_event()], **headers)
+    assert response.status_code == status
+    assert reason in response.json()["error"]["reason"]
+
+
+def test_team_bound_token_sends_only_its_team(secured: tuple[TestClient, dict[str, str]]) -> None:
+    client, tokens = secured
+    auth = {"authorization": f"Bearer {tokens['team']}"}
+    response = post(client, [new_event(team="evals"), new_event(team="pretraining")], **auth)
+    assert response.status_code == 207
+    results = response.json()["results"]
+    assert results[0]["status"] == "accepted"
+    assert results[1]["error"] == {"field": "$.team", "reason": "this token may only send events of team 'evals'"}
+    assert post(client, [new_event()], authorization=f"Bearer {tokens['ingest']}").status_code == 200

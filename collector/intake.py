@@ -1,0 +1,89 @@
+"""The intake every receiver shares: run the stages, keep what is good, quarantine the rest.
+
+A receiver (native JSON, OTLP/HTTP, OTLP/gRPC) turns its request into a :class:`Batch`, checks
+the sender with the :class:`~autoscope.collector.receivers.auth.Authenticator`, and hands the
+batch to :meth:`Intake.accept`, which runs the processors, writes the accepted events durably
+(fsync'd spool) and the rejected ones to the quarantine, and counts both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+from autoscope.collector import pipeline
+from autoscope.collector.contract import Event, encode_events
+from autoscope.collector.pipeline import Batch, Processor, Refusal
+from autoscope.collector.receivers.auth import Authenticator, Sender, restrict_to_token_team
+from autoscope.collector.sinks.quarantine import Quarantine
+from autoscope.collector.sinks.spool import Spool, SpoolFull
+from autoscope.collector.stats import CollectorStats
+
+RETRY_AFTER_S = 2  # short: OpenTelemetry exporters drop a batch whose wait exceeds ~10 s
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Per-request limits; over them the request is refused with 413 naming the limit."""
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_events: int = 5000
+    events_per_record: int = 500  # events per spool record, and so per Kafka message
+
+
+def spool_records(events: Sequence[Event], events_per_record: int) -> list[bytes]:
+    """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events."""
+    return [
+        encode_events(list(events[i : i + events_per_record]))
+        for i in range(0, len(events), events_per_record)
+    ]
+
+
+@dataclasses.dataclass
+class Intake:
+    """Parameters:
+    processors: the stages after decoding (validate → pseudonymize).
+    spool: where accepted events are written durably.
+    quarantine: where rejected events are kept.
+    stats: the collector's counters.
+    limits: per-request limits.
+    authenticator: checks the sender of each request.
+    """
+
+    processors: Sequence[Processor]
+    spool: Spool
+    quarantine: Quarantine
+    stats: CollectorStats
+    limits: Limits
+    authenticator: Authenticator
+
+    async def accept(self, batch: Batch, sender: Sender, source: str) -> Batch:
+        """Process ``batch``; on return either ``batch.refusal`` is set or it is durable.
+
+        Parameters:
+            batch: items already decoded by the receiver (``item.raw`` bytes or dict).
+            sender: the authenticated sender; a team-bound token restricts the events' team.
+            source: the receiver's name, kept with quarantined events.
+        """
+        batch.sender = sender.name
+        stages = [*self.processors, restrict_to_token_team(sender.team)]
+        batch = pipeline.run(stages, batch)
+        if batch.refusal is not None:
+            self.stats.refused(batch.refusal.field)
+            return batch
+        accepted = batch.accepted_events()
+        if accepted:
+            records = spool_records(accepted, self.limits.events_per_record)
+            try:
+                await asyncio.to_thread(self.spool.append, records)
+            except SpoolFull as exc:
+                self.stats.refused("spool_full")
+                batch.refusal = Refusal(503, "spool", f"{exc}; Kafka is behind, retry shortly", RETRY_AFTER_S)
+                return batch
+        if batch.rejected_items():
+            await asyncio.to_thread(self.quarantine.keep, batch, source)
+        self.stats.accepted(len(accepted))
+        for item in batch.rejected_items():
+            self.stats.rejected(item.error.field)  # type: ignore[union-attr]
+        return batch
