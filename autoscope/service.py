@@ -14,6 +14,7 @@ Data directory layout (``--data-dir``, default ``./autoscope-data``)::
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import threading
 import time
 from pathlib import Path
@@ -32,26 +33,49 @@ class ServiceSettings:
     data_dir: where the warehouse, keys and logs live.
     host, port: where the collector listens (port 0 picks a free one).
     kafka: an external cluster; None starts the embedded broker.
+
+    allow_unauthenticated: listen beyond loopback without tokens (refused otherwise).
+    tls_cert, tls_key: serve HTTPS with this certificate and key.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     kafka: KafkaSettings | None = None
+    allow_unauthenticated: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
 
 
+class ServiceError(RuntimeError):
+    """The service refuses to start as configured (the message says why and what to do)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class CollectorServer:
     """uvicorn serving the collector app in a background thread."""
 
-    def __init__(self, app: object, host: str, port: int) -> None:
+    def __init__(
+        self, app: object, host: str, port: int, tls_cert: Path | None = None, tls_key: Path | None = None
+    ) -> None:
         import uvicorn
 
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="autoscope-collector", daemon=True)
@@ -96,7 +120,20 @@ class Service:
     @property
     def endpoint(self) -> str:
         assert self.collector is not None
-        return f"http://{self.settings.host}:{self.collector.port}"
+        scheme = "https" if self.settings.tls_cert else "http"
+        return f"{scheme}://{self.settings.host}:{self.collector.port}"
+
+    def check_exposure(self) -> None:
+        """Refuse to listen beyond loopback with no token, unless explicitly allowed."""
+        from autoscope.tokens import TokenStore
+
+        if is_loopback(self.settings.host) or self.settings.allow_unauthenticated:
+            return
+        if not TokenStore(self.settings.data_dir / "tokens.json").any_active():
+            raise ServiceError(
+                f"refusing to listen on {self.settings.host} without authentication: create a "
+                "token first (autoscope token create --name TOOL) or pass --allow-unauthenticated"
+            )
 
     def start(self) -> "Service":
         from autoscope.collector.app import CollectorSettings, create_app
@@ -104,6 +141,7 @@ class Service:
 
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.check_exposure()
         try:
             if self.kafka is None:
                 (data_dir / "logs").mkdir(exist_ok=True)
@@ -116,7 +154,9 @@ class Service:
             )
             self._ingester_thread.start()
             app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka))
-            self.collector = CollectorServer(app, self.settings.host, self.settings.port)
+            self.collector = CollectorServer(
+                app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
+            )
             self.collector.start()
         except BaseException:
             self.stop()
@@ -139,7 +179,7 @@ class Service:
             self.broker = None
 
     def __enter__(self) -> "Service":
-        return self.start()
+        return self if self.collector is not None else self.start()
 
     def __exit__(
         self,

@@ -1,0 +1,274 @@
+"""The ``autoscope`` command: one entry point, one subcommand per job.
+
+Each subcommand's handler lives in the module that owns its work; this file only parses
+arguments and wires them up, and imports the heavy parts lazily, so that ``autoscope --help``
+is instant and the hooks-only install can still run the commands that need only the hooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from autoscope import __version__
+
+DATA_DIR_ENV = "AUTOSCOPE_DATA_DIR"
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir).resolve()
+
+
+def _kafka(args: argparse.Namespace):  # -> KafkaSettings | None
+    from autoscope.kafka_settings import KafkaSettings
+
+    return KafkaSettings.from_env(getattr(args, "kafka_bootstrap", None))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from autoscope.service import Service, ServiceError, ServiceSettings
+
+    console = Console()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    settings = ServiceSettings(
+        data_dir=_data_dir(args), host=args.host, port=args.port, kafka=_kafka(args),
+        allow_unauthenticated=args.allow_unauthenticated,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+    )
+    try:
+        service = Service(settings).start()
+    except ServiceError as exc:
+        console.print(f"[bold red]{exc}[/]")
+        return 2
+    with service:
+        where = "embedded broker (in memory)" if service.broker else "external cluster"
+        console.print(f"[bold green]autoscope up[/] — collector at [cyan]{service.endpoint}[/]")
+        console.print(f"  Kafka:      {service.kafka.bootstrap_servers} ({where}), topic {service.kafka.topic}")
+        console.print(f"  data dir:   {settings.data_dir}")
+        console.print(f"  warehouse:  {settings.warehouse_path}")
+        console.print("  Ctrl-C to stop")
+        stop.wait()
+        console.print("stopping: collector, then ingester, then broker …")
+    console.print("stopped cleanly")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from autoscope.demo import DemoError, run_demo
+    from autoscope.pipelines.jobs import render_table
+
+    console = Console()
+    try:
+        result = run_demo(_data_dir(args), seed=args.seed, weeks=args.weeks, kafka=_kafka(args), console=console)
+    except DemoError as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
+        return 1
+    console.print(render_table(result.indicators))
+    rate = result.events_sent / result.wall_s if result.wall_s else 0.0
+    console.print(
+        f"\n[bold]{result.events_in_warehouse}[/] events in the warehouse "
+        f"({result.events_sent} sent by the hooks this run) in {result.wall_s:.1f} s "
+        f"({rate:,.0f} events/s end to end)"
+    )
+    console.print(f"warehouse: [cyan]{result.warehouse_path}[/]")
+    console.print("indicators stored in its table [cyan]indicator_values[/]; rerun `autoscope indicators` any time")
+    return 0
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    import duckdb
+    from rich.console import Console
+
+    from autoscope.pipelines.jobs import render_table, run_indicators
+    from autoscope.warehouse.schema import migrate
+
+    console = Console()
+    path = _data_dir(args) / "warehouse.duckdb"
+    if not path.exists():
+        console.print(f"[red]no warehouse at {path}[/]: run `autoscope up` or `autoscope demo` first")
+        return 1
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        console.print(
+            f"[red]the warehouse {path} is open in another process[/] (DuckDB has one writer): "
+            f"stop `autoscope up` first. ({exc})"
+        )
+        return 1
+    try:
+        migrate(conn)
+        frame = run_indicators(conn, k=args.k)
+    finally:
+        conn.close()
+    console.print(render_table(frame))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from autoscope.tokens import TokenError, TokenStore
+
+    console = Console()
+    store = TokenStore(_data_dir(args) / "tokens.json")
+    try:
+        if args.token_command == "create":
+            token, record = store.create(args.name, args.scope or ["ingest"], args.team)
+            console.print(f"token [bold]{record.token_id}[/] ({record.name}, scopes {', '.join(record.scopes)}"
+                          + (f", team {record.team}" if record.team else "") + ")")
+            console.print("store it now; it is not shown again:")
+            print(token)
+        elif args.token_command == "revoke":
+            record = store.revoke(args.token_id)
+            console.print(f"revoked {record.token_id} ({record.name}) at {record.revoked_at}")
+        else:
+            table = Table("id", "name", "scopes", "team", "created", "revoked")
+            for record in store.records():
+                table.add_row(record.token_id, record.name, ",".join(record.scopes), record.team or "",
+                              record.created_at, record.revoked_at or "")
+            console.print(table)
+    except TokenError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    import json
+    import urllib.request
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from autoscope.collector.sinks.quarantine import mark_replayed, read_quarantine
+
+    console = Console()
+    directory = _data_dir(args) / "quarantine"
+    entries = list(read_quarantine(directory)) if directory.exists() else []
+    if args.quarantine_command == "list":
+        counts: dict[str, int] = {}
+        table = Table("id", "received", "sender", "field", "reason", "replayed")
+        for entry in entries:
+            counts[entry["field"]] = counts.get(entry["field"], 0) + 1
+            if args.field is None or entry["field"] == args.field:
+                table.add_row(entry["id"], entry["received_at"][:19], entry["sender"], entry["field"],
+                              entry["reason"][:80], "yes" if entry["replayed"] else "")
+        console.print(table)
+        console.print("by field: " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none"))
+        return 0
+    chosen = [e for e in entries if args.all or e["id"] in args.ids]
+    if args.quarantine_command == "show":
+        for entry in chosen:
+            console.print_json(json.dumps(entry))
+        return 0 if chosen else 1
+    replayable = [e for e in chosen if not e["replayed"] and "event" in e["payload"]]
+    if not replayable:
+        console.print("nothing to replay")
+        return 0
+    request = urllib.request.Request(
+        args.url.rstrip("/") + "/v1/events",
+        data=json.dumps([e["payload"]["event"] for e in replayable]).encode(),
+        headers={"content-type": "application/json",
+                 **({"authorization": f"Bearer {args.token}"} if args.token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        answer = json.load(exc)
+        if "results" not in answer:
+            console.print(f"[red]the collector refused the replay ({exc.code}): {answer}[/]")
+            return 1
+    accepted = [replayable[r["index"]]["id"] for r in answer["results"] if r["status"] == "accepted"]
+    mark_replayed(directory, accepted)
+    console.print(f"replayed {len(accepted)} of {len(replayable)}; the rest stay quarantined with their new reason")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autoscope", description="Telemetry for the indicators of AI R&D automation."
+    )
+    parser.add_argument("--version", action="version", version=f"autoscope {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_data_dir(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--data-dir",
+            default=os.environ.get(DATA_DIR_ENV, "autoscope-data"),
+            help="warehouse, keys and logs (default ./autoscope-data or $AUTOSCOPE_DATA_DIR)",
+        )
+        return sub
+
+    def with_kafka(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--kafka-bootstrap",
+            help="an external Kafka (host:port,...); default: $AUTOSCOPE_KAFKA_BOOTSTRAP, "
+            "else the embedded broker",
+        )
+        return sub
+
+    up = with_kafka(with_data_dir(commands.add_parser("up", help="run broker, collector and ingester")))
+    up.add_argument("--host", default="127.0.0.1", help="collector listen address")
+    up.add_argument("--port", type=int, default=8787, help="collector port (default 8787)")
+    up.add_argument("--allow-unauthenticated", action="store_true",
+                    help="listen beyond loopback although no token exists (not recommended)")
+    up.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    up.add_argument("--tls-key", help="… and this private key (PEM)")
+    up.set_defaults(handler=cmd_up)
+
+    demo = with_kafka(with_data_dir(commands.add_parser("demo", help="run a simulated lab end to end")))
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--weeks", type=int, default=8)
+    demo.set_defaults(handler=cmd_demo)
+
+    indicators = with_data_dir(commands.add_parser("indicators", help="compute, store and print indicators"))
+    indicators.add_argument("--k", type=int, default=5, help="k-anonymity threshold (5 or more)")
+    indicators.set_defaults(handler=cmd_indicators)
+
+    token = with_data_dir(commands.add_parser("token", help="create, list or revoke bearer tokens"))
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="make a token (shown once)")
+    create.add_argument("--name", required=True, help="the tool or team it is for")
+    create.add_argument("--scope", action="append", choices=["ingest", "read", "export"],
+                        help="repeatable; default ingest")
+    create.add_argument("--team", help="bind an ingest token to one team")
+    token_commands.add_parser("list", help="list tokens (never their values)")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("token_id")
+    token.set_defaults(handler=cmd_token)
+
+    quarantine = with_data_dir(commands.add_parser("quarantine", help="inspect and replay rejected events"))
+    q_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    q_list = q_commands.add_parser("list", help="rejected events with their reasons")
+    q_list.add_argument("--field", help="only those rejected for this field, e.g. $.team")
+    for name, text in (("show", "show entries in full"), ("replay", "send entries to the collector again")):
+        sub = q_commands.add_parser(name, help=text)
+        sub.add_argument("ids", nargs="*")
+        sub.add_argument("--all", action="store_true")
+        if name == "replay":
+            sub.add_argument("--url", default=os.environ.get("AUTOSCOPE_COLLECTOR_URL", "http://127.0.0.1:8787"))
+            sub.add_argument("--token", default=os.environ.get("AUTOSCOPE_TOKEN"))
+    quarantine.set_defaults(handler=cmd_quarantine)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
