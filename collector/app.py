@@ -21,6 +21,7 @@ from autoscope.collector.intake import Intake, Limits
 from autoscope.collector.pipeline import Processor
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
 from autoscope.collector.receivers.auth import Authenticator
+from autoscope.collector.receivers.metrics_http import metrics_routes
 from autoscope.collector.receivers.native_http import json_response, native_routes
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import Quarantine
@@ -95,7 +96,11 @@ def create_app(settings: CollectorSettings) -> Starlette:
         })
 
     app = Starlette(
-        routes=[*native_routes(intake), Route("/healthz", healthz, methods=["GET"])],
+        routes=[
+            *native_routes(intake),
+            *metrics_routes(intake, forwarder),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
         lifespan=lifespan,
     )
     app.state.intake = intake

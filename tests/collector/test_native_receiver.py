@@ -200,3 +200,19 @@ def test_team_bound_token_sends_only_its_team(secured: tuple[TestClient, dict[st
     assert results[0]["status"] == "accepted"
     assert results[1]["error"] == {"field": "$.team", "reason": "this token may only send events of team 'evals'"}
     assert post(client, [new_event()], authorization=f"Bearer {tokens['ingest']}").status_code == 200
+
+
+def test_metrics_in_prometheus_format(client: TestClient) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    post(client, [new_event(), new_event(outcome="meh")])
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    assert samples[("autoscope_events_accepted_total", ())] == 1
+    assert samples[("autoscope_events_rejected_total", (("field", "$.outcome"),))] == 1
+    assert ("autoscope_spool_bytes", ()) in samples

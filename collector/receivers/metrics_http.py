@@ -1,0 +1,72 @@
+"""``GET /metrics``: the collector's own telemetry in Prometheus text format.
+
+Built with prometheus_client's custom-collector API: values are read from the collector's
+counters at scrape time, so there is no second set of counters to keep in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from autoscope.collector.intake import Intake
+from autoscope.collector.sinks.forwarder import Forwarder
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _CollectorMetrics:
+    def __init__(self, intake: Intake, forwarder: Forwarder, extra: Callable[[], dict[str, dict[str, int]]] | None) -> None:
+        self.intake = intake
+        self.forwarder = forwarder
+        self.extra = extra
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.intake.stats.snapshot()
+        accepted = CounterMetricFamily("autoscope_events_accepted", "events written durably to the spool")
+        accepted.add_metric([], float(stats["accepted"]))  # type: ignore[arg-type]
+        yield accepted
+        rejected = CounterMetricFamily(
+            "autoscope_events_rejected", "events rejected (and quarantined), by field", labels=["field"]
+        )
+        for field, count in stats["rejected_by_field"].items():  # type: ignore[union-attr]
+            rejected.add_metric([field], float(count))
+        yield rejected
+        refused = CounterMetricFamily(
+            "autoscope_requests_refused", "whole requests refused, by reason", labels=["reason"]
+        )
+        for reason, count in stats["requests_refused"].items():  # type: ignore[union-attr]
+            refused.add_metric([reason], float(count))
+        yield refused
+        spool = GaugeMetricFamily("autoscope_spool_bytes", "bytes in the spool not yet deleted")
+        spool.add_metric([], float(self.intake.spool.total_bytes))
+        yield spool
+        forwarded = CounterMetricFamily("autoscope_kafka_records_forwarded", "spool records acknowledged by Kafka")
+        forwarded.add_metric([], float(self.forwarder.forwarded_records))
+        yield forwarded
+        errors = CounterMetricFamily("autoscope_kafka_errors", "Kafka failures that made the forwarder start over")
+        errors.add_metric([], float(self.forwarder.kafka_errors))
+        yield errors
+        for name, by_label in (self.extra() if self.extra else {}).items():
+            family = CounterMetricFamily(f"autoscope_{name}", name.replace("_", " "), labels=["kind"])
+            for label, count in by_label.items():
+                family.add_metric([label], float(count))
+            yield family
+
+
+def metrics_routes(
+    intake: Intake, forwarder: Forwarder, extra: Callable[[], dict[str, dict[str, int]]] | None = None
+) -> list[Route]:
+    """``/metrics``; ``extra`` adds labelled counters (e.g. unmapped OTLP telemetry by kind)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_CollectorMetrics(intake, forwarder, extra))  # type: ignore[arg-type]
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), 200, media_type=CONTENT_TYPE)
+
+    return [Route("/metrics", metrics, methods=["GET"])]
