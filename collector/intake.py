@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from autoscope.collector import pipeline
 from autoscope.collector.contract import Event, encode_events
 from autoscope.collector.pipeline import Batch, Processor, Refusal
+from autoscope.collector.receivers.admission import InFlight, RateLimiter
 from autoscope.collector.receivers.auth import Authenticator, Sender, restrict_to_token_team
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool, SpoolFull
@@ -30,6 +31,8 @@ class Limits:
     max_body_bytes: int = 8 * 1024 * 1024
     max_events: int = 5000
     events_per_record: int = 500  # events per spool record, and so per Kafka message
+    max_in_flight: int = 64  # requests processed at once; beyond, 429
+    events_per_s_per_token: float | None = None  # None: no per-token rate limit
 
 
 def spool_records(events: Sequence[Event], events_per_record: int) -> list[bytes]:
@@ -57,6 +60,12 @@ class Intake:
     stats: CollectorStats
     limits: Limits
     authenticator: Authenticator
+    in_flight: InFlight = dataclasses.field(init=False)
+    rate_limiter: RateLimiter = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.in_flight = InFlight(self.limits.max_in_flight)
+        self.rate_limiter = RateLimiter(self.limits.events_per_s_per_token)
 
     async def accept(self, batch: Batch, sender: Sender, source: str) -> Batch:
         """Process ``batch``; on return either ``batch.refusal`` is set or it is durable.
@@ -67,6 +76,11 @@ class Intake:
             source: the receiver's name, kept with quarantined events.
         """
         batch.sender = sender.name
+        refusal = self.rate_limiter.take(sender.token_id or sender.name, len(batch.items))
+        if refusal is not None:
+            self.stats.refused("rate")
+            batch.refusal = refusal
+            return batch
         stages = [*self.processors, restrict_to_token_team(sender.team)]
         batch = pipeline.run(stages, batch)
         if batch.refusal is not None:

@@ -87,6 +87,16 @@ def native_routes(intake: Intake) -> list[Route]:
     decode = decode_json_array(intake.limits.max_events)
 
     async def post_events(request: Request) -> Response:
+        refusal = intake.in_flight.enter()
+        if refusal is not None:
+            intake.stats.refused("in_flight")
+            return refusal_response(refusal)
+        try:
+            return await handle(request)
+        finally:
+            intake.in_flight.leave()
+
+    async def handle(request: Request) -> Response:
         sender = intake.authenticator(request, "ingest")
         if isinstance(sender, Refusal):
             intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")

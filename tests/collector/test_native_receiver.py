@@ -216,3 +216,24 @@ def test_metrics_in_prometheus_format(client: TestClient) -> None:
     assert samples[("autoscope_events_accepted_total", ())] == 1
     assert samples[("autoscope_events_rejected_total", (("field", "$.outcome"),))] == 1
     assert ("autoscope_spool_bytes", ()) in samples
+
+
+def test_per_token_rate_limit_answers_429_with_retry_after(kafka: KafkaSettings, tmp_path: Path) -> None:
+    app = create_app(CollectorSettings(tmp_path, kafka, Limits(events_per_s_per_token=10)))
+    with TestClient(app) as limited:
+        assert post(limited, [new_event() for _ in range(20)]).status_code == 200  # the 2 s burst
+        response = post(limited, [new_event() for _ in range(20)])
+        assert response.status_code == 429
+        assert 1 <= int(response.headers["retry-after"]) <= 5
+        assert "limit of 10 events/s" in response.json()["error"]["reason"]
+
+
+def test_in_flight_bound_answers_429() -> None:
+    from autoscope.collector.receivers.admission import InFlight
+
+    gate = InFlight(2)
+    assert gate.enter() is None and gate.enter() is None
+    refusal = gate.enter()
+    assert refusal is not None and refusal.status == 429 and refusal.retry_after_s == 1
+    gate.leave()
+    assert gate.enter() is None
