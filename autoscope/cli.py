@@ -197,6 +197,26 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_key(args: argparse.Namespace) -> int:
+    from autoscope.collector.pseudonymize import (
+        PseudonymKeyError, key_id_of, load_or_create_key, rotate_key,
+    )
+
+    data_dir = _data_dir(args)
+    try:
+        if args.key_command == "rotate":
+            old_id, new_id = rotate_key(data_dir)
+            print(f"pseudonym key rotated: {old_id or '(none)'} -> {new_id}; restart the collector")
+            if old_id:
+                print(f"the old key is in {data_dir / 'keys' / 'retired'}; delete it to make the break permanent")
+        else:
+            print(key_id_of(load_or_create_key(data_dir)))
+    except PseudonymKeyError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autoscope", description="Telemetry for the indicators of AI R&D automation."
@@ -262,6 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--url", default=os.environ.get("AUTOSCOPE_COLLECTOR_URL", "http://127.0.0.1:8787"))
             sub.add_argument("--token", default=os.environ.get("AUTOSCOPE_TOKEN"))
     quarantine.set_defaults(handler=cmd_quarantine)
+
+    key = with_data_dir(commands.add_parser("key", help="the pseudonym key: its id, or rotate it"))
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    key_commands.add_parser("id", help="print the current key id (never the key)")
+    key_commands.add_parser("rotate", help="start a new key; the old one is retired")
+    key.set_defaults(handler=cmd_key)
     return parser
 
 

@@ -89,3 +89,32 @@ class Pseudonymizer:
 
     def __repr__(self) -> str:  # never show the key, e.g. in a traceback or a log line
         return f"Pseudonymizer(key_id={self.key_id!r})"
+
+
+def key_id_of(key: bytes) -> str:
+    """The public name of a key (what pseudonyms are prefixed with)."""
+    return Pseudonymizer(key).key_id
+
+
+def rotate_key(data_dir: Path) -> tuple[str | None, str]:
+    """Replace the generated key with a new one; returns (old key id, new key id).
+
+    The old key is moved to ``keys/retired/<key id>.key``: whoever holds both keys can link a
+    person's old and new pseudonyms, nobody else can. Delete the retired file to make the
+    break permanent. A running collector keeps its key until restarted; rotate at a period
+    boundary, since one person counts as two distinct actors in a period that spans it.
+    """
+    if os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV):
+        raise PseudonymKeyError(
+            f"the key comes from {KEY_ENV if os.environ.get(KEY_ENV) else KEY_FILE_ENV}: rotate it there"
+        )
+    path = data_dir / "keys" / "pseudonym.key"
+    old_id = None
+    if path.exists():
+        old = _parse_key(path.read_text(encoding="ascii"), str(path))
+        old_id = key_id_of(old)
+        retired = data_dir / "keys" / "retired"
+        retired.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(path, retired / f"{old_id}.key")
+    new = load_or_create_key(data_dir)
+    return old_id, key_id_of(new)
