@@ -38,11 +38,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    only = getattr(args, "only", None)
+    kafka = _kafka(args)
+    if only and kafka is None:
+        console.print(f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
+                      "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)")
+        return 2
     settings = ServiceSettings(
-        data_dir=_data_dir(args), host=args.host, port=args.port, kafka=_kafka(args),
-        allow_unauthenticated=args.allow_unauthenticated,
-        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
-        tls_key=Path(args.tls_key) if args.tls_key else None,
+        data_dir=_data_dir(args), host=getattr(args, "host", "127.0.0.1"),
+        port=getattr(args, "port", 0), kafka=kafka,
+        allow_unauthenticated=getattr(args, "allow_unauthenticated", False),
+        tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
+        tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
+        collect=only in (None, "collect"), ingest=only in (None, "ingest"),
     )
     try:
         service = Service(settings).start()
@@ -51,11 +59,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 2
     with service:
         where = "embedded broker (in memory)" if service.broker else "external cluster"
-        console.print(f"[bold green]autoscope up[/] — collector at [cyan]{service.endpoint}[/]")
+        console.print(f"[bold green]autoscope {args.command}[/] running")
+        if service.collector is not None:
+            console.print(f"  collector:  [cyan]{service.endpoint}[/]  (POST /v1/events, GET /healthz, /metrics)")
         console.print(f"  Kafka:      {service.kafka.bootstrap_servers} ({where}), topic {service.kafka.topic}")
         console.print(f"  data dir:   {settings.data_dir}")
-        console.print(f"  warehouse:  {settings.warehouse_path}")
+        if service.ingester is not None:
+            console.print(f"  warehouse:  {settings.warehouse_path}")
         console.print("  Ctrl-C to stop")
+        sys.stdout.flush()
         stop.wait()
         console.print("stopping: collector, then ingester, then broker …")
     console.print("stopped cleanly")
@@ -248,6 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     up.add_argument("--tls-key", help="… and this private key (PEM)")
     up.set_defaults(handler=cmd_up)
+
+    collect = with_kafka(with_data_dir(commands.add_parser(
+        "collect", help="run only a collector (several behind a load balancer; needs external Kafka)")))
+    collect.add_argument("--host", default="127.0.0.1")
+    collect.add_argument("--port", type=int, default=8787)
+    collect.add_argument("--allow-unauthenticated", action="store_true")
+    collect.add_argument("--tls-cert")
+    collect.add_argument("--tls-key")
+    collect.set_defaults(handler=cmd_up, only="collect")
+
+    ingest = with_kafka(with_data_dir(commands.add_parser(
+        "ingest", help="run only the ingester: Kafka → the warehouse (needs external Kafka)")))
+    ingest.set_defaults(handler=cmd_up, only="ingest")
 
     demo = with_kafka(with_data_dir(commands.add_parser("demo", help="run a simulated lab end to end")))
     demo.add_argument("--seed", type=int, default=7)

@@ -36,6 +36,8 @@ class ServiceSettings:
 
     allow_unauthenticated: listen beyond loopback without tokens (refused otherwise).
     tls_cert, tls_key: serve HTTPS with this certificate and key.
+    collect, ingest: run the collector, the ingester (both by default; a lab runs several
+        collectors and one ingester as separate processes).
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -45,6 +47,8 @@ class ServiceSettings:
     allow_unauthenticated: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    collect: bool = True
+    ingest: bool = True
 
     @property
     def warehouse_path(self) -> Path:
@@ -141,23 +145,26 @@ class Service:
 
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.check_exposure()
+        if self.settings.collect:
+            self.check_exposure()
         try:
             if self.kafka is None:
                 (data_dir / "logs").mkdir(exist_ok=True)
                 self.broker = EmbeddedBroker(log_path=data_dir / "logs" / "broker.log").start()
                 self.kafka = self.broker.settings()
             ensure_topic(self.kafka)
-            self.ingester = Ingester(self.kafka, self.settings.warehouse_path)
-            self._ingester_thread = threading.Thread(
-                target=self.ingester.run, args=(self._stop,), name="autoscope-ingester", daemon=True
-            )
-            self._ingester_thread.start()
-            app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka))
-            self.collector = CollectorServer(
-                app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
-            )
-            self.collector.start()
+            if self.settings.ingest:
+                self.ingester = Ingester(self.kafka, self.settings.warehouse_path)
+                self._ingester_thread = threading.Thread(
+                    target=self.ingester.run, args=(self._stop,), name="autoscope-ingester", daemon=True
+                )
+                self._ingester_thread.start()
+            if self.settings.collect:
+                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka))
+                self.collector = CollectorServer(
+                    app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
+                )
+                self.collector.start()
         except BaseException:
             self.stop()
             raise
@@ -179,7 +186,7 @@ class Service:
             self.broker = None
 
     def __enter__(self) -> "Service":
-        return self if self.collector is not None else self.start()
+        return self if (self.collector or self.ingester) is not None else self.start()
 
     def __exit__(
         self,

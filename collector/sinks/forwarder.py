@@ -45,6 +45,7 @@ class Forwarder:
         self._epoch = 0  # bumped on each start-over; late callbacks of an old epoch are ignored
         self._failed: Exception | None = None
         self._producer: Any = None
+        self._caught_up = False  # read to the end of the active segment, all acknowledged
         self.forwarded_records = 0
         self.kafka_errors = 0
         self.last_error: str | None = None
@@ -53,11 +54,20 @@ class Forwarder:
         self._thread.start()
         return self
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop after giving in-flight messages up to ``timeout_s`` to be acknowledged.
+    def drained(self) -> bool:
+        """Everything accepted so far is acknowledged by Kafka (the spool holds nothing unsent)."""
+        return self.spool.total_bytes == 0 or (
+            len(self.spool.segments()) == 1 and self.backlog_records == 0 and self._caught_up
+        )
 
-        Whatever is not acknowledged stays in the spool and is sent on the next start.
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop, first giving the spool up to ``timeout_s`` to drain to Kafka.
+
+        Whatever is not acknowledged by then stays in the spool and is sent on the next start.
         """
+        deadline = time.monotonic() + timeout_s
+        while self._thread.is_alive() and not self.drained() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self._stop.set()
         with self.spool.appended:
             self.spool.appended.notify_all()
@@ -145,6 +155,7 @@ class Forwarder:
             active = self.spool.active_sequence
             size = self.spool.size_of(sequence)
             if position < size:
+                self._caught_up = False
                 for position, payload in read_records(self.spool.path_of(sequence), position):
                     with self._lock:
                         self._pending[sequence] += 1
@@ -173,6 +184,7 @@ class Forwarder:
             # caught up with the active segment: seal it once it is all acknowledged and idle
             with self._lock:
                 acked = self._pending[sequence] <= 0
+            self._caught_up = acked
             if size and acked:
                 fully_acked_since = fully_acked_since or time.monotonic()
                 if time.monotonic() - fully_acked_since >= self.seal_after_s:

@@ -1,0 +1,72 @@
+"""Run Autoscope's own processes for fault tests: a collector that can be SIGKILLed."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autoscope.kafka_settings import KafkaSettings
+
+
+def wait_healthy(port: int, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"collector on port {port} not healthy within {timeout_s} s")
+
+
+def health(port: int) -> dict[str, object]:
+    import json
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/healthz")
+    return json.loads(connection.getresponse().read())
+
+
+class CollectorProcess:
+    """``autoscope collect`` as a child process on ``port`` with its own data directory."""
+
+    def __init__(self, kafka: KafkaSettings, data_dir: Path, port: int, log: Path) -> None:
+        self.args = [sys.executable, "-m", "autoscope.cli", "collect", "--data-dir", str(data_dir),
+                     "--port", str(port)]
+        self.env = {**os.environ, "AUTOSCOPE_KAFKA_BOOTSTRAP": kafka.bootstrap_servers,
+                    "AUTOSCOPE_KAFKA_TOPIC": kafka.topic}
+        self.port = port
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "CollectorProcess":
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        wait_healthy(self.port)
+        return self
+
+    def wait_drained(self, timeout_s: float = 60.0) -> None:
+        """Wait until the spool is empty: everything accepted is acknowledged by Kafka."""
+        deadline = time.monotonic() + timeout_s
+        while health(self.port)["spool_bytes"] != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"spool not drained: {health(self.port)}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
