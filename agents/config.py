@@ -1,0 +1,147 @@
+"""Where the hooks' settings come from, in this order: the keyword arguments of
+``configure``, environment variables, an ``autoscope.toml``, then defaults.
+
+The file is ``$AUTOSCOPE_CONFIG`` or ``./autoscope.toml``; its keys are the names of
+:class:`Settings` fields, at the top level or in an ``[agents]`` table. A bad value anywhere
+is logged and replaced by the default: configuring the hooks must never crash the tool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import logging
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("autoscope.agents")
+
+DEFAULT_COLLECTOR_URL = "http://127.0.0.1:8787"
+
+#: settings that may also come from the environment
+ENV_VARS = {
+    "collector_url": "AUTOSCOPE_COLLECTOR_URL",
+    "token": "AUTOSCOPE_TOKEN",
+    "team": "AUTOSCOPE_TEAM",
+    "tool": "AUTOSCOPE_TOOL",
+    "tool_version": "AUTOSCOPE_TOOL_VERSION",
+    "actor": "AUTOSCOPE_ACTOR",
+    "spool_dir": "AUTOSCOPE_SPOOL_DIR",
+}
+CONFIG_FILE_VAR = "AUTOSCOPE_CONFIG"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the hooks and their exporter need; immutable once made."""
+
+    collector_url: str = DEFAULT_COLLECTOR_URL
+    token: str | None = None
+    team: str = "unassigned"
+    tool: str = "python"
+    tool_version: str = "unknown"
+    actor: str = "unknown"
+    #: events waiting for the exporter; past it new events are dropped and counted
+    max_queue_size: int = 4096
+    #: events per POST
+    max_batch_size: int = 512
+    #: how long the exporter waits to fill a batch
+    schedule_delay_s: float = 1.0
+    #: socket timeout of one POST
+    export_timeout_s: float = 10.0
+    #: how long the collector may stay unreachable before pending events go to the spool
+    spool_after_s: float = 5.0
+    spool_dir: Path = Path("~/.cache/autoscope/spool").expanduser()
+    spool_max_bytes: int = 50 * 1024 * 1024
+    #: the longest ``Retry-After`` the exporter honours
+    max_retry_after_s: float = 30.0
+    #: how long ``shutdown`` (and so interpreter exit) waits for pending events
+    shutdown_timeout_s: float = 5.0
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _read_file() -> dict[str, Any]:
+    path = Path(os.environ.get(CONFIG_FILE_VAR) or "autoscope.toml")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        logger.warning("autoscope: ignoring config file %s: %s", path, exc)
+        return {}
+    section = data.get("agents", data)
+    return section if isinstance(section, dict) else {}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """``value`` as the type of the setting ``name``; raises ValueError/TypeError if it is not."""
+    default = _FIELDS[name].default
+    if name == "token":
+        return str(value) if value else None
+    if isinstance(default, Path):
+        return Path(value).expanduser()
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        text = str(value).strip()
+        if not text:
+            raise ValueError("empty")
+        return text
+    number = type(default)(value)
+    if number <= 0:
+        raise ValueError("must be positive")
+    return number
+
+
+def _tool_name() -> str:
+    """The running program's name as a label, e.g. ``train`` for ``python train.py``."""
+    stem = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else ""
+    return re.sub(r"[^A-Za-z0-9_.:/+\-]", "_", stem)[:128] or "python"
+
+
+def _default_actor() -> str:
+    """``git config user.email``, else the login name, else ``unknown``."""
+    try:
+        email = subprocess.run(
+            ["git", "config", "user.email"], capture_output=True, text=True, timeout=2, check=False
+        ).stdout.strip()
+        if email:
+            return email
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:  # getpass raises OSError or KeyError when there is no login name
+        return "unknown"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from ``overrides`` (None means unset), the environment, the file, defaults."""
+    unknown = set(overrides) - set(_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    layers: list[dict[str, Any]] = [
+        {k: v for k, v in overrides.items() if v is not None},
+        {k: os.environ[var] for k, var in ENV_VARS.items() if os.environ.get(var)},
+        _read_file(),
+    ]
+    values: dict[str, Any] = {}
+    for name in _FIELDS:
+        for layer in layers:
+            if name not in layer:
+                continue
+            try:
+                values[name] = _coerce(name, layer[name])
+                break
+            except (TypeError, ValueError) as exc:
+                logger.warning("autoscope: ignoring setting %s=%r: %s", name, layer[name], exc)
+    values.setdefault("tool", _tool_name())
+    if "actor" not in values:
+        values["actor"] = _default_actor()
+    return Settings(**values)

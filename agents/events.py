@@ -1,0 +1,135 @@
+"""Building one event of the v1 contract as a plain dict, in the calling thread.
+
+Only checks that cost nothing are made here: enum values, and that numbers are numbers and
+labels are strings, so that whatever reaches the exporter is JSON-serializable. The collector
+is the authority on everything else (label patterns, ranges) and answers a bad event with the
+field and the reason. Every function raises ValueError/TypeError on bad input; the hooks
+catch it and count it, never passing it on to the tool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, TypedDict
+
+from autoscope.agents.config import Settings
+from autoscope.agents.event_ids import uuid7
+
+SCHEMA_VERSION = 1
+
+EXECUTORS = ("ai", "human", "mixed")
+AUTONOMIES = ("suggest", "supervised", "autonomous")
+CATEGORIES = (
+    "hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature"
+)
+ROLES = ("scientist", "engineer")
+RUNGS = ("engineering", "experiments", "ideation", "strategy")
+OUTCOMES = ("success", "failure", "abandoned")
+REVIEW_ACTIONS = ("approved", "rejected", "modified", "intervened")
+CONTRIBUTION_KINDS = ("commit", "pull_request", "paper", "result")
+AUTHORS = ("ai", "human")
+SPEND_CATEGORIES = ("ai_tools", "compute", "data", "staff", "other")
+
+
+class EnvelopeArgs(TypedDict, total=False):
+    """The envelope keyword arguments every hook takes; each overrides the configured value."""
+
+    team: str
+    actor: str
+    occurred_at: dt.datetime | str | float
+    event_id: str
+    tool: str
+
+
+def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r}; allowed: {', '.join(allowed)}")
+    return value
+
+
+def label(name: str, value: Any) -> str:
+    """A label (id, name) as a string; ints are accepted and turned into strings."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+
+
+def optional_label(name: str, value: Any) -> str | None:
+    return None if value is None else label(name, value)
+
+
+def number(name: str, value: Any) -> float | int:
+    """A finite real number (int or float, or anything ``float()`` takes that is not text)."""
+    if isinstance(value, (bool, str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    result = value if isinstance(value, int) else float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return result
+
+
+def optional_number(name: str, value: Any) -> float | int | None:
+    return None if value is None else number(name, value)
+
+
+def integer(name: str, value: Any) -> int | None:
+    """An optional whole number, e.g. a token count."""
+    if value is None:
+        return None
+    result = number(name, value)
+    if isinstance(result, float):
+        if not result.is_integer():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        result = int(result)
+    return result
+
+
+def timestamp(name: str, value: Any) -> str:
+    """ISO-8601 with offset, in UTC. Takes a datetime, an ISO string or Unix seconds.
+
+    A naive datetime or string is read as local time, as ``datetime.astimezone`` does.
+    """
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"{name} must be a datetime, an ISO string or Unix seconds")
+    return value.astimezone(dt.timezone.utc).isoformat()
+
+
+def optional_timestamp(name: str, value: Any) -> str | None:
+    return None if value is None else timestamp(name, value)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def build(
+    type_: str, fields: dict[str, Any], settings: Settings, envelope: EnvelopeArgs
+) -> dict[str, Any]:
+    """The complete event: envelope (configured values, overridden by ``envelope``) + fields."""
+    unknown = set(envelope) - set(EnvelopeArgs.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown argument(s): {', '.join(sorted(unknown))}")
+    event_id = envelope.get("event_id")
+    occurred_at = envelope.get("occurred_at")
+    event = {
+        "event_id": uuid7() if event_id is None else label("event_id", event_id),
+        "schema_version": SCHEMA_VERSION,
+        "type": type_,
+        "occurred_at": timestamp("occurred_at", now() if occurred_at is None else occurred_at),
+        "source": {
+            "tool": label("tool", envelope.get("tool") or settings.tool),
+            "version": settings.tool_version,
+        },
+        "actor": label("actor", envelope.get("actor") or settings.actor),
+        "team": label("team", envelope.get("team") or settings.team),
+    }
+    event.update(fields)
+    return event

@@ -1,0 +1,101 @@
+"""Configuration sources, UUIDv7 ids, and that the hooks import only the stdlib."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autoscope.agents import config, uuid7
+from autoscope.agents.config import load_settings
+from autoscope.collector.contract import EVENT_ID
+
+AGENTS_DIR = Path(__file__).resolve().parents[2] / "agents"
+
+
+def test_uuid7_layout_and_order() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [uuid7() for _ in range(1000)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == 1000
+    for text in ids[:50]:
+        value = uuid.UUID(text)
+        assert value.version == 7 and value.variant == uuid.RFC_4122
+        assert before <= value.int >> 80 <= after
+        assert re.fullmatch(EVENT_ID.pattern, text)
+    fixed = uuid7(unix_ms=1_700_000_000_000)
+    assert uuid.UUID(fixed).int >> 80 == 1_700_000_000_000
+    assert uuid7(unix_ms=1) < uuid7(unix_ms=2) < uuid7(unix_ms=1000)  # ids sort by time
+
+
+def test_settings_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = tmp_path / "autoscope.toml"
+    toml.write_text(
+        '[agents]\ncollector_url = "http://file:1"\nteam = "from-file"\ntool = "file-tool"\n'
+        'max_batch_size = 64\nschedule_delay_s = "soon"\n'
+    )
+    monkeypatch.setenv("AUTOSCOPE_CONFIG", str(toml))
+    monkeypatch.setenv("AUTOSCOPE_TEAM", "from-env")
+    monkeypatch.setenv("AUTOSCOPE_ACTOR", "env@lab.example")
+    monkeypatch.setenv("AUTOSCOPE_TOKEN", "t0k")
+    settings = load_settings(tool="kw-tool")
+    assert settings.collector_url == "http://file:1"
+    assert (settings.team, settings.actor, settings.token) == ("from-env", "env@lab.example", "t0k")
+    assert settings.tool == "kw-tool" and settings.max_batch_size == 64
+    assert settings.schedule_delay_s == config.Settings.schedule_delay_s  # bad value: default
+    assert settings.spool_dir == tmp_path / "spool"  # AUTOSCOPE_SPOOL_DIR (conftest)
+
+
+def test_defaults_and_actor_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./autoscope.toml
+    monkeypatch.delenv("AUTOSCOPE_SPOOL_DIR")
+    monkeypatch.setattr(config, "_default_actor", lambda: "git@lab.example")
+    settings = load_settings()
+    assert settings.collector_url == "http://127.0.0.1:8787"
+    assert settings.actor == "git@lab.example"
+    assert settings.spool_dir == Path("~/.cache/autoscope/spool").expanduser()
+    assert re.fullmatch(r"[A-Za-z0-9_.:/+\-]+", settings.tool)
+    with pytest.raises(TypeError):
+        load_settings(colector_url="typo")
+
+
+def test_actor_comes_from_git_or_login() -> None:
+    assert config._default_actor()  # an email from git, else the login name, else "unknown"
+
+
+def test_agents_import_only_the_stdlib() -> None:
+    allowed = set(sys.stdlib_module_names) | {"opentelemetry"}
+    for path in AGENTS_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] in allowed or name.startswith("autoscope.agents"), (
+                    f"{path.name} imports {name}"
+                )
+    probe = (
+        "import sys, autoscope.agents; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('msgspec', 'kafka', 'duckdb', 'polars')"
+        " or m.startswith('autoscope.collector')]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_timestamps_are_utc_iso_with_offset() -> None:
+    from autoscope.agents.events import timestamp
+
+    aware = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert timestamp("t", aware) == "2026-01-02T08:04:05+00:00"
+    assert timestamp("t", "2026-01-02T08:04:05Z") == "2026-01-02T08:04:05+00:00"
+    assert timestamp("t", 0) == "1970-01-01T00:00:00+00:00"
