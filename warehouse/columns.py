@@ -1,0 +1,109 @@
+"""Decoded events → one Arrow table per event type, shaped like its DuckDB table.
+
+The layout comes from the warehouse itself (``information_schema``), so a migration that adds
+a column whose name is a field of the event's Struct flows through without code changes. Each
+row is the envelope (``event_id``, ``occurred_at``, ``actor``, ``team``, ``tool`` =
+``source.tool``, ``tool_version`` = ``source.version``) followed by the fields of the type.
+Times become naive UTC (``TIMESTAMP``): pyarrow converts an aware datetime to UTC when the
+target type carries no zone.
+
+:func:`table_layouts` refuses a schema that would silently drop a field of the contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from operator import attrgetter
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+
+from autoscope.collector import contract
+
+#: event type → warehouse table.
+TABLE_BY_TYPE: dict[str, str] = {
+    "task": "tasks",
+    "review": "reviews",
+    "experiment": "experiments",
+    "contribution": "contributions",
+    "model_deployment": "model_deployments",
+    "training_milestone": "training_milestones",
+    "impression": "impressions",
+    "spend": "spend",
+}
+
+#: columns filled from somewhere other than the Struct field of the same name.
+_RENAMED: dict[str, str] = {"tool": "source.tool", "tool_version": "source.version"}
+#: Struct fields that are not stored in the type tables (type is the table, source is split).
+_NOT_STORED = {"type", "schema_version", "source"}
+
+_TYPE_BY_STRUCT: dict[type, str] = {cls: tag for tag, cls in contract.STRUCT_BY_TYPE.items()}
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "DOUBLE": pa.float64(),
+    "FLOAT": pa.float32(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TableLayout:
+    """How one event type becomes rows of its table."""
+
+    event_type: str
+    table: str
+    schema: pa.Schema
+    getters: tuple[Callable[[Any], Any], ...]
+
+    def build(self, events: Sequence[contract.Envelope]) -> pa.Table:
+        """The rows of ``events`` (all of this type) as one Arrow table."""
+        arrays = [
+            pa.array(list(map(getter, events)), type=field.type)
+            for getter, field in zip(self.getters, self.schema)
+        ]
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+def event_type(event: contract.Envelope) -> str:
+    """The ``type`` tag of a decoded event (msgspec keeps it in the class, not the instance)."""
+    return _TYPE_BY_STRUCT[type(event)]
+
+
+def table_layouts(conn: duckdb.DuckDBPyConnection) -> dict[str, TableLayout]:
+    """A :class:`TableLayout` per event type, read from the warehouse's current schema."""
+    rows = conn.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'main' AND list_contains(?, table_name)"
+        " ORDER BY table_name, ordinal_position",
+        [list(TABLE_BY_TYPE.values())],
+    ).fetchall()
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        columns.setdefault(table, []).append((column, data_type))
+    layouts = {}
+    for event_type, table in TABLE_BY_TYPE.items():
+        if table not in columns:
+            raise RuntimeError(f"warehouse has no table {table!r} for event type {event_type!r}")
+        struct_fields = set(contract.STRUCT_BY_TYPE[event_type].__struct_fields__)
+        stored = {column for column, _ in columns[table]}
+        missing = sorted(struct_fields - _NOT_STORED - stored)
+        if missing:
+            raise RuntimeError(f"table {table!r} has no column for field(s) {missing}")
+        fields, getters = [], []
+        for column, data_type in columns[table]:
+            source = _RENAMED.get(column, column)
+            if source.split(".")[0] not in struct_fields:
+                raise RuntimeError(f"column {table}.{column} matches no field of {event_type!r}")
+            if data_type not in _ARROW_TYPES:
+                raise RuntimeError(f"column {table}.{column}: unsupported type {data_type}")
+            fields.append(pa.field(column, _ARROW_TYPES[data_type]))
+            getters.append(attrgetter(source))
+        layouts[event_type] = TableLayout(event_type, table, pa.schema(fields), tuple(getters))
+    return layouts

@@ -1,0 +1,405 @@
+"""The Kafka → DuckDB ingester: a consumer group member that stores each event exactly once.
+
+Exactly once, by construction rather than by Kafka transactions:
+
+* Every polled batch is written in ONE DuckDB transaction together with the consumed offsets
+  (``kafka_offsets``: next offset per partition and the fingerprint of the record before it),
+  see :mod:`autoscope.warehouse.writer`. DuckDB, not Kafka, is the source of truth for
+  positions: when the group assigns a partition, the ingester seeks it to the stored offset
+  (or to the beginning when nothing is stored). Offsets are committed to Kafka after the
+  DuckDB commit only so that lag monitoring works; they are never read back.
+* ``event_id`` is unique across the warehouse, so anything read twice (a replay by the
+  collector, a restart, a log read again from the start) is absorbed and counted as a
+  duplicate.
+* A log can be replaced under the ingester (the embedded broker keeps nothing across a
+  restart; a topic can be deleted and created again). The ingester checks, with a group-less
+  reader, that the record at ``stored next_offset - 1`` still carries the stored fingerprint:
+  when a partition is assigned, when it has been idle for ``idle_check_s``, and before every
+  batch is written (a broker restarted in a blink hands the consumer a new log at the old
+  position without any error, so no cheaper signal is reliable). If the record is missing or
+  different, the partition is read again from the beginning: the batch's events are still
+  stored (dedup absorbs them later), but its stored position goes back to 0, so a crash right
+  after cannot resume in the middle of a log that was never read from its start. Nothing here
+  depends on end offsets or on OffsetOutOfRange, which brokers do not all report faithfully.
+
+Readers. DuckDB lets one process open a file for writing, and while it does, other processes
+cannot open that file at all, not even read-only. So:
+
+* code in the ingester's process reads through :meth:`Ingester.cursor` (a cursor on the
+  ingester's database instance; it sees committed batches only, never half a batch);
+* code in another process (a report, an export) opens the file with
+  :func:`autoscope.warehouse.reader.open_read_only`, which retries for a few seconds and then
+  raises :class:`~autoscope.warehouse.reader.WarehouseLocked`; it must run while the
+  ingester is stopped (SIGTERM stops it cleanly, and a restart resumes where it stopped), or
+  be run inside the ingester's process instead. Several writers or concurrent readers across
+  processes are what DuckLake is for (see DESIGN.md).
+
+Command line (runs until SIGTERM or SIGINT; the batch in progress is finished or rolled back)::
+
+    python -m autoscope.warehouse.ingester --bootstrap HOST:PORT --topic T --db PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from autoscope.kafka_settings import DEFAULT_TOPIC, KafkaSettings
+from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
+from autoscope.warehouse.schema import migrate
+from autoscope.warehouse.writer import StoredOffset, WarehouseWriter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GROUP = "autoscope-warehouse"
+
+
+@dataclasses.dataclass(frozen=True)
+class IngesterStats:
+    """Counters since this Ingester was created.
+
+    ingested: events written; duplicates: events absorbed because their event_id was already
+    stored or repeated in the batch; rejected: messages that were not a batch of valid
+    events (recorded in ``ingest_rejects``); batches: committed transactions; log_resets:
+    partitions read again from the start because their log was replaced; last_batch_at:
+    ``time.time()`` of the last commit, or None.
+    """
+
+    ingested: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    batches: int = 0
+    log_resets: int = 0
+    last_batch_at: float | None = None
+
+
+class _PartitionState:
+    """What the ingester knows about one assigned partition."""
+
+    __slots__ = ("stored", "last_active")
+
+    def __init__(self, stored: StoredOffset | None) -> None:
+        #: the position in DuckDB, valid for the current log; None when reading from the start
+        self.stored = stored
+        #: time.monotonic() of the last records or the last successful check
+        self.last_active = time.monotonic()
+
+
+class Ingester:
+    """Consume ``settings.topic`` with a consumer group and store it in the DuckDB file ``db_path``.
+
+    Parameters:
+        settings: where Kafka is and which topic to read.
+        db_path: the warehouse file; created and migrated when needed.
+        group_id: the consumer group; also the key of the positions in ``kafka_offsets``.
+        max_records: most records (messages) written in one transaction.
+        poll_timeout_ms: how long one poll waits for records.
+        idle_check_s: an idle partition's log is checked this often.
+        probe_timeout_s: how long the log check waits for a record before calling it missing.
+        commit_to_kafka: also commit offsets to Kafka after each batch (lag monitoring only).
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        db_path: str | Path,
+        group_id: str = DEFAULT_GROUP,
+        *,
+        max_records: int = 2000,
+        poll_timeout_ms: int = 500,
+        idle_check_s: float = 3.0,
+        probe_timeout_s: float = 2.0,
+        commit_to_kafka: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.db_path = Path(db_path)
+        self.group_id = group_id
+        self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
+        self.idle_check_s = idle_check_s
+        self.commit_to_kafka = commit_to_kafka
+        self._stats = IngesterStats()
+        self._stats_lock = threading.Lock()
+        self._partitions: dict[TopicPartition, _PartitionState] = {}
+        self._listener_error: BaseException | None = None
+        self._closed = False
+
+        # the database first: a second ingester on the same file fails here, before it joins
+        self._db = duckdb.connect(str(self.db_path))
+        try:
+            migrate(self._db)
+            self._writer = WarehouseWriter(self._db.cursor(), group_id)
+            self._reader = RecordReader(settings, timeout_s=probe_timeout_s)
+            self._consumer = KafkaConsumer(
+                **settings.consumer_kwargs(),
+                group_id=group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=max_records,
+            )
+            self._consumer.subscribe([settings.topic], listener=_Listener(self))
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- reading while it runs ------------------------------------------------------------
+
+    @property
+    def stats(self) -> IngesterStats:
+        """A consistent snapshot of the counters; safe to read from any thread."""
+        with self._stats_lock:
+            return self._stats
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the warehouse for readers in this process (any thread); close it after use."""
+        return self._db.cursor()
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(self, stop_event: threading.Event) -> IngesterStats:
+        """Ingest until ``stop_event`` is set; the batch in progress is finished first."""
+        while not stop_event.is_set():
+            self.step()
+        return self.stats
+
+    def run_until(
+        self, until: int | Callable[["Ingester"], bool], timeout: float = 30.0
+    ) -> bool:
+        """Ingest until ``until`` holds, or ``timeout`` seconds pass; returns whether it held.
+
+        ``until`` is a predicate on this Ingester, or a number of events: ``stats.ingested``
+        (events newly written by this Ingester, duplicates not counted) reaching it.
+        """
+        if isinstance(until, int):
+            target = until
+
+            def reached(ingester: Ingester) -> bool:
+                return ingester.stats.ingested >= target
+
+        else:
+            reached = until
+        deadline = time.monotonic() + timeout
+        while not reached(self):
+            if time.monotonic() >= deadline:
+                return False
+            self.step()
+        return True
+
+    def step(self) -> int:
+        """One poll, its batch written (if any), and the idle partitions checked; returns events written."""
+        polled = self._consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+        if self._listener_error is not None:
+            # positions may be wrong: write nothing, fail loudly; a restart starts over safely
+            error, self._listener_error = self._listener_error, None
+            raise RuntimeError("could not position the assigned partitions") from error
+        written = self._write(polled) if polled else 0
+        self._check_idle_partitions()
+        return written
+
+    def close(self) -> None:
+        """Leave the group and close Kafka clients and the warehouse (idempotent).
+
+        Call it from the thread that runs the ingester, or after :meth:`run` has returned.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._consumer.close(autocommit=False)
+        except Exception:  # leaving the group is a courtesy; the next join works regardless
+            log.warning("closing the consumer failed", exc_info=True)
+        self._reader.close()
+        self._writer.conn.close()
+        self._db.close()
+
+    def __enter__(self) -> "Ingester":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _write(self, polled: dict[TopicPartition, list[Any]]) -> int:
+        now = time.monotonic()
+        records = []
+        replaced = set()
+        for tp, batch in polled.items():
+            state = self._partitions.get(tp)
+            if state is None:  # not (or no longer) ours
+                continue
+            try:
+                intact = state.stored is None or self._log_intact(tp, state)
+            except LogUnreachable:
+                # cannot verify now: fetch these records again later rather than guess
+                log.warning("%s: broker unreachable, will retry this batch", tp)
+                self._consumer.seek(tp, batch[0].offset)
+                continue
+            if not intact:
+                replaced.add(tp)  # store the events anyway; the position goes back to 0
+            state.last_active = now
+            records.extend(batch)
+        if not records:
+            return 0
+        result = self._writer.write(records, replaced=replaced)
+        for tp, stored in result.offsets.items():
+            if tp in self._partitions:
+                self._partitions[tp].stored = stored if stored.next_offset > 0 else None
+        with self._stats_lock:
+            s = self._stats
+            self._stats = dataclasses.replace(
+                s,
+                ingested=s.ingested + result.ingested,
+                duplicates=s.duplicates + result.duplicates,
+                rejected=s.rejected + result.rejected,
+                batches=s.batches + 1,
+                last_batch_at=time.time(),
+            )
+        log.debug(
+            "committed batch: %d new, %d duplicates, %d rejected; next offsets %s",
+            result.ingested, result.duplicates, result.rejected,
+            " ".join(f"{tp.topic}/{tp.partition}={o.next_offset}" for tp, o in result.offsets.items()),
+        )
+        if self.commit_to_kafka:
+            self._commit_to_kafka(result.offsets)
+        return result.ingested
+
+    def _check_idle_partitions(self) -> None:
+        now = time.monotonic()
+        for tp, state in list(self._partitions.items()):
+            if now - state.last_active < self.idle_check_s:
+                continue
+            if state.stored is not None:
+                try:
+                    self._log_intact(tp, state)
+                except LogUnreachable:
+                    log.warning("%s: broker unreachable, cannot check the log now", tp)
+            state.last_active = time.monotonic()
+
+    def _log_intact(self, tp: TopicPartition, state: _PartitionState) -> bool:
+        """Check the record before the stored position; on a mismatch seek to the start."""
+        assert state.stored is not None
+        if self._reader.matches(tp, state.stored.next_offset - 1, state.stored.fingerprint):
+            return True
+        log.warning(
+            "%s: the log no longer holds the record before offset %d (topic recreated?);"
+            " reading it again from the beginning", tp, state.stored.next_offset,
+        )
+        state.stored = None
+        self._consumer.seek_to_beginning(tp)
+        with self._stats_lock:
+            self._stats = dataclasses.replace(self._stats, log_resets=self._stats.log_resets + 1)
+        return False
+
+    def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            stored = self._writer.stored_offset(tp)
+            state = _PartitionState(stored if stored and stored.next_offset > 0 else None)
+            self._partitions[tp] = state
+            if state.stored is None:
+                log.info("%s: nothing stored, reading from the beginning", tp)
+                self._consumer.seek_to_beginning(tp)
+                continue
+            try:
+                intact = self._log_intact(tp, state)
+            except LogUnreachable:
+                intact = True  # every batch is checked again before it is written
+            if intact:
+                log.info("%s: resuming at stored offset %d", tp, state.stored.next_offset)
+                self._consumer.seek(tp, state.stored.next_offset)
+
+    def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # batches are written before the next poll, so nothing is in flight here
+        for tp in revoked:
+            self._partitions.pop(tp, None)
+
+    def _commit_to_kafka(self, offsets: dict[TopicPartition, StoredOffset]) -> None:
+        try:
+            self._consumer.commit_async(
+                {tp: OffsetAndMetadata(s.next_offset, "", -1) for tp, s in offsets.items()},
+                callback=_log_commit_failure,
+            )
+        except Exception:  # only lag monitoring depends on it
+            log.debug("commit to Kafka failed", exc_info=True)
+
+
+class _Listener(ConsumerRebalanceListener):
+    """Positions assigned partitions from DuckDB. kafka-python swallows a listener's
+    exceptions, so they are handed to the poll loop, which refuses to write after one."""
+
+    def __init__(self, ingester: Ingester) -> None:
+        self.ingester = ingester
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.ingester._on_revoked(revoked)
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        try:
+            self.ingester._on_assigned(assigned)
+        except BaseException as exc:
+            log.exception("positioning %s failed", assigned)
+            self.ingester._listener_error = exc
+
+
+def _log_commit_failure(offsets: object, response: object) -> None:
+    if isinstance(response, Exception):
+        log.debug("commit to Kafka failed: %s", response)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m autoscope.warehouse.ingester",
+        description="Ingest the events topic into a DuckDB warehouse until SIGTERM/SIGINT.",
+    )
+    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, host:port[,…]")
+    parser.add_argument("--topic", default=DEFAULT_TOPIC, help="events topic (default: %(default)s)")
+    parser.add_argument("--db", required=True, type=Path, help="the warehouse DuckDB file")
+    parser.add_argument("--group", default=DEFAULT_GROUP, help="consumer group (default: %(default)s)")
+    parser.add_argument(
+        "--max-records", type=int, default=2000, help="most messages per transaction (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--session-timeout-ms", type=int, default=None,
+        help="consumer-group session timeout (default: the settings' 6000); heartbeats every third",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG logs every committed batch")
+    args = parser.parse_args(argv)
+    level = logging.getLevelName(args.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(max(level, logging.WARNING))
+    overrides: dict[str, Any] = {"topic": args.topic}
+    if args.session_timeout_ms:
+        overrides["session_timeout_ms"] = args.session_timeout_ms
+        overrides["heartbeat_interval_ms"] = max(args.session_timeout_ms // 3, 100)
+    settings = KafkaSettings.from_env(args.bootstrap, **overrides)
+    assert settings is not None  # a bootstrap was given
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        log.info("signal %d: stopping after the current batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with Ingester(settings, args.db, args.group, max_records=args.max_records) as ingester:
+        log.info("ingesting %s into %s as group %s", settings.topic, args.db, args.group)
+        stats = ingester.run(stop)
+    log.info("stopped: %s", stats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
