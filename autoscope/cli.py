@@ -78,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from autoscope.demo import DemoError, run_demo
-    from autoscope.pipelines.jobs import render_table
+    from autoscope.pipelines.console_tables import summary_tables
 
     console = Console()
     try:
@@ -86,7 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except DemoError as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         return 1
-    console.print(render_table(result.indicators))
+    console.print(summary_tables(result.indicators))
     rate = result.events_sent / result.wall_s if result.wall_s else 0.0
     console.print(
         f"\n[bold]{result.events_in_warehouse}[/] events in the warehouse "
@@ -102,10 +102,11 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     import duckdb
     from rich.console import Console
 
-    from autoscope.pipelines.jobs import render_table, run_indicators
+    from autoscope.pipelines.console_tables import full_tables
+    from autoscope.pipelines.jobs import run_indicators
     from autoscope.warehouse.schema import migrate
 
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     path = _data_dir(args) / "warehouse.duckdb"
     if not path.exists():
         console.print(f"[red]no warehouse at {path}[/]: run `autoscope up` or `autoscope demo` first")
@@ -123,7 +124,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
         frame = run_indicators(conn, k=args.k)
     finally:
         conn.close()
-    console.print(render_table(frame))
+    console.print(full_tables(frame))
     return 0
 
 

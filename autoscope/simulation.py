@@ -6,10 +6,11 @@ the demo also shows them being pseudonymized before anything is stored.
 
 What the simulator intends (and the tests check the indicators recover):
 
-* AI's share of tasks rises every week (``ai_probability``), and so does the size of the
+* AI's share of tasks rises every week (``ai_probability``: assigned by quota per team and
+  week, so the rise is exact, not left to chance), and so does the size of the
   tasks delegated to AI and the horizon at which AI succeeds half the time;
 * review of AI work becomes less frequent as trust grows;
-* more experiment compute goes to AI-designed experiments;
+* more experiment compute goes to AI-designed experiments (``designer_probability``);
 * one team (``policy``) has fewer researchers than the k-anonymity threshold, so its cells
   must come out suppressed.
 """
@@ -71,7 +72,7 @@ class LabPlan:
 
 
 def ai_probability(week: int, team: str) -> float:
-    """Probability that a task is done by AI in simulated week ``week`` (0-based)."""
+    """The share of a team's tasks done by AI in simulated week ``week`` (0-based)."""
     boost = 0.08 if team == "infrastructure" else 0.0
     return min(0.85, 0.10 + 0.06 * week + boost)
 
@@ -116,57 +117,83 @@ def _moment(rng: random.Random, start: dt.date, week: int) -> dt.datetime:
     )
 
 
+def _executors(rng: random.Random, count: int, week: int, team: str) -> list[str]:
+    """Executors for a team's ``count`` tasks of one week, by quota rather than by coin flip,
+    so each team's AI share is the intended one (up to rounding) and rises every week."""
+    n_ai = round(ai_probability(week, team) * count)
+    n_mixed = min(count - n_ai, round(0.2 * count))
+    executors = ["ai"] * n_ai + ["mixed"] * n_mixed + ["human"] * (count - n_ai - n_mixed)
+    rng.shuffle(executors)
+    return executors
+
+
+def _task_events(
+    rng: random.Random, person: Researcher, executor: str, week: int, start: dt.date, seq: Iterator[int]
+) -> Iterator[PlannedEvent]:
+    envelope = {"actor": person.email, "team": person.team}
+    when = _moment(rng, start, week)
+    category = rng.choice(CATEGORIES)
+    if executor == "ai":
+        minutes = math.exp(rng.gauss(math.log(20 * 2 ** (week / 5)), 1.0))
+        odds = math.log2(ai_horizon_minutes(week)) - math.log2(minutes)
+        outcome = "success" if rng.random() < 1 / (1 + math.exp(-1.2 * odds)) else "failure"
+        rung = RUNGS[min(3, int(rng.random() * (1 + week / 3)))]
+    else:
+        minutes = math.exp(rng.gauss(math.log(90), 0.8))
+        outcome = "success" if rng.random() < 0.9 else "failure"
+        rung = rng.choice(RUNGS)
+    if rng.random() < 0.03:
+        outcome = "abandoned"
+    task_id = f"task-{next(seq)}"
+    yield PlannedEvent("task", {
+        **envelope, "event_id": _event_id(rng, when), "occurred_at": when,
+        "task_id": task_id, "category": category, "executor": executor,
+        "autonomy": "autonomous" if executor == "ai" and week > 4 else "supervised",
+        "role": person.role, "rung": rung, "human_minutes": round(minutes, 2),
+        "duration_s": round(minutes * (6 if executor == "ai" else 50), 1), "outcome": outcome,
+        "model": "lab-model-7" if executor != "human" else None,
+    })
+    if executor == "ai" and rng.random() < review_probability(week):
+        for _ in range(1 if rng.random() < 0.8 else 2):
+            later = when + dt.timedelta(minutes=rng.randrange(5, 600))
+            yield PlannedEvent("review", {
+                **envelope, "event_id": _event_id(rng, later), "occurred_at": later,
+                "task_id": task_id, "reviewer": person.email,
+                "action": rng.choices(("approved", "modified", "rejected", "intervened"),
+                                      (0.6, 0.25, 0.1, 0.05))[0],
+                "minutes": round(rng.uniform(2, 30), 1),
+            })
+
+
+def designer_probability(week: int) -> float:
+    """The share of experiments designed by AI in simulated week ``week``."""
+    return min(0.7, 0.05 + 0.07 * week)
+
+
+def _experiment_events(
+    rng: random.Random, people: list[Researcher], week: int, start: dt.date, seq: Iterator[int]
+) -> Iterator[PlannedEvent]:
+    """The lab's experiments of one week; designers by quota, like task executors."""
+    runners = [p for p in people for _ in range(rng.randint(1, 2))]
+    n_ai = round(designer_probability(week) * len(runners))
+    n_mixed = min(len(runners) - n_ai, round(0.2 * len(runners)))
+    designers = ["ai"] * n_ai + ["mixed"] * n_mixed + ["human"] * (len(runners) - n_ai - n_mixed)
+    rng.shuffle(designers)
+    for person, designed_by in zip(runners, designers):
+        when = _moment(rng, start, week)
+        yield PlannedEvent("experiment", {
+            "actor": person.email, "team": person.team, "event_id": _event_id(rng, when),
+            "occurred_at": when, "experiment_id": f"exp-{next(seq)}", "designed_by": designed_by,
+            "accelerator_hours": round(math.exp(rng.gauss(math.log(64), 0.4)), 2),
+            "accelerator_type": "h100", "purpose": rng.choice(("ablation", "scaling", "eval", "sweep")),
+        })
+
+
 def _weekly_events(
     rng: random.Random, person: Researcher, week: int, start: dt.date, seq: Iterator[int]
 ) -> Iterator[PlannedEvent]:
+    """A researcher's week apart from tasks and experiments: commits, AI-tool spend, surveys."""
     envelope = {"actor": person.email, "team": person.team}
-    for _ in range(rng.randint(4, 8)):
-        when = _moment(rng, start, week)
-        draw = rng.random()
-        p_ai = ai_probability(week, person.team)
-        executor = "ai" if draw < p_ai else ("mixed" if draw < p_ai + 0.2 else "human")
-        category = rng.choice(CATEGORIES)
-        if executor == "ai":
-            minutes = math.exp(rng.gauss(math.log(20 * 2 ** (week / 5)), 1.0))
-            odds = math.log2(ai_horizon_minutes(week)) - math.log2(minutes)
-            outcome = "success" if rng.random() < 1 / (1 + math.exp(-1.2 * odds)) else "failure"
-            rung = RUNGS[min(3, int(rng.random() * (1 + week / 3)))]
-        else:
-            minutes = math.exp(rng.gauss(math.log(90), 0.8))
-            outcome = "success" if rng.random() < 0.9 else "failure"
-            rung = rng.choice(RUNGS)
-        if rng.random() < 0.03:
-            outcome = "abandoned"
-        task_id = f"task-{next(seq)}"
-        yield PlannedEvent("task", {
-            **envelope, "event_id": _event_id(rng, when), "occurred_at": when,
-            "task_id": task_id, "category": category, "executor": executor,
-            "autonomy": "autonomous" if executor == "ai" and week > 4 else "supervised",
-            "role": person.role, "rung": rung, "human_minutes": round(minutes, 2),
-            "duration_s": round(minutes * (6 if executor == "ai" else 50), 1), "outcome": outcome,
-            "model": "lab-model-7" if executor != "human" else None,
-        })
-        if executor == "ai" and rng.random() < review_probability(week):
-            for _ in range(1 if rng.random() < 0.8 else 2):
-                later = when + dt.timedelta(minutes=rng.randrange(5, 600))
-                yield PlannedEvent("review", {
-                    **envelope, "event_id": _event_id(rng, later), "occurred_at": later,
-                    "task_id": task_id, "reviewer": person.email,
-                    "action": rng.choices(("approved", "modified", "rejected", "intervened"),
-                                          (0.6, 0.25, 0.1, 0.05))[0],
-                    "minutes": round(rng.uniform(2, 30), 1),
-                })
-    for _ in range(rng.randint(1, 2)):
-        when = _moment(rng, start, week)
-        draw = rng.random()
-        p_ai = min(0.7, 0.05 + 0.07 * week)
-        designed_by = "ai" if draw < p_ai else ("mixed" if draw < p_ai + 0.2 else "human")
-        yield PlannedEvent("experiment", {
-            **envelope, "event_id": _event_id(rng, when), "occurred_at": when,
-            "experiment_id": f"exp-{next(seq)}", "designed_by": designed_by,
-            "accelerator_hours": round(math.exp(rng.gauss(math.log(64), 1.0)), 2),
-            "accelerator_type": "h100", "purpose": rng.choice(("ablation", "scaling", "eval", "sweep")),
-        })
     for _ in range(rng.randint(1, 3)):
         when = _moment(rng, start, week)
         ai_first = rng.random() < min(0.6, 0.05 + 0.06 * week)
@@ -203,6 +230,11 @@ def plan_lab(
     counter = iter(range(1, 10**9))
     events: list[PlannedEvent] = []
     for week in range(weeks):
+        for team in dict.fromkeys(p.team for p in researchers):
+            slots = [p for p in researchers if p.team == team for _ in range(rng.randint(5, 9))]
+            for person, executor in zip(slots, _executors(rng, len(slots), week, team)):
+                events.extend(_task_events(rng, person, executor, week, start, counter))
+        events.extend(_experiment_events(rng, researchers, week, start, counter))
         for person in researchers:
             events.extend(_weekly_events(rng, person, week, start, counter))
     lead = researchers[0]

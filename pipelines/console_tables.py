@@ -1,0 +1,75 @@
+"""Indicator results as terminal tables (rich): the full tables and a one-screen summary."""
+
+from __future__ import annotations
+
+import polars as pl
+from rich.console import Group
+from rich.table import Table
+
+SUMMARY_COLUMNS = (
+    ("automation_share", "ai_share", "AI share of tasks"),
+    ("automation_share", "time_weighted_ai_share", "AI share, time-weighted"),
+    ("review_frequency", "reviews_per_ai_task", "reviews per AI task"),
+    ("review_frequency", "unreviewed_share", "AI tasks unreviewed"),
+    ("review_frequency", "intervention_rate", "intervention rate"),
+    ("experiment_compute", "ai_designed_share", "AI-designed compute"),
+)
+
+
+def cell_text(metric: str, value: float | None, suppressed: bool) -> str:
+    """How a cell reads: 'suppressed' (never blank), a percentage for shares and rates."""
+    if suppressed:
+        return "suppressed"
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if metric.endswith(("_share", "_rate")) else f"{value:,.2f}"
+
+
+def full_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
+    """One table per indicator: rows are periods × cut values, columns its metrics."""
+    tables = []
+    shown = frame.filter(pl.col("period_type") == period_type)
+    for indicator in shown["indicator"].unique(maintain_order=True).to_list():
+        rows = shown.filter(pl.col("indicator") == indicator)
+        metrics = rows["metric"].unique(maintain_order=True).to_list()
+        table = Table(title=f"{indicator} (per {period_type})", title_justify="left")
+        for column in ("period", "cut", "actors", *metrics):
+            table.add_column(column.replace("_", " "), justify="left" if column in ("period", "cut") else "right")
+        wide = rows.pivot(on="metric", index=["period", "cut", "cut_value", "n_actors", "suppressed"], values="value")
+        wide = wide.sort(["period", pl.col("cut") != "lab", "cut_value"])
+        for row in wide.iter_rows(named=True):
+            label = "lab (all teams)" if row["cut"] == "lab" else f"{row['cut']}: {row['cut_value']}"
+            actors = "<k" if row["suppressed"] else str(row["n_actors"])
+            table.add_row(row["period"], label, actors, *(cell_text(m, row[m], row["suppressed"]) for m in metrics))
+        tables.append(table)
+    return Group(*tables)
+
+
+def summary_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
+    """Lab-wide headline metrics per period, and the AI share of tasks per team."""
+    shown = frame.filter(pl.col("period_type") == period_type)
+    lab = shown.filter(pl.col("cut") == "lab")
+    headline = Table(title=f"Lab-wide, per {period_type}", title_justify="left")
+    headline.add_column(period_type)
+    for _, _, title in SUMMARY_COLUMNS:
+        headline.add_column(title, justify="right")
+    for period in sorted(lab["period"].unique().to_list()):
+        cells = []
+        for indicator, metric, _ in SUMMARY_COLUMNS:
+            row = lab.filter((pl.col("period") == period) & (pl.col("indicator") == indicator) & (pl.col("metric") == metric))
+            cells.append(cell_text(metric, row["value"][0], row["suppressed"][0]) if row.height else "–")
+        headline.add_row(period, *cells)
+
+    teams = shown.filter((pl.col("cut") == "team") & (pl.col("metric") == "ai_share"))
+    names = sorted(teams["cut_value"].unique().to_list())
+    by_team = Table(title=f"AI share of tasks by team, per {period_type}", title_justify="left")
+    by_team.add_column(period_type)
+    for name in names:
+        by_team.add_column(name, justify="right")
+    for period in sorted(teams["period"].unique().to_list()):
+        row_cells = []
+        for name in names:
+            row = teams.filter((pl.col("period") == period) & (pl.col("cut_value") == name))
+            row_cells.append(cell_text("ai_share", row["value"][0], row["suppressed"][0]) if row.height else "–")
+        by_team.add_row(period, *row_cells)
+    return Group(headline, by_team)

@@ -1,0 +1,34 @@
+"""Automation share (DESIGN.md): the AI, mixed and human shares of tasks, and time-weighted.
+
+* ``ai_share``, ``mixed_share``, ``human_share``: shares of all task events in the cell.
+* ``time_weighted_ai_share`` = Σ human_minutes of *successful AI* tasks (executor ``ai``;
+  mixed work is not counted as AI's) / Σ human_minutes of all *completed* tasks (outcome
+  success or failure; abandoned tasks were not completed).
+
+Contributing actors (for k): the distinct actors of the cell's tasks.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from autoscope.pipelines.indicators.cells import cells
+from autoscope.pipelines.periods import period_sql
+
+NAME = "automation_share"
+METRICS = {
+    "ai_share": "avg(CASE WHEN executor = 'ai' THEN 1 ELSE 0 END)",
+    "mixed_share": "avg(CASE WHEN executor = 'mixed' THEN 1 ELSE 0 END)",
+    "human_share": "avg(CASE WHEN executor = 'human' THEN 1 ELSE 0 END)",
+    "time_weighted_ai_share": (
+        "coalesce(sum(human_minutes) FILTER (WHERE executor = 'ai' AND outcome = 'success'), 0)"
+        " / nullif(sum(human_minutes) FILTER (WHERE outcome IN ('success', 'failure')), 0)"
+    ),
+}
+
+
+def compute(conn: duckdb.DuckDBPyConnection, period_type: str) -> pl.DataFrame:
+    source = f"""SELECT {period_sql(period_type)} AS period, actor, team, executor, outcome, human_minutes
+                 FROM tasks"""
+    return cells(conn, indicator=NAME, period_type=period_type, source_sql=source, metrics=METRICS)
