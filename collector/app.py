@@ -7,6 +7,7 @@ quarantine, and the forwarder that takes the spool to Kafka).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -18,11 +19,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from autoscope.collector.intake import Intake, Limits
+from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Processor
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
 from autoscope.collector.receivers.auth import Authenticator
 from autoscope.collector.receivers.metrics_http import metrics_routes
 from autoscope.collector.receivers.native_http import json_response, native_routes
+from autoscope.collector.receivers.otlp import OtlpReceiver
+from autoscope.collector.receivers.otlp_grpc import OtlpGrpcServer
+from autoscope.collector.receivers.otlp_http import otlp_http_routes
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool
@@ -51,6 +56,7 @@ class CollectorSettings:
     limits: Limits = Limits()
     spool_max_bytes: int = 1024**3
     require_auth: bool | None = None
+    otlp: OtlpSettings = OtlpSettings()  # OTLP mapping knobs and the gRPC port
 
 
 def event_stages(pseudonymizer: Pseudonymizer) -> list[Processor]:
@@ -76,13 +82,20 @@ def create_app(settings: CollectorSettings) -> Starlette:
         limits=settings.limits,
         authenticator=Authenticator(tokens, required),
     )
+    otlp = OtlpReceiver(intake, settings.otlp)
+    port = settings.otlp.grpc_port
+    grpc_server = None if port is None else OtlpGrpcServer(otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         forwarder.start()
+        if grpc_server is not None:
+            grpc_server.start(asyncio.get_running_loop())
         try:
             yield
         finally:
+            if grpc_server is not None:
+                grpc_server.stop()
             forwarder.stop()
             spool.close()
 
@@ -93,17 +106,21 @@ def create_app(settings: CollectorSettings) -> Starlette:
             "spool_bytes": spool.total_bytes,
             "forwarded_records": forwarder.forwarded_records,
             "kafka_errors": forwarder.kafka_errors,
+            "otlp": otlp.stats.snapshot(),
         })
 
     app = Starlette(
         routes=[
             *native_routes(intake),
-            *metrics_routes(intake, forwarder),
+            *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot),
+            *otlp_http_routes(otlp),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     app.state.intake = intake
+    app.state.otlp = otlp
+    app.state.otlp_grpc = grpc_server
     app.state.spool = spool
     app.state.forwarder = forwarder
     app.state.stats = intake.stats

@@ -1,0 +1,1 @@
+"""Mapping of third-party telemetry (OTLP) to Autoscope events; see docs/otlp-mapping.md."""

@@ -1,0 +1,161 @@
+"""One OTLP export request → contract dicts, by source: Autoscope's conventions, Claude Code,
+the GenAI conventions; everything else is counted as unmapped by kind.
+
+The rules are tabled in ``docs/otlp-mapping.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from autoscope.collector.mapping import autoscope_semconv, claude_code, genai_semconv
+from autoscope.collector.mapping.attributes import any_value, as_str, attributes
+from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
+from autoscope.collector.mapping.records import MapResult, Record
+from autoscope.collector.mapping.settings import OtlpSettings
+
+DELTA, CUMULATIVE = 1, 2  # AggregationTemporality
+
+
+class Mapper:
+    """Parameters:
+    settings: the lab's OTLP settings.
+    state: cumulative-sum state shared by every request of this collector.
+    """
+
+    def __init__(self, settings: OtlpSettings, state: SumState | None = None) -> None:
+        self.settings = settings
+        self.state = state or SumState()
+
+    # -- logs ---------------------------------------------------------------------------
+
+    def map_logs(self, request: Any) -> MapResult:
+        result = MapResult()
+        claude: list[Record] = []
+        for resource_logs in request.resource_logs:
+            resource = attributes(resource_logs.resource.attributes)
+            for scope_logs in resource_logs.scope_logs:
+                for log in scope_logs.log_records:
+                    attrs = attributes(log.attributes)
+                    record = Record(
+                        origin=result.records,
+                        where=f"log record {result.records}",
+                        attributes=attrs,
+                        resource=resource,
+                        scope=scope_logs.scope.name,
+                        time_ns=log.time_unix_nano or log.observed_time_unix_nano,
+                        name=log.event_name or as_str(attrs.get("event.name")) or "",
+                        body=any_value(log.body) if log.HasField("body") else None,
+                    )
+                    result.records += 1
+                    if autoscope_semconv.event_type(record) is not None:
+                        result.events.append(autoscope_semconv.map_log(record, self.settings.identity))
+                    elif claude_code.short_name(record) is not None:
+                        claude.append(record)
+                    else:
+                        result.unmapped["log:other"] += 1
+        claude_code.map_logs(claude, self.settings, result)
+        return result
+
+    # -- traces -------------------------------------------------------------------------
+
+    def map_traces(self, request: Any) -> MapResult:
+        result = MapResult()
+        for resource_spans in request.resource_spans:
+            resource = attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    record = Record(
+                        origin=result.records,
+                        where=f"span {result.records} ({span.name[:64]})",
+                        attributes=attributes(span.attributes),
+                        resource=resource,
+                        scope=scope_spans.scope.name,
+                        time_ns=span.end_time_unix_nano or span.start_time_unix_nano,
+                        name=span.name,
+                        extra={
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "start_ns": span.start_time_unix_nano,
+                            "error": span.status.code == 2,  # STATUS_CODE_ERROR
+                        },
+                    )
+                    result.records += 1
+                    genai_semconv.map_span(record, self.settings, result)
+        return result
+
+    # -- metrics ------------------------------------------------------------------------
+
+    def map_metrics(self, request: Any) -> MapResult:
+        result = MapResult()
+        transaction = self.state.begin()
+        for resource_metrics in request.resource_metrics:
+            resource = attributes(resource_metrics.resource.attributes)
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    self._metric(metric, resource, scope_metrics.scope.name, transaction, result)
+        result.commit = transaction.commit
+        return result
+
+    def _metric(
+        self, metric: Any, resource: dict[str, Any], scope: str, transaction: SumTransaction,
+        result: MapResult,
+    ) -> None:
+        data = metric.WhichOneof("data")
+        points = list(getattr(metric, data).data_points) if data else []
+        handler, kind = self._handler(metric.name, data, metric)
+        for point in points:
+            record = Record(
+                origin=result.records,
+                where=f"data point {result.records} of {metric.name[:64]}",
+                attributes=attributes(point.attributes),
+                resource=resource,
+                scope=scope,
+                time_ns=point.time_unix_nano,
+                name=metric.name,
+            )
+            result.records += 1
+            if handler is None:
+                (result.superseded if kind.startswith("superseded:") else result.unmapped)[
+                    kind.removeprefix("superseded:")
+                ] += 1
+                continue
+            series = json.dumps(
+                [metric.name, sorted(resource.items()), scope, sorted(record.attributes.items())],
+                default=str, separators=(",", ":"),
+            )
+            value = point.sum if data == "histogram" else (
+                point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
+            )
+            temporality = getattr(metric, data).aggregation_temporality
+            start = point.start_time_unix_nano
+            increment: Increment | None
+            if temporality == CUMULATIVE:
+                increment = transaction.cumulative(series, start, point.time_unix_nano, value)
+            else:
+                increment = transaction.delta(series, start, point.time_unix_nano, value)
+            if increment is not None:
+                handler(record, series, increment, self.settings, result)
+
+    def _handler(self, name: str, data: str | None, metric: Any) -> tuple[Any, str]:
+        """The point mapper for a metric, or None and the kind it is counted under."""
+        settings = self.settings
+        label = name[:64]
+        if claude_code.is_metric(name):
+            if data != "sum" or not metric.sum.is_monotonic:
+                return None, f"metric:{label}"
+            if name in claude_code.CONTRIBUTION_METRICS:
+                return claude_code.map_metric_point, ""
+            if name in claude_code.USAGE_METRICS:
+                if settings.claude_code_usage_from == "events":
+                    return None, f"superseded:metric:{label}"
+                return claude_code.map_metric_point, ""
+            return None, f"metric:{label}"
+        if name == genai_semconv.TOKEN_METRIC and data == "histogram":
+            if settings.genai_usage_from == "spans":
+                return None, f"superseded:metric:{label}"
+            return genai_semconv.map_metric_point, ""
+        if genai_semconv.is_metric(name):
+            return None, f"metric:{label}"
+        return None, f"metric:{data or 'empty'}"

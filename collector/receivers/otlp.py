@@ -1,0 +1,182 @@
+"""What OTLP/HTTP and OTLP/gRPC share: decoding a request, mapping it, the shared intake,
+and the ``Export*ServiceResponse`` with ``partial_success``.
+
+Mapped events enter the same intake as native ones (validate → pseudonymize → spool); an
+export is answered only after its accepted events are fsync'd. Events the contract rejects
+are quarantined and counted in ``partial_success`` per *source record* (a log record, span
+or data point), with a message naming the record and the OTLP attribute. Telemetry that maps
+to nothing is counted by kind in :class:`OtlpStats`, never an error to the sender.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import threading
+from collections import Counter
+from typing import Any
+
+import msgspec
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from autoscope.collector.intake import Intake
+from autoscope.collector.mapping.mapper import Mapper
+from autoscope.collector.mapping.records import MapResult
+from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.pipeline import Batch, Item, Refusal
+from autoscope.collector.receivers.auth import Sender
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+log = logging.getLogger(__name__)
+MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
+
+
+@dataclasses.dataclass(frozen=True)
+class Signal:
+    name: str  # logs, traces, metrics
+    request_type: Any
+    response_type: Any
+    rejected_field: str  # the partial_success counter
+    map_method: str
+
+
+SIGNALS = {
+    "logs": Signal("logs", logs_service_pb2.ExportLogsServiceRequest,
+                   logs_service_pb2.ExportLogsServiceResponse, "rejected_log_records", "map_logs"),
+    "traces": Signal("traces", trace_service_pb2.ExportTraceServiceRequest,
+                     trace_service_pb2.ExportTraceServiceResponse, "rejected_spans", "map_traces"),
+    "metrics": Signal("metrics", metrics_service_pb2.ExportMetricsServiceRequest,
+                      metrics_service_pb2.ExportMetricsServiceResponse, "rejected_data_points",
+                      "map_metrics"),
+}
+
+# OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping expects base64
+_ID_KEYS = {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
+
+
+class OtlpStats:
+    """Counts of OTLP telemetry by kind: received records per signal, unmapped and superseded
+    (mapped from the other source, so not counted twice) records, and counter resets."""
+
+    def __init__(self, mapper: Mapper) -> None:
+        self._lock = threading.Lock()
+        self._mapper = mapper
+        self.received: Counter[str] = Counter()
+        self.unmapped: Counter[str] = Counter()
+        self.superseded: Counter[str] = Counter()
+
+    def add(self, signal: str, result: MapResult) -> None:
+        with self._lock:
+            self.received[signal] += result.records
+            self.unmapped.update(result.unmapped)
+            self.superseded.update(result.superseded)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Labelled counters, shaped for ``metrics_routes(extra=...)`` and ``/healthz``."""
+        with self._lock:
+            return {
+                "otlp_records_received": dict(self.received),
+                "otlp_unmapped": dict(self.unmapped),
+                "otlp_superseded": dict(self.superseded),
+                "otlp_counter_resets": {"sum": self._mapper.state.resets},
+            }
+
+
+def _hex_ids_to_base64(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key in _ID_KEYS and isinstance(item, str):
+                try:
+                    out[key] = base64.b64encode(bytes.fromhex(item)).decode()
+                except ValueError:
+                    raise ValueError(f"{path}.{key}: {item[:40]!r} is not a hex id") from None
+            else:
+                out[key] = _hex_ids_to_base64(item, f"{path}.{key}")
+        return out
+    if isinstance(value, list):
+        return [_hex_ids_to_base64(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+def decode(signal: Signal, body: bytes, content_type: str) -> Any:
+    """The ``Export*ServiceRequest`` in ``body``, or a 400 refusal saying what is wrong."""
+    message = signal.request_type()
+    kind = signal.request_type.DESCRIPTOR.name
+    if content_type == PROTOBUF:
+        try:
+            message.ParseFromString(body)
+        except DecodeError as exc:
+            return Refusal(400, "body", f"not a valid {kind} protobuf: {exc}")
+        return message
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        return Refusal(400, "body", f"invalid JSON: {exc}")
+    if not isinstance(data, dict):
+        return Refusal(400, "body", f"the body must be a JSON object ({kind})")
+    try:
+        data = _hex_ids_to_base64(data, "$")
+        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+    except (ValueError, json_format.ParseError) as exc:
+        return Refusal(400, "body", f"not a valid {kind} in OTLP/JSON: {exc}")
+    return message
+
+
+def encode(message: Any, content_type: str) -> bytes:
+    if content_type == PROTOBUF:
+        return message.SerializeToString()
+    return json_format.MessageToJson(message, indent=None).encode()
+
+
+class OtlpReceiver:
+    """Maps export requests and hands their events to the intake.
+
+    Parameters:
+        intake: the collector's shared intake.
+        settings: the lab's OTLP settings.
+    """
+
+    def __init__(self, intake: Intake, settings: OtlpSettings | None = None) -> None:
+        self.intake = intake
+        self.settings = settings or OtlpSettings()
+        self.mapper = Mapper(self.settings)
+        self.stats = OtlpStats(self.mapper)
+
+    async def export(self, signal: Signal, request: Any, sender: Sender, source: str) -> Any:
+        """The ``Export*ServiceResponse``, or the Refusal of the whole request."""
+        try:
+            result: MapResult = getattr(self.mapper, signal.map_method)(request)
+        except Exception as exc:  # noqa: BLE001 - a mapping bug must not become a 500 retry loop
+            log.exception("mapping an OTLP %s export failed", signal.name)
+            self.intake.stats.refused("mapping")
+            return Refusal(400, "body", f"could not map the {signal.name} export: {type(exc).__name__}: {exc}")
+        events = result.events
+        if len(events) > self.intake.limits.max_events:
+            self.intake.stats.refused("batch")
+            return Refusal(413, "body", f"{len(events)} events exceed the limit of {self.intake.limits.max_events}")
+        batch = Batch(body=b"", items=[Item(i, event.raw) for i, event in enumerate(events)])
+        if batch.items:
+            batch = await self.intake.accept(batch, sender, source)
+            if batch.refusal is not None:  # counted by the intake; the mapping state is untouched
+                return batch.refusal
+        if result.commit is not None:
+            result.commit()
+        self.stats.add(signal.name, result)
+        response = signal.response_type()
+        rejected = [(events[item.index], item) for item in batch.items if not item.accepted]
+        if rejected:
+            origins = {event.origin for event, _ in rejected}
+            messages = [event.explain(item.error.field, item.error.reason) for event, item in rejected]  # type: ignore[union-attr]
+            text = "; ".join(messages[:MAX_MESSAGES])
+            if len(messages) > MAX_MESSAGES:
+                text += f"; and {len(messages) - MAX_MESSAGES} more"
+            setattr(response.partial_success, signal.rejected_field, len(origins))
+            response.partial_success.error_message = text
+        return response

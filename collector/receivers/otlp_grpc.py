@@ -1,0 +1,139 @@
+"""OTLP/gRPC: the Logs, Trace and Metrics services of ``opentelemetry-proto`` on a grpcio server.
+
+The server runs its own threads; each call is handed to the app's event loop
+(:func:`asyncio.run_coroutine_threadsafe`), so it goes through the same intake as HTTP.
+Status codes: INVALID_ARGUMENT (malformed, over a limit), UNAUTHENTICATED / PERMISSION_DENIED
+(token), RESOURCE_EXHAUSTED (too many requests in flight, rate), UNAVAILABLE (spool at its
+cap: retryable). gzip is negotiated by gRPC itself. The bearer token comes in the
+``authorization`` metadata, as OTLP exporters send ``OTEL_EXPORTER_OTLP_HEADERS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent import futures
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+from autoscope.collector.pipeline import Refusal
+from autoscope.collector.receivers.otlp import SIGNALS, OtlpReceiver, Signal
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED, 413: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE,
+}
+CALL_TIMEOUT_S = 30.0
+
+
+class _Metadata:
+    """gRPC metadata in the shape the Authenticator reads (``.headers.get``)."""
+
+    def __init__(self, context: grpc.ServicerContext) -> None:
+        self.headers = {key.lower(): value for key, value in context.invocation_metadata()}
+
+
+class OtlpGrpcServer:
+    """Parameters:
+    receiver: the OTLP receiver shared with OTLP/HTTP.
+    host, port: where to listen (port 0: a free one, see :attr:`port` after :meth:`start`).
+    workers: threads serving calls.
+    """
+
+    def __init__(self, receiver: OtlpReceiver, host: str, port: int, workers: int = 8) -> None:
+        self.receiver = receiver
+        self.host = host
+        self.port = port
+        self.workers = workers
+        self.error: str | None = None
+        self._server: grpc.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Listen; False (and :attr:`error` set, logged) when the port cannot be bound.
+
+        The HTTP receiver keeps working when gRPC cannot listen, e.g. the port is taken.
+        """
+        self._loop = loop
+        limit = self.receiver.intake.limits.max_body_bytes
+        server = grpc.server(
+            futures.ThreadPoolExecutor(self.workers, thread_name_prefix="autoscope-otlp-grpc"),
+            # no SO_REUSEPORT: a second collector on the port must fail, not share its traffic
+            options=[("grpc.max_receive_message_length", limit), ("grpc.so_reuseport", 0)],
+        )
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(self), server)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(self), server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(self), server)
+        try:
+            self.port = server.add_insecure_port(f"{self.host}:{self.port}")
+        except RuntimeError as exc:
+            self.error = f"OTLP/gRPC cannot listen on {self.host}:{self.port}: {exc}"
+            log.error(self.error)
+            return False
+        server.start()
+        self._server = server
+        return True
+
+    def stop(self, grace_s: float = 2.0) -> None:
+        if self._server is not None:
+            self._server.stop(grace_s).wait(grace_s + 1)
+            self._server = None
+
+    def export(self, signal: Signal, request: Any, context: grpc.ServicerContext) -> Any:
+        intake = self.receiver.intake
+        sender = intake.authenticator(_Metadata(context), "ingest")  # type: ignore[arg-type]
+        if isinstance(sender, Refusal):
+            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")
+            self._abort(context, sender)
+        refusal = intake.in_flight.enter()
+        if refusal is not None:
+            intake.stats.refused("in_flight")
+            self._abort(context, refusal)
+        try:
+            assert self._loop is not None
+            future = asyncio.run_coroutine_threadsafe(
+                self.receiver.export(signal, request, sender, "otlp_grpc"), self._loop
+            )
+            outcome = future.result(CALL_TIMEOUT_S)
+        finally:
+            intake.in_flight.leave()
+        if isinstance(outcome, Refusal):
+            self._abort(context, outcome)
+        return outcome
+
+    @staticmethod
+    def _abort(context: grpc.ServicerContext, refusal: Refusal) -> None:
+        if refusal.retry_after_s:
+            context.set_trailing_metadata((("retry-after", str(refusal.retry_after_s)),))
+        context.abort(_CODES.get(refusal.status, grpc.StatusCode.UNKNOWN), f"{refusal.field}: {refusal.reason}")
+
+
+class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
+    def __init__(self, server: OtlpGrpcServer) -> None:
+        self.server = server
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC's name
+        return self.server.export(SIGNALS["logs"], request, context)
+
+
+class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, server: OtlpGrpcServer) -> None:
+        self.server = server
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self.server.export(SIGNALS["traces"], request, context)
+
+
+class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+    def __init__(self, server: OtlpGrpcServer) -> None:
+        self.server = server
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        return self.server.export(SIGNALS["metrics"], request, context)

@@ -1,0 +1,83 @@
+"""OTLP/HTTP: ``POST /v1/logs``, ``/v1/traces``, ``/v1/metrics``.
+
+Bodies ``application/x-protobuf`` or ``application/json`` (OTLP/JSON: hex trace/span ids,
+64-bit integers as strings or numbers, enums as integers, unknown fields ignored), plain,
+gzip or deflate, with a Content-Length or chunked. Answers, in the request's encoding:
+
+* 200 with ``Export*ServiceResponse`` once the mapped events are fsync'd; events the
+  contract rejects are counted in ``partial_success`` with a message naming the record and
+  attribute (and quarantined). Telemetry that maps to nothing is counted, not refused.
+* 400 malformed body; 401/403 token; 413 over a limit; 415 other content types or encodings;
+  429 (too many requests in flight, or over the token's rate) and 503 (spool at its cap)
+  with a short ``Retry-After`` — all with a ``google.rpc.Status`` body.
+"""
+
+from __future__ import annotations
+
+from google.rpc import code_pb2, status_pb2
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from autoscope.collector.pipeline import Refusal
+from autoscope.collector.receivers.native_http import read_body
+from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, decode, encode
+
+_CODES = {
+    400: code_pb2.INVALID_ARGUMENT, 401: code_pb2.UNAUTHENTICATED, 403: code_pb2.PERMISSION_DENIED,
+    413: code_pb2.INVALID_ARGUMENT, 415: code_pb2.INVALID_ARGUMENT, 429: code_pb2.RESOURCE_EXHAUSTED,
+    503: code_pb2.UNAVAILABLE,
+}
+
+
+def status_response(refusal: Refusal, content_type: str) -> Response:
+    """A refusal as OTLP wants it: the status code, ``Retry-After``, a ``google.rpc.Status``."""
+    status = status_pb2.Status(
+        code=_CODES.get(refusal.status, code_pb2.UNKNOWN), message=f"{refusal.field}: {refusal.reason}"
+    )
+    headers = {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s else None
+    return Response(encode(status, content_type), refusal.status, headers, media_type=content_type)
+
+
+def otlp_http_routes(receiver: OtlpReceiver) -> list[Route]:
+    intake = receiver.intake
+
+    def route(signal: Signal) -> Route:
+        async def export(request: Request) -> Response:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            answer_type = content_type if content_type in (PROTOBUF, JSON) else JSON
+            refusal = intake.in_flight.enter()
+            if refusal is not None:
+                intake.stats.refused("in_flight")
+                return status_response(refusal, answer_type)
+            try:
+                outcome = await handle(request, content_type)
+            finally:
+                intake.in_flight.leave()
+            if isinstance(outcome, Refusal):
+                return status_response(outcome, answer_type)
+            return Response(encode(outcome, content_type), 200, media_type=content_type)
+
+        async def handle(request: Request, content_type: str) -> object:
+            sender = intake.authenticator(request, "ingest")
+            if isinstance(sender, Refusal):
+                intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")
+                return sender
+            if content_type not in (PROTOBUF, JSON):
+                intake.stats.refused("unsupported_media_type")
+                return Refusal(
+                    415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"
+                )
+            body = await read_body(request, intake.limits)
+            if isinstance(body, Refusal):
+                intake.stats.refused("body")
+                return body
+            message = decode(signal, body, content_type)
+            if isinstance(message, Refusal):
+                intake.stats.refused("body")
+                return message
+            return await receiver.export(signal, message, sender, "otlp_http")
+
+        return Route(f"/v1/{signal.name}", export, methods=["POST"])
+
+    return [route(signal) for signal in SIGNALS.values()]
