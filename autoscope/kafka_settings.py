@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 DEFAULT_TOPIC = "autoscope.events.v1"
+DEFAULT_CONSUMER_GROUP = "autoscope-warehouse"
 BOOTSTRAP_ENV = "AUTOSCOPE_KAFKA_BOOTSTRAP"
 
 
@@ -21,6 +22,7 @@ class KafkaSettings:
     Parameters:
         bootstrap_servers: ``host:port[,host:port]``.
         topic: the events topic; created with ``partitions`` partitions if missing.
+        consumer_group: the ingester's consumer group (one per warehouse).
         security_protocol: ``PLAINTEXT``, ``SSL``, ``SASL_PLAINTEXT`` or ``SASL_SSL``.
         sasl_mechanism, sasl_username, sasl_password: SASL credentials for a lab's cluster.
         ssl_cafile, ssl_certfile, ssl_keyfile: TLS material for a lab's cluster.
@@ -31,6 +33,7 @@ class KafkaSettings:
 
     bootstrap_servers: str
     topic: str = DEFAULT_TOPIC
+    consumer_group: str = DEFAULT_CONSUMER_GROUP
     partitions: int = 1
     replication_factor: int = 1
     security_protocol: str = "PLAINTEXT"
@@ -53,6 +56,7 @@ class KafkaSettings:
         values: dict[str, Any] = {
             "bootstrap_servers": bootstrap,
             "topic": env("AUTOSCOPE_KAFKA_TOPIC", DEFAULT_TOPIC),
+            "consumer_group": env("AUTOSCOPE_KAFKA_GROUP", DEFAULT_CONSUMER_GROUP),
             "security_protocol": env("AUTOSCOPE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
             "sasl_mechanism": env("AUTOSCOPE_KAFKA_SASL_MECHANISM"),
             "sasl_username": env("AUTOSCOPE_KAFKA_SASL_USERNAME"),

@@ -20,7 +20,12 @@ def broker() -> Iterator[EmbeddedBroker]:
 
 @pytest.fixture
 def kafka(broker: EmbeddedBroker) -> KafkaSettings:
-    """Settings pointing at the session broker, with a fresh topic per test (created)."""
-    settings = broker.settings(topic=f"autoscope.test.{uuid.uuid4().hex[:12]}")
+    """Settings pointing at the session broker, with a fresh topic and consumer group per test.
+
+    A group of its own matters: consumer groups are broker-wide, and a member another test
+    left behind would hold up every rebalance of a shared group until its session expired.
+    """
+    unique = uuid.uuid4().hex[:12]
+    settings = broker.settings(topic=f"autoscope.test.{unique}", consumer_group=f"autoscope-test-{unique}")
     ensure_topic(settings)
     return settings

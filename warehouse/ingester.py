@@ -56,14 +56,14 @@ import duckdb
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from autoscope.kafka_settings import DEFAULT_TOPIC, KafkaSettings
+from autoscope.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
 from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
 from autoscope.warehouse.schema import migrate
 from autoscope.warehouse.writer import StoredOffset, WarehouseWriter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GROUP = "autoscope-warehouse"
+DEFAULT_GROUP = DEFAULT_CONSUMER_GROUP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +103,8 @@ class Ingester:
     Parameters:
         settings: where Kafka is and which topic to read.
         db_path: the warehouse file; created and migrated when needed.
-        group_id: the consumer group; also the key of the positions in ``kafka_offsets``.
+        group_id: the consumer group (default: ``settings.consumer_group``); also the key of
+            the positions in ``kafka_offsets``.
         max_records: most records (messages) written in one transaction.
         poll_timeout_ms: how long one poll waits for records.
         idle_check_s: an idle partition's log is checked this often.
@@ -115,7 +116,7 @@ class Ingester:
         self,
         settings: KafkaSettings,
         db_path: str | Path,
-        group_id: str = DEFAULT_GROUP,
+        group_id: str | None = None,
         *,
         max_records: int = 2000,
         poll_timeout_ms: int = 500,
@@ -125,6 +126,7 @@ class Ingester:
     ) -> None:
         self.settings = settings
         self.db_path = Path(db_path)
+        group_id = group_id or settings.consumer_group
         self.group_id = group_id
         self.max_records = max_records
         self.poll_timeout_ms = poll_timeout_ms
@@ -366,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, host:port[,…]")
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="events topic (default: %(default)s)")
     parser.add_argument("--db", required=True, type=Path, help="the warehouse DuckDB file")
-    parser.add_argument("--group", default=DEFAULT_GROUP, help="consumer group (default: %(default)s)")
+    parser.add_argument("--group", default=None, help="consumer group (default: $AUTOSCOPE_KAFKA_GROUP or autoscope-warehouse)")
     parser.add_argument(
         "--max-records", type=int, default=2000, help="most messages per transaction (default: %(default)s)"
     )

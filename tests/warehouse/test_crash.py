@@ -35,7 +35,8 @@ class IngesterProcess:
             [
                 sys.executable, "-m", "autoscope.warehouse.ingester",
                 "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic,
-                "--db", str(db), "--max-records", "10", "--log-level", "DEBUG",
+                "--db", str(db), "--group", settings.consumer_group,
+                "--max-records", "10", "--log-level", "DEBUG",
                 # a killed member leaves the group when its session expires: keep that short
                 "--session-timeout-ms", "2000",
             ],

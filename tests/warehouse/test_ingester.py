@@ -60,7 +60,7 @@ def test_batch_is_stored_with_its_offsets_and_duplicates_are_absorbed(
     [(next_offset, stored_fp)] = stored_rows(
         db,
         "SELECT next_offset, last_fingerprint FROM kafka_offsets"
-        f" WHERE consumer_group = 'autoscope-warehouse' AND topic = '{kafka.topic}'",
+        f" WHERE consumer_group = '{kafka.consumer_group}' AND topic = '{kafka.topic}'",
     )
     assert next_offset == sent + 2
     assert stored_fp == fingerprint(record_at(kafka, next_offset - 1))
