@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import threading
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from types import TracebackType
 from autoscope.broker import EmbeddedBroker
 from autoscope.kafka_settings import KafkaSettings, ensure_topic
 
+log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("autoscope-data")
 DEFAULT_PORT = 8787
 
@@ -156,7 +158,7 @@ class Service:
             if self.settings.ingest:
                 self.ingester = Ingester(self.kafka, self.settings.warehouse_path)
                 self._ingester_thread = threading.Thread(
-                    target=self.ingester.run, args=(self._stop,), name="autoscope-ingester", daemon=True
+                    target=self._ingest, name="autoscope-ingester", daemon=True
                 )
                 self._ingester_thread.start()
             if self.settings.collect:
@@ -169,6 +171,25 @@ class Service:
             self.stop()
             raise
         return self
+
+    def _ingest(self) -> None:
+        """Run the ingester until stopped; after a failure, start a fresh one (a restart
+        resumes from the offsets stored with the data, so nothing is lost or doubled)."""
+        from autoscope.warehouse.ingester import Ingester
+
+        while not self._stop.is_set():
+            try:
+                assert self.ingester is not None
+                self.ingester.run(self._stop)
+            except Exception:  # noqa: BLE001 - logged; the loop restarts the ingester
+                log.exception("the ingester failed; restarting it in 1 s")
+                self.ingester.close()  # type: ignore[union-attr]
+                if self._stop.wait(1.0):
+                    return
+                try:
+                    self.ingester = Ingester(self.kafka, self.settings.warehouse_path)  # type: ignore[arg-type]
+                except Exception:  # noqa: BLE001 - e.g. Kafka unreachable: try again
+                    log.exception("could not restart the ingester")
 
     def stop(self) -> None:
         if self.collector is not None:

@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Any
 
 from autoscope.collector.sinks.spool import Spool, read_records
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.kafka_settings import KafkaSettings, ensure_topic
 
 
 class Forwarder:
@@ -88,6 +88,9 @@ class Forwarder:
     def _make_producer(self) -> Any:
         from kafka import KafkaProducer
 
+        # a broker that lost its state (the embedded one keeps nothing across restarts) gets
+        # its topic back before anything is produced to it
+        ensure_topic(self.settings)
         return KafkaProducer(
             **self.settings.client_kwargs(),
             acks="all",
