@@ -233,7 +233,7 @@ def _enum_reason(field: str, reason: str, raw: object) -> str:
     if isinstance(raw, (bytes, str)):
         try:
             type_ = msgspec.json.decode(raw, type=dict).get("type")
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
             type_ = None
     elif isinstance(raw, dict):
         type_ = raw.get("type")
@@ -270,6 +270,8 @@ def decode_event(raw: bytes | str) -> Event:
         return normalize(_event_decoder.decode(raw))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _contract_error(exc, raw) from None
+    except UnicodeDecodeError as exc:  # msgspec decodes a union's tag eagerly (found by fuzzing)
+        raise ContractError("$", f"not valid UTF-8 at byte {exc.start}") from None
 
 
 def convert_event(obj: object) -> Event:

@@ -119,6 +119,8 @@ def decode(signal: Signal, body: bytes, content_type: str) -> Any:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         return Refusal(400, "body", f"invalid JSON: {exc}")
+    except UnicodeDecodeError as exc:  # msgspec can raise it for bad bytes in strings (fuzzing)
+        return Refusal(400, "body", f"invalid JSON: not valid UTF-8 at byte {exc.start}")
     if not isinstance(data, dict):
         return Refusal(400, "body", f"the body must be a JSON object ({kind})")
     try:
