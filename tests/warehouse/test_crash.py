@@ -113,3 +113,5 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
             f"SELECT count(*), count(DISTINCT event_id) FROM ({union})"
         ).fetchall() == [(EVENTS, EVENTS)]
         assert conn.execute("SELECT next_offset FROM kafka_offsets").fetchall() == [(messages,)]
+    print(f"\nRELIABILITY ingester SIGKILL x{KILLS} mid-stream: {EVENTS} events in {messages} messages, "
+          f"{EVENTS} in the warehouse, 0 doubled")
