@@ -21,7 +21,7 @@ from typing import Any
 
 logger = logging.getLogger("autoscope.agents")
 
-DEFAULT_COLLECTOR_URL = "http://127.0.0.1:8787"
+DEFAULT_COLLECTOR_URL = "http://127.0.0.1:4318"
 
 #: settings that may also come from the environment
 ENV_VARS = {

@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = with_kafka(with_data_dir(commands.add_parser("up", help="run broker, collector and ingester")))
     up.add_argument("--host", default="127.0.0.1", help="collector listen address")
-    up.add_argument("--port", type=int, default=8787, help="collector port (default 8787)")
+    up.add_argument("--port", type=int, default=4318, help="collector port (default 4318)")
     up.add_argument("--allow-unauthenticated", action="store_true",
                     help="listen beyond loopback although no token exists (not recommended)")
     up.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect = with_kafka(with_data_dir(commands.add_parser(
         "collect", help="run only a collector (several behind a load balancer; needs external Kafka)")))
     collect.add_argument("--host", default="127.0.0.1")
-    collect.add_argument("--port", type=int, default=8787)
+    collect.add_argument("--port", type=int, default=4318)
     collect.add_argument("--allow-unauthenticated", action="store_true")
     collect.add_argument("--tls-cert")
     collect.add_argument("--tls-key")
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("ids", nargs="*")
         sub.add_argument("--all", action="store_true")
         if name == "replay":
-            sub.add_argument("--url", default=os.environ.get("AUTOSCOPE_COLLECTOR_URL", "http://127.0.0.1:8787"))
+            sub.add_argument("--url", default=os.environ.get("AUTOSCOPE_COLLECTOR_URL", "http://127.0.0.1:4318"))
             sub.add_argument("--token", default=os.environ.get("AUTOSCOPE_TOKEN"))
     quarantine.set_defaults(handler=cmd_quarantine)
 

@@ -26,7 +26,7 @@ from autoscope.kafka_settings import KafkaSettings, ensure_topic
 
 log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("autoscope-data")
-DEFAULT_PORT = 8787
+DEFAULT_PORT = 4318
 
 
 @dataclasses.dataclass

@@ -58,7 +58,7 @@ def test_defaults_and_actor_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("AUTOSCOPE_SPOOL_DIR")
     monkeypatch.setattr(config, "_default_actor", lambda: "git@lab.example")
     settings = load_settings()
-    assert settings.collector_url == "http://127.0.0.1:8787"
+    assert settings.collector_url == "http://127.0.0.1:4318"
     assert settings.actor == "git@lab.example"
     assert settings.spool_dir == Path("~/.cache/autoscope/spool").expanduser()
     assert re.fullmatch(r"[A-Za-z0-9_.:/+\-]+", settings.tool)
