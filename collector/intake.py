@@ -87,6 +87,7 @@ class Intake:
             self.stats.refused(batch.refusal.field)
             return batch
         accepted = batch.accepted_events()
+        rejected = batch.rejected_items() if len(accepted) != len(batch.items) else []
         if accepted:
             records = spool_records(accepted, self.limits.events_per_record)
             try:
@@ -95,9 +96,9 @@ class Intake:
                 self.stats.refused("spool_full")
                 batch.refusal = Refusal(503, "spool", f"{exc}; Kafka is behind, retry shortly", RETRY_AFTER_S)
                 return batch
-        if batch.rejected_items():
+        if rejected:
             await asyncio.to_thread(self.quarantine.keep, batch, source)
         self.stats.accepted(len(accepted))
-        for item in batch.rejected_items():
+        for item in rejected:
             self.stats.rejected(item.error.field)  # type: ignore[union-attr]
         return batch
