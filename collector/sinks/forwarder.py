@@ -95,10 +95,22 @@ class Forwarder:
             **self.settings.client_kwargs(),
             acks="all",
             linger_ms=5,
+            # spool records are ~100-300 KB (500 events); the default 16 KB batch gives each
+            # its own produce request. 1 MB lets a few share one request and one ack.
+            batch_size=1024 * 1024,
             max_request_size=16 * 1024 * 1024,
             request_timeout_ms=10_000,
+            # a send that is neither acknowledged nor failed within this is failed, so a broker
+            # that went away is noticed (and the spool started over) in seconds, not minutes
+            delivery_timeout_ms=30_000,
             max_block_ms=5_000,
             retries=3,
+            # At least once, not idempotent: the warehouse keeps each event_id once, so a
+            # re-sent record costs nothing. An idempotent producer (kafka-python's default since
+            # 3.0) must re-initialize its producer id when a broker loses its state; against the
+            # embedded broker after a restart that failed, and the records re-sent after it were
+            # acknowledged without being written (found by tests/faults/test_broker_outage.py).
+            enable_idempotence=False,
         )
 
     def _on_ack(self, epoch: int, segment: int) -> Any:
