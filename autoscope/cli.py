@@ -29,6 +29,11 @@ def _kafka(args: argparse.Namespace):  # -> KafkaSettings | None
     return KafkaSettings.from_env(getattr(args, "kafka_bootstrap", None))
 
 
+def _grpc_port(value: str) -> int | None:
+    """``--grpc-port``: a port number, 0 for a free one, ``off`` for none."""
+    return None if value == "off" else int(value)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -46,7 +51,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 2
     settings = ServiceSettings(
         data_dir=_data_dir(args), host=getattr(args, "host", "127.0.0.1"),
-        port=getattr(args, "port", 0), kafka=kafka,
+        port=getattr(args, "port", 0), grpc_port=_grpc_port(getattr(args, "grpc_port", "off")), kafka=kafka,
         allow_unauthenticated=getattr(args, "allow_unauthenticated", False),
         tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
@@ -61,7 +66,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         where = "embedded broker (in memory)" if service.broker else "external cluster"
         console.print(f"[bold green]autoscope {args.command}[/] running")
         if service.collector is not None:
-            console.print(f"  collector:  [cyan]{service.endpoint}[/]  (POST /v1/events, GET /healthz, /metrics)")
+            console.print(f"  collector:  [cyan]{service.endpoint}[/]  (OTLP/HTTP /v1/logs|traces|metrics, "
+                          "POST /v1/events, GET /healthz, /metrics)")
+            if service.grpc_endpoint is not None:
+                console.print(f"  OTLP/gRPC:  [cyan]{service.grpc_endpoint}[/]")
         console.print(f"  Kafka:      {service.kafka.bootstrap_servers} ({where}), topic {service.kafka.topic}")
         console.print(f"  data dir:   {settings.data_dir}")
         if service.ingester is not None:
@@ -255,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = with_kafka(with_data_dir(commands.add_parser("up", help="run broker, collector and ingester")))
     up.add_argument("--host", default="127.0.0.1", help="collector listen address")
-    up.add_argument("--port", type=int, default=4318, help="collector port (default 4318)")
+    up.add_argument("--port", type=int, default=4318, help="collector port: OTLP/HTTP and native (default 4318)")
+    up.add_argument("--grpc-port", default="4317", help="OTLP/gRPC port (default 4317; 0: a free one; off: none)")
     up.add_argument("--allow-unauthenticated", action="store_true",
                     help="listen beyond loopback although no token exists (not recommended)")
     up.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
@@ -266,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         "collect", help="run only a collector (several behind a load balancer; needs external Kafka)")))
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=int, default=4318)
+    collect.add_argument("--grpc-port", default="4317", help="OTLP/gRPC port (default 4317; 0: a free one; off: none)")
     collect.add_argument("--allow-unauthenticated", action="store_true")
     collect.add_argument("--tls-cert")
     collect.add_argument("--tls-key")

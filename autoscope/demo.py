@@ -86,7 +86,8 @@ def run_demo(
         f"{len({r.team for r in plan.researchers})} teams over {weeks} weeks, "
         f"{len(plan.events)} events"
     )
-    settings = ServiceSettings(data_dir=data_dir, port=0, kafka=kafka)
+    # free ports, no gRPC: the demo's hooks use HTTP, and `autoscope up` may be running beside it
+    settings = ServiceSettings(data_dir=data_dir, port=0, grpc_port=None, kafka=kafka)
     with Service(settings) as service:
         console.print(f"collector at [cyan]{service.endpoint}[/], Kafka at {service.kafka.bootstrap_servers}")
         agents.configure(

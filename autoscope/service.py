@@ -27,6 +27,7 @@ from autoscope.kafka_settings import KafkaSettings, ensure_topic
 log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("autoscope-data")
 DEFAULT_PORT = 4318
+DEFAULT_GRPC_PORT = 4317
 
 
 @dataclasses.dataclass
@@ -34,6 +35,8 @@ class ServiceSettings:
     """Parameters:
     data_dir: where the warehouse, keys and logs live.
     host, port: where the collector listens (port 0 picks a free one).
+    grpc_port: where it serves OTLP/gRPC on the same host (4317, OTLP's usual; 0 picks a free
+        one; None serves no gRPC).
     kafka: an external cluster; None starts the embedded broker.
 
     allow_unauthenticated: listen beyond loopback without tokens (refused otherwise).
@@ -45,6 +48,7 @@ class ServiceSettings:
     data_dir: Path = DEFAULT_DATA_DIR
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    grpc_port: int | None = DEFAULT_GRPC_PORT
     kafka: KafkaSettings | None = None
     allow_unauthenticated: bool = False
     tls_cert: Path | None = None
@@ -122,6 +126,14 @@ class Service:
         self.ingester = None
         self._ingester_thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._grpc = None
+
+    @property
+    def grpc_endpoint(self) -> str | None:
+        """``host:port`` of the OTLP/gRPC receiver, None when it does not listen."""
+        if self._grpc is None or self._grpc.error is not None:
+            return None
+        return f"{self.settings.host}:{self._grpc.port}"
 
     @property
     def endpoint(self) -> str:
@@ -143,6 +155,7 @@ class Service:
 
     def start(self) -> "Service":
         from autoscope.collector.app import CollectorSettings, create_app
+        from autoscope.collector.mapping.settings import OtlpSettings
         from autoscope.warehouse.ingester import Ingester
 
         data_dir = self.settings.data_dir
@@ -162,11 +175,14 @@ class Service:
                 )
                 self._ingester_thread.start()
             if self.settings.collect:
-                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka))
+                otlp = OtlpSettings(grpc_port=self.settings.grpc_port, grpc_host=self.settings.host)
+                tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
+                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls))
                 self.collector = CollectorServer(
                     app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
                 )
                 self.collector.start()
+                self._grpc = app.state.otlp_grpc
         except BaseException:
             self.stop()
             raise

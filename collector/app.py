@@ -45,6 +45,8 @@ class CollectorSettings:
     Parameters:
         data_dir: holds ``spool/``, ``quarantine/``, ``tokens.json`` and the generated
             pseudonym key (``keys/``) unless one is configured.
+        tls: certificate and key (PEM files) when the HTTP server serves HTTPS; the OTLP/gRPC
+            receiver then serves TLS with the same pair.
         kafka: where accepted events are forwarded.
         limits: per-request limits.
         spool_max_bytes: at this size the collector answers 503 until Kafka catches up.
@@ -57,6 +59,7 @@ class CollectorSettings:
     spool_max_bytes: int = 1024**3
     require_auth: bool | None = None
     otlp: OtlpSettings = OtlpSettings()  # OTLP mapping knobs and the gRPC port
+    tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
 
 
 def event_stages(pseudonymizer: Pseudonymizer) -> list[Processor]:
@@ -84,7 +87,8 @@ def create_app(settings: CollectorSettings) -> Starlette:
     )
     otlp = OtlpReceiver(intake, settings.otlp)
     port = settings.otlp.grpc_port
-    grpc_server = None if port is None else OtlpGrpcServer(otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers)
+    grpc_server = None if port is None else OtlpGrpcServer(
+        otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

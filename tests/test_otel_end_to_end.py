@@ -46,7 +46,7 @@ AGENT = textwrap.dedent('''
 
 
 def test_env_configured_agent_shows_in_indicators(kafka: KafkaSettings, tmp_path: Path) -> None:
-    with Service(ServiceSettings(data_dir=tmp_path, port=0, kafka=kafka)) as service:
+    with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka)) as service:
         env = {
             **os.environ,
             "OTEL_EXPORTER_OTLP_ENDPOINT": service.endpoint,
@@ -77,4 +77,5 @@ def test_env_configured_agent_shows_in_indicators(kafka: KafkaSettings, tmp_path
     assert tokens == (10_000, 1_000), "usage counted once: the agent span's own usage is not spent again"
     lab = frame.filter((frame["indicator"] == "automation_share") & (frame["metric"] == "ai_share")
                        & (frame["cut"] == "lab"))
-    assert lab.height == 1 and lab["value"][0] == 1.0 and lab["n_actors"][0] == 5
+    assert sorted(lab["period_type"]) == ["month", "quarter", "week"]  # one cell of each: all in one week
+    assert lab["value"].to_list() == [1.0] * 3 and lab["n_actors"].to_list() == [5] * 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent import futures
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -47,8 +48,12 @@ class OtlpGrpcServer:
     workers: threads serving calls.
     """
 
-    def __init__(self, receiver: OtlpReceiver, host: str, port: int, workers: int = 8) -> None:
+    def __init__(
+        self, receiver: OtlpReceiver, host: str, port: int, workers: int = 8,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.receiver = receiver
+        self.tls = tls
         self.host = host
         self.port = port
         self.workers = workers
@@ -72,8 +77,13 @@ class OtlpGrpcServer:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(self), server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(self), server)
         try:
-            self.port = server.add_insecure_port(f"{self.host}:{self.port}")
-        except RuntimeError as exc:
+            address = f"{self.host}:{self.port}"
+            if self.tls is None:
+                self.port = server.add_insecure_port(address)
+            else:
+                cert, key = (Path(p).read_bytes() for p in self.tls)
+                self.port = server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
+        except (RuntimeError, OSError) as exc:
             self.error = f"OTLP/gRPC cannot listen on {self.host}:{self.port}: {exc}"
             log.error(self.error)
             return False
