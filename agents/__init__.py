@@ -7,8 +7,10 @@ contributions and more to the Autoscope collector, without ever slowing or crash
         ...                                   # the work; t.task_id names it
     agents.review(t.task_id, "approved", minutes=4)
 
-Events are queued and sent in batches by a background thread (see ``exporter``); this
-package imports only the standard library, because it is installed into other people's tools.
+Events are queued and sent in batches by a background thread (see ``exporter``), as
+OpenTelemetry log records over OTLP/HTTP (``transport="otlp"``, the default; see ``semconv``)
+or as native JSON batches (``transport="native"``). This package imports only the standard
+library and OpenTelemetry, because it is installed into other people's tools.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from autoscope.agents.hooks import (
     training_milestone,
 )
 from autoscope.agents.runtime import configure, flush, shutdown, stats
-from autoscope.agents.tasks import TaskHandle, task
+from autoscope.agents.tasks import TaskHandle, resume_task, task
 
 __all__ = [
     "Settings",
@@ -36,6 +38,7 @@ __all__ = [
     "flush",
     "impression",
     "model_deployment",
+    "resume_task",
     "review",
     "shutdown",
     "spend",

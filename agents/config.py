@@ -32,7 +32,13 @@ ENV_VARS = {
     "tool_version": "AUTOSCOPE_TOOL_VERSION",
     "actor": "AUTOSCOPE_ACTOR",
     "spool_dir": "AUTOSCOPE_SPOOL_DIR",
+    "transport": "AUTOSCOPE_TRANSPORT",
+    "otel_provider": "AUTOSCOPE_OTEL_PROVIDER",
+    "task_spans": "AUTOSCOPE_TASK_SPANS",
 }
+
+TRANSPORTS = ("otlp", "native")
+OTEL_PROVIDERS = ("own", "global")
 CONFIG_FILE_VAR = "AUTOSCOPE_CONFIG"
 
 
@@ -46,6 +52,15 @@ class Settings:
     tool: str = "python"
     tool_version: str = "unknown"
     actor: str = "unknown"
+    #: ``otlp``: OpenTelemetry log records, OTLP/HTTP to ``{collector_url}/v1/logs``;
+    #: ``native``: JSON batches to ``{collector_url}/v1/events`` (cheaper; the demo uses it)
+    transport: str = "otlp"
+    #: ``own``: events go through the hooks' own queue, spool and exporter (a private
+    #: LoggerProvider; the tool's OpenTelemetry setup is never touched); ``global``: events are
+    #: emitted as log records into the tool's global LoggerProvider and its pipeline exports them
+    otel_provider: str = "own"
+    #: tasks also as spans (``autoscope.task <category>``) when the tool has a tracer provider
+    task_spans: bool = True
     #: events waiting for the exporter; past it new events are dropped and counted
     max_queue_size: int = 4096
     #: events per POST
@@ -65,9 +80,17 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_CHOICES = {"transport": TRANSPORTS, "otel_provider": OTEL_PROVIDERS}
 
 
 def _read_file() -> dict[str, Any]:
+    data = read_config_file()
+    section = data.get("agents", data)
+    return section if isinstance(section, dict) else {}
+
+
+def read_config_file() -> dict[str, Any]:
+    """The whole ``autoscope.toml`` (``$AUTOSCOPE_CONFIG``), or {} if absent or unreadable."""
     path = Path(os.environ.get(CONFIG_FILE_VAR) or "autoscope.toml")
     try:
         with path.open("rb") as handle:
@@ -77,8 +100,7 @@ def _read_file() -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         logger.warning("autoscope: ignoring config file %s: %s", path, exc)
         return {}
-    section = data.get("agents", data)
-    return section if isinstance(section, dict) else {}
+    return data
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -86,6 +108,20 @@ def _coerce(name: str, value: Any) -> Any:
     default = _FIELDS[name].default
     if name == "token":
         return str(value) if value else None
+    if name in _CHOICES:
+        text = str(value).strip().lower()
+        if text not in _CHOICES[name]:
+            raise ValueError(f"allowed: {', '.join(_CHOICES[name])}")
+        return text
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("must be true or false")
     if isinstance(default, Path):
         return Path(value).expanduser()
     if isinstance(default, bool) or not isinstance(default, (int, float)):

@@ -5,11 +5,13 @@ configuration on first use, and the guard that keeps every hook from raising int
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +27,8 @@ _lock = threading.Lock()
 _exporter: Exporter | None = None
 _unattributed_errors = 0  # errors before any exporter existed
 _logged: set[str] = set()
+_capture: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
+    "autoscope_capture", default=None)
 
 
 def configure(
@@ -44,6 +48,9 @@ def configure(
     export_timeout_s: float | None = None,
     max_retry_after_s: float | None = None,
     shutdown_timeout_s: float | None = None,
+    transport: str | None = None,
+    otel_provider: str | None = None,
+    task_spans: bool | None = None,
 ) -> Settings | None:
     """(Re)configure the hooks; None arguments come from the environment, file or defaults.
 
@@ -58,7 +65,8 @@ def configure(
             max_batch_size=max_batch_size, schedule_delay_s=schedule_delay_s, spool_dir=spool_dir,
             spool_after_s=spool_after_s, spool_max_bytes=spool_max_bytes,
             export_timeout_s=export_timeout_s, max_retry_after_s=max_retry_after_s,
-            shutdown_timeout_s=shutdown_timeout_s,
+            shutdown_timeout_s=shutdown_timeout_s, transport=transport,
+            otel_provider=otel_provider, task_spans=task_spans,
         )
         new = Exporter(settings)
     except Exception as exc:
@@ -115,9 +123,40 @@ def guarded(fn: F) -> F:
 
 def emit(type_: str, fields: dict[str, Any], envelope: events.EnvelopeArgs) -> str | None:
     """Build the event and enqueue it; its event_id, or None if it was dropped."""
+    event = emit_event(type_, fields, envelope)
+    return None if event is None else event["event_id"]
+
+
+def emit_event(type_: str, fields: dict[str, Any], envelope: events.EnvelopeArgs) -> dict[str, Any] | None:
+    """Build the event and enqueue it (or hand it to the tool's OpenTelemetry pipeline when so
+    configured); the event, or None if it was dropped. Raises on bad values."""
     exporter = current()
     event = events.build(type_, fields, exporter.settings, envelope)
-    return event["event_id"] if exporter.submit(event) else None
+    captured = _capture.get()
+    if captured is not None:  # building only (``capturing``): not sent
+        captured.append(event)
+        return event
+    if exporter.settings.otel_provider == "global":
+        from autoscope.agents import otel
+
+        logger = otel.global_logger()
+        if logger is not None:
+            otel.emit_to(logger, event)
+            exporter.count("handed_off")
+            return event
+    return event if exporter.submit(event) else None
+
+
+@contextlib.contextmanager
+def capturing() -> Iterator[list[dict[str, Any]]]:
+    """Within it, the hooks of this thread/task build their events into the yielded list
+    instead of sending them (the CLI uses it to send one event at once and report its fate)."""
+    captured: list[dict[str, Any]] = []
+    token = _capture.set(captured)
+    try:
+        yield captured
+    finally:
+        _capture.reset(token)
 
 
 def stats() -> dict[str, Any]:

@@ -10,6 +10,7 @@ when it raises an Exception (which propagates unchanged), ``abandoned`` on Keybo
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import inspect
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
-from autoscope.agents import events, runtime
+from autoscope.agents import events, otel, runtime
 from autoscope.agents.event_ids import uuid7
 from autoscope.agents.events import EnvelopeArgs
 
@@ -39,13 +40,28 @@ class TaskHandle:
         #: the event's id once finished (None until then, or if it could not be queued)
         self.event_id: str | None = None
         self._finished = False
-        self.start()
+        self._span: Any = None
+        self._token: Any = None
+        self._clock()
 
-    def start(self) -> TaskHandle:
-        """(Re)start the clock; the task's ``occurred_at`` is when it started."""
+    def _clock(self) -> None:
         self._started = time.monotonic()
         self._started_at = events.now()
+        self._started_ns = time.time_ns()
+
+    def start(self) -> TaskHandle:
+        """(Re)start the clock; the task's ``occurred_at`` is when it started. When the tool
+        has a tracer provider (and ``task_spans`` is on), the task's span starts here."""
+        self._clock()
+        self._open_span()
         return self
+
+    def _open_span(self) -> None:
+        try:
+            if self._span is None and runtime.current().settings.task_spans:
+                self._span = otel.start_span(self._fields.get("category"), self._started_ns)
+        except Exception as exc:
+            runtime.record_error("task span", exc)
 
     def succeed(self) -> None:
         self.outcome = "success"
@@ -64,11 +80,34 @@ class TaskHandle:
         """Report the task once (later calls return the same id); never raises."""
         if not self._finished:
             self._finished = True
-            self.event_id = _finish_task(self, outcome or self.outcome or "success")
+            outcome = outcome or self.outcome or "success"
+            event = _finish_task(self, outcome)
+            self.event_id = None if event is None else event["event_id"]
+            self._close_span(event, outcome)
         return self.event_id
 
+    def _close_span(self, event: dict[str, Any] | None, outcome: str) -> None:
+        try:
+            if self._token is not None:
+                token, self._token = self._token, None
+                otel.detach(token)
+            span = self._span
+            if span is None and runtime.current().settings.task_spans:
+                span = otel.start_span(self._fields.get("category"), self._started_ns)
+            self._span = None
+            if span is not None:
+                otel.end_span(span, event, outcome)
+        except Exception as exc:
+            runtime.record_error("task span", exc)
+
     def __enter__(self) -> TaskHandle:
-        return self.start()
+        self.start()
+        try:
+            if self._span is not None:
+                self._token = otel.attach(self._span)
+        except Exception as exc:
+            runtime.record_error("task span", exc)
+        return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -77,11 +116,22 @@ class TaskHandle:
         self.finish()  # returns None: an exception of the block propagates unchanged
 
     async def __aenter__(self) -> TaskHandle:
-        return self.start()
+        return self.__enter__()
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         self.__exit__(exc_type, exc, tb)
+
+    def state(self) -> dict[str, Any]:
+        """A JSON-serializable snapshot, for finishing the task in another process with
+        :func:`resume_task` (work handed over between processes or hosts)."""
+        return {
+            "task_id": self.task_id, "fields": dict(self._fields), "envelope": {
+                k: (events.timestamp(k, v) if k == "occurred_at" else v) for k, v in self._envelope.items()
+            },
+            "started_at": self._started_at.isoformat(), "duration_s": self._duration_s,
+            "outcome": self.outcome,
+        }
 
     def _fresh(self) -> TaskHandle:
         """A new handle with the same fields, for one call of a decorated function."""
@@ -91,7 +141,9 @@ class TaskHandle:
         fresh.outcome = None
         fresh.event_id = None
         fresh._finished = False
-        return fresh.start()
+        fresh._span = fresh._token = None
+        fresh._clock()
+        return fresh
 
     def __call__(self, fn: F) -> F:
         """Use as a decorator: every call of ``fn`` is reported as its own task."""
@@ -110,7 +162,7 @@ class TaskHandle:
 
 
 @runtime.guarded
-def _finish_task(handle: TaskHandle, outcome: str) -> str | None:
+def _finish_task(handle: TaskHandle, outcome: str) -> dict[str, Any] | None:
     f = handle._fields
     measured = time.monotonic() - handle._started
     duration = measured if handle._duration_s is None else handle._duration_s
@@ -129,7 +181,7 @@ def _finish_task(handle: TaskHandle, outcome: str) -> str | None:
         "model": events.optional_label("model", f.get("model")),
     }
     envelope: EnvelopeArgs = {"occurred_at": handle._started_at, **handle._envelope}
-    return runtime.emit("task", fields, envelope)
+    return runtime.emit_event("task", fields, envelope)
 
 
 def task(
@@ -163,3 +215,23 @@ def task(
     except Exception as exc:  # e.g. a task_id whose str() raises
         runtime.record_error("task", exc)
         return TaskHandle(fields, given, None, duration_s)
+
+
+def resume_task(state: dict[str, Any]) -> TaskHandle:
+    """The task of ``TaskHandle.state()``, e.g. started in another process; ``finish()`` it here.
+    Its duration is wall-clock time since it started. Never raises: a bad state is counted in
+    ``stats()['errors']`` and gives a handle whose report is refused the same way."""
+    try:
+        fields = dict(state["fields"])
+        handle = TaskHandle(fields, dict(state.get("envelope") or {}), state["task_id"],
+                            state.get("duration_s"))
+        started_at = events.timestamp("started_at", state["started_at"])
+        handle._started_at = dt.datetime.fromisoformat(started_at)
+        elapsed = max(0.0, (events.now() - handle._started_at).total_seconds())
+        handle._started = time.monotonic() - elapsed
+        handle._started_ns = time.time_ns() - int(elapsed * 1e9)
+        handle.outcome = state.get("outcome")
+        return handle
+    except Exception as exc:
+        runtime.record_error("resume_task", exc)
+        return TaskHandle({"category": None}, {}, None, None)

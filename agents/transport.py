@@ -15,7 +15,7 @@ import json
 import time
 import urllib.parse
 
-_RETRYABLE = {408, 425, 429}
+RETRYABLE = {408, 425, 429}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Reply:
     detail: str = ""
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header: a number of seconds or an HTTP date."""
     if not value:
         return None
@@ -98,23 +98,27 @@ class Transport:
             self.close()
         return response.status, response.getheader("Retry-After"), data
 
+    def send(self, lines: list[bytes]) -> Reply:
+        """Send JSON-encoded events as one batch; never raises."""
+        return self.post(b"[" + b",".join(lines) + b"]", len(lines))
+
     def post(self, body: bytes, count: int) -> Reply:
         """Send one batch of ``count`` events; never raises."""
         try:
             reused = self._connection is not None
             try:
-                status, retry_after, data = self._exchange(body)
+                status, retry_after_header, data = self._exchange(body)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 if not reused:
                     raise
                 # the server closed an idle kept-alive connection: once more on a new one
-                status, retry_after, data = self._exchange(body)
+                status, retry_after_header, data = self._exchange(body)
         except (OSError, http.client.HTTPException) as exc:
             return Reply(retry=True, detail=f"collector unreachable: {exc!r}")
         if status == 200:
             return Reply(accepted=count)
         if status == 207 or status == 400:
             return _per_event(data, count, status)
-        if status in _RETRYABLE or status >= 500:
-            return Reply(retry=True, retry_after_s=_retry_after(retry_after), detail=f"HTTP {status}")
+        if status in RETRYABLE or status >= 500:
+            return Reply(retry=True, retry_after_s=retry_after(retry_after_header), detail=f"HTTP {status}")
         return Reply(rejected=count, detail=f"HTTP {status}: {data[:200]!r}")

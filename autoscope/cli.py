@@ -238,6 +238,36 @@ def cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_emit(args: argparse.Namespace) -> int:
+    from autoscope.agents.shell import emit_command
+
+    return emit_command(args.type, args.fields, json_text=args.json, collector_url=args.collector_url,
+                        token=args.token, transport=args.transport, timeout_s=args.timeout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from autoscope.agents.shell import run_command
+
+    return run_command(args.cmd, designed_by=args.designed_by, accelerators=args.accelerators,
+                       accelerator_type=args.accelerator_type, purpose=args.purpose,
+                       experiment_id=args.experiment_id, flops=args.flops,
+                       human_minutes=args.human_minutes, collector_url=args.collector_url,
+                       token=args.token, transport=args.transport, timeout_s=args.timeout)
+
+
+def cmd_git(args: argparse.Namespace) -> int:
+    from autoscope.agents import git_hooks
+
+    if args.git_command == "install-hook":
+        return git_hooks.install_command(args.repo)
+    if args.git_command == "post-commit":
+        return git_hooks.post_commit_command(args.repo)
+    return git_hooks.scan_command(args.path, since=args.since, rev=args.rev,
+                                  include_merges=args.include_merges, dry_run=args.dry_run,
+                                  collector_url=args.collector_url, token=args.token,
+                                  transport=args.transport, timeout_s=args.timeout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autoscope", description="Telemetry for the indicators of AI R&D automation."
@@ -324,6 +354,56 @@ def build_parser() -> argparse.ArgumentParser:
     key_commands.add_parser("id", help="print the current key id (never the key)")
     key_commands.add_parser("rotate", help="start a new key; the old one is retired")
     key.set_defaults(handler=cmd_key)
+
+    def with_collector(sub: argparse.ArgumentParser, timeout: float) -> argparse.ArgumentParser:
+        sub.add_argument("--collector-url", help="default: $AUTOSCOPE_COLLECTOR_URL, autoscope.toml, "
+                         "http://127.0.0.1:4318")
+        sub.add_argument("--token", help="default: $AUTOSCOPE_TOKEN")
+        sub.add_argument("--transport", choices=["otlp", "native"], help="default: otlp")
+        sub.add_argument("--timeout", type=float, default=timeout, help=f"seconds (default {timeout:g})")
+        return sub
+
+    emit = with_collector(commands.add_parser(
+        "emit", help="send one event from a shell script or CI job",
+        description="Send one event: autoscope emit review --task-id T1 --action approved --minutes 4. "
+        "Exit 0 when accepted or spooled (collector unreachable), 1 when rejected, 2 on a bad field."), 10.0)
+    emit.add_argument("type", nargs="?", help="task, review, experiment, contribution, model_deployment, "
+                      "training_milestone, impression or spend (or the JSON's type)")
+    emit.add_argument("--json", help="the event's fields as one JSON object ('-' reads stdin)")
+    emit.add_argument("fields", nargs=argparse.REMAINDER,
+                      help="--FIELD VALUE ... (e.g. --human-minutes 30; lists repeat or take commas; "
+                      "also --team, --actor, --occurred-at, --event-id, --tool)")
+    emit.set_defaults(handler=cmd_emit)
+
+    run = with_collector(commands.add_parser(
+        "run", help="run an experiment command and report its accelerator time",
+        description="autoscope run --designed-by ai --accelerators 8 --accelerator-type h100 -- CMD ... "
+        "reports wall time x accelerators as an experiment and exits with CMD's exit code; a failed "
+        "run's purpose gets ':failed' appended."), 10.0)
+    run.add_argument("--designed-by", required=True, choices=["ai", "human", "mixed"])
+    run.add_argument("--accelerators", required=True, type=float, help="how many accelerators CMD holds")
+    run.add_argument("--accelerator-type", required=True, help="e.g. h100")
+    run.add_argument("--purpose", help="a label (default: run)")
+    run.add_argument("--experiment-id", help="default: a new UUIDv7")
+    run.add_argument("--flops", type=float)
+    run.add_argument("--human-minutes", type=float,
+                     help="also report the run as an experiment_run task with its outcome")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run.set_defaults(handler=cmd_run)
+
+    git = commands.add_parser("git", help="report commits as contributions (hook or backfill)")
+    git_commands = git.add_subparsers(dest="git_command", required=True)
+    install = git_commands.add_parser("install-hook", help="add a post-commit hook (an existing one is chained)")
+    install.add_argument("--repo", help="the repository (default: the current directory)")
+    post_commit = git_commands.add_parser("post-commit", help="report HEAD (what the hook runs)")
+    post_commit.add_argument("--repo")
+    scan = with_collector(git_commands.add_parser("scan", help="backfill the history of a repository"), 60.0)
+    scan.add_argument("path")
+    scan.add_argument("--since", help="a date git understands, e.g. 2026-01-01 or '3 months ago'")
+    scan.add_argument("--rev", default="HEAD", help="what to scan (default HEAD)")
+    scan.add_argument("--include-merges", action="store_true")
+    scan.add_argument("--dry-run", action="store_true", help="print the events as JSON lines, send nothing")
+    git.set_defaults(handler=cmd_git)
     return parser
 
 

@@ -35,7 +35,9 @@ def test_every_sub_package_is_listed_for_installation() -> None:
 
 def test_hooks_import_nothing_heavy() -> None:
     """agents/ is installed into lab tools: stdlib and OpenTelemetry only."""
-    allowed_roots = {"autoscope", "opentelemetry"}
+    # requests: the HTTP client of opentelemetry-exporter-otlp-proto-http, used by
+    # agents/otlp.py as OTLPLogExporter's session (installed with that exporter)
+    allowed_roots = {"autoscope", "opentelemetry", "requests"}
     for path in (ROOT / "agents").rglob("*.py"):
         for match in re.finditer(r"^\s*(?:from|import)\s+([\w.]+)", path.read_text(), re.M):
             module = match.group(1)

@@ -16,7 +16,47 @@ import pytest
 
 from autoscope import agents
 from autoscope.agents import runtime
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+
 from autoscope.collector.contract import ContractError, convert_event
+
+
+def any_value(value: object) -> object:
+    kind = value.WhichOneof("value")  # type: ignore[attr-defined]
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]  # type: ignore[attr-defined]
+    return None if kind is None else getattr(value, kind)
+
+
+def event_from_attributes(event_name: str, attributes: dict[str, object]) -> dict[str, object]:
+    """The contract event a log record of Autoscope's semantic conventions stands for."""
+    assert event_name.startswith("autoscope.") and attributes["event.name"] == event_name
+    event: dict[str, object] = {"type": event_name.removeprefix("autoscope."), "schema_version": 1}
+    source: dict[str, object] = {}
+    for key, value in attributes.items():
+        if key == "event.name":
+            continue
+        assert key.startswith("autoscope."), key
+        field = key.removeprefix("autoscope.")
+        if field.startswith("source."):
+            source[field.removeprefix("source.")] = value
+        else:
+            event[field] = value
+    event["source"] = source
+    return event
+
+
+def request_event_ids(record: dict[str, object]) -> list[str]:
+    """The event ids a request carried, native JSON or OTLP."""
+    body = record["body"]
+    if record["path"] == "/v1/logs":
+        request = ExportLogsServiceRequest.FromString(body)  # type: ignore[arg-type]
+        return [str(any_value(kv.value)) for rl in request.resource_logs for sl in rl.scope_logs
+                for log in sl.log_records for kv in log.attributes if kv.key == "autoscope.event_id"]
+    return [str(e["event_id"]) for e in json.loads(body)]  # type: ignore[arg-type]
 
 
 def free_port() -> int:
@@ -78,15 +118,20 @@ class StubCollector:
                 if scripted is not None:
                     status, headers = scripted
                     answer: object = {"error": {"field": "body", "reason": "scripted"}}
+                elif self.path == "/v1/logs":
+                    status, headers, answer = stub.judge_otlp(body, record)
                 else:
                     status, headers, answer = stub.judge(json.loads(body), record)
                 with stub.lock:
                     stub.requests.append(record)
-                data = json.dumps(answer).encode()
+                if isinstance(answer, bytes):
+                    data, content_type = answer, "application/x-protobuf"
+                else:
+                    data, content_type = json.dumps(answer).encode(), "application/json"
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -113,6 +158,36 @@ class StubCollector:
         status = 200 if not rejected else (207 if accepted else 400)
         return status, {}, {"accepted": accepted, "rejected": rejected, "results": results}
 
+    def judge_otlp(self, body: bytes, record: dict[str, object]):
+        """Decode an OTLP logs request, turn each record back into an event by Autoscope's
+        conventions (independently of the collector's mapper), validate it with the contract
+        and answer with ``partial_success`` like the OTLP receiver."""
+        request = ExportLogsServiceRequest.FromString(body)
+        record["log_records"] = []
+        rejected, first_error = 0, ""
+        for resource_logs in request.resource_logs:
+            resource = {kv.key: any_value(kv.value) for kv in resource_logs.resource.attributes}
+            for scope_logs in resource_logs.scope_logs:
+                for log in scope_logs.log_records:
+                    attributes = {kv.key: any_value(kv.value) for kv in log.attributes}
+                    record["log_records"].append(  # type: ignore[attr-defined]
+                        {"event_name": log.event_name, "attributes": attributes,
+                         "resource": resource, "time_unix_nano": log.time_unix_nano,
+                         "scope": scope_logs.scope.name})
+                    event = event_from_attributes(log.event_name, attributes)
+                    try:
+                        convert_event(event)
+                    except ContractError as exc:
+                        rejected += 1
+                        first_error = first_error or f"{exc.field}: {exc.reason}"
+                    else:
+                        record["accepted"].append(event)  # type: ignore[attr-defined]
+        response = ExportLogsServiceResponse()
+        if rejected:
+            response.partial_success.rejected_log_records = rejected
+            response.partial_success.error_message = first_error
+        return 200, {}, response.SerializeToString()
+
     def stop(self) -> None:
         self.release.set()
         if self._server is not None:
@@ -125,7 +200,8 @@ class StubCollector:
 def isolated_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts unconfigured, with its own spool and no config file or env."""
     for name in ("AUTOSCOPE_COLLECTOR_URL", "AUTOSCOPE_TOKEN", "AUTOSCOPE_TEAM", "AUTOSCOPE_TOOL",
-                 "AUTOSCOPE_TOOL_VERSION", "AUTOSCOPE_ACTOR"):
+                 "AUTOSCOPE_TOOL_VERSION", "AUTOSCOPE_ACTOR", "AUTOSCOPE_TRANSPORT",
+                 "AUTOSCOPE_OTEL_PROVIDER", "AUTOSCOPE_TASK_SPANS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AUTOSCOPE_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setenv("AUTOSCOPE_CONFIG", str(tmp_path / "absent.toml"))

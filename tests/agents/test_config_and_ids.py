@@ -71,7 +71,10 @@ def test_actor_comes_from_git_or_login() -> None:
 
 
 def test_agents_import_only_the_stdlib() -> None:
+    # requests: only the OTLP transport uses it, as the session of OTLPLogExporter (it is
+    # that exporter's own HTTP client and comes installed with it)
     allowed = set(sys.stdlib_module_names) | {"opentelemetry"}
+    allowed_in = {"otlp.py": {"requests"}}
     for path in AGENTS_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
@@ -80,7 +83,8 @@ def test_agents_import_only_the_stdlib() -> None:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             for name in names:
-                assert name.split(".")[0] in allowed or name.startswith("autoscope.agents"), (
+                root = name.split(".")[0]
+                assert root in allowed | allowed_in.get(path.name, set()) or name.startswith("autoscope.agents"), (
                     f"{path.name} imports {name}"
                 )
     probe = (
@@ -99,3 +103,40 @@ def test_timestamps_are_utc_iso_with_offset() -> None:
     assert timestamp("t", aware) == "2026-01-02T08:04:05+00:00"
     assert timestamp("t", "2026-01-02T08:04:05Z") == "2026-01-02T08:04:05+00:00"
     assert timestamp("t", 0) == "1970-01-01T00:00:00+00:00"
+
+
+def test_transport_and_otel_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config_file = tmp_path / "autoscope.toml"
+    config_file.write_text('[agents]\ntransport = "native"\ntask_spans = false\n')
+    monkeypatch.setenv("AUTOSCOPE_CONFIG", str(config_file))
+    monkeypatch.delenv("AUTOSCOPE_TRANSPORT", raising=False)
+    settings = load_settings()
+    assert (settings.transport, settings.task_spans, settings.otel_provider) == ("native", False, "own")
+    monkeypatch.setenv("AUTOSCOPE_TRANSPORT", "OTLP")
+    monkeypatch.setenv("AUTOSCOPE_TASK_SPANS", "yes")
+    monkeypatch.setenv("AUTOSCOPE_OTEL_PROVIDER", "carrier-pigeon")  # bad: logged, default kept
+    settings = load_settings()
+    assert (settings.transport, settings.task_spans, settings.otel_provider) == ("otlp", True, "own")
+    assert load_settings(transport="native").transport == "native"
+
+
+def test_ids_differ_after_fork_and_ignore_random_seed() -> None:
+    import os
+    import random
+
+    from autoscope.agents.event_ids import uuid7
+
+    random.seed(42)
+    first = uuid7()
+    random.seed(42)
+    assert uuid7()[14:] != first[14:]  # the tool's random.seed() does not repeat our ids
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, uuid7().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child[14:] != uuid7()[14:]

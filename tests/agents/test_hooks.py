@@ -18,8 +18,9 @@ def tasks_by_id(collector: StubCollector) -> dict[str, dict[str, object]]:
     return {str(e["task_id"]): e for e in collector.accepted if e["type"] == "task"}
 
 
-def test_every_event_type_arrives_valid(collector: StubCollector) -> None:
-    agents.configure(**hook_settings(collector.url))
+@pytest.mark.parametrize("transport", ["otlp", "native"])
+def test_every_event_type_arrives_valid(collector: StubCollector, transport: str) -> None:
+    agents.configure(**hook_settings(collector.url, transport=transport))
     with agents.task("analysis", human_minutes=30, model="claude-x") as t:
         pass
     ids = [
@@ -49,9 +50,11 @@ def test_every_event_type_arrives_valid(collector: StubCollector) -> None:
     assert events["review"]["reviewer"] == "ada@lab.example"
     assert events["task"]["family"] == "analysis"
     request = collector.requests[0]
-    assert request["path"] == "/v1/events"
-    assert request["headers"]["Authorization"] == "Bearer s3cret"
-    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["path"] == {"otlp": "/v1/logs", "native": "/v1/events"}[transport]
+    headers = {k.lower(): v for k, v in request["headers"].items()}  # case-insensitive
+    assert headers["authorization"] == "Bearer s3cret"
+    assert headers["content-type"] == {
+        "otlp": "application/x-protobuf", "native": "application/json"}[transport]
     stats = agents.stats()
     assert stats["sent"] == 8 and stats["queued"] == 8
     assert stats["rejected"] == stats["dropped"] == stats["errors"] == 0
