@@ -108,31 +108,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_indicators(args: argparse.Namespace) -> int:
     import duckdb
+    import polars as pl
     from rich.console import Console
 
     from autoscope.pipelines.console_tables import full_tables
-    from autoscope.pipelines.jobs import run_indicators
+    from autoscope.pipelines.jobs import run
+    from autoscope.pipelines.privacy import BudgetExceeded
     from autoscope.warehouse.schema import migrate
+    from autoscope.warehouse.turns import TurnTimeout, turn
 
     console = Console(width=max(Console().width, 120))
     path = _data_dir(args) / "warehouse.duckdb"
     if not path.exists():
         console.print(f"[red]no warehouse at {path}[/]: run `autoscope up` or `autoscope demo` first")
         return 1
+    period_types = tuple(args.period or ("week", "month", "quarter"))
     try:
-        conn = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        console.print(
-            f"[red]the warehouse {path} is open in another process[/] (DuckDB has one writer): "
-            f"stop `autoscope up` first. ({exc})"
-        )
+        # a running ingester hands the file over between batches and takes it back afterwards
+        with turn(path, timeout_s=args.wait):
+            conn = duckdb.connect(str(path))
+            try:
+                migrate(conn)
+                result = run(conn, k=args.k, period_types=period_types, full=args.full,
+                             epsilon=args.epsilon, budget=args.budget)
+                frame = pl.from_arrow(conn.sql(  # everything stored, this run's and earlier
+                    "SELECT * FROM indicator_values WHERE list_contains(?, period_type)"
+                    " ORDER BY indicator, period_type, period, cut, cut_value, metric",
+                    params=[list(period_types)]).to_arrow_table())
+            finally:
+                conn.close()
+    except TurnTimeout as exc:
+        console.print(f"[red]the warehouse was not handed over within {args.wait:g} s[/]: {exc}")
         return 1
-    try:
-        migrate(conn)
-        frame = run_indicators(conn, k=args.k)
-    finally:
-        conn.close()
-    console.print(full_tables(frame))
+    except BudgetExceeded as exc:
+        console.print(f"[red]refused by the privacy budget:[/] {exc}")
+        return 2
+    except duckdb.IOException as exc:
+        console.print(f"[red]the warehouse {path} is open in a process that does not take turns[/]: {exc}")
+        return 1
+    if args.cut:
+        frame = frame.filter(pl.col("cut").is_in(["lab", *args.cut]))
+    recomputed = ", ".join(f"{len(v)} {pt}(s)" for pt, v in result.periods.items() if v) or "nothing new"
+    for period_type in period_types:
+        console.print(full_tables(frame, period_type))
+    console.print(f"{'full run' if result.full else 'incremental run'}: recomputed {recomputed}; "
+                  f"stored in [cyan]{path}[/] table indicator_values")
     return 0
 
 
@@ -321,7 +341,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     indicators = with_data_dir(commands.add_parser("indicators", help="compute, store and print indicators"))
-    indicators.add_argument("--k", type=int, default=5, help="k-anonymity threshold (5 or more)")
+    indicators.add_argument("--k", type=int, default=None, help="k-anonymity threshold (5 or more; default $AUTOSCOPE_K or 5)")
+    indicators.add_argument("--period", action="append", choices=["week", "month", "quarter"],
+                            help="period type to compute and show (repeatable; default all three)")
+    indicators.add_argument("--cut", action="append", choices=["team", "rung", "category", "question"],
+                            help="cut to show beside the lab-wide rows (repeatable; default all)")
+    indicators.add_argument("--full", action="store_true", help="recompute every period, not only those with new events")
+    indicators.add_argument("--epsilon", type=float, default=None,
+                            help="release under ε-differential privacy (ε per period); default: no noise")
+    indicators.add_argument("--budget", type=float, default=10.0, help="ε budget per period for --epsilon (default 10)")
+    indicators.add_argument("--wait", type=float, default=120.0,
+                            help="seconds to wait for a running ingester to hand the warehouse over (default 120)")
     indicators.set_defaults(handler=cmd_indicators)
 
     token = with_data_dir(commands.add_parser("token", help="create, list or revoke bearer tokens"))

@@ -26,7 +26,13 @@ def cell_text(metric: str, value: float | None, suppressed: bool) -> str:
 
 
 def full_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
-    """One table per indicator: rows are periods × cut values, columns its metrics."""
+    """One table per indicator: rows are periods × cut values, columns actors and its metrics.
+
+    A suppressed cell reads "suppressed" in every column, actors included (never blank, and
+    never a count: a complementary-suppressed cell may have k actors or more). A value with an
+    interval reads "v [lo–hi]"; a value that is not meaningful reads "–" and the table's caption
+    lists why.
+    """
     tables = []
     shown = frame.filter(pl.col("period_type") == period_type)
     for indicator in shown["indicator"].unique(maintain_order=True).to_list():
@@ -35,14 +41,36 @@ def full_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
         table = Table(title=f"{indicator} (per {period_type})", title_justify="left")
         for column in ("period", "cut", "actors", *metrics):
             table.add_column(column.replace("_", " "), justify="left" if column in ("period", "cut") else "right")
-        wide = rows.pivot(on="metric", index=["period", "cut", "cut_value", "n_actors", "suppressed"], values="value")
+        has_ci = "ci_low" in rows.columns
+        texts = rows.with_columns(
+            text=pl.struct(["metric", "value", "suppressed", *(["ci_low", "ci_high"] if has_ci else [])]).map_elements(
+                lambda r: _with_interval(r), return_dtype=pl.Utf8)
+        )
+        index = ["period", "cut", "cut_value", "suppressed"]
+        actors = texts.group_by(index).agg(pl.col("n_actors").min())
+        wide = texts.pivot(on="metric", index=index, values="text").join(actors, on=index, how="left")
         wide = wide.sort(["period", pl.col("cut") != "lab", "cut_value"])
         for row in wide.iter_rows(named=True):
             label = "lab (all teams)" if row["cut"] == "lab" else f"{row['cut']}: {row['cut_value']}"
-            actors = "<k" if row["suppressed"] else str(row["n_actors"])
-            table.add_row(row["period"], label, actors, *(cell_text(m, row[m], row["suppressed"]) for m in metrics))
+            count = "suppressed" if row["suppressed"] else str(row["n_actors"])
+            table.add_row(row["period"], label, count, *((row.get(m) or "–") for m in metrics))
+        if "note" in rows.columns:
+            notes = rows.filter(~pl.col("suppressed") & pl.col("note").is_not_null() & pl.col("value").is_null())
+            reasons = sorted(set(notes["note"].to_list()))
+            if reasons:
+                table.caption = "– " + "; ".join(reasons[:4])
+                table.caption_justify = "left"
         tables.append(table)
     return Group(*tables)
+
+
+def _with_interval(r: dict) -> str:
+    text = cell_text(r["metric"], r["value"], r["suppressed"])
+    if r.get("ci_low") is not None or r.get("ci_high") is not None:
+        lo = "?" if r.get("ci_low") is None else f"{r['ci_low']:,.1f}"
+        hi = "∞" if r.get("ci_high") is None else f"{r['ci_high']:,.1f}"
+        text += f" [{lo}–{hi}]"
+    return text
 
 
 def summary_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:

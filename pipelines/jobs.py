@@ -1,74 +1,321 @@
 """The indicator job: compute every indicator, anonymize, store in ``indicator_values``.
 
-``compute_indicators`` reads only; ``store_indicators`` replaces the stored rows of exactly
-the (indicator, period type, period) combinations it is given, in one transaction, so a
-rerun over the same data leaves the table identical (but for ``computed_at``).
+* :func:`compute_indicators` reads only: every indicator for the requested period types
+  (default week, month and quarter) and all their periods, k-anonymized (with complementary
+  suppression across every cut and period of the result) and with the derived rows (change of
+  the task mix, compute-multiplier trend, doubling time of the 50 % horizon).
+* :func:`run_indicators` is the incremental, idempotent job. It finds the periods that received
+  events since the last run — the events whose ``event_ids.ingested_at`` is past the newest
+  ``indicator_periods.ingested_through`` mark, placed in their periods (a review in the period
+  of the task it reviews) — and recomputes exactly the *quarters* holding them, with every
+  month and week of those quarters (complementary suppression ties weeks to months and months
+  to quarters, so a group is decided whole), plus the quarter after each (its first week's
+  change depends on the last week before it). Indicators over small tables (model
+  deployments, training milestones) are recomputed in full. Rows are replaced per
+  (indicator, metric, period type, period) in one transaction together with the marks, the
+  bootstrap replicates and (under DP) the epsilon ledger, so a rerun with no new events
+  changes nothing and a crash leaves the previous state. A change of k or epsilon, or
+  ``full=True``, recomputes everything.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.anonymize import apply_k_threshold, resolve_k
-from autoscope.pipelines.indicators import automation_share, experiment_compute, review_frequency
+from autoscope.pipelines import privacy
+from autoscope.pipelines.anonymize import CELL_KEY, apply_k_threshold, resolve_k
+from autoscope.pipelines.indicators import (
+    authorship, automation_share, compute_multiplier, experiment_compute, impressions, ladder, release_gap,
+    review_frequency, spend, task_size, tasks_involved, time_horizon,
+)
+from autoscope.pipelines.indicators.cells import Scope
+from autoscope.pipelines.periods import PERIOD_TYPES, bounds, label, parent
 
-INDICATORS = (automation_share, review_frequency, experiment_compute)
+INDICATORS = (
+    automation_share, task_size, time_horizon, ladder, tasks_involved, review_frequency, experiment_compute,
+    authorship, release_gap, compute_multiplier, impressions, spend,
+)
 STORED_COLUMNS = [
     "indicator", "metric", "period_type", "period", "cut", "cut_value",
     "value", "n_events", "n_actors", "suppressed", "k", "computed_at",
+    "ci_low", "ci_high", "noise_scale", "note",
 ]
+_SCHEMA = {
+    "indicator": pl.Utf8, "metric": pl.Utf8, "period_type": pl.Utf8, "period": pl.Utf8, "cut": pl.Utf8,
+    "cut_value": pl.Utf8, "value": pl.Float64, "n_events": pl.Int64, "n_actors": pl.Int64,
+    "ci_low": pl.Float64, "ci_high": pl.Float64, "noise_scale": pl.Float64, "note": pl.Utf8,
+}
+DP_WITHHELD = "withheld under differential privacy (no DP mechanism for this statistic)"
 
 
-def compute_indicators(
-    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = ("week",)
-) -> pl.DataFrame:
-    """Every indicator for every period type and cut, k-anonymized; nothing is written."""
-    k = resolve_k(k)
-    frames = [module.compute(conn, period_type) for period_type in period_types for module in INDICATORS]
-    cells = pl.concat([f for f in frames if not f.is_empty()], how="vertical") if any(
-        not f.is_empty() for f in frames
-    ) else pl.DataFrame(schema=frames[0].schema)
+def _normalize(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype).alias(c) for c, dtype in _SCHEMA.items() if c not in frame.columns]
+    return frame.with_columns(missing).select([pl.col(c).cast(t) for c, t in _SCHEMA.items()])
+
+
+@dataclasses.dataclass
+class Computed:
+    frame: pl.DataFrame
+    replicates: dict
+    scope: Scope
+    full_indicators: tuple[str, ...]
+
+
+def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: float | None,
+             history: pl.DataFrame | None = None, stored_replicates: dict | None = None) -> Computed:
+    full = Scope(scope.period_types)
+    frames, replicates, full_names = [], {}, []
+    # The time horizon's bootstrap is Python/numpy work; the other indicators are DuckDB queries,
+    # which run without the GIL. Fitting in a thread while the queries run overlaps the two.
+    from concurrent.futures import ThreadPoolExecutor
+
+    horizon_conn = conn.cursor()  # its own connection object: one per thread
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="time-horizon") as pool:
+        horizon = pool.submit(time_horizon.compute, horizon_conn, scope)
+        for module in INDICATORS:
+            this_scope = full if getattr(module, "ALWAYS_FULL", False) else scope
+            if this_scope is full and scope.dirty is not None:
+                full_names.append(module.NAME)
+            if module is time_horizon:
+                continue
+            if module is ladder:
+                frames.append(_normalize(ladder.compute(conn, this_scope, k)))
+            else:
+                frames.append(_normalize(module.compute(conn, this_scope)))
+        rows, reps = horizon.result()
+    horizon_conn.close()
+    frames.append(_normalize(rows))
+    replicates.update(reps)
+    cells = pl.concat(frames, how="vertical")
+    if epsilon is not None:
+        cells = _dp_cells(conn, cells, scope, epsilon)
+    released = apply_k_threshold(cells, k)
+    history = history if history is not None else released.clear()
+    derived = [
+        tasks_involved.add_changes(released, history),
+        compute_multiplier.add_trend(released),
+    ]
+    # doubling time: every period's released h50, this run's or stored, with its replicates
+    h50 = released.filter((pl.col("indicator") == time_horizon.NAME) & (pl.col("metric") == "h50_minutes"))
+    old = history.filter((pl.col("indicator") == time_horizon.NAME) & (pl.col("metric") == "h50_minutes"))
+    h50 = pl.concat([h50.select(old.columns), old.join(h50, on=CELL_KEY, how="anti")]) if old.height else h50
+    all_reps = {**(stored_replicates or {}), **replicates}
+    if epsilon is None and h50.height:
+        doubling = time_horizon.doubling_times(h50, all_reps, time_horizon.actors_through(conn, scope.period_types))
+        derived.append(_normalize(doubling).with_columns(suppressed=pl.lit(False)) if doubling.height else released.clear())
+    released = pl.concat([released, *[d.select(released.columns) for d in derived if d.height]], how="vertical")
+    if epsilon is not None:
+        released = released.with_columns(n_actors=pl.lit(None, pl.Int64))
+    return Computed(released, replicates, scope, tuple(full_names))
+
+
+def _dp_cells(conn: duckdb.DuckDBPyConnection, cells: pl.DataFrame, scope: Scope, epsilon: float) -> pl.DataFrame:
+    """Under DP: automation share from noisy parts, every other value withheld."""
+    noisy = [privacy.noisy_automation_share(conn, pt, None if scope.dirty is None else list(scope.wanted(pt)), epsilon)
+             for pt in scope.period_types]
+    noisy = [_normalize(f) for f in noisy if f.height]
+    others = cells.filter(pl.col("indicator") != automation_share.NAME).with_columns(
+        value=pl.lit(None, pl.Float64), ci_low=pl.lit(None, pl.Float64), ci_high=pl.lit(None, pl.Float64),
+        n_events=pl.lit(None, pl.Int64), note=pl.lit(DP_WITHHELD))
+    # suppression needs true actor counts; withheld rows keep them until after it
+    keep = cells.filter(pl.col("indicator") != automation_share.NAME).select([*CELL_KEY, "metric", "n_actors"])
+    others = others.drop("n_actors").join(keep, on=[*CELL_KEY, "metric"], how="left").select(cells.columns)
+    return pl.concat([*noisy, others], how="vertical")
+
+
+def _finish(frame: pl.DataFrame, k: int) -> pl.DataFrame:
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     return (
-        apply_k_threshold(cells, k)
-        .with_columns(k=pl.lit(k, dtype=pl.Int32), computed_at=pl.lit(now))
+        frame.with_columns(k=pl.lit(k, dtype=pl.Int32), computed_at=pl.lit(now))
         .select(STORED_COLUMNS)
         .sort(["indicator", "period_type", "period", "cut", "cut_value", "metric"])
     )
 
 
-def store_indicators(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
-    """Replace the stored cells of the frame's (indicator, period type, period)s; returns rows."""
+def compute_indicators(
+    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
+    epsilon: float | None = None,
+) -> pl.DataFrame:
+    """Every indicator for every period of ``period_types`` and every cut, anonymized; nothing is written."""
+    k = resolve_k(k)
+    return _finish(_compute(conn, k, Scope(tuple(period_types)), epsilon).frame, k)
+
+
+# -- incremental job ---------------------------------------------------------------------------
+
+
+def _state(conn: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, set[int], set]:
+    row = conn.execute("SELECT max(ingested_through), list(DISTINCT k), list(DISTINCT epsilon) FROM indicator_periods").fetchall()[0]
+    return row[0], set(row[1] or []), set(row[2] or [])
+
+
+def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[str]:
+    """Quarters holding events ingested after ``since`` (a review counts in its task's period too)."""
+    from autoscope.warehouse.columns import TABLE_BY_TYPE
+
+    # the quarter of the day, and of the week's Thursday (a week belongs to that quarter's group)
+    q = "CAST(year(d) AS VARCHAR) || '-Q' || CAST(quarter(d) AS VARCHAR)"
+    parts = [f"SELECT x.occurred_at AS t FROM {table} x JOIN new USING (event_id)" for table in TABLE_BY_TYPE.values()]
+    parts.append("SELECT k.occurred_at FROM reviews r JOIN new USING (event_id) JOIN tasks k USING (task_id)")
+    parts.append("SELECT internal_at FROM model_deployments x JOIN new USING (event_id)")
+    rows = conn.execute(f"""
+        WITH new AS (SELECT event_id FROM event_ids WHERE ingested_at > ?)
+        SELECT DISTINCT {q} FROM (SELECT DISTINCT t FROM ({' UNION ALL '.join(parts)}) WHERE t IS NOT NULL),
+             LATERAL (SELECT unnest([t, date_trunc('week', t) + INTERVAL 3 DAY]) AS d)""", [since]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _scope_for_quarters(conn: duckdb.DuckDBPyConnection, quarters: set[str], period_types: Sequence[str]) -> Scope:
+    """Every period of ``period_types`` overlapping the quarters and the quarter after each."""
+    wanted: set[str] = set()
+    for qtr in quarters:
+        wanted.add(qtr)
+        _, end = bounds("quarter", qtr)
+        wanted.add(label("quarter", end))
+    dirty: dict[str, set[str]] = {pt: set() for pt in period_types}
+    for qtr in wanted:
+        start, end = bounds("quarter", qtr)
+        day = start - dt.timedelta(days=7)
+        while day < end + dt.timedelta(days=7):
+            for pt in period_types:
+                lab = label(pt, day)
+                # a week belongs to the quarter of its month-by-Thursday (the suppression group)
+                top = lab if pt == "quarter" else (parent(pt, lab)[1] if pt == "month" else parent("month", parent(pt, lab)[1])[1])
+                if top == qtr:
+                    dirty[pt].add(lab)
+            day += dt.timedelta(days=1)
+    return Scope(tuple(period_types), {pt: tuple(sorted(v)) for pt, v in dirty.items()})
+
+
+def _history(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, dict]:
+    cursor = conn.cursor()
+    try:
+        hist = pl.from_arrow(cursor.sql(
+            f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE indicator IN "
+            f"('{tasks_involved.NAME}', '{time_horizon.NAME}')").to_arrow_table())
+        reps = cursor.execute("SELECT period_type, period, cut, cut_value, log2_h50 FROM time_horizon_replicates").fetchall()
+    finally:
+        cursor.close()
+    import numpy as np
+
+    return hist.drop(["k", "computed_at"]), {(a, b, c, d): np.array(e, dtype=float) for a, b, c, d, e in reps}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What a run did: ``frame`` the rows it stored (empty when nothing had changed)."""
+
+    frame: pl.DataFrame
+    full: bool
+    periods: dict[str, tuple[str, ...]]
+
+
+def run(
+    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
+    *, full: bool = False, epsilon: float | None = None, budget: float = privacy.DEFAULT_BUDGET,
+) -> RunResult:
+    """Recompute what changed since the last run (or everything), anonymize and store."""
+    k = resolve_k(k)
+    high_water = conn.execute("SELECT max(ingested_at) FROM event_ids").fetchall()[0][0]
+    last, ks, epsilons = _state(conn)
+    full = full or last is None or ks != {k} or epsilons != {epsilon}
+    if full:
+        scope = Scope(tuple(period_types))
+        history, stored_reps = None, {}
+    else:
+        quarters = dirty_quarters(conn, last)
+        if not quarters:
+            return RunResult(_finish(pl.DataFrame(schema=_SCHEMA).with_columns(suppressed=pl.lit(None, pl.Boolean)), k), False, {})
+        scope = _scope_for_quarters(conn, quarters, period_types)
+        history, stored_reps = _history(conn)
+    computed = _compute(conn, k, scope, epsilon, history, stored_reps)
+    frame = _finish(computed.frame, k)
+    # the periods recomputed from events (not the always-full indicators, not the doubling time,
+    # which is re-derived for every period from stored fits)
+    periods = frame.filter(
+        pl.col("indicator").is_in([m.NAME for m in INDICATORS if not getattr(m, "ALWAYS_FULL", False)])
+        & (pl.col("metric") != "doubling_time_days")
+    ).select(["period_type", "period"]).unique().sort(["period_type", "period"])
+    period_list = list(periods.iter_rows())
+    ledger = None
+    if epsilon is not None:
+        privacy.check_budget(conn, period_list, epsilon, budget)
+        ledger = privacy.ledger_rows(period_list, epsilon, budget, automation_share.NAME)
+    _store(conn, frame, computed.replicates, period_list, high_water, k, epsilon, full, ledger, tuple(period_types))
+    return RunResult(frame, full, {pt: tuple(p for t, p in period_list if t == pt) for pt in period_types})
+
+
+def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledger, period_types) -> None:
+    import pyarrow as pa
+
     cursor = conn.cursor()
     try:
         cursor.register("new_cells", frame.to_arrow())
+        reps = pa.table({
+            "period_type": [key[0] for key in replicates], "period": [key[1] for key in replicates],
+            "cut": [key[2] for key in replicates], "cut_value": [key[3] for key in replicates],
+            "log2_h50": [list(map(float, v)) for v in replicates.values()],
+        }, schema=pa.schema([("period_type", pa.string()), ("period", pa.string()), ("cut", pa.string()),
+                             ("cut_value", pa.string()), ("log2_h50", pa.list_(pa.float64()))]))
+        cursor.register("new_reps", reps)
+        marks = pa.table({"period_type": [p[0] for p in periods], "period": [p[1] for p in periods]},
+                         schema=pa.schema([("period_type", pa.string()), ("period", pa.string())]))
+        cursor.register("new_marks", marks)
+        types = ", ".join(f"'{pt}'" for pt in period_types)
         cursor.execute("BEGIN TRANSACTION")
         try:
-            cursor.execute(
-                """DELETE FROM indicator_values AS v USING
-                   (SELECT DISTINCT indicator, period_type, period FROM new_cells) AS n
-                   WHERE v.indicator = n.indicator AND v.period_type = n.period_type
-                     AND v.period = n.period"""
-            )
-            cursor.execute(f"INSERT INTO indicator_values SELECT {', '.join(STORED_COLUMNS)} FROM new_cells")
+            if full:
+                cursor.execute(f"DELETE FROM indicator_values WHERE period_type IN ({types})")
+                cursor.execute(f"DELETE FROM time_horizon_replicates WHERE period_type IN ({types})")
+                cursor.execute(f"DELETE FROM indicator_periods WHERE period_type IN ({types})")
+            cursor.execute("""DELETE FROM indicator_values AS v USING
+                   (SELECT DISTINCT indicator, metric, period_type, period FROM new_cells) AS n
+                   WHERE v.indicator = n.indicator AND v.metric = n.metric
+                     AND v.period_type = n.period_type AND v.period = n.period""")
+            cursor.execute(f"INSERT INTO indicator_values ({', '.join(STORED_COLUMNS)}) SELECT {', '.join(STORED_COLUMNS)} FROM new_cells")
+            cursor.execute("""DELETE FROM time_horizon_replicates AS v USING new_reps AS n
+                   WHERE v.period_type = n.period_type AND v.period = n.period AND v.cut = n.cut AND v.cut_value = n.cut_value""")
+            cursor.execute("INSERT INTO time_horizon_replicates SELECT * FROM new_reps")
+            cursor.execute("""DELETE FROM indicator_periods AS v USING new_marks AS n
+                   WHERE v.period_type = n.period_type AND v.period = n.period""")
+            cursor.execute("INSERT INTO indicator_periods SELECT period_type, period, ?, ?, ?, now()::TIMESTAMP FROM new_marks",
+                           [high_water, k, epsilon])
+            # the newest mark is the run's high-water mark even when no period row carries it
+            cursor.execute("UPDATE indicator_periods SET ingested_through = ? WHERE ingested_through IS NULL OR ingested_through < ?",
+                           [high_water, high_water]) if high_water is not None else None
+            if ledger is not None:
+                cursor.register("new_ledger", ledger.to_arrow())
+                cursor.execute("INSERT INTO dp_ledger SELECT * FROM new_ledger")
             cursor.execute("COMMIT")
         except BaseException:
             cursor.execute("ROLLBACK")
             raise
-        cursor.unregister("new_cells")
     finally:
         cursor.close()
+
+
+def store_indicators(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    """Replace the stored rows of the frame's (indicator, metric, period type, period)s."""
+    _store(conn, frame, {}, [], None, int(frame["k"][0]) if frame.height else 5, None, False, None, PERIOD_TYPES)
     return frame.height
 
 
 def run_indicators(
-    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = ("week",)
+    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
+    **kwargs,
 ) -> pl.DataFrame:
-    """Compute, anonymize and store; returns what was stored."""
-    frame = compute_indicators(conn, k, period_types)
-    store_indicators(conn, frame)
-    return frame
+    """Compute (incrementally), anonymize and store; returns every stored row of ``period_types``."""
+    run(conn, k, period_types, **kwargs)
+    cursor = conn.cursor()
+    try:
+        types = ", ".join(f"'{pt}'" for pt in period_types)
+        return pl.from_arrow(cursor.sql(
+            f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE period_type IN ({types})"
+            " ORDER BY indicator, period_type, period, cut, cut_value, metric").to_arrow_table())
+    finally:
+        cursor.close()

@@ -5,7 +5,7 @@
   mixed work is not counted as AI's) / Σ human_minutes of all *completed* tasks (outcome
   success or failure; abandoned tasks were not completed).
 
-Contributing actors (for k): the distinct actors of the cell's tasks.
+Cuts: team, rung, category. Contributing actors (for k): the distinct actors of the cell's tasks.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import cells
-from autoscope.pipelines.periods import period_sql
+from autoscope.pipelines.indicators.cells import Scope, cells
 
 NAME = "automation_share"
+CUTS = ("team", "rung", "category")
 METRICS = {
     "ai_share": "avg(CASE WHEN executor = 'ai' THEN 1 ELSE 0 END)",
     "mixed_share": "avg(CASE WHEN executor = 'mixed' THEN 1 ELSE 0 END)",
@@ -28,7 +28,6 @@ METRICS = {
 }
 
 
-def compute(conn: duckdb.DuckDBPyConnection, period_type: str) -> pl.DataFrame:
-    source = f"""SELECT {period_sql(period_type)} AS period, actor, team, executor, outcome, human_minutes
-                 FROM tasks"""
-    return cells(conn, indicator=NAME, period_type=period_type, source_sql=source, metrics=METRICS)
+def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
+    source = "SELECT occurred_at AS ts, actor, team, rung, category, executor, outcome, human_minutes FROM tasks"
+    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)

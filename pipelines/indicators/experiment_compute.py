@@ -11,10 +11,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import cells
-from autoscope.pipelines.periods import period_sql
+from autoscope.pipelines.indicators.cells import Scope, cells
 
 NAME = "experiment_compute"
+CUTS = ("team",)  # experiments have no rung or activity category
 METRICS = {
     "ai_designed_share": (
         "coalesce(sum(accelerator_hours) FILTER (WHERE designed_by = 'ai'), 0)"
@@ -27,7 +27,6 @@ METRICS = {
 }
 
 
-def compute(conn: duckdb.DuckDBPyConnection, period_type: str) -> pl.DataFrame:
-    source = f"""SELECT {period_sql(period_type)} AS period, actor, team, designed_by, accelerator_hours
-                 FROM experiments"""
-    return cells(conn, indicator=NAME, period_type=period_type, source_sql=source, metrics=METRICS)
+def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
+    source = "SELECT occurred_at AS ts, actor, team, designed_by, accelerator_hours FROM experiments"
+    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import cells
-from autoscope.pipelines.periods import period_sql
+from autoscope.pipelines.indicators.cells import Scope, cells
 
 NAME = "review_frequency"
+CUTS = ("team", "rung", "category")  # of the reviewed AI task
 METRICS = {
     "reviews_per_ai_task": "sum(coalesce(n_reviews, 0)) / count(*)",
     "unreviewed_share": "avg(CASE WHEN n_reviews IS NULL THEN 1 ELSE 0 END)",
@@ -28,11 +28,12 @@ METRICS = {
 }
 
 
-def compute(conn: duckdb.DuckDBPyConnection, period_type: str) -> pl.DataFrame:
-    source = f"""
+def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
+    source = """
         WITH ai_tasks AS (
             SELECT task_id, min(occurred_at) AS occurred_at,
-                   arg_min(team, occurred_at) AS team, arg_min(actor, occurred_at) AS actor
+                   arg_min(team, occurred_at) AS team, arg_min(actor, occurred_at) AS actor,
+                   arg_min(rung, occurred_at) AS rung, arg_min(category, occurred_at) AS category
             FROM tasks WHERE executor = 'ai' GROUP BY task_id
         ), per_task AS (
             SELECT task_id, count(*) AS n_reviews,
@@ -40,7 +41,7 @@ def compute(conn: duckdb.DuckDBPyConnection, period_type: str) -> pl.DataFrame:
                    sum(minutes) AS review_minutes
             FROM reviews GROUP BY task_id
         )
-        SELECT {period_sql(period_type, 'a.occurred_at')} AS period, a.actor, a.team,
+        SELECT a.occurred_at AS ts, a.actor, a.team, a.rung, a.category,
                r.n_reviews, r.n_interventions, r.review_minutes
         FROM ai_tasks a LEFT JOIN per_task r USING (task_id)"""
-    return cells(conn, indicator=NAME, period_type=period_type, source_sql=source, metrics=METRICS)
+    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)

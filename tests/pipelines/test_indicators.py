@@ -68,18 +68,38 @@ def test_experiment_compute_share(tmp_path: Path) -> None:
     assert value(frame, "experiment_compute", "ai_or_mixed_designed_share")["value"] == pytest.approx(60 / 200)
 
 
-def test_cells_below_k_are_suppressed_and_kept(tmp_path: Path) -> None:
+def test_a_team_of_four_is_suppressed_and_kept(tmp_path: Path) -> None:
     conn = warehouse(tmp_path / "w.duckdb")
     for actor in ACTORS[:4]:
         add_task(conn, actor=actor, team="small")
     for actor in ACTORS:
-        add_task(conn, actor=actor, team="big")
+        add_task(conn, actor=f"b-{actor}", team="big")
+        add_task(conn, actor=f"c-{actor}", team="bigger")
+        add_task(conn, actor=f"c-{actor}-2", team="bigger")
     frame = compute_indicators(conn)
-    small = value(frame, "automation_share", "ai_share", "small")
-    assert small["suppressed"] and small["value"] is None and small["n_actors"] is None
-    assert small["n_events"] is None, "a suppressed cell does not even tell how small it is"
-    big = value(frame, "automation_share", "ai_share", "big")
-    assert not big["suppressed"] and big["value"] == 1.0 and big["n_actors"] == 6
+    for indicator, metric in (("automation_share", "ai_share"), ("automation_share", "time_weighted_ai_share"),
+                              ("review_frequency", "reviews_per_ai_task")):
+        small = value(frame, indicator, metric, "small")
+        assert small["suppressed"] and small["value"] is None and small["n_actors"] is None
+        assert small["n_events"] is None, "a suppressed cell does not even tell how small it is"
+    # "lab minus the released teams" would give `small` back: the smallest released team goes too
+    assert value(frame, "automation_share", "ai_share", "big")["suppressed"]
+    bigger = value(frame, "automation_share", "ai_share", "bigger")
+    assert not bigger["suppressed"] and bigger["value"] == 1.0 and bigger["n_actors"] == 12
+    lab = value(frame, "automation_share", "ai_share")
+    assert not lab["suppressed"] and (lab["n_actors"], lab["n_events"]) == (4 + 6 + 12, 4 + 6 + 12)
+
+
+def test_a_team_of_exactly_five_is_released(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb")
+    for actor in ACTORS[:5]:
+        add_task(conn, actor=actor, team="five")
+        add_task(conn, actor=actor, team="five", executor="human")
+        add_task(conn, actor=f"b-{actor}", team="other")
+    frame = compute_indicators(conn)
+    five = value(frame, "automation_share", "ai_share", "five")
+    assert not five["suppressed"] and five["value"] == 0.5 and (five["n_events"], five["n_actors"]) == (10, 5)
+    assert frame["suppressed"].sum() == 0
 
 
 def test_k_can_be_raised_never_lowered(tmp_path: Path) -> None:

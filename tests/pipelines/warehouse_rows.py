@@ -1,4 +1,8 @@
-"""Build small warehouses by inserting rows straight into the event tables."""
+"""Build small warehouses by inserting rows straight into the event tables.
+
+Every builder also registers its event in ``event_ids`` (ingested now), as the ingester does,
+so the incremental job sees it.
+"""
 
 from __future__ import annotations
 
@@ -20,27 +24,71 @@ def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def _new_id(conn: duckdb.DuckDBPyConnection, type_: str) -> str:
+    n = next(_ids)
+    event_id = f"e{n}"
+    conn.execute("INSERT INTO event_ids VALUES (?, ?, now()::TIMESTAMP, 'test', 0, ?)", [event_id, type_, n])
+    return event_id
+
+
 def add_task(conn: duckdb.DuckDBPyConnection, *, actor: str, team: str = "t1", executor: str = "ai",
              outcome: str = "success", human_minutes: float = 10.0, task_id: str | None = None,
-             at: dt.datetime = MONDAY, category: str = "analysis", rung: str = "engineering") -> str:
-    n = next(_ids)
-    task_id = task_id or f"task-{n}"
+             at: dt.datetime = MONDAY, category: str = "analysis", rung: str = "engineering",
+             family: str | None = None) -> str:
+    event_id = _new_id(conn, "task")
+    task_id = task_id or f"task-{event_id}"
     conn.execute(
         "INSERT INTO tasks VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, 'supervised', ?, 'engineer', ?, ?, 1.0, ?, NULL)",
-        [f"e{n}", at, actor, team, task_id, category, executor, category, rung, human_minutes, outcome],
+        [event_id, at, actor, team, task_id, family or category, executor, category, rung, human_minutes, outcome],
     )
     return task_id
 
 
 def add_review(conn: duckdb.DuckDBPyConnection, task_id: str, action: str, minutes: float = 5.0,
-               actor: str = "reviewer", at: dt.datetime = MONDAY) -> None:
-    n = next(_ids)
-    conn.execute("INSERT INTO reviews VALUES (?, ?, ?, 't1', 'tool', '1', ?, ?, ?, ?)",
-                 [f"e{n}", at, actor, task_id, actor, action, minutes])
+               actor: str = "reviewer", at: dt.datetime = MONDAY, team: str = "t1") -> None:
+    event_id = _new_id(conn, "review")
+    conn.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?)",
+                 [event_id, at, actor, team, task_id, actor, action, minutes])
 
 
 def add_experiment(conn: duckdb.DuckDBPyConnection, *, actor: str, designed_by: str, hours: float,
                    team: str = "t1", at: dt.datetime = MONDAY) -> None:
-    n = next(_ids)
+    event_id = _new_id(conn, "experiment")
     conn.execute("INSERT INTO experiments VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, 'h100', 'sweep', NULL)",
-                 [f"e{n}", at, actor, team, f"x{n}", designed_by, hours])
+                 [event_id, at, actor, team, f"x{event_id}", designed_by, hours])
+
+
+def add_contribution(conn: duckdb.DuckDBPyConnection, *, actor: str, first_author: str, ai_share: float,
+                     team: str = "t1", at: dt.datetime = MONDAY) -> None:
+    event_id = _new_id(conn, "contribution")
+    conn.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, 'tool', '1', ?, 'commit', ?, ?)",
+                 [event_id, at, actor, team, f"c{event_id}", first_author, ai_share])
+
+
+def add_deployment(conn: duckdb.DuckDBPyConnection, *, actor: str, model_id: str, internal_at: dt.datetime,
+                   public_at: dt.datetime | None, at: dt.datetime | None = None, team: str = "t1") -> None:
+    event_id = _new_id(conn, "model_deployment")
+    conn.execute("INSERT INTO model_deployments VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?)",
+                 [event_id, at or internal_at, actor, team, model_id, internal_at, public_at])
+
+
+def add_milestone(conn: duckdb.DuckDBPyConnection, *, actor: str, run_id: str, compute: float,
+                  baseline: str | None, recipe: str = "dense-7b", loss: float = 2.2,
+                  at: dt.datetime = MONDAY, team: str = "t1") -> None:
+    event_id = _new_id(conn, "training_milestone")
+    conn.execute("INSERT INTO training_milestones VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
+                 [event_id, at, actor, team, run_id, recipe, loss, compute, baseline])
+
+
+def add_impression(conn: duckdb.DuckDBPyConnection, *, actor: str, question: str, score: int,
+                   team: str = "t1", at: dt.datetime = MONDAY) -> None:
+    event_id = _new_id(conn, "impression")
+    conn.execute("INSERT INTO impressions VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, [])",
+                 [event_id, at, actor, team, question, score])
+
+
+def add_spend(conn: duckdb.DuckDBPyConnection, *, actor: str, category: str, amount: float,
+              team: str = "t1", at: dt.datetime = MONDAY) -> None:
+    event_id = _new_id(conn, "spend")
+    conn.execute("INSERT INTO spend VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, NULL, NULL, NULL)",
+                 [event_id, at, actor, team, category, amount])

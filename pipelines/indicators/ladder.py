@@ -1,0 +1,78 @@
+"""Sophistication ladder (DESIGN.md): AI's share of tasks on each rung, and the highest rung
+where that share is at least 10 %.
+
+* ``ai_share`` (cut ``rung``): AI task events / all task events on that rung (the lab cell
+  holds the share over all rungs);
+* ``highest_rung`` (cuts lab and team): the ordinal (1 engineering, 2 experiments, 3 ideation,
+  4 strategy; 0 none) of the highest rung whose AI share is ≥ 10 %, the rung's name in
+  ``note``. Only rungs on which at least k distinct actors worked count — a rung one person
+  works on would otherwise say something about that person.
+
+Contributing actors (for k): the distinct actors of the cell's tasks.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from autoscope.pipelines.indicators.cells import CELL_SCHEMA, Scope, labelled
+from autoscope.pipelines.periods import period_sql
+
+NAME = "ladder"
+RUNGS = ("engineering", "experiments", "ideation", "strategy")
+THRESHOLD = 0.10
+SOURCE = "SELECT occurred_at AS ts, actor, team, rung, executor FROM tasks"
+
+
+def compute(conn: duckdb.DuckDBPyConnection, scope: Scope, k: int = 5) -> pl.DataFrame:
+    """One scan: per period, the (lab), (rung), (team) and (team, rung) groups."""
+    if scope.is_empty():
+        return pl.DataFrame(schema={**CELL_SCHEMA, "note": pl.Utf8})
+    sets, type_case, period_case = [], [], []
+    for pt in scope.period_types:
+        sets += [f"(p_{pt})", f"(p_{pt}, rung)", f"(p_{pt}, team)", f"(p_{pt}, team, rung)"]
+        type_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN '{pt}'")
+        period_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN {period_sql(pt, f'p_{pt}')}")
+    any_label = " OR ".join(f"p_{pt} IS NOT NULL" for pt in scope.period_types)
+    query = f"""
+        SELECT CASE {' '.join(type_case)} END AS period_type, CASE {' '.join(period_case)} END AS period,
+               CASE WHEN GROUPING(team) = 0 THEN team END AS team, CASE WHEN GROUPING(rung) = 0 THEN rung END AS rung,
+               count(*) AS n_events, count(DISTINCT hash(actor)) AS n_actors,
+               avg(CASE WHEN executor = 'ai' THEN 1 ELSE 0 END)::DOUBLE AS share
+        FROM ({labelled(scope, SOURCE, truncated=True)}) WHERE {any_label}
+        GROUP BY GROUPING SETS ({', '.join(sets)})
+        HAVING period IS NOT NULL"""
+    cursor = conn.cursor()
+    try:
+        g = pl.from_arrow(cursor.sql(query).to_arrow_table())
+    finally:
+        cursor.close()
+    if g.is_empty():
+        return pl.DataFrame(schema={**CELL_SCHEMA, "note": pl.Utf8})
+    g = g.with_columns(pl.col("n_events").cast(pl.Int64), pl.col("n_actors").cast(pl.Int64))
+    base = [pl.lit(NAME).alias("indicator"), "period_type", "period"]
+    shares = g.filter(pl.col("team").is_null()).select(
+        *base, pl.lit("ai_share").alias("metric"),
+        pl.when(pl.col("rung").is_null()).then(pl.lit("lab")).otherwise(pl.lit("rung")).alias("cut"),
+        pl.col("rung").fill_null("all").alias("cut_value"), pl.col("share").alias("value"),
+        "n_events", "n_actors", pl.lit(None, pl.Utf8).alias("note"))
+    rank = {r: i + 1 for i, r in enumerate(RUNGS)}
+    counted = (
+        g.filter(pl.col("rung").is_not_null() & (pl.col("share") >= THRESHOLD) & (pl.col("n_actors") >= k))
+        .with_columns(r=pl.col("rung").replace_strict(rank, default=0, return_dtype=pl.Int64),
+                      team=pl.col("team").fill_null("\x00lab"))
+        .group_by(["period_type", "period", "team"]).agg(top=pl.col("r").max())
+    )
+    names = {0: "none", **{i + 1: r for i, r in enumerate(RUNGS)}}
+    highest = (
+        g.filter(pl.col("rung").is_null()).with_columns(team=pl.col("team").fill_null("\x00lab"))
+        .join(counted, on=["period_type", "period", "team"], how="left")
+        .with_columns(top=pl.col("top").fill_null(0))
+        .select(*base, pl.lit("highest_rung").alias("metric"),
+                pl.when(pl.col("team") == "\x00lab").then(pl.lit("lab")).otherwise(pl.lit("team")).alias("cut"),
+                pl.when(pl.col("team") == "\x00lab").then(pl.lit("all")).otherwise(pl.col("team")).alias("cut_value"),
+                pl.col("top").cast(pl.Float64).alias("value"), "n_events", "n_actors",
+                pl.col("top").replace_strict(names, return_dtype=pl.Utf8).alias("note"))
+    )
+    return pl.concat([shares, highest], how="vertical")

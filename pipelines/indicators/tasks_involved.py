@@ -1,0 +1,68 @@
+"""Tasks involved (DESIGN.md): how the cell's AI tasks spread over the six activity categories.
+
+* ``share_<category>`` for each of the six categories: AI task events of that category / all
+  AI task events of the cell (they sum to 1);
+* ``change_<category>``: that share minus the same cell's share in the previous period of the
+  same type, in share points; NULL when the previous cell is missing or suppressed (a change
+  must not reveal a suppressed share). Computed after anonymization by :func:`add_changes`.
+
+Cuts: team, rung (a category cut would be 100 % of itself). Contributing actors (for k): the
+distinct actors of those AI tasks.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.periods import bounds, label
+
+NAME = "tasks_involved"
+CUTS = ("team", "rung")
+CATEGORIES = ("hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature")
+METRICS = {f"share_{c}": f"avg(CASE WHEN category = '{c}' THEN 1 ELSE 0 END)" for c in CATEGORIES}
+#: the job recomputes the period after a changed one too (its change depends on it)
+DEPENDS_ON_PREVIOUS = True
+
+
+def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
+    source = "SELECT occurred_at AS ts, actor, team, rung, category FROM tasks WHERE executor = 'ai'"
+    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
+
+
+def previous(period_type: str, period: str) -> str:
+    start, _ = bounds(period_type, period)
+    return label(period_type, start - __import__("datetime").timedelta(days=1))
+
+
+def add_changes(released: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """``change_<category>`` rows for the released ``share_`` rows of this indicator.
+
+    ``history`` holds earlier stored rows (already anonymized) the previous periods may come from.
+    """
+    mine = released.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_"))
+    if mine.is_empty():
+        return released.clear()
+    pool = pl.concat([
+        mine.select(["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]),
+        history.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_"))
+        .select(["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]),
+    ]).unique(subset=["metric", "period_type", "period", "cut", "cut_value"], keep="first")
+    prev_labels = pl.DataFrame(
+        [(pt, p, previous(pt, p)) for pt, p in mine.select(["period_type", "period"]).unique().iter_rows()],
+        schema={"period_type": pl.Utf8, "period": pl.Utf8, "prev": pl.Utf8}, orient="row",
+    )
+    joined = (
+        mine.join(prev_labels, on=["period_type", "period"], how="left")
+        .join(pool.rename({"period": "prev", "value": "prev_value", "suppressed": "prev_suppressed"}),
+              on=["metric", "period_type", "prev", "cut", "cut_value"], how="left")
+    )
+    ok = ~pl.col("suppressed") & pl.col("prev_suppressed").eq(False)
+    return joined.with_columns(
+        metric=pl.col("metric").str.replace("^share_", "change_"),
+        value=pl.when(ok).then(pl.col("value") - pl.col("prev_value")).otherwise(None),
+        note=pl.when(pl.col("suppressed")).then(pl.lit(None))
+        .when(pl.col("prev_value").is_null() & pl.col("prev_suppressed").is_null()).then(pl.lit("no previous period"))
+        .when(~ok).then(pl.lit("previous period suppressed")).otherwise(pl.lit(None)),
+    ).select(released.columns)

@@ -1,0 +1,114 @@
+"""Differential privacy (noise scale, the epsilon ledger) and the incremental, idempotent job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from autoscope.pipelines import privacy
+from autoscope.pipelines.jobs import run
+from tests.pipelines.warehouse_rows import add_task, warehouse
+
+W37 = dt.datetime(2026, 9, 7, 10)   # 2026-W37, September, Q3
+W41 = dt.datetime(2026, 10, 5, 10)  # 2026-W41, October, Q4
+
+
+def test_laplace_noise_has_the_scale_of_its_epsilon() -> None:
+    # OpenDP draws from the OS's randomness and cannot be seeded: the test's tolerances are set
+    # at more than 6 standard errors, so a correct mechanism fails it with probability < 1e-8.
+    n, sensitivity, epsilon = 40_000, 3.0, 0.5
+    noisy, scale = privacy.laplace(np.zeros(n), sensitivity, epsilon, integer=False)
+    assert scale == sensitivity / epsilon
+    assert np.mean(np.abs(noisy)) == pytest.approx(scale, rel=0.04)  # E|X| = b, s.e. b/√n = 0.5 %
+    assert stats.kstest(noisy, stats.laplace(scale=scale).cdf).pvalue > 1e-6
+    assert stats.kstest(noisy, stats.laplace(scale=scale * 1.1).cdf).pvalue < 1e-6, "a wrong scale is detected"
+    counts, scale = privacy.laplace(np.full(n, 100), 1, 1.0, integer=True)
+    # discrete Laplace (counts stay integers): variance 2·e^(−1/b) / (1 − e^(−1/b))²
+    q = np.exp(-1 / scale)
+    assert np.all(counts == np.round(counts)) and np.var(counts) == pytest.approx(2 * q / (1 - q) ** 2, rel=0.06)
+
+
+def _lab(conn, n: int = 6) -> None:
+    for i in range(n):
+        add_task(conn, actor=f"a{i}", at=W37, executor="ai" if i % 2 else "human", human_minutes=30)
+
+
+def test_dp_release_is_noisy_recorded_and_refused_past_the_budget(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb")
+    _lab(conn, 30)
+    # one release charges each period with ε for itself, its month and its quarter (they overlap)
+    first = run(conn, epsilon=1.0, budget=3.5)
+    share = first.frame.filter((pl.col("indicator") == "automation_share") & (pl.col("metric") == "ai_share")
+                               & (pl.col("cut") == "lab") & (pl.col("period_type") == "week")).row(0, named=True)
+    assert 0 <= share["value"] <= 1 and share["noise_scale"] == privacy.MAX_EVENTS_PER_ACTOR / (1.0 / 24)
+    assert share["n_actors"] is None, "exact actor counts are not released under DP"
+    withheld = first.frame.filter(pl.col("indicator") == "task_size")
+    assert withheld.height and withheld["value"].null_count() == withheld.height
+    assert set(withheld["note"]) <= {"suppressed", "withheld under differential privacy (no DP mechanism for this statistic)"}
+    assert conn.execute("SELECT count(*), sum(epsilon) FROM dp_ledger").fetchall() == [(3, 3.0)]
+    before = conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall()
+    with pytest.raises(privacy.BudgetExceeded, match="budget 3.5"):
+        run(conn, epsilon=1.0, budget=3.5, full=True)
+    assert conn.execute("SELECT count(*) FROM dp_ledger").fetchall() == [(3,)], "a refused release spends nothing"
+    assert conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall() == before
+
+
+def stored(conn) -> list[tuple]:
+    return conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall()
+
+
+def test_only_quarters_with_new_events_are_recomputed_and_reruns_change_nothing(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb")
+    for i in range(6):
+        add_task(conn, actor=f"a{i}", at=W37)
+        add_task(conn, actor=f"a{i}", at=W41, executor="human")
+    assert run(conn).full
+    q3 = conn.execute("SELECT * FROM indicator_values WHERE period IN ('2026-W37', '2026-09', '2026-Q3') ORDER BY ALL").fetchall()
+
+    add_task(conn, actor="a0", at=W41)  # a new event in Q4
+    second = run(conn)
+    assert not second.full
+    assert "2026-W37" not in second.periods["week"] and "2026-W41" in second.periods["week"]
+    assert set(second.periods["quarter"]) == {"2026-Q4"}
+    assert conn.execute("SELECT * FROM indicator_values WHERE period IN ('2026-W37', '2026-09', '2026-Q3') ORDER BY ALL").fetchall() == q3
+    share = conn.execute("SELECT value FROM indicator_values WHERE indicator = 'automation_share' AND metric = 'ai_share'"
+                         " AND period = '2026-W41' AND cut = 'lab'").fetchall()
+    assert share == [(1 / 7,)]
+
+    after = stored(conn)
+    third = run(conn)
+    assert third.frame.height == 0 and stored(conn) == after, "no new events: nothing recomputed, nothing changed"
+    # a full recompute gives the same values as the incremental path
+    run(conn, full=True)
+    strip = lambda rows: sorted(r[:11] + r[12:] for r in rows)  # noqa: E731 (all but computed_at)
+    assert strip(stored(conn)) == strip(after)
+
+
+def test_a_late_event_recomputes_its_old_quarter(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb")
+    for i in range(6):
+        add_task(conn, actor=f"a{i}", at=W37)
+        add_task(conn, actor=f"a{i}", at=W41)
+    run(conn)
+    add_task(conn, actor="a1", at=W37, executor="human")  # arrives late, for September
+    again = run(conn)
+    assert set(again.periods["quarter"]) >= {"2026-Q3"} and "2026-W37" in again.periods["week"]
+
+
+def test_a_week_straddling_a_quarter_end_is_recomputed(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb")
+    monday = dt.datetime(2026, 9, 28, 10)  # 2026-W40: Monday in Q3, Thursday (its group) in Q4
+    for i in range(6):
+        add_task(conn, actor=f"a{i}", at=monday)
+    run(conn)
+    add_task(conn, actor="a0", at=monday, executor="human")
+    again = run(conn)
+    assert "2026-W40" in again.periods["week"] and "2026-09" in again.periods["month"]
+    share = conn.execute("SELECT value FROM indicator_values WHERE indicator = 'automation_share'"
+                         " AND metric = 'ai_share' AND period = '2026-W40' AND cut = 'lab'").fetchall()
+    assert share == [(6 / 7,)]
