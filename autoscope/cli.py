@@ -434,6 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-merges", action="store_true")
     scan.add_argument("--dry-run", action="store_true", help="print the events as JSON lines, send nothing")
     git.set_defaults(handler=cmd_git)
+
+    # report, dashboard, export [verify], audit (issue 7): parsers and handlers live with their
+    # work; that module imports only argparse at the top, so --help stays instant.
+    from autoscope.pipelines.report.commands import add_parsers as add_report_parsers
+
+    add_report_parsers(commands, with_data_dir)
     return parser
 
 

@@ -1,0 +1,296 @@
+"""``autoscope export``: a period's aggregates as files plus ``manifest.json``; and ``verify``.
+
+What leaves the warehouse: rows of ``indicator_values`` (one file per indicator, long format,
+every column the table has — suppressed cells included and marked, their numbers blank) for
+the period and the weeks and months inside it; optionally the aggregate bookkeeping tables
+(:data:`AGGREGATE_TABLES`). A table that holds events or pseudonyms is refused with a clear
+message, and the refusal is audited like every other attempt (:mod:`autoscope.pipelines.audit`).
+
+The manifest (see ``docs/export.md``) names the schema version, period, generation time,
+software version, k, epsilon used and remaining (from ``dp_ledger`` when it exists), every
+file's rows and SHA-256, and every indicator's definition and its row in Table 1 of the CSET
+report. ``verify`` recomputes each file's SHA-256 and row count and reports anything missing,
+changed or extra. (The manifest does not sign itself: it proves a file set is the one the
+manifest describes; keep the manifest's own SHA-256, which the audit log records, to prove the
+manifest is the one that was exported.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from autoscope import __version__
+from autoscope.pipelines import audit
+from autoscope.pipelines.report.build import compute_period_types, is_covered, open_warehouse
+from autoscope.pipelines.report.catalog import CATALOG, definition, info_for, resolve
+from autoscope.pipelines.report.data import Period, has_table, parse_period
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+FORMATS = ("parquet", "csv", "json")
+#: tables an export may carry besides indicator_values: aggregates and their bookkeeping
+AGGREGATE_TABLES = ("indicator_values", "indicator_periods", "dp_ledger")
+#: columns that identify people or single events: a table with one is never exported
+IDENTIFYING_COLUMNS = {"actor", "reviewer", "event_id", "task_id", "contribution_id", "experiment_id",
+                       "run_id", "who", "token_id", "sha256"}
+
+
+class ExportRefused(PermissionError):
+    """The export was refused (raw table, access); the message says why."""
+
+
+class ExportError(ValueError):
+    """The request cannot be carried out (bad period or format, output not empty …)."""
+
+
+@dataclasses.dataclass
+class ExportResult:
+    out_dir: Path
+    manifest: dict
+    audit_id: str
+
+
+def _raw_tables() -> set[str]:
+    from autoscope.warehouse.columns import TABLE_BY_TYPE
+
+    return set(TABLE_BY_TYPE.values()) | {"event_ids", "ingest_rejects", "kafka_offsets", "audit_log"}
+
+
+def check_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Refuse ``table`` unless it is an aggregate table (raises :class:`ExportRefused`)."""
+    if table in _raw_tables():
+        raise ExportRefused(
+            f"refused: {table!r} holds individual events or pseudonymous identifiers, and an export "
+            f"carries aggregates only. Export the indicators instead (the default, table "
+            f"indicator_values); exportable tables: {', '.join(AGGREGATE_TABLES)}"
+        )
+    if table not in AGGREGATE_TABLES:
+        raise ExportRefused(
+            f"refused: {table!r} is not one of the aggregate tables an export may carry "
+            f"({', '.join(AGGREGATE_TABLES)})"
+        )
+    if not has_table(conn, table):
+        raise ExportError(f"the warehouse has no table {table!r} (not computed yet?)")
+    columns = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    identifying = sorted(columns & IDENTIFYING_COLUMNS)
+    if identifying:
+        raise ExportRefused(f"refused: {table!r} has identifying columns ({', '.join(identifying)})")
+
+
+def periods_within(period: Period) -> dict[str, list[str]]:
+    """period_type → the labels an export of ``period`` includes (itself, its months, its weeks)."""
+    out = {period.period_type: [period.label], "week": period.weeks()}
+    if period.period_type == "quarter":
+        out["month"] = [f"{period.start.year}-{period.start.month + i:02d}" for i in range(3)]
+    return out
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, table: str, period: Period) -> pl.DataFrame:
+    columns = [r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table]).fetchall()]
+    where, params = "", {}
+    if "period" in columns and "period_type" in columns:
+        clauses = []
+        for index, (ptype, labels) in enumerate(periods_within(period).items()):
+            clauses.append(f"(period_type = $t{index} AND list_contains($p{index}, period))")
+            params[f"t{index}"], params[f"p{index}"] = ptype, labels
+        where = " WHERE " + " OR ".join(clauses)
+    order = [c for c in ("indicator", "period_type", "period", "cut", "cut_value", "metric") if c in columns]
+    query = f"SELECT * FROM {table}{where}" + (f" ORDER BY {', '.join(order)}" if order else "")
+    cursor = conn.cursor()
+    try:
+        return pl.from_arrow(cursor.sql(query, params=params).to_arrow_table())
+    finally:
+        cursor.close()
+
+
+def _json_value(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value
+
+
+def write_frame(frame: pl.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        frame.write_parquet(path, statistics=False)
+    elif fmt == "csv":
+        frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.f")
+    else:
+        rows = [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+        path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def count_rows(path: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        return pl.read_parquet(path).height
+    if fmt == "csv":
+        return pl.read_csv(path, infer_schema_length=0).height
+    return len(json.loads(path.read_text(encoding="utf-8")))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def epsilon_status(conn: duckdb.DuckDBPyConnection, period: Period) -> dict:
+    """Epsilon spent on releases overlapping ``period`` and what the budget leaves, if DP is in use."""
+    if not has_table(conn, "dp_ledger"):
+        return {"differential_privacy": False, "epsilon_used": None, "epsilon_remaining": None,
+                "note": "no epsilon ledger in this warehouse: k-anonymity only"}
+    start = dt.datetime.combine(period.start, dt.time())
+    end = dt.datetime.combine(period.end, dt.time())
+    used, budget, releases = conn.execute(
+        "SELECT coalesce(sum(epsilon), 0), max(budget), count(*) FROM dp_ledger"
+        " WHERE period_start < ? AND period_end > ?", [end, start]).fetchall()[0]
+    if not releases:
+        return {"differential_privacy": False, "epsilon_used": 0.0, "epsilon_remaining": None,
+                "note": "no noisy release recorded for this period: k-anonymity only"}
+    return {"differential_privacy": True, "epsilon_used": float(used), "epsilon_budget": float(budget),
+            "epsilon_remaining": float(budget) - float(used), "releases": int(releases)}
+
+
+def export_period(
+    data_dir: Path, period_label: str, fmt: str, out_dir: Path, *, token: str | None = None,
+    tables: list[str] | tuple[str, ...] = ("indicator_values",), k: int | None = None,
+) -> ExportResult:
+    """Export ``period_label`` from ``<data_dir>/warehouse.duckdb`` into ``out_dir``; audited."""
+    from autoscope.warehouse.schema import migrate, schema_version
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    tables = list(dict.fromkeys(tables or ["indicator_values"]))
+    if fmt not in FORMATS:
+        raise ExportError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    period = parse_period(period_label)  # PeriodError (a ValueError) names the accepted forms
+    with open_warehouse(data_dir / "warehouse.duckdb", write=True) as conn:
+        migrate(conn)
+        audit_id = audit.new_audit_id()
+        common = dict(audit_id=audit_id, period=period.label, format=fmt, tables=tables, out_dir=str(out_dir))
+        try:
+            actor = audit.authorize(data_dir, token, "export")
+        except audit.AccessDenied as exc:
+            audit.record(conn, outcome="refused", actor=audit.Actor(f"unauthenticated {audit.Actor.local().who}"),
+                         detail=str(exc), **common)
+            raise ExportRefused(f"refused: {exc}") from None
+        try:
+            for table in tables:
+                check_table(conn, table)
+            if out_dir.exists() and any(out_dir.iterdir()):
+                raise ExportError(f"{out_dir} is not empty: export into a new or empty directory")
+        except (ExportRefused, ExportError) as exc:
+            audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
+            raise
+        if not is_covered(conn, period):
+            compute_period_types(conn, period, k)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        files, indicators = [], []
+        ext = fmt
+        values = _rows(conn, "indicator_values", period) if "indicator_values" in tables else None
+        present = set(values["indicator"].unique().to_list()) if values is not None and values.height else set()
+        known = [resolve(info, present) for info in CATALOG]
+        for stored in [n for n in known if n] + sorted(present - {n for n in known if n}):
+            part = values.filter(pl.col("indicator") == stored)
+            name = f"{stored}.{ext}"
+            write_frame(part, out_dir / name, fmt)
+            files.append({"path": name, "table": "indicator_values", "indicator": stored, "rows": part.height,
+                          "suppressed_rows": int(part["suppressed"].sum()),
+                          "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
+        for info in CATALOG:
+            stored = resolve(info, present)
+            indicators.append({
+                "indicator": stored or info.names[0], "title": info.title, "table1_row": info.table1_row,
+                "computed": stored is not None, "file": f"{stored}.{ext}" if stored else None,
+                "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()) if stored else [],
+                "definition": definition(stored) if stored else info.design_definition,
+            })
+        for stored in sorted(present - {n for n in known if n}):
+            indicators.append({"indicator": stored, "title": info_for(stored).title, "table1_row": None,
+                               "computed": True, "file": f"{stored}.{ext}",
+                               "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()),
+                               "definition": definition(stored)})
+        for table in tables:
+            if table == "indicator_values":
+                continue
+            frame = _rows(conn, table, period)
+            name = f"{table}.{ext}"
+            write_frame(frame, out_dir / name, fmt)
+            files.append({"path": name, "table": table, "indicator": None, "rows": frame.height,
+                          "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
+        k_values = sorted({int(x) for x in values["k"].to_list()}) if values is not None and values.height else []
+        manifest = {
+            "manifest_version": MANIFEST_VERSION,
+            "software": {"name": "autoscope", "version": __version__},
+            "warehouse_schema_version": schema_version(conn),
+            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "period": period.label,
+            "period_type": period.period_type,
+            "periods_included": periods_within(period),
+            "format": fmt,
+            "privacy": {"k": k_values[0] if len(k_values) == 1 else k_values,
+                        "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",
+                        **epsilon_status(conn, period)},
+            "source": "table indicator_values (long format: indicator, metric, period_type, period, cut, "
+                      "cut_value, value, n_events, n_actors, suppressed, k, computed_at, …)",
+            "table1": "CSET, When AI Builds AI (2025), Table 1: Signs of how automated AI R&D is "
+                      "progressing inside AI companies",
+            "exported_by": {"who": actor.who, "token_id": actor.token_id},
+            "audit_id": audit_id,
+            "files": files,
+            "indicators": indicators,
+        }
+        manifest_path = out_dir / MANIFEST
+        manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        audit.record(conn, outcome="ok", actor=actor, files=len(files),
+                     rows_exported=sum(f["rows"] for f in files), manifest_sha256=sha256_of(manifest_path),
+                     **common)
+    return ExportResult(out_dir, manifest, audit_id)
+
+
+def verify(out_dir: Path) -> list[str]:
+    """Problems found checking ``out_dir`` against its manifest; an empty list means it verifies."""
+    out_dir = Path(out_dir)
+    manifest_path = out_dir / MANIFEST
+    if not manifest_path.exists():
+        return [f"no {MANIFEST} in {out_dir}"]
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        entries = manifest["files"]
+        fmt = manifest["format"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return [f"{MANIFEST} is not a valid manifest: {exc}"]
+    problems = []
+    if manifest.get("manifest_version") != MANIFEST_VERSION:
+        problems.append(f"manifest_version {manifest.get('manifest_version')!r} is not {MANIFEST_VERSION}")
+    listed = set()
+    for entry in entries:
+        path = out_dir / entry["path"]
+        listed.add(entry["path"])
+        if not path.is_file():
+            problems.append(f"{entry['path']}: missing")
+            continue
+        digest = sha256_of(path)
+        if digest != entry["sha256"]:
+            problems.append(f"{entry['path']}: SHA-256 {digest} differs from the manifest's {entry['sha256']}")
+            continue
+        try:
+            rows = count_rows(path, fmt)
+        except Exception as exc:  # unreadable as its format
+            problems.append(f"{entry['path']}: not readable as {fmt}: {exc}")
+            continue
+        if rows != entry["rows"]:
+            problems.append(f"{entry['path']}: {rows} rows, the manifest says {entry['rows']}")
+    extra = sorted(p.name for p in out_dir.iterdir() if p.name != MANIFEST and p.name not in listed)
+    problems.extend(f"{name}: not in the manifest" for name in extra)
+    return problems

@@ -1,0 +1,131 @@
+"""Charts as inline SVG (matplotlib, Agg-free SVG backend): no JavaScript, no network.
+
+SVG keeps the report one self-contained file that prints sharply at any size; text stays text
+(``svg.fonttype = none``), so the file stays small and the labels are searchable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+PALETTE = ["#1f5fa8", "#e07b00", "#2a9d5b", "#b8336a", "#6a4fb3", "#8c6d31", "#00838f", "#5f6b7a"]
+
+plt.rcParams.update({
+    "svg.fonttype": "none",
+    "svg.hashsalt": "autoscope",  # stable ids: the same data renders the same bytes
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#888888",
+    "axes.grid": True,
+    "grid.color": "#e4e4e4",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+})
+
+
+@dataclasses.dataclass
+class Series:
+    label: str
+    values: list[float | None]
+    dashed: bool = False
+    band: tuple[list[float | None], list[float | None]] | None = None  # (low, high)
+    color: str | None = None
+
+
+_counter = 0
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: it is inlined in HTML
+    # many SVGs share one page: make their ids (markers, clip paths) unique to this chart
+    global _counter
+    _counter += 1
+    prefix = f"c{_counter}-"
+    for ident in set(re.findall(r'\bid="([^"]+)"', text)):
+        text = (text.replace(f'id="{ident}"', f'id="{prefix}{ident}"')
+                .replace(f"#{ident})", f"#{prefix}{ident})").replace(f'href="#{ident}"', f'href="#{prefix}{ident}"'))
+    # scale with the page: keep the viewBox, drop the fixed size
+    text = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart-svg" role="img"', text, count=1)
+    return text
+
+
+def _nan(values: list[float | None]) -> list[float]:
+    return [math.nan if v is None else float(v) for v in values]
+
+
+def _duration(minutes: float) -> str:
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if minutes < 60 * 24:
+        return f"{minutes / 60:.0f} h"
+    return f"{minutes / 1440:.0f} d"
+
+
+def _percent_axis(ax) -> None:
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+
+
+def line_chart(
+    x: list[str], series: list[Series], *, percent: bool = True, highlight: tuple[int, int] | None = None,
+    ylabel: str = "", log_y: bool = False,
+) -> str:
+    """Lines over the periods ``x`` (missing or suppressed points are gaps); shaded ``highlight``."""
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    positions = list(range(len(x)))
+    if highlight is not None:
+        ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="#f1f4f9", zorder=0, lw=0)
+    for index, s in enumerate(series):
+        color = s.color or PALETTE[index % len(PALETTE)]
+        if s.band is not None:
+            ax.fill_between(positions, _nan(s.band[0]), _nan(s.band[1]), color=color, alpha=0.18, lw=0,
+                            label=f"{s.label}: 95 % interval")
+        ax.plot(positions, _nan(s.values), marker="o", markersize=3, lw=1.8 if not s.dashed else 1.4,
+                ls="--" if s.dashed else "-", color=color, label=s.label)
+    ax.set_xticks(positions, [label.replace("2026-", "").replace("-", " ") if len(x) > 6 else label for label in x])
+    ax.set_xlim(-0.5, len(x) - 0.5)
+    if log_y:
+        ax.set_yscale("log", base=2)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _duration(v)))
+    if percent:
+        _percent_axis(ax)
+        ax.set_ylim(bottom=0)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)
+
+
+def stacked_bars(x: list[str], parts: list[Series], *, highlight: tuple[int, int] | None = None) -> str:
+    """Shares stacked per period (e.g. spend by category)."""
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    positions = list(range(len(x)))
+    if highlight is not None:
+        ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="#f1f4f9", zorder=0, lw=0)
+    bottom = [0.0] * len(x)
+    for index, part in enumerate(parts):
+        values = [0.0 if v is None else float(v) for v in part.values]
+        ax.bar(positions, values, bottom=bottom, color=part.color or PALETTE[index % len(PALETTE)],
+               width=0.7, label=part.label)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_xticks(positions, [label.replace("2026-", "") if len(x) > 6 else label for label in x])
+    _percent_axis(ax)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)

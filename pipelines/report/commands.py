@@ -1,0 +1,191 @@
+"""Handlers of ``autoscope report | dashboard | export [verify] | audit`` (parsers: autoscope/cli.py).
+
+Kept here, next to the work they do, and imported lazily by the CLI. Exit codes: 0 done,
+1 failed (no warehouse, busy warehouse, a set that does not verify), 2 refused or bad request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+TOKEN_ENV = "AUTOSCOPE_TOKEN"
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(soft_wrap=True)  # messages are not wrapped: paths and reasons stay whole
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy, write_report
+    from autoscope.pipelines.report.data import PeriodError
+
+    console = _console()
+    data_dir = Path(args.data_dir).resolve()
+    out = Path(args.out or f"report-{args.period}{'-' + args.team if args.team else ''}.html")
+    try:
+        path, report, computed = write_report(data_dir / "warehouse.duckdb", args.period, out,
+                                              team=args.team, refresh=args.refresh, k=args.k)
+    except PeriodError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    except (NoWarehouse, WarehouseBusy) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    if computed:
+        console.print(f"computed and stored the indicators for {args.period} (they were not in the warehouse yet)")
+    drawn = ", ".join(report.charts_drawn) or "none"
+    console.print(f"report: [cyan]{path.resolve()}[/] ({path.stat().st_size / 1024:.0f} KB; charts: {drawn})")
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from autoscope.pipelines.dashboard import DashboardServer
+
+    console = _console()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        server = DashboardServer(Path(args.data_dir).resolve(), host=args.host, port=args.port,
+                                 refresh_s=args.refresh, k=args.k,
+                                 allow_unauthenticated=args.allow_unauthenticated).start()
+    except (PermissionError, RuntimeError) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    console.print(f"[bold green]dashboard[/] at [cyan]{server.url}[/] (read-only; refreshes every {args.refresh:g} s)")
+    console.print("  with tokens configured, open it as /?token=… (a token with the read scope); Ctrl-C to stop")
+    sys.stdout.flush()
+    stop.wait()
+    server.stop()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autoscope.pipelines.export import ExportError, ExportRefused, export_period, verify
+    from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy
+
+    console = _console()
+    words = list(args.action or [])
+    if words and words[0] == "verify":
+        if len(words) != 2:
+            console.print("[red]usage: autoscope export verify DIR[/]")
+            return 2
+        problems = verify(Path(words[1]))
+        if problems:
+            console.print(f"[bold red]{words[1]} does NOT match its manifest:[/]")
+            for problem in problems:
+                console.print(f"  - {problem}")
+            return 1
+        console.print(f"[green]{words[1]}: every file matches manifest.json (SHA-256 and row counts)[/]")
+        return 0
+    if words:
+        console.print(f"[red]unknown export action {' '.join(words)!r}: use `autoscope export --period P "
+                      "--format F --out DIR` or `autoscope export verify DIR`[/]")
+        return 2
+    missing = [name for name in ("period", "format", "out") if not getattr(args, name)]
+    if missing:
+        console.print(f"[red]autoscope export needs {', '.join('--' + m for m in missing)}[/]")
+        return 2
+    token = args.token or os.environ.get(TOKEN_ENV)
+    try:
+        result = export_period(Path(args.data_dir).resolve(), args.period, args.format, Path(args.out),
+                               token=token, tables=args.table or ["indicator_values"], k=args.k)
+    except ExportRefused as exc:
+        console.print(f"[bold red]{exc}[/] (recorded in the audit log)")
+        return 2
+    except (ExportError, ValueError) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    except (NoWarehouse, WarehouseBusy) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    files = result.manifest["files"]
+    console.print(f"exported {args.period} as {args.format}: {len(files)} files, "
+                  f"{sum(f['rows'] for f in files):,} rows → [cyan]{result.out_dir.resolve()}[/]")
+    console.print(f"manifest: {result.out_dir / 'manifest.json'}; audit entry {result.audit_id}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from autoscope.pipelines.audit import entries
+    from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy, open_warehouse
+    from autoscope.pipelines.report.data import has_table
+
+    console = _console()
+    try:
+        with open_warehouse(Path(args.data_dir).resolve() / "warehouse.duckdb", write=False) as conn:
+            rows = entries(conn, args.limit) if has_table(conn, "audit_log") else None
+    except (NoWarehouse, WarehouseBusy) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    if rows is None or rows.height == 0:
+        console.print("no exports recorded yet")
+        return 0
+    if args.json:
+        print(rows.write_json())
+        return 0
+    from rich.console import Console
+
+    console = Console(width=max(Console().width, 160))
+    table = Table("when (UTC)", "outcome", "who", "token", "period", "format", "files", "rows", "out", "detail",
+                  title="exports (newest first)", title_justify="left")
+    for r in rows.iter_rows(named=True):
+        table.add_row(str(r["occurred_at"])[:19], r["outcome"], r["who"], r["token_id"] or "–", r["period"] or "",
+                      r["format"] or "", "" if r["files"] is None else str(r["files"]),
+                      "" if r["rows_exported"] is None else f"{r['rows_exported']:,}", r["out_dir"] or "",
+                      (r["detail"] or "")[:70])
+    console.print(table)
+    return 0
+
+
+def add_parsers(commands, with_data_dir) -> None:
+    """Add the four subcommands to ``autoscope``'s subparsers (called from autoscope/cli.py)."""
+    report = with_data_dir(commands.add_parser(
+        "report", help="write the automation report: one self-contained HTML file",
+        description="autoscope report --period 2026-Q3 [--team T] [--out report.html]"))
+    report.add_argument("--period", required=True, help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week)")
+    report.add_argument("--out", help="the HTML file (default report-PERIOD.html)")
+    report.add_argument("--team", help="one team instead of the whole lab")
+    report.add_argument("--refresh", action="store_true", help="recompute and store the indicators first")
+    report.add_argument("--k", type=int, help="k-anonymity threshold when computing (5 or more)")
+    report.set_defaults(handler=cmd_report)
+
+    dashboard = with_data_dir(commands.add_parser(
+        "dashboard", help="serve the report live on localhost (read-only, period and team selector)"))
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8788, help="default 8788")
+    dashboard.add_argument("--refresh", type=float, default=5.0, help="seconds between warehouse reads (default 5)")
+    dashboard.add_argument("--k", type=int, help="k-anonymity threshold for live computation (5 or more)")
+    dashboard.add_argument("--allow-unauthenticated", action="store_true",
+                           help="serve beyond loopback although no token exists (not recommended)")
+    dashboard.set_defaults(handler=cmd_dashboard)
+
+    export = with_data_dir(commands.add_parser(
+        "export", help="export a period's aggregates with manifest.json; `export verify DIR` checks a set",
+        description="autoscope export --period 2026-Q3 --format parquet|csv|json --out DIR   |   "
+        "autoscope export verify DIR"))
+    export.add_argument("action", nargs="*", metavar="verify DIR", help="check a delivered set against its manifest")
+    export.add_argument("--period", help="2026-Q3, 2026-09 or 2026-W37")
+    export.add_argument("--format", choices=["parquet", "csv", "json"])
+    export.add_argument("--out", help="a new or empty directory")
+    export.add_argument("--table", action="append",
+                        help="aggregate table to include (repeatable; default indicator_values; "
+                        "event tables are refused)")
+    export.add_argument("--token", help=f"a token with the export scope (default ${TOKEN_ENV})")
+    export.add_argument("--k", type=int, help="k-anonymity threshold when computing (5 or more)")
+    export.set_defaults(handler=cmd_export)
+
+    audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
+    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    audit.set_defaults(handler=cmd_audit)

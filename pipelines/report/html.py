@@ -1,0 +1,547 @@
+"""The automation report as one self-contained HTML page (styles and SVG charts inline).
+
+Built only from ``indicator_values`` rows (a polars frame of them): what is present is shown,
+an indicator with no rows is listed as "not yet computed", a suppressed cell reads
+"suppressed" (never blank). Every number rendered from a cell carries ``data-*`` attributes
+naming that cell (indicator, metric, period, cut, cut value, the stored value), so tests and
+auditors can check each number against the table it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import math
+import re
+
+import polars as pl
+
+from autoscope import __version__
+from autoscope.pipelines.report import charts
+from autoscope.pipelines.report.catalog import (
+    BY_KEY, CATALOG, definition, info_for, is_share, metric_label, resolve,
+)
+from autoscope.pipelines.report.data import Period, chart_weeks
+from autoscope.pipelines.report.summary import sentences
+
+e = html.escape
+
+
+# ---------------------------------------------------------------- cells and formatting
+
+@dataclasses.dataclass
+class Cell:
+    row: dict | None
+
+    @property
+    def missing(self) -> bool:
+        return self.row is None
+
+    @property
+    def suppressed(self) -> bool:
+        return bool(self.row and self.row["suppressed"])
+
+    @property
+    def value(self) -> float | None:
+        return None if self.row is None or self.row["suppressed"] else self.row["value"]
+
+
+def find(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str,
+         cut: str = "lab", cut_value: str = "all") -> Cell:
+    rows = frame.filter(
+        (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == ptype)
+        & (pl.col("period") == period) & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
+    )
+    return Cell(rows.row(0, named=True) if rows.height else None)
+
+
+def _minutes(value: float) -> str:
+    if value < 90:
+        return f"{value:.0f} min"
+    if value < 60 * 48:
+        return f"{value / 60:.1f} h"
+    return f"{value / 60 / 24:.1f} days"
+
+
+def fmt(metric: str, value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if metric.startswith("change_"):
+        return f"{value * 100:+.1f} pts"
+    if is_share(metric):
+        return f"{value:.1%}".replace("%", " %")
+    if "minutes" in metric or metric.startswith("horizon"):
+        return _minutes(value)
+    if "days" in metric:
+        return f"{value:,.0f} days"
+    return f"{value:,.2f}"
+
+
+def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing: str = "not computed") -> str:
+    """A table cell (or span) for one stored cell, labelled and traceable."""
+    if cell.missing:
+        text = missing if tag != "td" else "–"
+        return f'<{tag} class="na {extra}" title="not computed for this cut">{text}</{tag}>'
+    row = cell.row
+    attrs = (f'data-indicator="{e(row["indicator"])}" data-metric="{e(row["metric"])}" '
+             f'data-period="{e(row["period"])}" data-cut="{e(row["cut"])}" data-cut-value="{e(row["cut_value"])}"')
+    if cell.suppressed:
+        return (f'<{tag} class="suppressed {extra}" {attrs} data-suppressed="true" '
+                f'title="fewer than k={row["k"]} people contributed">suppressed</{tag}>')
+    text = fmt(metric, row["value"])
+    if metric == "highest_rung" and row.get("note"):  # the ordinal's name is in the note
+        text, row = e(str(row["note"])), {**row, "note": None}
+    low, high = row.get("ci_low"), row.get("ci_high")
+    if low is not None and high is not None:
+        text += f' <span class="ci">[{fmt(metric, low)} – {fmt(metric, high)}]</span>'
+    if row.get("note"):
+        text += f' <span class="note">{e(str(row["note"]))}</span>'
+    value_attr = "" if row["value"] is None else f' data-value="{row["value"]!r}"'
+    return f'<{tag} class="num {extra}" {attrs}{value_attr}>{text}</{tag}>'
+
+
+# ---------------------------------------------------------------- page parts
+
+CSS = """
+:root { --ink:#1d2430; --muted:#5f6b7a; --line:#dde2ea; --accent:#1f5fa8; --bg:#fafbfc; --supp:#8a5a00; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       color: var(--ink); background: var(--bg); margin: 0; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+header h1 { font-size: 24px; margin: 0 0 2px; }
+header .sub { color: var(--muted); margin: 0 0 18px; }
+h2 { font-size: 17px; margin: 30px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { font-size: 14px; margin: 0 0 6px; }
+.headline { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
+.card .label { color: var(--muted); font-size: 12.5px; min-height: 34px; }
+.card .big { font-size: 28px; font-weight: 650; margin: 4px 0 2px; }
+.card .big.suppressed, .card .big.na { font-size: 18px; }
+.card .delta { font-size: 12.5px; color: var(--muted); }
+.up { color: #1b7f3b; } .down { color: #b3261e; }
+.summary { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent);
+           border-radius: 6px; padding: 10px 16px; }
+.summary li { margin: 4px 0; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }
+figure.chart { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin: 0; }
+figure.chart svg { width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 12px; margin-top: 6px; }
+.not-computed { color: var(--muted); font-style: italic; padding: 28px 0; text-align: center;
+                border: 1px dashed var(--line); border-radius: 6px; }
+details { margin-top: 6px; font-size: 12.5px; }
+details summary { cursor: pointer; color: var(--accent); }
+details pre { white-space: pre-wrap; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace;
+              background: #f4f6f9; padding: 8px 10px; border-radius: 4px; }
+table { border-collapse: collapse; width: 100%; background: #fff; font-size: 12.5px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f1f4f9; font-weight: 600; }
+td.suppressed, span.suppressed, .big.suppressed { color: var(--supp); font-style: italic; }
+td.na { color: var(--muted); font-style: italic; }
+.ci, .note { color: var(--muted); font-size: 11px; }
+.indicator { margin-bottom: 18px; }
+.scroll { overflow-x: auto; }
+.pending { color: var(--muted); }
+.live { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; margin-bottom: 14px;
+        display: flex; gap: 14px; align-items: center; flex-wrap: wrap; }
+.live .status { color: var(--muted); font-size: 12.5px; }
+footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
+@media (max-width: 900px) { .headline { grid-template-columns: 1fr 1fr; } .charts { grid-template-columns: 1fr; } }
+@media print {
+  body { background: #fff; font-size: 10.5pt; }
+  main { max-width: none; padding: 0; }
+  .live, .noprint { display: none !important; }
+  .headline { grid-template-columns: repeat(4, 1fr); }
+  .charts { grid-template-columns: 1fr 1fr; }
+  figure.chart, .card, table { break-inside: avoid; }
+  .scroll { overflow: visible; }
+  table { font-size: 8pt; }
+  th, td { padding: 2px 4px; white-space: normal; }
+  details summary { color: var(--ink); }
+  a { color: inherit; text-decoration: none; }
+  @page { size: A4; margin: 14mm; }
+}
+"""
+
+
+#: printing opens every definition (the page needs no script otherwise)
+PRINT_SCRIPT = ("<script>addEventListener('beforeprint', function () {"
+                " document.querySelectorAll('details').forEach(function (d) { d.open = true; }); });</script>")
+
+
+def _delta(metric: str, now: float | None, before: Cell, before_label: str) -> str:
+    if before.missing:
+        return f'<span class="delta">{e(before_label)}: no data</span>'
+    if before.suppressed:
+        return f'<span class="delta">{e(before_label)}: <span class="suppressed">suppressed</span></span>'
+    if now is None or before.value is None:
+        return f'<span class="delta">{e(before_label)}: {fmt(metric, before.value)}</span>'
+    change = now - before.value
+    cls = "up" if change > 0 else "down" if change < 0 else ""
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    if is_share(metric):
+        size = f"{change * 100:+.1f} pts"
+    elif before.value > 0 and ("minutes" in metric or "days" in metric or metric.startswith("horizon")):
+        size = f"×{now / before.value:.2f}"
+    else:
+        size = f"{change:+,.2f}"
+    return (f'<span class="delta">vs {fmt(metric, before.value)} in {e(before_label)} '
+            f'<span class="{cls}">{arrow} {size}</span></span>')
+
+
+def _card(title: str, body: str, delta: str = "", note: str = "") -> str:
+    return (f'<div class="card"><div class="label">{e(title)}</div>{body}'
+            f'<div>{delta}</div>{f"<div class=delta>{note}</div>" if note else ""}</div>')
+
+
+def _sample(cell: Cell) -> str:
+    if cell.missing or cell.suppressed:
+        return ""
+    row = cell.row
+    return f"n = {row['n_events']:,} events, {row['n_actors']:,} people"
+
+
+class Report:
+    """Everything one page needs: the rows, the period, the team (None = lab-wide)."""
+
+    def __init__(self, frame: pl.DataFrame, period: Period, team: str | None = None,
+                 generated_at: dt.datetime | None = None) -> None:
+        self.frame = frame
+        self.period = period
+        self.previous = period.previous()
+        self.team = team
+        self.cut, self.cut_value = ("team", team) if team else ("lab", "all")
+        self.generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
+        self.present = set(frame["indicator"].unique().to_list()) if frame.height else set()
+        weeks_with_data = set(frame.filter(pl.col("period_type") == "week")["period"].unique().to_list())
+        self.weeks = [w for w in chart_weeks(period) if w in weeks_with_data]
+        own = set(period.weeks()) if period.period_type != "week" else {period.label}
+        idx = [i for i, w in enumerate(self.weeks) if w in own]
+        self.highlight = (min(idx), max(idx)) if idx else None
+        self.charts_drawn: list[str] = []
+
+    # -- helpers
+    def name(self, key: str) -> str | None:
+        return resolve(BY_KEY[key], self.present)
+
+    def here(self, indicator: str, metric: str, cut: str | None = None, cut_value: str | None = None) -> Cell:
+        return find(self.frame, indicator, metric, self.period.period_type, self.period.label,
+                    cut or self.cut, cut_value or self.cut_value)
+
+    def before(self, indicator: str, metric: str) -> Cell:
+        return find(self.frame, indicator, metric, self.previous.period_type, self.previous.label,
+                    self.cut, self.cut_value)
+
+    def metrics_of(self, indicator: str) -> list[str]:
+        return self.frame.filter(pl.col("indicator") == indicator)["metric"].unique(maintain_order=True).to_list()
+
+    def weekly(self, indicator: str, metric: str, cut: str, cut_value: str, column: str = "value") -> list:
+        rows = self.frame.filter(
+            (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == "week")
+            & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
+        )
+        by_week = {r["period"]: (None if r["suppressed"] else r.get(column)) for r in rows.iter_rows(named=True)}
+        return [by_week.get(w) for w in self.weeks]
+
+    def suppressed_points(self, indicator: str, metric: str, cut: str, cut_values: list[str]) -> list[str]:
+        rows = self.frame.filter(
+            (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == "week")
+            & (pl.col("cut") == cut) & pl.col("cut_value").is_in(cut_values) & pl.col("suppressed")
+            & pl.col("period").is_in(self.weeks)
+        )
+        out = []
+        for value in cut_values:
+            weeks = sorted(rows.filter(pl.col("cut_value") == value)["period"].to_list())
+            if weeks:
+                label = "lab" if cut == "lab" else value
+                out.append(f"{label}: " + ("every week shown" if len(weeks) == len(self.weeks)
+                                          else ", ".join(w.split("-")[1] for w in weeks)))
+        return out
+
+    # -- headline
+    def headline(self) -> str:
+        cards = []
+        auto = self.name("automation_share")
+        if auto:
+            metric = "time_weighted_ai_share"
+            cell = self.here(auto, metric)
+            cards.append(_card("AI share of R&D work (time-weighted), " + self.period.label,
+                               cell_html(cell, metric, "div", "big"),
+                               _delta(metric, cell.value, self.before(auto, metric), self.previous.label),
+                               _sample(cell)))
+        else:
+            cards.append(_card("AI share of R&D work (time-weighted)", '<div class="big na">not yet computed</div>'))
+        cards.append(self._horizon_card())
+        review = self.name("review_frequency")
+        if review:
+            metric = "unreviewed_share"
+            cell = self.here(review, metric)
+            cards.append(_card("AI tasks merged without human review", cell_html(cell, metric, "div", "big"),
+                               _delta(metric, cell.value, self.before(review, metric), self.previous.label),
+                               _sample(cell)))
+        else:
+            cards.append(_card("AI tasks merged without human review", '<div class="big na">not yet computed</div>'))
+        compute = self.name("experiment_compute")
+        if compute:
+            metric = "ai_designed_share"
+            cell = self.here(compute, metric)
+            cards.append(_card("Experiment compute on AI-designed experiments", cell_html(cell, metric, "div", "big"),
+                               _delta(metric, cell.value, self.before(compute, metric), self.previous.label),
+                               _sample(cell)))
+        else:
+            cards.append(_card("Experiment compute on AI-designed experiments",
+                               '<div class="big na">not yet computed</div>'))
+        return '<section class="headline">' + "".join(cards) + "</section>"
+
+    def horizon_metrics(self) -> tuple[str | None, str | None, str | None]:
+        """(indicator, 50 % horizon metric, doubling-time metric) as stored, when present."""
+        name = self.name("time_horizon")
+        if not name:
+            return None, None, None
+        metrics = self.metrics_of(name)
+        plain = [m for m in metrics if not re.search(r"(low|high|lower|upper|ci)", m)]
+        h50 = next((m for m in plain if "50" in m), None)
+        doubling = next((m for m in plain if "doubling" in m), None)
+        return name, h50, doubling
+
+    def _horizon_card(self) -> str:
+        title = "50 % time horizon and its doubling time"
+        name, h50, doubling = self.horizon_metrics()
+        if not name or not h50:
+            return _card(title, '<div class="big na">not yet computed</div>',
+                         note="METR's method; arrives with the time-horizon indicator")
+        cell = self.here(name, h50)
+        body = cell_html(cell, h50, "div", "big", missing="lab-wide only" if self.team else "not computed")
+        note = ""
+        if doubling:
+            dcell = self.here(name, doubling)
+            if dcell.missing:  # a doubling time may be stored once, across periods, under another period
+                rows = self.frame.filter((pl.col("indicator") == name) & (pl.col("metric") == doubling)
+                                         & (pl.col("cut") == self.cut) & (pl.col("cut_value") == self.cut_value))
+                dcell = Cell(rows.sort("period").row(-1, named=True) if rows.height else None)
+            note = "doubling time: " + cell_html(dcell, doubling, "span")
+        return _card(title, body, _delta(h50, cell.value, self.before(name, h50), self.previous.label), note)
+
+    # -- charts
+    def _figure(self, key: str, title: str, svg: str | None, caption: str = "", indicator: str | None = None) -> str:
+        if svg is None:
+            body = f'<div class="not-computed">not yet computed</div>'
+        else:
+            body = svg
+            self.charts_drawn.append(key)
+        definition_html = ""
+        stored = indicator or self.name(BY_KEY[key].key) if key in BY_KEY else indicator
+        if stored:
+            definition_html = (f'<details><summary>Definition</summary><pre>{e(definition(stored))}</pre></details>')
+        elif key in BY_KEY:
+            definition_html = (f'<details><summary>Definition</summary><pre>{e(BY_KEY[key].design_definition)}'
+                               "</pre></details>")
+        cls = "chart" if svg is not None else "chart pending"
+        return (f'<figure class="{cls}" data-chart="{e(key)}"><h3>{e(title)}</h3>{body}'
+                f'{f"<figcaption>{caption}</figcaption>" if caption else ""}{definition_html}</figure>')
+
+    def _caption(self, suppressed: list[str]) -> str:
+        shaded = f"Shaded: {e(self.period.label)}. " if self.highlight else ""
+        if suppressed:
+            return (shaded + '<span class="suppressed">suppressed</span> (fewer than k people; gaps in the lines): '
+                    + e("; ".join(suppressed)))
+        return shaded + "No suppressed points."
+
+    def chart_automation(self) -> str:
+        name = self.name("automation_share")
+        if not name or not self.weeks:
+            return self._figure("automation_share", "Automation share by team", None)
+        teams = sorted(self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "team"))["cut_value"]
+                       .unique().to_list())
+        if self.team:
+            teams = [t for t in teams if t == self.team]
+        series = []
+        for t in teams:
+            values = self.weekly(name, "ai_share", "team", t)
+            series.append(charts.Series(t if any(v is not None for v in values) else f"{t} (suppressed)", values))
+        series.append(charts.Series("lab, share of tasks", self.weekly(name, "ai_share", "lab", "all"),
+                                    dashed=True, color="#1d2430"))
+        series.append(charts.Series("lab, time-weighted", self.weekly(name, "time_weighted_ai_share", "lab", "all"),
+                                    dashed=True, color="#9aa3ad"))
+        svg = charts.line_chart(self.weeks, series, highlight=self.highlight)
+        return self._figure("automation_share", "Automation share by team (AI share of tasks, per week)", svg,
+                            self._caption(self.suppressed_points(name, "ai_share", "team", teams)))
+
+    def chart_ladder(self) -> str:
+        name = self.name("ladder")
+        source = name
+        if not name and self.name("automation_share"):
+            auto = self.name("automation_share")
+            if self.frame.filter((pl.col("indicator") == auto) & (pl.col("cut") == "rung")).height:
+                source = auto
+        if not source or not self.weeks:
+            return self._figure("ladder", "Sophistication ladder (AI share per rung)", None)
+        rungs_rows = self.frame.filter((pl.col("indicator") == source) & (pl.col("cut") == "rung"))
+        order = ["engineering", "experiments", "ideation", "strategy"]
+        if rungs_rows.height:
+            metric = "ai_share" if "ai_share" in rungs_rows["metric"].to_list() else rungs_rows["metric"][0]
+            rungs = sorted(rungs_rows["cut_value"].unique().to_list(), key=lambda r: (order.index(r) if r in order else 9, r))
+            series = [charts.Series(r, self.weekly(source, metric, "rung", r)) for r in rungs]
+            caption = self._caption(self.suppressed_points(source, metric, "rung", rungs))
+            if self.team:
+                caption = "Whole lab: rungs are not cut by team. " + caption
+        else:  # lab-level metrics per rung
+            metrics = [m for m in self.metrics_of(source) if is_share(m)]
+            series = [charts.Series(metric_label(m), self.weekly(source, m, self.cut, self.cut_value)) for m in metrics]
+            caption = self._caption([])
+        if not series:
+            return self._figure("ladder", "Sophistication ladder (AI share per rung)", None, indicator=source)
+        svg = charts.line_chart(self.weeks, series, highlight=self.highlight)
+        return self._figure("ladder", "Sophistication ladder (AI share per rung)", svg, caption, indicator=source)
+
+    def chart_horizon(self) -> str:
+        name, h50, _ = self.horizon_metrics()
+        if not name or not h50 or not self.weeks:
+            return self._figure("time_horizon", "Time horizon (50 %) with its 95 % interval", None)
+        band = None
+        if "ci_low" in self.frame.columns and "ci_high" in self.frame.columns:
+            band = (self.weekly(name, h50, self.cut, self.cut_value, "ci_low"),
+                    self.weekly(name, h50, self.cut, self.cut_value, "ci_high"))
+        else:
+            metrics = self.metrics_of(name)
+            low = next((m for m in metrics if "50" in m and re.search(r"(low|lower)", m)), None)
+            high = next((m for m in metrics if "50" in m and re.search(r"(high|upper)", m)), None)
+            if low and high:
+                band = (self.weekly(name, low, self.cut, self.cut_value), self.weekly(name, high, self.cut, self.cut_value))
+        if band is not None and all(v is None for v in band[0]):
+            band = None
+        values = self.weekly(name, h50, self.cut, self.cut_value)
+        if all(v is None for v in values):
+            return self._figure("time_horizon", "Time horizon (50 %) with its 95 % interval", None)
+        svg = charts.line_chart(self.weeks, [charts.Series("50 % horizon", values, band=band)], percent=False,
+                                ylabel="human minutes", log_y=True, highlight=self.highlight)
+        return self._figure("time_horizon", "Time horizon (50 %) with its 95 % interval", svg,
+                            self._caption(self.suppressed_points(name, h50, self.cut, [self.cut_value])))
+
+    def chart_metrics(self, key: str, title: str, metrics: list[str] | None = None) -> str:
+        name = self.name(key)
+        if not name or not self.weeks:
+            return self._figure(key, title, None)
+        chosen = metrics or [m for m in self.metrics_of(name) if is_share(m)]
+        chosen = [m for m in chosen if m in self.metrics_of(name)]
+        if not chosen:
+            return self._figure(key, title, None)
+        series = [charts.Series(metric_label(m), self.weekly(name, m, self.cut, self.cut_value)) for m in chosen]
+        svg = charts.line_chart(self.weeks, series, highlight=self.highlight)
+        return self._figure(key, title, svg,
+                            self._caption(self.suppressed_points(name, chosen[0], self.cut, [self.cut_value])))
+
+    def chart_spend(self) -> str:
+        name = self.name("spend_distribution")
+        title = "R&D spend distribution (share of spend by category)"
+        if not name or not self.weeks:
+            return self._figure("spend_distribution", title, None)
+        by_category = self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "category"))
+        if by_category.height:
+            metric = next((m for m in by_category["metric"].unique().to_list() if is_share(m)), None)
+            categories = sorted(by_category["cut_value"].unique().to_list())
+            parts = [charts.Series(c, self.weekly(name, metric, "category", c)) for c in categories] if metric else []
+        else:
+            parts = [charts.Series(metric_label(m), self.weekly(name, m, self.cut, self.cut_value))
+                     for m in self.metrics_of(name) if is_share(m)]
+        if not parts:
+            return self._figure("spend_distribution", title, None)
+        svg = charts.stacked_bars(self.weeks, parts, highlight=self.highlight)
+        return self._figure("spend_distribution", title, svg, self._caption([]))
+
+    def charts_section(self) -> str:
+        figures = [
+            self.chart_automation(),
+            self.chart_ladder(),
+            self.chart_horizon(),
+            self.chart_metrics("review_frequency", "Review and intervention rates",
+                               ["unreviewed_share", "intervention_rate"]),
+            self.chart_metrics("experiment_compute", "AI-designed experiment compute share"),
+            self.chart_metrics("first_authorship", "AI first-authorship share"),
+            self.chart_spend(),
+        ]
+        return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"
+
+    # -- tables
+    def tables_section(self) -> str:
+        parts = [f"<h2>Every indicator for {e(self.period.label)}, with sample sizes</h2>",
+                 '<p class="pending">Rows: the whole lab, then each team (and rung or category where the '
+                 'indicator is cut that way). A cell with fewer than k people is <span class="suppressed">'
+                 "suppressed</span>: shown, never dropped, and its numbers withheld.</p>"]
+        ordered = [resolve(info, self.present) for info in CATALOG]
+        extra = sorted(self.present - {n for n in ordered if n})
+        pending = [info for info in CATALOG if not resolve(info, self.present)]
+        for name in [n for n in ordered if n] + extra:
+            parts.append(self._indicator_table(name))
+        if pending:
+            parts.append("<h3>Not yet computed</h3><ul class=pending>" + "".join(
+                f"<li>{e(info.title)} (Table 1: {e(info.table1_row)}) — not yet computed"
+                f"<details><summary>Definition</summary><pre>{e(info.design_definition)}</pre></details></li>"
+                for info in pending) + "</ul>")
+        return "".join(parts)
+
+    def _indicator_table(self, name: str) -> str:
+        info = info_for(name)
+        rows = self.frame.filter((pl.col("indicator") == name) & (pl.col("period_type") == self.period.period_type)
+                                 & (pl.col("period") == self.period.label))
+        if self.team:
+            rows = rows.filter((pl.col("cut") != "team") | (pl.col("cut_value") == self.team))
+        head = (f'<section class="indicator" data-indicator="{e(name)}"><h3>{e(info.title)} '
+                f'<span class="pending">· Table 1: {e(info.table1_row)}</span></h3>')
+        foot = f'<details><summary>Definition</summary><pre>{e(definition(name))}</pre></details></section>'
+        if rows.height == 0:
+            return head + f'<p class="pending">No rows for {e(self.period.label)}.</p>' + foot
+        metrics = rows["metric"].unique(maintain_order=True).to_list()
+        cut_order = {"lab": 0, "team": 1, "rung": 2, "category": 3}
+        keys = (rows.select(["cut", "cut_value"]).unique()
+                .sort([pl.col("cut").replace_strict(cut_order, default=9, return_dtype=pl.Int32), "cut_value"]))
+        out = ['<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
+               + "".join(f"<th>{e(metric_label(m))}</th>" for m in metrics) + "</tr></thead><tbody>"]
+        for cut, cut_value in keys.iter_rows():
+            cells = {m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value) for m in metrics}
+            any_cell = next(c for c in cells.values() if not c.missing)
+            label = "lab (all teams)" if cut == "lab" else f"{cut}: {cut_value}"
+            if any_cell.suppressed:
+                sizes = '<td class="suppressed">suppressed</td><td class="suppressed">suppressed</td>'
+            else:
+                sizes = (f'<td class="num" data-n-events="{any_cell.row["n_events"]}">{any_cell.row["n_events"]:,}</td>'
+                         f'<td class="num" data-n-actors="{any_cell.row["n_actors"]}">{any_cell.row["n_actors"]:,}</td>')
+            out.append(f"<tr><td>{e(label)}</td>{sizes}" + "".join(cell_html(cells[m], m) for m in metrics) + "</tr>")
+        out.append("</tbody></table></div>")
+        return head + "".join(out) + foot
+
+    # -- page
+    def render(self, live_bar: str = "", script: str = "") -> str:
+        k_values = sorted(set(self.frame["k"].to_list())) if self.frame.height else []
+        as_of = self.frame["computed_at"].max() if self.frame.height else None
+        scope = f"team {e(self.team)}" if self.team else "whole lab"
+        summary = "".join(f"<li>{e(s)}</li>" for s in sentences(self.frame, self.period, self.team))
+        title = f"AI R&amp;D automation report — {e(self.period.label)}"
+        return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="autoscope {__version__}">
+<title>AI R&amp;D automation report — {e(self.period.label)}</title>
+<style>{CSS}</style></head>
+<body><main>
+{live_bar}
+<header><h1>{title}</h1>
+<p class="sub">{scope} · {e(self.period.period_type)} {e(self.period.label)}, compared with {e(self.previous.label)}
+ · indicators computed {e(str(as_of)[:19]) if as_of else "never"} UTC · k = {", ".join(map(str, k_values)) or "–"}
+ · generated {self.generated_at.strftime("%Y-%m-%d %H:%M")} UTC by autoscope {__version__}</p></header>
+{self.headline()}
+<h2>What moved most</h2>
+<section class="summary"><ul>{summary}</ul></section>
+{self.charts_section()}
+{self.tables_section()}
+<footer>Indicators follow the CSET workshop report <i>When AI Builds AI</i> (2025), Table 1. Every number here is an
+aggregate over at least k people (k-anonymity{", with differential privacy where the ledger records it" if "epsilon" in " ".join(self.frame.columns) else ""});
+no individual's work can be read from it. Definitions: open “Definition” under each chart or table.</footer>
+</main>{PRINT_SCRIPT}{script}</body></html>
+"""
+
+
+def render_report(frame: pl.DataFrame, period: Period, team: str | None = None, **kwargs) -> str:
+    """The report page for ``period`` (and ``team``) from ``indicator_values`` rows."""
+    return Report(frame, period, team).render(**kwargs)
