@@ -13,7 +13,6 @@ import getpass
 import logging
 import os
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -141,15 +140,53 @@ def _tool_name() -> str:
     return re.sub(r"[^A-Za-z0-9_.:/+\-]", "_", stem)[:128] or "python"
 
 
+def _git_config_files(start: Path) -> list[Path]:
+    """Git's config files for ``start``, strongest first: the repository's, the user's
+    (``$GIT_CONFIG_GLOBAL`` or ``~/.gitconfig``, then ``$XDG_CONFIG_HOME/git/config``), the system's."""
+    files: list[Path] = []
+    for directory in (start, *start.parents):
+        if (directory / ".git" / "config").is_file():
+            files.append(directory / ".git" / "config")
+            break
+    if os.environ.get("GIT_CONFIG_GLOBAL"):
+        files.append(Path(os.environ["GIT_CONFIG_GLOBAL"]).expanduser())
+    else:
+        files.append(Path.home() / ".gitconfig")
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        files.append(Path(xdg) / "git" / "config")
+    files.append(Path(os.environ.get("GIT_CONFIG_SYSTEM", "/etc/gitconfig")))
+    return files
+
+
+def _git_user_email(start: Path) -> str | None:
+    """``user.email`` as git would find it, read from its config files rather than by running
+    ``git config``: the first hook call runs on the tool's thread, and a subprocess there costs
+    milliseconds (seconds on a slow or hung file system). ``include`` directives are not followed."""
+    pattern = re.compile(r"^\s*email\s*=\s*(.+?)\s*$", re.I)
+    for path in _git_config_files(start):
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        section = ""
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith("["):
+                section = stripped[1:stripped.find("]")].strip().lower()
+            elif section == "user" and (match := pattern.match(line)):
+                value = match.group(1).split(" #")[0].split(" ;")[0].strip().strip('"')
+                if value:
+                    return value
+    return None
+
+
 def _default_actor() -> str:
-    """``git config user.email``, else the login name, else ``unknown``."""
+    """git's ``user.email``, else the login name, else ``unknown``."""
     try:
-        email = subprocess.run(
-            ["git", "config", "user.email"], capture_output=True, text=True, timeout=2, check=False
-        ).stdout.strip()
+        email = _git_user_email(Path.cwd())
         if email:
             return email
-    except (OSError, subprocess.SubprocessError):
+    except Exception:  # no cwd, unreadable home: fall back
         pass
     try:
         return getpass.getuser() or "unknown"

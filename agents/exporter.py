@@ -185,11 +185,17 @@ class Exporter:
         while True:
             try:
                 if self._step():
-                    return
+                    break
             except Exception as exc:  # a bug here must not stop delivery for good
                 logger.exception("autoscope: exporter error")
                 self.count("errors", error=f"exporter: {exc!r}")
                 time.sleep(0.1)
+        transport, self._transport = self._transport, None
+        if transport is not None:  # its connection (and the OTLP SDK objects) go with the thread
+            try:
+                transport.close()
+            except Exception:
+                pass
 
     def _step(self) -> bool:
         """One batch (and maybe the spool); True when the thread should end."""

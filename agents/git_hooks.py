@@ -34,6 +34,7 @@ conventions for declaring generated and assisted work, whatever tool they name.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import re
@@ -174,7 +175,9 @@ def event_id_of(sha: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, sha))
 
 
+@functools.cache
 def git_version() -> str:
+    """The installed git's version, the ``source.version`` of commit events (run once)."""
     try:
         text = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=5).stdout
         return re.sub(r"[^A-Za-z0-9_.:+\-]", "", text.split()[-1]) or "unknown"

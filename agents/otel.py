@@ -7,8 +7,8 @@
 * ``tracer()``: tasks become spans ``autoscope.task <category>`` when the tool has a tracer
   provider; the hooks never create or set one.
 
-Nothing here calls ``set_logger_provider``/``set_tracer_provider``, and nothing imports
-OpenTelemetry's trace API unless the tool did already.
+Nothing here calls ``set_logger_provider``/``set_tracer_provider`` or imports an OpenTelemetry
+API module itself: a module that is not (fully) imported means the tool set up nothing there.
 """
 
 from __future__ import annotations
@@ -19,18 +19,29 @@ from typing import Any
 
 from autoscope.agents import semconv
 
-_SCOPE = "autoscope.agents"
+def _imported(name: str) -> Any | None:
+    """The module ``name`` once its import has finished, else None.
+
+    A module is in ``sys.modules`` before its code has run. The hooks' exporter thread imports
+    the OTel SDK (and with it the trace and logs APIs) while the tool goes on calling hooks, and
+    a half-imported module has none of its attributes yet: seen as "partially initialized
+    module 'opentelemetry.trace' has no attribute 'get_tracer_provider'".
+    """
+    module = sys.modules.get(name)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return None
+    return module
 
 
 def tracer() -> Any | None:
     """A tracer of the tool's tracer provider, or None when the tool has none."""
-    trace = sys.modules.get("opentelemetry.trace")
+    trace = _imported("opentelemetry.trace")
     if trace is None:
         return None
     provider = trace.get_tracer_provider()
     if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         return None
-    return provider.get_tracer(_SCOPE)
+    return provider.get_tracer(semconv.SCOPE)
 
 
 def start_span(category: Any, start_ns: int | None = None) -> Any | None:
@@ -67,21 +78,15 @@ def end_span(span: Any, event: dict[str, Any] | None, outcome: str) -> None:
 
 def global_logger() -> Any | None:
     """A logger of the tool's global SDK LoggerProvider, or None when it has none."""
-    logs = sys.modules.get("opentelemetry._logs")
+    logs = _imported("opentelemetry._logs")
     if logs is None:
         return None
     provider = logs.get_logger_provider()
     if type(provider).__name__ in ("ProxyLoggerProvider", "NoOpLoggerProvider"):
         return None
-    return provider.get_logger(_SCOPE)
+    return provider.get_logger(semconv.SCOPE)
 
 
 def emit_to(logger: Any, event: dict[str, Any]) -> None:
     """``event`` as a log record of Autoscope's conventions, through the tool's pipeline."""
-    from opentelemetry._logs import LogRecord, SeverityNumber
-
-    logger.emit(LogRecord(
-        timestamp=semconv.timestamp_ns(event["occurred_at"]), observed_timestamp=time.time_ns(),
-        severity_number=SeverityNumber.INFO, severity_text="INFO",
-        event_name=semconv.event_name(event["type"]), attributes=semconv.to_attributes(event),
-    ))
+    logger.emit(semconv.log_record(event, time.time_ns()))

@@ -24,18 +24,17 @@ import time
 from typing import Any
 
 import requests  # the HTTP client of opentelemetry-exporter-otlp-proto-http, installed with it
-from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs import export as sdk_export
 from opentelemetry.sdk.resources import Resource
+from google.rpc.status_pb2 import Status  # googleapis-common-protos, installed with the exporter
 
 from autoscope.agents import semconv
 from autoscope.agents.config import Settings
-from autoscope.agents.transport import RETRYABLE, Reply, retry_after
+from autoscope.agents.transport import CONNECT_TIMEOUT_S, RETRYABLE, Reply, retry_after
 
-_SCOPE = "autoscope.agents"
 _LogRecordExporter = getattr(sdk_export, "LogRecordExporter", None) or sdk_export.LogExporter
 _Result = getattr(sdk_export, "LogRecordExportResult", None) or sdk_export.LogExportResult
 _QUIET_LOGGERS = (
@@ -109,6 +108,9 @@ class _RecordingSession(requests.Session):
         }
         kwargs["verify"] = True
         kwargs["cert"] = None
+        read_timeout = kwargs.get("timeout")
+        if isinstance(read_timeout, (int, float)):  # (connect, read): see CONNECT_TIMEOUT_S
+            kwargs["timeout"] = (min(CONNECT_TIMEOUT_S, read_timeout), read_timeout)
         try:
             response = super().request(method, url, *args, **kwargs)
         except Exception as exc:  # connection refused, timeout, TLS …: retry later
@@ -148,34 +150,12 @@ class _Capture(_LogRecordExporter):  # type: ignore[misc, valid-type]
 
 
 def _status_message(body: bytes) -> str:
-    """``google.rpc.Status.message`` (field 2) from a protobuf error body, without google protos."""
+    """``google.rpc.Status.message`` of an OTLP/HTTP error body (else the body's start)."""
     try:
-        index = 0
-        while index < len(body):
-            key = body[index]
-            index += 1
-            wire, field = key & 7, key >> 3
-            if wire == 0:
-                while body[index] & 0x80:
-                    index += 1
-                index += 1
-                continue
-            if wire != 2:
-                break
-            length, shift = 0, 0
-            while True:
-                byte = body[index]
-                index += 1
-                length |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
-            if field == 2:
-                return body[index : index + length].decode("utf-8", "replace")
-            index += length
-    except IndexError:
-        pass
-    return body[:200].decode("utf-8", "replace")
+        message = Status.FromString(body).message
+    except Exception:  # not a Status: a proxy's HTML page, say
+        message = ""
+    return message or body[:200].decode("utf-8", "replace")
 
 
 class OtlpTransport:
@@ -193,18 +173,14 @@ class OtlpTransport:
         self._provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         self._capture = _Capture()
         self._provider.add_log_record_processor(sdk_export.SimpleLogRecordProcessor(self._capture))
-        self._logger = self._provider.get_logger(_SCOPE)
+        self._logger = self._provider.get_logger(semconv.SCOPE)
 
     def records(self, events: list[dict[str, Any]]) -> list[Any]:
         """The SDK log records of ``events``, ready for any LogRecordExporter."""
         self._capture.records = []
         now = time.time_ns()
         for event in events:
-            self._logger.emit(LogRecord(
-                timestamp=semconv.timestamp_ns(event["occurred_at"]), observed_timestamp=now,
-                severity_number=SeverityNumber.INFO, severity_text="INFO",
-                event_name=semconv.event_name(event["type"]), attributes=semconv.to_attributes(event),
-            ))
+            self._logger.emit(semconv.log_record(event, now))
         records, self._capture.records = self._capture.records, []
         return records
 

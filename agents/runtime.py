@@ -137,13 +137,16 @@ def emit_event(type_: str, fields: dict[str, Any], envelope: events.EnvelopeArgs
         captured.append(event)
         return event
     if exporter.settings.otel_provider == "global":
-        from autoscope.agents import otel
+        try:
+            from autoscope.agents import otel
 
-        logger = otel.global_logger()
-        if logger is not None:
-            otel.emit_to(logger, event)
-            exporter.count("handed_off")
-            return event
+            logger = otel.global_logger()
+            if logger is not None:
+                otel.emit_to(logger, event)
+                exporter.count("handed_off")
+                return event
+        except Exception as exc:  # the tool's pipeline failed: our own exporter still delivers
+            record_error("global LoggerProvider", exc)
     return event if exporter.submit(event) else None
 
 

@@ -20,6 +20,8 @@ import datetime as dt
 from typing import Any
 
 PREFIX = "autoscope."
+#: the instrumentation scope of every record and span the hooks make
+SCOPE = "autoscope.agents"
 EVENT_NAME_ATTRIBUTE = "event.name"
 #: envelope keys that are not sent as attributes (the type is the event name)
 _NOT_ATTRIBUTES = ("type", "schema_version")
@@ -92,3 +94,14 @@ FIELDS: dict[str, list[tuple[str, str, bool]]] = {
         ("input_tokens", "int", False), ("output_tokens", "int", False),
     ],
 }
+
+
+def log_record(event: dict[str, Any], observed_ns: int) -> Any:
+    """``event`` as an OpenTelemetry ``LogRecord`` of these conventions."""
+    from opentelemetry._logs import LogRecord, SeverityNumber
+
+    return LogRecord(
+        timestamp=timestamp_ns(event["occurred_at"]), observed_timestamp=observed_ns,
+        severity_number=SeverityNumber.INFO, severity_text="INFO",
+        event_name=event_name(event["type"]), attributes=to_attributes(event),
+    )

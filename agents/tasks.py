@@ -124,11 +124,16 @@ class TaskHandle:
 
     def state(self) -> dict[str, Any]:
         """A JSON-serializable snapshot, for finishing the task in another process with
-        :func:`resume_task` (work handed over between processes or hosts)."""
+        :func:`resume_task` (work handed over between processes or hosts). Never raises: an
+        envelope value that cannot be written down is left out and counted in ``errors``."""
+        envelope: dict[str, Any] = {}
+        for key, value in self._envelope.items():
+            try:
+                envelope[key] = events.timestamp(key, value) if key == "occurred_at" else value
+            except Exception as exc:
+                runtime.record_error("task state", exc)
         return {
-            "task_id": self.task_id, "fields": dict(self._fields), "envelope": {
-                k: (events.timestamp(k, v) if k == "occurred_at" else v) for k, v in self._envelope.items()
-            },
+            "task_id": self.task_id, "fields": dict(self._fields), "envelope": envelope,
             "started_at": self._started_at.isoformat(), "duration_s": self._duration_s,
             "outcome": self.outcome,
         }
@@ -191,7 +196,7 @@ def task(
     autonomy: str = "supervised",
     role: str = "engineer",
     rung: str = "engineering",
-    human_minutes: float,
+    human_minutes: float | None = None,
     family: str | None = None,
     model: str | None = None,
     task_id: str | None = None,
@@ -199,6 +204,10 @@ def task(
     **envelope: Unpack[EnvelopeArgs],
 ) -> TaskHandle:
     """A task of ``category`` that would take a skilled person ``human_minutes``.
+
+    ``human_minutes`` is required by the contract; it may also be set during the work with
+    ``update(human_minutes=...)``. A task finished without it is not sent (counted in
+    ``stats()['errors']``), like any other bad value: the hook never raises for it.
 
     ``duration_s`` overrides the measured duration (backfills, simulations); the envelope
     keywords (``team``, ``actor``, ``occurred_at``, ``event_id``, ``tool``) override the

@@ -16,6 +16,10 @@ import time
 import urllib.parse
 
 RETRYABLE = {408, 425, 429}
+#: a collector that does not even accept the connection in this long is treated as down: a
+#: silently dropped SYN would otherwise hold the exporter for the whole export timeout while the
+#: tool's events pile up in the queue
+CONNECT_TIMEOUT_S = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +81,11 @@ class Transport:
     def _connect(self) -> http.client.HTTPConnection:
         if self._connection is None:
             kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._connection = kind(self._host, self._port, timeout=self._timeout_s)
+            connection = kind(self._host, self._port, timeout=min(CONNECT_TIMEOUT_S, self._timeout_s))
+            connection.connect()
+            assert connection.sock is not None
+            connection.sock.settimeout(self._timeout_s)  # connected: the answer may take longer
+            self._connection = connection
         return self._connection
 
     def close(self) -> None:

@@ -70,11 +70,36 @@ def test_actor_comes_from_git_or_login() -> None:
     assert config._default_actor()  # an email from git, else the login name, else "unknown"
 
 
+def test_actor_is_what_git_config_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read from git's files (no subprocess on the tool's thread), and equal to `git config`."""
+    home = tmp_path / "home"
+    (home / ".config" / "git").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "no-system-config"))
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+    def git_says() -> str:
+        return subprocess.run(["git", "config", "user.email"], cwd=repo / "sub", capture_output=True,
+                              text=True, check=False).stdout.strip()
+
+    monkeypatch.chdir(repo / "sub")
+    (home / ".config" / "git" / "config").write_text('[user]\n\temail = "xdg@lab.example"\n')
+    assert config._default_actor() == git_says() == "xdg@lab.example"
+    (home / ".gitconfig").write_text("[core]\n\teditor = vi\n[User]\n  Email=home@lab.example ; mine\n")
+    assert config._default_actor() == git_says() == "home@lab.example"
+    subprocess.run(["git", "config", "user.email", "repo@lab.example"], cwd=repo, check=True)
+    assert config._default_actor() == git_says() == "repo@lab.example"
+
+
 def test_agents_import_only_the_stdlib() -> None:
     # requests: only the OTLP transport uses it, as the session of OTLPLogExporter (it is
     # that exporter's own HTTP client and comes installed with it)
     allowed = set(sys.stdlib_module_names) | {"opentelemetry"}
-    allowed_in = {"otlp.py": {"requests"}}
+    allowed_in = {"otlp.py": {"requests", "google"}}  # google.rpc.Status: googleapis-common-protos
     for path in AGENTS_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []

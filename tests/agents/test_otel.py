@@ -150,3 +150,34 @@ def test_the_tools_otlp_headers_never_reach_the_collector(collector: StubCollect
     assert "vendor-secret" not in str(headers)
     assert headers["authorization"] == "Bearer s3cret"
     assert len(collector.accepted) == 1
+
+
+RACE = '''
+import json, sys, time
+sys.setswitchinterval(1e-6)  # hand the GIL over as often as possible
+from autoscope import agents
+agents.configure(collector_url=sys.argv[1], otel_provider=sys.argv[2], transport="otlp",
+                 team="t", actor="a@lab.example", tool="race", max_queue_size=1_000_000)
+deadline = time.monotonic() + 0.5
+while time.monotonic() < deadline:  # while the exporter thread imports the OTel SDK
+    agents.task("analysis", human_minutes=1).finish()
+    agents.review("t1", "approved", minutes=1)
+agents.flush(10)
+print(json.dumps(agents.stats()))
+'''
+
+
+@pytest.mark.parametrize("provider", ["own", "global"])
+def test_hooks_called_while_the_sdk_is_still_importing(collector: StubCollector, provider: str) -> None:
+    """The exporter thread imports the OTel SDK, and with it opentelemetry.trace and ._logs,
+    while the tool goes on calling hooks: a half-imported module must count as absent, never as
+    an AttributeError (which lost whole events with otel_provider="global")."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RACE, collector.url, provider],
+                          capture_output=True, text=True, timeout=60, check=True)
+    stats = json.loads(done.stdout.strip().splitlines()[-1])
+    assert stats["errors"] == 0 and stats["dropped"] == 0, (stats, done.stderr[-2000:])
+    assert stats["sent"] == stats["queued"] > 100, stats
