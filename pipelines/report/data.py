@@ -1,8 +1,10 @@
 """Reading ``indicator_values`` for a report period: the period itself, its weeks, the one before.
 
 Periods are written as the indicator job labels them: ``2026-Q3`` (quarter), ``2026-09``
-(month), ``2026-W37`` (ISO week). A week belongs to the month or quarter of its Thursday
-(ISO 8601's rule for which year a week is in), so 2026-W40 (Mon 28 Sep – Sun 4 Oct) is in Q4.
+(month), ``2026-W37`` (ISO week). Their bounds, labels and nesting come from
+:mod:`autoscope.pipelines.periods`, the module the job itself uses, so the report can never
+disagree with the job about which week belongs where: a week belongs to the month (and
+quarter) of its Thursday — ISO 8601's rule — so 2026-W40 (Mon 28 Sep – Sun 4 Oct) is in Q4.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import re
 import duckdb
 import polars as pl
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+from autoscope.pipelines.periods import bounds, label, parent
+
+_FORMS = {
+    "quarter": re.compile(r"^\d{4}-Q[1-4]$"),
+    "month": re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    "week": re.compile(r"^\d{4}-W\d{2}$"),
+}
 
 
 class PeriodError(ValueError):
@@ -31,71 +37,105 @@ class Period:
     end: dt.date      # first day after
 
     def previous(self) -> "Period":
-        return parse_period(_shift(self, -1))
+        return parse_period(label(self.period_type, self.start - dt.timedelta(days=1)))
+
+    def contains(self, period_type: str, label_: str) -> bool:
+        """Is the period ``label_`` of ``period_type`` inside this one (by the job's nesting)?"""
+        while period_type != self.period_type:
+            up = parent(period_type, label_)
+            if up is None:
+                return False
+            period_type, label_ = up
+        return label_ == self.label
 
     def weeks(self) -> list[str]:
         """ISO weeks whose Thursday falls in this period, in order."""
-        if self.period_type == "week":
+        return self.within("week")
+
+    def within(self, period_type: str) -> list[str]:
+        """Labels of ``period_type`` inside this period, in order (this one for its own type)."""
+        if period_type == self.period_type:
             return [self.label]
-        first = self.start - dt.timedelta(days=self.start.weekday())  # Monday on/before start
-        out = []
-        monday = first
-        while monday < self.end:
-            thursday = monday + dt.timedelta(days=3)
-            if self.start <= thursday < self.end:
-                year, week, _ = thursday.isocalendar()
-                out.append(f"{year}-W{week:02d}")
-            monday += dt.timedelta(days=7)
+        out: list[str] = []
+        day = self.start - dt.timedelta(days=7)
+        while day < self.end + dt.timedelta(days=7):
+            lab = label(period_type, day)
+            if lab not in out and self.contains(period_type, lab):
+                out.append(lab)
+            day += dt.timedelta(days=1)
         return out
 
 
-def parse_period(label: str) -> Period:
-    if m := _QUARTER.match(label):
-        year, q = int(m[1]), int(m[2])
-        start = dt.date(year, 3 * q - 2, 1)
-        end = dt.date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
-        return Period(label, "quarter", start, end)
-    if m := _MONTH.match(label):
-        year, month = int(m[1]), int(m[2])
-        return Period(label, "month", dt.date(year, month, 1),
-                      dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1))
-    if m := _WEEK.match(label):
-        year, week = int(m[1]), int(m[2])
-        try:
-            start = dt.date.fromisocalendar(year, week, 1)
-        except ValueError:
-            raise PeriodError(f"{label}: {year} has no ISO week {week}") from None
-        return Period(label, "week", start, start + dt.timedelta(days=7))
-    raise PeriodError(f"period {label!r} must look like 2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week)")
-
-
-def _shift(period: Period, by: int) -> str:
-    if period.period_type == "quarter":
-        index = period.start.year * 4 + (period.start.month - 1) // 3 + by
-        return f"{index // 4}-Q{index % 4 + 1}"
-    if period.period_type == "month":
-        index = period.start.year * 12 + period.start.month - 1 + by
-        return f"{index // 12}-{index % 12 + 1:02d}"
-    year, week, _ = (period.start + dt.timedelta(weeks=by)).isocalendar()
-    return f"{year}-W{week:02d}"
+def parse_period(text: str) -> Period:
+    """The period a label names; :class:`PeriodError` says which forms are accepted."""
+    for period_type, form in _FORMS.items():
+        if form.match(text):
+            try:
+                start, end = bounds(period_type, text)
+            except ValueError:  # e.g. 2026-W54: the year has no such ISO week
+                year, week = text.split("-W")
+                raise PeriodError(f"{text}: {year} has no ISO week {int(week)}") from None
+            return Period(text, period_type, start.date(), end.date())
+    raise PeriodError(f"period {text!r} must look like 2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week)")
 
 
 def chart_weeks(period: Period, before: int = 1) -> list[str]:
     """The weeks a chart shows: ``before`` periods of context, then the period's own weeks."""
-    weeks: list[str] = []
-    p = period
-    chain = [p]
-    for _ in range(before):
-        p = p.previous()
-        chain.insert(0, p)
-    for item in chain:
-        weeks.extend(w for w in item.weeks() if w not in weeks)
     if period.period_type == "week":  # a week alone is no trend: show the 8 weeks ending there
         weeks, p = [period.label], period
         for _ in range(7):
             p = p.previous()
             weeks.insert(0, p.label)
+        return weeks
+    chain = [period]
+    for _ in range(before):
+        chain.insert(0, chain[0].previous())
+    weeks: list[str] = []
+    for item in chain:
+        weeks.extend(w for w in item.weeks() if w not in weeks)
     return weeks
+
+
+# ---------------------------------------------------------------- the stored cells
+
+
+@dataclasses.dataclass
+class Cell:
+    """One stored row of ``indicator_values`` (None: no such row), as the page shows it.
+
+    ``dp`` says the period was released under differential privacy: there, a row that is not
+    suppressed but has no value was withheld by the DP job (it has no mechanism for that
+    statistic), which must read as such and not as a missing number.
+    """
+
+    row: dict | None
+    dp: bool = False
+
+    @property
+    def missing(self) -> bool:
+        return self.row is None
+
+    @property
+    def suppressed(self) -> bool:
+        return bool(self.row and self.row["suppressed"])
+
+    @property
+    def withheld(self) -> bool:
+        return self.dp and self.row is not None and not self.row["suppressed"] and self.row["value"] is None
+
+    @property
+    def value(self) -> float | None:
+        return None if self.row is None or self.row["suppressed"] else self.row["value"]
+
+
+def find(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str,
+         cut: str = "lab", cut_value: str = "all", dp: bool = False) -> Cell:
+    """The cell of one (indicator, metric, period, cut) in ``frame``."""
+    rows = frame.filter(
+        (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == ptype)
+        & (pl.col("period") == period) & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
+    )
+    return Cell(rows.row(0, named=True) if rows.height else None, dp)
 
 
 def has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -128,9 +168,3 @@ def available_periods(frame: pl.DataFrame) -> dict[str, list[str]]:
         if values:
             out[ptype] = values
     return out
-
-
-def period_covered(frame: pl.DataFrame, period: Period) -> bool:
-    """Does the table hold rows for the period itself and for its weeks?"""
-    own = frame.filter((pl.col("period_type") == period.period_type) & (pl.col("period") == period.label))
-    return own.height > 0

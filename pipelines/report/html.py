@@ -9,7 +9,6 @@ auditors can check each number against the table it came from.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import html
 import math
@@ -22,39 +21,13 @@ from autoscope.pipelines.report import charts
 from autoscope.pipelines.report.catalog import (
     BY_KEY, CATALOG, definition, info_for, is_share, metric_label, resolve,
 )
-from autoscope.pipelines.report.data import Period, chart_weeks
+from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find
 from autoscope.pipelines.report.summary import sentences
 
 e = html.escape
 
 
-# ---------------------------------------------------------------- cells and formatting
-
-@dataclasses.dataclass
-class Cell:
-    row: dict | None
-
-    @property
-    def missing(self) -> bool:
-        return self.row is None
-
-    @property
-    def suppressed(self) -> bool:
-        return bool(self.row and self.row["suppressed"])
-
-    @property
-    def value(self) -> float | None:
-        return None if self.row is None or self.row["suppressed"] else self.row["value"]
-
-
-def find(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str,
-         cut: str = "lab", cut_value: str = "all") -> Cell:
-    rows = frame.filter(
-        (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == ptype)
-        & (pl.col("period") == period) & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
-    )
-    return Cell(rows.row(0, named=True) if rows.height else None)
-
+# ---------------------------------------------------------------- formatting
 
 def _minutes(value: float) -> str:
     if value < 90:
@@ -541,7 +514,3 @@ no individual's work can be read from it. Definitions: open “Definition” und
 </main>{PRINT_SCRIPT}{script}</body></html>
 """
 
-
-def render_report(frame: pl.DataFrame, period: Period, team: str | None = None, **kwargs) -> str:
-    """The report page for ``period`` (and ``team``) from ``indicator_values`` rows."""
-    return Report(frame, period, team).render(**kwargs)

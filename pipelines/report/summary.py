@@ -12,8 +12,8 @@ import dataclasses
 
 import polars as pl
 
-from autoscope.pipelines.report.catalog import info_for
-from autoscope.pipelines.report.data import Period
+from autoscope.pipelines.report.catalog import info_for, is_share
+from autoscope.pipelines.report.data import Period, find
 
 #: how a metric reads in a sentence (falls back to its name in words)
 WORDS = {
@@ -60,14 +60,10 @@ class Move:
         return self.after - self.before
 
 
-def _value(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str, cut: str, cut_value: str):
-    rows = frame.filter(
-        (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == ptype)
-        & (pl.col("period") == period) & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
-    )
-    if rows.height == 0 or rows["suppressed"][0] or rows["value"][0] is None:
-        return None
-    return float(rows["value"][0])
+def _value(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str, cut: str,
+           cut_value: str) -> float | None:
+    value = find(frame, indicator, metric, ptype, period, cut, cut_value).value
+    return None if value is None else float(value)
 
 
 def moves(frame: pl.DataFrame, period: Period, cut: str = "lab", cut_value: str = "all") -> list[Move]:
@@ -76,8 +72,8 @@ def moves(frame: pl.DataFrame, period: Period, cut: str = "lab", cut_value: str 
     weeks = period.weeks()
     present_weeks = [w for w in weeks if frame.filter((pl.col("period_type") == "week") & (pl.col("period") == w)).height]
     out = []
-    shares = frame.filter(pl.col("metric").str.contains(r"(_share|_rate)$") | pl.col("metric").str.starts_with("share_"))
-    for indicator, metric in shares.select(["indicator", "metric"]).unique().sort(["indicator", "metric"]).iter_rows():
+    pairs = frame.select(["indicator", "metric"]).unique().sort(["indicator", "metric"]).iter_rows()
+    for indicator, metric in (pair for pair in pairs if is_share(pair[1])):
         now = _value(frame, indicator, metric, period.period_type, period.label, cut, cut_value)
         before = _value(frame, indicator, metric, previous.period_type, previous.label, cut, cut_value)
         if now is not None and before is not None:
