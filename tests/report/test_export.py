@@ -58,9 +58,13 @@ def test_tampered_missing_or_extra_files_fail_verify(data_dir: Path, tmp_path: P
     out = tmp_path / "filing"
     assert _export(data_dir, out, "csv") == 0
     target = out / "automation_share.csv"
-    text = target.read_text()
-    first_value = text.splitlines()[1]
-    target.write_text(text.replace(first_value, first_value.replace("0.", "0.9", 1), 1))  # one number changed
+    lines = target.read_text().splitlines(keepends=True)
+    column = lines[0].split(",").index("value")
+    row = next(i for i, line in enumerate(lines[1:], 1) if line.split(",")[column])  # a released value
+    fields = lines[row].split(",")
+    fields[column] = repr(float(fields[column]) + 0.01)  # one number changed, the row count kept
+    lines[row] = ",".join(fields)
+    target.write_text("".join(lines))
     problems = verify(out)
     assert len(problems) == 1 and "automation_share.csv: SHA-256" in problems[0]
     capsys.readouterr()
