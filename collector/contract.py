@@ -20,7 +20,9 @@ Decisions the design left open, made here:
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import re
 from typing import Annotated, Literal, Union
 
 import msgspec
@@ -172,12 +174,54 @@ _encoder = msgspec.json.Encoder()
 
 
 class ContractError(ValueError):
-    """An event that breaks the contract. ``field`` is a JSON path such as ``$.actor``."""
+    """An event that breaks the contract. ``field`` is a JSON path such as ``$.actor``.
 
-    def __init__(self, field: str, reason: str) -> None:
+    ``field`` and ``reason`` are answered to the sender and may quote what it sent (the bad
+    enum value, the unknown field's name): ``echoed``. What is *written down* (the quarantine,
+    metric labels) is :attr:`kept_field` / :attr:`kept_reason`, where that text is quoted only
+    when it is a plain label, the rule the quarantine scrubs payloads by: an email put into an
+    enum field is told back to its sender and never reaches a disk.
+    """
+
+    def __init__(self, field: str, reason: str, echoed: str | None = None) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.echoed = echoed
+
+    @property
+    def _withheld(self) -> bool:
+        return self.echoed is not None and not _PLAIN_LABEL.match(self.echoed)
+
+    @property
+    def kept_field(self) -> str:
+        if not self._withheld:
+            return self.field
+        return self.field.replace(self.echoed, "<withheld name>")  # type: ignore[arg-type]
+
+    @property
+    def kept_reason(self) -> str:
+        if not self._withheld:
+            return self.reason
+        marker = f"<withheld: {len(self.echoed)} characters, not a label>"  # type: ignore[arg-type]
+        return self.reason.replace(repr(self.echoed), marker).replace(self.echoed, marker)  # type: ignore[arg-type]
+
+
+_PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/+\-]{0,128}$")  # LABEL's pattern: no space, no @
+
+
+def _quoted_value(text: str, prefix: str) -> str | None:
+    """The sender's value msgspec quoted (with repr) after ``prefix``, e.g. ``Invalid enum value 'x'``."""
+    try:
+        value = ast.literal_eval(text[len(prefix):].strip())
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _field_name(text: str) -> str:
+    """The name between the backticks of ``Object contains unknown field `name```."""
+    return text[text.index("`") + 1 : text.rindex("`")]
 
 
 def _contract_error(
@@ -188,25 +232,23 @@ def _contract_error(
     reason, sep, where = message.rpartition(" - at `")
     if not sep:
         if message.startswith("Object missing required field `"):
-            name = message.split("`")[1]
-            return ContractError(f"$.{name}", "required field is missing")
+            return ContractError(f"$.{_field_name(message)}", "required field is missing")
         if message.startswith("Object contains unknown field `"):
-            name = message.split("`")[1]
-            return ContractError(f"$.{name}", "unknown field")
+            name = _field_name(message)
+            return ContractError(f"$.{name}", "unknown field", echoed=name)
         if "Invalid value" in message and "tag" in message.lower() or "`type`" in message:
-            return ContractError("$.type", _tag_reason(message))
+            return ContractError("$.type", _tag_reason(message), _quoted_value(message, "Invalid value"))
         return ContractError("$", message)
     field = where.rstrip("`")
     if reason.startswith("Object missing required field `"):
-        name = reason.split("`")[1]
-        return ContractError(f"{field}.{name}", "required field is missing")
+        return ContractError(f"{field}.{_field_name(reason)}", "required field is missing")
     if reason.startswith("Object contains unknown field `"):
-        name = reason.split("`")[1]
-        return ContractError(f"{field}.{name}", "unknown field")
+        name = _field_name(reason)
+        return ContractError(f"{field}.{name}", "unknown field", echoed=name)
     if field.endswith(".type") and reason.startswith("Invalid value"):
-        return ContractError(field, _tag_reason(reason))
+        return ContractError(field, _tag_reason(reason), _quoted_value(reason, "Invalid value"))
     if reason.startswith("Invalid enum value"):
-        return ContractError(field, _enum_reason(field, reason, raw))
+        return ContractError(field, _enum_reason(field, reason, raw), _quoted_value(reason, "Invalid enum value"))
     return ContractError(field, reason)
 
 

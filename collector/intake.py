@@ -100,5 +100,5 @@ class Intake:
             await asyncio.to_thread(self.quarantine.keep, batch, source)
         self.stats.accepted(len(accepted))
         for item in rejected:
-            self.stats.rejected(item.error.field)  # type: ignore[union-attr]
+            self.stats.rejected(item.error.kept_field)  # type: ignore[union-attr]
         return batch

@@ -6,8 +6,15 @@ import threading
 from collections import Counter
 
 
+MAX_LABELS = 1000  # distinct fields counted; beyond, "other" (senders choose unknown field names)
+
+
 class CollectorStats:
-    """Thread-safe counts of accepted events and of rejections by field/reason."""
+    """Thread-safe counts of accepted events and of rejections by field/reason.
+
+    The rejected field is a metric label, and an unknown field's path is the sender's choice:
+    past :data:`MAX_LABELS` distinct ones, new ones count as ``other`` so memory stays bounded.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -21,6 +28,8 @@ class CollectorStats:
 
     def rejected(self, field: str) -> None:
         with self._lock:
+            if field not in self._rejected and len(self._rejected) >= MAX_LABELS:
+                field = "other"
             self._rejected[field] += 1
 
     def refused(self, reason: str) -> None:

@@ -2,10 +2,13 @@
 
 Nothing is dropped silently: every event the collector rejects is answered to its sender and
 appended here (JSON lines, one file per UTC day, fsync'd). Before anything is written the
-payload is scrubbed: ``actor`` and ``reviewer`` become pseudonyms, any other string that is
-not a plain label (free text, anything with a space or an ``@``) is replaced by a marker, and
-a payload that is not JSON at all is kept only as its size and SHA-256. An operator can list
-the quarantine, fix a mapping and replay (``autoscope quarantine``).
+payload is scrubbed: ``actor`` and ``reviewer`` become pseudonyms, any other string (or key)
+that is not a plain label (free text, anything with a space or an ``@``) is replaced by a
+marker, and a payload that is not JSON at all is kept only as its size and SHA-256. The field
+and reason are kept in the same spirit: a reason quotes the sender's value only when it is a
+plain label (:attr:`ContractError.kept_reason`), so ``"outcome": "ada@lab.example"`` is told
+back to its sender but never written here. An operator can list the quarantine, fix a mapping
+and replay (``autoscope quarantine``).
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ _IDENTITY_KEYS = {"actor", "reviewer"}
 def scrub(value: Any, pseudonym_of: Callable[[str], str], key: str | None = None) -> Any:
     """A copy of a decoded payload with identities pseudonymized and free text removed."""
     if isinstance(value, dict):
-        return {k: scrub(v, pseudonym_of, k) for k, v in value.items()}
+        return {
+            (k if _LABEL.match(k) else f"[redacted key {i}: {len(k)} characters]"): scrub(v, pseudonym_of, k)
+            for i, (k, v) in enumerate(value.items())
+        }
     if isinstance(value, list):
         return [scrub(v, pseudonym_of) for v in value]
     if isinstance(value, str):
@@ -86,8 +92,8 @@ class Quarantine:
                 "received_at": batch.received_at.isoformat(),
                 "sender": batch.sender,
                 "source": source,
-                "field": item.error.field,
-                "reason": item.error.reason,
+                "field": item.error.kept_field,
+                "reason": item.error.kept_reason,
                 "payload": scrubbed_payload(item.raw, self.pseudonym_of),
             }, separators=(",", ":")))
         day = batch.received_at.astimezone(dt.timezone.utc).date().isoformat()
