@@ -6,7 +6,8 @@ Status codes, so a sender knows what to do with its batch:
   (``results[i] = {index, event_id, status, error: {field, reason}}``). Accepted means
   written and fsync'd to the spool, from where the forwarder takes it to Kafka. Rejected
   events are kept in the quarantine with their reason.
-* 400 malformed body (invalid JSON, not an array, empty) or every event rejected;
+* 400 malformed body (invalid JSON, not an array, empty, a truncated gzip stream) or every
+  event rejected;
   401/403 missing, unknown or out-of-scope token; 413 body or batch over its limit (the
   message names the limit); 415 not ``application/json``.
 * 503 with ``Retry-After`` when the spool is at its cap (Kafka has been away for long):
@@ -15,16 +16,15 @@ Status codes, so a sender knows what to do with its batch:
 
 from __future__ import annotations
 
-import zlib
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from autoscope.collector import pipeline
-from autoscope.collector.intake import Intake, Limits
+from autoscope.collector.intake import Intake
 from autoscope.collector.pipeline import Batch, Refusal
+from autoscope.collector.receivers.body import read_body
 from autoscope.collector.transforms.decode import decode_json_array
 
 _encoder = msgspec.json.Encoder()
@@ -38,35 +38,6 @@ def refusal_response(refusal: Refusal) -> Response:
     headers = {"Retry-After": str(refusal.retry_after_s)} if refusal.retry_after_s else None
     body = {"error": {"field": refusal.field, "reason": refusal.reason}}
     return json_response(refusal.status, body, headers)
-
-
-async def read_body(request: Request, limits: Limits) -> bytes | Refusal:
-    """The body, decompressed if gzip/deflate, or the refusal naming what is wrong with it.
-
-    Reads the stream chunk by chunk so an oversized body is refused without being held,
-    whether it came with a Content-Length or chunked.
-    """
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.max_body_bytes:
-            return Refusal(413, "body", f"body exceeds the limit of {limits.max_body_bytes} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").lower()
-    if encoding in ("identity", ""):
-        return body
-    if encoding not in ("gzip", "deflate"):
-        return Refusal(415, "Content-Encoding", f"unsupported content encoding {encoding!r}")
-    try:
-        decompressor = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
-        body = decompressor.decompress(body, limits.max_body_bytes + 1)
-    except zlib.error as exc:
-        return Refusal(400, "body", f"body is not valid {encoding}: {exc}")
-    if len(body) > limits.max_body_bytes or decompressor.unconsumed_tail:
-        return Refusal(413, "body", f"decompressed body exceeds {limits.max_body_bytes} bytes")
-    return body
 
 
 def _item_result(item: pipeline.Item) -> dict[str, object]:

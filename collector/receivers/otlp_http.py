@@ -7,7 +7,7 @@ gzip or deflate, with a Content-Length or chunked. Answers, in the request's enc
 * 200 with ``Export*ServiceResponse`` once the mapped events are fsync'd; events the
   contract rejects are counted in ``partial_success`` with a message naming the record and
   attribute (and quarantined). Telemetry that maps to nothing is counted, not refused.
-* 400 malformed body; 401/403 token; 413 over a limit; 415 other content types or encodings;
+* 400 malformed body (also a truncated gzip/deflate stream); 401/403 token; 413 over a limit; 415 other content types or encodings;
   429 (too many requests in flight, or over the token's rate) and 503 (spool at its cap)
   with a short ``Retry-After`` — all with a ``google.rpc.Status`` body.
 """
@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.native_http import read_body
+from autoscope.collector.receivers.body import read_body
 from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, decode, encode
 
 _CODES = {

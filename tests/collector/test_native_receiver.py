@@ -133,6 +133,37 @@ def test_gzip_body_is_accepted(client: TestClient, kafka: KafkaSettings) -> None
     assert consume_all(kafka, 1)[0].event_id == batch[0]["event_id"]
 
 
+@pytest.mark.parametrize("cut", [0.5, 0.98], ids=["mid-stream", "trailer"])
+def test_truncated_gzip_body_is_refused_not_half_accepted(client: TestClient, cut: float) -> None:
+    whole = gzip.compress(json.dumps([new_event() for _ in range(20)]).encode())
+    response = post(client, whole[: int(len(whole) * cut)], **{"content-encoding": "gzip"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "field": "body",
+        "reason": "gzip body is truncated: the compressed stream stops before its end; "
+                  "nothing of it was accepted, send it whole",
+    }
+    assert client.get("/healthz").json()["accepted"] == 0
+
+
+def test_multi_member_gzip_body_is_read_whole(client: TestClient, kafka: KafkaSettings) -> None:
+    first, second = [new_event()], [new_event()]
+    text = json.dumps(first + second).encode()
+    half = len(text) // 2
+    response = post(client, gzip.compress(text[:half]) + gzip.compress(text[half:]), **{"content-encoding": "gzip"})
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 2
+
+
+def test_bytes_after_a_deflate_stream_are_refused(client: TestClient) -> None:
+    import zlib
+
+    body = zlib.compress(json.dumps([new_event()]).encode()) + b"junk"
+    response = post(client, body, **{"content-encoding": "deflate"})
+    assert response.status_code == 400
+    assert response.json()["error"]["reason"] == "4 bytes follow the end of the deflate stream"
+
+
 def test_healthz_reports_counts(client: TestClient) -> None:
     post(client, [new_event(), new_event(outcome="meh")])
     health = client.get("/healthz").json()

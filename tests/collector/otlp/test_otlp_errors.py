@@ -51,6 +51,40 @@ def test_malformed_requests_are_refused_naming_the_problem(
     assert needle in message
 
 
+@pytest.mark.parametrize("headers", [PROTO, JSON], ids=["protobuf", "json"])
+def test_truncated_gzip_export_is_refused_so_the_exporter_retries(client: TestClient, headers: dict) -> None:
+    """A gzip stream cut off after a flush inflates to a valid request: its first part. Taking
+    that with a 200 would lose the rest, which the exporter would never send again."""
+    import zlib
+
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+
+    def request(first: int) -> bytes:
+        body = logs_body([log_record(first + i, {"event.name": "other"}) for i in range(50)], {"service.name": "x"})
+        message = json_format.ParseDict(body, logs_service_pb2.ExportLogsServiceRequest())
+        return message.SerializeToString() if headers is PROTO else json_format.MessageToJson(message).encode()
+
+    stream = zlib.compressobj(wbits=31)  # gzip
+    head = stream.compress(request(1)) + stream.flush(zlib.Z_FULL_FLUSH)
+    # protobuf: two serialized requests make one (repeated fields concatenate); JSON: spaces
+    rest = stream.compress(request(100) if headers is PROTO else b" " * 64) + stream.flush()
+    whole = client.post("/v1/logs", content=head + rest, headers={**headers, "content-encoding": "gzip"})
+    assert whole.status_code == 200
+    received = client.get("/healthz").json()["otlp"]["otlp_records_received"]
+    assert received == {"logs": 100 if headers is PROTO else 50}
+
+    cut = client.post("/v1/logs", content=head, headers={**headers, "content-encoding": "gzip"})
+    assert cut.status_code == 400
+    if headers is PROTO:
+        status = status_pb2.Status.FromString(cut.content)
+    else:
+        status = json_format.ParseDict(cut.json(), status_pb2.Status())
+    assert status.code == 3  # INVALID_ARGUMENT
+    assert status.message.startswith("body: gzip body is truncated")
+    assert client.get("/healthz").json()["otlp"]["otlp_records_received"] == received
+
+
 def test_empty_protobuf_export_is_fine_and_answered_in_protobuf(client: TestClient) -> None:
     response = client.post("/v1/metrics", content=b"", headers=PROTO)
     assert response.status_code == 200
