@@ -28,9 +28,11 @@ import polars as pl
 
 from autoscope import __version__
 from autoscope.pipelines import audit
-from autoscope.pipelines.report.build import compute_period_types, is_covered, open_warehouse
+from autoscope.pipelines.privacy import BudgetExceeded
+from autoscope.pipelines.report.build import PeriodUnavailable, ensure_stored, open_warehouse
 from autoscope.pipelines.report.catalog import CATALOG, definition, info_for, resolve
 from autoscope.pipelines.report.data import Period, has_table, parse_period
+from autoscope.pipelines.report.stored import needed_types
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -85,12 +87,13 @@ def check_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         raise ExportRefused(f"refused: {table!r} has identifying columns ({', '.join(identifying)})")
 
 
+#: the period types inside an exported period that the export carries too
+INNER_TYPES = {"quarter": ("month", "week"), "month": ("week",), "week": ()}
+
+
 def periods_within(period: Period) -> dict[str, list[str]]:
     """period_type → the labels an export of ``period`` includes (itself, its months, its weeks)."""
-    out = {period.period_type: [period.label], "week": period.weeks()}
-    if period.period_type == "quarter":
-        out["month"] = [f"{period.start.year}-{period.start.month + i:02d}" for i in range(3)]
-    return out
+    return {ptype: period.within(ptype) for ptype in needed_types(period, INNER_TYPES[period.period_type])}
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, table: str, period: Period) -> pl.DataFrame:
@@ -189,11 +192,14 @@ def export_period(
                 check_table(conn, table)
             if out_dir.exists() and any(out_dir.iterdir()):
                 raise ExportError(f"{out_dir} is not empty: export into a new or empty directory")
+            ensure_stored(conn, period, list(periods_within(period)), k=k)
         except (ExportRefused, ExportError) as exc:
             audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
             raise
-        if not is_covered(conn, period):
-            compute_period_types(conn, period, k)
+        except (PeriodUnavailable, BudgetExceeded) as exc:
+            reason = str(exc) if isinstance(exc, PeriodUnavailable) else f"refused by the privacy budget: {exc}"
+            audit.record(conn, outcome="refused", actor=actor, detail=reason, **common)
+            raise ExportRefused(reason) from None
         out_dir.mkdir(parents=True, exist_ok=True)
         files, indicators = [], []
         ext = fmt

@@ -1,9 +1,10 @@
 """Open the warehouse, make sure the period's indicators are in ``indicator_values``, render.
 
-The report reads only ``indicator_values``. When the requested period (or its weeks) has no
-rows yet — the indicator job computes ISO weeks by default — the indicator job is run for the
-period types the report needs (week and the period's own type) and its results are stored
-first, so that every number on the page is one the table holds (``--refresh`` forces that).
+The report reads only ``indicator_values``, so that every number on the page is one the table
+holds. When the requested period (or its weeks) has no rows yet — ``autoscope indicators
+--period week`` stores weeks only — :func:`ensure_stored` runs the indicator job in full with
+the stored release's k and epsilon and stores its results first (``--refresh`` forces that);
+a period with no events is refused with a message saying so, never reported empty.
 
 Warehouse access: DuckDB lets one process open the file at a time (see
 :mod:`autoscope.warehouse.ingester`), so the report, the export and the audit listing take a
@@ -15,15 +16,19 @@ already stored, read-write when they must be computed (or, for an export, audite
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.report.data import Period, chart_weeks, load_values, parse_period
+from autoscope.pipelines.report.data import Period, chart_weeks, has_table, load_values, parse_period
 from autoscope.pipelines.report.html import Report
+from autoscope.pipelines.report.stored import (
+    event_span, has_events_in, needed_types, stored_release, uncovered,
+)
 
 
 #: how long to wait for the ingester to hand the file over
@@ -35,7 +40,11 @@ class WarehouseBusy(RuntimeError):
 
 
 class NoWarehouse(FileNotFoundError):
-    pass
+    """There is no warehouse file at the path (nothing was ingested there yet)."""
+
+
+class PeriodUnavailable(LookupError):
+    """The period has no stored indicators and none can be computed (it has no events)."""
 
 
 @contextlib.contextmanager
@@ -78,71 +87,75 @@ def needed_periods(period: Period) -> list[str]:
     return [period.label, period.previous().label, *chart_weeks(period)]
 
 
-def is_covered(conn: duckdb.DuckDBPyConnection, period: Period) -> bool:
-    rows = conn.execute(
-        "SELECT count(*) FILTER (WHERE period_type = ? AND period = ?),"
-        "       count(*) FILTER (WHERE period_type = 'week' AND list_contains(?, period))"
-        " FROM indicator_values",
-        [period.period_type, period.label, period.weeks()],
-    ).fetchall()[0]
-    return bool(rows[0]) and (bool(rows[1]) or period.period_type == "week")
+def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types: Sequence[str], *,
+                  k: int | None = None, refresh: bool = False) -> bool:
+    """Make sure ``period`` and the ``period_types`` inside it are stored; True if computed now.
 
+    When they are not (or ``refresh``), the indicator job runs in full: an incremental run only
+    recomputes quarters that received events since its last run, so it never fills in a period
+    type that was not asked for before. It runs for *every* period type, not only the missing
+    ones, because complementary suppression decides weeks, months and quarters together
+    (:mod:`autoscope.pipelines.anonymize`): types released by separate runs could be differenced.
+    It uses the stored release's k and epsilon (``k`` overrides the k), so computing a missing
+    period never releases it with a weaker k or without the differential privacy of the rest.
 
-def has_events_in(conn: duckdb.DuckDBPyConnection, period: Period) -> bool:
-    rows = conn.execute(
-        "SELECT count(*) FROM tasks WHERE occurred_at >= ? AND occurred_at < ?",
-        [dt.datetime.combine(period.start, dt.time()), dt.datetime.combine(period.end, dt.time())],
-    ).fetchall()
-    return bool(rows[0][0])
-
-
-def compute_period_types(conn: duckdb.DuckDBPyConnection, period: Period, k: int | None = None,
-                         full: bool = False) -> None:
-    """Run the indicator job (and store) so that weeks and the period's own type are present."""
-    import inspect
-
-    from autoscope.pipelines.jobs import run_indicators
+    Raises :class:`PeriodUnavailable` when the period has no events (checked before computing:
+    nothing would come of it) or is still not covered after the run, and
+    :class:`~autoscope.pipelines.privacy.BudgetExceeded` when the privacy budget refuses the run.
+    """
+    from autoscope.pipelines.jobs import run
+    from autoscope.pipelines.periods import PERIOD_TYPES
+    from autoscope.pipelines.privacy import DEFAULT_BUDGET
     from autoscope.warehouse.schema import migrate
 
     migrate(conn)
-    needed = ("week", period.period_type)
-    # the job's signature grows with issue 6: pass only what it accepts, and keep its own
-    # default period types when they already include what the report needs
-    accepted = inspect.signature(run_indicators).parameters
-    kwargs: dict = {}
-    if k is not None:
-        kwargs["k"] = k
-    if "period_types" in accepted:
-        default = accepted["period_types"].default
-        if default is inspect.Parameter.empty or not set(needed) <= set(default or ()):
-            kwargs["period_types"] = tuple(dict.fromkeys(needed))
-    if full and ("full" in accepted or any(p.kind is p.VAR_KEYWORD for p in accepted.values())):
-        kwargs["full"] = True
-    run_indicators(conn, **kwargs)
+    if not refresh and not uncovered(conn, period, period_types):
+        return False
+    if not has_events_in(conn, period):
+        span = event_span(conn)
+        holds = (f"the warehouse holds events from {span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span
+                 else "the warehouse holds no events yet")
+        raise PeriodUnavailable(
+            f"refused: {period.label} ({period.start:%Y-%m-%d} to {period.end - dt.timedelta(days=1):%Y-%m-%d}) "
+            f"has no events, so it has no indicators; {holds}")
+    release = stored_release(conn)
+    run(conn, k=k if k is not None else release.k, period_types=PERIOD_TYPES, full=True,
+        epsilon=release.epsilon, budget=release.budget if release.budget is not None else DEFAULT_BUDGET)
+    missing = uncovered(conn, period, period_types)
+    if missing:
+        raise PeriodUnavailable(
+            f"refused: {period.label} has events, but the indicator job stored no rows for "
+            f"{' and '.join(missing)}")
+    return True
 
 
-def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int | None = None) -> tuple[pl.DataFrame, bool]:
-    """The rows the report of ``period`` needs; (rows, computed now?)."""
-    computed = False
+@dataclasses.dataclass
+class Loaded:
+    """The rows a report of one period reads, and what is known about how they were made."""
+
+    frame: pl.DataFrame
+    computed: bool  # the job ran for this report
+
+
+def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int | None = None) -> Loaded:
+    """The rows the report of ``period`` needs, computed and stored first if they were not."""
+    types = needed_types(period, ["week"])
     if not refresh:
         with open_warehouse(path, write=False) as conn:
-            covered = is_covered(conn, period)
-            if covered:
-                return load_values(conn, needed_periods(period)), False
+            if has_table(conn, "indicator_values") and not uncovered(conn, period, types):
+                return Loaded(load_values(conn, needed_periods(period)), False)
     with open_warehouse(path, write=True) as conn:
-        if refresh or not is_covered(conn, period):
-            compute_period_types(conn, period, k, full=refresh)
-            computed = True
-        return load_values(conn, needed_periods(period)), computed
+        computed = ensure_stored(conn, period, types, k=k, refresh=refresh)
+        return Loaded(load_values(conn, needed_periods(period)), computed)
 
 
 def write_report(path: Path, period_label: str, out: Path, *, team: str | None = None,
                  refresh: bool = False, k: int | None = None) -> tuple[Path, Report, bool]:
     """Render the report of ``period_label`` from the warehouse at ``path`` into ``out``."""
     period = parse_period(period_label)
-    frame, computed = load_for_period(path, period, refresh=refresh, k=k)
-    report = Report(frame, period, team)
+    loaded = load_for_period(path, period, refresh=refresh, k=k)
+    report = Report(loaded.frame, period, team)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.render(), encoding="utf-8")
-    return out, report, computed
+    return out, report, loaded.computed

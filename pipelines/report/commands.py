@@ -1,7 +1,8 @@
 """Handlers of ``autoscope report | dashboard | export [verify] | audit`` (parsers: autoscope/cli.py).
 
 Kept here, next to the work they do, and imported lazily by the CLI. Exit codes: 0 done,
-1 failed (no warehouse, busy warehouse, a set that does not verify), 2 refused or bad request.
+1 failed (no warehouse, busy warehouse, a set that does not verify), 2 refused or bad request
+(a malformed period, a period with no events, a raw table, a missing token, the privacy budget).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def _console():
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy, write_report
+    from autoscope.pipelines.privacy import BudgetExceeded
+    from autoscope.pipelines.report.build import NoWarehouse, PeriodUnavailable, WarehouseBusy, write_report
     from autoscope.pipelines.report.data import PeriodError
 
     console = _console()
@@ -30,14 +32,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         path, report, computed = write_report(data_dir / "warehouse.duckdb", args.period, out,
                                               team=args.team, refresh=args.refresh, k=args.k)
-    except PeriodError as exc:
+    except (PeriodError, PeriodUnavailable) as exc:
         console.print(f"[red]{exc}[/]")
+        return 2
+    except BudgetExceeded as exc:
+        console.print(f"[red]refused by the privacy budget:[/] {exc}")
         return 2
     except (NoWarehouse, WarehouseBusy) as exc:
         console.print(f"[red]{exc}[/]")
         return 1
     if computed:
-        console.print(f"computed and stored the indicators for {args.period} (they were not in the warehouse yet)")
+        console.print(f"computed and stored the indicators (every period type, in full) for {args.period}: "
+                      "they were not in the warehouse yet")
     drawn = ", ".join(report.charts_drawn) or "none"
     console.print(f"report: [cyan]{path.resolve()}[/] ({path.stat().st_size / 1024:.0f} KB; charts: {drawn})")
     return 0
