@@ -69,22 +69,28 @@ class TokenStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._mtime: float | None = None
+        self._version: tuple[int, int, int] | None = None  # (mtime_ns, inode, size) when read
         self._records: list[TokenRecord] = []
+        self._any_active = False
 
     def _load(self) -> list[TokenRecord]:
+        """The records, re-read only when the file changed: a stat per call, so the collector
+        can ask on every request (a token created or revoked applies at once)."""
         with self._lock:
             try:
-                mtime = self.path.stat().st_mtime_ns
+                stat = self.path.stat()
             except FileNotFoundError:
-                self._records, self._mtime = [], None
+                self._records, self._version, self._any_active = [], None, False
                 return []
-            if mtime != self._mtime:
+            # the inode too: _save replaces the file, and two saves can share an mtime tick
+            version = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
+            if version != self._version:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
                 self._records = [
                     TokenRecord(**{**entry, "scopes": tuple(entry["scopes"])}) for entry in raw
                 ]
-                self._mtime = mtime
+                self._any_active = any(r.active for r in self._records)
+                self._version = version
             return list(self._records)
 
     def _save(self, records: list[TokenRecord]) -> None:
@@ -101,7 +107,17 @@ class TokenStore:
         return self._load()
 
     def any_active(self) -> bool:
-        return any(r.active for r in self._load())
+        """Whether any token is active."""
+        self._load()
+        return self._any_active
+
+    def any_created(self) -> bool:
+        """Whether any token was ever made here, revoked ones included.
+
+        The collector asks this on each request: once it is true, every request needs a
+        token. Revoking the last (say leaked) token must lock senders out, not let everyone in.
+        """
+        return bool(self._load())
 
     def create(self, name: str, scopes: list[str], team: str | None = None) -> tuple[str, TokenRecord]:
         """Make a token; returns (the token, shown only now, and its record)."""

@@ -50,7 +50,8 @@ class CollectorSettings:
         kafka: where accepted events are forwarded.
         limits: per-request limits.
         spool_max_bytes: at this size the collector answers 503 until Kafka catches up.
-        require_auth: None decides from the token store (required once a token exists).
+        require_auth: None decides per request from the token store (required as soon as a
+            token has been created, also while the collector runs; revoked ones count).
     """
 
     data_dir: Path
@@ -76,14 +77,13 @@ def create_app(settings: CollectorSettings) -> Starlette:
     spool = Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
     forwarder = Forwarder(spool, settings.kafka)
     tokens = TokenStore(settings.data_dir / "tokens.json")
-    required = tokens.any_active() if settings.require_auth is None else settings.require_auth
     intake = Intake(
         processors=event_stages(pseudonymizer),
         spool=spool,
         quarantine=Quarantine(settings.data_dir / "quarantine", pseudonymizer),
         stats=CollectorStats(),
         limits=settings.limits,
-        authenticator=Authenticator(tokens, required),
+        authenticator=Authenticator(tokens, settings.require_auth),
     )
     otlp = OtlpReceiver(intake, settings.otlp)
     port = settings.otlp.grpc_port

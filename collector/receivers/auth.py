@@ -3,6 +3,10 @@
 401 when the token is missing, unknown or revoked; 403 when it lacks the scope (or, for a
 team-bound token, per event: see :func:`restrict_to_token_team`). With ``required=False``
 (only allowed on loopback, see ``autoscope up``) every request is let in as ``anonymous``.
+With ``required=None`` (the default) the token store decides *per request*: as soon as a
+token has been created — also while the collector runs — every request needs one, and
+stays needing one after the last token is revoked (revoking a leaked token must not open
+the door).
 """
 
 from __future__ import annotations
@@ -33,17 +37,26 @@ class Authenticator:
 
     Parameters:
         store: the tokens (re-read when the file changes, so revocations apply at once).
-        required: False lets unauthenticated requests in (loopback-only deployments).
+        required: True always asks for a token; False lets unauthenticated requests in
+            (loopback-only deployments); None asks the store on each request whether any
+            token was created (a stat of the tokens file, re-read only when it changed).
     """
 
-    def __init__(self, store: TokenStore | None, required: bool) -> None:
-        if required and store is None:
+    def __init__(self, store: TokenStore | None, required: bool | None = None) -> None:
+        if required is not False and store is None:
             raise ValueError("authentication is required but there is no token store")
         self.store = store
         self.required = required
 
+    def is_required(self) -> bool:
+        """Whether this request must carry a token (decided now, not at startup)."""
+        if self.required is None:
+            assert self.store is not None
+            return self.store.any_created()
+        return self.required
+
     def __call__(self, request: Request, scope: str) -> Sender | Refusal:
-        if not self.required:
+        if not self.is_required():
             return ANONYMOUS
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")

@@ -222,6 +222,38 @@ def test_auth_refusals(secured: tuple[TestClient, dict[str, str]], header: str |
     assert reason in response.json()["error"]["reason"]
 
 
+def test_a_token_created_while_running_is_enforced_at_once(kafka: KafkaSettings, tmp_path: Path) -> None:
+    """No token at startup lets requests in; the first token created — by `autoscope token
+    create` in another process, while the collector runs — makes every request need one."""
+    import grpc
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+
+    from autoscope.collector.mapping.settings import OtlpSettings
+    from autoscope.tokens import TokenStore
+
+    app = create_app(CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=0)))
+    with TestClient(app) as client:
+        assert post(client, [new_event()]).status_code == 200
+        token, record = TokenStore(tmp_path / "tokens.json").create("notebook", ["ingest"])
+
+        refused = post(client, [new_event()])
+        assert refused.status_code == 401
+        assert refused.json()["error"]["reason"] == "a bearer token is required"
+        otlp = client.post("/v1/logs", content=b"", headers={"content-type": "application/x-protobuf"})
+        assert otlp.status_code == 401
+        with grpc.insecure_channel(f"127.0.0.1:{app.state.otlp_grpc.port}") as channel:
+            with pytest.raises(grpc.RpcError) as failure:
+                logs_service_pb2_grpc.LogsServiceStub(channel).Export(
+                    logs_service_pb2.ExportLogsServiceRequest(), timeout=10)
+        assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert post(client, [new_event()], authorization=f"Bearer {token}").status_code == 200
+
+        # revoked, and the last one: it is refused at once, and the door does not reopen
+        TokenStore(tmp_path / "tokens.json").revoke(record.token_id)
+        assert post(client, [new_event()], authorization=f"Bearer {token}").status_code == 401
+        assert post(client, [new_event()]).status_code == 401
+
+
 def test_team_bound_token_sends_only_its_team(secured: tuple[TestClient, dict[str, str]]) -> None:
     client, tokens = secured
     auth = {"authorization": f"Bearer {tokens['team']}"}
