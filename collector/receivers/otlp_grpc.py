@@ -6,6 +6,14 @@ Status codes: INVALID_ARGUMENT (malformed, over a limit), UNAUTHENTICATED / PERM
 (token), RESOURCE_EXHAUSTED (too many requests in flight, rate), UNAVAILABLE (spool at its
 cap: retryable). gzip is negotiated by gRPC itself. The bearer token comes in the
 ``authorization`` metadata, as OTLP exporters send ``OTEL_EXPORTER_OTLP_HEADERS``.
+
+Backpressure, as the OTLP specification has it: a RESOURCE_EXHAUSTED or UNAVAILABLE answer
+carries a ``google.rpc.RetryInfo`` (a short delay) in the ``grpc-status-details-bin``
+trailer. OTel exporters read the wait only from there (not from a ``retry-after`` header),
+and some retry RESOURCE_EXHAUSTED only when it is present. The server takes at most the
+intake's ``max_in_flight`` calls at once (``maximum_concurrent_rpcs``), so calls waiting for
+a worker thread cannot pile up in memory; grpcio itself refuses calls beyond that bound, with
+RESOURCE_EXHAUSTED and no RetryInfo (it offers no hook to add one).
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
@@ -32,6 +42,15 @@ _CODES = {
     429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE,
 }
 CALL_TIMEOUT_S = 30.0
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def status_details(code: grpc.StatusCode, message: str, retry_after_s: int) -> bytes:
+    """A serialized ``google.rpc.Status`` holding a ``RetryInfo`` of ``retry_after_s``: the
+    trailer OTLP/gRPC exporters take their retry delay from."""
+    retry = any_pb2.Any()
+    retry.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=retry_after_s)))
+    return status_pb2.Status(code=code.value[0], message=message, details=[retry]).SerializeToString()
 
 
 class _Metadata:
@@ -72,6 +91,8 @@ class OtlpGrpcServer:
             futures.ThreadPoolExecutor(self.workers, thread_name_prefix="autoscope-otlp-grpc"),
             # no SO_REUSEPORT: a second collector on the port must fail, not share its traffic
             options=[("grpc.max_receive_message_length", limit), ("grpc.so_reuseport", 0)],
+            # calls beyond it are refused at once rather than queued for a worker thread
+            maximum_concurrent_rpcs=self.receiver.intake.limits.max_in_flight,
         )
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(self), server)
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(self), server)
@@ -120,9 +141,12 @@ class OtlpGrpcServer:
 
     @staticmethod
     def _abort(context: grpc.ServicerContext, refusal: Refusal) -> None:
+        code = _CODES.get(refusal.status, grpc.StatusCode.UNKNOWN)
+        message = f"{refusal.field}: {refusal.reason}"
         if refusal.retry_after_s:
-            context.set_trailing_metadata((("retry-after", str(refusal.retry_after_s)),))
-        context.abort(_CODES.get(refusal.status, grpc.StatusCode.UNKNOWN), f"{refusal.field}: {refusal.reason}")
+            details = status_details(code, message, refusal.retry_after_s)
+            context.set_trailing_metadata(((STATUS_DETAILS_KEY, details),))
+        context.abort(code, message)
 
 
 class _Logs(logs_service_pb2_grpc.LogsServiceServicer):

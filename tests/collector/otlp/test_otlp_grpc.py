@@ -1,16 +1,21 @@
-"""OTLP/gRPC answers: partial_success over gRPC, UNAVAILABLE when the spool is full."""
+"""OTLP/gRPC answers: partial_success over gRPC, UNAVAILABLE with RetryInfo when the spool is
+full, and a bound on calls at once."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import json_format
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
+from autoscope.collector.intake import Limits
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.kafka_settings import KafkaSettings
 
@@ -44,6 +49,48 @@ def test_grpc_full_spool_is_unavailable(tmp_path: Path, kafka: KafkaSettings) ->
             export(client.app.state.otlp_grpc.port, {**RECORD, "autoscope.score": 3})
     assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "spool" in failure.value.details()
+    # the wait, where OTLP exporters look for it: a google.rpc.RetryInfo in the status details
+    trailer = dict(failure.value.trailing_metadata())["grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(trailer)
+    assert status.code == grpc.StatusCode.UNAVAILABLE.value[0] and "spool" in status.message
+    retry = error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(retry)
+    assert 1 <= retry.retry_delay.seconds <= 5
+
+
+def test_calls_beyond_max_in_flight_are_refused_not_queued(
+    tmp_path: Path, kafka: KafkaSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker thread, two calls allowed at once: the first holds the worker (its spool
+    write is held back), the second waits for it, the third is refused straight away."""
+    settings = CollectorSettings(tmp_path, kafka, Limits(max_in_flight=2), otlp=OtlpSettings(grpc_port=0, grpc_workers=1))
+    entered, release = threading.Event(), threading.Event()
+    with TestClient(create_app(settings)) as client:
+        spool = client.app.state.spool
+        append = spool.append
+
+        def held_append(records: list[bytes]) -> None:
+            entered.set()
+            release.wait(20)
+            append(records)
+
+        monkeypatch.setattr(spool, "append", held_append)
+        request = json_format.ParseDict(logs_body([log_record(1, {**RECORD, "autoscope.score": 3})], {"service.name": "x"}),
+                                        logs_service_pb2.ExportLogsServiceRequest())
+        with grpc.insecure_channel(f"127.0.0.1:{client.app.state.otlp_grpc.port}") as channel:
+            stub = logs_service_pb2_grpc.LogsServiceStub(channel)
+            first = stub.Export.future(request, timeout=30)
+            assert entered.wait(10)
+            second = stub.Export.future(request, timeout=30)
+            time.sleep(0.5)  # let the server take the second call in
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as failure:
+                stub.Export(request, timeout=10)
+            assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert time.monotonic() - started < 5, "refused at once, not queued"
+            release.set()
+            assert first.result().partial_success.rejected_log_records == 0
+            assert second.result().partial_success.rejected_log_records == 0
 
 
 def test_port_in_use_leaves_http_working(tmp_path: Path, kafka: KafkaSettings) -> None:
