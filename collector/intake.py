@@ -31,16 +31,34 @@ class Limits:
     max_body_bytes: int = 8 * 1024 * 1024
     max_events: int = 5000
     events_per_record: int = 500  # events per spool record, and so per Kafka message
+    # bytes per spool record: under the broker's message limit (Kafka's default is ~1 MB),
+    # or the forwarder could never deliver it and would stall on it
+    max_record_bytes: int = 900_000
     max_in_flight: int = 64  # requests processed at once; beyond, 429
     events_per_s_per_token: float | None = None  # None: no per-token rate limit
 
 
-def spool_records(events: Sequence[Event], events_per_record: int) -> list[bytes]:
-    """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events."""
-    return [
-        encode_events(list(events[i : i + events_per_record]))
-        for i in range(0, len(events), events_per_record)
-    ]
+def spool_records(events: Sequence[Event], events_per_record: int, max_record_bytes: int) -> list[bytes]:
+    """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events and
+    ``max_record_bytes`` bytes, in order.
+
+    A chunk is encoded whole (one msgspec call, the common case) and halved until it fits, so
+    large events cost an encoding or two more, never one call per event. A single event over
+    the limit stays a record of its own (the contract bounds every field, so it cannot be
+    much over).
+    """
+    records: list[bytes] = []
+    pending = [list(events[i : i + events_per_record]) for i in range(0, len(events), events_per_record)]
+    pending.reverse()  # a stack: the next chunk to encode is last
+    while pending:
+        chunk = pending.pop()
+        record = encode_events(chunk)
+        if len(record) <= max_record_bytes or len(chunk) == 1:
+            records.append(record)
+            continue
+        half = len(chunk) // 2
+        pending.extend((chunk[half:], chunk[:half]))
+    return records
 
 
 @dataclasses.dataclass
@@ -89,7 +107,7 @@ class Intake:
         accepted = batch.accepted_events()
         rejected = batch.rejected_items() if len(accepted) != len(batch.items) else []
         if accepted:
-            records = spool_records(accepted, self.limits.events_per_record)
+            records = spool_records(accepted, self.limits.events_per_record, self.limits.max_record_bytes)
             try:
                 await asyncio.to_thread(self.spool.append, records)
             except SpoolFull as exc:
