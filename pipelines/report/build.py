@@ -27,7 +27,7 @@ import polars as pl
 from autoscope.pipelines.report.data import Period, chart_weeks, has_table, load_values, parse_period
 from autoscope.pipelines.report.html import Report
 from autoscope.pipelines.report.stored import (
-    event_span, has_events_in, needed_types, stored_release, uncovered,
+    event_span, has_events_in, needed_types, period_epsilons, stored_release, uncovered,
 )
 
 
@@ -134,7 +134,8 @@ class Loaded:
     """The rows a report of one period reads, and what is known about how they were made."""
 
     frame: pl.DataFrame
-    computed: bool  # the job ran for this report
+    computed: bool                          # the job ran for this report
+    epsilons: dict[tuple[str, str], float]  # the periods released under differential privacy
 
 
 def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int | None = None) -> Loaded:
@@ -143,10 +144,10 @@ def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int
     if not refresh:
         with open_warehouse(path, write=False) as conn:
             if has_table(conn, "indicator_values") and not uncovered(conn, period, types):
-                return Loaded(load_values(conn, needed_periods(period)), False)
+                return Loaded(load_values(conn, needed_periods(period)), False, period_epsilons(conn))
     with open_warehouse(path, write=True) as conn:
         computed = ensure_stored(conn, period, types, k=k, refresh=refresh)
-        return Loaded(load_values(conn, needed_periods(period)), computed)
+        return Loaded(load_values(conn, needed_periods(period)), computed, period_epsilons(conn))
 
 
 def write_report(path: Path, period_label: str, out: Path, *, team: str | None = None,
@@ -154,7 +155,7 @@ def write_report(path: Path, period_label: str, out: Path, *, team: str | None =
     """Render the report of ``period_label`` from the warehouse at ``path`` into ``out``."""
     period = parse_period(period_label)
     loaded = load_for_period(path, period, refresh=refresh, k=k)
-    report = Report(loaded.frame, period, team)
+    report = Report(loaded.frame, period, team, epsilons=loaded.epsilons)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.render(), encoding="utf-8")

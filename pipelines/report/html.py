@@ -51,6 +51,19 @@ def fmt(metric: str, value: float | None) -> str:
     return f"{value:,.2f}"
 
 
+#: how a value withheld under differential privacy reads (the DP job has no mechanism for it)
+WITHHELD = "withheld (differential privacy)"
+
+
+def sizes(row: dict) -> tuple[str, str]:
+    """The events and people of a released row as text: under DP, a noisy count reads as
+    approximate and a withheld one as withheld (never a bare blank or a crash on NULL)."""
+    events, people = row.get("n_events"), row.get("n_actors")
+    noisy = row.get("noise_scale") is not None
+    return ("withheld" if events is None else f"≈ {events:,}" if noisy else f"{events:,}",
+            "withheld" if people is None else f"{people:,}")
+
+
 def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing: str = "not computed") -> str:
     """A table cell (or span) for one stored cell, labelled and traceable."""
     if cell.missing:
@@ -62,6 +75,10 @@ def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing
     if cell.suppressed:
         return (f'<{tag} class="suppressed {extra}" {attrs} data-suppressed="true" '
                 f'title="fewer than k={row["k"]} people contributed">suppressed</{tag}>')
+    if cell.withheld:
+        return (f'<{tag} class="withheld {extra}" {attrs} data-withheld="true" '
+                f'title="{e(str(row.get("note") or "no differentially private mechanism for this statistic"))}">'
+                f'{WITHHELD}</{tag}>')
     text = fmt(metric, row["value"])
     if metric == "highest_rung" and row.get("note"):  # the ordinal's name is in the note
         text, row = e(str(row["note"])), {**row, "note": None}
@@ -112,6 +129,8 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #f1f4f9; font-weight: 600; }
 td.suppressed, span.suppressed, .big.suppressed { color: var(--supp); font-style: italic; }
 td.na { color: var(--muted); font-style: italic; }
+.withheld { color: var(--muted); font-style: italic; }
+.card .big.withheld { font-size: 18px; }
 .ci, .note { color: var(--muted); font-size: 11px; }
 .indicator { margin-bottom: 18px; }
 .scroll { overflow-x: auto; }
@@ -148,6 +167,8 @@ def _delta(metric: str, now: float | None, before: Cell, before_label: str) -> s
         return f'<span class="delta">{e(before_label)}: no data</span>'
     if before.suppressed:
         return f'<span class="delta">{e(before_label)}: <span class="suppressed">suppressed</span></span>'
+    if before.withheld:
+        return f'<span class="delta">{e(before_label)}: <span class="withheld">{WITHHELD}</span></span>'
     if now is None or before.value is None:
         return f'<span class="delta">{e(before_label)}: {fmt(metric, before.value)}</span>'
     change = now - before.value
@@ -171,16 +192,27 @@ def _card(title: str, body: str, delta: str = "", note: str = "") -> str:
 def _sample(cell: Cell) -> str:
     if cell.missing or cell.suppressed:
         return ""
-    row = cell.row
-    return f"n = {row['n_events']:,} events, {row['n_actors']:,} people"
+    events, people = sizes(cell.row)
+    if "withheld" in (events, people) or events.startswith("≈"):
+        events = "events withheld" if events == "withheld" else f"{events} events (noisy count)"
+        people = "people withheld" if people == "withheld" else f"{people} people"
+        return f"n: {events}, {people} (differential privacy)"
+    return f"n = {events} events, {people} people"
 
 
 class Report:
     """Everything one page needs: the rows, the period, the team (None = lab-wide)."""
 
     def __init__(self, frame: pl.DataFrame, period: Period, team: str | None = None,
-                 generated_at: dt.datetime | None = None) -> None:
+                 generated_at: dt.datetime | None = None, epsilons: dict[tuple[str, str], float] | None = None) -> None:
+        """``epsilons``: (period_type, period) → epsilon of the periods released under
+        differential privacy (``indicator_periods.epsilon``); rows with a noise scale mark
+        their period as such too."""
         self.frame = frame
+        self.epsilons = dict(epsilons or {})
+        noisy = frame.filter(pl.col("noise_scale").is_not_null()) if "noise_scale" in frame.columns else frame.clear()
+        self.dp_periods = set(self.epsilons) | set(noisy.select(["period_type", "period"]).unique().iter_rows())
+        self.dp = (period.period_type, period.label) in self.dp_periods
         self.period = period
         self.previous = period.previous()
         self.team = team
@@ -200,11 +232,12 @@ class Report:
 
     def here(self, indicator: str, metric: str, cut: str | None = None, cut_value: str | None = None) -> Cell:
         return find(self.frame, indicator, metric, self.period.period_type, self.period.label,
-                    cut or self.cut, cut_value or self.cut_value)
+                    cut or self.cut, cut_value or self.cut_value, dp=self.dp)
 
     def before(self, indicator: str, metric: str) -> Cell:
         return find(self.frame, indicator, metric, self.previous.period_type, self.previous.label,
-                    self.cut, self.cut_value)
+                    self.cut, self.cut_value,
+                    dp=(self.previous.period_type, self.previous.label) in self.dp_periods)
 
     def metrics_of(self, indicator: str) -> list[str]:
         return self.frame.filter(pl.col("indicator") == indicator)["metric"].unique(maintain_order=True).to_list()
@@ -472,17 +505,28 @@ class Report:
         out = ['<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
                + "".join(f"<th>{e(metric_label(m))}</th>" for m in metrics) + "</tr></thead><tbody>"]
         for cut, cut_value in keys.iter_rows():
-            cells = {m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value) for m in metrics}
+            cells = {m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value, self.dp)
+                     for m in metrics}
             any_cell = next(c for c in cells.values() if not c.missing)
             label = "lab (all teams)" if cut == "lab" else f"{cut}: {cut_value}"
             if any_cell.suppressed:
-                sizes = '<td class="suppressed">suppressed</td><td class="suppressed">suppressed</td>'
+                counts = '<td class="suppressed">suppressed</td><td class="suppressed">suppressed</td>'
             else:
-                sizes = (f'<td class="num" data-n-events="{any_cell.row["n_events"]}">{any_cell.row["n_events"]:,}</td>'
-                         f'<td class="num" data-n-actors="{any_cell.row["n_actors"]}">{any_cell.row["n_actors"]:,}</td>')
-            out.append(f"<tr><td>{e(label)}</td>{sizes}" + "".join(cell_html(cells[m], m) for m in metrics) + "</tr>")
+                counts = "".join(
+                    f'<td class="withheld" title="{WITHHELD}">withheld</td>' if text == "withheld"
+                    else f'<td class="num" data-{attr}="{any_cell.row[column]}">{text}</td>'
+                    for text, attr, column in zip(sizes(any_cell.row), ("n-events", "n-actors"), ("n_events", "n_actors")))
+            out.append(f"<tr><td>{e(label)}</td>{counts}" + "".join(cell_html(cells[m], m) for m in metrics) + "</tr>")
         out.append("</tbody></table></div>")
         return head + "".join(out) + foot
+
+    def _dp_words(self) -> str:
+        if not self.dp:
+            return ""
+        epsilon = self.epsilons.get((self.period.period_type, self.period.label))
+        spent = f" (ε = {epsilon:g} for {e(self.period.label)})" if epsilon is not None else ""
+        return (f", with differential privacy{spent}: the automation share is released with Laplace noise, "
+                f"every other indicator is {WITHHELD.replace('(differential privacy)', '').strip()}")
 
     # -- page
     def render(self, live_bar: str = "", script: str = "") -> str:
@@ -509,7 +553,7 @@ class Report:
 {self.charts_section()}
 {self.tables_section()}
 <footer>Indicators follow the CSET workshop report <i>When AI Builds AI</i> (2025), Table 1. Every number here is an
-aggregate over at least k people (k-anonymity{", with differential privacy where the ledger records it" if "epsilon" in " ".join(self.frame.columns) else ""});
+aggregate over at least k people (k-anonymity{self._dp_words()});
 no individual's work can be read from it. Definitions: open “Definition” under each chart or table.</footer>
 </main>{PRINT_SCRIPT}{script}</body></html>
 """

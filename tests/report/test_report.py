@@ -110,3 +110,30 @@ def test_indicators_not_yet_computed_are_listed_not_fatal(data_dir: Path, tmp_pa
 def test_report_refuses_a_malformed_period(data_dir: Path, tmp_path: Path, capsys) -> None:
     assert main(["report", "--data-dir", str(data_dir), "--period", "Q3-2026", "--out", str(tmp_path / "x.html")]) == 2
     assert "must look like 2026-Q3" in capsys.readouterr().out
+
+
+def test_report_of_a_release_under_differential_privacy(data_dir: Path, tmp_path: Path) -> None:
+    from autoscope.pipelines.jobs import run
+
+    conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    run(conn, epsilon=1.0, budget=100)
+    conn.close()
+    text = _report(data_dir, "2026-Q4", tmp_path).read_text(encoding="utf-8")
+    table = stored(data_dir / "warehouse.duckdb")
+    dom = ReportDom(text)
+    withheld = [c for c in dom.cells if c.get("data-withheld") == "true"]
+    assert withheld and all(c["text"].strip() == "withheld (differential privacy)" for c in withheld)
+    for cell in withheld:  # withheld by the DP job: released (not suppressed) but without a value
+        row = table.filter((pl.col("indicator") == cell["data-indicator"]) & (pl.col("metric") == cell["data-metric"])
+                           & (pl.col("period") == cell["data-period"]) & (pl.col("cut") == cell["data-cut"])
+                           & (pl.col("cut_value") == cell["data-cut-value"]))
+        assert row.height == 1 and not row["suppressed"][0] and row["value"][0] is None
+    assert {c["data-indicator"] for c in withheld} >= {"review_frequency", "experiment_compute"}
+    noisy = [c for c in dom.cells if c["data-indicator"] == "automation_share" and "data-value" in c]
+    assert noisy and all(float(c["data-value"]) == table.filter(
+        (pl.col("indicator") == "automation_share") & (pl.col("metric") == c["data-metric"])
+        & (pl.col("period") == c["data-period"]) & (pl.col("cut") == c["data-cut"])
+        & (pl.col("cut_value") == c["data-cut-value"]))["value"][0] for c in noisy)
+    assert "n: ≈ " in text and "events (noisy count), people withheld (differential privacy)" in text
+    assert "with differential privacy (ε = 1 for 2026-Q4)" in text
+    assert "None" not in re.sub(r"<svg.*?</svg>", "", text, flags=re.S)
