@@ -96,6 +96,7 @@ class Mapper:
                 for metric in scope_metrics.metrics:
                     self._metric(metric, resource, scope_metrics.scope.name, transaction, result)
         result.commit = transaction.commit
+        result.series = transaction.series
         return result
 
     def _metric(

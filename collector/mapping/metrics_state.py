@@ -11,7 +11,9 @@
 
 State changes are made in a :class:`SumTransaction` and applied by :meth:`commit` only once the
 request's events are durable; a request refused (e.g. 503) leaves the state as it was, so the
-exporter's retry yields the same increments — with the same event ids.
+exporter's retry yields the same increments — with the same event ids. Between its reads and
+its commit an export holds the locks of its series (:mod:`series_locks`, by
+:attr:`SumTransaction.series`), so two exports of one series never start from the same base.
 
 Limitation: the state is in memory; after a collector restart the first point of each
 cumulative series counts its whole total again.
@@ -68,11 +70,13 @@ class SumTransaction:
         self.state = state
         self.updates: dict[str, tuple[int, int, float]] = {}
         self.resets = 0
+        self.series: set[str] = set()  # every cumulative series read: what to lock
 
     def delta(self, key: str, start_ns: int, time_ns: int, value: float) -> Increment | None:
         return Increment(value, start_ns, time_ns) if value > 0 else None
 
     def cumulative(self, key: str, start_ns: int, time_ns: int, value: float) -> Increment | None:
+        self.series.add(key)
         previous = self.updates.get(key) or self.state.last(key)
         if previous is None:
             increment = Increment(value, start_ns, time_ns)

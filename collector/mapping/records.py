@@ -60,3 +60,4 @@ class MapResult:
     unmapped: Counter[str] = dataclasses.field(default_factory=Counter)
     superseded: Counter[str] = dataclasses.field(default_factory=Counter)
     commit: Any = None  # called once the events are durable (cumulative metric state)
+    series: set[str] = dataclasses.field(default_factory=set)  # cumulative series it read

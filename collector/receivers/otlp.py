@@ -27,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from autoscope.collector.intake import Intake
 from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.records import MapResult
+from autoscope.collector.mapping.series_locks import SeriesLocks
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Item, Refusal
 from autoscope.collector.receivers.auth import Sender
@@ -150,15 +151,29 @@ class OtlpReceiver:
         self.settings = settings or OtlpSettings()
         self.mapper = Mapper(self.settings)
         self.stats = OtlpStats(self.mapper)
+        self.series_locks = SeriesLocks()
 
     async def export(self, signal: Signal, request: Any, sender: Sender, source: str) -> Any:
         """The ``Export*ServiceResponse``, or the Refusal of the whole request."""
+        result = self._map(signal, request)
+        if isinstance(result, Refusal) or not result.series:
+            return await self._accept(signal, result, sender, source)
+        # cumulative points: map again holding their series, so that no other export of them
+        # commits between this one's read of the last points and its own commit
+        async with self.series_locks.holding(result.series):
+            return await self._accept(signal, self._map(signal, request), sender, source)
+
+    def _map(self, signal: Signal, request: Any) -> MapResult | Refusal:
         try:
-            result: MapResult = getattr(self.mapper, signal.map_method)(request)
+            return getattr(self.mapper, signal.map_method)(request)
         except Exception as exc:  # noqa: BLE001 - a mapping bug must not become a 500 retry loop
             log.exception("mapping an OTLP %s export failed", signal.name)
             self.intake.stats.refused("mapping")
             return Refusal(400, "body", f"could not map the {signal.name} export: {type(exc).__name__}: {exc}")
+
+    async def _accept(self, signal: Signal, result: MapResult | Refusal, sender: Sender, source: str) -> Any:
+        if isinstance(result, Refusal):
+            return result
         events = result.events
         if len(events) > self.intake.limits.max_events:
             self.intake.stats.refused("batch")

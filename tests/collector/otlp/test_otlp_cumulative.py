@@ -74,3 +74,40 @@ def test_uncommitted_transaction_leaves_state_for_the_retry() -> None:
     restarted.commit()
     assert state.begin().cumulative("k", 1, 40, 9.0) is None  # late point of the old instance
     assert state.resets == 1
+
+
+@pytest.mark.integration
+def test_concurrent_exports_of_one_series_count_each_increment_once(
+    tmp_path: Path, kafka: KafkaSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exports of one cumulative series racing each other (an exporter's retry overtaking its
+    next export, several processes of one tool): the counter's total is counted once. Each
+    spool write is slowed down, so every export is still in flight when the next one maps."""
+    import json
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from tests.collector.otlp.conftest import RunningCollector, free_port
+
+    totals = range(1, 13)  # the counter goes 1, 2, … 12: twelve commits in all
+    app = make_app(tmp_path, kafka)
+    append = app.state.spool.append
+
+    def slow_append(records: list[bytes]) -> None:
+        time.sleep(0.1)
+        append(records)
+
+    monkeypatch.setattr(app.state.spool, "append", slow_append)
+    with RunningCollector(app, free_port()) as running:
+        url = f"http://127.0.0.1:{running.http_port}/v1/metrics"
+
+        def send(total: int) -> int:
+            body = json.dumps(commits(total, 10 + total, 1, 2)).encode()
+            return httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=30).status_code
+
+        with ThreadPoolExecutor(len(totals)) as pool:
+            assert set(pool.map(send, totals)) == {200}
+    events = consume(kafka, 12)
+    assert len(events) == 12 and len({e.event_id for e in events}) == 12, len(events)
