@@ -6,14 +6,17 @@ with a period and team selector (``?period=2026-Q3&team=evals``); the page polls
 arrive. Only GET routes exist: nothing on the dashboard can change the warehouse.
 
 Data: a background thread looks at the warehouse file every ``refresh_s`` seconds; when it
-changed (its size or time, or its WAL's), it takes a turn with the running ingester
-(:mod:`autoscope.warehouse.turns`: the ingester closes the file between two batches), opens it
-read-only for a moment, and reads. It shows the stored ``indicator_values``; when the warehouse
-holds events ingested after the newest stored computation (or the quarters and months are not
-stored), it computes the indicators in memory with the same job (k-anonymity and suppression
-included) and says so on the page ("live: not yet stored"). If the file cannot be had (a
-process that does not take turns holds it, or the hand-over times out), the page keeps the
-last data read and says so.
+changed (its size or time, or its WAL's), it opens it read-only for a moment with
+:func:`autoscope.pipelines.report.build.open_warehouse` (taking a turn with a running
+ingester, as the report and the export do), and reads. It shows the stored
+``indicator_values``; when the warehouse holds events ingested after the job's last run (or
+not every period type is stored), it computes the indicators in memory with the same job —
+with the k of the stored release (``--k`` may only raise it), so a cell suppressed in the
+release stays suppressed here — and says so on the page ("live: not yet stored"). When the
+stored release used differential privacy it never does: a live computation would release
+numbers without noise (or spend epsilon outside the ledger), so the page shows the stored rows
+and says they may be stale. If the file cannot be had (a process that does not take turns
+holds it, or the hand-over times out), the page keeps the last data read and says so.
 
 Access: when any token exists in the data directory, every page but ``/healthz`` needs a token
 with the ``read`` scope — ``Authorization: Bearer …``, or ``?token=…`` once in a browser, which
@@ -37,8 +40,10 @@ from urllib.parse import urlencode
 import duckdb
 import polars as pl
 
+from autoscope.pipelines.periods import PERIOD_TYPES
 from autoscope.pipelines.report.data import PeriodError, available_periods, load_values, parse_period
 from autoscope.pipelines.report.html import Report
+from autoscope.pipelines.report.stored import Release, period_epsilons, stored_release
 
 log = logging.getLogger(__name__)
 COOKIE = "autoscope_token"
@@ -53,6 +58,15 @@ class Snapshot:
     read_at: dt.datetime
     live: bool          # computed in memory, not (yet) stored
     events: int
+    source: str         # where the numbers come from, in words, for the page
+    epsilons: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
+
+
+STORED = "stored indicators"
+LIVE = "live: computed from the events in memory, not yet stored by the indicator job"
+STALE_DP = ("stored indicators, released under differential privacy: they may be stale (events arrived "
+            "since they were computed), and the dashboard never recomputes them without the release's "
+            "noise — run `autoscope indicators --epsilon …` to release the new events")
 
 
 class DashboardData:
@@ -98,7 +112,7 @@ class DashboardData:
     def refresh(self) -> None:
         """Read the warehouse if it changed (taking a turn with the ingester); keep the last
         snapshot while the file cannot be had."""
-        from autoscope.warehouse.turns import TurnTimeout, turn
+        from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy, open_warehouse
 
         if not self.warehouse.exists():
             self.status = f"no warehouse at {self.warehouse} yet"
@@ -108,65 +122,57 @@ class DashboardData:
             self.status = "up to date"
             return
         try:
-            with turn(self.warehouse, timeout_s=self.turn_timeout_s):
-                try:
-                    conn = duckdb.connect(str(self.warehouse), read_only=True)
-                except duckdb.IOException as exc:
-                    if "lock" not in str(exc).lower():
-                        self.status = f"cannot read the warehouse: {exc}"
-                        return
-                    self.status = ("the warehouse is held by a process that does not take turns "
-                                   "(DuckDB allows one process per file): showing the last data read")
-                    return
-                try:
-                    self._read(conn)
-                    self._file_signature = signature
-                except Exception as exc:  # a half-migrated or foreign file: say so, keep serving
-                    log.exception("dashboard refresh failed")
-                    self.status = f"cannot read the warehouse: {exc}"
-                finally:
-                    conn.close()
-        except TurnTimeout:
-            self.status = ("the ingester did not hand the warehouse over in time (a long batch?): "
-                           "showing the last data read")
+            with open_warehouse(self.warehouse, write=False, timeout_s=self.turn_timeout_s) as conn:
+                self._read(conn)
+            self._file_signature = signature
+        except NoWarehouse as exc:
+            self.status = str(exc)
+        except WarehouseBusy as exc:
+            self.status = f"{exc}; showing the last data read"
+        except Exception as exc:  # a half-migrated or foreign file: say so, keep serving
+            log.exception("dashboard refresh failed")
+            self.status = f"cannot read the warehouse: {exc}"
 
     def _read(self, conn: duckdb.DuckDBPyConnection) -> None:
         events, ingested = conn.execute("SELECT count(*), max(ingested_at) FROM event_ids").fetchall()[0]
-        computed, types = conn.execute(
-            "SELECT max(computed_at), list(DISTINCT period_type) FROM indicator_values").fetchall()[0]
-        marker = (events, ingested, computed)
+        through, computed = conn.execute(
+            "SELECT max(ingested_through), max(computed_at) FROM indicator_periods").fetchall()[0]
+        types = conn.execute("SELECT list(DISTINCT period_type) FROM indicator_values").fetchall()[0][0]
+        marker = (events, ingested, through, computed)
         if marker == self._marker and self.snapshot is not None:
             self.status = "up to date"
             return
-        stale = events and (computed is None or (ingested is not None and ingested > computed))
-        missing_types = not {"week", "month", "quarter"} <= set(types or [])
-        live = False
-        if stale or missing_types:
-            frame, live = self._compute(conn), True
-        else:
-            frame = load_values(conn)
+        stale = bool(events) and (through is None or (ingested is not None and ingested > through))
+        incomplete = bool(events) and not set(PERIOD_TYPES) <= set(types or [])
+        release = stored_release(conn)
+        frame, live, source = None, False, STORED
+        if (stale or incomplete) and release.dp:
+            source = STALE_DP
+        elif stale or incomplete:
+            frame, live, source = self._compute(conn, release)
         if frame is None:
-            frame, live = load_values(conn), False
+            frame = load_values(conn)
         version = hashlib.sha256(repr(marker).encode()).hexdigest()[:16]
-        self.snapshot = Snapshot(frame, version, dt.datetime.now(dt.timezone.utc), live, int(events))
+        self.snapshot = Snapshot(frame, version, dt.datetime.now(dt.timezone.utc), live, int(events), source,
+                                 period_epsilons(conn))
         self._marker = marker
         self.status = "up to date"
 
-    def _compute(self, conn: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
-        """All indicators, all period types, in memory (read-only: nothing is stored)."""
-        import inspect
+    def live_k(self, release: Release) -> int | None:
+        """The k of a live computation: the stored release's (the strictest stored), or
+        ``--k`` when it is higher; ``--k`` alone (or the default) when nothing is stored."""
+        ks = [k for k in (release.k, self.k) if k is not None]
+        return max(ks) if ks else None
 
+    def _compute(self, conn: duckdb.DuckDBPyConnection, release: Release) -> tuple[pl.DataFrame | None, bool, str]:
+        """All indicators, all period types, in memory (read-only: nothing is stored)."""
         from autoscope.pipelines.jobs import compute_indicators
 
-        accepted = inspect.signature(compute_indicators).parameters
-        kwargs = {"k": self.k} if "k" in accepted else {}
-        if "period_types" in accepted:
-            kwargs["period_types"] = ("week", "month", "quarter")
         try:
-            return compute_indicators(conn, **kwargs)
-        except Exception:
+            return compute_indicators(conn, k=self.live_k(release), period_types=PERIOD_TYPES), True, LIVE
+        except Exception as exc:  # the stored rows are still right, only older: show them
             log.exception("live computation failed; showing stored indicators")
-            return None
+            return None, False, f"stored indicators (they may be stale: computing the new events failed: {exc})"
 
 
 def _selector(snapshot: Snapshot, period: str, team: str | None) -> str:
@@ -273,15 +279,13 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
             period = parse_period(period_label)
         except PeriodError as exc:
             return HTMLResponse(f"<p>{e(str(exc))}</p>", status_code=400, headers=headers)
-        kind = ("live: computed from the events in memory, not yet stored by the indicator job"
-                if snapshot.live else "stored indicators")
         bar = (f'<div class="live noprint">{_selector(snapshot, period.label, team)}'
-               f'<span class="status">{snapshot.events:,} events · {e(kind)} · read '
+               f'<span class="status">{snapshot.events:,} events · {e(snapshot.source)} · read '
                f'{snapshot.read_at.strftime("%H:%M:%S")} UTC · <span id="status">{e(data.status)}</span></span></div>')
         key = (snapshot.version, period.label, team)
         rendered = pages.get(key)
         if rendered is None:  # charts take a moment: render once per data version, period and team
-            rendered = Report(snapshot.frame, period, team).render(live_bar="{LIVE_BAR}",
+            rendered = Report(snapshot.frame, period, team, epsilons=snapshot.epsilons).render(live_bar="{LIVE_BAR}",
                                                                    script=SCRIPT % int(refresh_s * 1000))
             rendered = rendered.replace("<body>", f'<body data-version="{snapshot.version}">', 1)
             if len(pages) >= 64:

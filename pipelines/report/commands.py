@@ -171,7 +171,8 @@ def add_parsers(commands, with_data_dir) -> None:
     dashboard.add_argument("--host", default="127.0.0.1")
     dashboard.add_argument("--port", type=int, default=8788, help="default 8788")
     dashboard.add_argument("--refresh", type=float, default=5.0, help="seconds between warehouse reads (default 5)")
-    dashboard.add_argument("--k", type=int, help="k-anonymity threshold for live computation (5 or more)")
+    dashboard.add_argument("--k", type=int, help="k-anonymity threshold for live computation: it can raise, "
+                           "never lower, the k of the stored release (5 or more)")
     dashboard.add_argument("--allow-unauthenticated", action="store_true",
                            help="serve beyond loopback although no token exists (not recommended)")
     dashboard.set_defaults(handler=cmd_dashboard)

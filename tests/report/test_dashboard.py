@@ -3,22 +3,25 @@ and following new events."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import httpx
+import polars as pl
 import pytest
 
 from autoscope.tokens import TokenStore
 from autoscope.warehouse.turns import turn
 from tests.report import browser
-from tests.report.helpers import ReportDom
+from tests.report.helpers import ReportDom, stored
 
 
 def _free_port() -> int:
@@ -27,8 +30,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def dashboard(data_dir: Path):
+@contextlib.contextmanager
+def serve(data_dir: Path) -> Iterator[tuple[str, str]]:
     """``autoscope dashboard`` in its own process (as in production), with a read token."""
     token, _ = TokenStore(data_dir / "tokens.json").create("leadership", ["read"])
     port = _free_port()
@@ -53,6 +56,41 @@ def dashboard(data_dir: Path):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@pytest.fixture
+def dashboard(data_dir: Path):
+    with serve(data_dir) as served:
+        yield served
+
+
+def _new_tasks(data_dir: Path, n: int = 12, ingested_at: dt.datetime | None = None) -> None:
+    """New AI tasks land in the warehouse in 2026-W44, as the ingester would write them (in turn)."""
+    at = dt.datetime(2026, 10, 28, 12)
+    with turn(data_dir / "warehouse.duckdb", timeout_s=30):
+        conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+        try:
+            for i in range(n):
+                conn.execute("INSERT INTO event_ids VALUES (?, 'task', ?, 't', 0, ?)",
+                             [f"new-{i}", ingested_at or at, 10_000 + i])
+                conn.execute(
+                    "INSERT INTO tasks (event_id, occurred_at, actor, team, tool, tool_version, task_id, family,"
+                    " executor, autonomy, category, role, rung, human_minutes, duration_s, outcome) VALUES"
+                    " (?, ?, ?, 'evals', 'tool', '1', ?, 'analysis', 'ai', 'autonomous', 'analysis', 'engineer',"
+                    " 'engineering', 30, 60, 'success')",
+                    [f"new-{i}", at, f"newcomer-{i % 6}", f"new-task-{i}"])
+        finally:
+            conn.close()
+
+
+def _next_version(url: str, bearer: dict, before: dict) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        now = httpx.get(url + "api/version", headers=bearer).json()
+        if now["version"] != before["version"]:
+            return now
+        assert time.monotonic() < deadline, now
+        time.sleep(0.2)
 
 
 def test_dashboard_draws_in_chromium(dashboard) -> None:
@@ -88,28 +126,65 @@ def test_dashboard_follows_new_events(dashboard, data_dir: Path) -> None:
     url, token = dashboard
     bearer = {"authorization": f"Bearer {token}"}
     before = httpx.get(url + "api/version", headers=bearer).json()
-    # events arrive: new tasks land in the warehouse (as the ingester would write them)
-    at = dt.datetime(2026, 10, 28, 12)  # 2026-W44
-    with turn(data_dir / "warehouse.duckdb", timeout_s=30):  # as the ingester does: in turn
-        conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
-        try:
-            for i in range(12):
-                conn.execute("INSERT INTO event_ids VALUES (?, 'task', ?, 't', 0, ?)", [f"new-{i}", at, 10_000 + i])
-                conn.execute(
-                    "INSERT INTO tasks (event_id, occurred_at, actor, team, tool, tool_version, task_id, family,"
-                    " executor, autonomy, category, role, rung, human_minutes, duration_s, outcome) VALUES"
-                    " (?, ?, ?, 'evals', 'tool', '1', ?, 'analysis', 'ai', 'autonomous', 'analysis', 'engineer',"
-                    " 'engineering', 30, 60, 'success')",
-                    [f"new-{i}", at, f"newcomer-{i % 6}", f"new-task-{i}"])
-        finally:
-            conn.close()
-    deadline = time.monotonic() + 30
-    while True:
-        now = httpx.get(url + "api/version", headers=bearer).json()
-        if now["version"] != before["version"]:
-            break
-        assert time.monotonic() < deadline, now
-        time.sleep(0.2)
+    _new_tasks(data_dir)
+    now = _next_version(url, bearer, before)
     assert now["events"] == before["events"] + 12
     page = httpx.get(url, params={"period": "2026-W44"}, headers=bearer).text
     assert "2026-W44" in page and f"{now['events']:,} events" in page
+
+
+def _cells(page: str, **where: str) -> list[dict]:
+    return [c for c in ReportDom(page).cells if all(c.get(f"data-{k.replace('_', '-')}") == v for k, v in where.items())]
+
+
+def test_dashboard_keeps_the_k_of_the_stored_release(data_dir: Path) -> None:
+    from autoscope.pipelines.jobs import run
+
+    at_5 = stored(data_dir / "warehouse.duckdb")
+    conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    run(conn, k=7)  # released with k = 7 (the dashboard's own default would be 5)
+    conn.close()
+    at_7 = stored(data_dir / "warehouse.duckdb")
+    key = ["indicator", "metric", "period_type", "period", "cut", "cut_value"]
+    # cells of 2026-09 that k = 7 suppresses and k = 5 would release (the new events are in Q4)
+    newly = at_7.filter(pl.col("suppressed") & (pl.col("period") == "2026-09")).join(
+        at_5.filter(~pl.col("suppressed")), on=key, how="semi")
+    assert newly.height
+    with serve(data_dir) as (url, token):
+        bearer = {"authorization": f"Bearer {token}"}
+        before = httpx.get(url + "api/version", headers=bearer).json()
+        _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))  # after the run
+        _next_version(url, bearer, before)
+        page = httpx.get(url, params={"period": "2026-09"}, headers=bearer).text
+    assert "live: computed from the events in memory" in page and "k = 7" in page
+    checked = 0
+    for row in newly.iter_rows(named=True):
+        cells = _cells(page, indicator=row["indicator"], metric=row["metric"], period="2026-09",
+                       cut=row["cut"], cut_value=row["cut_value"])
+        for cell in cells:
+            assert cell.get("data-suppressed") == "true" and cell["text"].strip() == "suppressed", cell
+            checked += 1
+    assert checked
+
+
+def test_dashboard_never_recomputes_a_release_under_differential_privacy(data_dir: Path) -> None:
+    from autoscope.pipelines.jobs import run
+
+    conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    run(conn, epsilon=1.0, budget=100)
+    conn.close()
+    table = stored(data_dir / "warehouse.duckdb")
+    with serve(data_dir) as (url, token):
+        bearer = {"authorization": f"Bearer {token}"}
+        before = httpx.get(url + "api/version", headers=bearer).json()
+        _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        _next_version(url, bearer, before)
+        page = httpx.get(url, params={"period": "2026-Q4"}, headers=bearer).text
+    assert "released under differential privacy: they may be stale" in " ".join(page.split())
+    assert "live: computed" not in page
+    # the noisy stored numbers, not numbers recomputed without noise
+    shown = _cells(page, indicator="automation_share", metric="time_weighted_ai_share", period="2026-Q4", cut="lab")
+    expected = table.filter((pl.col("indicator") == "automation_share") & (pl.col("metric") == "time_weighted_ai_share")
+                            & (pl.col("period") == "2026-Q4") & (pl.col("cut") == "lab"))["value"][0]
+    assert shown and all(float(c["data-value"]) == expected for c in shown)
+    assert _cells(page, indicator="review_frequency", period="2026-Q4", cut="lab", withheld="true")
