@@ -321,12 +321,13 @@ class Report:
         body = cell_html(cell, h50, "div", "big", missing="lab-wide only" if self.team else "not computed")
         note = ""
         if doubling:
+            # this period's own doubling time only: another period's (a week's, on a quarter's
+            # card) would read as this one's; the job fits it lab-wide over three or more periods
             dcell = self.here(name, doubling)
-            if dcell.missing:  # a doubling time may be stored once, across periods, under another period
-                rows = self.frame.filter((pl.col("indicator") == name) & (pl.col("metric") == doubling)
-                                         & (pl.col("cut") == self.cut) & (pl.col("cut_value") == self.cut_value))
-                dcell = Cell(rows.sort("period").row(-1, named=True) if rows.height else None)
-            note = "doubling time: " + cell_html(dcell, doubling, "span")
+            absent = ("lab-wide only" if self.team else
+                      f"not meaningful for {e(self.period.label)} (it needs 50 % horizons in three or more "
+                      f"{e(self.period.period_type)}s up to it)")
+            note = "doubling time: " + cell_html(dcell, doubling, "span", missing=absent)
         return _card(title, body, _delta(h50, cell.value, self.before(name, h50), self.previous.label), note)
 
     # -- charts

@@ -137,3 +137,15 @@ def test_report_of_a_release_under_differential_privacy(data_dir: Path, tmp_path
     assert "n: ≈ " in text and "events (noisy count), people withheld (differential privacy)" in text
     assert "with differential privacy (ε = 1 for 2026-Q4)" in text
     assert "None" not in re.sub(r"<svg.*?</svg>", "", text, flags=re.S)
+
+
+def test_doubling_time_card_shows_only_the_periods_own(data_dir: Path, tmp_path: Path) -> None:
+    def card(text: str) -> str:
+        start = text.index("50 % time horizon and its doubling time")
+        return text[start:text.index('<div class="card">', start)]
+
+    quarter = card(_report(data_dir, "2026-Q4", tmp_path).read_text(encoding="utf-8"))
+    assert "doubling time: " in quarter and "not meaningful for 2026-Q4" in quarter
+    assert 'data-metric="doubling_time_days"' not in quarter  # no week's value on a quarter's card
+    week = card(_report(data_dir, "2026-W43", tmp_path).read_text(encoding="utf-8"))
+    assert 'data-metric="doubling_time_days" data-period="2026-W43"' in " ".join(week.split())
