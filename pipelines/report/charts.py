@@ -83,6 +83,20 @@ def _percent_axis(ax) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
 
 
+def tick_labels(periods: list[str]) -> list[str]:
+    """Short tick labels: ``W36`` for 2026-W36, with the year under the first tick and under
+    every tick where the year changes (2026-W53 → 2027-W01), whatever the years are."""
+    out, shown = [], None
+    for text in periods:
+        year, _, rest = text.partition("-")
+        if not rest:  # not a dated label: keep it whole
+            out.append(text)
+            continue
+        out.append(rest if year == shown else f"{rest}\n{year}")
+        shown = year
+    return out
+
+
 def line_chart(
     x: list[str], series: list[Series], *, percent: bool = True, highlight: tuple[int, int] | None = None,
     ylabel: str = "", log_y: bool = False,
@@ -99,7 +113,7 @@ def line_chart(
                             label=f"{s.label}: 95 % interval")
         ax.plot(positions, _nan(s.values), marker="o", markersize=3, lw=1.8 if not s.dashed else 1.4,
                 ls="--" if s.dashed else "-", color=color, label=s.label)
-    ax.set_xticks(positions, [label.replace("2026-", "").replace("-", " ") if len(x) > 6 else label for label in x])
+    ax.set_xticks(positions, tick_labels(x))
     ax.set_xlim(-0.5, len(x) - 0.5)
     if log_y:
         ax.set_yscale("log", base=2)
@@ -125,7 +139,7 @@ def stacked_bars(x: list[str], parts: list[Series], *, highlight: tuple[int, int
         ax.bar(positions, values, bottom=bottom, color=part.color or PALETTE[index % len(PALETTE)],
                width=0.7, label=part.label)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_xticks(positions, [label.replace("2026-", "") if len(x) > 6 else label for label in x])
+    ax.set_xticks(positions, tick_labels(x))
     _percent_axis(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(fig)
