@@ -15,6 +15,9 @@ Decisions the design left open, made here:
 * ``actor`` (and a review's ``reviewer``) is the only identity field; it may hold an email at
   the edge and is replaced by a keyed pseudonym in the collector (see ``pseudonymize``).
 * ``occurred_at`` must carry a timezone; it is normalized to UTC.
+* Numbers are finite: JSON cannot carry infinity, but a mapped attribute can (``"1e999"`` as a
+  string reads as ``inf``); every float field has a finite upper bound, and an infinite or
+  NaN value is rejected as "must be a finite number", naming the field.
 * ``family`` of a task defaults to its ``category`` (DESIGN.md), filled in by :func:`normalize`.
 """
 
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import math
 import re
+import sys
 from typing import Annotated, Literal, Union
 
 import msgspec
@@ -44,7 +49,8 @@ IDENTITY = Meta(min_length=1, max_length=320)
 Label = Annotated[str, LABEL]
 Identity = Annotated[str, IDENTITY]
 UtcTime = Annotated[dt.datetime, Meta(tz=True)]
-NonNegative = Annotated[float, Meta(ge=0)]
+FINITE = sys.float_info.max  # the upper bound of every float field: no infinity gets in
+NonNegative = Annotated[float, Meta(ge=0, le=FINITE)]
 Share = Annotated[float, Meta(ge=0, le=1)]
 
 Executor = Literal["ai", "human", "mixed"]
@@ -138,7 +144,7 @@ class TrainingMilestone(Envelope, tag="training_milestone", kw_only=True):
     run_id: Label
     recipe: Label
     target_loss: NonNegative
-    compute_to_target: Annotated[float, Meta(gt=0)]
+    compute_to_target: Annotated[float, Meta(gt=0, le=FINITE)]
     baseline_run_id: Label | None = None
 
 
@@ -249,6 +255,10 @@ def _contract_error(
         return ContractError(field, _tag_reason(reason), _quoted_value(reason, "Invalid value"))
     if reason.startswith("Invalid enum value"):
         return ContractError(field, _enum_reason(field, reason, raw), _quoted_value(reason, "Invalid enum value"))
+    if reason.startswith("Expected `float`"):
+        value = raw.get(field.removeprefix("$.")) if isinstance(raw, dict) else None
+        if isinstance(value, float) and not math.isfinite(value):
+            return ContractError(field, f"must be a finite number, not {value!r}")
     return ContractError(field, reason)
 
 

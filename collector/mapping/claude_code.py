@@ -61,32 +61,37 @@ def map_logs(records: list[Record], settings: OtlpSettings, result: MapResult) -
             if prompt:
                 calls.setdefault(prompt, []).append(record)
     for record in records:
-        name = short_name(record) or "unknown"
-        if name in USAGE_EVENTS and settings.claude_code_usage_from != "events":
-            result.superseded[f"log:claude_code.{name}"] += 1
-        elif name == "user_prompt":
-            prompt = as_str(record.attributes.get("prompt.id")) or short_hash(*record_identity(record))
-            own = calls.get(prompt, [])
-            duration = sum(as_number(c.attributes.get("duration_ms")) or 0 for c in own) / 1000
-            model = next((as_str(c.attributes.get("model")) for c in own if c.attributes.get("model")), None)
-            result.events.append(
-                task_event(record, settings, prompt, duration, model, "claude_code.task", record_identity(record))
-            )
-        elif name == "api_request":
-            result.events.append(_spend_from_request(record, settings))
-        elif name == "tool_decision":
-            event = _review(
-                record, settings, as_str(record.attributes.get("decision")),
-                as_str(record.attributes.get("source")),
-                as_str(record.attributes.get("prompt.id")) or as_str(record.attributes.get("session.id")),
-                "claude_code.review", record_identity(record),
-            )
-            if event is None:
-                result.unmapped["log:claude_code.tool_decision(config)"] += 1
-            else:
-                result.events.append(event)
+        with result.guard(record, "log:claude_code"):
+            _map_log(record, settings, calls, result)
+
+
+def _map_log(record: Record, settings: OtlpSettings, calls: dict[str, list[Record]], result: MapResult) -> None:
+    name = short_name(record) or "unknown"
+    if name in USAGE_EVENTS and settings.claude_code_usage_from != "events":
+        result.superseded[f"log:claude_code.{name}"] += 1
+    elif name == "user_prompt":
+        prompt = as_str(record.attributes.get("prompt.id")) or short_hash(*record_identity(record))
+        own = calls.get(prompt, [])
+        duration = sum(as_number(c.attributes.get("duration_ms")) or 0 for c in own) / 1000
+        model = next((as_str(c.attributes.get("model")) for c in own if c.attributes.get("model")), None)
+        result.events.append(
+            task_event(record, settings, prompt, duration, model, "claude_code.task", record_identity(record))
+        )
+    elif name == "api_request":
+        result.events.append(_spend_from_request(record, settings))
+    elif name == "tool_decision":
+        event = _review(
+            record, settings, as_str(record.attributes.get("decision")),
+            as_str(record.attributes.get("source")),
+            as_str(record.attributes.get("prompt.id")) or as_str(record.attributes.get("session.id")),
+            "claude_code.review", record_identity(record),
+        )
+        if event is None:
+            result.unmapped["log:claude_code.tool_decision(config)"] += 1
         else:
-            result.unmapped[f"log:claude_code.{name}"] += 1
+            result.events.append(event)
+    else:
+        result.unmapped[f"log:claude_code.{name}"] += 1
 
 
 def _spend_from_request(record: Record, settings: OtlpSettings) -> MappedEvent:

@@ -50,7 +50,8 @@ class Mapper:
                     )
                     result.records += 1
                     if autoscope_semconv.event_type(record) is not None:
-                        result.events.append(autoscope_semconv.map_log(record, self.settings.identity))
+                        with result.guard(record, "log:autoscope"):
+                            result.events.append(autoscope_semconv.map_log(record, self.settings.identity))
                     elif claude_code.short_name(record) is not None:
                         claude.append(record)
                     else:
@@ -82,7 +83,8 @@ class Mapper:
                         },
                     )
                     result.records += 1
-                    genai_semconv.map_span(record, self.settings, result)
+                    with result.guard(record, "span:gen_ai"):
+                        genai_semconv.map_span(record, self.settings, result)
         return result
 
     # -- metrics ------------------------------------------------------------------------
@@ -106,6 +108,7 @@ class Mapper:
         data = metric.WhichOneof("data")
         points = list(getattr(metric, data).data_points) if data else []
         handler, kind = self._handler(metric.name, data, metric)
+        failure_kind = "metric:claude_code" if claude_code.is_metric(metric.name) else "metric:gen_ai"
         for point in points:
             record = Record(
                 origin=result.records,
@@ -131,13 +134,16 @@ class Mapper:
             )
             temporality = getattr(metric, data).aggregation_temporality
             start = point.start_time_unix_nano
-            increment: Increment | None
-            if temporality == CUMULATIVE:
-                increment = transaction.cumulative(series, start, point.time_unix_nano, value)
-            else:
-                increment = transaction.delta(series, start, point.time_unix_nano, value)
-            if increment is not None:
-                handler(record, series, increment, self.settings, result)
+            # a point whose mapping fails leaves the series' state where it was: the next
+            # point's increment then covers its amount too, so nothing is lost
+            with result.guard(record, failure_kind, transaction.savepoint(series)):
+                increment: Increment | None
+                if temporality == CUMULATIVE:
+                    increment = transaction.cumulative(series, start, point.time_unix_nano, value)
+                else:
+                    increment = transaction.delta(series, start, point.time_unix_nano, value)
+                if increment is not None:
+                    handler(record, series, increment, self.settings, result)
 
     def _handler(self, name: str, data: str | None, metric: Any) -> tuple[Any, str]:
         """The point mapper for a metric, or None and the kind it is counted under."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +95,19 @@ class SumTransaction:
                 increment = Increment(value - last_value, last_time, time_ns)
         self.updates[key] = (start_ns, time_ns, value)
         return increment if increment.amount > 0 else None
+
+    def savepoint(self, key: str) -> Callable[[], None]:
+        """An undo of whatever the next point of ``key`` changes in this transaction."""
+        had, before, resets = key in self.updates, self.updates.get(key), self.resets
+
+        def undo() -> None:
+            if had:
+                self.updates[key] = before  # type: ignore[assignment]
+            else:
+                self.updates.pop(key, None)
+            self.resets = resets
+
+        return undo
 
     def commit(self) -> None:
         self.state._apply(self.updates, self.resets)

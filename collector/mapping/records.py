@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
+import traceback
 from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
+
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str]] = set()  # (kind, exception type) already logged with a traceback
 
 
 @dataclasses.dataclass
@@ -51,6 +58,16 @@ class MappedEvent:
         return f"{self.where}: {field_path}: {reason}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """A record whose mapping raised: answered as rejected, counted by ``kind``."""
+
+    origin: int
+    where: str
+    kind: str  # e.g. ``span:gen_ai``: which mapping, never a sender's value
+    error: str
+
+
 @dataclasses.dataclass
 class MapResult:
     """What one export request maps to."""
@@ -59,5 +76,26 @@ class MapResult:
     records: int = 0
     unmapped: Counter[str] = dataclasses.field(default_factory=Counter)
     superseded: Counter[str] = dataclasses.field(default_factory=Counter)
+    failed: list[Failure] = dataclasses.field(default_factory=list)
     commit: Any = None  # called once the events are durable (cumulative metric state)
     series: set[str] = dataclasses.field(default_factory=set)  # cumulative series it read
+
+    @contextlib.contextmanager
+    def guard(self, record: Record, kind: str, undo: Callable[[], None] | None = None) -> Iterator[None]:
+        """Map one record; if its mapping raises, drop what it mapped so far, run ``undo``,
+        and record the failure, so that one record a mapping cannot handle (a bug, or input
+        nobody foresaw) is answered as rejected while the rest of the export is accepted."""
+        before = len(self.events)
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - any mapping bug: this record only
+            del self.events[before:]
+            if undo is not None:
+                undo()
+            self.failed.append(Failure(record.origin, record.where, kind, f"{type(exc).__name__}: {exc}"))
+            if (kind, type(exc).__name__) not in _reported:  # a traceback per kind of bug, not per record
+                _reported.add((kind, type(exc).__name__))
+                # where it failed, not the message: that may quote the sender's attributes
+                log.error("mapping a record (%s) raised %s; such records are answered as rejected and "
+                          "counted as failed:\n%s", kind, type(exc).__name__,
+                          "".join(traceback.format_tb(exc.__traceback__)))

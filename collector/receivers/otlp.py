@@ -5,7 +5,10 @@ Mapped events enter the same intake as native ones (validate â†’ pseudonymize â†
 export is answered only after its accepted events are fsync'd. Events the contract rejects
 are quarantined and counted in ``partial_success`` per *source record* (a log record, span
 or data point), with a message naming the record and the OTLP attribute. Telemetry that maps
-to nothing is counted by kind in :class:`OtlpStats`, never an error to the sender.
+to nothing is counted by kind in :class:`OtlpStats`, never an error to the sender. A record
+whose mapping raises (a mapping bug, or input nobody foresaw) is counted as failed by kind
+and answered as rejected in ``partial_success``; the rest of the export is accepted: an
+error status would make the exporter drop (or endlessly retry) the whole batch.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from autoscope.collector.intake import Intake
 from autoscope.collector.mapping.mapper import Mapper
-from autoscope.collector.mapping.records import MapResult
+from autoscope.collector.mapping.records import Failure, MapResult
 from autoscope.collector.mapping.series_locks import SeriesLocks
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Item, Refusal
@@ -63,7 +66,8 @@ _ID_KEYS = {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_
 
 class OtlpStats:
     """Counts of OTLP telemetry by kind: received records per signal, unmapped and superseded
-    (mapped from the other source, so not counted twice) records, and counter resets."""
+    (mapped from the other source, so not counted twice) records, records whose mapping
+    failed, and counter resets."""
 
     def __init__(self, mapper: Mapper) -> None:
         self._lock = threading.Lock()
@@ -71,12 +75,14 @@ class OtlpStats:
         self.received: Counter[str] = Counter()
         self.unmapped: Counter[str] = Counter()
         self.superseded: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
 
     def add(self, signal: str, result: MapResult) -> None:
         with self._lock:
             self.received[signal] += result.records
             self.unmapped.update(result.unmapped)
             self.superseded.update(result.superseded)
+            self.failed.update(failure.kind for failure in result.failed)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Labelled counters, shaped for ``metrics_routes(extra=...)`` and ``/healthz``."""
@@ -85,6 +91,7 @@ class OtlpStats:
                 "otlp_records_received": dict(self.received),
                 "otlp_unmapped": dict(self.unmapped),
                 "otlp_superseded": dict(self.superseded),
+                "otlp_mapping_failed": dict(self.failed),
                 "otlp_counter_resets": {"sum": self._mapper.state.resets},
             }
 
@@ -156,24 +163,25 @@ class OtlpReceiver:
     async def export(self, signal: Signal, request: Any, sender: Sender, source: str) -> Any:
         """The ``Export*ServiceResponse``, or the Refusal of the whole request."""
         result = self._map(signal, request)
-        if isinstance(result, Refusal) or not result.series:
+        if not result.series:
             return await self._accept(signal, result, sender, source)
         # cumulative points: map again holding their series, so that no other export of them
         # commits between this one's read of the last points and its own commit
         async with self.series_locks.holding(result.series):
             return await self._accept(signal, self._map(signal, request), sender, source)
 
-    def _map(self, signal: Signal, request: Any) -> MapResult | Refusal:
+    def _map(self, signal: Signal, request: Any) -> MapResult:
         try:
             return getattr(self.mapper, signal.map_method)(request)
-        except Exception as exc:  # noqa: BLE001 - a mapping bug must not become a 500 retry loop
-            log.exception("mapping an OTLP %s export failed", signal.name)
-            self.intake.stats.refused("mapping")
-            return Refusal(400, "body", f"could not map the {signal.name} export: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - outside any one record: every record failed
+            log.error("mapping an OTLP %s export raised %s outside its records", signal.name, type(exc).__name__)
+            error = f"could not map the {signal.name} export ({type(exc).__name__})"
+            count = count_records(signal, request)
+            return MapResult(records=count, failed=[
+                Failure(i, f"{signal.name} record {i}", f"{signal.name}:export", error) for i in range(count)
+            ])
 
-    async def _accept(self, signal: Signal, result: MapResult | Refusal, sender: Sender, source: str) -> Any:
-        if isinstance(result, Refusal):
-            return result
+    async def _accept(self, signal: Signal, result: MapResult, sender: Sender, source: str) -> Any:
         events = result.events
         if len(events) > self.intake.limits.max_events:
             self.intake.stats.refused("batch")
@@ -188,12 +196,28 @@ class OtlpReceiver:
         self.stats.add(signal.name, result)
         response = signal.response_type()
         rejected = [(events[item.index], item) for item in batch.items if not item.accepted]
-        if rejected:
-            origins = {event.origin for event, _ in rejected}
-            messages = [event.explain(item.error.field, item.error.reason) for event, item in rejected]  # type: ignore[union-attr]
+        if rejected or result.failed:
+            origins = {event.origin for event, _ in rejected} | {failure.origin for failure in result.failed}
+            messages = [f"{failure.where}: could not be mapped ({failure.error})" for failure in result.failed]
+            messages += [event.explain(item.error.field, item.error.reason) for event, item in rejected]  # type: ignore[union-attr]
             text = "; ".join(messages[:MAX_MESSAGES])
             if len(messages) > MAX_MESSAGES:
                 text += f"; and {len(messages) - MAX_MESSAGES} more"
             setattr(response.partial_success, signal.rejected_field, len(origins))
             response.partial_success.error_message = text
         return response
+
+
+def count_records(signal: Signal, request: Any) -> int:
+    """How many records (log records, spans, data points) an export request holds."""
+    if signal.name == "logs":
+        return sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+    if signal.name == "traces":
+        return sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+    total = 0
+    for resource in request.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                data = metric.WhichOneof("data")
+                total += len(getattr(metric, data).data_points) if data else 0
+    return total
