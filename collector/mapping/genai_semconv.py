@@ -13,7 +13,11 @@ Spans (``gen_ai.operation.name``, or the span name's first word):
   apart: not in the contract, not added to input tokens.
 * ``execute_tool`` spans and other spans map to nothing and are counted by operation.
 
-Provider: ``gen_ai.provider.name``, or the deprecated ``gen_ai.system``.
+Provider: ``gen_ai.provider.name``, or the deprecated ``gen_ai.system`` (older
+instrumentations send only that). It prefixes the model of every mapped event,
+``<provider>/<model>`` (``openai/gpt-4.1``), so one model name served by two providers (a
+model through Azure and through OpenAI, say) stays two; a span that names a provider but no
+model gets the provider alone. A model already prefixed with its provider keeps one prefix.
 
 Metrics: ``gen_ai.client.token.usage`` (a histogram; its ``sum`` per ``gen_ai.token.type``)
 → ``spend`` tokens, only with ``genai_usage_from = "metrics"`` (default: spans; the metric
@@ -42,12 +46,27 @@ def operation(record: Record) -> str:
     return first if first in ("invoke_agent", "execute_tool", *MODEL_CALLS) else ""
 
 
-def provider(attributes: dict[str, Any]) -> str | None:
-    return as_str(attributes.get("gen_ai.provider.name")) or as_str(attributes.get("gen_ai.system"))
+def provider(attributes: dict[str, Any]) -> tuple[str | None, str]:
+    """The provider and the attribute it came from (the current name, else the deprecated one)."""
+    for name in ("gen_ai.provider.name", "gen_ai.system"):
+        value = as_str(attributes.get(name))
+        if value:
+            return value, name
+    return None, "gen_ai.provider.name"
 
 
-def _model(attributes: dict[str, Any]) -> str | None:
-    return as_str(attributes.get("gen_ai.response.model")) or as_str(attributes.get("gen_ai.request.model"))
+def _model(attributes: dict[str, Any]) -> tuple[str | None, str]:
+    """``<provider>/<model>`` (or either alone) and the attributes it came from, for errors."""
+    name = "gen_ai.response.model" if as_str(attributes.get("gen_ai.response.model")) else "gen_ai.request.model"
+    model = as_str(attributes.get(name))
+    vendor, vendor_name = provider(attributes)
+    if vendor is None:
+        return model, name
+    if model is None:
+        return vendor, vendor_name
+    if model.startswith(f"{vendor}/"):
+        return model, name
+    return f"{vendor}/{model}", f"{vendor_name} + {name}"
 
 
 def _first_int(attributes: dict[str, Any], *names: str) -> tuple[int | None, str]:
@@ -63,8 +82,10 @@ def map_span(record: Record, settings: OtlpSettings, result: MapResult) -> None:
     ids = (record.extra["trace_id"], record.extra["span_id"])
     if op == "invoke_agent":
         duration = max(0, record.time_ns - record.extra["start_ns"]) / 1e9
+        model, model_from = _model(record.attributes)
         event = task_event(record, settings, record.extra["span_id"] or "unknown", duration,
-                           _model(record.attributes), "genai.task", ("span", *ids))
+                           model, "genai.task", ("span", *ids))
+        event.fields["model"] = model_from
         if record.extra.get("error") and "autoscope.outcome" not in record.attributes:
             event.raw["outcome"] = "failure"
             event.fields["outcome"] = "status.code"
@@ -82,14 +103,15 @@ def map_span(record: Record, settings: OtlpSettings, result: MapResult) -> None:
             return
         raw, fields = base_event(record, settings, "genai.spend", "span", *ids)
         raw.update(type="spend", category="ai_tools", amount_usd=as_number(attrs.get("gen_ai.usage.cost")) or 0.0)
-        fields.update(input_tokens=input_name, output_tokens=output_name, model="gen_ai.response.model",
+        model, model_from = _model(attrs)
+        fields.update(input_tokens=input_name, output_tokens=output_name, model=model_from,
                       amount_usd="gen_ai.usage.cost")
         if inputs is not None:
             raw["input_tokens"] = inputs
         if outputs is not None:
             raw["output_tokens"] = outputs
-        if _model(attrs):
-            raw["model"] = _model(attrs)
+        if model:
+            raw["model"] = model
         result.events.append(MappedEvent(raw, record.origin, record.where, fields))
         return
     result.unmapped[f"span:gen_ai.{op}" if op else "span:other"] += 1
@@ -109,6 +131,7 @@ def map_metric_point(
         return
     raw, fields = base_event(record, settings, "genai.spend", series, increment.start_ns, increment.end_ns)
     raw.update(type="spend", category="ai_tools", amount_usd=0.0, **{field: as_int(increment.amount)})
-    if _model(record.attributes):
-        raw["model"] = _model(record.attributes)
+    model, fields["model"] = _model(record.attributes)
+    if model:
+        raw["model"] = model
     result.events.append(MappedEvent(raw, record.origin, record.where, fields))

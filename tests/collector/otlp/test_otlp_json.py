@@ -106,8 +106,38 @@ def test_genai_agent_spans_count_usage_once(client: TestClient, kafka: KafkaSett
     spend = [e for e in events if isinstance(e, contract.Spend)]
     assert [(t.task_id, t.outcome, t.duration_s, t.human_minutes) for t in tasks] == [
         ("0000000000000005", "failure", 1.0, 120), ("051581bf3cb55c13", "success", 30.0, 15.0)]
-    assert tasks[1].model == "gpt-4.1" and tasks[1].team == "rl" and tasks[1].source.tool == "research-agent"
+    assert tasks[1].model == "openai/gpt-4.1" and tasks[1].team == "rl" and tasks[1].source.tool == "research-agent"
+    assert tasks[0].model is None  # neither provider nor model on that span
     assert (sum(x.input_tokens for x in spend), sum(x.output_tokens for x in spend)) == (1500, 150)
-    assert Counter(x.model for x in spend) == Counter({"gpt-4.1-2025-04-14": 1, "gpt-4.1": 1})
+    # the provider from gen_ai.system (chat_1, deprecated) or gen_ai.provider.name (chat_2)
+    assert Counter(x.model for x in spend) == Counter({"openai/gpt-4.1-2025-04-14": 1, "openai/gpt-4.1": 1})
     unmapped = client.get("/healthz").json()["otlp"]["otlp_unmapped"]
     assert unmapped == {"span:gen_ai.execute_tool": 1, "span:other": 1}
+
+
+def test_genai_provider_prefixes_the_model_whichever_attribute_names_it(client: TestClient, kafka: KafkaSettings) -> None:
+    s = 1_000_000_000
+    who = {"service.name": "agent", "user.id": "ada"}
+    usage = {"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 1}
+    spans = [
+        span("0000000000000011", "chat", 0, s, {**usage, "gen_ai.provider.name": "aws.bedrock",
+                                               "gen_ai.system": "anthropic", "gen_ai.request.model": "claude-x"}),
+        span("0000000000000012", "chat", 0, s, {**usage, "gen_ai.system": "anthropic", "gen_ai.request.model": "claude-x"}),
+        span("0000000000000013", "chat", 0, s, {**usage, "gen_ai.provider.name": "openai"}),
+        span("0000000000000014", "chat", 0, s, {**usage, "gen_ai.provider.name": "openrouter",
+                                               "gen_ai.response.model": "openrouter/auto"}),
+        span("0000000000000015", "chat", 0, s, {**usage, "gen_ai.request.model": "local-llama"}),
+        span("0000000000000016", "chat", 0, s, {**usage, "gen_ai.provider.name": "my provider",
+                                               "gen_ai.request.model": "m"}),
+    ]
+    body = {"resourceSpans": [{"resource": {"attributes": attrs(who)}, "scopeSpans": [{"spans": spans}]}]}
+    response = post_json(client, "traces", body)
+    assert response.status_code == 200
+    assert response.json()["partialSuccess"] == {
+        "rejectedSpans": "1",
+        "errorMessage": "span 5 (chat): attribute gen_ai.provider.name + gen_ai.request.model ($.model): "
+                        "Expected `str` matching regex '^[A-Za-z0-9_.:/+\\\\-]+$'",
+    }
+    models = sorted(e.model for e in consume(kafka, 5))
+    # the current attribute wins over the deprecated one; a provider alone stands for the model
+    assert models == ["anthropic/claude-x", "aws.bedrock/claude-x", "local-llama", "openai", "openrouter/auto"]

@@ -92,6 +92,6 @@ def test_sdk_exports_logs_spans_and_metrics(
     assert review.action == "rejected" and review.source == contract.Source("lab-agent", "0.9.1")
     assert "@" not in review.actor and "@" not in review.reviewer
     spend = next(e for e in events if isinstance(e, contract.Spend))
-    assert (spend.input_tokens, spend.output_tokens, spend.model) == (700, 70, "claude-sonnet-4-5")
+    assert (spend.input_tokens, spend.output_tokens, spend.model) == (700, 70, "anthropic/claude-sonnet-4-5")
     task = next(e for e in events if isinstance(e, contract.Task))
     assert task.team == "pretraining" and task.executor == "ai"
