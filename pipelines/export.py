@@ -21,7 +21,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import duckdb
 import polars as pl
@@ -264,6 +264,28 @@ def export_period(
     return ExportResult(out_dir, manifest, audit_id)
 
 
+def _entry_problem(entry: object, index: int) -> tuple[str | None, str | None]:
+    """(the entry's file name if it is a safe one, why it cannot be checked — None when it can).
+
+    A manifest is input from outside: an entry must name a plain file *inside* the delivered
+    directory (no absolute path, no ``..``, no subdirectory), so that verifying a set never reads
+    files elsewhere on the machine; and it must carry the fields verify checks.
+    """
+    if not isinstance(entry, dict):
+        return None, f"files[{index}]: not an object"
+    name = entry.get("path")
+    if not isinstance(name, str) or not name:
+        return None, f"files[{index}]: no path"
+    pure = PurePosixPath(name)
+    if pure.is_absolute() or PureWindowsPath(name).is_absolute() or len(pure.parts) != 1 or name in (".", ".."):
+        return None, (f"{name}: refused: a manifest entry must name a file directly in the delivered directory "
+                      "(no absolute path, no '..', no subdirectory)")
+    for field, kind in (("sha256", str), ("rows", int)):
+        if not isinstance(entry.get(field), kind) or isinstance(entry.get(field), bool):
+            return name, f"{name}: the manifest gives no {field} for it, so it cannot be checked"
+    return name, None
+
+
 def verify(out_dir: Path) -> list[str]:
     """Problems found checking ``out_dir`` against its manifest; an empty list means it verifies."""
     out_dir = Path(out_dir)
@@ -276,27 +298,37 @@ def verify(out_dir: Path) -> list[str]:
         fmt = manifest["format"]
     except (ValueError, KeyError, TypeError) as exc:
         return [f"{MANIFEST} is not a valid manifest: {exc}"]
+    if not isinstance(entries, list) or fmt not in FORMATS:
+        return [f"{MANIFEST} is not a valid manifest: 'files' must be a list and 'format' one of {', '.join(FORMATS)}"]
     problems = []
     if manifest.get("manifest_version") != MANIFEST_VERSION:
         problems.append(f"manifest_version {manifest.get('manifest_version')!r} is not {MANIFEST_VERSION}")
     listed = set()
-    for entry in entries:
-        path = out_dir / entry["path"]
-        listed.add(entry["path"])
+    for index, entry in enumerate(entries):
+        name, problem = _entry_problem(entry, index)
+        if name:
+            listed.add(name)
+        if problem:
+            problems.append(problem)
+            continue
+        path = out_dir / name
+        if path.is_symlink():  # it could point anywhere on the machine
+            problems.append(f"{name}: refused: a symbolic link, not a delivered file")
+            continue
         if not path.is_file():
-            problems.append(f"{entry['path']}: missing")
+            problems.append(f"{name}: missing")
             continue
         digest = sha256_of(path)
         if digest != entry["sha256"]:
-            problems.append(f"{entry['path']}: SHA-256 {digest} differs from the manifest's {entry['sha256']}")
+            problems.append(f"{name}: SHA-256 {digest} differs from the manifest's {entry['sha256']}")
             continue
         try:
             rows = count_rows(path, fmt)
         except Exception as exc:  # unreadable as its format
-            problems.append(f"{entry['path']}: not readable as {fmt}: {exc}")
+            problems.append(f"{name}: not readable as {fmt}: {exc}")
             continue
         if rows != entry["rows"]:
-            problems.append(f"{entry['path']}: {rows} rows, the manifest says {entry['rows']}")
+            problems.append(f"{name}: {rows} rows, the manifest says {entry['rows']}")
     extra = sorted(p.name for p in out_dir.iterdir() if p.name != MANIFEST and p.name not in listed)
     problems.extend(f"{name}: not in the manifest" for name in extra)
     return problems

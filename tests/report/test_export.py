@@ -141,3 +141,24 @@ def test_exported_numbers_equal_the_indicator_table(data_dir: Path, tmp_path: Pa
     assert (joined["suppressed"] == joined["suppressed_exported"]).all()
     assert exported.filter(pl.col("suppressed"))["value"].is_null().all()
     assert not {"actor", "event_id", "reviewer"} & set(exported.columns)
+
+
+def test_verify_refuses_entries_outside_the_set_or_without_checksums(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "filing"
+    assert _export(data_dir, out, "csv") == 0
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    manifest = json.loads((out / "manifest.json").read_text())
+    first = manifest["files"][0]
+    manifest["files"] += [
+        {"path": str(secret), "rows": 1, "sha256": hashlib.sha256(secret.read_bytes()).hexdigest()},
+        {"path": "../secret.csv", "rows": 1, "sha256": hashlib.sha256(secret.read_bytes()).hexdigest()},
+    ]
+    del first["sha256"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    problems = verify(out)  # no KeyError, no reading outside the directory
+    assert f"{first['path']}: the manifest gives no sha256 for it, so it cannot be checked" in problems
+    assert sum("refused: a manifest entry must name a file directly in the delivered directory" in p
+               for p in problems) == 2
+    assert not any(first["path"] in p and "not in the manifest" in p for p in problems)
+    assert main(["export", "verify", str(out)]) == 1
