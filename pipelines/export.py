@@ -122,6 +122,20 @@ def _json_value(value):
     return value
 
 
+def check_json_safe(frame: pl.DataFrame, name: str) -> None:
+    """Refuse (:class:`ExportError`) a frame with NaN or infinity, which JSON cannot carry:
+    Python would write them as bare ``NaN``/``Infinity``, and a strict reader rejects the file."""
+    for column, dtype in frame.schema.items():
+        if not dtype.is_float():
+            continue
+        bad = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_finite())
+        if bad.height:
+            row = bad.row(0, named=True)
+            where = ", ".join(f"{c} {row[c]}" for c in ("indicator", "metric", "period", "cut", "cut_value") if c in row)
+            raise ExportError(f"{name}: column {column!r} holds {row[column]} ({where}; {bad.height} row(s)), which "
+                              "JSON cannot represent: export as parquet or csv, or fix the stored rows")
+
+
 def write_frame(frame: pl.DataFrame, path: Path, fmt: str) -> None:
     if fmt == "parquet":
         frame.write_parquet(path, statistics=False)
@@ -129,7 +143,7 @@ def write_frame(frame: pl.DataFrame, path: Path, fmt: str) -> None:
         frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.f")
     else:
         rows = [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
-        path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(rows, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def count_rows(path: Path, fmt: str) -> int:
@@ -200,10 +214,19 @@ def export_period(
             reason = str(exc) if isinstance(exc, PeriodUnavailable) else f"refused by the privacy budget: {exc}"
             audit.record(conn, outcome="refused", actor=actor, detail=reason, **common)
             raise ExportRefused(reason) from None
+        values = _rows(conn, "indicator_values", period) if "indicator_values" in tables else None
+        others = {table: _rows(conn, table, period) for table in tables if table != "indicator_values"}
+        if fmt == "json":
+            try:
+                for table, frame in [("indicator_values", values), *others.items()]:
+                    if frame is not None:
+                        check_json_safe(frame, table)
+            except ExportError as exc:
+                audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
+                raise
         out_dir.mkdir(parents=True, exist_ok=True)
         files, indicators = [], []
         ext = fmt
-        values = _rows(conn, "indicator_values", period) if "indicator_values" in tables else None
         present = set(values["indicator"].unique().to_list()) if values is not None and values.height else set()
         known = [resolve(info, present) for info in CATALOG]
         for stored in [n for n in known if n] + sorted(present - {n for n in known if n}):
@@ -226,10 +249,7 @@ def export_period(
                                "computed": True, "file": f"{stored}.{ext}",
                                "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()),
                                "definition": definition(stored)})
-        for table in tables:
-            if table == "indicator_values":
-                continue
-            frame = _rows(conn, table, period)
+        for table, frame in others.items():
             name = f"{table}.{ext}"
             write_frame(frame, out_dir / name, fmt)
             files.append({"path": name, "table": table, "indicator": None, "rows": frame.height,

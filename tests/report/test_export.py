@@ -162,3 +162,16 @@ def test_verify_refuses_entries_outside_the_set_or_without_checksums(data_dir: P
                for p in problems) == 2
     assert not any(first["path"] in p and "not in the manifest" in p for p in problems)
     assert main(["export", "verify", str(out)]) == 1
+
+
+def test_json_export_refuses_a_value_json_cannot_carry(data_dir: Path, tmp_path: Path, capsys) -> None:
+    conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    conn.execute("UPDATE indicator_values SET value = 'NaN'::DOUBLE WHERE indicator = 'spend' AND period = '2026-Q3'"
+                 " AND cut = 'lab' AND metric = 'share_compute'")
+    conn.close()
+    assert _export(data_dir, tmp_path / "filing", "json") == 2
+    said = " ".join(capsys.readouterr().out.split())
+    assert "indicator_values: column 'value' holds nan (indicator spend, metric share_compute, period 2026-Q3" in said
+    assert not (tmp_path / "filing").exists()
+    log = _audit(data_dir)
+    assert list(log["outcome"]) == ["refused"] and "JSON cannot represent" in log["detail"][0]
