@@ -6,7 +6,7 @@ the period and the weeks and months inside it; optionally the aggregate bookkeep
 (:data:`AGGREGATE_TABLES`). A table that holds events or pseudonyms is refused with a clear
 message, and the refusal is audited like every other attempt (:mod:`autoscope.pipelines.audit`).
 
-The manifest (see ``docs/export.md``) names the schema version, period, generation time,
+The manifest (see ``docs/report.md``, "autoscope export") names the schema version, period, generation time,
 software version, k, epsilon used and remaining (from ``dp_ledger`` when it exists), every
 file's rows and SHA-256, and every indicator's definition and its row in Table 1 of the CSET
 report. ``verify`` recomputes each file's SHA-256 and row count and reports anything missing,
@@ -163,15 +163,20 @@ def sha256_of(path: Path) -> str:
 
 
 def epsilon_status(conn: duckdb.DuckDBPyConnection, period: Period) -> dict:
-    """Epsilon spent on releases overlapping ``period`` and what the budget leaves, if DP is in use."""
-    if not has_table(conn, "dp_ledger"):
-        return {"differential_privacy": False, "epsilon_used": None, "epsilon_remaining": None,
-                "note": "no epsilon ledger in this warehouse: k-anonymity only"}
+    """Epsilon spent on releases overlapping ``period`` and what the budget leaves, if DP is in use.
+
+    ``epsilon_used`` is the ledger's own account (:func:`autoscope.pipelines.privacy.spent`, the
+    sum the job checks its budget against); ``releases`` counts releases, not ledger rows — one
+    release writes a row per period it covers (the quarter, its months, its weeks).
+    """
+    from autoscope.pipelines.privacy import spent
+
     start = dt.datetime.combine(period.start, dt.time())
     end = dt.datetime.combine(period.end, dt.time())
-    used, budget, releases = conn.execute(
-        "SELECT coalesce(sum(epsilon), 0), max(budget), count(*) FROM dp_ledger"
+    budget, releases = conn.execute(
+        "SELECT max(budget), count(DISTINCT release_id) FROM dp_ledger"
         " WHERE period_start < ? AND period_end > ?", [end, start]).fetchall()[0]
+    used = spent(conn, start, end)
     if not releases:
         return {"differential_privacy": False, "epsilon_used": 0.0, "epsilon_remaining": None,
                 "note": "no noisy release recorded for this period: k-anonymity only"}
@@ -194,7 +199,8 @@ def export_period(
     with open_warehouse(data_dir / "warehouse.duckdb", write=True) as conn:
         migrate(conn)
         audit_id = audit.new_audit_id()
-        common = dict(audit_id=audit_id, period=period.label, format=fmt, tables=tables, out_dir=str(out_dir))
+        common = dict(audit_id=audit_id, period=period.label, format=fmt, tables=tables,
+                      out_dir=str(out_dir.resolve()))  # where the files went, whatever the caller's cwd
         try:
             actor = audit.authorize(data_dir, token, "export")
         except audit.AccessDenied as exc:

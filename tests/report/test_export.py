@@ -175,3 +175,20 @@ def test_json_export_refuses_a_value_json_cannot_carry(data_dir: Path, tmp_path:
     assert not (tmp_path / "filing").exists()
     log = _audit(data_dir)
     assert list(log["outcome"]) == ["refused"] and "JSON cannot represent" in log["detail"][0]
+
+
+def test_manifest_counts_releases_not_ledger_rows(data_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from autoscope.pipelines.jobs import run
+
+    conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    run(conn, epsilon=1.0, budget=100)  # one release: a ledger row per week, month and quarter
+    ledger_rows = conn.execute("SELECT count(*) FROM dp_ledger WHERE period_start < '2026-10-01'"
+                               " AND period_end > '2026-07-01'").fetchall()[0][0]
+    conn.close()
+    monkeypatch.chdir(tmp_path)
+    assert _export(data_dir, Path("filing"), "parquet") == 0  # a relative --out
+    privacy = json.loads((tmp_path / "filing" / "manifest.json").read_text())["privacy"]
+    assert ledger_rows > 1 and privacy["releases"] == 1 and privacy["differential_privacy"]
+    assert privacy["epsilon_used"] == float(ledger_rows)  # ε = 1 on each period overlapping 2026-Q3
+    assert privacy["epsilon_remaining"] == 100 - privacy["epsilon_used"]
+    assert _audit(data_dir)["out_dir"][0] == str(tmp_path / "filing")  # recorded absolute
