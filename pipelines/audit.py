@@ -4,7 +4,8 @@ Every ``autoscope export`` attempt writes one row — a refused one too (a raw t
 token without the ``export`` scope), with the reason — in the warehouse, in the same file as
 the numbers it released. Rows are only inserted, never changed. ``autoscope audit`` lists them.
 
-*Who*: the token's name and id when a token was presented; without tokens (a local operator
+*Who*: the token's name and id when a valid token was presented (also when it is refused for
+lacking the scope); without tokens (a local operator
 on a warehouse that has no tokens configured) ``local:<OS user>`` and no token id.
 """
 
@@ -70,7 +71,15 @@ def entries(conn: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.Dat
 
 
 class AccessDenied(PermissionError):
-    """A token is missing, unknown, revoked, or lacks the scope (the message says which)."""
+    """A token is missing, unknown, revoked, or lacks the scope (the message says which).
+
+    ``actor`` is the token's holder when a valid token was presented but lacks the scope: the
+    audit log then names who tried, not an anonymous caller.
+    """
+
+    def __init__(self, message: str, actor: Actor | None = None) -> None:
+        super().__init__(message)
+        self.actor = actor
 
 
 def authorize(data_dir, token: str | None, scope: str) -> Actor:
@@ -101,6 +110,7 @@ def authorize(data_dir, token: str | None, scope: str) -> Actor:
     if scope not in found.scopes:
         raise AccessDenied(
             f"token {found.token_id} ({found.name}) has scopes {', '.join(found.scopes)}; "
-            f"this needs {scope!r}"
+            f"this needs {scope!r}",
+            actor=Actor(found.name, found.token_id),
         )
     return Actor(found.name, found.token_id)

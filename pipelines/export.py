@@ -204,8 +204,8 @@ def export_period(
         try:
             actor = audit.authorize(data_dir, token, "export")
         except audit.AccessDenied as exc:
-            audit.record(conn, outcome="refused", actor=audit.Actor(f"unauthenticated {audit.Actor.local().who}"),
-                         detail=str(exc), **common)
+            actor = exc.actor or audit.Actor(f"unauthenticated {audit.Actor.local().who}")
+            audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
             raise ExportRefused(f"refused: {exc}") from None
         try:
             for table in tables:

@@ -110,7 +110,7 @@ def test_audit_log_records_each_export(data_dir: Path, tmp_path: Path, capsys) -
 
 def test_export_needs_an_export_token_once_tokens_exist(data_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     store = TokenStore(data_dir / "tokens.json")
-    reader, _ = store.create("leadership-dashboard", ["read"])
+    reader, read_record = store.create("leadership-dashboard", ["read"])
     exporter, record = store.create("compliance", ["export"])
     monkeypatch.delenv("AUTOSCOPE_TOKEN", raising=False)
     assert _export(data_dir, tmp_path / "none") == 2
@@ -122,6 +122,9 @@ def test_export_needs_an_export_token_once_tokens_exist(data_dir: Path, tmp_path
     log = _audit(data_dir)
     assert list(log["outcome"]) == ["refused", "refused", "ok"]
     assert (log["who"][2], log["token_id"][2]) == ("compliance", record.token_id)
+    assert log["token_id"][0] is None and log["who"][0].startswith("unauthenticated local:")  # no token
+    # a valid token without the scope: the log names its holder and its id
+    assert (log["who"][1], log["token_id"][1]) == ("leadership-dashboard", read_record.token_id)
     assert exporter not in str(log.to_dicts()) and record.sha256 not in str(log.to_dicts())  # never the token
 
 
