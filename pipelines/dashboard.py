@@ -222,6 +222,7 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
     import contextlib
 
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
     from starlette.routing import Route
@@ -239,6 +240,22 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
     }
 
     pages: dict[tuple, str] = {}
+    render_lock = threading.Lock()  # one render at a time: the charts take ~1 s of CPU each
+
+    def render(snapshot: Snapshot, period, team: str | None) -> str:
+        """The page of (data version, period, team), rendered once. Runs in a worker thread:
+        rendering on the event loop would hold up every other request, /healthz included."""
+        key = (snapshot.version, period.label, team)
+        with render_lock:
+            rendered = pages.get(key)
+            if rendered is None:
+                rendered = Report(snapshot.frame, period, team, epsilons=snapshot.epsilons).render(
+                    live_bar="{LIVE_BAR}", script=SCRIPT % int(refresh_s * 1000))
+                rendered = rendered.replace("<body>", f'<body data-version="{snapshot.version}">', 1)
+                if len(pages) >= 64:
+                    pages.clear()
+                pages[key] = rendered
+        return rendered
 
     def check(request: Request) -> str | None:
         """None when allowed, else the reason."""
@@ -282,15 +299,7 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
         bar = (f'<div class="live noprint">{_selector(snapshot, period.label, team)}'
                f'<span class="status">{snapshot.events:,} events · {e(snapshot.source)} · read '
                f'{snapshot.read_at.strftime("%H:%M:%S")} UTC · <span id="status">{e(data.status)}</span></span></div>')
-        key = (snapshot.version, period.label, team)
-        rendered = pages.get(key)
-        if rendered is None:  # charts take a moment: render once per data version, period and team
-            rendered = Report(snapshot.frame, period, team, epsilons=snapshot.epsilons).render(live_bar="{LIVE_BAR}",
-                                                                   script=SCRIPT % int(refresh_s * 1000))
-            rendered = rendered.replace("<body>", f'<body data-version="{snapshot.version}">', 1)
-            if len(pages) >= 64:
-                pages.clear()
-            pages[key] = rendered
+        rendered = await run_in_threadpool(render, snapshot, period, team)
         html_text = rendered.replace("{LIVE_BAR}", bar, 1)
         return HTMLResponse(html_text, headers=headers)
 

@@ -1,25 +1,27 @@
-"""Charts as inline SVG (matplotlib, Agg-free SVG backend): no JavaScript, no network.
+"""Charts as inline SVG (matplotlib's SVG writer): no JavaScript, no network.
 
 SVG keeps the report one self-contained file that prints sharply at any size; text stays text
 (``svg.fonttype = none``), so the file stays small and the labels are searchable.
+
+Figures are made with :class:`matplotlib.figure.Figure`, never through ``pyplot``: pyplot keeps
+one global "current figure", and the dashboard renders pages in worker threads.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import math
 import re
 
 import matplotlib
-
-matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 PALETTE = ["#1f5fa8", "#e07b00", "#2a9d5b", "#b8336a", "#6a4fb3", "#8c6d31", "#00838f", "#5f6b7a"]
 
-plt.rcParams.update({
+matplotlib.rcParams.update({
     "svg.fonttype": "none",
     "svg.hashsalt": "autoscope",  # stable ids: the same data renders the same bytes
     "font.family": "sans-serif",
@@ -44,19 +46,16 @@ class Series:
     color: str | None = None
 
 
-_counter = 0
+_ids = itertools.count(1)  # next() is atomic: safe from several rendering threads
 
 
-def _svg(fig) -> str:
+def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: it is inlined in HTML
     # many SVGs share one page: make their ids (markers, clip paths) unique to this chart
-    global _counter
-    _counter += 1
-    prefix = f"c{_counter}-"
+    prefix = f"c{next(_ids)}-"
     for ident in set(re.findall(r'\bid="([^"]+)"', text)):
         text = (text.replace(f'id="{ident}"', f'id="{prefix}{ident}"')
                 .replace(f"#{ident})", f"#{prefix}{ident})").replace(f'href="#{ident}"', f'href="#{prefix}{ident}"'))
@@ -102,7 +101,8 @@ def line_chart(
     ylabel: str = "", log_y: bool = False,
 ) -> str:
     """Lines over the periods ``x`` (missing or suppressed points are gaps); shaded ``highlight``."""
-    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.subplots()
     positions = list(range(len(x)))
     if highlight is not None:
         ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="#f1f4f9", zorder=0, lw=0)
@@ -129,7 +129,8 @@ def line_chart(
 
 def stacked_bars(x: list[str], parts: list[Series], *, highlight: tuple[int, int] | None = None) -> str:
     """Shares stacked per period (e.g. spend by category)."""
-    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    fig = Figure(figsize=(6.4, 2.6))
+    ax = fig.subplots()
     positions = list(range(len(x)))
     if highlight is not None:
         ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="#f1f4f9", zorder=0, lw=0)

@@ -188,3 +188,26 @@ def test_dashboard_never_recomputes_a_release_under_differential_privacy(data_di
                             & (pl.col("period") == "2026-Q4") & (pl.col("cut") == "lab"))["value"][0]
     assert shown and all(float(c["data-value"]) == expected for c in shown)
     assert _cells(page, indicator="review_frequency", period="2026-Q4", cut="lab", withheld="true")
+
+
+def test_health_and_version_answer_while_a_page_renders(dashboard) -> None:
+    import threading
+
+    url, token = dashboard
+    bearer = {"authorization": f"Bearer {token}"}
+    done = threading.Event()
+
+    def render() -> None:  # a page not rendered yet: its charts take most of a second
+        httpx.get(url, params={"period": "2026-Q3", "team": "infrastructure"}, headers=bearer, timeout=60)
+        done.set()
+
+    worker = threading.Thread(target=render)
+    worker.start()
+    time.sleep(0.15)  # the render has begun
+    answered_during_render = 0
+    for _ in range(3):
+        assert httpx.get(url + "healthz", timeout=30).status_code == 200
+        assert httpx.get(url + "api/version", headers=bearer, timeout=30).status_code == 200
+        answered_during_render += not done.is_set()
+    worker.join(timeout=60)
+    assert done.is_set() and answered_during_render == 3
