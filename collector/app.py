@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from autoscope.collector.ingester_lag import IngesterLag
 from autoscope.collector.intake import Intake, Limits
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Processor
@@ -50,6 +51,8 @@ class CollectorSettings:
         kafka: where accepted events are forwarded.
         limits: per-request limits.
         spool_max_bytes: at this size the collector answers 503 until Kafka catches up.
+        lag_interval_s: seconds between measurements of the ingester's Kafka lag (served on
+            ``/metrics``); None measures nothing.
         require_auth: None decides per request from the token store (required as soon as a
             token has been created, also while the collector runs; revoked ones count).
     """
@@ -59,6 +62,7 @@ class CollectorSettings:
     limits: Limits = Limits()
     spool_max_bytes: int = 1024**3
     require_auth: bool | None = None
+    lag_interval_s: float | None = 10.0
     otlp: OtlpSettings = OtlpSettings()  # OTLP mapping knobs and the gRPC port
     tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
 
@@ -89,10 +93,13 @@ def create_app(settings: CollectorSettings) -> Starlette:
     port = settings.otlp.grpc_port
     grpc_server = None if port is None else OtlpGrpcServer(
         otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
+    lag = None if settings.lag_interval_s is None else IngesterLag(settings.kafka, settings.lag_interval_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         forwarder.start()
+        if lag is not None:
+            lag.start()
         if grpc_server is not None:
             grpc_server.start(asyncio.get_running_loop())
         try:
@@ -100,6 +107,8 @@ def create_app(settings: CollectorSettings) -> Starlette:
         finally:
             if grpc_server is not None:
                 grpc_server.stop()
+            if lag is not None:
+                lag.stop()
             forwarder.stop()
             spool.close()
 
@@ -116,7 +125,7 @@ def create_app(settings: CollectorSettings) -> Starlette:
     app = Starlette(
         routes=[
             *native_routes(intake),
-            *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot),
+            *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot, dropped=otlp.stats.dropped_snapshot, lag=lag),
             *otlp_http_routes(otlp),
             Route("/healthz", healthz, methods=["GET"]),
         ],
@@ -127,6 +136,7 @@ def create_app(settings: CollectorSettings) -> Starlette:
     app.state.otlp_grpc = grpc_server
     app.state.spool = spool
     app.state.forwarder = forwarder
+    app.state.ingester_lag = lag
     app.state.stats = intake.stats
     app.state.key_id = pseudonymizer.key_id
     return app

@@ -35,6 +35,7 @@ def units(amount: float, result: MapResult, kind: str) -> int:
     count (over :data:`MAX_UNITS`) maps to none and is counted under ``kind``."""
     if not math.isfinite(amount) or amount > MAX_UNITS:
         result.unmapped[f"{kind}(implausible count)"] += 1
+        result.dropped["implausible_count"] += 1
         return 0
     return int(round(amount))
 

@@ -77,6 +77,7 @@ class MapResult:
     unmapped: Counter[str] = dataclasses.field(default_factory=Counter)
     superseded: Counter[str] = dataclasses.field(default_factory=Counter)
     failed: list[Failure] = dataclasses.field(default_factory=list)
+    dropped: Counter[str] = dataclasses.field(default_factory=Counter)  # data kept nowhere, by reason
     commit: Any = None  # called once the events are durable (cumulative metric state)
     series: set[str] = dataclasses.field(default_factory=set)  # cumulative series it read
 

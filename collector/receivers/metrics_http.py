@@ -1,7 +1,9 @@
 """``GET /metrics``: the collector's own telemetry in Prometheus text format.
 
 Built with prometheus_client's custom-collector API: values are read from the collector's
-counters at scrape time, so there is no second set of counters to keep in step.
+counters at scrape time, so there is no second set of counters to keep in step. The
+ingester's Kafka lag is read from the last background measurement
+(:class:`~autoscope.collector.ingester_lag.IngesterLag`): a scrape never talks to Kafka.
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from autoscope.collector.ingester_lag import IngesterLag
 from autoscope.collector.intake import Intake
 from autoscope.collector.sinks.forwarder import Forwarder
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+Labelled = Callable[[], dict[str, dict[str, int]]]
 
 
 class _CollectorMetrics:
-    def __init__(self, intake: Intake, forwarder: Forwarder, extra: Callable[[], dict[str, dict[str, int]]] | None) -> None:
+    def __init__(
+        self, intake: Intake, forwarder: Forwarder, extra: Labelled | None,
+        dropped: Callable[[], dict[str, int]] | None, lag: IngesterLag | None,
+    ) -> None:
         self.intake = intake
         self.forwarder = forwarder
         self.extra = extra
+        self.dropped = dropped
+        self.lag = lag
 
     def collect(self) -> Iterator[Metric]:
         stats = self.intake.stats.snapshot()
@@ -32,17 +41,25 @@ class _CollectorMetrics:
         accepted.add_metric([], float(stats["accepted"]))  # type: ignore[arg-type]
         yield accepted
         rejected = CounterMetricFamily(
-            "autoscope_events_rejected", "events rejected (and quarantined), by field", labels=["field"]
+            "autoscope_events_rejected", "events rejected and kept in the quarantine, by field", labels=["field"]
         )
         for field, count in stats["rejected_by_field"].items():  # type: ignore[union-attr]
             rejected.add_metric([field], float(count))
         yield rejected
         refused = CounterMetricFamily(
-            "autoscope_requests_refused", "whole requests refused, by reason", labels=["reason"]
+            "autoscope_requests_refused", "whole requests refused (the sender keeps and retries them), by reason",
+            labels=["reason"],
         )
         for reason, count in stats["requests_refused"].items():  # type: ignore[union-attr]
             refused.add_metric([reason], float(count))
         yield refused
+        if self.dropped is not None:
+            dropped = CounterMetricFamily(
+                "autoscope_events_dropped", "records taken in and kept nowhere, by reason", labels=["reason"]
+            )
+            for reason, count in self.dropped().items():
+                dropped.add_metric([reason], float(count))
+            yield dropped
         spool = GaugeMetricFamily("autoscope_spool_bytes", "bytes in the spool not yet deleted")
         spool.add_metric([], float(self.intake.spool.total_bytes))
         yield spool
@@ -52,19 +69,43 @@ class _CollectorMetrics:
         errors = CounterMetricFamily("autoscope_kafka_errors", "Kafka failures that made the forwarder start over")
         errors.add_metric([], float(self.forwarder.kafka_errors))
         yield errors
+        if self.lag is not None:
+            yield from self._lag(self.lag)
         for name, by_label in (self.extra() if self.extra else {}).items():
             family = CounterMetricFamily(f"autoscope_{name}", name.replace("_", " "), labels=["kind"])
             for label, count in by_label.items():
                 family.add_metric([label], float(count))
             yield family
 
+    @staticmethod
+    def _lag(lag: IngesterLag) -> Iterator[Metric]:
+        records = GaugeMetricFamily(
+            "autoscope_ingester_lag_records",
+            "records in Kafka the warehouse ingester's consumer group has not committed",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), behind in sorted(lag.snapshot().items()):
+            records.add_metric([topic, str(partition)], float(behind))
+        yield records
+        failures = CounterMetricFamily("autoscope_ingester_lag_failures", "lag measurements that failed")
+        failures.add_metric([], float(lag.failures))
+        yield failures
+        if lag.refreshed_at is not None:
+            refreshed = GaugeMetricFamily(
+                "autoscope_ingester_lag_refreshed_timestamp_seconds", "when the lag was last measured"
+            )
+            refreshed.add_metric([], lag.refreshed_at)
+            yield refreshed
+
 
 def metrics_routes(
-    intake: Intake, forwarder: Forwarder, extra: Callable[[], dict[str, dict[str, int]]] | None = None
+    intake: Intake, forwarder: Forwarder, extra: Labelled | None = None,
+    dropped: Callable[[], dict[str, int]] | None = None, lag: IngesterLag | None = None,
 ) -> list[Route]:
-    """``/metrics``; ``extra`` adds labelled counters (e.g. unmapped OTLP telemetry by kind)."""
+    """``/metrics``; ``extra`` adds labelled counters (e.g. unmapped OTLP telemetry by kind),
+    ``dropped`` what is dropped by design, by reason, and ``lag`` the ingester's Kafka lag."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_CollectorMetrics(intake, forwarder, extra))  # type: ignore[arg-type]
+    registry.register(_CollectorMetrics(intake, forwarder, extra, dropped, lag))  # type: ignore[arg-type]
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), 200, media_type=CONTENT_TYPE)

@@ -39,6 +39,11 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
+# What the collector drops by design: a record whose mapping raised (its sender is told, in
+# partial_success, but OTLP exporters do not re-send rejected records), and a counter
+# increment too large to be real (a contribution counter jumping by over 10,000). Accepted
+# events are never dropped; refused requests are the sender's to retry.
+DROPPED_REASONS = ("mapping_failed", "implausible_count")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +81,7 @@ class OtlpStats:
         self.unmapped: Counter[str] = Counter()
         self.superseded: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter(dict.fromkeys(DROPPED_REASONS, 0))
 
     def add(self, signal: str, result: MapResult) -> None:
         with self._lock:
@@ -83,6 +89,13 @@ class OtlpStats:
             self.unmapped.update(result.unmapped)
             self.superseded.update(result.superseded)
             self.failed.update(failure.kind for failure in result.failed)
+            self.dropped["mapping_failed"] += len(result.failed)
+            self.dropped.update(result.dropped)
+
+    def dropped_snapshot(self) -> dict[str, int]:
+        """Records the collector took in and keeps nothing of, by reason (see DROPPED_REASONS)."""
+        with self._lock:
+            return dict(self.dropped)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Labelled counters, shaped for ``metrics_routes(extra=...)`` and ``/healthz``."""

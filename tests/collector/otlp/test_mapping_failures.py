@@ -63,6 +63,7 @@ def test_a_record_whose_mapping_raises_is_rejected_alone(
     tasks = consume(kafka, 2)
     assert sorted(t.task_id for t in tasks) == ["0000000000000001", "0000000000000003"]
     assert counter("autoscope_otlp_mapping_failed", client) == {"span:gen_ai": 1}
+    assert counter("autoscope_events_dropped", client) == {"mapping_failed": 1, "implausible_count": 0}
     assert client.get("/healthz").json()["otlp"]["otlp_mapping_failed"] == {"span:gen_ai": 1}
 
 
