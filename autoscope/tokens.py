@@ -50,10 +50,6 @@ class TokenRecord:
     def active(self) -> bool:
         return self.revoked_at is None
 
-    def public(self) -> dict[str, object]:
-        """Everything but the hash, for listings and audit entries."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "sha256"}
-
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -119,6 +119,7 @@ def create_app(settings: CollectorSettings) -> Starlette:
             "spool_bytes": spool.total_bytes,
             "forwarded_records": forwarder.forwarded_records,
             "kafka_errors": forwarder.kafka_errors,
+            "kafka_last_error": forwarder.last_error,  # why the forwarder last started over
             "otlp": otlp.stats.snapshot(),
         })
 

@@ -8,7 +8,8 @@ marker, and a payload that is not JSON at all is kept only as its size and SHA-2
 and reason are kept in the same spirit: a reason quotes the sender's value only when it is a
 plain label (:attr:`ContractError.kept_reason`), so ``"outcome": "ada@lab.example"`` is told
 back to its sender but never written here. An operator can list the quarantine, fix a mapping
-and replay (``autoscope quarantine``).
+and replay (``autoscope quarantine``). The count per reason is ``/metrics``'
+``autoscope_events_rejected{field}``: every rejected event is kept here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import os
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,6 @@ class Quarantine:
         self.pseudonym_of = pseudonym_of
         directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.counts: Counter[str] = Counter()
 
     def keep(self, batch: Batch, source: str = "native") -> int:
         """Append every rejected item of ``batch``; returns how many were kept."""
@@ -103,8 +102,6 @@ class Quarantine:
                 handle.write("\n".join(lines) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-            for item in rejected:
-                self.counts[item.error.field] += 1  # type: ignore[union-attr]
         return len(rejected)
 
 

@@ -170,6 +170,16 @@ def test_healthz_reports_counts(client: TestClient) -> None:
     assert health["status"] == "ok"
     assert health["accepted"] == 1
     assert health["rejected_by_field"] == {"$.outcome": 1}
+    assert health["kafka_last_error"] is None
+
+
+def test_healthz_says_why_the_forwarder_last_started_over(client: TestClient) -> None:
+    # the forwarder's own failure path, as a Kafka timeout takes it (then it carries on)
+    client.app.state.forwarder._start_over(TimeoutError("Kafka did not acknowledge segment 3 in time"))
+    health = client.get("/healthz").json()
+    assert health["kafka_last_error"] == "TimeoutError: Kafka did not acknowledge segment 3 in time"
+    assert health["kafka_errors"] == 1
+    assert post(client, [new_event()]).status_code == 200
 
 
 def test_rejected_events_are_quarantined_scrubbed(client: TestClient, tmp_path: Path) -> None:
