@@ -4,7 +4,10 @@ SVG keeps the report one self-contained file that prints sharply at any size; te
 (``svg.fonttype = none``), so the file stays small and the labels are searchable.
 
 Figures are made with :class:`matplotlib.figure.Figure`, never through ``pyplot``: pyplot keeps
-one global "current figure", and the dashboard renders pages in worker threads.
+one global "current figure", and the dashboard renders pages in worker threads. A chart with
+nothing to draw (every point suppressed, withheld under differential privacy, or not computed)
+is still drawn — its axes, its legend and a label saying why — so a reader sees the chart
+exists and why it is empty.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 PALETTE = ["#1f5fa8", "#e07b00", "#2a9d5b", "#b8336a", "#6a4fb3", "#8c6d31", "#00838f", "#5f6b7a"]
+MUTED = "#5f6b7a"
+SIZE = (6.4, 2.6)
 
 matplotlib.rcParams.update({
     "svg.fonttype": "none",
@@ -39,11 +44,15 @@ matplotlib.rcParams.update({
 
 @dataclasses.dataclass
 class Series:
+    """One line (or stack of bars) and the stored cells its points come from."""
+
     label: str
     values: list[float | None]
     dashed: bool = False
     band: tuple[list[float | None], list[float | None]] | None = None  # (low, high)
     color: str | None = None
+    #: (indicator, metric, cut, cut_value) of the stored rows, for tracing each point back
+    source: tuple[str, str, str, str] | None = None
 
 
 _ids = itertools.count(1)  # next() is atomic: safe from several rendering threads
@@ -96,16 +105,34 @@ def tick_labels(periods: list[str]) -> list[str]:
     return out
 
 
-def line_chart(
-    x: list[str], series: list[Series], *, percent: bool = True, highlight: tuple[int, int] | None = None,
-    ylabel: str = "", log_y: bool = False,
-) -> str:
-    """Lines over the periods ``x`` (missing or suppressed points are gaps); shaded ``highlight``."""
-    fig = Figure(figsize=(6.4, 2.6))
+def _empty(ax, label: str) -> None:
+    ax.text(0.5, 0.5, label, transform=ax.transAxes, ha="center", va="center", color=MUTED, fontsize=10,
+            style="italic", wrap=True)
+
+
+def _has_values(series: list[Series]) -> bool:
+    return any(v is not None and not math.isnan(v) for s in series for v in s.values)
+
+
+def _axes(x: list[str], highlight: tuple[int, int] | None):
+    fig = Figure(figsize=SIZE)
     ax = fig.subplots()
     positions = list(range(len(x)))
     if highlight is not None:
         ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="#f1f4f9", zorder=0, lw=0)
+    ax.set_xticks(positions, tick_labels(x))
+    ax.set_xlim(-0.5, max(len(x), 1) - 0.5)
+    return fig, ax, positions
+
+
+def line_chart(
+    x: list[str], series: list[Series], *, percent: bool = True, highlight: tuple[int, int] | None = None,
+    ylabel: str = "", log_y: bool = False, empty_label: str = "no data in these weeks",
+) -> str:
+    """Lines over the periods ``x`` (missing or suppressed points are gaps); shaded ``highlight``.
+    With no point at all, the axes are drawn with ``empty_label`` across them."""
+    fig, ax, positions = _axes(x, highlight)
+    drawn = _has_values(series)
     for index, s in enumerate(series):
         color = s.color or PALETTE[index % len(PALETTE)]
         if s.band is not None:
@@ -113,34 +140,45 @@ def line_chart(
                             label=f"{s.label}: 95 % interval")
         ax.plot(positions, _nan(s.values), marker="o", markersize=3, lw=1.8 if not s.dashed else 1.4,
                 ls="--" if s.dashed else "-", color=color, label=s.label)
-    ax.set_xticks(positions, tick_labels(x))
-    ax.set_xlim(-0.5, len(x) - 0.5)
-    if log_y:
+    if log_y and drawn:
         ax.set_yscale("log", base=2)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _duration(v)))
     if percent:
         _percent_axis(ax)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, None if drawn else 1)
     if ylabel:
         ax.set_ylabel(ylabel)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if not drawn:
+        if not percent:  # no scale to show without a point
+            ax.set_yticks([])
+        _empty(ax, empty_label)
+    if series:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(fig)
 
 
-def stacked_bars(x: list[str], parts: list[Series], *, highlight: tuple[int, int] | None = None) -> str:
+def stacked_bars(x: list[str], parts: list[Series], *, highlight: tuple[int, int] | None = None,
+                 empty_label: str = "no data in these weeks") -> str:
     """Shares stacked per period (e.g. spend by category)."""
-    fig = Figure(figsize=(6.4, 2.6))
-    ax = fig.subplots()
-    positions = list(range(len(x)))
-    if highlight is not None:
-        ax.axvspan(highlight[0] - 0.5, highlight[1] + 0.5, color="#f1f4f9", zorder=0, lw=0)
+    fig, ax, positions = _axes(x, highlight)
     bottom = [0.0] * len(x)
     for index, part in enumerate(parts):
         values = [0.0 if v is None else float(v) for v in part.values]
         ax.bar(positions, values, bottom=bottom, color=part.color or PALETTE[index % len(PALETTE)],
                width=0.7, label=part.label)
         bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_xticks(positions, tick_labels(x))
     _percent_axis(ax)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if not _has_values(parts):
+        ax.set_ylim(0, 1)
+        _empty(ax, empty_label)
+    if parts:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(fig)
+
+
+def empty_chart(x: list[str], label: str) -> str:
+    """Axes with only ``label`` (an indicator not computed yet, or no week with data)."""
+    fig, ax, _ = _axes(x, None)
+    ax.set_yticks([])
+    _empty(ax, label)
     return _svg(fig)

@@ -45,7 +45,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(f"computed and stored the indicators (every period type, in full) for {args.period}: "
                       "they were not in the warehouse yet")
     drawn = ", ".join(report.charts_drawn) or "none"
-    console.print(f"report: [cyan]{path.resolve()}[/] ({path.stat().st_size / 1024:.0f} KB; charts: {drawn})")
+    console.print(f"report: [cyan]{path.resolve()}[/] ({path.stat().st_size / 1024:.0f} KB; charts with data: {drawn})")
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import math
 import re
 
@@ -331,21 +332,65 @@ class Report:
         return _card(title, body, _delta(h50, cell.value, self.before(name, h50), self.previous.label), note)
 
     # -- charts
-    def _figure(self, key: str, title: str, svg: str | None, caption: str = "", indicator: str | None = None) -> str:
-        if svg is None:
-            body = f'<div class="not-computed">not yet computed</div>'
+    def series(self, label: str, indicator: str, metric: str, cut: str, cut_value: str, **style) -> charts.Series:
+        """A chart line of stored weekly cells, carrying where its points come from."""
+        return charts.Series(label, self.weekly(indicator, metric, cut, cut_value), **style,
+                             source=(indicator, metric, cut, cut_value))
+
+    def _why_empty(self, series: list[charts.Series]) -> str:
+        """Why a chart has no point to draw, in words for the chart itself."""
+        sources = pl.DataFrame([s.source for s in series if s.source], orient="row",
+                               schema=["indicator", "metric", "cut", "cut_value"])
+        rows = self.frame.filter((pl.col("period_type") == "week") & pl.col("period").is_in(self.weeks)).join(
+            sources, on=["indicator", "metric", "cut", "cut_value"], how="semi")
+        if rows.height == 0:
+            return "no data in these weeks"
+        if rows["suppressed"].all():
+            return "every point suppressed (fewer than k people)"
+        if any(("week", w) in self.dp_periods for w in rows["period"].to_list()):
+            return WITHHELD
+        return "no released value in these weeks"
+
+    def _series_data(self, series: list[charts.Series]) -> str:
+        """The drawn points as JSON, each line naming its stored cells: what the chart shows
+        can be checked against the table, as the numbers in the tables can."""
+        lines = []
+        for s in series:
+            if s.source is None:
+                continue
+            indicator, metric, cut, cut_value = s.source
+            base = {"label": s.label, "indicator": indicator, "metric": metric, "cut": cut, "cut_value": cut_value}
+            lines.append({**base, "column": "value", "values": s.values})
+            if s.band is not None:
+                lines.append({**base, "column": "ci_low", "values": s.band[0]})
+                lines.append({**base, "column": "ci_high", "values": s.band[1]})
+        return json.dumps({"weeks": self.weeks, "series": lines}, allow_nan=False)
+
+    def _figure(self, key: str, title: str, series: list[charts.Series] | None, caption: str = "",
+                indicator: str | None = None, draw=charts.line_chart, **options) -> str:
+        """One chart, always drawn: with its points, or with a label saying why it has none
+        (``series`` None: the indicator is not computed, or no week has data)."""
+        if series is None:
+            drawn = False
+            svg = charts.empty_chart(self.weeks, "not yet computed" if self.weeks or not self.frame.height
+                                     else "no week with data")
+            data = ""
         else:
-            body = svg
+            drawn = any(v is not None for s in series for v in s.values)
+            svg = draw(self.weeks, series, highlight=self.highlight, **options,
+                       **({} if drawn else {"empty_label": self._why_empty(series)}))
+            data = f' data-series="{e(self._series_data(series))}"'
+        if drawn:
             self.charts_drawn.append(key)
         definition_html = ""
-        stored = indicator or self.name(BY_KEY[key].key) if key in BY_KEY else indicator
+        stored = indicator or (self.name(BY_KEY[key].key) if key in BY_KEY else None)
         if stored:
             definition_html = (f'<details><summary>Definition</summary><pre>{e(definition(stored))}</pre></details>')
         elif key in BY_KEY:
             definition_html = (f'<details><summary>Definition</summary><pre>{e(BY_KEY[key].design_definition)}'
                                "</pre></details>")
-        cls = "chart" if svg is not None else "chart pending"
-        return (f'<figure class="{cls}" data-chart="{e(key)}"><h3>{e(title)}</h3>{body}'
+        cls = "chart" if drawn else "chart pending"
+        return (f'<figure class="{cls}" data-chart="{e(key)}"{data}><h3>{e(title)}</h3>{svg}'
                 f'{f"<figcaption>{caption}</figcaption>" if caption else ""}{definition_html}</figure>')
 
     def _caption(self, suppressed: list[str]) -> str:
@@ -356,75 +401,52 @@ class Report:
         return shaded + "No suppressed points."
 
     def chart_automation(self) -> str:
-        name = self.name("automation_share")
+        key, title = "automation_share", "Automation share by team (AI share of tasks, per week)"
+        name = self.name(key)
         if not name or not self.weeks:
-            return self._figure("automation_share", "Automation share by team", None)
+            return self._figure(key, title, None)
         teams = sorted(self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "team"))["cut_value"]
                        .unique().to_list())
         if self.team:
             teams = [t for t in teams if t == self.team]
         series = []
         for t in teams:
-            values = self.weekly(name, "ai_share", "team", t)
-            series.append(charts.Series(t if any(v is not None for v in values) else f"{t} (suppressed)", values))
-        series.append(charts.Series("lab, share of tasks", self.weekly(name, "ai_share", "lab", "all"),
-                                    dashed=True, color="#1d2430"))
-        series.append(charts.Series("lab, time-weighted", self.weekly(name, "time_weighted_ai_share", "lab", "all"),
-                                    dashed=True, color="#9aa3ad"))
-        svg = charts.line_chart(self.weeks, series, highlight=self.highlight)
-        return self._figure("automation_share", "Automation share by team (AI share of tasks, per week)", svg,
-                            self._caption(self.suppressed_points(name, "ai_share", "team", teams)))
+            line = self.series(t, name, "ai_share", "team", t)
+            if all(v is None for v in line.values):
+                line.label = f"{t} (suppressed)"
+            series.append(line)
+        series.append(self.series("lab, share of tasks", name, "ai_share", "lab", "all", dashed=True, color="#1d2430"))
+        series.append(self.series("lab, time-weighted", name, "time_weighted_ai_share", "lab", "all",
+                                  dashed=True, color="#9aa3ad"))
+        return self._figure(key, title, series, self._caption(self.suppressed_points(name, "ai_share", "team", teams)))
 
     def chart_ladder(self) -> str:
-        name = self.name("ladder")
-        source = name
-        if not name and self.name("automation_share"):
-            auto = self.name("automation_share")
-            if self.frame.filter((pl.col("indicator") == auto) & (pl.col("cut") == "rung")).height:
-                source = auto
-        if not source or not self.weeks:
-            return self._figure("ladder", "Sophistication ladder (AI share per rung)", None)
-        rungs_rows = self.frame.filter((pl.col("indicator") == source) & (pl.col("cut") == "rung"))
+        key, title = "ladder", "Sophistication ladder (AI share per rung)"
+        name = self.name(key)
+        rungs_rows = self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "rung")) if name else None
+        if not name or not self.weeks or not rungs_rows.height:
+            return self._figure(key, title, None, indicator=name)
         order = ["engineering", "experiments", "ideation", "strategy"]
-        if rungs_rows.height:
-            metric = "ai_share" if "ai_share" in rungs_rows["metric"].to_list() else rungs_rows["metric"][0]
-            rungs = sorted(rungs_rows["cut_value"].unique().to_list(), key=lambda r: (order.index(r) if r in order else 9, r))
-            series = [charts.Series(r, self.weekly(source, metric, "rung", r)) for r in rungs]
-            caption = self._caption(self.suppressed_points(source, metric, "rung", rungs))
-            if self.team:
-                caption = "Whole lab: rungs are not cut by team. " + caption
-        else:  # lab-level metrics per rung
-            metrics = [m for m in self.metrics_of(source) if is_share(m)]
-            series = [charts.Series(metric_label(m), self.weekly(source, m, self.cut, self.cut_value)) for m in metrics]
-            caption = self._caption([])
-        if not series:
-            return self._figure("ladder", "Sophistication ladder (AI share per rung)", None, indicator=source)
-        svg = charts.line_chart(self.weeks, series, highlight=self.highlight)
-        return self._figure("ladder", "Sophistication ladder (AI share per rung)", svg, caption, indicator=source)
+        metric = "ai_share" if "ai_share" in rungs_rows["metric"].to_list() else rungs_rows["metric"][0]
+        rungs = sorted(rungs_rows["cut_value"].unique().to_list(), key=lambda r: (order.index(r) if r in order else 9, r))
+        series = [self.series(r, name, metric, "rung", r) for r in rungs]
+        caption = self._caption(self.suppressed_points(name, metric, "rung", rungs))
+        if self.team:
+            caption = "Whole lab: rungs are not cut by team. " + caption
+        return self._figure(key, title, series, caption, indicator=name)
 
     def chart_horizon(self) -> str:
+        key, title = "time_horizon", "Time horizon (50 %) with its 95 % interval"
         name, h50, _ = self.horizon_metrics()
         if not name or not h50 or not self.weeks:
-            return self._figure("time_horizon", "Time horizon (50 %) with its 95 % interval", None)
-        band = None
-        if "ci_low" in self.frame.columns and "ci_high" in self.frame.columns:
-            band = (self.weekly(name, h50, self.cut, self.cut_value, "ci_low"),
-                    self.weekly(name, h50, self.cut, self.cut_value, "ci_high"))
-        else:
-            metrics = self.metrics_of(name)
-            low = next((m for m in metrics if "50" in m and re.search(r"(low|lower)", m)), None)
-            high = next((m for m in metrics if "50" in m and re.search(r"(high|upper)", m)), None)
-            if low and high:
-                band = (self.weekly(name, low, self.cut, self.cut_value), self.weekly(name, high, self.cut, self.cut_value))
-        if band is not None and all(v is None for v in band[0]):
-            band = None
-        values = self.weekly(name, h50, self.cut, self.cut_value)
-        if all(v is None for v in values):
-            return self._figure("time_horizon", "Time horizon (50 %) with its 95 % interval", None)
-        svg = charts.line_chart(self.weeks, [charts.Series("50 % horizon", values, band=band)], percent=False,
-                                ylabel="human minutes", log_y=True, highlight=self.highlight)
-        return self._figure("time_horizon", "Time horizon (50 %) with its 95 % interval", svg,
-                            self._caption(self.suppressed_points(name, h50, self.cut, [self.cut_value])))
+            return self._figure(key, title, None)
+        line = self.series("50 % horizon", name, h50, self.cut, self.cut_value)
+        band = (self.weekly(name, h50, self.cut, self.cut_value, "ci_low"),
+                self.weekly(name, h50, self.cut, self.cut_value, "ci_high"))
+        if any(v is not None for v in band[0]):
+            line.band = band
+        return self._figure(key, title, [line], self._caption(self.suppressed_points(name, h50, self.cut, [self.cut_value])),
+                            percent=False, ylabel="human minutes", log_y=True)
 
     def chart_metrics(self, key: str, title: str, metrics: list[str] | None = None) -> str:
         name = self.name(key)
@@ -434,28 +456,22 @@ class Report:
         chosen = [m for m in chosen if m in self.metrics_of(name)]
         if not chosen:
             return self._figure(key, title, None)
-        series = [charts.Series(metric_label(m), self.weekly(name, m, self.cut, self.cut_value)) for m in chosen]
-        svg = charts.line_chart(self.weeks, series, highlight=self.highlight)
-        return self._figure(key, title, svg,
+        series = [self.series(metric_label(m), name, m, self.cut, self.cut_value) for m in chosen]
+        return self._figure(key, title, series,
                             self._caption(self.suppressed_points(name, chosen[0], self.cut, [self.cut_value])))
 
     def chart_spend(self) -> str:
-        name = self.name("spend_distribution")
-        title = "R&D spend distribution (share of spend by category)"
+        key, title = "spend_distribution", "R&D spend distribution (share of spend by category)"
+        name = self.name(key)
         if not name or not self.weeks:
-            return self._figure("spend_distribution", title, None)
-        by_category = self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "category"))
-        if by_category.height:
-            metric = next((m for m in by_category["metric"].unique().to_list() if is_share(m)), None)
-            categories = sorted(by_category["cut_value"].unique().to_list())
-            parts = [charts.Series(c, self.weekly(name, metric, "category", c)) for c in categories] if metric else []
-        else:
-            parts = [charts.Series(metric_label(m), self.weekly(name, m, self.cut, self.cut_value))
-                     for m in self.metrics_of(name) if is_share(m)]
+            return self._figure(key, title, None)
+        parts = [self.series(metric_label(m), name, m, self.cut, self.cut_value)
+                 for m in self.metrics_of(name) if is_share(m)]
         if not parts:
-            return self._figure("spend_distribution", title, None)
-        svg = charts.stacked_bars(self.weeks, parts, highlight=self.highlight)
-        return self._figure("spend_distribution", title, svg, self._caption([]))
+            return self._figure(key, title, None)
+        return self._figure(key, title, parts,
+                            self._caption(self.suppressed_points(name, parts[0].source[1], self.cut, [self.cut_value])),
+                            draw=charts.stacked_bars)
 
     def charts_section(self) -> str:
         figures = [

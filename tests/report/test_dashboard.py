@@ -21,7 +21,7 @@ import pytest
 from autoscope.tokens import TokenStore
 from autoscope.warehouse.turns import turn
 from tests.report import browser
-from tests.report.helpers import ReportDom, stored
+from tests.report.helpers import CHARTS, ReportDom, stored
 
 
 def _free_port() -> int:
@@ -97,9 +97,10 @@ def test_dashboard_draws_in_chromium(dashboard) -> None:
     url, token = dashboard
     page = f"{url}?period=2026-Q4&token={token}"
     dom = ReportDom(browser.dump_dom(page))
-    drawn = [k for k, c in dom.charts.items() if not c["pending"]]
-    assert {"automation_share", "review_frequency", "experiment_compute"} <= set(drawn)
-    assert all(dom.charts[k]["svg"] == 1 and dom.charts[k]["drawing"] > 20 for k in drawn)
+    assert set(dom.charts) == set(CHARTS)
+    for key in CHARTS:  # every chart drew, with its data
+        chart = dom.charts[key]
+        assert not chart["pending"] and chart["svg"] == 1 and chart["drawing"] > 20, (key, chart)
     suppressed = [c for c in dom.cells if c.get("data-suppressed") == "true"]
     assert suppressed and all(c["text"].strip() == "suppressed" for c in suppressed)
     browser.screenshot(page, "dashboard-2026-Q4.png")
