@@ -7,10 +7,11 @@ the stored release's k and epsilon and stores its results first (``--refresh`` f
 a period with no events is refused with a message saying so, never reported empty.
 
 Warehouse access: DuckDB lets one process open the file at a time (see
-:mod:`autoscope.warehouse.ingester`), so the report, the export and the audit listing take a
-turn (:mod:`autoscope.warehouse.turns`): a running ingester closes the file between two
-batches, lets them work, and reopens it. The file is opened read-only when the numbers are
-already stored, read-write when they must be computed (or, for an export, audited).
+:mod:`autoscope.warehouse.ingester`), so the report, the export, the audit listing and the
+dashboard all open it with :func:`open_warehouse`, which takes a turn
+(:mod:`autoscope.warehouse.turns`): a running ingester closes the file between two batches,
+lets them work, and reopens it. The file is opened read-only when the numbers are already
+stored, read-write when they must be computed (or, for an export, audited).
 """
 
 from __future__ import annotations
