@@ -1,5 +1,5 @@
-"""k-anonymity threshold with complementary suppression across every cut and period released
-together.
+"""k-anonymity threshold with complementary suppression across every cut, period and
+indicator released together.
 
 Primary suppression: a cell (:data:`CELL_KEY`) is released only when at least k distinct actors
 contribute. Suppressed cells keep their row (``suppressed = true``) with value, n_events,
@@ -7,25 +7,43 @@ n_actors and interval blanked: the reader sees that the cell exists and is suppr
 learns nothing else. k can be raised (``AUTOSCOPE_K`` or ``--k``) but never lowered below
 :data:`MIN_K`.
 
-Complementary suppression. A released *total* and its released *parts* let a reader difference
-out the suppressed parts: n_events exactly, and through ratio × n_events every numerator of a
-ratio metric too. The totals and parts released together are:
+Families. Indicators computed from the same events release the same counts (the number of
+AI tasks of a team-week is in task size's n_events, in review frequency's, in tasks involved's
+and in automation share's ``ai_share × n_events``). Each indicator decides its own cells by the
+rule below (for what only it releases), and the count they share is protected across them:
+a family cell's shared count is hidden only where *every* indicator that releases it
+(:data:`SHARED_COUNT`) hides the cell, and that set of cells must obey the rule as well. A
+family cell added to it is suppressed in every indicator of the family (:data:`FAMILIES`).
+Where the shared count is hidden, an indicator without the cell (task size where a team had
+no AI task) gets it suppressed too, so that its absence says nothing.
+
+Groups. A released *total* and its released *parts* let a reader difference out the
+suppressed parts: n_events exactly, and through ratio × n_events every numerator of a ratio
+metric too. The totals and parts released together are:
 
 * every cut (team, rung, category, question) of a period partitions the lab-wide cell of that
   period (each event has exactly one team, one rung, …);
-* the months of a quarter partition the quarter (same indicator, cut and cut value), and the
-  ISO weeks whose Thursday falls in a month are treated as partitioning that month (a week
-  straddling a month end does not, but when no events fall on the straddling days — weekends —
-  it does exactly, so it is protected as if it did).
+* the months of a quarter partition the quarter (same family, cut and cut value), and the ISO
+  weeks whose Thursday falls in a month are treated as partitioning that month (a week
+  straddling a month end does not exactly; it is protected as if it did).
 
-Rule, applied to every such group until nothing changes: when the total is released and some
-parts are suppressed, what a reader can difference out is the combination of the suppressed
-parts; it must rest on at least k actors. The test used — some suppressed part alone has at
-least k actors — is conservative (the combination has at least as many actors as any of its
-parts). If no suppressed part passes it, the released part with the fewest actors (ties: fewer
-events, then name) is suppressed too; if no released part is left, the total is suppressed.
-Each step only adds suppressions, so the loop ends; a new suppression may unbalance another
-group (the same team in the quarter, say), which the next pass handles.
+Rule, applied to every group until nothing changes:
+
+* total released: the suppressed parts are none, all of them (their sum is the total, which
+  has at least k actors), or at least two of which one has at least k actors. One suppressed
+  part alone is the total minus the released parts; a combination of parts each under k may
+  rest on fewer than k actors (they can share actors, and only per-cell counts are known). A
+  group that breaks the rule gets the released part with the fewest actors (ties: fewer
+  events, then period, then name) suppressed too — a released part has at least k actors.
+* total suppressed: at least one part is suppressed too, else the total is the sum of its
+  released parts (a suppressed total is no secret when its parts are all shown); the part with
+  the fewest actors is suppressed.
+
+No group then holds exactly one unknown, so no suppressed cell follows from one group's sum; a
+suppressed cell that chained through others (recovered in one group, then used in another) would
+need such a group. ``tests/pipelines/test_suppression_property.py`` checks the stronger property
+directly: for generated data sets, no suppressed count is a linear combination of released ones.
+Each step only adds suppressions, so the loop ends.
 """
 
 from __future__ import annotations
@@ -41,7 +59,21 @@ K_ENV = "AUTOSCOPE_K"
 
 #: one cell = these columns; its metrics share actors, events and suppression
 CELL_KEY = ["indicator", "period_type", "period", "cut", "cut_value"]
+#: the cell of a family (its shared count)
+FAMILY_KEY = ["family", "period_type", "period", "cut", "cut_value"]
 BLANKED = ("value", "n_events", "n_actors", "ci_low", "ci_high", "noise_scale")
+#: indicators over the same events (tasks, and reviews of AI tasks)
+FAMILIES = {name: "tasks" for name in (
+    "automation_share", "task_size", "time_horizon", "ladder", "tasks_involved", "review_frequency")}
+#: per family, the indicators that release its shared count (the AI tasks) in every cell they
+#: have. The ladder releases it only by rung, the time horizon only lab-wide: leaving them out
+#: can only make the hidden set larger, never let a disclosure through.
+SHARED_COUNT = {"tasks": ("automation_share", "task_size", "tasks_involved", "review_frequency")}
+#: per family, the indicator whose actor count is the population behind the shared count: a
+#: cell's AI tasks are a share of the work of everyone with a task in it (automation share
+#: releases that count wherever that population reaches k; review frequency's count is capped by
+#: its reviewers, task size's by the people with AI tasks)
+SHARED_ACTORS = {"tasks": "automation_share"}
 
 
 def resolve_k(k: int | None = None) -> int:
@@ -52,11 +84,11 @@ def resolve_k(k: int | None = None) -> int:
     return chosen
 
 
-def partitions(per_cell: pl.DataFrame) -> pl.DataFrame:
-    """part cell key → group id and total cell key (prefixed ``t_``), for every total/parts
-    group among ``per_cell``."""
+def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
+    """part cell key (``owner`` + period_type, period, cut, cut_value) → group id and total
+    cell key (prefixed ``t_``), for every total/parts group among ``per_cell``."""
     cut_groups = per_cell.filter(pl.col("cut") != "lab").with_columns(
-        group=pl.concat_str([pl.lit("cut"), "indicator", "period_type", "period", "cut"], separator="|"),
+        group=pl.concat_str([pl.lit("cut"), owner, "period_type", "period", "cut"], separator="|"),
         t_period_type=pl.col("period_type"), t_period=pl.col("period"),
         t_cut=pl.lit("lab"), t_cut_value=pl.lit("all"),
     )
@@ -68,66 +100,127 @@ def partitions(per_cell: pl.DataFrame) -> pl.DataFrame:
         per_cell.join(parent_map, on=["period_type", "period"], how="left")
         .filter(pl.col("t_period").is_not_null())
         .with_columns(
-            group=pl.concat_str([pl.lit("time"), "indicator", "cut", "cut_value", "t_period_type", "t_period"], separator="|"),
+            group=pl.concat_str([pl.lit("time"), owner, "cut", "cut_value", "t_period_type", "t_period"], separator="|"),
             t_cut=pl.col("cut"), t_cut_value=pl.col("cut_value"),
         )
     )
-    cols = [*CELL_KEY, "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
+    cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
     return pl.concat([cut_groups.select(cols), time_groups.select(cols)], how="vertical")
 
 
-def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
-    """One row per cell (:data:`CELL_KEY`) with ``suppressed`` (primary or complementary) and
-    ``complementary``; ``cells`` holds the *true* n_actors and n_events (long or not)."""
-    per_cell = (
-        cells.select([*CELL_KEY, "n_actors", "n_events"]).unique(subset=CELL_KEY, keep="first")
-        .with_columns(n_actors=pl.col("n_actors").fill_null(0), n_events=pl.col("n_events").fill_null(0))
+def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> pl.DataFrame:
+    """The cells (``owner`` + period columns) to hide next: one per group that breaks the rule
+    (module docstring). ``status``: per cell ``hidden``, ``n_actors``, ``n_events``."""
+    key = [owner, *CELL_KEY[1:]]
+    totals = status.select([pl.col(owner), *[pl.col(c).alias(f"t_{c}") for c in key[1:]],
+                            pl.col("hidden").alias("t_hidden")])
+    parts = links.join(status, on=key, how="inner").join(
+        totals, on=[owner, "t_period_type", "t_period", "t_cut", "t_cut_value"], how="inner")
+    groups = parts.group_by("group").agg(
+        t_hidden=pl.col("t_hidden").first(),
+        hidden=pl.col("hidden").sum(),
+        hidden_big=(pl.col("hidden") & (pl.col("n_actors") >= k)).any(),
+        shown=(~pl.col("hidden")).sum(),
     )
-    primary = per_cell.with_columns(suppressed=pl.col("n_actors") < k)
-    links = partitions(per_cell)
-    total_key = ["indicator", "t_period_type", "t_period", "t_cut", "t_cut_value"]
-    state = primary
-    for _ in range(100):
-        status = state.select([*CELL_KEY, "suppressed", "n_actors", "n_events"])
-        parts = links.join(status, on=CELL_KEY, how="inner").join(
-            status.select([pl.col(c).alias(f"t_{c}") if c != "indicator" else pl.col(c) for c in CELL_KEY]
-                          + [pl.col("suppressed").alias("t_suppressed")]),
-            on=total_key, how="inner",
+    broken = groups.filter(
+        pl.when(pl.col("t_hidden")).then(pl.col("hidden") == 0)
+        .otherwise((pl.col("hidden") > 0) & (pl.col("shown") > 0)
+                   & ((pl.col("hidden") < 2) | ~pl.col("hidden_big")))
+    )
+    if broken.is_empty():
+        return status.clear().select(key)
+    return (  # in every broken group some part is shown: the smallest of them
+        parts.join(broken.select("group"), on="group", how="semi")
+        .filter(~pl.col("hidden"))
+        .sort(["n_actors", "n_events", "period", "cut_value"])
+        .unique(subset=["group"], keep="first", maintain_order=True)
+        .select(key).unique()
+    )
+
+
+def _shared_status(state: pl.DataFrame) -> pl.DataFrame:
+    """Per family cell: its shared count hidden (hidden by every indicator that releases it
+    and has the cell), with the actor and event counts of :data:`SHARED_ACTORS` (the smallest
+    among the releasers where that indicator lacks the cell)."""
+    releasers = [(family, name, SHARED_ACTORS.get(family) == name)
+                 for family, names in SHARED_COUNT.items() for name in names]
+    table = pl.DataFrame(releasers, schema={"family": pl.Utf8, "indicator": pl.Utf8, "measure": pl.Boolean},
+                         orient="row")
+    measured = pl.col("measure")
+    return state.join(table, on=["family", "indicator"], how="inner").group_by(FAMILY_KEY).agg(
+        hidden=pl.col("hidden").all(),
+        n_actors=pl.col("n_actors").filter(measured).first().fill_null(pl.col("n_actors").min()),
+        n_events=pl.col("n_events").filter(measured).first().fill_null(pl.col("n_events").min()),
+    )
+
+
+def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
+    """One row per cell (:data:`CELL_KEY`) with its ``family``, ``suppressed`` (primary or
+    complementary) and ``shared_hidden`` (the family's shared count is hidden there); ``cells``
+    holds the *true* n_actors and n_events (long or not)."""
+    state = (
+        cells.select([*CELL_KEY, "n_actors", "n_events"]).unique(subset=CELL_KEY, keep="first")
+        .with_columns(
+            family=pl.col("indicator").replace_strict(FAMILIES, default=pl.col("indicator")),
+            n_actors=pl.col("n_actors").fill_null(0), n_events=pl.col("n_events").fill_null(0),
         )
-        groups = parts.group_by("group").agg(
-            t_released=~pl.col("t_suppressed").first(),
-            any_suppressed=pl.col("suppressed").any(),
-            safe=(pl.col("n_actors").filter(pl.col("suppressed")) >= k).any(),
-        ).filter(pl.col("t_released") & pl.col("any_suppressed") & ~pl.col("safe"))
-        if groups.is_empty():
+        .with_columns(hidden=pl.col("n_actors") < k)
+    )
+    own_links = partitions(state, "indicator")
+    shared = _shared_status(state)
+    family_links = partitions(shared, "family")
+    for _ in range(1000):
+        own = _repairs(state, own_links, "indicator", k).with_columns(hit=pl.lit(True))
+        family = _repairs(_shared_status(state), family_links, "family", k).with_columns(family_hit=pl.lit(True))
+        if own.is_empty() and family.is_empty():
             break
-        unbalanced = parts.join(groups.select("group"), on="group", how="semi")
-        add = (
-            unbalanced.filter(~pl.col("suppressed"))
-            .sort(["n_actors", "n_events", "period", "cut_value"])
-            .unique(subset=["group"], keep="first", maintain_order=True)
-            .select(CELL_KEY)
+        state = (
+            state.join(own, on=CELL_KEY, how="left").join(family, on=FAMILY_KEY, how="left")
+            .with_columns(hidden=pl.col("hidden") | pl.col("hit").fill_null(False) | pl.col("family_hit").fill_null(False))
+            .drop("hit", "family_hit")
         )
-        no_part_left = groups.join(unbalanced.filter(~pl.col("suppressed")).select("group").unique(), on="group", how="anti")
-        totals = (
-            unbalanced.join(no_part_left.select("group"), on="group", how="semi")
-            .select([pl.col("indicator")] + [pl.col(f"t_{c}").alias(c) for c in CELL_KEY[1:]]).unique()
-        )
-        newly = pl.concat([add, totals], how="vertical").unique().with_columns(hit=pl.lit(True))
-        state = state.join(newly, on=CELL_KEY, how="left").with_columns(
-            suppressed=pl.col("suppressed") | pl.col("hit").fill_null(False)).drop("hit")
-    return state.with_columns(complementary=pl.col("suppressed") & (pl.col("n_actors") >= k)).select(
-        [*CELL_KEY, "suppressed", "complementary"])
+    else:  # pragma: no cover - each pass hides at least one more of finitely many cells
+        raise RuntimeError("complementary suppression did not settle")
+    shared = _shared_status(state).select([*FAMILY_KEY, pl.col("hidden").alias("shared_hidden")])
+    return state.join(shared, on=FAMILY_KEY, how="left").select(
+        [*CELL_KEY, "family", pl.col("hidden").alias("suppressed"), pl.col("shared_hidden").fill_null(False)])
 
 
-def apply_k_threshold(cells: pl.DataFrame, k: int) -> pl.DataFrame:
-    """Mark suppressed cells (see :func:`suppression`) and blank what they show."""
-    flagged = cells.join(suppression(cells, k), on=CELL_KEY, how="left", maintain_order="left")
+def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.DataFrame | None) -> pl.DataFrame:
+    """Rows for the family cells whose shared count is hidden, where an indicator lacks them.
+
+    An indicator has no cell where it has no events (task size where a team had no AI task).
+    Where the family hides the count, that absence would say what the suppression hides ("no
+    AI task that week"), so the indicator gets the cell too, suppressed, with each
+    metric it has for that cut: in ``shapes`` (indicator, metric, cut: what the release holds
+    whether or not there were events) or, beyond those, elsewhere in the release."""
+    hidden = decided.filter(pl.col("shared_hidden")).select(FAMILY_KEY).unique()
+    if hidden.is_empty():
+        return flagged
+    shown = flagged.select(["indicator", "metric", "cut"])
+    if shapes is not None:
+        shown = pl.concat([shown, shapes.select(shown.columns)], how="vertical")
+    shown = shown.unique().with_columns(
+        family=pl.col("indicator").replace_strict(FAMILIES, default=pl.col("indicator")))
+    wanted = hidden.join(shown, on=["family", "cut"], how="inner").drop("family")
+    missing = wanted.join(flagged.select([*CELL_KEY, "metric"]), on=[*CELL_KEY, "metric"], how="anti")
+    if missing.is_empty():
+        return flagged
+    filler = missing.with_columns(suppressed=pl.lit(True))
+    return pl.concat([flagged, filler], how="diagonal_relaxed")
+
+
+def apply_k_threshold(cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Mark suppressed cells (see :func:`suppression`), give a suppressed family cell to every
+    indicator of its family (``shapes``: see :func:`_fill_family_gaps`), and blank what
+    suppressed cells show. The note says only "suppressed": whether a cell was too small itself
+    or hides another is not told."""
+    decided = suppression(cells, k)
+    flagged = cells.join(decided.select([*CELL_KEY, "suppressed"]), on=CELL_KEY, how="left", maintain_order="left")
+    flagged = _fill_family_gaps(flagged, decided, shapes)
     suppressed = pl.col("suppressed")
     blank = [pl.when(suppressed).then(None).otherwise(pl.col(c)).alias(c) for c in BLANKED if c in cells.columns]
     out = flagged.with_columns(blank)
     if "note" in out.columns:
-        out = out.with_columns(note=pl.when(pl.col("complementary")).then(pl.lit("suppressed"))
-                               .when(suppressed).then(pl.lit("suppressed"))
-                               .otherwise(pl.col("note")))
-    return out.drop("complementary")
+        out = out.with_columns(note=pl.when(suppressed).then(pl.lit("suppressed")).otherwise(pl.col("note")))
+    return out

@@ -94,7 +94,7 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     cells = pl.concat(frames, how="vertical")
     if epsilon is not None:
         cells = _dp_cells(conn, cells, scope, epsilon)
-    released = apply_k_threshold(cells, k)
+    released = apply_k_threshold(cells, k, release_shapes())
     history = history if history is not None else released.clear()
     derived = [
         tasks_involved.add_changes(released, history),
@@ -112,6 +112,18 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     if epsilon is not None:
         released = released.with_columns(n_actors=pl.lit(None, pl.Int64))
     return Computed(released, replicates, scope, tuple(full_names))
+
+
+def release_shapes() -> pl.DataFrame:
+    """(indicator, metric, cut) of every row an indicator releases where it has events: its
+    ``SHAPE``, else its ``METRICS`` over the lab-wide cut and its ``CUTS``."""
+    rows = []
+    for module in INDICATORS:
+        shape = getattr(module, "SHAPE", None)
+        if shape is None and hasattr(module, "METRICS"):
+            shape = [(m, c) for m in module.METRICS for c in ("lab", *getattr(module, "CUTS", ()))]
+        rows += [(module.NAME, metric, cut) for metric, cut in shape or ()]
+    return pl.DataFrame(rows, schema={"indicator": pl.Utf8, "metric": pl.Utf8, "cut": pl.Utf8}, orient="row")
 
 
 def _dp_cells(conn: duckdb.DuckDBPyConnection, cells: pl.DataFrame, scope: Scope, epsilon: float) -> pl.DataFrame:

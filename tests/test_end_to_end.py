@@ -50,6 +50,9 @@ def expected_cells(plan: LabPlan) -> dict[tuple[str, str, str], tuple[float | No
         n_reviews = sum(len(reviews[r["task_id"]]) for r in ai)
         interventions = sum(v["action"] != "approved" for r in ai for v in reviews[r["task_id"]])
         ai_actors = len({r["actor"] for r in ai})
+        reviewers = {v["reviewer"] for r in ai for v in reviews[r["task_id"]]}
+        if reviewers:  # review rates describe the reviewers too: k counts the fewer
+            ai_actors = min(ai_actors, len(reviewers))
         out[("reviews_per_ai_task", week, team)] = (n_reviews / len(ai), ai_actors)
         out[("unreviewed_share", week, team)] = (sum(not reviews[r["task_id"]] for r in ai) / len(ai), ai_actors)
         out[("intervention_rate", week, team)] = (interventions / n_reviews if n_reviews else None, ai_actors)
@@ -82,7 +85,8 @@ def test_demo_chain_matches_the_plan_and_reruns_idempotently(kafka: KafkaSetting
             (metric, period, cut_value): (value, n_actors, suppressed)
             for metric, period, cut_value, value, n_actors, suppressed in conn.execute(
                 "SELECT metric, period, cut_value, value, n_actors, suppressed FROM indicator_values "
-                "WHERE period_type = 'week'"
+                "WHERE period_type = 'week' AND cut IN ('lab', 'team')"
+                " AND indicator IN ('automation_share', 'review_frequency', 'experiment_compute')"
             ).fetchall()
         }
     finally:
@@ -113,9 +117,13 @@ def test_demo_chain_matches_the_plan_and_reruns_idempotently(kafka: KafkaSetting
     assert set(complementary) == weeks_with_policy, "each policy cell is shielded by another team"
     for (metric, week), teams in complementary.items():
         assert any(expected[(metric, week, team)][1] >= K for team in teams), (metric, week, teams)
-    # 6 metrics × 8 weeks × (4 large teams + lab), less the shields; a shield
-    # may cascade (its team's month would give it back), but rarely
-    assert 6 * 8 * 4 * 0.9 <= checked <= 6 * 8 * 4, checked
+    # what stays visible: every lab-wide cell, and most large teams' automation share each week
+    assert all(not stored[key][2] for key in expected if key[2] == "all")
+    for week in {week for _, week, _ in expected}:
+        shown = [team for (m, w, team), (_, _, hidden) in stored.items()
+                 if m == "ai_share" and w == week and team != "all" and not hidden]
+        assert len(shown) >= 2, (week, shown)
+    assert checked >= 6 * 8 * 2, checked
 
     # what the simulator intended: AI's share of tasks rises every week, lab-wide
     weekly = sorted((period, v[0]) for (m, period, team), v in stored.items() if m == "ai_share" and team == "all")
@@ -129,7 +137,8 @@ def test_demo_chain_matches_the_plan_and_reruns_idempotently(kafka: KafkaSetting
             (metric, period, cut_value): (value, n_actors, suppressed)
             for metric, period, cut_value, value, n_actors, suppressed in conn.execute(
                 "SELECT metric, period, cut_value, value, n_actors, suppressed FROM indicator_values "
-                "WHERE period_type = 'week'"
+                "WHERE period_type = 'week' AND cut IN ('lab', 'team')"
+                " AND indicator IN ('automation_share', 'review_frequency', 'experiment_compute')"
             ).fetchall()
         }
     finally:

@@ -23,6 +23,8 @@ NAME = "ladder"
 RUNGS = ("engineering", "experiments", "ideation", "strategy")
 THRESHOLD = 0.10
 SOURCE = "SELECT occurred_at AS ts, actor, team, rung, executor FROM tasks"
+#: (metric, cut) of the rows it releases
+SHAPE = (("ai_share", "lab"), ("ai_share", "rung"), ("highest_rung", "lab"), ("highest_rung", "team"))
 
 
 def compute(conn: duckdb.DuckDBPyConnection, scope: Scope, k: int = 5) -> pl.DataFrame:

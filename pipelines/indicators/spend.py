@@ -6,9 +6,10 @@
   active researcher is a distinct actor with any task, experiment, contribution or spend event
   in the cell (the same period and team).
 
-Cut: team. Contributing actors (for k): the distinct active researchers of the cell (a superset
-of those who reported spend; the spend shares rest on the spenders, who are counted in
-``n_events``' events). ``n_events``: spend events.
+Cut: team. Contributing actors (for k): the distinct actors who reported spend in the cell —
+the people the shares describe, not the (larger) set of active researchers, so that one spender
+among many researchers does not have their spend released (where nobody reported spend, the
+active researchers, whom the zero describes). ``n_events``: spend events.
 """
 
 from __future__ import annotations
@@ -37,4 +38,10 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
         UNION ALL SELECT occurred_at, actor, team, NULL, NULL FROM experiments
         UNION ALL SELECT occurred_at, actor, team, NULL, NULL FROM contributions"""
     return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
-                 n_events_sql="count(amount_usd)")
+                 n_events_sql="count(amount_usd)",
+                 n_actors_sql=N_ACTORS)
+
+
+#: the spenders; where nobody reported spend, the active researchers the zero describes
+N_ACTORS = """coalesce(nullif(count(DISTINCT hash(actor)) FILTER (WHERE amount_usd IS NOT NULL), 0),
+                       count(DISTINCT hash(actor)))"""

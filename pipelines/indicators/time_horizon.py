@@ -71,6 +71,8 @@ EXACT_TASKS = 1000
 SKLEARN_ROWS = 20_000
 GRID = 16
 QUANTILES = {"h50_minutes": 0.5, "h80_minutes": 0.8}
+#: (metric, cut) of the rows it releases: lab-wide fits only
+SHAPE = tuple((metric, "lab") for metric in (*QUANTILES, "slope", "intercept"))
 SEED = 20250319  # fixed: a rerun over the same data gives the same interval
 
 ROW_SCHEMA = {

@@ -166,7 +166,8 @@ def test_spend_distribution_and_per_researcher(tmp_path: Path) -> None:
     assert cell(frame, "spend", "share_compute")["value"] == pytest.approx(800 / total)
     assert cell(frame, "spend", "share_other")["value"] == 0.0
     per = cell(frame, "spend", "ai_tool_spend_per_active_researcher")
-    assert per["value"] == pytest.approx(150 / 8) and (per["n_events"], per["n_actors"]) == (5, 8)
+    # k counts the 5 who reported spend (what the shares describe), not the 8 researchers
+    assert per["value"] == pytest.approx(150 / 8) and (per["n_events"], per["n_actors"]) == (5, 5)
 
 
 def test_every_row_carries_its_sample_size(tmp_path: Path) -> None:

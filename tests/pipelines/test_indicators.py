@@ -47,15 +47,27 @@ def test_review_frequency(tmp_path: Path) -> None:
     conn = warehouse(tmp_path / "w.duckdb")
     ai_tasks = [add_task(conn, actor=a) for a in ACTORS[:5]]
     add_task(conn, actor=ACTORS[5], executor="human")  # not AI: its reviews don't count
-    add_review(conn, ai_tasks[0], "approved", 4)
-    add_review(conn, ai_tasks[0], "modified", 6)
-    add_review(conn, ai_tasks[1], "rejected", 10)
-    add_review(conn, ai_tasks[2], "intervened", 2)
+    add_review(conn, ai_tasks[0], "approved", 4, actor="r0")
+    add_review(conn, ai_tasks[0], "modified", 6, actor="r1")
+    add_review(conn, ai_tasks[1], "rejected", 10, actor="r2")
+    add_review(conn, ai_tasks[2], "intervened", 2, actor="r3")
+    add_review(conn, ai_tasks[2], "approved", 1, actor="r4")
     frame = compute_indicators(conn)
-    assert value(frame, "review_frequency", "reviews_per_ai_task")["value"] == pytest.approx(4 / 5)
+    assert value(frame, "review_frequency", "reviews_per_ai_task")["value"] == pytest.approx(5 / 5)
     assert value(frame, "review_frequency", "unreviewed_share")["value"] == pytest.approx(2 / 5)
-    assert value(frame, "review_frequency", "intervention_rate")["value"] == pytest.approx(3 / 4)
-    assert value(frame, "review_frequency", "review_minutes_per_ai_task")["value"] == pytest.approx(22 / 5)
+    assert value(frame, "review_frequency", "intervention_rate")["value"] == pytest.approx(3 / 5)
+    assert value(frame, "review_frequency", "review_minutes_per_ai_task")["value"] == pytest.approx(23 / 5)
+    assert value(frame, "review_frequency", "intervention_rate")["n_actors"] == 5
+
+
+def test_review_frequency_of_fewer_than_k_reviewers_is_withheld(tmp_path: Path) -> None:
+    """Five people's AI tasks, all reviewed by one person: the rates describe that reviewer."""
+    conn = warehouse(tmp_path / "w.duckdb")
+    for actor in ACTORS[:5]:
+        add_review(conn, add_task(conn, actor=actor), "rejected", 3, actor="the-only-reviewer")
+    frame = compute_indicators(conn)
+    assert value(frame, "review_frequency", "intervention_rate")["suppressed"]
+    assert not value(frame, "automation_share", "ai_share")["suppressed"], "the tasks themselves are shown"
 
 
 def test_experiment_compute_share(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Property: for any data set, no released cell — directly, or by differencing released cells
-from a released total — rests on fewer than k actors (k = 5), across every cut and period
-(week, month, quarter) released together."""
+"""Property: for any data set, no released cell rests on fewer than k actors (k = 5), and no
+suppressed cell can be computed from the released ones — not by differencing one total, not by
+any linear combination of everything released together (every cut, every period of week, month
+and quarter, every task indicator): an exact audit by linear algebra (``disclosure.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 from collections import defaultdict
 
 import duckdb
+import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +18,8 @@ from autoscope.pipelines.anonymize import apply_k_threshold
 from autoscope.pipelines.jobs import compute_indicators
 from autoscope.pipelines.periods import label, parent
 from autoscope.warehouse.schema import migrate
+
+from .disclosure import Atoms, disclosed, released_equations
 
 K = 5
 START = dt.datetime(2026, 9, 14, 10)  # weeks crossing a month end and a quarter end
@@ -32,20 +36,28 @@ events = st.lists(
 )
 
 
-def actor_sets(rows: list[tuple[int, str, str, int]]) -> dict[tuple[str, str, str, str], set[int]]:
-    """(period_type, period, cut, cut_value) → the actors behind that cell."""
+def event_sets(rows: list[tuple[int, str, str, int]]) -> dict[tuple[str, str, str, str], set[int]]:
+    """(period_type, period, cut, cut_value) → the events (row numbers) in that cell."""
     out: dict[tuple[str, str, str, str], set[int]] = defaultdict(set)
-    for actor, team, rung, day in rows:
+    for i, (_, team, rung, day) in enumerate(rows):
         when = START + dt.timedelta(days=day)
         for pt in ("week", "month", "quarter"):
             p = label(pt, when)
-            out[(pt, p, "lab", "all")].add(actor)
-            out[(pt, p, "team", team)].add(actor)
-            out[(pt, p, "rung", rung)].add(actor)
+            for cut, value in (("lab", "all"), ("team", team), ("rung", rung)):
+                out[(pt, p, cut, value)].add(i)
     return out
 
 
-def check(frame: pl.DataFrame, actors: dict[tuple[str, str, str, str], set[int]]) -> None:
+def actor_sets(rows: list[tuple[int, str, str, int]]) -> dict[tuple[str, str, str, str], set[int]]:
+    """(period_type, period, cut, cut_value) → the actors behind that cell."""
+    return {cell: {rows[i][0] for i in members} for cell, members in event_sets(rows).items()}
+
+
+def check(frame: pl.DataFrame, rows: list[tuple[int, str, str, int]]) -> None:
+    """No released cell under k; and where a released total is exactly the sum of its parts
+    (a cut of the lab; months of a quarter; the weeks of a month when no week straddles its
+    ends with events), what it minus its released parts gives rests on at least k actors."""
+    actors, members_of = actor_sets(rows), event_sets(rows)
     status = {(r["period_type"], r["period"], r["cut"], r["cut_value"]): r["suppressed"]
               for r in frame.select(["period_type", "period", "cut", "cut_value", "suppressed"]).unique().iter_rows(named=True)}
     assert set(status) == set(actors), "every cell is present, suppressed or not"
@@ -68,13 +80,29 @@ def check(frame: pl.DataFrame, actors: dict[tuple[str, str, str, str], set[int]]
         for part in parts:
             by_cut[part[2] if len(total) == 4 else "time"].append(part)
         for members in by_cut.values():
+            if members_of[total_key] != set().union(*(members_of[m] for m in members)):
+                continue  # not a partition (a week's other days fall in the next month): no exact difference
             hidden = [m for m in members if status[m]]
             if hidden:
                 behind = set().union(*(actors[m] for m in hidden))
                 assert len(behind) >= K, f"total {total_key} minus released parts reveals {hidden}: {len(behind)} actors"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def days_atoms(rows: list[tuple], executors: tuple[str, ...]) -> Atoms:
+    return Atoms(teams=("a", "b", "c", "d"), rungs=("engineering", "experiments", "ideation"),
+                 executors=executors, first_day=START.date(), days=41)
+
+
+def assert_nothing_disclosed(frame: pl.DataFrame, atoms: Atoms, equations: list, indicator: str,
+                             executors: tuple[str | None, ...]) -> None:
+    """No suppressed cell's count (of each executor) follows from the released numbers."""
+    hidden = frame.filter((pl.col("indicator") == indicator) & pl.col("suppressed")).select(
+        ["period_type", "period", "cut", "cut_value"]).unique().rows()
+    secrets = {f"{cell} {exe or 'all'}": atoms.vector(cell, exe) for cell in hidden for exe in executors}
+    assert disclosed(atoms, equations, secrets) == []
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events)
 def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
     actors = actor_sets(rows)
@@ -88,19 +116,47 @@ def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
     cells = pl.DataFrame(
         [{"indicator": "x", "metric": "m", "period_type": k[0], "period": k[1], "cut": k[2], "cut_value": k[3],
           "value": 1.0, "n_events": n_events[k], "n_actors": len(a)} for k, a in actors.items()])
-    check(apply_k_threshold(cells, K), actors)
+    frame = apply_k_threshold(cells, K)
+    check(frame, rows)
+    atoms = days_atoms(rows, ("x",))
+    equations = [atoms.vector(cell) for cell in frame.filter(~pl.col("suppressed")).select(
+        ["period_type", "period", "cut", "cut_value"]).rows()]
+    for day in range(atoms.days):  # a day with no event has no cells: known to be empty
+        if not any(d == day for *_, d in rows):
+            equations += [np.eye(len(atoms.index))[i] for i in atoms.day_columns(day)]  # type: ignore[attr-defined]
+    for pt, p in {(pt, p) for pt, p, cut, _ in actors if cut == "lab"}:
+        for cut, values in (("team", atoms.teams), ("rung", atoms.rungs)):
+            equations += [atoms.vector((pt, p, cut, v)) for v in values if (pt, p, cut, v) not in actors]
+    assert_nothing_disclosed(frame, atoms, equations, "x", (None,))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events)
-def test_the_released_automation_share(rows: list[tuple[int, str, str, int]]) -> None:
+task_events = st.lists(
+    st.tuples(
+        st.integers(0, 14),                      # actor
+        st.sampled_from(["a", "b", "c", "d"]),   # team
+        st.sampled_from(["engineering", "experiments", "ideation"]),  # rung
+        st.sampled_from(["ai", "human"]),        # executor
+        st.integers(0, 40),                      # day offset
+    ),
+    min_size=1, max_size=120,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(task_events)
+def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int]]) -> None:
+    """Every task indicator released together (one family), over the real job: no released
+    cell under k, and no suppressed task count or AI-task count recoverable from all of them."""
     conn = duckdb.connect()
     migrate(conn)
-    for i, (actor, team, rung, day) in enumerate(rows):
+    for i, (actor, team, rung, executor, day) in enumerate(rows):
         conn.execute(
             "INSERT INTO tasks VALUES (?, ?, ?, ?, 't', '1', ?, 'analysis', ?, 'supervised', 'analysis', 'engineer',"
             " ?, 10.0, 1.0, 'success', NULL)",
-            [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", "ai" if i % 2 else "human", rung])
-    frame = compute_indicators(conn, k=K).filter(
-        (pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
-    check(frame, {k: {f"actor{a}" for a in v} for k, v in actor_sets(rows).items()})
+            [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung])
+    frame = compute_indicators(conn, k=K)
+    share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
+    check(share, [(a, t, r, d) for a, t, r, _, d in rows])
+    atoms = days_atoms(rows, ("ai", "human"))
+    equations = released_equations(frame, atoms, CUTS)
+    assert_nothing_disclosed(frame, atoms, equations, "automation_share", (None, "ai"))
