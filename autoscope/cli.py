@@ -129,7 +129,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
             conn = duckdb.connect(str(path))
             try:
                 migrate(conn)
-                result = run(conn, k=args.k, period_types=period_types, full=args.full,
+                result = run(conn, k=args.k, full=args.full,
                              epsilon=args.epsilon, budget=args.budget)
                 frame = pl.from_arrow(conn.sql(  # everything stored, this run's and earlier
                     "SELECT * FROM indicator_values WHERE list_contains(?, period_type)"
@@ -343,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     indicators = with_data_dir(commands.add_parser("indicators", help="compute, store and print indicators"))
     indicators.add_argument("--k", type=int, default=None, help="k-anonymity threshold (5 or more; default $AUTOSCOPE_K or 5)")
     indicators.add_argument("--period", action="append", choices=["week", "month", "quarter"],
-                            help="period type to compute and show (repeatable; default all three)")
+                            help="period type to show (repeatable; default all three). All three are always "
+                            "computed and stored together: they are anonymized as one release")
     indicators.add_argument("--cut", action="append", choices=["team", "rung", "category", "question"],
                             help="cut to show beside the lab-wide rows (repeatable; default all)")
     indicators.add_argument("--full", action="store_true", help="recompute every period, not only those with new events")

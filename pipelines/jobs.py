@@ -153,9 +153,12 @@ def compute_indicators(
     conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
     epsilon: float | None = None,
 ) -> pl.DataFrame:
-    """Every indicator for every period of ``period_types`` and every cut, anonymized; nothing is written."""
+    """Every indicator for every period of ``period_types`` and every cut, anonymized; nothing is
+    written. Suppression is always decided over all three period types (weeks, months and
+    quarters difference against each other), then the rows of ``period_types`` are returned."""
     k = resolve_k(k)
-    return _finish(_compute(conn, k, Scope(tuple(period_types)), epsilon).frame, k)
+    frame = _finish(_compute(conn, k, Scope(PERIOD_TYPES), epsilon).frame, k)
+    return frame.filter(pl.col("period_type").is_in(list(period_types)))
 
 
 # -- incremental job ---------------------------------------------------------------------------
@@ -228,11 +231,15 @@ class RunResult:
 
 
 def run(
-    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
+    conn: duckdb.DuckDBPyConnection, k: int | None = None,
     *, full: bool = False, epsilon: float | None = None, budget: float = privacy.DEFAULT_BUDGET,
 ) -> RunResult:
-    """Recompute what changed since the last run (or everything), anonymize and store."""
+    """Recompute what changed since the last run (or everything), anonymize and store.
+
+    Every run covers weeks, months and quarters together: their cells difference against each
+    other, so they are suppressed (and stored) as one release, never one period type alone."""
     k = resolve_k(k)
+    period_types = PERIOD_TYPES
     high_water = conn.execute("SELECT max(ingested_at) FROM event_ids").fetchall()[0][0]
     last, ks, epsilons = _state(conn)
     full = full or last is None or ks != {k} or epsilons != {epsilon}
@@ -322,7 +329,7 @@ def run_indicators(
     **kwargs,
 ) -> pl.DataFrame:
     """Compute (incrementally), anonymize and store; returns every stored row of ``period_types``."""
-    run(conn, k, period_types, **kwargs)
+    run(conn, k, **kwargs)
     cursor = conn.cursor()
     try:
         types = ", ".join(f"'{pt}'" for pt in period_types)

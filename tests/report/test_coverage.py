@@ -18,13 +18,13 @@ KEY = ["indicator", "metric", "period_type", "period", "cut", "cut_value"]
 
 @pytest.fixture
 def weeks_only(data_dir: Path) -> Path:
-    """The demo's warehouse after `autoscope indicators --period week --k 7` on a fresh table:
-    weeks stored, no month or quarter (the state of the audit finding)."""
+    """The demo's warehouse with weeks stored at k = 7 and no month or quarter (what an earlier
+    version's `autoscope indicators --period week` left; the job now always stores all three)."""
+    assert main(["indicators", "--data-dir", str(data_dir), "--full", "--k", "7"]) == 0
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
     for table in ("indicator_values", "indicator_periods", "time_horizon_replicates"):
-        conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"DELETE FROM {table} WHERE period_type <> 'week'")
     conn.close()
-    assert main(["indicators", "--data-dir", str(data_dir), "--period", "week", "--k", "7"]) == 0
     assert set(stored(data_dir / "warehouse.duckdb")["period_type"]) == {"week"}
     return data_dir
 
