@@ -350,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     indicators.add_argument("--full", action="store_true", help="recompute every period, not only those with new events")
     indicators.add_argument("--epsilon", type=float, default=None,
                             help="release under ε-differential privacy (ε per period); default: no noise")
-    indicators.add_argument("--budget", type=float, default=10.0, help="ε budget per period for --epsilon (default 10)")
+    indicators.add_argument("--budget", type=float, default=None,
+                            help="ε budget for --epsilon: the most ever spent on any one instant's events "
+                            "(default: the budget in force; 10 for the first DP release; it can be lowered, not raised)")
     indicators.add_argument("--wait", type=float, default=120.0,
                             help="seconds to wait for a running ingester to hand the warehouse over (default 120)")
     indicators.set_defaults(handler=cmd_indicators)

@@ -165,17 +165,19 @@ def sha256_of(path: Path) -> str:
 def epsilon_status(conn: duckdb.DuckDBPyConnection, period: Period) -> dict:
     """Epsilon spent on releases overlapping ``period`` and what the budget leaves, if DP is in use.
 
-    ``epsilon_used`` is the ledger's own account (:func:`autoscope.pipelines.privacy.spent`, the
-    sum the job checks its budget against); ``releases`` counts releases, not ledger rows — one
-    release writes a row per period it covers (the quarter, its months, its weeks).
+    ``epsilon_used`` is the ledger's own account (:func:`autoscope.pipelines.privacy.spent`: the
+    most spent on any one instant's events, what the job checks its budget against); the budget
+    is the one in force; ``releases`` counts releases, not ledger rows — one release writes a
+    row per period it covers (the quarter, its months, its weeks).
     """
-    from autoscope.pipelines.privacy import spent
+    from autoscope.pipelines.privacy import budget_in_force, spent
 
     start = dt.datetime.combine(period.start, dt.time())
     end = dt.datetime.combine(period.end, dt.time())
-    budget, releases = conn.execute(
-        "SELECT max(budget), count(DISTINCT release_id) FROM dp_ledger"
-        " WHERE period_start < ? AND period_end > ?", [end, start]).fetchall()[0]
+    releases = conn.execute(
+        "SELECT count(DISTINCT release_id) FROM dp_ledger"
+        " WHERE period_start < ? AND period_end > ?", [end, start]).fetchall()[0][0]
+    budget = budget_in_force(conn)
     used = spent(conn, start, end)
     if not releases:
         return {"differential_privacy": False, "epsilon_used": 0.0, "epsilon_remaining": None,

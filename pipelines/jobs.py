@@ -232,14 +232,19 @@ class RunResult:
 
 def run(
     conn: duckdb.DuckDBPyConnection, k: int | None = None,
-    *, full: bool = False, epsilon: float | None = None, budget: float = privacy.DEFAULT_BUDGET,
+    *, full: bool = False, epsilon: float | None = None, budget: float | None = None,
 ) -> RunResult:
     """Recompute what changed since the last run (or everything), anonymize and store.
 
     Every run covers weeks, months and quarters together: their cells difference against each
-    other, so they are suppressed (and stored) as one release, never one period type alone."""
+    other, so they are suppressed (and stored) as one release, never one period type alone.
+    ``epsilon`` releases under differential privacy against ``budget`` (default: the budget in
+    force, :data:`~autoscope.pipelines.privacy.DEFAULT_BUDGET` for the first DP release)."""
     k = resolve_k(k)
     period_types = PERIOD_TYPES
+    privacy.require_dp(conn, epsilon)
+    if budget is None:
+        budget = privacy.budget_in_force(conn) or privacy.DEFAULT_BUDGET
     high_water = conn.execute("SELECT max(ingested_at) FROM event_ids").fetchall()[0][0]
     last, ks, epsilons = _state(conn)
     full = full or last is None or ks != {k} or epsilons != {epsilon}

@@ -21,10 +21,17 @@ Mechanism, per period type and period:
   measurement's own privacy map is checked to give back ε_query;
 * shares are noisy part / noisy total, clamped to [0, 1]; ``noise_scale`` holds the count scale.
 
-Ledger (``dp_ledger``): a release spends ε on every period it covers; it is refused with
-:class:`BudgetExceeded` — nothing stored, nothing noised — when any period it covers would, with
-the ε already spent on periods overlapping it (a week, its month, its quarter), go past the
-budget. The job writes the ledger rows in the same transaction as the values.
+Ledger (``dp_ledger``): a release spends ε on every period it covers. An event is in one week,
+one month and one quarter, so what is spent on it is the sum over the ledger's periods that
+contain its instant — 3ε after one release of all three period types, 6ε after two. The
+budget bounds that sum for every instant (:func:`spent` is its maximum over a span), i.e. what
+any one actor's contribution to any one period can lose in all; across periods it adds up, as
+composition does. A release that would take some instant past the budget is refused with
+:class:`BudgetExceeded` and nothing is stored. The budget is set by the first DP release (its
+ledger rows record it) and can afterwards be lowered, never raised: a later run asking for more
+is refused too. Once the ledger holds a release, every release must be a DP one
+(:func:`require_dp`): an exact release beside noisy ones would undo them. The job writes the
+ledger rows in the same transaction as the values.
 """
 
 from __future__ import annotations
@@ -46,7 +53,14 @@ DEFAULT_BUDGET = 10.0
 
 
 class BudgetExceeded(RuntimeError):
-    """A release would take some period past its epsilon budget."""
+    """A release would take some period past its epsilon budget (or asks for a larger budget, or
+    for an exact release of a warehouse released under DP)."""
+
+
+def _checked(epsilon_of_map: float, epsilon: float, what: str) -> None:
+    """The measurement's own privacy map must give back the ε it was made for."""
+    if not epsilon_of_map <= epsilon * (1 + 1e-6):
+        raise RuntimeError(f"OpenDP's privacy map gives ε = {epsilon_of_map} for the {what} made for ε = {epsilon}")
 
 
 def laplace(values: np.ndarray, sensitivity: float, epsilon: float, integer: bool) -> tuple[np.ndarray, float]:
@@ -58,32 +72,64 @@ def laplace(values: np.ndarray, sensitivity: float, epsilon: float, integer: boo
     if integer:
         space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
         meas = dp.m.make_laplace(*space, scale=scale)
-        assert abs(meas.map(int(sensitivity)) - epsilon) <= 1e-9 * max(1.0, epsilon)
+        _checked(meas.map(int(sensitivity)), epsilon, "discrete Laplace")
         return np.asarray(meas([int(v) for v in values]), dtype=float), scale
     space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float)
     meas = dp.m.make_laplace(*space, scale=scale)
-    assert meas.map(float(sensitivity)) <= epsilon * (1 + 1e-6)
+    _checked(meas.map(float(sensitivity)), epsilon, "Laplace")
     return np.asarray(meas([float(v) for v in values]), dtype=float), scale
 
 
+Span = tuple[dt.datetime, dt.datetime, float]  # [start, end) and the ε spent on it
+
+
+def _ledger(conn: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> list[Span]:
+    return conn.execute("SELECT period_start, period_end, epsilon FROM dp_ledger WHERE period_start < ? AND period_end > ?",
+                        [end, start]).fetchall()
+
+
+def _peak(spans: list[Span], start: dt.datetime, end: dt.datetime) -> tuple[float, dt.datetime]:
+    """The largest sum of ε over ``spans`` at one instant of [start, end), and that instant.
+    The sum is a step function that only rises where a span starts: those are the candidates."""
+    candidates = {start, *(s for s, _, _ in spans if start <= s < end)}
+    return max(((sum(eps for s, e, eps in spans if s <= t < e), t) for t in candidates), key=lambda x: x[0])
+
+
 def spent(conn: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> float:
-    """Epsilon already spent on releases whose period overlaps [start, end)."""
-    row = conn.execute("SELECT coalesce(sum(epsilon), 0) FROM dp_ledger WHERE period_start < ? AND period_end > ?",
-                       [end, start]).fetchall()[0]
-    return float(row[0])
+    """The most ε already spent on the events of any one instant of [start, end)."""
+    return _peak(_ledger(conn, start, end), start, end)[0]
+
+
+def budget_in_force(conn: duckdb.DuckDBPyConnection) -> float | None:
+    """The budget of the ledger: the smallest any release recorded (None before the first)."""
+    return conn.execute("SELECT min(budget) FROM dp_ledger").fetchall()[0][0]
+
+
+def require_dp(conn: duckdb.DuckDBPyConnection, epsilon: float | None) -> None:
+    """Refuse an exact release (``epsilon`` None) of a warehouse that holds DP releases."""
+    if epsilon is None and budget_in_force(conn) is not None:
+        raise BudgetExceeded(
+            "this warehouse releases under differential privacy (its ε ledger holds releases): an exact "
+            "release beside them would undo the noise; pass --epsilon")
 
 
 def check_budget(conn: duckdb.DuckDBPyConnection, periods: list[tuple[str, str]], epsilon: float, budget: float) -> None:
-    """Refuse (:class:`BudgetExceeded`) when releasing ``periods`` at ``epsilon`` each would
-    take any of them past ``budget``, counting the other periods of this same release too."""
-    spans = [(pt, p, *bounds(pt, p)) for pt, p in periods]
-    for pt, p, start, end in spans:
-        this_release = sum(epsilon for _, _, s, e in spans if s < end and e > start)
-        total = spent(conn, start, end) + this_release
+    """Refuse (:class:`BudgetExceeded`) when releasing ``periods`` at ``epsilon`` each would take
+    the ε spent on some instant's events past the budget (module docstring), or when ``budget``
+    is larger than the one in force."""
+    in_force = budget_in_force(conn)
+    if in_force is not None and budget > in_force + 1e-12:
+        raise BudgetExceeded(f"the ε budget is {in_force:g} (set by the first DP release); it can be lowered, "
+                             f"not raised to {budget:g}; nothing was released")
+    release = [(*bounds(pt, p), epsilon) for pt, p in periods]
+    for pt, p in periods:
+        start, end = bounds(pt, p)
+        total, instant = _peak(_ledger(conn, start, end) + [r for r in release if r[0] < end and r[1] > start],
+                               start, end)
         if total > budget + 1e-12:
             raise BudgetExceeded(
-                f"releasing {pt} {p} would spend ε = {total:g} on its events (budget {budget:g});"
-                " nothing was released")
+                f"releasing {pt} {p} would spend ε = {total:g} on the events of {instant:%Y-%m-%d} "
+                f"(budget {budget:g}); nothing was released")
 
 
 def ledger_rows(periods: list[tuple[str, str]], epsilon: float, budget: float, indicators: str) -> pl.DataFrame:

@@ -105,7 +105,6 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
     :class:`~autoscope.pipelines.privacy.BudgetExceeded` when the privacy budget refuses the run.
     """
     from autoscope.pipelines.jobs import run
-    from autoscope.pipelines.privacy import DEFAULT_BUDGET
     from autoscope.warehouse.schema import migrate
 
     migrate(conn)
@@ -120,7 +119,7 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
             f"has no events, so it has no indicators; {holds}")
     release = stored_release(conn)
     run(conn, k=k if k is not None else release.k, full=True,
-        epsilon=release.epsilon, budget=release.budget if release.budget is not None else DEFAULT_BUDGET)
+        epsilon=release.epsilon, budget=release.budget)
     missing = uncovered(conn, period, period_types)
     if missing:
         raise PeriodUnavailable(

@@ -42,7 +42,9 @@ def stored_release(conn: duckdb.DuckDBPyConnection) -> Release:
     k, epsilon = conn.execute("SELECT max(k), max(epsilon) FROM indicator_periods").fetchall()[0]
     budget = None
     if epsilon is not None:
-        budget = conn.execute("SELECT max(budget) FROM dp_ledger").fetchall()[0][0]
+        from autoscope.pipelines.privacy import budget_in_force
+
+        budget = budget_in_force(conn)
     return Release(None if k is None else int(k), None if epsilon is None else float(epsilon),
                    None if budget is None else float(budget))
 

@@ -58,6 +58,33 @@ def test_dp_release_is_noisy_recorded_and_refused_past_the_budget(tmp_path: Path
     assert conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall() == before
 
 
+def test_the_ledger_counts_what_one_instant_spends_not_every_overlapping_period(tmp_path: Path) -> None:
+    """Four weeks of one month released at ε = 1: every event is in one week, the month and the
+    quarter, so 3ε is spent on it (not 4 + 1 + 1 = 6, the sum over periods overlapping Q3)."""
+    conn = warehouse(tmp_path / "w.duckdb")
+    for week in range(4):
+        for i in range(6):
+            add_task(conn, actor=f"a{i}", at=W37 + dt.timedelta(days=7 * week))
+    run(conn, epsilon=1.0, budget=3.0)  # exactly the budget
+    start, end = dt.datetime(2026, 7, 1), dt.datetime(2026, 10, 1)
+    assert privacy.spent(conn, start, end) == 3.0
+    assert conn.execute("SELECT count(DISTINCT period) FROM dp_ledger WHERE period_type = 'week'").fetchall() == [(4,)]
+    with pytest.raises(privacy.BudgetExceeded, match=r"ε = 6 on the events of 2026-09-\d\d \(budget 3\)"):
+        run(conn, epsilon=1.0, full=True)  # the budget in force: 3
+
+
+def test_the_budget_cannot_be_raised_and_dp_cannot_be_dropped(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb")
+    _lab(conn, 30)
+    run(conn, epsilon=1.0, budget=4.0)
+    with pytest.raises(privacy.BudgetExceeded, match="budget is 4 .*not raised to 50"):
+        run(conn, epsilon=1.0, budget=50.0, full=True)
+    with pytest.raises(privacy.BudgetExceeded, match="pass --epsilon"):
+        run(conn, full=True)  # an exact release would undo the noisy one
+    rows = conn.execute("SELECT count(*) FROM indicator_values WHERE note LIKE 'ε-DP%'").fetchall()[0][0]
+    assert rows > 0, "the DP release is still what is stored"
+
+
 def stored(conn) -> list[tuple]:
     return conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall()
 

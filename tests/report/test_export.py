@@ -194,6 +194,6 @@ def test_manifest_counts_releases_not_ledger_rows(data_dir: Path, tmp_path: Path
     assert _export(data_dir, Path("filing"), "parquet") == 0  # a relative --out
     privacy = json.loads((tmp_path / "filing" / "manifest.json").read_text())["privacy"]
     assert ledger_rows > 1 and privacy["releases"] == 1 and privacy["differential_privacy"]
-    assert privacy["epsilon_used"] == float(ledger_rows)  # ε = 1 on each period overlapping 2026-Q3
+    assert privacy["epsilon_used"] == 3.0  # ε = 1 on each event's week, month and quarter
     assert privacy["epsilon_remaining"] == 100 - privacy["epsilon_used"]
     assert _audit(data_dir)["out_dir"][0] == str(tmp_path / "filing")  # recorded absolute
