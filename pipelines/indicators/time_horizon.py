@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 
 import duckdb
 import numpy as np
@@ -74,6 +75,13 @@ QUANTILES = {"h50_minutes": 0.5, "h80_minutes": 0.8}
 #: (metric, cut) of the rows it releases: lab-wide fits only
 SHAPE = tuple((metric, "lab") for metric in (*QUANTILES, "slope", "intercept"))
 SEED = 20250319  # fixed: a rerun over the same data gives the same interval
+
+
+def cell_seed(period_type: str, period: str) -> int:
+    """The bootstrap seed of one period's fit: fixed for the cell (reruns agree), different
+    across cells, so replicate r of two periods are independent draws when the doubling time
+    pairs them."""
+    return SEED ^ zlib.crc32(f"{period_type}|{period}".encode())
 
 ROW_SCHEMA = {
     "indicator": pl.Utf8, "metric": pl.Utf8, "period_type": pl.Utf8, "period": pl.Utf8, "cut": pl.Utf8,
@@ -312,7 +320,7 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pl.DataFrame
 def _fit_into(rows: list, replicates: dict, pt: str, period: str, cell: pl.DataFrame, sizes_of: dict) -> None:
     cell = cell.sort(["fam", "x", "n", "s"])  # a canonical order: the same data, the same draws
     fit = fit_cell(cell["fam"].to_numpy(), cell["x"].to_numpy(), cell["n"].to_numpy().astype(np.int64),
-                   cell["s"].to_numpy().astype(np.int64))
+                   cell["s"].to_numpy().astype(np.int64), seed=cell_seed(pt, period))
     n_events, n_actors = sizes_of[(pt, period)]
     base = {"indicator": NAME, "period_type": pt, "period": period, "cut": "lab", "cut_value": "all",
             "n_events": n_events, "n_actors": n_actors}
@@ -361,7 +369,11 @@ def doubling_times(points: pl.DataFrame, replicates: dict, actors_through: dict)
                 row["value"] = float(1.0 / slope)
             if all(r is not None for r in reps[: i + 1]):
                 mat = np.stack(reps[: i + 1], axis=1)  # (R, periods)
+                # a replicate with an unbounded horizon (slope ≥ 0) or none (one outcome only) in
+                # some period has no slope across periods: it is left out, and the note says how
+                # many were, since leaving them out trims the interval's tails
                 finite = np.isfinite(mat).all(axis=1)
+                left_out = len(finite) - int(finite.sum())
                 if finite.sum() >= 100:
                     m = mat[finite]
                     tc = tt - tt.mean()
@@ -372,6 +384,9 @@ def doubling_times(points: pl.DataFrame, replicates: dict, actors_through: dict)
                         row["ci_high"] = float(1 / lo) if lo is not None and lo > 0 else None
                         if row["ci_high"] is None:
                             row["note"] = "interval unbounded above (the horizon may not be growing)"
+                        elif left_out:
+                            row["note"] = (f"interval from {int(finite.sum())} of {len(finite)} replicates "
+                                           f"({left_out} had no finite 50 % horizon in some period)")
             rows.append(row)
     schema = {**ROW_SCHEMA, "suppressed": pl.Boolean}
     return pl.DataFrame(rows, schema=schema, orient="row")
