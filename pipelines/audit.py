@@ -86,10 +86,11 @@ def authorize(data_dir, token: str | None, scope: str) -> Actor:
     """Who is acting, after checking ``token`` for ``scope`` against ``<data-dir>/tokens.json``.
 
     Roles (issue 7): exporting needs a token with the ``export`` scope, the dashboard ``read``,
-    *once any token exists* in the data directory. A data directory with no active token is a
-    single-operator setup (the person who owns the files could read the warehouse directly
-    anyway): the local operator may then act without a token and is recorded as
-    ``local:<OS user>``. A token that is presented is always checked, even then.
+    *once any token has been created* in the data directory (revoked ones included, as for the
+    collector: revoking the last token must not open the door). A data directory where no
+    token was ever made is a single-operator setup (the person who owns the files could read the
+    warehouse directly anyway): the local operator may then act without a token and is recorded
+    as ``local:<OS user>``. A token that is presented is always checked, even then.
     """
     from pathlib import Path
 
@@ -97,7 +98,7 @@ def authorize(data_dir, token: str | None, scope: str) -> Actor:
 
     store = TokenStore(Path(data_dir) / "tokens.json")
     if not token:
-        if store.any_active():
+        if store.any_created():
             raise AccessDenied(
                 f"a token with the {scope!r} scope is required (tokens are configured for this data "
                 f"directory): pass --token or set AUTOSCOPE_TOKEN; make one with "

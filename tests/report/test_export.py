@@ -128,6 +128,18 @@ def test_export_needs_an_export_token_once_tokens_exist(data_dir: Path, tmp_path
     assert exporter not in str(log.to_dicts()) and record.sha256 not in str(log.to_dicts())  # never the token
 
 
+def test_revoking_the_last_token_does_not_open_exports(data_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    store = TokenStore(data_dir / "tokens.json")
+    exporter, record = store.create("compliance", ["export"])
+    store.revoke(record.token_id)
+    monkeypatch.delenv("AUTOSCOPE_TOKEN", raising=False)
+    assert _export(data_dir, tmp_path / "none") == 2
+    assert "a token with the 'export' scope is required" in " ".join(capsys.readouterr().out.split())
+    assert _export(data_dir, tmp_path / "revoked", "parquet", "2026-Q3", "--token", exporter) == 2
+    assert "unknown or revoked" in " ".join(capsys.readouterr().out.split())
+    assert not (tmp_path / "none").exists() and not (tmp_path / "revoked").exists()
+
+
 def test_exported_numbers_equal_the_indicator_table(data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "filing"
     assert _export(data_dir, out, "parquet", "2026-Q4") == 0
