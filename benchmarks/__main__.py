@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import ROW_KEYS
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 REPORT = HERE / "BENCHMARKS.md"
@@ -68,9 +70,15 @@ def machine_info() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    try:  # read-only
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent,
-                                capture_output=True, text=True, timeout=5).stdout.strip() or None
+    try:  # read-only; "+dirty" when the measured code is not what the commit holds
+        git = ["git", "-C", str(HERE.parent)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                timeout=5).stdout.strip() or None
+        changed = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  ":!benchmarks/results", ":!benchmarks/BENCHMARKS.md"],
+                                 capture_output=True, text=True, timeout=5).stdout.strip()
+        if commit and changed:
+            commit += "+dirty"
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {
@@ -92,6 +100,9 @@ def run_module(name: str, quick: bool) -> tuple[list[dict[str, Any]], float]:
                  "note": f"error: {type(exc).__name__}: {exc}"[:500]}]
     for r in rows:
         r.setdefault("module", name)
+        missing = [key for key in ROW_KEYS if key not in r]
+        if missing:  # a row the report cannot show honestly
+            raise ValueError(f"bench_{name}: row {r.get('measure')!r} lacks {', '.join(missing)}")
     return rows, time.monotonic() - start
 
 
@@ -172,9 +183,15 @@ def render() -> str:
             out.append(f"From `{meta['file']}` ({'quick' if meta['quick'] else 'full'} run, "
                        f"module took {meta['modules'][name]:.0f} s).")
             out.append("")
+        previous_stage = stage
         out += ["| measure | value | baseline (same run) | ratio | goal | met? | CPU/event |",
                 "|---|---|---|---|---|---|---|"]
         for r in rows:
+            if r["stage"] != previous_stage:  # a module may measure several stages: say which
+                previous_stage = r["stage"]
+                out += ["", f"### {previous_stage}", "",
+                        "| measure | value | baseline (same run) | ratio | goal | met? | CPU/event |",
+                        "|---|---|---|---|---|---|---|"]
             base = r.get("baseline") or "—"
             if r.get("baseline_value") is not None:
                 base = f"{_fmt(r['baseline_value'])} {r.get('unit', '')} — {base}"

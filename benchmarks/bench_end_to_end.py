@@ -83,14 +83,19 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         finally:
             stop_process(service, 60)
             log.close()
-        visible = json.loads((data_dir / "visible.json").read_text()) if (data_dir / "visible.json").exists() else {}
+        recorded_path = data_dir / "visible.json"
+        if not recorded_path.exists():  # the service died before writing it: a failed run, not "0 visible"
+            raise RuntimeError(f"the service wrote no visible.json; its log: {(Path(tmp) / 'service.log').read_text()[-2000:]}")
+        recorded = json.loads(recorded_path.read_text())
+    visible, recorder_errors = recorded["visible"], recorded["error_count"]
     called, hook_stats = result["called"], result["stats"]
     latencies = [visible[e] - t for e, t in called.items() if e in visible]
     missing = len(called) - len(latencies)
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
     note = (f"{len(called):,} hook calls at {rate:.0f}/s for {duration:.0f} s; {missing} not visible "
             f"by the end; p99 {p99 or 0:.2f} s, max {max(latencies, default=0):.2f} s; hook stats: "
-            f"sent {hook_stats.get('sent')}, dropped {hook_stats.get('dropped')}, errors {hook_stats.get('errors')}")
+            f"sent {hook_stats.get('sent')}, dropped {hook_stats.get('dropped')}, errors {hook_stats.get('errors')}"
+            + (f"; recorder errors {recorder_errors}: {recorded['errors'][-1]}" if recorder_errors else ""))
     return [
         row(STAGE, "hook call → row visible in the warehouse, p50", p50, "s", goal="—",
             met=None, command=command, note=note),

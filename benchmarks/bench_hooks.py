@@ -7,9 +7,9 @@ And the memory check: the collector down, 1,000 events/s for ``--minutes`` (defa
 quick mode runs ~20 s) in a child process; its resident memory must stay bounded (the queue
 is bounded, the spool is on disk and capped) while the hooks keep their speed.
 
-    python benchmarks/bench_hooks.py            # full: 10 minutes of memory check
-    python benchmarks/bench_hooks.py --quick    # ~30 s in all
-    python benchmarks/bench_hooks.py --memory-only --minutes 10
+    python -m benchmarks --only hooks                 # in the suite (results JSON, BENCHMARKS.md)
+    python -m benchmarks.bench_hooks --quick          # alone: ~30 s in all
+    python -m benchmarks.bench_hooks --memory-only --minutes 10
 
 Goals (issue 3): hook ≤ 1.5× a bare OTel log record emit, p99 ≤ 50 µs; bounded memory.
 """
@@ -21,7 +21,6 @@ import array
 import gc
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,14 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import ROOT, command_for, free_port, percentile, row
+
 RATIO_GOAL = 1.5
 P99_GOAL_US = 50.0
 MEMORY_GROWTH_GOAL_MIB = 16.0
-
-
-def _percentile(values: Any, q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _time_calls(call: Callable[[int], Any], n: int, warmup: int) -> list[float]:
@@ -53,12 +49,6 @@ def _time_calls(call: Callable[[int], Any], n: int, warmup: int) -> list[float]:
         call(i)
         samples.append((clock() - start) / 1000.0)
     return samples
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _bare_otel() -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[], None]]:
@@ -127,10 +117,12 @@ def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], 
             self.records([json.loads(line) for line in lines])
             return Reply(accepted=len(lines))
 
+    original = exporter_module.make_transport
     exporter_module.make_transport = lambda settings: (Discard(settings), "")  # type: ignore[assignment]
+    # default settings (task spans on: without a tracer provider in the tool they cost a lookup)
     agents.configure(collector_url="http://127.0.0.1:9", team="pretraining", actor="ada@lab.example",
                      tool="bench", tool_version="1.0", transport=transport, max_queue_size=1 << 20,
-                     spool_dir=tempfile.mkdtemp(prefix="bench-hooks-spool-"), task_spans=False)
+                     spool_dir=tempfile.mkdtemp(prefix="bench-hooks-spool-"))
 
     def review(i: int) -> None:
         agents.review("t-1", "approved", minutes=4)
@@ -141,7 +133,10 @@ def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], 
 
     def finish() -> dict[str, Any]:
         agents.flush(60)
-        return agents.stats()
+        stats = agents.stats()
+        agents.shutdown(10)  # no exporter thread left behind to compete with later benchmarks
+        exporter_module.make_transport = original  # type: ignore[assignment]
+        return stats
 
     return review, task, finish
 
@@ -149,7 +144,7 @@ def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], 
 def latency_rows(quick: bool) -> list[dict[str, Any]]:
     n = 5_000 if quick else 50_000
     warmup = 1_000 if quick else 5_000
-    command = f"python benchmarks/bench_hooks.py{' --quick' if quick else ''}"
+    command = command_for("hooks", quick)
     log_emit, span, close = _bare_otel()
     review, task, finish = _hooks("otlp")
     # interleave rounds so drift (CPU frequency, GC, background threads) hits all alike
@@ -163,33 +158,32 @@ def latency_rows(quick: bool) -> list[dict[str, Any]]:
     stats = finish()
     close()
     median = {k: statistics.median(v) for k, v in results.items()}
-    p99 = {k: _percentile(v, 0.99) for k, v in results.items()}
+    p99 = {k: percentile(v, 99) for k, v in results.items()}
     baseline = "bare OTel log record emit (BatchLogRecordProcessor, discarding exporter)"
     rows = []
     for key, label in (("review", "agents.review() hook"), ("task", "agents.task() context manager")):
         ratio = median[key] / median["log"]
-        rows.append(_row("hooks: calling thread", f"{label}, median per event", median[key], "µs",
+        rows.append(_hook_row("hooks: calling thread", f"{label}, median per event", median[key], "µs",
                          baseline + ", median", median["log"], ratio,
                          f"≤ {RATIO_GOAL}× bare OTel log emit", ratio <= RATIO_GOAL, command))
-        rows.append(_row("hooks: calling thread", f"{label}, p99 per event", p99[key], "µs",
+        rows.append(_hook_row("hooks: calling thread", f"{label}, p99 per event", p99[key], "µs",
                          baseline + ", p99", p99["log"], p99[key] / p99["log"],
                          f"≤ {P99_GOAL_US:g} µs p99", p99[key] <= P99_GOAL_US, command))
-    rows.append(_row("hooks: calling thread", "bare OTel span (BatchSpanProcessor), median", median["span"],
+    rows.append(_hook_row("hooks: calling thread", "bare OTel span (BatchSpanProcessor), median", median["span"],
                      "µs", baseline + ", median", median["log"], median["span"] / median["log"],
                      "reference", True, command))
-    rows.append(_row("hooks: calling thread", "bare OTel span (BatchSpanProcessor), p99", p99["span"],
+    rows.append(_hook_row("hooks: calling thread", "bare OTel span (BatchSpanProcessor), p99", p99["span"],
                      "µs", baseline + ", p99", p99["log"], p99["span"] / p99["log"], "reference", True, command))
-    rows.append(_row("hooks: calling thread", "events dropped or failed during the timing",
+    rows.append(_hook_row("hooks: calling thread", "events dropped or failed during the timing",
                      stats["dropped"] + stats["errors"], "events", "events emitted", 2 * (n + warmup),
                      0.0, "0", stats["dropped"] + stats["errors"] == 0, command))
     return rows
 
 
-def _row(stage: str, measure: str, value: float, unit: str, baseline: str, baseline_value: float,
-         ratio: float, goal: str, met: bool, command: str) -> dict[str, Any]:
-    return {"stage": stage, "measure": measure, "value": round(value, 3), "unit": unit,
-            "baseline": baseline, "baseline_value": round(baseline_value, 3), "ratio": round(ratio, 3),
-            "goal": goal, "met": bool(met), "command": command}
+def _hook_row(stage: str, measure: str, value: float, unit: str, baseline: str, baseline_value: float,
+              ratio: float, goal: str, met: bool, command: str) -> dict[str, Any]:
+    return row(stage, measure, value, unit, baseline=baseline, baseline_value=baseline_value, ratio=ratio,
+               goal=goal, met=bool(met), command=command)
 
 
 # --- memory with the collector down ----------------------------------------------------------
@@ -211,7 +205,7 @@ def memory_child(seconds: float, rate: int, spool_dir: str) -> dict[str, Any]:
     """In a child process: the collector down, ``rate`` events/s for ``seconds``."""
     from autoscope import agents
 
-    agents.configure(collector_url=f"http://127.0.0.1:{_free_port()}", team="t", actor="a@lab.example",
+    agents.configure(collector_url=f"http://127.0.0.1:{free_port()}", team="t", actor="a@lab.example",
                      tool="bench-memory", spool_dir=spool_dir, spool_max_bytes=20 * 1024 * 1024)
     log_emit, _, close = _bare_otel()  # the baseline, paced the same way in the same loop
     started = time.monotonic()
@@ -257,16 +251,16 @@ def memory_child(seconds: float, rate: int, spool_dir: str) -> dict[str, Any]:
             "rss_after_warmup_mib": warm[0], "rss_max_mib": max(rss for _, rss in samples),
             "growth_after_warmup_mib": max(warm) - warm[0], "spool_bytes": spool_bytes,
             "spooled": stats["spooled"], "dropped": stats["dropped"], "pending": stats["pending"],
-            "call_p99_us": _percentile(call_us, 0.99), "call_median_us": statistics.median(call_us),
-            "otel_p99_us": _percentile(otel_us, 0.99), "otel_median_us": statistics.median(otel_us)}
+            "call_p99_us": percentile(list(call_us), 99), "call_median_us": statistics.median(call_us),
+            "otel_p99_us": percentile(list(otel_us), 99), "otel_median_us": statistics.median(otel_us)}
 
 
 def memory_rows(minutes: float, quick: bool) -> list[dict[str, Any]]:
     seconds = 20.0 if quick and minutes is None else float(minutes or 10) * 60
-    command = (f"python benchmarks/bench_hooks.py --memory-only --minutes {seconds / 60:g}")
+    command = f"python -m benchmarks.bench_hooks --memory-only --minutes {seconds / 60:g}"
     with tempfile.TemporaryDirectory(prefix="bench-hooks-memory-") as spool:
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(seconds), "--spool", spool],
-                             capture_output=True, text=True, timeout=seconds + 120,
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_hooks", "--memory-child", str(seconds),
+                              "--spool", spool], cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120,
                              env={**os.environ, "AUTOSCOPE_CONFIG": os.devnull})
     if out.returncode != 0:
         raise RuntimeError(f"memory child failed: {out.stderr[-2000:]}")
@@ -274,21 +268,21 @@ def memory_rows(minutes: float, quick: bool) -> list[dict[str, Any]]:
     stage = f"hooks: collector down, {result['rate']:.0f} events/s for {seconds / 60:g} min"
     growth = result["growth_after_warmup_mib"]
     return [
-        _row(stage, "resident memory growth after warm-up (first 25 %)", growth, "MiB",
+        _hook_row(stage, "resident memory growth after warm-up (first 25 %)", growth, "MiB",
              "resident memory after warm-up", result["rss_after_warmup_mib"],
              growth / result["rss_after_warmup_mib"], f"bounded: ≤ {MEMORY_GROWTH_GOAL_MIB:g} MiB",
              growth <= MEMORY_GROWTH_GOAL_MIB, command),
-        _row(stage, "spool on disk (cap 20 MiB)", result["spool_bytes"] / 2**20, "MiB", "spool cap", 20.0,
+        _hook_row(stage, "spool on disk (cap 20 MiB)", result["spool_bytes"] / 2**20, "MiB", "spool cap", 20.0,
              result["spool_bytes"] / 2**20 / 20.0, "≤ the cap", result["spool_bytes"] <= 20 * 2**20, command),
-        _row(stage, "hook median while the collector is down", result["call_median_us"], "µs",
+        _hook_row(stage, "hook median while the collector is down", result["call_median_us"], "µs",
              "bare OTel log emit in the same paced loop, median", result["otel_median_us"],
              result["call_median_us"] / result["otel_median_us"], f"≤ {RATIO_GOAL}× bare OTel log emit",
              result["call_median_us"] <= RATIO_GOAL * result["otel_median_us"], command),
-        _row(stage, "hook p99 while the collector is down", result["call_p99_us"], "µs",
+        _hook_row(stage, "hook p99 while the collector is down", result["call_p99_us"], "µs",
              "bare OTel log emit in the same paced loop, p99", result["otel_p99_us"],
              result["call_p99_us"] / result["otel_p99_us"], f"≤ {P99_GOAL_US:g} µs p99",
              result["call_p99_us"] <= P99_GOAL_US, command),
-        _row(stage, "events spooled / dropped when the spool was full", result["spooled"], "events",
+        _hook_row(stage, "events spooled / dropped when the spool was full", result["spooled"], "events",
              "events emitted", result["events"], result["spooled"] / max(result["events"], 1),
              "every event spooled or counted as dropped",
              result["spooled"] + result["dropped"] + result["pending"] >= result["events"], command),

@@ -184,11 +184,6 @@ def wait_http(url: str, timeout_s: float = 30.0, process: subprocess.Popen | Non
     raise RuntimeError(f"{url} did not answer within {timeout_s} s")
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
-
-
 @contextlib.contextmanager
 def embedded_broker() -> Iterator[Any]:
     """The embedded Tansu broker (the default deployment's Kafka) on a free port."""

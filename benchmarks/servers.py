@@ -68,18 +68,30 @@ def serve_service(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     service = Service(ServiceSettings(data_dir=data_dir, port=args.port, grpc_port=None)).start()
     visible: dict[str, float] = {}
+    errors: list[str] = []
     stop = threading.Event()
+
+    def poll(watermark: object) -> list[tuple]:
+        # a cursor per poll, from the ingester of the moment: the service restarts a failed
+        # ingester, and a cursor of the old one would fail (or see nothing) from then on
+        cursor = service.ingester.cursor()
+        try:
+            if watermark is None:
+                return cursor.execute("SELECT event_id, ingested_at FROM event_ids").fetchall()
+            return cursor.execute(
+                "SELECT event_id, ingested_at FROM event_ids WHERE ingested_at >= ?", [watermark]).fetchall()
+        finally:
+            cursor.close()
 
     def record() -> None:
         watermark = None
-        cursor = service.ingester.cursor()
         while not stop.is_set():
-            if watermark is None:
-                rows = cursor.execute("SELECT event_id, ingested_at FROM event_ids").fetchall()
-            else:
-                rows = cursor.execute(
-                    "SELECT event_id, ingested_at FROM event_ids WHERE ingested_at >= ?", [watermark]
-                ).fetchall()
+            try:
+                rows = poll(watermark)
+            except Exception as exc:  # noted in visible.json, never a silent stop
+                errors.append(f"{type(exc).__name__}: {exc}")
+                stop.wait(0.1)
+                continue
             now = time.time()
             for event_id, ingested_at in rows:
                 if event_id not in visible:
@@ -87,7 +99,6 @@ def serve_service(args: argparse.Namespace) -> None:
                 if watermark is None or ingested_at > watermark:
                     watermark = ingested_at
             stop.wait(0.02)
-        cursor.close()
 
     recorder = threading.Thread(target=record, daemon=True)
     recorder.start()
@@ -96,7 +107,8 @@ def serve_service(args: argparse.Namespace) -> None:
     while not stop.is_set():
         stop.wait(0.2)
     recorder.join(5)
-    (data_dir / "visible.json").write_text(json.dumps(visible))
+    (data_dir / "visible.json").write_text(json.dumps({"visible": visible, "errors": errors[-20:],
+                                                       "error_count": len(errors)}))
     service.stop()
 
 
