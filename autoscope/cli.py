@@ -45,6 +45,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     only = getattr(args, "only", None)
     kafka = _kafka(args)
+    if only == "collect":
+        from autoscope.collector.pseudonymize import key_configured
+
+        if not key_configured(_data_dir(args)):
+            console.print("[red]`autoscope collect` needs the lab's pseudonym key[/]: collectors behind a load "
+                          "balancer must share one, or a person gets a pseudonym per collector and is counted "
+                          "several times. Set AUTOSCOPE_PSEUDONYM_KEY_FILE (or AUTOSCOPE_PSEUDONYM_KEY) on every "
+                          "collector; `autoscope key rotate --data-dir D` makes one in D/keys/pseudonym.key")
+            return 2
     if only and kafka is None:
         console.print(f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
                       "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)")

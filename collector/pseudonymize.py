@@ -38,6 +38,14 @@ def _parse_key(text: str, where: str) -> bytes:
     return key
 
 
+def key_configured(data_dir: Path) -> bool:
+    """Whether a key is given (environment, key file) or already in ``data_dir``: several
+    collectors must share one key, or one person gets a pseudonym per collector and k counts
+    them several times."""
+    return bool(os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV)
+                or (data_dir / "keys" / "pseudonym.key").exists())
+
+
 def load_or_create_key(data_dir: Path) -> bytes:
     """The HMAC key from the environment, a key file, or a new one under ``data_dir/keys``."""
     if os.environ.get(KEY_ENV):

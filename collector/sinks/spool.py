@@ -22,6 +22,7 @@ their order on disk is the order of acceptance.
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import threading
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 _HEADER = struct.Struct(">II")
+log = logging.getLogger(__name__)
 _PREFIX, _SUFFIX = "segment-", ".log"
 
 
@@ -101,17 +103,37 @@ class Spool:
         self._write_seq = 0  # appends written so far
         self._synced_seq = 0  # appends known durable
         self.fsyncs = 0  # fsync calls made for appends (fewer than appends under concurrency)
+        self.cut_bytes = 0  # bytes moved aside on open (a torn tail, or damage)
         for path in sorted(directory.glob(f"{_PREFIX}*{_SUFFIX}")):
             # cut a torn tail left by a crash, so appends continue after the last good record
             intact = _intact_length(path)
             if intact != path.stat().st_size:
-                with open(path, "r+b") as handle:
-                    handle.truncate(intact)
+                self._set_aside(path, intact)
             self._sizes[_sequence(path)] = intact
             self._written[_sequence(path)] = intact
         # replayed segments are sealed: new records always go to a new segment
         self._active = max(self._sizes, default=0) + 1
         self._handle = self._open_active()
+
+    def _set_aside(self, path: Path, intact: int) -> None:
+        """Keep what follows the last intact record in ``<segment>.cut`` before truncating.
+
+        After a crash that is a torn append, never acknowledged. A bad record in the middle of a
+        segment (a damaged disk) would hide the acknowledged records after it, so the bytes are
+        kept for an operator rather than thrown away, and the cut is logged."""
+        with open(path, "r+b") as handle:
+            handle.seek(intact)
+            tail = handle.read()
+            aside = path.with_name(path.name + ".cut")
+            with open(aside, "ab") as kept:
+                kept.write(tail)
+                kept.flush()
+                if self.fsync:
+                    os.fsync(kept.fileno())
+            handle.truncate(intact)
+        self.cut_bytes += len(tail)
+        log.warning("spool %s: %d bytes after the last intact record (offset %d) moved to %s",
+                    path.name, len(tail), intact, aside.name)
 
     def _open_active(self):  # type: ignore[no-untyped-def]
         self._sizes[self._active] = 0

@@ -44,3 +44,15 @@ def test_key_from_environment_must_be_hex(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv(KEY_ENV, "not-hex")
     with pytest.raises(ValueError, match="must be hex"):
         load_or_create_key(tmp_path)
+
+
+def test_collect_refuses_to_start_without_the_labs_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Several collectors each generating a key would give one person several pseudonyms."""
+    from autoscope.cli import main
+
+    monkeypatch.delenv("AUTOSCOPE_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("AUTOSCOPE_PSEUDONYM_KEY_FILE", raising=False)
+    assert main(["collect", "--data-dir", str(tmp_path), "--kafka-bootstrap", "127.0.0.1:9"]) == 2
+    assert "needs the lab's pseudonym key" in " ".join(capsys.readouterr().out.split())
+    assert not (tmp_path / "keys").exists(), "no key of its own was made"

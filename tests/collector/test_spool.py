@@ -32,6 +32,23 @@ def test_appends_survive_reopen_and_torn_tail_is_cut(tmp_path: Path) -> None:
     assert records_in(reopened) == [b"one", b"two", b"three", b"four"]
 
 
+def test_damage_mid_segment_keeps_the_rest_aside(tmp_path: Path) -> None:
+    """A bad record in the middle (a damaged disk, not a torn append) hides the acknowledged
+    records after it: they are kept beside the segment, not thrown away."""
+    spool = Spool(tmp_path)
+    spool.append([b"one", b"two", b"three"])
+    spool.close()
+    segment = sorted(p for p in tmp_path.iterdir() if p.suffix == ".log")[0]
+    data = bytearray(segment.read_bytes())
+    data[8 + 3 + 8] ^= 0xFF  # the first byte of "two"
+    segment.write_bytes(bytes(data))
+    reopened = Spool(tmp_path)
+    assert records_in(reopened) == [b"one"]
+    aside = segment.with_name(segment.name + ".cut")
+    assert aside.read_bytes() == bytes(data[8 + 3:]) and reopened.cut_bytes == len(data) - 11
+    assert b"three" in aside.read_bytes()
+
+
 def test_cap_refuses_and_keeps_what_was_accepted(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=100)
     spool.append([b"x" * 60])

@@ -35,14 +35,18 @@ def health(port: int) -> dict[str, object]:
     return json.loads(connection.getresponse().read())
 
 
+LAB_KEY = "5eed" * 8  # 16 bytes, hex
+
+
 class CollectorProcess:
     """``autoscope collect`` as a child process on ``port`` with its own data directory."""
 
     def __init__(self, kafka: KafkaSettings, data_dir: Path, port: int, log: Path) -> None:
         self.args = [sys.executable, "-m", "autoscope.cli", "collect", "--data-dir", str(data_dir),
-                     "--port", str(port)]
+                     "--port", str(port), "--grpc-port", "off"]
         self.env = {**os.environ, "AUTOSCOPE_KAFKA_BOOTSTRAP": kafka.bootstrap_servers,
-                    "AUTOSCOPE_KAFKA_TOPIC": kafka.topic}
+                    "AUTOSCOPE_KAFKA_TOPIC": kafka.topic,
+                    "AUTOSCOPE_PSEUDONYM_KEY": LAB_KEY}  # the lab's key, as every collector gets it
         self.port = port
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
