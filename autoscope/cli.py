@@ -58,8 +58,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
                       "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)")
         return 2
+    from autoscope.server_config import ConfigError, config_path, load_otlp_settings
+
+    try:
+        otlp = load_otlp_settings(config_path(getattr(args, "config", None))) if only != "ingest" else None
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
     settings = ServiceSettings(
-        data_dir=_data_dir(args), host=getattr(args, "host", "127.0.0.1"),
+        data_dir=_data_dir(args), host=getattr(args, "host", "127.0.0.1"), **({"otlp": otlp} if otlp else {}),
         port=getattr(args, "port", 0), grpc_port=_grpc_port(getattr(args, "grpc_port", "off")), kafka=kafka,
         allow_unauthenticated=getattr(args, "allow_unauthenticated", False),
         tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
@@ -324,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="collector listen address")
     up.add_argument("--port", type=int, default=4318, help="collector port: OTLP/HTTP and native (default 4318)")
     up.add_argument("--grpc-port", default="4317", help="OTLP/gRPC port (default 4317; 0: a free one; off: none)")
+    up.add_argument("--config", help="settings file with an [otlp] section (default: $AUTOSCOPE_CONFIG, "
+                        "else ./autoscope.toml if it exists)")
     up.add_argument("--allow-unauthenticated", action="store_true",
                     help="listen beyond loopback although no token exists (not recommended)")
     up.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
@@ -335,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--host", default="127.0.0.1")
     collect.add_argument("--port", type=int, default=4318)
     collect.add_argument("--grpc-port", default="4317", help="OTLP/gRPC port (default 4317; 0: a free one; off: none)")
+    collect.add_argument("--config", help="settings file with an [otlp] section (default: $AUTOSCOPE_CONFIG, "
+                        "else ./autoscope.toml if it exists)")
     collect.add_argument("--allow-unauthenticated", action="store_true")
     collect.add_argument("--tls-cert")
     collect.add_argument("--tls-key")

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from autoscope.broker import EmbeddedBroker
+from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.kafka_settings import KafkaSettings, ensure_topic
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class ServiceSettings:
     host, port: where the collector listens (port 0 picks a free one).
     grpc_port: where it serves OTLP/gRPC on the same host (4317, OTLP's usual; 0 picks a free
         one; None serves no gRPC).
+    otlp: how OTLP telemetry is mapped (identity attributes, task defaults, sources): the
+        ``[otlp]`` section of the settings file (:mod:`autoscope.server_config`).
     kafka: an external cluster; None starts the embedded broker.
 
     allow_unauthenticated: listen beyond loopback without tokens (refused otherwise).
@@ -50,6 +53,7 @@ class ServiceSettings:
     port: int = DEFAULT_PORT
     grpc_port: int | None = DEFAULT_GRPC_PORT
     kafka: KafkaSettings | None = None
+    otlp: OtlpSettings = dataclasses.field(default_factory=OtlpSettings)
     allow_unauthenticated: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -155,7 +159,6 @@ class Service:
 
     def start(self) -> "Service":
         from autoscope.collector.app import CollectorSettings, create_app
-        from autoscope.collector.mapping.settings import OtlpSettings
         from autoscope.warehouse.ingester import Ingester
 
         data_dir = self.settings.data_dir
@@ -175,7 +178,8 @@ class Service:
                 )
                 self._ingester_thread.start()
             if self.settings.collect:
-                otlp = OtlpSettings(grpc_port=self.settings.grpc_port, grpc_host=self.settings.host)
+                otlp = dataclasses.replace(self.settings.otlp, grpc_port=self.settings.grpc_port,
+                                           grpc_host=self.settings.host)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
                 app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls))
                 self.collector = CollectorServer(

@@ -1,0 +1,72 @@
+"""The collector's settings file: the ``[otlp]`` section of ``autoscope.toml``.
+
+What labs set differently about OTLP intake — which attribute names the actor, the team and the
+tool, the task fields third-party telemetry does not carry, whether Claude Code's usage counts
+from its events or its metrics — is :class:`~autoscope.collector.mapping.settings.OtlpSettings`,
+whose docstrings list every key. Example::
+
+    [otlp]
+    claude_code_usage_from = "events"
+
+    [otlp.identity]
+    actor_attributes = ["user.email", "enduser.id"]
+    team_attributes = ["department"]
+
+    [otlp.task_defaults]
+    human_minutes = 20
+
+The file is ``--config``, else ``$AUTOSCOPE_CONFIG``, else ``./autoscope.toml`` if it exists —
+the same file the hooks read their defaults from (its top level and ``[agents]``). The gRPC
+port and host come from the command line, not from here.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from autoscope.collector.mapping.settings import OtlpSettings
+
+CONFIG_ENV = "AUTOSCOPE_CONFIG"
+DEFAULT_FILE = Path("autoscope.toml")
+
+
+class ConfigError(ValueError):
+    """The settings file cannot be used; the message names the file and the key."""
+
+
+def config_path(given: str | os.PathLike[str] | None = None) -> Path | None:
+    """The settings file in force, or None when there is none."""
+    if given:
+        return Path(given)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_FILE if DEFAULT_FILE.exists() else None
+
+
+def load_otlp_settings(path: Path | None) -> OtlpSettings:
+    """``OtlpSettings`` from the file's ``[otlp]`` section (the defaults without a file or section).
+
+    Raises :class:`ConfigError` for a missing or unreadable file, bad TOML, an unknown key or a
+    bad value — a collector must not start with a mapping its operator did not mean.
+    """
+    if path is None:
+        return OtlpSettings()
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    section = data.get("otlp", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [otlp] must be a table")
+    for reserved in ("grpc_port", "grpc_host"):
+        if reserved in section:
+            raise ConfigError(f"{path}: otlp.{reserved} is set on the command line (--grpc-port, --host)")
+    try:
+        return OtlpSettings.from_mapping(section)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,76 @@
+"""The lab's OTLP mapping settings reach a running collector: `[otlp]` of autoscope.toml names
+the attributes that say who and which team, and a bad key stops the collector from starting."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from autoscope.cli import main
+from autoscope.kafka_settings import KafkaSettings
+from autoscope.server_config import ConfigError, load_otlp_settings
+from autoscope.service import Service, ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """
+[agents]
+team = "ignored-by-the-collector"
+
+[otlp.identity]
+actor_attributes = ["lab.person"]
+team_attributes = ["lab.group"]
+
+[otlp.task_defaults]
+human_minutes = 42
+"""
+
+
+def attrs(values: dict[str, str]) -> list[dict[str, object]]:
+    return [{"key": k, "value": {"stringValue": v}} for k, v in values.items()]
+
+
+def agent_span(span_id: str, person: str) -> dict[str, object]:
+    return {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": span_id, "name": "invoke_agent helper",
+            "startTimeUnixNano": "1790000000000000000", "endTimeUnixNano": "1790000009000000000",
+            "attributes": attrs({"gen_ai.operation.name": "invoke_agent", "lab.person": person,
+                                 "user.email": "someone.else@lab.example"})}
+
+
+def test_the_configured_identity_attributes_are_used(kafka: KafkaSettings, tmp_path: Path) -> None:
+    config = tmp_path / "autoscope.toml"
+    config.write_text(CONFIG)
+    settings = ServiceSettings(data_dir=tmp_path / "data", port=0, grpc_port=None, kafka=kafka,
+                               otlp=load_otlp_settings(config))
+    body = {"resourceSpans": [{
+        "resource": {"attributes": attrs({"service.name": "helper-agent", "lab.group": "alignment"})},
+        "scopeSpans": [{"spans": [agent_span(f"{i:016x}", f"person-{i % 5}") for i in range(1, 11)]}],
+    }]}
+    with Service(settings).start() as service:
+        answer = httpx.post(f"{service.endpoint}/v1/traces", json=body, timeout=10)
+        assert answer.status_code == 200, answer.text
+        deadline, rows = time.monotonic() + 30, []
+        while time.monotonic() < deadline and len(rows) < 10:
+            cursor = service.ingester.cursor()  # type: ignore[union-attr]
+            rows = cursor.execute("SELECT team, actor, human_minutes FROM tasks").fetchall()
+            cursor.close()
+            time.sleep(0.2)
+    assert len(rows) == 10
+    assert {team for team, _, _ in rows} == {"alignment"}, "the team from lab.group"
+    assert len({actor for _, actor, _ in rows}) == 5, "the actor from lab.person, not user.email"
+    assert {minutes for _, _, minutes in rows} == {42.0}
+
+
+def test_a_bad_setting_names_the_key_and_stops_the_collector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "autoscope.toml"
+    config.write_text('[otlp.identity]\nactor_attribute = ["user.id"]\n')
+    with pytest.raises(ConfigError, match="actor_attribute"):
+        load_otlp_settings(config)
+    assert main(["up", "--data-dir", str(tmp_path / "data"), "--config", str(config)]) == 2
+    assert "actor_attribute" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="--grpc-port"):
+        config.write_text("[otlp]\ngrpc_port = 1\n")
+        load_otlp_settings(config)
