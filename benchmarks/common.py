@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -226,8 +226,8 @@ def stop_process(process: subprocess.Popen, timeout_s: float = 20.0) -> None:
             process.wait()
 
 
-def process_tree_cpu(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its children (uvicorn workers)."""
+def _process_tree_sum(pid: int, measure: Callable[[Any], float]) -> float:
+    """``measure`` summed over ``pid`` and its children (uvicorn workers); 0 once it is gone."""
     import psutil
 
     try:
@@ -238,28 +238,20 @@ def process_tree_cpu(pid: int) -> float:
     total = 0.0
     for proc in procs:
         try:
-            t = proc.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
+            total += measure(proc)
+        except psutil.NoSuchProcess:  # a worker that exited meanwhile
             pass
     return total
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children."""
+    return _process_tree_sum(pid, lambda proc: sum(proc.cpu_times()[:2]))
 
 
 def process_tree_rss(pid: int) -> int:
-    import psutil
-
-    try:
-        parent = psutil.Process(pid)
-        procs = [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    """Resident bytes of ``pid`` and its children."""
+    return int(_process_tree_sum(pid, lambda proc: proc.memory_info().rss))
 
 
 def percentile(values: list[float], q: float) -> float | None:
