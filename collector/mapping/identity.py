@@ -64,3 +64,47 @@ def envelope(
     fields["source.tool"] = tool_name or "service.name"
     fields["source.version"] = version_name or "service.version"
     return event, fields
+
+
+def _first(names: Sequence[str], attributes: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    for name in names:
+        value = attributes.get(name)
+        if value is not None:
+            text = as_str(value)
+            if text:
+                return text, name
+    return None, None
+
+
+class ResourceIdentity:
+    """The identity a resource's attributes give, looked up once per resource rather than
+    once per record: what :func:`lookup` falls back to when the record names none.
+
+    Parameters:
+        settings: which attributes name the actor, team, tool and version.
+        resource: the resource's attributes.
+    """
+
+    __slots__ = ("settings", "resource", "names", "actor", "team", "tool", "version")
+
+    def __init__(self, settings: IdentitySettings, resource: Mapping[str, Any]) -> None:
+        self.settings = settings
+        self.resource = resource
+        self.names = frozenset((*settings.actor_attributes, *settings.team_attributes,
+                                *settings.tool_attributes, *settings.version_attributes))
+        self.actor = _first(settings.actor_attributes, resource)[0]
+        self.team = _first(settings.team_attributes, resource)[0] or settings.default_team
+        self.tool = _first(settings.tool_attributes, resource)[0] or settings.default_tool
+        self.version = _first(settings.version_attributes, resource)[0] or settings.default_version
+
+    def values(self, record: Mapping[str, Any]) -> tuple[str | None, str, str, str]:
+        """``(actor, team, tool, version)`` of an event from ``record``'s attributes, the same
+        values :func:`envelope` gives (its ``fields`` are left to :func:`envelope`, for errors)."""
+        if self.names.isdisjoint(record):
+            return self.actor, self.team, self.tool, self.version
+        settings = self.settings
+        actor = _first(settings.actor_attributes, record)[0] or self.actor
+        team = _first(settings.team_attributes, record)[0] or self.team
+        tool = _first(settings.tool_attributes, record)[0] or self.tool
+        version = _first(settings.version_attributes, record)[0] or self.version
+        return actor, team, tool, version

@@ -11,6 +11,7 @@ from typing import Any
 
 from autoscope.collector.mapping import autoscope_semconv, claude_code, genai_semconv
 from autoscope.collector.mapping.attributes import any_value, as_str, attributes
+from autoscope.collector.mapping.identity import ResourceIdentity
 from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
 from autoscope.collector.mapping.records import MapResult, Record
 from autoscope.collector.mapping.settings import OtlpSettings
@@ -32,30 +33,38 @@ class Mapper:
 
     def map_logs(self, request: Any) -> MapResult:
         result = MapResult()
+        events = result.events
         claude: list[Record] = []
+        identity = self.settings.identity
+        n = 0
         for resource_logs in request.resource_logs:
             resource = attributes(resource_logs.resource.attributes)
+            who = ResourceIdentity(identity, resource)
             for scope_logs in resource_logs.scope_logs:
+                scope = scope_logs.scope.name
                 for log in scope_logs.log_records:
                     attrs = attributes(log.attributes)
+                    name = log.event_name
+                    if not name:
+                        event_name = attrs.get("event.name")
+                        name = (as_str(event_name) or "") if event_name is not None else ""
                     record = Record(
-                        origin=result.records,
-                        where=f"log record {result.records}",
-                        attributes=attrs,
-                        resource=resource,
-                        scope=scope_logs.scope.name,
-                        time_ns=log.time_unix_nano or log.observed_time_unix_nano,
-                        name=log.event_name or as_str(attrs.get("event.name")) or "",
-                        body=any_value(log.body) if log.HasField("body") else None,
+                        n, f"log record {n}", attrs, resource, scope,
+                        log.time_unix_nano or log.observed_time_unix_nano, name,
+                        any_value(log.body) if log.HasField("body") else None,
                     )
-                    result.records += 1
-                    if autoscope_semconv.event_type(record) is not None:
-                        with result.guard(record, "log:autoscope"):
-                            result.events.append(autoscope_semconv.map_log(record, self.settings.identity))
+                    n += 1
+                    if name.startswith(autoscope_semconv.PREFIX):
+                        before = len(events)
+                        try:
+                            events.append(autoscope_semconv.map_log(record, identity, who))
+                        except Exception as exc:  # noqa: BLE001 - this record only (see MapResult.guard)
+                            result.fail(record, "log:autoscope", exc, before)
                     elif claude_code.short_name(record) is not None:
                         claude.append(record)
                     else:
                         result.unmapped["log:other"] += 1
+        result.records = n
         claude_code.map_logs(claude, self.settings, result)
         return result
 

@@ -1,0 +1,65 @@
+"""The mapping's shortcuts give what the plain rules give: identity looked up once per
+resource, and the attribute names of an event's fields built only when an error needs them."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from autoscope.collector.mapping import autoscope_semconv
+from autoscope.collector.mapping.identity import IdentitySettings, ResourceIdentity, envelope
+from autoscope.collector.mapping.records import Record
+
+NAMES = ["user.email", "user.id", "enduser.id", "team", "department", "autoscope.team", "service.name",
+         "service.version", "app.version", "other", "autoscope.actor", "autoscope.source.tool"]
+VALUES = ["ada@lab.org", "", "x", 0, 7, 1.5, True, False, None, [1], {"a": 1}, "rl"]
+
+
+def random_attributes(rng: random.Random) -> dict:
+    return {rng.choice(NAMES): rng.choice(VALUES) for _ in range(rng.randint(0, 6))}
+
+
+@pytest.mark.parametrize("settings", [IdentitySettings(), IdentitySettings(
+    actor_attributes=("user.id",), team_attributes=("department", "team"), default_team="lab",
+    tool_attributes=("app.name", "service.name"), default_version="0")])
+def test_resource_identity_gives_what_envelope_gives(settings: IdentitySettings) -> None:
+    rng = random.Random(5)
+    for _ in range(3000):
+        record, resource = random_attributes(rng), random_attributes(rng)
+        event, _ = envelope(settings, record, resource)
+        actor, team, tool, version = ResourceIdentity(settings, resource).values(record)
+        assert (actor, team, {"tool": tool, "version": version}) == (
+            event.get("actor"), event["team"], event["source"])
+
+
+def _record(attributes: dict, time_ns: int = 1_764_300_000_000_000_000) -> Record:
+    return Record(0, "log record 0", attributes, {"service.name": "svc", "user.id": "ada"}, "s", time_ns,
+                  str(attributes.get("event.name", "")))
+
+
+def test_field_names_are_built_when_asked_and_name_the_attribute() -> None:
+    record = _record({"event.name": "autoscope.task", "autoscope.human_minutes": "lots",
+                      "autoscope.source.version": "2", "team": "rl"})
+    event = autoscope_semconv.map_log(record, IdentitySettings())
+    assert event.raw["human_minutes"] == "lots" and event.raw["source"] == {"tool": "svc", "version": "2"}
+    assert event.raw["actor"] == "ada" and event.raw["team"] == "rl" and event.raw["type"] == "task"
+    assert event._fields is None  # not built while nothing is wrong
+    assert event.explain("$.human_minutes", "Expected `float`") == (
+        "log record 0: attribute autoscope.human_minutes ($.human_minutes): Expected `float`")
+    assert event.fields == {
+        "actor": "user.id", "team": "team", "source": "service.name", "source.tool": "service.name",
+        "source.version": "autoscope.source.version", "type": "event.name", "human_minutes": "autoscope.human_minutes",
+        "occurred_at": "time_unix_nano",
+    }
+    event.fields["extra"] = "x"  # callers may add to them
+    assert event.fields["extra"] == "x"
+
+
+def test_an_attribute_may_name_any_field_even_the_envelope() -> None:
+    record = _record({"event.name": "autoscope.impression", "autoscope.type": "review", "autoscope.actor": "bob",
+                      "autoscope.source": "ignored", "autoscope.schema_version": 2})
+    raw = autoscope_semconv.map_log(record, IdentitySettings()).raw
+    assert raw["type"] == "review" and raw["actor"] == "bob" and raw["schema_version"] == 2
+    assert raw["source"] == {"tool": "svc", "version": "unknown"}  # the source dict wins, as before
+    assert list(raw)[:5] == ["type", "schema_version", "actor", "team", "source"]
