@@ -15,8 +15,25 @@ from autoscope.collector.mapping.identity import ResourceIdentity
 from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
 from autoscope.collector.mapping.records import MapResult, Record
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.transforms.otlp_json import is_json_request
 
 DELTA, CUMULATIVE = 1, 2  # AggregationTemporality
+
+
+# A request is a protobuf message (OTLP/protobuf, gRPC) or, for OTLP/JSON, a Struct of the
+# same shape whose attribute lists are dicts already and whose log bodies are Python values
+# (transforms.otlp_json). These read either.
+
+def _body(log: Any) -> Any:
+    return any_value(log.body) if log.HasField("body") else None
+
+
+def _json_body(log: Any) -> Any:
+    return log.body.value if log.body is not None else None
+
+
+def _json_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    return attributes
 
 
 class Mapper:
@@ -36,14 +53,15 @@ class Mapper:
         events = result.events
         claude: list[Record] = []
         identity = self.settings.identity
+        attributes_of, body_of = (_json_attributes, _json_body) if is_json_request(request) else (attributes, _body)
         n = 0
         for resource_logs in request.resource_logs:
-            resource = attributes(resource_logs.resource.attributes)
+            resource = attributes_of(resource_logs.resource.attributes)
             who = ResourceIdentity(identity, resource)
             for scope_logs in resource_logs.scope_logs:
                 scope = scope_logs.scope.name
                 for log in scope_logs.log_records:
-                    attrs = attributes(log.attributes)
+                    attrs = attributes_of(log.attributes)
                     name = log.event_name
                     if not name:
                         event_name = attrs.get("event.name")
@@ -51,7 +69,7 @@ class Mapper:
                     record = Record(
                         n, f"log record {n}", attrs, resource, scope,
                         log.time_unix_nano or log.observed_time_unix_nano, name,
-                        any_value(log.body) if log.HasField("body") else None,
+                        body_of(log),
                     )
                     n += 1
                     if name.startswith(autoscope_semconv.PREFIX):
@@ -72,14 +90,15 @@ class Mapper:
 
     def map_traces(self, request: Any) -> MapResult:
         result = MapResult()
+        attributes_of = _json_attributes if is_json_request(request) else attributes
         for resource_spans in request.resource_spans:
-            resource = attributes(resource_spans.resource.attributes)
+            resource = attributes_of(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
                     record = Record(
                         origin=result.records,
                         where=f"span {result.records} ({span.name[:64]})",
-                        attributes=attributes(span.attributes),
+                        attributes=attributes_of(span.attributes),
                         resource=resource,
                         scope=scope_spans.scope.name,
                         time_ns=span.end_time_unix_nano or span.start_time_unix_nano,
@@ -101,18 +120,19 @@ class Mapper:
     def map_metrics(self, request: Any) -> MapResult:
         result = MapResult()
         transaction = self.state.begin()
+        attributes_of = _json_attributes if is_json_request(request) else attributes
         for resource_metrics in request.resource_metrics:
-            resource = attributes(resource_metrics.resource.attributes)
+            resource = attributes_of(resource_metrics.resource.attributes)
             for scope_metrics in resource_metrics.scope_metrics:
                 for metric in scope_metrics.metrics:
-                    self._metric(metric, resource, scope_metrics.scope.name, transaction, result)
+                    self._metric(metric, resource, scope_metrics.scope.name, transaction, result, attributes_of)
         result.commit = transaction.commit
         result.series = transaction.series
         return result
 
     def _metric(
         self, metric: Any, resource: dict[str, Any], scope: str, transaction: SumTransaction,
-        result: MapResult,
+        result: MapResult, attributes_of: Any = attributes,
     ) -> None:
         data = metric.WhichOneof("data")
         points = list(getattr(metric, data).data_points) if data else []
@@ -122,7 +142,7 @@ class Mapper:
             record = Record(
                 origin=result.records,
                 where=f"data point {result.records} of {metric.name[:64]}",
-                attributes=attributes(point.attributes),
+                attributes=attributes_of(point.attributes),
                 resource=resource,
                 scope=scope,
                 time_ns=point.time_unix_nano,

@@ -34,6 +34,7 @@ from autoscope.collector.mapping.series_locks import SeriesLocks
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Item, Refusal
 from autoscope.collector.receivers.auth import Sender
+from autoscope.collector.transforms import otlp_json
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -127,21 +128,40 @@ def _hex_ids_to_base64(value: Any, path: str) -> Any:
 
 
 def decode(signal: Signal, body: bytes, content_type: str) -> Any:
-    """The ``Export*ServiceRequest`` in ``body``, or a 400 refusal saying what is wrong."""
-    message = signal.request_type()
+    """The export request in ``body``, or a 400 refusal saying what is wrong: an
+    ``Export*ServiceRequest`` message for protobuf, a Struct of the same shape for OTLP/JSON
+    (:mod:`~autoscope.collector.transforms.otlp_json`; the mapper reads both)."""
     kind = signal.request_type.DESCRIPTOR.name
     if content_type == PROTOBUF:
+        message = signal.request_type()
         try:
             message.ParseFromString(body)
         except DecodeError as exc:
             return Refusal(400, "body", f"not a valid {kind} protobuf: {exc}")
         return message
     try:
-        data = msgspec.json.decode(body)
+        return otlp_json.decode(signal.name, body)
     except msgspec.DecodeError as exc:
         return Refusal(400, "body", f"invalid JSON: {exc}")
     except UnicodeDecodeError as exc:  # msgspec can raise it for bad bytes in strings (fuzzing)
         return Refusal(400, "body", f"invalid JSON: not valid UTF-8 at byte {exc.start}")
+    except otlp_json.Invalid as exc:
+        if exc.path == "$" and exc.reason.startswith("Expected `object`"):
+            return Refusal(400, "body", f"the body must be a JSON object ({kind})")
+        return Refusal(400, "body", f"not a valid {kind} in OTLP/JSON: {exc}")
+    except otlp_json.UseProtobufJson:
+        return _decode_with_json_format(signal, body)
+
+
+def _decode_with_json_format(signal: Signal, body: bytes) -> Any:
+    """protobuf's own JSON parser, for a body that names fields by their protobuf names
+    (``resource_logs``), which it accepts; slow (pure Python), and rare."""
+    message = signal.request_type()
+    kind = signal.request_type.DESCRIPTOR.name
+    try:
+        data = msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return Refusal(400, "body", f"invalid JSON: {exc}")
     if not isinstance(data, dict):
         return Refusal(400, "body", f"the body must be a JSON object ({kind})")
     try:
