@@ -86,7 +86,7 @@ def map_log(record: Record, identity: IdentitySettings, resource: ResourceIdenti
             raw["occurred_at"] = occurred
     if "event_id" not in raw:
         raw["event_id"] = stable_id("log", record.time_ns, record.body, sorted_items(attrs))
-    return MappedEvent(raw, record.origin, record.where, describe=lambda: log_fields(record, identity))
+    return MappedEvent(raw, record.origin, record.where, describe=log_fields, record=record, settings=identity)
 
 
 def log_fields(record: Record, identity: IdentitySettings) -> dict[str, str]:

@@ -193,11 +193,30 @@ class OtlpReceiver:
         self.stats = OtlpStats(self.mapper)
         self.series_locks = SeriesLocks()
 
+    async def export_body(self, signal: Signal, body: bytes, content_type: str, sender: Sender, source: str) -> Any:
+        """Decode ``body`` and export it: the ``Export*ServiceResponse``, or the Refusal of the
+        whole request. The decoded request is let go once it is mapped, before the wait for
+        the spool (unless cumulative series need it mapped again): a request's thousands of
+        objects then do not sit through that wait, in every request in flight, for the
+        garbage collector to walk (measured: its full collections cost ~5 us per record)."""
+        request = decode(signal, body, content_type)
+        if isinstance(request, Refusal):
+            self.intake.stats.refused("body")
+            return request
+        result = self._map(signal, request)
+        if not result.series:
+            del request
+            return await self._accept(signal, result, sender, source)
+        return await self._export_series(signal, request, result, sender, source)
+
     async def export(self, signal: Signal, request: Any, sender: Sender, source: str) -> Any:
         """The ``Export*ServiceResponse``, or the Refusal of the whole request."""
         result = self._map(signal, request)
         if not result.series:
             return await self._accept(signal, result, sender, source)
+        return await self._export_series(signal, request, result, sender, source)
+
+    async def _export_series(self, signal: Signal, request: Any, result: MapResult, sender: Sender, source: str) -> Any:
         # cumulative points: map again holding their series, so that no other export of them
         # commits between this one's read of the last points and its own commit
         async with self.series_locks.holding(result.series):

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from autoscope.collector.pipeline import Refusal
 from autoscope.collector.receivers.body import read_body
-from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, decode, encode
+from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, encode
 
 _CODES = {
     400: code_pb2.INVALID_ARGUMENT, 401: code_pb2.UNAUTHENTICATED, 403: code_pb2.PERMISSION_DENIED,
@@ -72,11 +72,7 @@ def otlp_http_routes(receiver: OtlpReceiver) -> list[Route]:
             if isinstance(body, Refusal):
                 intake.stats.refused("body")
                 return body
-            message = decode(signal, body, content_type)
-            if isinstance(message, Refusal):
-                intake.stats.refused("body")
-                return message
-            return await receiver.export(signal, message, sender, "otlp_http")
+            return await receiver.export_body(signal, body, content_type, sender, "otlp_http")
 
         return Route(f"/v1/{signal.name}", export, methods=["POST"])
 

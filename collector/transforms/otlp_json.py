@@ -179,7 +179,7 @@ def _generate(roots: list[Descriptor], prefix: str, forbid_unknown: bool) -> dic
         made[name] = None  # type: ignore[assignment]  # recursion guard (AnyValue ↔ ArrayValue)
         fields = [(f.name, *field_type(f)) for f in descriptor.fields]
         made[name] = msgspec.defstruct(
-            name, fields, module=__name__, forbid_unknown_fields=forbid_unknown,
+            name, fields, module=__name__, forbid_unknown_fields=forbid_unknown, gc=False,
             rename={f.name: f.json_name for f in descriptor.fields},
             namespace={
                 "ONEOFS": {o.name: tuple(f.name for f in o.fields) for o in descriptor.oneofs},

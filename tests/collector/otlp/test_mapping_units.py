@@ -3,6 +3,7 @@ resource, and the attribute names of an event's fields built only when an error 
 
 from __future__ import annotations
 
+import gc
 import random
 
 import pytest
@@ -45,6 +46,7 @@ def test_field_names_are_built_when_asked_and_name_the_attribute() -> None:
     assert event.raw["human_minutes"] == "lots" and event.raw["source"] == {"tool": "svc", "version": "2"}
     assert event.raw["actor"] == "ada" and event.raw["team"] == "rl" and event.raw["type"] == "task"
     assert event._fields is None  # not built while nothing is wrong
+    assert not gc.is_tracked(event) and not gc.is_tracked(record)
     assert event.explain("$.human_minutes", "Expected `float`") == (
         "log record 0: attribute autoscope.human_minutes ($.human_minutes): Expected `float`")
     assert event.fields == {
