@@ -7,12 +7,21 @@ row is the envelope (``event_id``, ``occurred_at``, ``actor``, ``team``, ``tool`
 Times become naive UTC (``TIMESTAMP``): pyarrow converts an aware datetime to UTC when the
 target type carries no zone.
 
+The ingester does not build rows in Python: :meth:`TableLayout.insert_sql` inserts from the
+canonical JSON of validated events (``msgspec``'s encoding of the decoded Structs, one object a
+row) with DuckDB's ``from_json``, in C and without the GIL. The JSON structure asks for the
+widest type of each column (integers as HUGEINT, times as text) and the INSERT casts to the
+column's type, so a value the column cannot hold fails the statement instead of becoming NULL
+(``from_json`` turns a BIGINT overflow into NULL silently). Times carry their offset in the
+JSON and are stored as UTC whatever the connection's TimeZone setting.
+
 :func:`table_layouts` refuses a schema that would silently drop a field of the contract.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any, Callable
@@ -52,6 +61,28 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR[]": pa.list_(pa.string()),
 }
 
+#: column type → (type asked of ``from_json``, SQL of the stored value given ``{}`` = the field)
+_JSON_TYPES: dict[str, tuple[Any, str]] = {
+    "VARCHAR": ("VARCHAR", "{}"),
+    # msgspec writes aware times as RFC 3339 with ``Z`` (UTC) or ``±HH:MM``: the instant in UTC.
+    # A TIMESTAMP cast ignores an offset, so only ``Z`` takes the cheap cast (~0.6 µs less per
+    # event than TIMESTAMPTZ, whose cast is the one that reads the offset)
+    "TIMESTAMP": (
+        "VARCHAR",
+        "CASE WHEN ends_with({0}, 'Z') THEN CAST({0} AS TIMESTAMP)"
+        " ELSE make_timestamp(epoch_us(CAST({0} AS TIMESTAMPTZ))) END",
+    ),
+    "DOUBLE": ("DOUBLE", "{}"),
+    "FLOAT": ("DOUBLE", "{}"),
+    "INTEGER": ("HUGEINT", "{}"),
+    "BIGINT": ("HUGEINT", "{}"),
+    "BOOLEAN": ("BOOLEAN", "{}"),
+    "VARCHAR[]": (["VARCHAR"], "{}"),
+}
+#: defaults that depend on other fields (:func:`contract.normalize`), for events that arrive
+#: without them: the warehouse must not refuse an event the contract accepts.
+_DEFAULTS: dict[tuple[str, str], str] = {("task", "family"): "coalesce({}, j.category)"}
+
 
 @dataclasses.dataclass(frozen=True)
 class TableLayout:
@@ -61,6 +92,18 @@ class TableLayout:
     table: str
     schema: pa.Schema
     getters: tuple[Callable[[Any], Any], ...]
+    #: ``from_json`` structure of one event object, and the SQL of each column over it (``j``)
+    json_structure: str = ""
+    json_columns: tuple[str, ...] = ()
+
+    def insert_sql(self, view: str) -> str:
+        """INSERT of this type's rows among the canonical event JSON lines in column ``v`` of
+        ``view`` (events of all types: msgspec writes the tag first, ``{"type":"task",…``)."""
+        return (
+            f"INSERT INTO {self.table} BY NAME SELECT {', '.join(self.json_columns)}"
+            f" FROM (SELECT from_json(v, '{self.json_structure}') AS j FROM {view}"
+            f" WHERE starts_with(v, '{{\"type\":\"{self.event_type}\",'))"
+        )
 
     def build(self, events: Sequence[contract.Envelope]) -> pa.Table:
         """The rows of ``events`` (all of this type) as one Arrow table."""
@@ -97,6 +140,8 @@ def table_layouts(conn: duckdb.DuckDBPyConnection) -> dict[str, TableLayout]:
         if missing:
             raise RuntimeError(f"table {table!r} has no column for field(s) {missing}")
         fields, getters = [], []
+        structure: dict[str, Any] = {}
+        selects = []
         for column, data_type in columns[table]:
             source = _RENAMED.get(column, column)
             if source.split(".")[0] not in struct_fields:
@@ -105,5 +150,16 @@ def table_layouts(conn: duckdb.DuckDBPyConnection) -> dict[str, TableLayout]:
                 raise RuntimeError(f"column {table}.{column}: unsupported type {data_type}")
             fields.append(pa.field(column, _ARROW_TYPES[data_type]))
             getters.append(attrgetter(source))
-        layouts[event_type] = TableLayout(event_type, table, pa.schema(fields), tuple(getters))
+            json_type, value = _JSON_TYPES[data_type]
+            node, path = structure, source.split(".")
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = json_type
+            value = value.format("j." + ".".join(f'"{part}"' for part in path))
+            value = _DEFAULTS.get((event_type, column), "{}").format(value)
+            selects.append(f'{value} AS "{column}"')
+        layouts[event_type] = TableLayout(
+            event_type, table, pa.schema(fields), tuple(getters),
+            json.dumps(structure, separators=(",", ":")), tuple(selects),
+        )
     return layouts

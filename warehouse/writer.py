@@ -1,17 +1,36 @@
 """One batch of Kafka records → one DuckDB transaction: events, duplicates absorbed, offsets.
 
-Each call of :meth:`WarehouseWriter.write` commits, atomically,
+Each committed batch holds, atomically,
 
 * the events of the batch not seen before: a row in ``event_ids`` (where in Kafka it came
-  from) and a row in the table of its type, inserted column-wise from Arrow tables;
+  from) and a row in the table of its type;
 * nothing for an event whose ``event_id`` is already in ``event_ids`` or earlier in the same
   batch: it is counted as a duplicate (a replay is expected, not an error);
-* a row in ``ingest_rejects`` for a message that is not a valid batch of events;
+* a row in ``ingest_rejects`` for a message that is not a valid batch of events, or whose
+  events the warehouse cannot hold (a value out of its column's range);
 * the upsert of ``kafka_offsets``: per partition, the next offset to consume and the
   fingerprint of the record before it.
 
 So the warehouse never holds events without the offsets that cover them, or the reverse: a
 crash at any point leaves it at the previous batch, and a restart resumes exactly there.
+
+Writing is two steps, so that the ingester can overlap them (see
+:mod:`autoscope.warehouse.ingester`):
+
+* :meth:`WarehouseWriter.prepare` (Python, holds the GIL, touches no database): every message
+  is decoded and validated against the contract (:func:`contract.decode_events`; a message
+  that fails is a reject, none of its events is stored), events repeated within the batch are
+  dropped, and the validated events are encoded again, per type, as canonical JSON lines
+  (msgspec's encoding of the decoded Structs: what is stored is what was validated, never the
+  raw bytes). No row is built in Python.
+* :meth:`WarehouseWriter.commit` (DuckDB, which releases the GIL while it works): one
+  transaction. The rows come from DuckDB's ``from_json`` over those lines
+  (:meth:`TableLayout.insert_sql`). ``event_ids`` is inserted first, optimistically: its
+  primary key refuses an event stored before, and only then is the batch looked up and
+  written again without them, so a batch without replays never pays for the lookup. A
+  statement that fails because of a message's values (e.g. an integer past BIGINT) is
+  retried with each message alone to find it; that message becomes a reject with DuckDB's
+  reason and the rest is written: a bad message never stalls its partition.
 """
 
 from __future__ import annotations
@@ -20,28 +39,31 @@ import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Collection, Sequence
+from operator import attrgetter
 
 import duckdb
 import msgspec
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from kafka import TopicPartition
 
 from autoscope.collector import contract
-from autoscope.warehouse.columns import TableLayout, event_type, table_layouts
+from autoscope.warehouse.columns import TableLayout, table_layouts
 from autoscope.warehouse.log_identity import KafkaRecord, fingerprint
 
 _REASON_MAX = 500
 
-_IDS_SCHEMA = pa.schema(
-    [
-        pa.field("event_id", pa.string()),
-        pa.field("type", pa.string()),
-        pa.field("ingested_at", pa.timestamp("us")),
-        pa.field("kafka_topic", pa.string()),
-        pa.field("kafka_partition", pa.int32()),
-        pa.field("kafka_offset", pa.int64()),
-    ]
+#: errors a statement raises because of the values it was given, not because of the database
+_VALUE_ERRORS = (
+    duckdb.ConversionException,
+    duckdb.ConstraintException,
+    duckdb.InvalidInputException,
+    duckdb.OutOfRangeException,
 )
+
+_event_id = attrgetter("event_id")
+_encoder = msgspec.json.Encoder()
 
 _view_names = itertools.count()
 
@@ -64,18 +86,54 @@ class BatchResult:
     offsets: dict[TopicPartition, StoredOffset]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Message:
+    """A valid message: its events as canonical JSON, one object a line, and their ids."""
+
+    record: KafkaRecord
+    lines: bytes
+    ids: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedBatch:
+    """A batch decoded, validated and encoded by :meth:`WarehouseWriter.prepare`, not yet stored.
+
+    ``offsets``: the position each partition will have once it is committed.
+    """
+
+    ingested_at: dt.datetime
+    messages: list[_Message]
+    rejects: list[tuple[KafkaRecord, str]]
+    offsets: dict[TopicPartition, StoredOffset]
+    duplicates: int  # events repeated within the batch
+
+
+@dataclasses.dataclass
+class _Tables:
+    """A batch's events as one Arrow table: the JSON line ``v``, ``event_id`` and where in
+    Kafka it came from; None when there are none."""
+
+    events: pa.Table | None
+    excluded: int  # events left out because they were stored before
+
+
 class WarehouseWriter:
     """Writes batches into an open, migrated warehouse; the only writer of its connection.
 
     Parameters:
         conn: a read-write connection (or cursor) to the warehouse, used by this object only.
         group_id: the consumer group whose positions are stored in ``kafka_offsets``.
+
+    :meth:`prepare` does not touch ``conn`` and may run in another thread than :meth:`commit`,
+    while an earlier batch commits; the commits themselves must come one at a time, in order.
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, group_id: str) -> None:
         self.conn = conn
         self.group_id = group_id
         self.layouts: dict[str, TableLayout] = table_layouts(conn)
+        self._leftovers: list[str] = []  # views to unregister once a failed transaction is gone
 
     def stored_offset(self, tp: TopicPartition) -> StoredOffset | None:
         rows = self.conn.execute(
@@ -93,11 +151,20 @@ class WarehouseWriter:
         ``replaced`` names partitions whose log turned out to be replaced: their events are
         stored, but their position is stored as 0 (no fingerprint), to be read from the start.
         """
+        return self.commit(self.prepare(records, replaced))
+
+    # -- step 1: Python only -------------------------------------------------------------
+
+    @staticmethod
+    def prepare(
+        records: Sequence[KafkaRecord], replaced: Collection[TopicPartition] = ()
+    ) -> PreparedBatch:
+        """Decode, validate and encode ``records`` for :meth:`commit` (see :meth:`write`)."""
         ingested_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        candidates: dict[str, tuple[contract.Envelope, KafkaRecord]] = {}
         rejects: list[tuple[KafkaRecord, str]] = []
         last: dict[TopicPartition, KafkaRecord] = {}  # each partition's last record
-        duplicates = 0
+        decoded: list[tuple[KafkaRecord, list[contract.Envelope], list[str]]] = []
+        ids: list[str] = []
         for record in records:
             last[TopicPartition(record.topic, record.partition)] = record
             try:
@@ -105,12 +172,31 @@ class WarehouseWriter:
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 rejects.append((record, str(exc)[:_REASON_MAX]))
                 continue
-            for event in events:
-                event_id = event.event_id
-                if event_id in candidates:
-                    duplicates += 1
-                else:
-                    candidates[event_id] = (event, record)
+            event_ids = list(map(_event_id, events))
+            decoded.append((record, events, event_ids))
+            ids.extend(event_ids)
+        duplicates = 0
+        if len(set(ids)) != len(ids):  # an event repeated within the batch: keep the first
+            seen: set[str] = set()
+            for n, (record, events, _) in enumerate(decoded):
+                kept = []
+                for event in events:
+                    if event.event_id in seen:
+                        duplicates += 1
+                    else:
+                        seen.add(event.event_id)
+                        kept.append(event)
+                decoded[n] = (record, kept, list(map(_event_id, kept)))
+        messages = []
+        for record, events, event_ids in decoded:
+            if not events:
+                continue
+            try:
+                lines = _encoder.encode_lines(events)
+            except (UnicodeEncodeError, TypeError, ValueError) as exc:  # defensive: decoded → encodable
+                rejects.append((record, f"cannot encode its events: {exc}"[:_REASON_MAX]))
+                continue
+            messages.append(_Message(record, lines, event_ids))
         # the position after each partition's last record; only that record is fingerprinted
         # (hashing every value cost ~0.5 µs per event, all but the last thrown away)
         offsets: dict[TopicPartition, StoredOffset] = {
@@ -118,69 +204,135 @@ class WarehouseWriter:
             else StoredOffset(record.offset + 1, fingerprint(record))
             for tp, record in last.items()
         }
+        return PreparedBatch(ingested_at, messages, rejects, offsets, duplicates)
 
+    # -- step 2: one DuckDB transaction --------------------------------------------------
+
+    def commit(self, batch: PreparedBatch) -> BatchResult:
+        """Store a prepared batch and its offsets in one transaction."""
         conn = self.conn
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            for event_id in self._already_stored(list(candidates)):
-                del candidates[event_id]
-                duplicates += 1
-            if candidates:
-                self._insert_events(list(candidates.values()), ingested_at)
-            if rejects:
-                self._insert_rejects(rejects, ingested_at)
-            for tp, stored in offsets.items():
-                conn.execute(
-                    "INSERT INTO kafka_offsets VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (consumer_group, topic, kafka_partition) DO UPDATE SET"
-                    " next_offset = excluded.next_offset,"
-                    " last_fingerprint = excluded.last_fingerprint,"
-                    " updated_at = excluded.updated_at",
-                    [self.group_id, tp.topic, tp.partition, stored.next_offset,
-                     stored.fingerprint, ingested_at],
-                )
-            conn.execute("COMMIT")
-        except BaseException:
+        messages = batch.messages
+        rejects = list(batch.rejects)
+        stored: pa.Array | None = None  # ids of this batch already in the warehouse, once looked up
+        while True:
+            tables = self._tables(messages, stored)
+            conn.execute("BEGIN TRANSACTION")
             try:
-                conn.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # the transaction is gone with the connection; the original error matters
-            raise
-        return BatchResult(len(candidates), duplicates, len(rejects), offsets)
+                if tables.events is not None:
+                    try:
+                        self._insert_ids(tables, batch.ingested_at)
+                    except duckdb.ConstraintException:
+                        if stored is not None:
+                            raise
+                        # some were stored before (a replay): look them up, write the rest
+                        self._rollback()
+                        stored = self._already_stored(tables)
+                        continue
+                    try:
+                        self._insert_types(tables)
+                    except _VALUE_ERRORS as exc:
+                        self._rollback()
+                        unstorable = self._unstorable(messages, stored)
+                        if not unstorable:
+                            raise RuntimeError("the batch fails as a whole but no message alone") from exc
+                        rejects.extend((m.record, reason) for m, reason in unstorable)
+                        bad = {id(m) for m, _ in unstorable}
+                        messages = [m for m in messages if id(m) not in bad]
+                        continue
+                if rejects:
+                    self._insert_rejects(rejects, batch.ingested_at)
+                for tp, position in batch.offsets.items():
+                    conn.execute(
+                        "INSERT INTO kafka_offsets VALUES (?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (consumer_group, topic, kafka_partition) DO UPDATE SET"
+                        " next_offset = excluded.next_offset,"
+                        " last_fingerprint = excluded.last_fingerprint,"
+                        " updated_at = excluded.updated_at",
+                        [self.group_id, tp.topic, tp.partition, position.next_offset,
+                         position.fingerprint, batch.ingested_at],
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                try:
+                    self._rollback()
+                except duckdb.Error:
+                    pass  # no transaction left, or it went with the connection; the original error matters
+                raise
+            ingested = tables.events.num_rows if tables.events is not None else 0
+            return BatchResult(
+                ingested, batch.duplicates + tables.excluded, len(rejects), batch.offsets
+            )
 
-    def _already_stored(self, event_ids: list[str]) -> list[str]:
-        if not event_ids:
-            return []
-        with self._registered(pa.table({"event_id": pa.array(event_ids, pa.string())})) as view:
+    @staticmethod
+    def _tables(messages: list[_Message], stored: pa.Array | None) -> _Tables:
+        if not messages:
+            return _Tables(None, 0)
+        data = b"".join(m.lines for m in messages)  # each line ends in \n
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+        offsets = np.zeros(len(ends) + 1, np.int64)
+        offsets[1:] = ends
+        lines = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+        event_ids = pa.array([i for m in messages for i in m.ids], pa.string())
+        if len(event_ids) != len(lines):
+            raise RuntimeError(f"{len(lines)} JSON lines for {len(event_ids)} events")
+        index = pa.array(np.repeat(np.arange(len(messages)), [len(m.ids) for m in messages]))
+        events = pa.table({
+            "v": lines,
+            "event_id": event_ids,
+            "kafka_topic": pc.take(pa.array([m.record.topic for m in messages], pa.string()), index),
+            "kafka_partition": pc.take(pa.array([m.record.partition for m in messages], pa.int32()), index),
+            "kafka_offset": pc.take(pa.array([m.record.offset for m in messages], pa.int64()), index),
+        })
+        excluded = 0
+        if stored is not None and len(stored):
+            events = events.filter(pc.invert(pc.is_in(event_ids, value_set=stored)))
+            excluded = len(event_ids) - events.num_rows
+        return _Tables(events if events.num_rows else None, excluded)
+
+    def _insert_ids(self, tables: _Tables, ingested_at: dt.datetime) -> None:
+        assert tables.events is not None
+        with self._registered(tables.events) as view:
+            # the type is the first member of every line: msgspec writes a Struct's tag first
+            self.conn.execute(
+                "INSERT INTO event_ids (event_id, type, ingested_at, kafka_topic, kafka_partition,"
+                " kafka_offset) SELECT event_id, split_part(v, '\"', 4), ?, kafka_topic,"
+                f" kafka_partition, kafka_offset FROM {view}",
+                [ingested_at],
+            )
+
+    def _insert_types(self, tables: _Tables) -> None:
+        if tables.events is None:
+            return
+        stored = 0
+        with self._registered(tables.events) as view:
+            for layout in self.layouts.values():
+                stored += self.conn.execute(layout.insert_sql(view)).fetchall()[0][0]
+        if stored != tables.events.num_rows:  # a line whose type no table took: never silently
+            raise RuntimeError(f"{tables.events.num_rows} events but {stored} rows in the type tables")
+
+    def _already_stored(self, tables: _Tables) -> pa.Array:
+        assert tables.events is not None
+        with self._registered(tables.events.select(["event_id"])) as view:
             rows = self.conn.execute(
                 f"SELECT event_id FROM event_ids WHERE event_id IN (SELECT event_id FROM {view})"
             ).fetchall()
-        return [row[0] for row in rows]
+        return pa.array([row[0] for row in rows], pa.string())
 
-    def _insert_events(
-        self, kept: list[tuple[contract.Envelope, KafkaRecord]], ingested_at: dt.datetime
-    ) -> None:
-        types = [event_type(event) for event, _ in kept]
-        ids = pa.Table.from_arrays(
-            [
-                pa.array([event.event_id for event, _ in kept], pa.string()),
-                pa.array(types, pa.string()),
-                pa.repeat(pa.scalar(ingested_at, pa.timestamp("us")), len(kept)),
-                pa.array([record.topic for _, record in kept], pa.string()),
-                pa.array([record.partition for _, record in kept], pa.int32()),
-                pa.array([record.offset for _, record in kept], pa.int64()),
-            ],
-            schema=_IDS_SCHEMA,
-        )
-        with self._registered(ids) as view:
-            self.conn.execute(f"INSERT INTO event_ids BY NAME SELECT * FROM {view}")
-        by_type: dict[str, list[contract.Envelope]] = {}
-        for type_, (event, _) in zip(types, kept):
-            by_type.setdefault(type_, []).append(event)
-        for type_, events in by_type.items():
-            layout = self.layouts[type_]
-            with self._registered(layout.build(events)) as view:
-                self.conn.execute(f"INSERT INTO {layout.table} BY NAME SELECT * FROM {view}")
+    def _unstorable(
+        self, messages: list[_Message], stored: pa.Array | None
+    ) -> list[tuple[_Message, str]]:
+        """The messages whose rows a table refuses, each tried alone in a rolled-back transaction."""
+        found = []
+        for message in messages:
+            tables = self._tables([message], stored)
+            self.conn.execute("BEGIN TRANSACTION")
+            try:
+                self._insert_types(tables)
+            except _VALUE_ERRORS as exc:
+                found.append((message, f"not storable: {exc}"[:_REASON_MAX]))
+            finally:
+                self._rollback()
+        return found
 
     def _insert_rejects(self, rejects: list[tuple[KafkaRecord, str]], at: dt.datetime) -> None:
         self.conn.executemany(
@@ -192,15 +344,23 @@ class WarehouseWriter:
         )
 
     def _registered(self, table: pa.Table) -> "_Registered":
-        return _Registered(self.conn, table)
+        return _Registered(self.conn, table, self._leftovers)
+
+    def _rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+        while self._leftovers:
+            self.conn.unregister(self._leftovers.pop())
 
 
 class _Registered:
     """An Arrow table visible to SQL under a unique name for the duration of a ``with``."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, table: pa.Table, leftovers: list[str]
+    ) -> None:
         self.conn = conn
         self.table = table
+        self.leftovers = leftovers
         self.name = f"_autoscope_batch_{next(_view_names)}"
 
     def __enter__(self) -> str:
@@ -208,4 +368,10 @@ class _Registered:
         return self.name
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.unregister(self.name)
+        try:
+            self.conn.unregister(self.name)
+        except duckdb.TransactionException:  # a failed statement aborted the transaction
+            self.leftovers.append(self.name)  # unregistered after the ROLLBACK
+
+
+__all__ = ["BatchResult", "PreparedBatch", "StoredOffset", "WarehouseWriter"]
