@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoscope.collector.contract import SCHEMA_VERSION
-from autoscope.collector.mapping.attributes import iso_from_nanos, sorted_items, stable_id
+from autoscope.collector.mapping.attributes import as_str, iso_from_nanos, sorted_items, stable_id
 from autoscope.collector.mapping.identity import IdentitySettings, ResourceIdentity, envelope
 from autoscope.collector.mapping.records import MappedEvent, Record
 
@@ -32,24 +32,63 @@ def event_type(record: Record) -> str | None:
     return None
 
 
-# attribute name -> where its value goes: None (not ours), (False, field) or (True, source field).
-# Looked up once per name, not per record; bounded, as the names are the sender's.
-_PLANS: dict[str, tuple[bool, str] | None] = {}
-_MAX_PLANS = 4096
-_UNSEEN = (False, "")
+class _Plan:
+    """What a record with a given sequence of attribute names maps to, worked out once for
+    all records with those names (a tool's records of one type have the same names):
+    which ``autoscope.*`` attributes become which fields (``source.*`` into the source), and
+    which identity attributes are present, in priority order."""
+
+    __slots__ = ("raw_keys", "raw_fields", "source_keys", "source_fields", "identity")
+
+    def __init__(self, keys: tuple[str, ...], identity: IdentitySettings) -> None:
+        raw: list[tuple[str, str]] = []
+        source: list[tuple[str, str]] = []
+        for key in keys:
+            if key.startswith(PREFIX):
+                field = key[_CUT:]
+                if field.startswith("source."):
+                    source.append((key, field[7:]))
+                else:
+                    raw.append((key, field))
+        self.raw_keys, self.raw_fields = tuple(k for k, _ in raw), tuple(f for _, f in raw)
+        self.source_keys, self.source_fields = tuple(k for k, _ in source), tuple(f for _, f in source)
+        present = set(keys)
+        # per identity part (actor, team, tool, version): the names present, in priority order
+        self.identity = tuple(
+            tuple(name for name in names if name in present)
+            for names in (identity.actor_attributes, identity.team_attributes,
+                          identity.tool_attributes, identity.version_attributes)
+        )
 
 
-def _plan(key: str) -> tuple[bool, str] | None:
-    plan: tuple[bool, str] | None = None
-    if key.startswith(PREFIX):
-        field = key[_CUT:]
-        plan = (True, field[7:]) if field.startswith("source.") else (False, field)
-    if len(_PLANS) < _MAX_PLANS:
-        _PLANS[key] = plan
+_MAX_PLANS = 1024  # distinct attribute-name sequences remembered per mapper (the sender's)
+
+
+def _plan(attrs: dict[str, Any], identity: IdentitySettings, plans: dict[tuple[str, ...], _Plan] | None) -> _Plan:
+    keys = tuple(attrs)
+    if plans is None:
+        return _Plan(keys, identity)
+    plan = plans.get(keys)
+    if plan is None:
+        plan = _Plan(keys, identity)
+        if len(plans) >= _MAX_PLANS:
+            plans.clear()
+        plans[keys] = plan
     return plan
 
 
-def map_log(record: Record, identity: IdentitySettings, resource: ResourceIdentity | None = None) -> MappedEvent:
+def _first_present(names: tuple[str, ...], attrs: dict[str, Any]) -> str | None:
+    for name in names:
+        text = as_str(attrs[name])
+        if text:
+            return text
+    return None
+
+
+def map_log(
+    record: Record, identity: IdentitySettings, resource: ResourceIdentity | None = None,
+    plans: dict[tuple[str, ...], _Plan] | None = None,
+) -> MappedEvent:
     """The contract dict of one ``autoscope.<type>`` log record.
 
     Parameters:
@@ -57,28 +96,27 @@ def map_log(record: Record, identity: IdentitySettings, resource: ResourceIdenti
         identity: which attributes name actor, team and source.
         resource: the record's resource identity, when the caller looked it up once for all
             of its records (the same values either way).
+        plans: where to keep the plans of attribute-name sequences between calls, for this
+            one ``identity`` (the mapper's; the same result either way).
     """
     attrs = record.attributes
     name = record.name
     if resource is None:
         resource = ResourceIdentity(identity, record.resource)
-    actor, team, tool, version = resource.values(attrs)
+    plan = _plan(attrs, identity, plans)
+    actor_names, team_names, tool_names, version_names = plan.identity
     raw: dict[str, Any] = {"type": name[_CUT:] if name.startswith(PREFIX) else "", "schema_version": SCHEMA_VERSION}
+    actor = (actor_names and _first_present(actor_names, attrs)) or resource.actor
     if actor is not None:
         raw["actor"] = actor
-    raw["team"] = team
-    source = {"tool": tool, "version": version}
+    raw["team"] = (team_names and _first_present(team_names, attrs)) or resource.team
+    source = {"tool": (tool_names and _first_present(tool_names, attrs)) or resource.tool,
+              "version": (version_names and _first_present(version_names, attrs)) or resource.version}
     raw["source"] = source
-    plan_of = _PLANS.get
-    for key, value in attrs.items():
-        plan = plan_of(key, _UNSEEN)
-        if plan is _UNSEEN:
-            plan = _plan(key)
-        if plan is not None:
-            if plan[0]:
-                source[plan[1]] = value
-            else:
-                raw[plan[1]] = value
+    if plan.raw_keys:
+        raw.update(zip(plan.raw_fields, map(attrs.__getitem__, plan.raw_keys)))
+    if plan.source_keys:
+        source.update(zip(plan.source_fields, map(attrs.__getitem__, plan.source_keys)))
     raw["source"] = source
     if "occurred_at" not in raw:
         occurred = iso_from_nanos(record.time_ns)

@@ -47,6 +47,7 @@ class Mapper:
     def __init__(self, settings: OtlpSettings, state: SumState | None = None) -> None:
         self.settings = settings
         self.state = state or SumState()
+        self._log_plans: dict[tuple[str, ...], Any] = {}  # see autoscope_semconv.map_log
 
     # -- logs ---------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ class Mapper:
                     if name.startswith(autoscope_semconv.PREFIX):
                         before = len(events)
                         try:
-                            events.append(autoscope_semconv.map_log(record, identity, who))
+                            events.append(autoscope_semconv.map_log(record, identity, who, self._log_plans))
                         except Exception as exc:  # noqa: BLE001 - this record only (see MapResult.guard)
                             result.fail(record, "log:autoscope", exc, before)
                     elif claude_code.short_name(record) is not None:

@@ -65,3 +65,46 @@ def test_an_attribute_may_name_any_field_even_the_envelope() -> None:
     assert raw["type"] == "review" and raw["actor"] == "bob" and raw["schema_version"] == 2
     assert raw["source"] == {"tool": "svc", "version": "unknown"}  # the source dict wins, as before
     assert list(raw)[:5] == ["type", "schema_version", "actor", "team", "source"]
+
+
+def reference_map_log(record: Record, identity: IdentitySettings) -> dict:
+    """map_log's dict by the plain rules, one attribute at a time (as it was first written)."""
+    from autoscope.collector.mapping.attributes import iso_from_nanos, sorted_items, stable_id
+
+    base, _ = envelope(identity, record.attributes, record.resource)
+    name = record.name
+    raw = {"type": name[len("autoscope."):] if name.startswith("autoscope.") else "", "schema_version": 1, **base}
+    source = dict(base["source"])
+    for key, value in record.attributes.items():
+        if key.startswith("autoscope."):
+            field = key[len("autoscope."):]
+            if field.startswith("source."):
+                source[field[len("source."):]] = value
+            else:
+                raw[field] = value
+    raw["source"] = source
+    occurred = iso_from_nanos(record.time_ns)
+    if "occurred_at" not in raw and occurred:
+        raw["occurred_at"] = occurred
+    if "event_id" not in raw:
+        raw["event_id"] = stable_id("log", record.time_ns, record.body, sorted_items(record.attributes))
+    return raw
+
+
+def test_map_log_gives_what_the_plain_rules_give() -> None:
+    rng = random.Random(9)
+    names = NAMES + ["autoscope.event_id", "autoscope.occurred_at", "autoscope.source.version", "autoscope.score",
+                     "autoscope.source", "autoscope.type", "event.name"]
+    settings = [IdentitySettings(), IdentitySettings(team_attributes=("autoscope.team", "team"), default_tool="t")]
+    plans: list[dict] = [{}, {}]  # a mapper's plans are for its one identity setting
+    for i in range(4000):
+        identity = settings[i % 2]
+        keys = rng.sample(names, rng.randint(0, 9))
+        attributes = {k: rng.choice(VALUES + ["0190d6a2-7a9b-7c1e-8f00-0123456789ab"]) for k in keys}
+        resource = random_attributes(rng)
+        record = Record(i, f"log record {i}", attributes, resource, "s", rng.choice([0, 1_764_300_000_000_000_000]),
+                        rng.choice(["autoscope.task", "autoscope.", "autoscope.review"]), rng.choice([None, "b"]))
+        want = reference_map_log(record, identity)
+        for who in (None, ResourceIdentity(identity, resource)):
+            got = autoscope_semconv.map_log(record, identity, who, plans[i % 2] if i % 3 else None).raw
+            assert repr(got) == repr(want), (attributes, resource)
