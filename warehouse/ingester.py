@@ -8,6 +8,14 @@ Exactly once, by construction rather than by Kafka transactions:
   positions: when the group assigns a partition, the ingester seeks it to the stored offset
   (or to the beginning when nothing is stored). Offsets are committed to Kafka after the
   DuckDB commit only so that lag monitoring works; they are never read back.
+* Batches are pipelined: while the writer thread commits batch n (DuckDB releases the GIL while
+  it works), the polling thread fetches, checks and prepares batch n+1 (decoding and
+  validating it against the contract: Python, holding the GIL). Commits still happen one at a
+  time and in order, each with its own offsets, so a crash leaves the warehouse at the last
+  commit. Nothing waits on the writer except where order matters: before the next commit,
+  before a rebalance is answered, before the warehouse is handed to another process, and
+  before stopping. A partition's log is checked against the position it will have once the
+  batch in flight commits (that batch's last record is in hand, with its fingerprint).
 * ``event_id`` is unique across the warehouse, so anything read twice (a replay by the
   collector, a restart, a log read again from the start) is absorbed and counted as a
   duplicate.
@@ -50,6 +58,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +70,7 @@ from autoscope.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, Kafk
 from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
 from autoscope.warehouse.schema import migrate
 from autoscope.warehouse.turns import Holder
-from autoscope.warehouse.writer import StoredOffset, WarehouseWriter
+from autoscope.warehouse.writer import BatchResult, PreparedBatch, StoredOffset, WarehouseWriter
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +108,8 @@ class _PartitionState:
     __slots__ = ("stored", "last_active")
 
     def __init__(self, stored: StoredOffset | None) -> None:
-        #: the position in DuckDB, valid for the current log; None when reading from the start
+        #: the position in DuckDB once the batch in flight (if any) commits, valid for the
+        #: current log; None when reading from the start
         self.stored = stored
         #: time.monotonic() of the last records or the last successful check
         self.last_active = time.monotonic()
@@ -152,6 +162,11 @@ class Ingester:
         self._partitions: dict[TopicPartition, _PartitionState] = {}
         self._listener_error: BaseException | None = None
         self._closed = False
+        #: the batch the writer thread is committing: (its future, the batch)
+        self._in_flight: tuple[Future[BatchResult], PreparedBatch] | None = None
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-commit")
+        #: the helper thread of the log checks; the reader is used by one thread at a time
+        self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-logcheck")
 
         # taking turns with jobs in other processes (autoscope.warehouse.turns): hold <db>.lock
         self._turns = Holder(self.db_path)
@@ -197,6 +212,7 @@ class Ingester:
         """Ingest until ``stop_event`` is set; the batch in progress is finished first."""
         while not stop_event.is_set():
             self.step()
+        self._finish()
         return self.stats
 
     def run_until(
@@ -218,22 +234,33 @@ class Ingester:
         deadline = time.monotonic() + timeout
         while not reached(self):
             if time.monotonic() >= deadline:
-                return False
+                self._finish()
+                return reached(self)
             self.step()
         return True
 
     def step(self) -> int:
-        """One poll, its batch written (if any), and the idle partitions checked; returns events written."""
-        polled = self._consumer.poll(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+        """One poll; its batch prepared and handed to the writer thread (if any); the batch
+        before it committed; idle partitions checked. Returns the events the batch that was
+        committed during this step wrote (the one before the batch of this poll, or, when
+        nothing came, the one in flight)."""
+        # while a batch commits, do not sit in a long poll: when nothing comes, finish it
+        timeout_ms = self.poll_timeout_ms if self._in_flight is None else min(self.poll_timeout_ms, 50)
+        polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         if polled and self.gather_records and self._listener_error is None:
             self._gather(polled)
         if self._listener_error is not None:
             # positions may be wrong: write nothing, fail loudly; a restart starts over safely
             error, self._listener_error = self._listener_error, None
+            self._finish()
             raise RuntimeError("could not position the assigned partitions") from error
-        written = self._write(polled) if polled else 0
+        prepared = self._prepare(polled) if polled else None
+        written = self._finish()
+        if prepared is not None:
+            self._submit(prepared)
         self._check_idle_partitions()
-        if self._turns.someone_waiting():  # between batches: nothing is in flight
+        if self._turns.someone_waiting():  # between batches: nothing may be in flight
+            written += self._finish()
             self._hand_over()
         return written
 
@@ -245,6 +272,12 @@ class Ingester:
         if self._closed:
             return
         self._closed = True
+        try:
+            self._finish(commit_to_kafka=False)
+        except Exception:  # it is rolled back; the stored offsets say where to resume
+            log.exception("the last batch failed")
+        self._committer.shutdown(wait=True)
+        self._checker.shutdown(wait=True)
         try:
             self._consumer.close(autocommit=False)
         except Exception:  # leaving the group is a courtesy; the next join works regardless
@@ -305,31 +338,77 @@ class Ingester:
             if not contiguous:
                 return
 
-    def _write(self, polled: dict[TopicPartition, list[Any]]) -> int:
+    def _prepare(self, polled: dict[TopicPartition, list[Any]]) -> PreparedBatch | None:
+        """Check each partition's log, and decode, validate and encode its records.
+
+        The log checks (a fetch from the broker each, ~75 ms) run in a helper thread while
+        this one decodes; the batch waits for them before it is handed to the writer.
+        """
         now = time.monotonic()
-        records = []
-        replaced = set()
-        for tp, batch in polled.items():
-            state = self._partitions.get(tp)
-            if state is None:  # not (or no longer) ours
-                continue
+        ours = {tp: batch for tp, batch in polled.items() if tp in self._partitions}
+        to_check = [(tp, self._partitions[tp].stored) for tp in ours if self._partitions[tp].stored]
+        checks = self._checker.submit(self._check_logs, to_check) if to_check else None
+        records = [record for batch in ours.values() for record in batch]
+        prepared = self._writer.prepare(records) if records else None
+        results = checks.result() if checks is not None else {}
+        unreachable = {tp for tp, intact in results.items() if intact is None}
+        replaced = {tp for tp, intact in results.items() if intact is False}
+        for tp in unreachable:
+            # cannot verify now: fetch these records again later rather than guess
+            log.warning("%s: broker unreachable, will retry this batch", tp)
+            self._consumer.seek(tp, ours[tp][0].offset)
+        for tp in replaced:
+            self._log_replaced(tp, self._partitions[tp])
+        for tp in ours.keys() - unreachable:
+            self._partitions[tp].last_active = now
+        if unreachable:  # rare: prepare again without them
+            records = [r for tp, batch in ours.items() if tp not in unreachable for r in batch]
+            prepared = self._writer.prepare(records) if records else None
+        if prepared is not None and replaced:
+            # store the events anyway; the position goes back to 0
+            prepared = dataclasses.replace(prepared, offsets={
+                tp: StoredOffset(0, None) if tp in replaced else position
+                for tp, position in prepared.offsets.items()
+            })
+        return prepared
+
+    def _check_logs(
+        self, checks: list[tuple[TopicPartition, StoredOffset]]
+    ) -> dict[TopicPartition, bool | None]:
+        """Whether each partition's log still holds the record before its position (None:
+        the broker does not answer). Runs in the helper thread; touches no ingester state."""
+        results: dict[TopicPartition, bool | None] = {}
+        for tp, stored in checks:
             try:
-                intact = state.stored is None or self._log_intact(tp, state)
+                results[tp] = self._reader.matches(tp, stored.next_offset - 1, stored.fingerprint)
             except LogUnreachable:
-                # cannot verify now: fetch these records again later rather than guess
-                log.warning("%s: broker unreachable, will retry this batch", tp)
-                self._consumer.seek(tp, batch[0].offset)
-                continue
-            if not intact:
-                replaced.add(tp)  # store the events anyway; the position goes back to 0
-            state.last_active = now
-            records.extend(batch)
-        if not records:
-            return 0
-        result = self._writer.write(records, replaced=replaced)
-        for tp, stored in result.offsets.items():
-            if tp in self._partitions:
+                results[tp] = None
+        return results
+
+    def _submit(self, prepared: PreparedBatch) -> None:
+        """Hand a batch to the writer thread (nothing may be in flight)."""
+        assert self._in_flight is None
+        for tp, stored in prepared.offsets.items():
+            if tp in self._partitions:  # the position it will have; the next log check uses it
                 self._partitions[tp].stored = stored if stored.next_offset > 0 else None
+        self._in_flight = (self._committer.submit(self._writer.commit, prepared), prepared)
+
+    def _finish(self, commit_to_kafka: bool = True) -> int:
+        """Wait for the batch in flight (if any) to commit; returns the events it wrote.
+
+        If it failed, it is rolled back: the partitions are put back at the positions stored
+        in DuckDB (so that nothing polled after it is written past it), and the error raised.
+        """
+        if self._in_flight is None:
+            return 0
+        future, prepared = self._in_flight
+        try:
+            result = future.result()
+        except BaseException:
+            self._in_flight = None
+            self._reposition()
+            raise
+        self._in_flight = None
         with self._stats_lock:
             s = self._stats
             self._stats = dataclasses.replace(
@@ -345,9 +424,22 @@ class Ingester:
             result.ingested, result.duplicates, result.rejected,
             " ".join(f"{tp.topic}/{tp.partition}={o.next_offset}" for tp, o in result.offsets.items()),
         )
-        if self.commit_to_kafka:
+        if self.commit_to_kafka and commit_to_kafka:
             self._commit_to_kafka(result.offsets)
         return result.ingested
+
+    def _reposition(self) -> None:
+        """After a failed commit: every assigned partition back to its position in DuckDB."""
+        for tp, state in self._partitions.items():
+            try:
+                stored = self._writer.stored_offset(tp)
+                state.stored = stored if stored and stored.next_offset > 0 else None
+                if state.stored is None:
+                    self._consumer.seek_to_beginning(tp)
+                else:
+                    self._consumer.seek(tp, state.stored.next_offset)
+            except Exception:  # the error that brought us here is the one to raise
+                log.warning("%s: could not reposition after a failed batch", tp, exc_info=True)
 
     def _check_idle_partitions(self) -> None:
         now = time.monotonic()
@@ -366,6 +458,12 @@ class Ingester:
         assert state.stored is not None
         if self._reader.matches(tp, state.stored.next_offset - 1, state.stored.fingerprint):
             return True
+        self._log_replaced(tp, state)
+        return False
+
+    def _log_replaced(self, tp: TopicPartition, state: _PartitionState) -> None:
+        """The log no longer holds the record before the position: read it from the start."""
+        assert state.stored is not None
         log.warning(
             "%s: the log no longer holds the record before offset %d (topic recreated?);"
             " reading it again from the beginning", tp, state.stored.next_offset,
@@ -374,9 +472,9 @@ class Ingester:
         self._consumer.seek_to_beginning(tp)
         with self._stats_lock:
             self._stats = dataclasses.replace(self._stats, log_resets=self._stats.log_resets + 1)
-        return False
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._finish(commit_to_kafka=False)  # the stored positions must be the committed ones
         for tp in assigned:
             stored = self._writer.stored_offset(tp)
             state = _PartitionState(stored if stored and stored.next_offset > 0 else None)
@@ -394,7 +492,9 @@ class Ingester:
                 self._consumer.seek(tp, state.stored.next_offset)
 
     def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        # batches are written before the next poll, so nothing is in flight here
+        # the batch in flight commits before the partitions go (the polled batch after it
+        # skips the partitions that are no longer ours)
+        self._finish(commit_to_kafka=False)
         for tp in revoked:
             self._partitions.pop(tp, None)
 
@@ -416,7 +516,11 @@ class _Listener(ConsumerRebalanceListener):
         self.ingester = ingester
 
     def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        self.ingester._on_revoked(revoked)
+        try:
+            self.ingester._on_revoked(revoked)
+        except BaseException as exc:
+            log.exception("finishing the batch before %s were revoked failed", revoked)
+            self.ingester._listener_error = exc
 
     def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         try:
