@@ -312,13 +312,17 @@ def _value(value: Any) -> Any:
     """An AnyValue Struct as a Python value, as ``mapping.attributes.any_value`` gives it."""
     if value is None:
         return None
-    found = kind = None
-    for member in _ANY_VALUE_MEMBERS:
-        item = getattr(value, member)
-        if item is not None:
-            if kind is not None:
-                raise Invalid("", f"more than one of AnyValue's value fields is set ({_camel(kind)}, {_camel(member)})")
-            kind, found = member, item
+    members = _astuple(value)  # in AnyValue's field order, _ANY_VALUE_MEMBERS
+    unset = members.count(None)
+    if unset == 8:
+        return None
+    if unset < 7:
+        first, second = [name for name, item in zip(_ANY_VALUE_MEMBERS, members) if item is not None][:2]
+        raise Invalid("", f"more than one of AnyValue's value fields is set ({_camel(first)}, {_camel(second)})")
+    index = 0
+    while members[index] is None:
+        index += 1
+    kind, found = _ANY_VALUE_MEMBERS[index], members[index]
     if kind == "bool_value":
         return bool(found)
     if kind == "array_value":
@@ -339,8 +343,10 @@ def _value(value: Any) -> Any:
     return found
 
 
-_ANY_VALUE_MEMBERS = ("string_value", "bool_value", "int_value", "double_value", "array_value",
-                      "kvlist_value", "bytes_value", "string_value_strindex")
+# AnyValue's fields in their order in the Struct (and so in astuple()); all one oneof
+_ANY_VALUE_MEMBERS = tuple(f.name for f in msgspec.structs.fields(_STRICT["OtlpJson_opentelemetry_proto_common_v1_AnyValue"]))
+assert _ANY_VALUE_MEMBERS == tuple(_LENIENT["OtlpJsonLenient_opentelemetry_proto_common_v1_AnyValue"].__struct_fields__)
+_astuple = msgspec.structs.astuple
 
 
 def _attributes(key_values: list[Any] | None) -> dict[str, Any]:
