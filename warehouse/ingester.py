@@ -78,7 +78,12 @@ log = logging.getLogger(__name__)
 #: ``checkpoint_threshold`` (default 16 MB, i.e. every 3rd-4th batch of 500-event messages),
 #: and each checkpoint rewrites the event_id index: 10-15 % of ingest CPU in the benchmark.
 #: Commits stay durable through the WAL; only WAL replay after a crash gets longer.
-DB_CONFIG = {"checkpoint_threshold": "256MB"}
+#: ``threads``: the inserts are committed by one writer thread beside the polling thread that
+#: decodes (two busy threads already); a DuckDB worker pool of two threads on top of them cost
+#: 1.4-1.9 µs more CPU per event in the benchmark (back-to-back A/B) and slowed the decode.
+#: It is the database instance's setting, so readers through :meth:`Ingester.cursor` share it;
+#: heavy readers (indicators, report, export) take a turn and open the file themselves.
+DB_CONFIG = {"checkpoint_threshold": "256MB", "threads": 1}
 
 DEFAULT_GROUP = DEFAULT_CONSUMER_GROUP
 
