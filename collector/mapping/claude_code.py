@@ -61,8 +61,11 @@ def map_logs(records: list[Record], settings: OtlpSettings, result: MapResult) -
             if prompt:
                 calls.setdefault(prompt, []).append(record)
     for record in records:
-        with result.guard(record, "log:claude_code"):
+        before = len(result.events)
+        try:
             _map_log(record, settings, calls, result)
+        except Exception as exc:  # noqa: BLE001 - this record only (see MapResult.guard)
+            result.fail(record, "log:claude_code", exc, before)
 
 
 def _map_log(record: Record, settings: OtlpSettings, calls: dict[str, list[Record]], result: MapResult) -> None:

@@ -116,8 +116,11 @@ class Mapper:
                         },
                     )
                     result.records += 1
-                    with result.guard(record, "span:gen_ai"):
+                    before = len(result.events)
+                    try:
                         genai_semconv.map_span(record, self.settings, result)
+                    except Exception as exc:  # noqa: BLE001 - this record only (see MapResult.guard)
+                        result.fail(record, "span:gen_ai", exc, before)
         return result
 
     # -- metrics ------------------------------------------------------------------------
