@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Sequence
 
 import duckdb
@@ -33,7 +34,7 @@ from autoscope.pipelines.indicators import (
     authorship, automation_share, compute_multiplier, experiment_compute, impressions, ladder, release_gap,
     review_frequency, spend, task_size, tasks_involved, time_horizon,
 )
-from autoscope.pipelines.indicators.cells import Scope
+from autoscope.pipelines.indicators.cells import Facts, Scope
 from autoscope.pipelines.periods import PERIOD_TYPES, bounds, label, parent
 
 INDICATORS = (
@@ -50,6 +51,8 @@ _SCHEMA = {
     "cut_value": pl.Utf8, "value": pl.Float64, "n_events": pl.Int64, "n_actors": pl.Int64,
     "ci_low": pl.Float64, "ci_high": pl.Float64, "noise_scale": pl.Float64, "note": pl.Utf8,
 }
+#: seconds per phase of the last :func:`_compute` (the benchmark's profile)
+LAST_PROFILE: dict[str, float] = {}
 DP_WITHHELD = "withheld under differential privacy (no DP mechanism for this statistic)"
 
 
@@ -70,31 +73,51 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
              history: pl.DataFrame | None = None, stored_replicates: dict | None = None) -> Computed:
     full = Scope(scope.period_types)
     frames, replicates, full_names = [], {}, []
+    started = time.perf_counter()
+    profile: dict[str, float] = {}
     # The time horizon's bootstrap is Python/numpy work; the other indicators are DuckDB queries,
     # which run without the GIL. Fitting in a thread while the queries run overlaps the two.
     from concurrent.futures import ThreadPoolExecutor
 
     horizon_conn = conn.cursor()  # its own connection object: one per thread
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="time-horizon") as pool:
-        horizon = pool.submit(time_horizon.compute, horizon_conn, scope)
+
+    def fit_horizons() -> tuple[pl.DataFrame, dict]:
+        start = time.perf_counter()
+        try:
+            return time_horizon.compute(horizon_conn, scope)
+        finally:
+            profile["time_horizon (in its thread)"] = time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="time-horizon") as pool, Facts(conn, scope) as facts:
+        horizon = pool.submit(fit_horizons)
         for module in INDICATORS:
             this_scope = full if getattr(module, "ALWAYS_FULL", False) else scope
             if this_scope is full and scope.dirty is not None:
                 full_names.append(module.NAME)
             if module is time_horizon:
                 continue
+            # the fine rows of the run's scope are shared (one scan per event table)
+            source = facts if this_scope == scope else conn
+            start = time.perf_counter()
             if module is ladder:
-                frames.append(_normalize(ladder.compute(conn, this_scope, k)))
+                frames.append(_normalize(ladder.compute(source, this_scope, k)))
             else:
-                frames.append(_normalize(module.compute(conn, this_scope)))
+                frames.append(_normalize(module.compute(source, this_scope)))
+            profile[module.NAME] = time.perf_counter() - start
+        start = time.perf_counter()
         rows, reps = horizon.result()
+        profile["waiting for time_horizon"] = time.perf_counter() - start
+        profile.update({f"fine table {name}": v for name, v in facts.timings.items()})
     horizon_conn.close()
     frames.append(_normalize(rows))
     replicates.update(reps)
     cells = pl.concat(frames, how="vertical")
     if epsilon is not None:
         cells = _dp_cells(conn, cells, scope, epsilon)
+    start = time.perf_counter()
     released = apply_k_threshold(cells, k, release_shapes())
+    profile["anonymize"] = time.perf_counter() - start
+    start = time.perf_counter()
     history = history if history is not None else released.clear()
     derived = [
         tasks_involved.add_changes(released, history),
@@ -111,6 +134,10 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     released = pl.concat([released, *[d.select(released.columns) for d in derived if d.height]], how="vertical")
     if epsilon is not None:
         released = released.with_columns(n_actors=pl.lit(None, pl.Int64))
+    profile["derived rows"] = time.perf_counter() - start
+    profile["total"] = time.perf_counter() - started
+    LAST_PROFILE.clear()
+    LAST_PROFILE.update(profile)
     return Computed(released, replicates, scope, tuple(full_names))
 
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
 
 NAME = "authorship"
 CUTS = ("team",)
+#: over the fine contribution rows (:data:`~autoscope.pipelines.indicators.cells.FINE`)
 METRICS = {
-    "ai_first_author_share": "avg(CASE WHEN first_author = 'ai' THEN 1 ELSE 0 END)",
-    "mean_ai_share": "avg(ai_share)",
+    "ai_first_author_share": "sum(n_ai_first) / sum(n)",
+    "mean_ai_share": "sum(ai_share_sum) / sum(n)",
 }
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = "SELECT occurred_at AS ts, actor, team, first_author, ai_share FROM contributions"
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        return cells(facts, indicator=NAME, scope=scope, source_sql=f"SELECT * FROM {facts.table('fx_contributions')}",
+                     metrics=METRICS, cuts=CUTS, n_events_sql="sum(n)", n_actors_sql=actors_of())

@@ -13,21 +13,20 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
 
 NAME = "automation_share"
 CUTS = ("team", "rung", "category")
+#: over the fine task rows (:data:`~autoscope.pipelines.indicators.cells.FINE`)
 METRICS = {
-    "ai_share": "avg(CASE WHEN executor = 'ai' THEN 1 ELSE 0 END)",
-    "mixed_share": "avg(CASE WHEN executor = 'mixed' THEN 1 ELSE 0 END)",
-    "human_share": "avg(CASE WHEN executor = 'human' THEN 1 ELSE 0 END)",
-    "time_weighted_ai_share": (
-        "coalesce(sum(human_minutes) FILTER (WHERE executor = 'ai' AND outcome = 'success'), 0)"
-        " / nullif(sum(human_minutes) FILTER (WHERE outcome IN ('success', 'failure')), 0)"
-    ),
+    "ai_share": "sum(n_ai) / sum(n)",
+    "mixed_share": "sum(n_mixed) / sum(n)",
+    "human_share": "sum(n_human) / sum(n)",
+    "time_weighted_ai_share": "coalesce(sum(minutes_ai_success), 0) / nullif(sum(minutes_completed), 0)",
 }
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = "SELECT occurred_at AS ts, actor, team, rung, category, executor, outcome, human_minutes FROM tasks"
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        return cells(facts, indicator=NAME, scope=scope, source_sql=f"SELECT * FROM {facts.table('fx_tasks')}",
+                     metrics=METRICS, cuts=CUTS, n_events_sql="sum(n)", n_actors_sql=actors_of())

@@ -12,16 +12,18 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
 
 NAME = "impressions"
 CUTS = ("question",)
+#: over the fine impression rows (:data:`~autoscope.pipelines.indicators.cells.FINE`)
 METRICS = {
-    "mean_score": "avg(score)",
-    "share_4_or_more": "avg(CASE WHEN score >= 4 THEN 1 ELSE 0 END)",
+    "mean_score": "sum(score_sum) / sum(n)",
+    "share_4_or_more": "sum(n_4_or_more) / sum(n)",
 }
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = "SELECT occurred_at AS ts, actor, team, question_id AS question, score FROM impressions"
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        return cells(facts, indicator=NAME, scope=scope, source_sql=f"SELECT * FROM {facts.table('fx_impressions')}",
+                     metrics=METRICS, cuts=CUTS, n_events_sql="sum(n)", n_actors_sql=actors_of())

@@ -16,19 +16,18 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import CELL_SCHEMA, Scope, labelled
+from autoscope.pipelines.indicators.cells import CELL_SCHEMA, Facts, Scope, actors_of, facts_for, labelled, run_wide
 from autoscope.pipelines.periods import period_sql
 
 NAME = "ladder"
 RUNGS = ("engineering", "experiments", "ideation", "strategy")
 THRESHOLD = 0.10
-SOURCE = "SELECT occurred_at AS ts, actor, team, rung, executor FROM tasks"
 #: (metric, cut) of the rows it releases
 SHAPE = (("ai_share", "lab"), ("ai_share", "rung"), ("highest_rung", "lab"), ("highest_rung", "team"))
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope, k: int = 5) -> pl.DataFrame:
-    """One scan: per period, the (lab), (rung), (team) and (team, rung) groups."""
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope, k: int = 5) -> pl.DataFrame:
+    """Per period, the (lab), (rung), (team) and (team, rung) groups of the fine task rows."""
     if scope.is_empty():
         return pl.DataFrame(schema={**CELL_SCHEMA, "note": pl.Utf8})
     sets, type_case, period_case = [], [], []
@@ -40,16 +39,13 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope, k: int = 5) -> pl.Dat
     query = f"""
         SELECT CASE {' '.join(type_case)} END AS period_type, CASE {' '.join(period_case)} END AS period,
                CASE WHEN GROUPING(team) = 0 THEN team END AS team, CASE WHEN GROUPING(rung) = 0 THEN rung END AS rung,
-               count(*) AS n_events, count(DISTINCT hash(actor)) AS n_actors,
-               avg(CASE WHEN executor = 'ai' THEN 1 ELSE 0 END)::DOUBLE AS share
-        FROM ({labelled(scope, SOURCE, truncated=True)}) WHERE {any_label}
+               CAST(sum(n) AS BIGINT) AS n_events, CAST({actors_of()} AS BIGINT) AS n_actors,
+               CAST(sum(n_ai) / sum(n) AS DOUBLE) AS share
+        FROM ({labelled(scope, 'SELECT * FROM {source}', truncated=True)}) WHERE {any_label}
         GROUP BY GROUPING SETS ({', '.join(sets)})
         HAVING period IS NOT NULL"""
-    cursor = conn.cursor()
-    try:
-        g = pl.from_arrow(cursor.sql(query).to_arrow_table())
-    finally:
-        cursor.close()
+    with facts_for(conn, scope) as facts:
+        g = run_wide(facts, query.replace("{source}", facts.table("fx_tasks")))
     if g.is_empty():
         return pl.DataFrame(schema={**CELL_SCHEMA, "note": pl.Utf8})
     g = g.with_columns(pl.col("n_events").cast(pl.Int64), pl.col("n_actors").cast(pl.Int64))

@@ -19,40 +19,46 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import PIECE, Facts, Scope, actors_of, cells, facts_for
 
 NAME = "review_frequency"
 CUTS = ("team", "rung", "category")  # of the reviewed AI task
+#: over the fine rows of AI tasks (with their reviews' counts and reviewers)
 METRICS = {
-    "reviews_per_ai_task": "sum(coalesce(n_reviews, 0)) / count(*)",
-    "unreviewed_share": "avg(CASE WHEN n_reviews IS NULL THEN 1 ELSE 0 END)",
+    "reviews_per_ai_task": "coalesce(sum(n_reviews), 0) / sum(n)",
+    "unreviewed_share": "(sum(n) - coalesce(sum(n_reviewed), 0)) / sum(n)",
     "intervention_rate": "sum(n_interventions) / nullif(sum(n_reviews), 0)",
-    "review_minutes_per_ai_task": "sum(coalesce(review_minutes, 0)) / count(*)",
+    "review_minutes_per_ai_task": "coalesce(sum(review_minutes), 0) / sum(n)",
 }
+#: AI tasks: one row per task_id, placed by its first attempt
+AI_TASKS = """SELECT task_id, min(occurred_at) AS occurred_at,
+           arg_min(team, occurred_at) AS team, arg_min(actor, occurred_at) AS actor,
+           arg_min(rung, occurred_at) AS rung, arg_min(category, occurred_at) AS category
+    FROM tasks WHERE executor = 'ai' GROUP BY task_id"""
+#: per (piece, team, rung, category) of AI tasks: the tasks and their actors, and the reviews of
+#: those tasks (count, interventions, minutes, tasks with any review) and their reviewers
+FINE = """
+    WITH tasks_fine AS (
+        SELECT ts, team, rung, category, count(*) AS n, {set} AS actors
+        FROM fx_ai_tasks a JOIN {actors} ON {actors}.h = hash(a.actor) GROUP BY ALL
+    ), reviews_fine AS (
+        SELECT a.ts, a.team, a.rung, a.category, count(*) AS n_reviews,
+               count(*) FILTER (WHERE r.action IN ('rejected', 'modified', 'intervened')) AS n_interventions,
+               sum(r.minutes) AS review_minutes, count(DISTINCT r.task_id) AS n_reviewed, {set} AS reviewers
+        FROM reviews r JOIN fx_ai_tasks a USING (task_id) JOIN {actors} ON {actors}.h = hash(r.reviewer)
+        GROUP BY ALL
+    )
+    SELECT * FROM tasks_fine LEFT JOIN reviews_fine USING (ts, team, rung, category)"""
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = """
-        WITH ai_tasks AS (
-            SELECT task_id, min(occurred_at) AS occurred_at,
-                   arg_min(team, occurred_at) AS team, arg_min(actor, occurred_at) AS actor,
-                   arg_min(rung, occurred_at) AS rung, arg_min(category, occurred_at) AS category
-            FROM tasks WHERE executor = 'ai' GROUP BY task_id
-        ), per_task AS (
-            SELECT task_id, count(*) AS n_reviews,
-                   count(*) FILTER (WHERE action IN ('rejected', 'modified', 'intervened')) AS n_interventions,
-                   sum(minutes) AS review_minutes, list(DISTINCT hash(reviewer)) AS reviewers
-            FROM reviews GROUP BY task_id
-        )
-        SELECT a.occurred_at AS ts, a.actor, a.team, a.rung, a.category,
-               r.n_reviews, r.n_interventions, r.review_minutes, r.reviewers
-        FROM ai_tasks a LEFT JOIN per_task r USING (task_id)"""
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
-                 n_actors_sql=N_ACTORS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        facts.table("fx_ai_tasks", f"SELECT {PIECE.format(col='occurred_at')} AS ts, * EXCLUDE (occurred_at) FROM ({AI_TASKS})")
+        source = f"SELECT * FROM {facts.table('fx_review_frequency', FINE)}"
+        return cells(facts, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
+                     n_events_sql="sum(n)", n_actors_sql=N_ACTORS)
 
 
 #: task actors, or reviewers where the cell has reviews and they are fewer
-N_ACTORS = """CASE WHEN sum(n_reviews) > 0
-    THEN least(count(DISTINCT hash(actor)),
-               len(list_distinct(flatten(list(reviewers) FILTER (WHERE reviewers IS NOT NULL)))))
-    ELSE count(DISTINCT hash(actor)) END"""
+N_ACTORS = f"""CASE WHEN sum(n_reviews) > 0 THEN least({actors_of()}, {actors_of('reviewers')})
+    ELSE {actors_of()} END"""

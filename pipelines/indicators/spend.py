@@ -17,31 +17,30 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
 
 NAME = "spend"
 CUTS = ("team",)
 SPEND_CATEGORIES = ("ai_tools", "compute", "data", "staff", "other")
+#: over the fine spend rows and the active researchers' fine rows of tasks, experiments and
+#: contributions (whose spend columns are NULL)
 METRICS = {
-    **{f"share_{c}": f"coalesce(sum(amount_usd) FILTER (WHERE category = '{c}'), 0) / nullif(sum(amount_usd), 0)"
-       for c in SPEND_CATEGORIES},
-    "ai_tool_spend_per_active_researcher": (
-        "coalesce(sum(amount_usd) FILTER (WHERE category = 'ai_tools'), 0) / nullif(count(DISTINCT hash(actor)), 0)"
-    ),
+    **{f"share_{c}": f"coalesce(sum(amount_{c}), 0) / nullif(sum(amount), 0)" for c in SPEND_CATEGORIES},
+    "ai_tool_spend_per_active_researcher": f"coalesce(sum(amount_ai_tools), 0) / nullif({actors_of('active')}, 0)",
 }
+_AMOUNTS = ("n", "amount", *(f"amount_{c}" for c in SPEND_CATEGORIES))
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = """
-        SELECT occurred_at AS ts, actor, team, category, amount_usd FROM spend
-        UNION ALL SELECT occurred_at, actor, team, NULL, NULL FROM tasks
-        UNION ALL SELECT occurred_at, actor, team, NULL, NULL FROM experiments
-        UNION ALL SELECT occurred_at, actor, team, NULL, NULL FROM contributions"""
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
-                 n_events_sql="count(amount_usd)",
-                 n_actors_sql=N_ACTORS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        none = ", ".join(f"NULL AS {c}" for c in _AMOUNTS)
+        others = " ".join(f"UNION ALL SELECT ts, team, {none}, NULL AS spenders, actors AS active FROM {facts.table(t)}"
+                          for t in ("fx_tasks", "fx_experiments", "fx_contributions"))
+        source = f"""SELECT ts, team, {', '.join(_AMOUNTS)}, actors AS spenders, actors AS active
+                      FROM {facts.table('fx_spend')} {others}"""
+        return cells(facts, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
+                     n_events_sql="coalesce(sum(n), 0)", n_actors_sql=N_ACTORS)
 
 
 #: the spenders; where nobody reported spend, the active researchers the zero describes
-N_ACTORS = """coalesce(nullif(count(DISTINCT hash(actor)) FILTER (WHERE amount_usd IS NOT NULL), 0),
-                       count(DISTINCT hash(actor)))"""
+N_ACTORS = f"coalesce(nullif({actors_of('spenders')}, 0), {actors_of('active')})"

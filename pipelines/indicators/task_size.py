@@ -16,19 +16,32 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for, to_long
 
 NAME = "task_size"
 CUTS = ("team", "rung", "category")
-METRICS = {
-    "median_minutes": "quantile_cont(human_minutes, 0.5)",
-    "p90_minutes": "quantile_cont(human_minutes, 0.9)",
-    "share_over_1h": "avg(CASE WHEN human_minutes > 60 THEN 1 ELSE 0 END)",
-    "share_over_8h": "avg(CASE WHEN human_minutes > 480 THEN 1 ELSE 0 END)",
-    "share_over_40h": "avg(CASE WHEN human_minutes > 2400 THEN 1 ELSE 0 END)",
+#: the quantiles, over the AI task events themselves (one list-valued quantile per cell)
+QUANTILES = {"median_minutes": 1, "p90_minutes": 2}
+QUANTILE_SQL = "quantile_cont(human_minutes, [0.5, 0.9])"
+#: the shares, over the fine task rows that hold AI tasks
+SHARES = {
+    "share_over_1h": "sum(n_ai_over_1h) / sum(n_ai)",
+    "share_over_8h": "sum(n_ai_over_8h) / sum(n_ai)",
+    "share_over_40h": "sum(n_ai_over_40h) / sum(n_ai)",
 }
+METRICS = [*QUANTILES, *SHARES]
+SOURCE = "SELECT occurred_at AS ts, actor, team, rung, category, human_minutes FROM tasks WHERE executor = 'ai'"
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = "SELECT occurred_at AS ts, actor, team, rung, category, human_minutes FROM tasks WHERE executor = 'ai'"
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        shares = cells(facts, indicator=NAME, scope=scope, metrics=SHARES, cuts=CUTS, wide=True,
+                       source_sql=f"SELECT * FROM {facts.table('fx_tasks')} WHERE n_ai > 0",
+                       n_events_sql="sum(n_ai)", n_actors_sql=actors_of("ai_actors"))
+        quantiles = cells(facts, indicator=NAME, scope=scope, source_sql=SOURCE, cuts=CUTS, wide=True,
+                          metrics={"q": QUANTILE_SQL}, metric_type="DOUBLE[]", n_events_sql="0", n_actors_sql="0")
+    key = ["period_type", "period", "cut", "cut_value"]
+    if not shares.is_empty():
+        quantiles = quantiles.select(*key, *(pl.col("q").list.get(i - 1).alias(m) for m, i in QUANTILES.items()))
+        shares = shares.join(quantiles, on=key, how="left", nulls_equal=True)
+    return to_long(shares, NAME, METRICS)

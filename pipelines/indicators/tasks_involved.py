@@ -15,20 +15,23 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from autoscope.pipelines.indicators.cells import Scope, cells
+from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
 from autoscope.pipelines.periods import bounds, label
 
 NAME = "tasks_involved"
 CUTS = ("team", "rung")
 CATEGORIES = ("hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature")
-METRICS = {f"share_{c}": f"avg(CASE WHEN category = '{c}' THEN 1 ELSE 0 END)" for c in CATEGORIES}
+#: over the fine task rows that hold AI tasks
+METRICS = {f"share_{c}": f"coalesce(sum(n_ai) FILTER (WHERE category = '{c}'), 0) / sum(n_ai)" for c in CATEGORIES}
 #: the job recomputes the period after a changed one too (its change depends on it)
 DEPENDS_ON_PREVIOUS = True
 
 
-def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
-    source = "SELECT occurred_at AS ts, actor, team, rung, category FROM tasks WHERE executor = 'ai'"
-    return cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
+def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
+    with facts_for(conn, scope) as facts:
+        return cells(facts, indicator=NAME, scope=scope, metrics=METRICS, cuts=CUTS,
+                     source_sql=f"SELECT * FROM {facts.table('fx_tasks')} WHERE n_ai > 0",
+                     n_events_sql="sum(n_ai)", n_actors_sql=actors_of("ai_actors"))
 
 
 def previous(period_type: str, period: str) -> str:
