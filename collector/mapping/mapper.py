@@ -15,16 +15,14 @@ from autoscope.collector.mapping.identity import ResourceIdentity
 from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
 from autoscope.collector.mapping.records import MapResult, Record
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.transforms import otlp_protobuf
 from autoscope.collector.transforms.otlp_json import is_json_request
 
 DELTA, CUMULATIVE = 1, 2  # AggregationTemporality
 
 
-# A request is a protobuf message (gRPC; OTLP/protobuf metrics), its shadow (OTLP/protobuf
-# logs and traces, whose records' attributes are KeyValue bytes: transforms.otlp_protobuf),
-# or, for OTLP/JSON, a Struct of the same shape whose attribute lists are dicts already and
-# whose log bodies are Python values (transforms.otlp_json). These read each.
+# A request is a protobuf message (OTLP/protobuf, gRPC) or, for OTLP/JSON, a Struct of the
+# same shape whose attribute lists are dicts already and whose log bodies are Python values
+# (transforms.otlp_json). These read either.
 
 def _body(log: Any) -> Any:
     return any_value(log.body) if log.HasField("body") else None
@@ -57,7 +55,6 @@ class Mapper:
         claude: list[Record] = []
         identity = self.settings.identity
         attributes_of, body_of = (_json_attributes, _json_body) if is_json_request(request) else (attributes, _body)
-        records_attributes = otlp_protobuf.attributes if otlp_protobuf.is_shadow(request) else attributes_of
         n = 0
         for resource_logs in request.resource_logs:
             resource = attributes_of(resource_logs.resource.attributes)
@@ -65,7 +62,7 @@ class Mapper:
             for scope_logs in resource_logs.scope_logs:
                 scope = scope_logs.scope.name
                 for log in scope_logs.log_records:
-                    attrs = records_attributes(log.attributes)
+                    attrs = attributes_of(log.attributes)
                     name = log.event_name
                     if not name:
                         event_name = attrs.get("event.name")
@@ -95,7 +92,6 @@ class Mapper:
     def map_traces(self, request: Any) -> MapResult:
         result = MapResult()
         attributes_of = _json_attributes if is_json_request(request) else attributes
-        records_attributes = otlp_protobuf.attributes if otlp_protobuf.is_shadow(request) else attributes_of
         for resource_spans in request.resource_spans:
             resource = attributes_of(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
@@ -103,7 +99,7 @@ class Mapper:
                     record = Record(
                         origin=result.records,
                         where=f"span {result.records} ({span.name[:64]})",
-                        attributes=records_attributes(span.attributes),
+                        attributes=attributes_of(span.attributes),
                         resource=resource,
                         scope=scope_spans.scope.name,
                         time_ns=span.end_time_unix_nano or span.start_time_unix_nano,

@@ -34,7 +34,7 @@ from autoscope.collector.mapping.series_locks import SeriesLocks
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Item, Refusal
 from autoscope.collector.receivers.auth import Sender
-from autoscope.collector.transforms import otlp_json, otlp_protobuf
+from autoscope.collector.transforms import otlp_json
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -128,10 +128,9 @@ def _hex_ids_to_base64(value: Any, path: str) -> Any:
 
 
 def decode(signal: Signal, body: bytes, content_type: str) -> Any:
-    """The export request in ``body``, or a 400 refusal saying what is wrong: for protobuf an
-    ``Export*ServiceRequest`` message (for logs and traces its shadow,
-    :mod:`~autoscope.collector.transforms.otlp_protobuf`), for OTLP/JSON a Struct of the same
-    shape (:mod:`~autoscope.collector.transforms.otlp_json`); the mapper reads them all."""
+    """The export request in ``body``, or a 400 refusal saying what is wrong: an
+    ``Export*ServiceRequest`` message for protobuf, a Struct of the same shape for OTLP/JSON
+    (:mod:`~autoscope.collector.transforms.otlp_json`; the mapper reads both)."""
     kind = signal.request_type.DESCRIPTOR.name
     if content_type == PROTOBUF:
         message = signal.request_type()
@@ -139,8 +138,7 @@ def decode(signal: Signal, body: bytes, content_type: str) -> Any:
             message.ParseFromString(body)
         except DecodeError as exc:
             return Refusal(400, "body", f"not a valid {kind} protobuf: {exc}")
-        # valid: the same bytes again, as the shadow whose attributes read fast (logs, traces)
-        return otlp_protobuf.shadow(signal.name, body) or message
+        return message
     try:
         return otlp_json.decode(signal.name, body)
     except msgspec.DecodeError as exc:
