@@ -93,12 +93,15 @@ ROW_SCHEMA = {
 # -- the fit -------------------------------------------------------------------------------
 
 
-def attempt_weights(n_attempts: np.ndarray, family: np.ndarray) -> np.ndarray:
+def attempt_weights(n_attempts: np.ndarray, family: np.ndarray, count: np.ndarray | None = None) -> np.ndarray:
     """Per task, the weight of ONE of its attempts: 1/(attempts × √(tasks in family)), normalized
-    so that the weights of all attempts sum to 1."""
-    _, fam_idx, fam_size = np.unique(family, return_inverse=True, return_counts=True)
+    so that the weights of all attempts sum to 1. ``count``: how many tasks each entry stands
+    for (default one each)."""
+    count = np.ones(len(n_attempts), dtype=np.int64) if count is None else count
+    _, fam_idx = np.unique(family, return_inverse=True)
+    fam_size = np.bincount(fam_idx, weights=count)
     w = 1.0 / (n_attempts * np.sqrt(fam_size[fam_idx]))
-    return w / np.sum(w * n_attempts)
+    return w / np.sum(w * n_attempts * count)
 
 
 def fit_sklearn(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -151,19 +154,23 @@ def newton(x: np.ndarray, w1: np.ndarray, w0: np.ndarray, a0: float, b0: float, 
 
 
 def bootstrap(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray, w: np.ndarray,
-              a0: float, b0: float, replicates: int = REPLICATES, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+              a0: float, b0: float, replicates: int = REPLICATES, seed: int = SEED,
+              count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Slopes and intercepts of the hierarchical bootstrap replicates (NaN: skipped, all alike).
 
-    One entry per task: its family, x, attempts n, successes s and per-attempt weight w.
+    One entry per task (or, with ``count``, per ``count`` exchangeable tasks): its family, x,
+    attempts n, successes s and per-attempt weight w.
     """
     rng = np.random.default_rng(seed)
-    xb = x if len(x) <= EXACT_TASKS else np.round(x * GRID) / GRID
+    count = np.ones(len(x), dtype=np.int64) if count is None else count
+    xb = x if int(count.sum()) <= EXACT_TASKS else np.round(x * GRID) / GRID
     # exchangeable tasks → one type: integer key (family, x, attempts, successes)
     fam_u, fam_c = np.unique(family, return_inverse=True)
     x_u, x_c = np.unique(xb, return_inverse=True)
     n_max = int(n.max()) + 1
     key = ((fam_c.astype(np.int64) * len(x_u) + x_c) * n_max + n) * n_max + s
-    uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=count).astype(np.int64)
     t_fam, t_x, t_n, t_s, t_w = fam_c[first], xb[first], n[first], s[first], w[first]
     F = len(fam_u)
     fam_draws = rng.multinomial(F, np.full(F, 1.0 / F), size=replicates)  # (R, F)
@@ -230,10 +237,13 @@ def interval(values: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def fit_cell(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray,
-             replicates: int = REPLICATES, seed: int = SEED) -> dict:
-    """The full fit and bootstrap of one cell, from per-task arrays."""
-    attempts = int(n.sum())
-    successes = int(s.sum())
+             replicates: int = REPLICATES, seed: int = SEED, count: np.ndarray | None = None) -> dict:
+    """The full fit and bootstrap of one cell, from per-task arrays; with ``count``, each entry
+    stands for that many tasks alike in (family, x, n, s) — the same fit and the same draws as
+    the tasks listed one by one, from far shorter arrays."""
+    count = np.ones(len(x), dtype=np.int64) if count is None else count
+    attempts = int((n * count).sum())
+    successes = int((s * count).sum())
     out: dict = {"attempts": attempts, "note": None, "a": None, "b": None, "log2_h50": None}
     if attempts < MIN_ATTEMPTS:
         out["note"] = f"not meaningful: {attempts} attempts (fewer than {MIN_ATTEMPTS})"
@@ -241,11 +251,11 @@ def fit_cell(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray,
     if successes in (0, attempts):
         out["note"] = "not meaningful: one outcome only (all " + ("successes" if successes else "failures") + ")"
         return out
-    w = attempt_weights(n, family)
+    w = attempt_weights(n, family, count)
     # merged rows: (x, success) and (x, failure) with summed weights
     ux, inv = np.unique(x, return_inverse=True)
-    w1 = np.bincount(inv, weights=w * s, minlength=len(ux))
-    w0 = np.bincount(inv, weights=w * (n - s), minlength=len(ux))
+    w1 = np.bincount(inv, weights=w * s * count, minlength=len(ux))
+    w0 = np.bincount(inv, weights=w * (n - s) * count, minlength=len(ux))
     xs = np.concatenate([ux[w1 > 0], ux[w0 > 0]])
     ys = np.concatenate([np.ones(int((w1 > 0).sum())), np.zeros(int((w0 > 0).sum()))])
     ws = np.concatenate([w1[w1 > 0], w0[w0 > 0]])
@@ -260,7 +270,7 @@ def fit_cell(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray,
     if a >= 0:
         out["note"] = "not meaningful: success does not fall with task length (slope ≥ 0)"
         return out
-    ra, rb = bootstrap(family, x, n, s, w, a, b, replicates, seed)
+    ra, rb = bootstrap(family, x, n, s, w, a, b, replicates, seed, count)
     out["valid_replicates"] = int((~np.isnan(ra)).sum())
     for metric, q in QUANTILES.items():
         out[metric] = float(horizon(a, b, q))
@@ -284,10 +294,16 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pl.DataFrame
     """
     if scope.is_empty():
         return pl.DataFrame(schema=ROW_SCHEMA), {}
+    # one row per (period, family, x, attempts, successes) with the number of such tasks: the
+    # fit and the bootstrap treat those tasks as one type anyway, so per-task rows would only be
+    # moved into Python and partitioned. Human-minutes estimates are mostly round numbers, so a
+    # lab's tasks repeat their shape; where every x differs (the benchmark's synthetic data) it
+    # saves nothing and costs nothing.
     parts = " UNION ALL ".join(
-        f"""SELECT '{pt}' AS period_type, {period_sql(pt, 'p')} AS period, fam, x, n, s FROM (
+        f"""SELECT '{pt}' AS period_type, {period_sql(pt, 'p')} AS period, fam, x, n, s, count(*) AS c FROM (
                 SELECT p_{pt} AS p, tid, min(fam) AS fam, avg(x) AS x, count(*) AS n, count(*) FILTER (WHERE y) AS s
-                FROM th_src WHERE p_{pt} IS NOT NULL GROUP BY p_{pt}, tid)"""
+                FROM th_src WHERE p_{pt} IS NOT NULL GROUP BY p_{pt}, tid)
+            GROUP BY ALL"""
         for pt in scope.period_types)
     sizes = " UNION ALL ".join(
         f"""SELECT '{pt}' AS period_type, {period_sql(pt, f'p_{pt}')} AS period, count(*) AS n_events,
@@ -320,7 +336,8 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pl.DataFrame
 def _fit_into(rows: list, replicates: dict, pt: str, period: str, cell: pl.DataFrame, sizes_of: dict) -> None:
     cell = cell.sort(["fam", "x", "n", "s"])  # a canonical order: the same data, the same draws
     fit = fit_cell(cell["fam"].to_numpy(), cell["x"].to_numpy(), cell["n"].to_numpy().astype(np.int64),
-                   cell["s"].to_numpy().astype(np.int64), seed=cell_seed(pt, period))
+                   cell["s"].to_numpy().astype(np.int64), seed=cell_seed(pt, period),
+                   count=cell["c"].to_numpy().astype(np.int64))
     n_events, n_actors = sizes_of[(pt, period)]
     base = {"indicator": NAME, "period_type": pt, "period": period, "cut": "lab", "cut_value": "all",
             "n_events": n_events, "n_actors": n_actors}

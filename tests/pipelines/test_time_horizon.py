@@ -108,6 +108,25 @@ def test_a_known_horizon_is_recovered_within_its_interval() -> None:
     assert fit["valid_replicates"] == th.REPLICATES
 
 
+@pytest.mark.parametrize("n_tasks", [600, 3000])  # exact x, and x on the bootstrap's grid
+def test_tasks_given_with_counts_fit_as_the_same_tasks_listed_one_by_one(n_tasks: int) -> None:
+    rng = np.random.default_rng(5)
+    family = rng.choice(["f0", "f1", "f2", "f3"], n_tasks)
+    x = np.log2(rng.choice([5.0, 15.0, 30.0, 60.0, 240.0, 480.0], n_tasks))  # round estimates repeat
+    n = rng.integers(1, 3, n_tasks)
+    s = rng.binomial(n, 1 / (1 + np.exp(1.0 * (x - np.log2(60.0)))))
+    one_by_one = th.fit_cell(family, x, n, s, replicates=200, seed=3)
+    shapes, count = np.unique(np.rec.fromarrays([family, x, n, s]), return_counts=True)
+    grouped = th.fit_cell(shapes.f0, shapes.f1, shapes.f2.astype(np.int64), shapes.f3.astype(np.int64),
+                          replicates=200, seed=3, count=count)
+    assert len(shapes) < n_tasks / 5
+    assert grouped["attempts"] == one_by_one["attempts"]
+    for metric in ("a", "b", "h50_minutes", "h80_minutes"):
+        assert grouped[metric] == pytest.approx(one_by_one[metric], rel=1e-9)
+    assert grouped["h50_minutes_ci"] == pytest.approx(one_by_one["h50_minutes_ci"], rel=1e-9)
+    np.testing.assert_allclose(grouped["log2_h50"], one_by_one["log2_h50"], rtol=1e-9)
+
+
 def test_bootstrap_skips_replicates_whose_outcomes_are_all_alike() -> None:
     # two families, one all successes and one all failures: a replicate drawing one family twice is skipped
     family = np.array(["a"] * 6 + ["b"] * 6)
