@@ -53,7 +53,7 @@ def emit(event: PlannedEvent) -> None:
 def _planned_in_warehouse(service: Service, event_ids: list[str]) -> int:
     import pyarrow as pa
 
-    cursor = service.ingester.cursor()  # type: ignore[union-attr]
+    cursor = service.cursor()
     try:
         cursor.register("planned_ids", pa.table({"event_id": event_ids}))
         rows = cursor.execute(
@@ -124,7 +124,7 @@ def run_demo(
                 time.sleep(0.2)
         after = agents.stats()
         sent = int(after["sent"]) - int(before["sent"])
-        cursor = service.ingester.cursor()  # type: ignore[union-attr]
+        cursor = service.cursor()
         try:
             indicators = run_indicators(cursor)
         finally:

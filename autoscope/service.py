@@ -203,13 +203,37 @@ class Service:
                 self.ingester.run(self._stop)
             except Exception:  # noqa: BLE001 - logged; the loop restarts the ingester
                 log.exception("the ingester failed; restarting it in 1 s")
-                self.ingester.close()  # type: ignore[union-attr]
-                if self._stop.wait(1.0):
-                    return
+                failed, self.ingester = self.ingester, None  # readers wait (cursor()) rather than use it
+                failed.close()  # type: ignore[union-attr]
+                # a closed ingester is never run again: retry until a new one starts (e.g. Kafka is back)
+                while self.ingester is None:
+                    if self._stop.wait(1.0):
+                        return
+                    try:
+                        self.ingester = Ingester(self.kafka, self.settings.warehouse_path)  # type: ignore[arg-type]
+                    except Exception:  # noqa: BLE001 - e.g. Kafka unreachable: try again
+                        log.exception("could not restart the ingester; trying again in 1 s")
+
+    def cursor(self, timeout_s: float = 30.0) -> "duckdb.DuckDBPyConnection":
+        """A cursor on the warehouse for a reader in this process (close it after use).
+
+        It comes from the running ingester, the one process that has the file open; while the
+        ingester is being restarted after a failure, this waits for the new one (up to
+        ``timeout_s``). A cursor taken before a restart is closed by it: take one per read.
+        """
+        import duckdb
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ingester = self.ingester
+            if ingester is not None:
                 try:
-                    self.ingester = Ingester(self.kafka, self.settings.warehouse_path)  # type: ignore[arg-type]
-                except Exception:  # noqa: BLE001 - e.g. Kafka unreachable: try again
-                    log.exception("could not restart the ingester")
+                    return ingester.cursor()
+                except duckdb.ConnectionException:  # closed under us by a restart: wait for the next
+                    pass
+            if time.monotonic() >= deadline or self._stop.is_set():
+                raise ServiceError(f"the warehouse is not open in this process (no running ingester after {timeout_s:g} s)")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.collector is not None:

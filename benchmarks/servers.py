@@ -74,7 +74,7 @@ def serve_service(args: argparse.Namespace) -> None:
     def poll(watermark: object) -> list[tuple]:
         # a cursor per poll, from the ingester of the moment: the service restarts a failed
         # ingester, and a cursor of the old one would fail (or see nothing) from then on
-        cursor = service.ingester.cursor()
+        cursor = service.cursor()
         try:
             if watermark is None:
                 return cursor.execute("SELECT event_id, ingested_at FROM event_ids").fetchall()

@@ -58,7 +58,7 @@ def test_env_configured_agent_shows_in_indicators(kafka: KafkaSettings, tmp_path
         deadline = time.monotonic() + 30
         counts: dict[str, int] = {}
         while time.monotonic() < deadline:
-            cursor = service.ingester.cursor()  # type: ignore[union-attr]
+            cursor = service.cursor()
             counts = dict(cursor.execute("SELECT type, count(*) FROM event_ids GROUP BY type").fetchall())
             cursor.close()
             if counts.get("task") == 10 and counts.get("spend") == 10:
@@ -66,7 +66,7 @@ def test_env_configured_agent_shows_in_indicators(kafka: KafkaSettings, tmp_path
             time.sleep(0.2)
         assert counts == {"task": 10, "spend": 10}
 
-        cursor = service.ingester.cursor()  # type: ignore[union-attr]
+        cursor = service.cursor()
         try:
             tools = cursor.execute("SELECT DISTINCT tool, team, executor FROM tasks").fetchall()
             tokens = cursor.execute("SELECT sum(input_tokens), sum(output_tokens) FROM spend").fetchall()[0]

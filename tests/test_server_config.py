@@ -54,7 +54,7 @@ def test_the_configured_identity_attributes_are_used(kafka: KafkaSettings, tmp_p
         assert answer.status_code == 200, answer.text
         deadline, rows = time.monotonic() + 30, []
         while time.monotonic() < deadline and len(rows) < 10:
-            cursor = service.ingester.cursor()  # type: ignore[union-attr]
+            cursor = service.cursor()
             rows = cursor.execute("SELECT team, actor, human_minutes FROM tasks").fetchall()
             cursor.close()
             time.sleep(0.2)

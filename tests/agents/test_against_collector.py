@@ -28,7 +28,7 @@ TABLES = {"task": "tasks", "review": "reviews", "experiment": "experiments",
 
 
 def rows(service: Service, sql: str, *params: object) -> list[tuple]:
-    cursor = service.ingester.cursor()  # type: ignore[union-attr]
+    cursor = service.cursor()
     try:
         return cursor.execute(sql, params).fetchall()
     finally:

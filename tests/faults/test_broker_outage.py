@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -52,7 +53,7 @@ class Sender:
 
 
 def in_warehouse(service: Service, ids: list[str]) -> tuple[int, int, int]:
-    cursor = service.ingester.cursor()  # type: ignore[union-attr]
+    cursor = service.cursor()
     try:
         cursor.register("wanted", pa.table({"event_id": ids}))
         found = cursor.execute("SELECT count(*) FROM event_ids JOIN wanted USING (event_id)").fetchall()[0][0]
@@ -64,7 +65,15 @@ def in_warehouse(service: Service, ids: list[str]) -> tuple[int, int, int]:
 
 def wait_for(service: Service, ids: list[str], timeout_s: float) -> tuple[int, int, int]:
     deadline = time.monotonic() + timeout_s
-    while (state := in_warehouse(service, ids))[0] < len(ids) and time.monotonic() < deadline:
+    state = (0, 0, 0)
+    while time.monotonic() < deadline:
+        try:
+            state = in_warehouse(service, ids)
+        except duckdb.ConnectionException:  # the ingester restarted under this read: read again
+            time.sleep(0.1)
+            continue
+        if state[0] == len(ids):
+            break
         time.sleep(0.25)
     return state
 
