@@ -53,8 +53,10 @@ the cost centre). Contributing actors (for k): the distinct actors of the attemp
 from __future__ import annotations
 
 import math
+import os
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -70,6 +72,8 @@ MIN_ATTEMPTS = 10
 EXACT_TASKS = 1000
 #: above this many merged rows the full fit is solved by :func:`newton` rather than sklearn
 SKLEARN_ROWS = 20_000
+#: periods fitted at once (threads; at most one per core)
+FIT_THREADS = 4
 GRID = 16
 QUANTILES = {"h50_minutes": 0.5, "h80_minutes": 0.8}
 #: (metric, cut) of the rows it releases: lab-wide fits only
@@ -108,9 +112,9 @@ def fit_sklearn(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, flo
     """(slope, intercept) of scikit-learn's LogisticRegression(C=10) with sample weights."""
     from sklearn.linear_model import LogisticRegression
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = LogisticRegression(C=C).fit(x.reshape(-1, 1), y, sample_weight=w)
+    # (its warnings are silenced by compute(), once around all fits: catch_warnings is not
+    # thread-safe, and the fits run in several threads)
+    model = LogisticRegression(C=C).fit(x.reshape(-1, 1), y, sample_weight=w)
     return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
@@ -326,14 +330,25 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pl.DataFrame
     sizes_of = {(r[0], r[1]): (r[2], r[3]) for r in counts.iter_rows()}
     from threadpoolctl import threadpool_limits
 
-    # the fits are many small BLAS calls: a multi-threaded BLAS only adds hand-offs between threads
-    with threadpool_limits(limits=1):
-        for (pt, period), cell in sorted(tasks.partition_by(["period_type", "period"], as_dict=True).items()):
-            _fit_into(rows, replicates, pt, period, cell, sizes_of)
+    cells = sorted(tasks.partition_by(["period_type", "period"], as_dict=True).items())
+    # The periods' fits are independent (each has its own seed), and most of a fit's time is
+    # numpy drawing and solving with the GIL released: fitting periods in parallel threads uses
+    # the cores. Within a fit, the BLAS calls are small: a multi-threaded BLAS only adds hand-offs.
+    workers = max(1, min(FIT_THREADS, os.cpu_count() or 1))
+    with threadpool_limits(limits=1), warnings.catch_warnings(), \
+            ThreadPoolExecutor(workers, thread_name_prefix="time-horizon-fit") as pool:
+        warnings.simplefilter("ignore")  # sklearn's convergence chatter; the notes say what matters
+        fitted = pool.map(lambda item: _fit(item[0][0], item[0][1], item[1], sizes_of), cells)
+        for cell_rows, cell_replicates in fitted:  # in period order, whichever thread finished first
+            rows += cell_rows
+            replicates.update(cell_replicates)
     return pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row"), replicates
 
 
-def _fit_into(rows: list, replicates: dict, pt: str, period: str, cell: pl.DataFrame, sizes_of: dict) -> None:
+def _fit(pt: str, period: str, cell: pl.DataFrame, sizes_of: dict) -> tuple[list[dict], dict]:
+    """The rows and the 50 %-horizon replicates of one period's fit."""
+    rows: list[dict] = []
+    replicates: dict = {}
     cell = cell.sort(["fam", "x", "n", "s"])  # a canonical order: the same data, the same draws
     fit = fit_cell(cell["fam"].to_numpy(), cell["x"].to_numpy(), cell["n"].to_numpy().astype(np.int64),
                    cell["s"].to_numpy().astype(np.int64), seed=cell_seed(pt, period),
@@ -355,6 +370,7 @@ def _fit_into(rows: list, replicates: dict, pt: str, period: str, cell: pl.DataF
         rows.append(row)
     if fit["log2_h50"] is not None:
         replicates[(pt, period, "lab", "all")] = fit["log2_h50"]
+    return rows, replicates
 
 
 def doubling_times(points: pl.DataFrame, replicates: dict, actors_through: dict) -> pl.DataFrame:
