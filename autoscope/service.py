@@ -20,10 +20,14 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.kafka_settings import KafkaSettings, ensure_topic
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("autoscope-data")
@@ -214,7 +218,7 @@ class Service:
                     except Exception:  # noqa: BLE001 - e.g. Kafka unreachable: try again
                         log.exception("could not restart the ingester; trying again in 1 s")
 
-    def cursor(self, timeout_s: float = 30.0) -> "duckdb.DuckDBPyConnection":
+    def cursor(self, timeout_s: float = 30.0) -> duckdb.DuckDBPyConnection:
         """A cursor on the warehouse for a reader in this process (close it after use).
 
         It comes from the running ingester, the one process that has the file open; while the

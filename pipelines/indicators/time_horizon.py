@@ -34,6 +34,8 @@ then refitted at once by Newton's method on the same objective, vectorized over 
 started at the full fit. For a fit over more than :data:`EXACT_TASKS` tasks, x is rounded to
 1/16 of a doubling (±2.2 % in minutes, well inside the precision of a human-minutes estimate) *in
 the bootstrap only*, which bounds the number of types; the point estimate is never rounded.
+The periods are fitted in parallel threads (each with its own seed, so the result does not
+depend on which thread fits which period).
 
 Not meaningful — value NULL and the reason in ``note``, never a number: fewer than
 :data:`MIN_ATTEMPTS` attempts, one outcome only, or slope ≥ 0 (success does not fall with
