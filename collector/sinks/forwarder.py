@@ -29,15 +29,18 @@ class Forwarder:
         seal_after_s: an active segment that is fully acknowledged and this old is sealed, so
             it can be deleted (bounds how long forwarded data stays on disk).
         backoff_s: wait after a Kafka failure before starting over.
+        delivery_timeout_s: a record neither acknowledged nor failed within this is failed.
     """
 
     def __init__(
-        self, spool: Spool, settings: KafkaSettings, seal_after_s: float = 1.0, backoff_s: float = 1.0
+        self, spool: Spool, settings: KafkaSettings, seal_after_s: float = 1.0, backoff_s: float = 1.0,
+        delivery_timeout_s: float = 30.0,
     ) -> None:
         self.spool = spool
         self.settings = settings
         self.seal_after_s = seal_after_s
         self.backoff_s = backoff_s
+        self.delivery_timeout_s = delivery_timeout_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscope-forwarder", daemon=True)
         self._lock = threading.Lock()
@@ -45,6 +48,7 @@ class Forwarder:
         self._epoch = 0  # bumped on each start-over; late callbacks of an old epoch are ignored
         self._failed: Exception | None = None
         self._producer: Any = None
+        self._retiring: list[Any] = []  # failed producers that could not close yet (_close_retiring)
         self._caught_up = False  # read to the end of the active segment, all acknowledged
         self.forwarded_records = 0
         self.kafka_errors = 0
@@ -77,6 +81,7 @@ class Forwarder:
                 self._producer.close(timeout=timeout_s)
             except Exception:  # noqa: BLE001 - closing a broken producer must not fail shutdown
                 pass
+        self._close_retiring()
 
     @property
     def backlog_records(self) -> int:
@@ -99,10 +104,10 @@ class Forwarder:
             # its own produce request. 1 MB lets a few share one request and one ack.
             batch_size=1024 * 1024,
             max_request_size=16 * 1024 * 1024,
-            request_timeout_ms=10_000,
+            request_timeout_ms=int(min(10.0, self.delivery_timeout_s / 3) * 1000),  # must be below delivery's
             # a send that is neither acknowledged nor failed within this is failed, so a broker
             # that went away is noticed (and the spool started over) in seconds, not minutes
-            delivery_timeout_ms=30_000,
+            delivery_timeout_ms=int(self.delivery_timeout_s * 1000),
             max_block_ms=5_000,
             retries=3,
             # At least once, not idempotent: the warehouse keeps each event_id once, so a
@@ -138,12 +143,24 @@ class Forwarder:
             self._pending.clear()
             self._failed = None
         if self._producer is not None:
-            try:
-                self._producer.close(timeout=0)
-            except Exception:  # noqa: BLE001 - the producer is being replaced anyway
-                pass
+            self._retiring.append(self._producer)
             self._producer = None
+        self._close_retiring()
         self._stop.wait(self.backoff_s)
+
+    def _close_retiring(self) -> None:
+        """Close the producers that failed. kafka-python's ``close()`` raises while any record
+        of the producer is still pending, before it stops the producer's network thread, and a
+        pending record fails only after ``delivery_timeout_s``; a producer that cannot close
+        yet is kept and tried again (at each start-over, and while forwarding), so none keeps
+        its thread (and its reconnecting) for the life of the process."""
+        still_pending = []
+        for producer in self._retiring:
+            try:
+                producer.close(timeout=0)
+            except Exception:  # noqa: BLE001 - records still pending: try again later
+                still_pending.append(producer)
+        self._retiring = still_pending
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -166,6 +183,8 @@ class Forwarder:
             with self._lock:
                 if self._failed is not None:
                     raise self._failed
+            if self._retiring:
+                self._close_retiring()
             # active before size: once a segment is seen sealed, its size is final
             active = self.spool.active_sequence
             size = self.spool.size_of(sequence)

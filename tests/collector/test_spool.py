@@ -125,3 +125,28 @@ def test_kafka_down_keeps_everything_then_delivers(tmp_path: Path) -> None:
         forwarder.stop()
         spool.close()
         broker.stop()
+
+
+
+@pytest.mark.integration
+def test_a_failed_producer_with_records_pending_is_closed_once_they_expire(tmp_path: Path) -> None:
+    """kafka-python's close() raises while records are pending, and then leaves the producer's
+    network thread running (reconnecting for the life of the process); the forwarder keeps
+    such a producer and closes it on a later try, once its records have expired."""
+    from kafka import KafkaProducer
+
+    broker = EmbeddedBroker().start()
+    producer = KafkaProducer(**broker.settings().client_kwargs(), linger_ms=5, request_timeout_ms=1000,
+                             delivery_timeout_ms=2000)
+    producer.send("t", b"x").get(10)
+    broker.stop(timeout_s=0.1)
+    producer.send("t", b"pending")  # never acknowledged: the broker is gone
+    forwarder = Forwarder(Spool(tmp_path), broker.settings())
+    forwarder._retiring.append(producer)
+    forwarder._close_retiring()
+    assert forwarder._retiring == [producer], "close() refused: a record is pending"
+    assert producer._sender.is_alive(), "and the network thread still runs"
+    time.sleep(3)  # past the delivery timeout: the record has failed
+    forwarder._close_retiring()
+    assert forwarder._retiring == []
+    assert wait_until(lambda: not producer._sender.is_alive(), 5), "closed at the second try"
