@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, List, Optional  # typing's, for forward references by name
 
 import msgspec
@@ -437,34 +438,43 @@ class _Body:
         self.value = value
 
 
+def _scopes(request: Any, resources: str, scopes: str) -> Iterator[tuple[Any, str]]:
+    """Each scope-level entry of an export request (``resources``/``scopes``: the protobuf field
+    names, e.g. ``resource_logs``/``scope_logs``) with its JSON path, once its resource and scope
+    read as protobuf's defaults would and their attributes are dicts; absent lists become []."""
+    holders = getattr(request, resources) or []
+    setattr(request, resources, holders)
+    for r, holder in enumerate(holders):
+        path = f"$.{_camel(resources)}[{r}]"
+        _resource(holder, path)
+        entries = getattr(holder, scopes) or []
+        setattr(holder, scopes, entries)
+        for s, entry in enumerate(entries):
+            spath = f"{path}.{_camel(scopes)}[{s}]"
+            _scope(entry, spath)
+            yield entry, spath
+
+
 def _finish_logs(request: Any) -> None:
-    request.resource_logs = resources = request.resource_logs or []
-    for r, resource_logs in enumerate(resources):
-        path = f"$.resourceLogs[{r}]"
-        _resource(resource_logs, path)
-        resource_logs.scope_logs = scopes = resource_logs.scope_logs or []
-        for s, scope_logs in enumerate(scopes):
-            spath = f"{path}.scopeLogs[{s}]"
-            _scope(scope_logs, spath)
-            scope_logs.log_records = records = scope_logs.log_records or []
-            for log in records:
-                where = ".attributes"
-                try:
-                    log.attributes = _attributes(log.attributes)
-                    if log.body is not None:
-                        where = ".body"
-                        log.body = _Body(_value(log.body))
-                except Invalid as exc:
-                    raise exc.under(f"{spath}.logRecords[{records.index(log)}]{where}") from None
-                time_ns = log.time_unix_nano
-                if time_ns is None or time_ns > _U64_MAX:
-                    log.time_unix_nano = _u64(time_ns, f"{spath}.logRecords[{records.index(log)}].timeUnixNano")
-                observed = log.observed_time_unix_nano
-                if observed is None or observed > _U64_MAX:
-                    log.observed_time_unix_nano = _u64(
-                        observed, f"{spath}.logRecords[{records.index(log)}].observedTimeUnixNano")
-                if log.event_name is None:
-                    log.event_name = ""
+    for scope_logs, spath in _scopes(request, "resource_logs", "scope_logs"):
+        scope_logs.log_records = records = scope_logs.log_records or []
+        for i, log in enumerate(records):
+            where = ".attributes"
+            try:
+                log.attributes = _attributes(log.attributes)
+                if log.body is not None:
+                    where = ".body"
+                    log.body = _Body(_value(log.body))
+            except Invalid as exc:
+                raise exc.under(f"{spath}.logRecords[{i}]{where}") from None
+            time_ns = log.time_unix_nano
+            if time_ns is None or time_ns > _U64_MAX:
+                log.time_unix_nano = _u64(time_ns, f"{spath}.logRecords[{i}].timeUnixNano")
+            observed = log.observed_time_unix_nano
+            if observed is None or observed > _U64_MAX:
+                log.observed_time_unix_nano = _u64(observed, f"{spath}.logRecords[{i}].observedTimeUnixNano")
+            if log.event_name is None:
+                log.event_name = ""
 
 
 class _UnsetStatus:
@@ -476,52 +486,38 @@ _STATUS_UNSET = _UnsetStatus()
 
 
 def _finish_traces(request: Any) -> None:
-    request.resource_spans = resources = request.resource_spans or []
-    for r, resource_spans in enumerate(resources):
-        path = f"$.resourceSpans[{r}]"
-        _resource(resource_spans, path)
-        resource_spans.scope_spans = scopes = resource_spans.scope_spans or []
-        for s, scope_spans in enumerate(scopes):
-            spath = f"{path}.scopeSpans[{s}]"
-            _scope(scope_spans, spath)
-            scope_spans.spans = spans = scope_spans.spans or []
-            for i, span in enumerate(spans):
-                where = f"{spath}.spans[{i}]"
-                span.attributes = _attributes_at(span.attributes, f"{where}.attributes")
-                for e, event in enumerate(span.events or ()):
-                    event.attributes = _attributes_at(event.attributes, f"{where}.events[{e}].attributes")
-                    _u64(event.time_unix_nano, f"{where}.events[{e}].timeUnixNano")
-                for k, link in enumerate(span.links or ()):
-                    link.attributes = _attributes_at(link.attributes, f"{where}.links[{k}].attributes")
-                span.start_time_unix_nano = _u64(span.start_time_unix_nano, f"{where}.startTimeUnixNano")
-                span.end_time_unix_nano = _u64(span.end_time_unix_nano, f"{where}.endTimeUnixNano")
-                if span.name is None:
-                    span.name = ""
-                if span.trace_id is None:
-                    span.trace_id = b""
-                if span.span_id is None:
-                    span.span_id = b""
-                if span.status is None:
-                    span.status = _STATUS_UNSET
-                elif span.status.code is None:
-                    span.status.code = 0
+    for scope_spans, spath in _scopes(request, "resource_spans", "scope_spans"):
+        scope_spans.spans = spans = scope_spans.spans or []
+        for i, span in enumerate(spans):
+            where = f"{spath}.spans[{i}]"
+            span.attributes = _attributes_at(span.attributes, f"{where}.attributes")
+            for e, event in enumerate(span.events or ()):
+                event.attributes = _attributes_at(event.attributes, f"{where}.events[{e}].attributes")
+                _u64(event.time_unix_nano, f"{where}.events[{e}].timeUnixNano")
+            for k, link in enumerate(span.links or ()):
+                link.attributes = _attributes_at(link.attributes, f"{where}.links[{k}].attributes")
+            span.start_time_unix_nano = _u64(span.start_time_unix_nano, f"{where}.startTimeUnixNano")
+            span.end_time_unix_nano = _u64(span.end_time_unix_nano, f"{where}.endTimeUnixNano")
+            if span.name is None:
+                span.name = ""
+            if span.trace_id is None:
+                span.trace_id = b""
+            if span.span_id is None:
+                span.span_id = b""
+            if span.status is None:
+                span.status = _STATUS_UNSET
+            elif span.status.code is None:
+                span.status.code = 0
 
 
 _POINT_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
 
 
 def _finish_metrics(request: Any) -> None:
-    request.resource_metrics = resources = request.resource_metrics or []
-    for r, resource_metrics in enumerate(resources):
-        path = f"$.resourceMetrics[{r}]"
-        _resource(resource_metrics, path)
-        resource_metrics.scope_metrics = scopes = resource_metrics.scope_metrics or []
-        for s, scope_metrics in enumerate(scopes):
-            spath = f"{path}.scopeMetrics[{s}]"
-            _scope(scope_metrics, spath)
-            scope_metrics.metrics = metrics = scope_metrics.metrics or []
-            for m, metric in enumerate(metrics):
-                _finish_metric(metric, f"{spath}.metrics[{m}]")
+    for scope_metrics, spath in _scopes(request, "resource_metrics", "scope_metrics"):
+        scope_metrics.metrics = metrics = scope_metrics.metrics or []
+        for m, metric in enumerate(metrics):
+            _finish_metric(metric, f"{spath}.metrics[{m}]")
 
 
 def _finish_metric(metric: Any, path: str) -> None:
