@@ -247,11 +247,11 @@ class Facts:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def execute(self, sql: str, name: str | None = None) -> None:
+    def _build(self, name: str, sql: str) -> None:
+        """Run ``sql`` (which creates the table ``name``), timing it."""
         start = time.perf_counter()
         self.conn.execute(sql)
-        if name is not None:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+        self.timings[name] = time.perf_counter() - start
 
     def actor_set(self, id_col: str = "aid") -> str:
         """The aggregate of the set of actors (their dense ids in ``id_col``) as a bitstring."""
@@ -267,8 +267,8 @@ class Facts:
         """``fx_actor(h, aid)``: every actor hash → a dense id 0 … width − 1."""
         if "fx_actor" not in self._built:
             hashes = " UNION ".join(f"SELECT DISTINCT hash({col}) AS h FROM {table}" for table, col in _ACTOR_COLUMNS)
-            self.execute(f"""CREATE OR REPLACE TEMP TABLE fx_actor AS
-                SELECT h, CAST(row_number() OVER (ORDER BY h) - 1 AS INTEGER) AS aid FROM ({hashes})""", "fx_actor")
+            self._build("fx_actor", f"""CREATE OR REPLACE TEMP TABLE fx_actor AS
+                SELECT h, CAST(row_number() OVER (ORDER BY h) - 1 AS INTEGER) AS aid FROM ({hashes})""")
             self._width = max(1, self.conn.sql("SELECT count(*) FROM fx_actor").fetchall()[0][0])
             self._built.add("fx_actor")
         return "fx_actor"
@@ -289,7 +289,7 @@ class Facts:
                 GROUP BY ALL"""
         else:
             build = build.format(set=self.actor_set(), actors=actors)
-        self.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {build}", name)
+        self._build(name, f"CREATE OR REPLACE TEMP TABLE {name} AS {build}")
         self._built.add(name)
         return name
 
@@ -308,6 +308,7 @@ def facts_for(conn: "duckdb.DuckDBPyConnection | Facts", scope: Scope) -> Iterat
         facts.close()
 
 
-#: the sample size of fine rows: events, and actors (the union of their actor sets)
 def actors_of(column: str = "actors") -> str:
+    """The distinct actors of a group of fine rows: the size of the union of their actor sets
+    in ``column``."""
     return f"coalesce(bit_count(bit_or({column})), 0)"

@@ -21,7 +21,7 @@ from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells,
 NAME = "task_size"
 CUTS = ("team", "rung", "category")
 #: the quantiles, over the AI task events themselves (one list-valued quantile per cell)
-QUANTILES = {"median_minutes": 1, "p90_minutes": 2}
+QUANTILES = {"median_minutes": 0, "p90_minutes": 1}  # metric → its index in QUANTILE_SQL's list
 QUANTILE_SQL = "quantile_cont(human_minutes, [0.5, 0.9])"
 #: the shares, over the fine task rows that hold AI tasks
 SHARES = {
@@ -42,6 +42,6 @@ def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFra
                           metrics={"q": QUANTILE_SQL}, metric_type="DOUBLE[]", n_events_sql="0", n_actors_sql="0")
     key = ["period_type", "period", "cut", "cut_value"]
     if not shares.is_empty():
-        quantiles = quantiles.select(*key, *(pl.col("q").list.get(i - 1).alias(m) for m, i in QUANTILES.items()))
+        quantiles = quantiles.select(*key, *(pl.col("q").list.get(i).alias(m) for m, i in QUANTILES.items()))
         shares = shares.join(quantiles, on=key, how="left", nulls_equal=True)
     return to_long(shares, NAME, METRICS)
