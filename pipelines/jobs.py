@@ -20,10 +20,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import polars as pl
@@ -82,11 +83,8 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     horizon_conn = conn.cursor()  # its own connection object: one per thread
 
     def fit_horizons() -> tuple[pl.DataFrame, dict]:
-        start = time.perf_counter()
-        try:
+        with _timed(profile, "time_horizon (in its thread)"):
             return time_horizon.compute(horizon_conn, scope)
-        finally:
-            profile["time_horizon (in its thread)"] = time.perf_counter() - start
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="time-horizon") as pool, Facts(conn, scope) as facts:
         horizon = pool.submit(fit_horizons)
@@ -98,15 +96,13 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
                 continue
             # the fine rows of the run's scope are shared (one scan per event table)
             source = facts if this_scope == scope else conn
-            start = time.perf_counter()
-            if module is ladder:
-                frames.append(_normalize(ladder.compute(source, this_scope, k)))
-            else:
-                frames.append(_normalize(module.compute(source, this_scope)))
-            profile[module.NAME] = time.perf_counter() - start
-        start = time.perf_counter()
-        rows, reps = horizon.result()
-        profile["waiting for time_horizon"] = time.perf_counter() - start
+            with _timed(profile, module.NAME):
+                if module is ladder:
+                    frames.append(_normalize(ladder.compute(source, this_scope, k)))
+                else:
+                    frames.append(_normalize(module.compute(source, this_scope)))
+        with _timed(profile, "waiting for time_horizon"):
+            rows, reps = horizon.result()
         profile.update({f"fine table {name}": v for name, v in facts.timings.items()})
     horizon_conn.close()
     frames.append(_normalize(rows))
@@ -114,10 +110,9 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     cells = pl.concat(frames, how="vertical")
     if epsilon is not None:
         cells = _dp_cells(conn, cells, scope, epsilon)
-    start = time.perf_counter()
-    released = apply_k_threshold(cells, k, release_shapes())
-    profile["anonymize"] = time.perf_counter() - start
-    start = time.perf_counter()
+    with _timed(profile, "anonymize"):
+        released = apply_k_threshold(cells, k, release_shapes())
+    derived_started = time.perf_counter()
     history = history if history is not None else released.clear()
     derived = [
         tasks_involved.add_changes(released, history),
@@ -134,11 +129,21 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     released = pl.concat([released, *[d.select(released.columns) for d in derived if d.height]], how="vertical")
     if epsilon is not None:
         released = released.with_columns(n_actors=pl.lit(None, pl.Int64))
-    profile["derived rows"] = time.perf_counter() - start
+    profile["derived rows"] = time.perf_counter() - derived_started
     profile["total"] = time.perf_counter() - started
     LAST_PROFILE.clear()
     LAST_PROFILE.update(profile)
     return Computed(released, replicates, scope, tuple(full_names))
+
+
+@contextlib.contextmanager
+def _timed(profile: dict[str, float], phase: str) -> Iterator[None]:
+    """Record the seconds the block takes as ``profile[phase]`` (a run's :data:`LAST_PROFILE`)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        profile[phase] = time.perf_counter() - start
 
 
 def release_shapes() -> pl.DataFrame:
