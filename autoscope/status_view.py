@@ -31,7 +31,8 @@ def age(when: str | None, now: str) -> str:
 
 
 def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # min_width: a title wider than the table's columns stays on one line
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title))
     for column in columns:
         numeric = column in ("1 h", "1 day", "total", "events", "count", "rows")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
@@ -64,7 +65,7 @@ def _collector(console: Console, collector: dict[str, Any], now: str) -> None:
     lag = collector["ingester_lag"]
     lag_text = (f"{lag['records']:,} records behind (measured {age(lag['measured_at'], now)})"
                 if lag.get("measured") else "not measured yet")
-    console.print(f"collector{where}: up since {age(collector['started_at'], now).removesuffix(' ago')}; "
+    console.print(f"collector{where}: up for {age(collector['started_at'], now).removesuffix(' ago')}; "
                   f"{collector['accepted']:,} events accepted")
     console.print(f"  spool backlog: {collector['spool']['bytes']:,} bytes in {collector['spool']['segments']} "
                   f"segment(s); Kafka: {collector['forwarder']['forwarded_records']:,} records forwarded, "
