@@ -640,7 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     An unexpected exception is one line on stderr and exit code 1, not a traceback
     (``AUTOSCOPE_DEBUG=1`` shows the traceback).
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or an argument error already printed in one line
+        return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "data_dir", None) is None:
         args.data_dir = os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
     command = " ".join(["autoscope", *(w for w in (args.command, *_nested_command(args)) if w)])

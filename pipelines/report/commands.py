@@ -21,6 +21,17 @@ def _console():
     return Console(soft_wrap=True)  # messages are not wrapped: paths and reasons stay whole
 
 
+def period_label(text: str) -> str:
+    """``--period``: a label written as the indicator job writes them (argparse reports the error)."""
+    from autoscope.pipelines.periods import period_type_of
+
+    try:
+        period_type_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _refuse(command: str, message: str) -> int:
     """A bad request in the CLI's form: one line on stderr, exit code 2 (as argparse's errors)."""
     print(f"autoscope {command}: error: {message}", file=sys.stderr)
@@ -226,7 +237,7 @@ def add_parsers(commands, with_data_dir, k_type=int) -> None:
         "report", help="write the automation report: one self-contained HTML file",
         description="autoscope report [--period 2026-Q3] [--team T] [--out report.html]. Without --period: "
         "the latest complete period with events (quarter, else month, else week); --list-periods lists them."))
-    report.add_argument("--period", help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week); default: "
+    report.add_argument("--period", type=period_label, help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week); default: "
                         "the latest complete period with events")
     report.add_argument("--list-periods", action="store_true",
                         help="list the periods that have events, whether they ended, how fresh their indicators are")
@@ -252,7 +263,7 @@ def add_parsers(commands, with_data_dir, k_type=int) -> None:
         description="autoscope export [--period 2026-Q3] --format parquet|csv|json --out DIR   |   "
         "autoscope export verify DIR"))
     export.add_argument("action", nargs="*", metavar="verify DIR", help="check a delivered set against its manifest")
-    export.add_argument("--period", help="2026-Q3, 2026-09 or 2026-W37 (default: the latest complete period "
+    export.add_argument("--period", type=period_label, help="2026-Q3, 2026-09 or 2026-W37 (default: the latest complete period "
                         "with events)")
     export.add_argument("--format", choices=["parquet", "csv", "json"])
     export.add_argument("--out", help="a new or empty directory")
