@@ -226,7 +226,8 @@ def emit_command(type_: str | None, fields: Sequence[str], *, json_text: str | N
                  transport: str | None = None, timeout_s: float = 10.0) -> int:
     """``autoscope emit``; the exit code (see the module's docstring)."""
     try:
-        fields, options = _take_options(fields, ("collector_url", "token", "transport", "timeout", "json"))
+        fields, options = _take_options(fields, ("collector_url", "token", "transport", "timeout", "json",
+                                                 "data_dir"))  # the CLI's global option: accepted, unused
         collector_url = options.get("collector_url", collector_url)
         token = options.get("token", token)
         transport = options.get("transport", transport)

@@ -8,6 +8,7 @@ is instant and the hooks-only install can still run the commands that need only 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -19,6 +20,7 @@ from autoscope import __version__
 
 DATA_DIR_ENV = "AUTOSCOPE_DATA_DIR"
 DEFAULT_DATA_DIR = "autoscope-data"
+K_ENV = "AUTOSCOPE_K"
 MIN_K = 5  # the k-anonymity threshold can be raised, never set below this (README, Configuration)
 
 
@@ -48,6 +50,26 @@ def k_threshold(text: str) -> int:
         raise argparse.ArgumentTypeError(f"k must be at least {MIN_K} (k-anonymity can be raised, never "
                                          f"lowered below {MIN_K}), not {k}")
     return k
+
+
+def _number(kind: type, test, what: str):  # -> a type function for argparse
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what}, not {text!r}") from None
+        if math.isnan(value) or not test(value):  # NaN is no number of seconds or epsilon
+            raise argparse.ArgumentTypeError(f"{what}, not {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+#: argparse types for numbers that have a sign to respect (a negative wait or epsilon is a typo)
+positive_float = _number(float, lambda v: 0 < v < float("inf"), "a number above 0")
+non_negative_float = _number(float, lambda v: 0 <= v < float("inf"), "a number of at least 0")
+positive_int = _number(int, lambda v: v > 0, "a whole number above 0")
 
 
 def port_number(text: str) -> int:
@@ -504,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = with_kafka(with_data_dir(commands.add_parser("demo", help="run a simulated lab end to end")))
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--weeks", type=int, default=8)
+    demo.add_argument("--weeks", type=positive_int, default=8)
     demo.set_defaults(handler=cmd_demo)
 
     indicators = with_data_dir(commands.add_parser("indicators", help="compute, store and print indicators"))
@@ -518,12 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
                             help="with --all (implied): cut to show beside the lab-wide rows (repeatable; "
                             "default all)")
     indicators.add_argument("--full", action="store_true", help="recompute every period, not only those with new events")
-    indicators.add_argument("--epsilon", type=float, default=None,
+    indicators.add_argument("--epsilon", type=positive_float, default=None,
                             help="release under ε-differential privacy (ε per period); default: no noise")
-    indicators.add_argument("--budget", type=float, default=None,
+    indicators.add_argument("--budget", type=positive_float, default=None,
                             help="ε budget for --epsilon: the most ever spent on any one instant's events "
                             "(default: the budget in force; 10 for the first DP release; it can be lowered, not raised)")
-    indicators.add_argument("--wait", type=float, default=120.0,
+    indicators.add_argument("--wait", type=non_negative_float, default=120.0,
                             help="seconds to wait for a running ingester to hand the warehouse over (default 120)")
     indicators.set_defaults(handler=cmd_indicators)
 
@@ -563,7 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "http://127.0.0.1:4318")
         sub.add_argument("--token", help="default: $AUTOSCOPE_TOKEN")
         sub.add_argument("--transport", choices=["otlp", "native"], help="default: otlp")
-        sub.add_argument("--timeout", type=float, default=timeout, help=f"seconds (default {timeout:g})")
+        sub.add_argument("--timeout", type=non_negative_float, default=timeout, help=f"seconds (default {timeout:g})")
         return sub
 
     emit = with_collector(commands.add_parser(
@@ -584,12 +606,12 @@ def build_parser() -> argparse.ArgumentParser:
         "reports wall time x accelerators as an experiment and exits with CMD's exit code; a failed "
         "run's purpose gets ':failed' appended."), 10.0)
     run.add_argument("--designed-by", required=True, choices=["ai", "human", "mixed"])
-    run.add_argument("--accelerators", required=True, type=float, help="how many accelerators CMD holds")
+    run.add_argument("--accelerators", required=True, type=non_negative_float, help="how many accelerators CMD holds")
     run.add_argument("--accelerator-type", required=True, help="e.g. h100")
     run.add_argument("--purpose", help="a label (default: run)")
     run.add_argument("--experiment-id", help="default: a new UUIDv7")
-    run.add_argument("--flops", type=float)
-    run.add_argument("--human-minutes", type=float,
+    run.add_argument("--flops", type=non_negative_float)
+    run.add_argument("--human-minutes", type=non_negative_float,
                      help="also report the run as an experiment_run task with its outcome")
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...")
     run.set_defaults(handler=cmd_run)
@@ -612,7 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
     # work; that module imports only argparse at the top, so --help stays instant.
     from autoscope.pipelines.report.commands import add_parsers as add_report_parsers
 
-    add_report_parsers(commands, with_data_dir, k_type=k_threshold)
+    add_report_parsers(commands, with_data_dir, k_type=k_threshold, seconds_type=positive_float,
+                       count_type=positive_int)
     add_status_parser(commands, with_data_dir)
     _share_data_dir(parser)
     return parser
@@ -629,7 +652,7 @@ def add_status_parser(commands, with_data_dir) -> None:
     status.add_argument("--collector-url", help="a remote collector (its /v1/status; needs a token with the "
                         "read scope once tokens exist)")
     status.add_argument("--token", help="a token with the read scope (default $AUTOSCOPE_TOKEN)")
-    status.add_argument("--wait", type=float, default=30.0,
+    status.add_argument("--wait", type=non_negative_float, default=30.0,
                         help="seconds to wait for a running ingester to hand the warehouse over (default 30)")
     status.set_defaults(handler=cmd_status)
 
@@ -647,6 +670,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "data_dir", None) is None:
         args.data_dir = os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
     command = " ".join(["autoscope", *(w for w in (args.command, *_nested_command(args)) if w)])
+    if getattr(args, "k", "absent") is None and os.environ.get(K_ENV):
+        try:  # --k's default comes from the environment: the same rule, named by the variable
+            k_threshold(os.environ[K_ENV])
+        except argparse.ArgumentTypeError as exc:
+            print(f"{command}: error: ${K_ENV}: {exc}", file=sys.stderr)
+            return 2
     try:
         return int(args.handler(args))
     except UserError as exc:

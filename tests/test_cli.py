@@ -89,6 +89,11 @@ def test_every_subcommand_refuses_bad_arguments_in_one_line(argv: list[str], tmp
     (["key"], "id|rotate"),
     (["run", "--designed-by", "ai"], "--accelerators"),
     (["export", "verify"], "verify"),
+    (["indicators", "--epsilon", "-1"], "--epsilon"),
+    (["indicators", "--wait", "nan"], "--wait"),
+    (["audit", "--limit", "-1"], "--limit"),
+    (["demo", "--weeks", "0"], "--weeks"),
+    (["report", "--period", "Q3-2026"], "--period"),
 ])
 def test_value_errors_name_the_argument(argv: list[str], names: str, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,9 +101,16 @@ def test_value_errors_name_the_argument(argv: list[str], names: str, tmp_path: P
     assert names in line
 
 
+def test_a_k_below_5_from_the_environment_is_refused_naming_the_variable(tmp_path: Path, capsys,
+                                                                        monkeypatch) -> None:
+    monkeypatch.setenv("AUTOSCOPE_K", "3")
+    line = _one_line_refusal(["indicators", "--data-dir", str(tmp_path)], capsys)
+    assert "$AUTOSCOPE_K" in line and "at least 5" in line
+
+
 def test_the_installed_command_refuses_in_one_line_too(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "autoscope.cli", "indicators", "--k", "3"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "k must be at least 5" in done.stderr
 
@@ -182,7 +194,7 @@ def _quarantine_entries(data_dir: Path, ids: list[str]) -> None:
     directory = data_dir / "quarantine"
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "quarantine-2026-12-01.jsonl", "w", encoding="utf-8") as handle:
-        for entry_id in ids:
+        for entry_id in ids:  # noqa: FURB122 - one JSON document a line, as the collector writes them
             handle.write(json.dumps({
                 "id": entry_id, "received_at": "2026-12-01T10:00:00+00:00", "sender": "tool-with-a-long-name",
                 "source": "native", "field": "$.human_minutes",

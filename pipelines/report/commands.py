@@ -230,9 +230,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(commands, with_data_dir, k_type=int) -> None:
+def add_parsers(commands, with_data_dir, k_type=int, seconds_type=float, count_type=int) -> None:
     """Add the four subcommands to ``autoscope``'s subparsers (called from autoscope/cli.py);
-    ``k_type`` parses ``--k`` (the CLI's refuses k below 5 as an argument error)."""
+    ``k_type``, ``seconds_type``, ``count_type`` parse ``--k``, ``--refresh`` and ``--limit``
+    (the CLI's refuse k below 5, and numbers at or below 0, as argument errors)."""
     report = with_data_dir(commands.add_parser(
         "report", help="write the automation report: one self-contained HTML file",
         description="autoscope report [--period 2026-Q3] [--team T] [--out report.html]. Without --period: "
@@ -251,7 +252,7 @@ def add_parsers(commands, with_data_dir, k_type=int) -> None:
         "dashboard", help="serve the report live on localhost (read-only, period and team selector)"))
     dashboard.add_argument("--host", default="127.0.0.1")
     dashboard.add_argument("--port", type=int, default=8788, help="default 8788")
-    dashboard.add_argument("--refresh", type=float, default=5.0, help="seconds between warehouse reads (default 5)")
+    dashboard.add_argument("--refresh", type=seconds_type, default=5.0, help="seconds between warehouse reads (default 5)")
     dashboard.add_argument("--k", type=k_type, help="k-anonymity threshold for live computation: it can raise, "
                            "never lower, the k of the stored release (5 or more)")
     dashboard.add_argument("--allow-unauthenticated", action="store_true",
@@ -275,6 +276,6 @@ def add_parsers(commands, with_data_dir, k_type=int) -> None:
     export.set_defaults(handler=cmd_export)
 
     audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
-    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--limit", type=count_type, default=50)
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.set_defaults(handler=cmd_audit)
