@@ -162,7 +162,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"[bold green]autoscope {args.command}[/] running")
         if service.collector is not None:
             console.print(f"  collector:  [cyan]{service.endpoint}[/]  (OTLP/HTTP /v1/logs|traces|metrics, "
-                          "POST /v1/events, GET /healthz, /metrics)")
+                          "POST /v1/events, GET /healthz, /metrics, /v1/status)")
             if service.grpc_endpoint is not None:
                 console.print(f"  OTLP/gRPC:  [cyan]{service.grpc_endpoint}[/]")
         console.print(f"  Kafka:      {service.kafka.bootstrap_servers} ({where}), topic {service.kafka.topic}")

@@ -175,13 +175,18 @@ def _listening() -> socket.socket:
     return sock
 
 
-@pytest.mark.parametrize("flag", ["--port", "--grpc-port"])
-def test_a_taken_port_is_an_error_naming_the_port_and_the_flag(flag: str, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("command, flag", [("up", "--port"), ("up", "--grpc-port"), ("collect", "--port"),
+                                           ("dashboard", "--port")])
+def test_a_taken_port_is_an_error_naming_the_port_and_the_flag(command: str, flag: str, tmp_path: Path,
+                                                               capsys, monkeypatch) -> None:
     taken = _listening()
     port = taken.getsockname()[1]
     try:
-        other = ["--grpc-port", "off"] if flag == "--port" else ["--port", "0"]
-        code = main(["up", "--data-dir", str(tmp_path / "d"), flag, str(port), *other])
+        other = [] if command == "dashboard" else ["--grpc-port", "off"] if flag == "--port" else ["--port", "0"]
+        if command == "collect":  # it asks for a shared key and an external Kafka first
+            other += ["--kafka-bootstrap", "127.0.0.1:9"]
+            monkeypatch.setenv("AUTOSCOPE_PSEUDONYM_KEY", "00" * 16)
+        code = main([command, "--data-dir", str(tmp_path / "d"), flag, str(port), *other])
     finally:
         taken.close()
     err = capsys.readouterr().err
@@ -202,17 +207,12 @@ def _quarantine_entries(data_dir: Path, ids: list[str]) -> None:
                 "payload": {"event": {"type": "task"}}}) + "\n")
 
 
-def test_quarantine_list_never_cuts_ids_and_show_takes_a_prefix(data_dir: Path, capsys) -> None:
+def test_quarantine_list_never_cuts_ids_and_show_takes_a_prefix(data_dir: Path, capsys, monkeypatch) -> None:
     ids = ["a1b2c3d4e5f60718", "a1b2ffffffffffff", "0123456789abcdef"]
     _quarantine_entries(data_dir, ids)
     capsys.readouterr()
-    import os
-
-    os.environ["COLUMNS"] = "80"
-    try:
-        assert main(["quarantine", "list", "--data-dir", str(data_dir)]) == 0
-    finally:
-        del os.environ["COLUMNS"]
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["quarantine", "list", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert all(entry_id in out for entry_id in ids), out
     assert max(len(line) for line in out.splitlines()) <= 80

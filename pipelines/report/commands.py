@@ -125,7 +125,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     from autoscope.pipelines.dashboard import DashboardServer
 
+    from autoscope.service import ServiceError, check_port_free
+
     console = _console()
+    try:  # before uvicorn tries: it would log its own error and leave us a vague one
+        check_port_free(args.host, args.port, "--port")
+    except ServiceError as exc:
+        return _refuse("dashboard", str(exc))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

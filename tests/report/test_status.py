@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import duckdb
@@ -81,7 +80,8 @@ def test_status_tables_fit_80_columns(data_dir: Path, capsys, monkeypatch) -> No
         assert words in out, words
 
 
-def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Path, kafka, capsys) -> None:
+def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Path, kafka, capsys,
+                                                                   monkeypatch) -> None:
     from autoscope.service import Service, ServiceSettings
     from autoscope.tokens import TokenStore
 
@@ -118,12 +118,9 @@ def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Pat
         assert status["collector"]["quarantine"]["entries"] >= 1
         assert "warehouse" not in status  # a remote collector's warehouse is not ours to read
 
-        os.environ["COLUMNS"] = "80"
-        try:
-            capsys.readouterr()
-            assert main(["status", "--collector-url", url, "--token", read_token]) == 0
-        finally:
-            del os.environ["COLUMNS"]
+        monkeypatch.setenv("COLUMNS", "80")
+        capsys.readouterr()
+        assert main(["status", "--collector-url", url, "--token", read_token]) == 0
         out = capsys.readouterr().out
         assert "collector at " + url in out and "quarantine:" in out and "maps to no event" in out
         assert max(len(line) for line in out.splitlines()) <= 80
