@@ -108,6 +108,7 @@ def _local(console: Console, report: dict[str, Any], now: str) -> None:
     if not report["collector"]["available"]:  # a running collector reported its spool above
         spool = report["spool"]
         console.print(f"spool on disk: {spool['bytes']:,} bytes in {spool['segments']} segment(s) not yet in Kafka")
+        console.print("Kafka lag: unknown (the running collector measures it)")
     warehouse = report["warehouse"]
     if not warehouse["available"]:
         console.print(f"warehouse: [yellow]not read[/] ({warehouse['reason']})")
