@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -131,3 +135,28 @@ def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Pat
 def test_an_unreachable_remote_collector_is_exit_1_with_the_reason(argv: list[str], capsys) -> None:
     code, status = status_json(capsys, *argv)
     assert code == 1 and "not reachable" in status["collector"]["reason"]
+
+
+def test_status_while_autoscope_up_runs_in_another_process(data_dir: Path, capsys) -> None:
+    up = subprocess.Popen(
+        [sys.executable, "-m", "autoscope.cli", "up", "--data-dir", str(data_dir), "--port", "0", "--grpc-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        seen, deadline = "", time.monotonic() + 60
+        while "Ctrl-C to stop" not in seen:
+            line = up.stdout.readline()
+            assert line or up.poll() is None, seen
+            seen += line
+            assert time.monotonic() < deadline, seen
+        code, status = status_json(capsys, "--data-dir", str(data_dir))
+        assert code == 0
+        assert status["collector"]["available"], status["collector"]  # found through <data-dir>/collector.json
+        assert status["warehouse"]["available"], status["warehouse"]  # the ingester lent the file for a turn
+        assert status["warehouse"]["rows"]["event_ids"] > 0
+        assert up.poll() is None
+    finally:
+        up.terminate()
+        up.wait(timeout=30)
+    assert not (data_dir / "collector.json").exists()
