@@ -226,7 +226,8 @@ def emit_command(type_: str | None, fields: Sequence[str], *, json_text: str | N
                  transport: str | None = None, timeout_s: float = 10.0) -> int:
     """``autoscope emit``; the exit code (see the module's docstring)."""
     try:
-        fields, options = _take_options(fields, ("collector_url", "token", "transport", "timeout", "json"))
+        fields, options = _take_options(fields, ("collector_url", "token", "transport", "timeout", "json",
+                                                 "data_dir"))  # the CLI's global option: accepted, unused
         collector_url = options.get("collector_url", collector_url)
         token = options.get("token", token)
         transport = options.get("transport", transport)
@@ -241,11 +242,12 @@ def emit_command(type_: str | None, fields: Sequence[str], *, json_text: str | N
             if given.get("type", type_) != type_:
                 raise UsageError(f"--json has type {given.get('type')!r}, the command line {type_!r}")
         if type_ not in semconv.FIELDS:
-            raise UsageError(f"event type {type_!r}; one of {', '.join(semconv.FIELDS)}")
+            given_type = "no event type given" if type_ is None else f"unknown event type {type_!r}"
+            raise UsageError(f"{given_type}: one of {', '.join(semconv.FIELDS)} (autoscope emit TYPE --help)")
         configure_for_cli(collector_url, token, transport)
         event = build_event(type_, parse_fields(type_, fields, given))
     except (UsageError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
-        print(f"autoscope emit: {exc}", file=sys.stderr)
+        print(f"autoscope emit: error: {exc}", file=sys.stderr)
         return 2
     return deliver(event, timeout_s)
 
@@ -258,10 +260,10 @@ def run_command(command: Sequence[str], *, designed_by: str, accelerators: float
     """``autoscope run``: CMD's exit code, after reporting the run (see the module's docstring)."""
     command = list(command[1:] if command and command[0] == "--" else command)
     if not command:
-        print("autoscope run: no command given (autoscope run ... -- CMD ...)", file=sys.stderr)
+        print("autoscope run: error: no command given (autoscope run ... -- CMD ...)", file=sys.stderr)
         return 2
     if designed_by not in ev.EXECUTORS or accelerators < 0:
-        print(f"autoscope run: --designed-by must be one of {', '.join(ev.EXECUTORS)} and "
+        print(f"autoscope run: error: --designed-by must be one of {', '.join(ev.EXECUTORS)} and "
               "--accelerators not negative", file=sys.stderr)
         return 2
     configure_for_cli(collector_url, token, transport)

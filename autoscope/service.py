@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import logging
+import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -80,6 +83,31 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+#: written into the data directory while a collector runs there: where ``autoscope status`` asks it
+RUN_FILE = "collector.json"
+
+
+def check_port_free(host: str, port: int | None, flag: str) -> None:
+    """Refuse a port another process listens on, naming it and the flag that sets it.
+
+    Checked before anything starts: uvicorn and gRPC only log a bind failure (gRPC would
+    carry on without it), so the operator would get a traceback or a warning instead.
+    """
+    if not port:  # None: not served; 0: the system picks a free one
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise ServiceError(f"cannot listen on {host}: {exc.strerror} (--host)") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and gRPC bind
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ServiceError(f"port {port} on {host} is not available ({exc.strerror}): another process "
+                               f"listens there; stop it or choose another port with {flag}") from None
 
 
 class CollectorServer:
@@ -166,9 +194,12 @@ class Service:
         from autoscope.warehouse.ingester import Ingester
 
         data_dir = self.settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        if self.settings.collect:
+        if self.settings.collect:  # before anything is made: a refusal leaves nothing behind
             self.check_exposure()
+            check_port_free(self.settings.host, self.settings.port, "--port")
+            if self.settings.grpc_port != self.settings.port:
+                check_port_free(self.settings.host, self.settings.grpc_port, "--grpc-port")
+        data_dir.mkdir(parents=True, exist_ok=True)
         try:
             if self.kafka is None:
                 (data_dir / "logs").mkdir(exist_ok=True)
@@ -189,8 +220,14 @@ class Service:
                 self.collector = CollectorServer(
                     app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
                 )
-                self.collector.start()
+                try:
+                    self.collector.start()
+                except RuntimeError as exc:  # lost a race for the port since the check
+                    raise ServiceError(f"{exc} (--port {self.settings.port})") from None
                 self._grpc = app.state.otlp_grpc
+                if self._grpc is not None and self._grpc.error is not None:
+                    raise ServiceError(f"{self._grpc.error}: choose another port with --grpc-port (or off)")
+                self._write_run_file()
         except BaseException:
             self.stop()
             raise
@@ -239,10 +276,24 @@ class Service:
                 raise ServiceError(f"the warehouse is not open in this process (no running ingester after {timeout_s:g} s)")
             time.sleep(0.1)
 
+    def _write_run_file(self) -> None:
+        """Say where this collector listens, for ``autoscope status`` on the same data directory."""
+        path = self.settings.data_dir / RUN_FILE
+        path.write_text(json.dumps({"url": self.endpoint, "pid": os.getpid()}), encoding="utf-8")
+
+    def _remove_run_file(self) -> None:
+        path = self.settings.data_dir / RUN_FILE
+        try:
+            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass  # none, or another collector's: leave it
+
     def stop(self) -> None:
         if self.collector is not None:
             self.collector.stop()
             self.collector = None
+            self._remove_run_file()
         self._stop.set()
         if self._ingester_thread is not None:
             self._ingester_thread.join(timeout=30)

@@ -29,6 +29,7 @@ from autoscope.collector.receivers.native_http import json_response, native_rout
 from autoscope.collector.receivers.otlp import OtlpReceiver
 from autoscope.collector.receivers.otlp_grpc import OtlpGrpcServer
 from autoscope.collector.receivers.otlp_http import otlp_http_routes
+from autoscope.collector.receivers.status_http import status_routes
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool
@@ -128,6 +129,8 @@ def create_app(settings: CollectorSettings) -> Starlette:
             *native_routes(intake),
             *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot, dropped=otlp.stats.dropped_snapshot, lag=lag),
             *otlp_http_routes(otlp),
+            *status_routes(intake, spool, forwarder, settings.data_dir / "quarantine", otlp.stats.snapshot,
+                           otlp.stats.dropped_snapshot, lag),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import polars as pl
+from rich import box
 from rich.console import Group
 from rich.table import Table
 
+#: a table without vertical rules or outer edges, one space between columns: the most columns in 80
+COMPACT = {"box": box.SIMPLE_HEAD, "show_edge": False, "padding": (0, 1, 0, 0), "pad_edge": False}
+
+# Titles are worded so that no word is longer than 10 characters: the headline table then fits
+# 80 columns with every title whole (wrapped over lines at spaces, never cut with "…").
 SUMMARY_COLUMNS = (
     ("automation_share", "ai_share", "AI share of tasks"),
-    ("automation_share", "time_weighted_ai_share", "AI share, time-weighted"),
+    ("automation_share", "time_weighted_ai_share", "AI share, weighted by time"),
     ("review_frequency", "reviews_per_ai_task", "reviews per AI task"),
     ("review_frequency", "unreviewed_share", "AI tasks unreviewed"),
-    ("review_frequency", "intervention_rate", "intervention rate"),
-    ("experiment_compute", "ai_designed_share", "AI-designed compute"),
+    ("review_frequency", "intervention_rate", "reviews that intervene"),
+    ("experiment_compute", "ai_designed_share", "compute on AI designs"),
 )
 
 
@@ -74,13 +80,18 @@ def _with_interval(r: dict) -> str:
 
 
 def summary_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
-    """Lab-wide headline metrics per period, and the AI share of tasks per team."""
+    """Lab-wide headline metrics per period, and the AI share of tasks per team.
+
+    Drawn with :data:`COMPACT` so that both fit 80 columns for a lab of five teams with names up
+    to 14 characters; headers wrap at spaces and are never cut.
+    """
     shown = frame.filter(pl.col("period_type") == period_type)
     lab = shown.filter(pl.col("cut") == "lab")
-    headline = Table(title=f"Lab-wide, per {period_type}", title_justify="left")
-    headline.add_column(period_type)
+    headline = Table(title=f"Lab-wide, per {period_type}", title_justify="left", **COMPACT)
+    headline.add_column(period_type, no_wrap=True)
     for _, _, title in SUMMARY_COLUMNS:
-        headline.add_column(title, justify="right")
+        # fixed widths: rich would otherwise share the width out and fold words it need not
+        headline.add_column(title, justify="right", overflow="fold", width=max(10, *map(len, title.split())))
     for period in sorted(lab["period"].unique().to_list()):
         cells = []
         for indicator, metric, _ in SUMMARY_COLUMNS:
@@ -90,10 +101,11 @@ def summary_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
 
     teams = shown.filter((pl.col("cut") == "team") & (pl.col("metric") == "ai_share"))
     names = sorted(teams["cut_value"].unique().to_list())
-    by_team = Table(title=f"AI share of tasks by team, per {period_type}", title_justify="left")
-    by_team.add_column(period_type)
+    by_team = Table(title=f"AI share of tasks by team, per {period_type}", title_justify="left", **COMPACT)
+    by_team.add_column(period_type, no_wrap=True)
     for name in names:
-        by_team.add_column(name, justify="right")
+        # "suppressed" whole; a team name whole up to 14 characters, a longer one folds, never cut
+        by_team.add_column(name, justify="right", overflow="fold", width=min(max(len(name), 10), 14))
     for period in sorted(teams["period"].unique().to_list()):
         row_cells = []
         for name in names:

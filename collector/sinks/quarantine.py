@@ -126,3 +126,21 @@ def mark_replayed(directory: Path, entry_ids: list[str]) -> None:
         handle.write("".join(f"{entry_id}\n" for entry_id in entry_ids))
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def quarantine_summary(directory: Path, top: int = 5) -> dict[str, Any]:
+    """What the quarantine holds: how many entries, how many not yet replayed, the newest
+    one's time, and the ``top`` most frequent (field, reason) pairs (for ``autoscope status``)."""
+    total = waiting = 0
+    last: str | None = None
+    reasons: dict[tuple[str, str], int] = {}
+    if directory.exists():
+        for entry in read_quarantine(directory):
+            total += 1
+            waiting += not entry["replayed"]
+            last = max(last or entry["received_at"], entry["received_at"])
+            pair = (entry["field"], entry["reason"])
+            reasons[pair] = reasons.get(pair, 0) + 1
+    ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:top]
+    return {"entries": total, "not_replayed": waiting, "last_received_at": last,
+            "top_reasons": [{"field": f, "reason": r, "count": n} for (f, r), n in ranked]}

@@ -21,6 +21,66 @@ def _console():
     return Console(soft_wrap=True)  # messages are not wrapped: paths and reasons stay whole
 
 
+def period_label(text: str) -> str:
+    """``--period``: a label written as the indicator job writes them (argparse reports the error)."""
+    from autoscope.pipelines.periods import period_type_of
+
+    try:
+        period_type_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _refuse(command: str, message: str) -> int:
+    """A bad request in the CLI's form: one line on stderr, exit code 2 (as argparse's errors)."""
+    print(f"autoscope {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _default_period(data_dir: Path, console, what: str) -> str | None:
+    """The latest complete period that has events, said aloud; None (after saying why) if none."""
+    from autoscope.pipelines.periods import latest_complete_period
+    from autoscope.pipelines.report.build import open_warehouse
+
+    with open_warehouse(data_dir / "warehouse.duckdb", write=False) as conn:
+        period = latest_complete_period(conn)
+    if period is None:
+        console.print(f"[red]no complete period has events yet[/]: give --period for {what} "
+                      "(`autoscope report --list-periods` lists them)")
+        return None
+    console.print(f"period {period}: the latest complete period with events (--period to choose another)")
+    return period
+
+
+def list_periods(data_dir: Path, as_json: bool = False) -> int:
+    """``report --list-periods``: every period with events, whether it has ended, and whether
+    its indicators are stored and current."""
+    import json
+
+    from rich.table import Table
+
+    from autoscope.pipelines.periods import DEFAULT_ORDER, is_complete, periods_with_events
+    from autoscope.pipelines.report.build import open_warehouse
+    from autoscope.status import indicator_freshness
+
+    with open_warehouse(data_dir / "warehouse.duckdb", write=False) as conn:
+        fresh = {(row["period_type"], row["period"]): row for row in indicator_freshness(conn)}
+        rows = [{"period": p, "period_type": t, "complete": is_complete(p),
+                 "indicators": fresh.get((t, p), {}).get("indicators", "not computed")}
+                for t in DEFAULT_ORDER for p in reversed(periods_with_events(conn, t))]
+    if as_json:
+        print(json.dumps(rows))
+        return 0
+    table = Table("period", "type", "ended", "indicators", title="periods with events (newest first)",
+                  title_justify="left")
+    for row in rows:
+        table.add_row(row["period"], row["period_type"], "yes" if row["complete"] else "no, current",
+                      row["indicators"])
+    _console().print(table)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from autoscope.pipelines.privacy import BudgetExceeded
     from autoscope.pipelines.report.build import NoWarehouse, PeriodUnavailable, WarehouseBusy, write_report
@@ -28,6 +88,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     console = _console()
     data_dir = Path(args.data_dir).resolve()
+    try:
+        if args.list_periods:
+            return list_periods(data_dir)
+        if args.period is None:
+            args.period = _default_period(data_dir, console, "the report")
+            if args.period is None:
+                return 2
+    except (NoWarehouse, WarehouseBusy) as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
     out = Path(args.out or f"report-{args.period}{'-' + args.team if args.team else ''}.html")
     try:
         path, report, computed = write_report(data_dir / "warehouse.duckdb", args.period, out,
@@ -55,7 +125,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
     from autoscope.pipelines.dashboard import DashboardServer
 
+    from autoscope.service import ServiceError, check_port_free
+
     console = _console()
+    try:  # before uvicorn tries: it would log its own error and leave us a vague one
+        check_port_free(args.host, args.port, "--port")
+    except ServiceError as exc:
+        return _refuse("dashboard", str(exc))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -82,7 +158,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     words = list(args.action or [])
     if words and words[0] == "verify":
         if len(words) != 2:
-            console.print("[red]usage: autoscope export verify DIR[/]")
+            print("autoscope export verify: error: give one directory: autoscope export verify DIR", file=sys.stderr)
             return 2
         problems = verify(Path(words[1]))
         if problems:
@@ -93,13 +169,19 @@ def cmd_export(args: argparse.Namespace) -> int:
         console.print(f"[green]{words[1]}: every file matches manifest.json (SHA-256 and row counts)[/]")
         return 0
     if words:
-        console.print(f"[red]unknown export action {' '.join(words)!r}: use `autoscope export --period P "
-                      "--format F --out DIR` or `autoscope export verify DIR`[/]")
-        return 2
-    missing = [name for name in ("period", "format", "out") if not getattr(args, name)]
+        return _refuse("export", f"unknown export action {' '.join(words)!r}: use `autoscope export --period P "
+                       "--format F --out DIR` or `autoscope export verify DIR`")
+    missing = [name for name in ("format", "out") if not getattr(args, name)]
     if missing:
-        console.print(f"[red]autoscope export needs {', '.join('--' + m for m in missing)}[/]")
-        return 2
+        return _refuse("export", f"needs {', '.join('--' + m for m in missing)}")
+    if args.period is None:
+        try:
+            args.period = _default_period(Path(args.data_dir).resolve(), console, "the export")
+        except (NoWarehouse, WarehouseBusy) as exc:
+            console.print(f"[red]{exc}[/]")
+            return 1
+        if args.period is None:
+            return 2
     token = args.token or os.environ.get(TOKEN_ENV)
     try:
         result = export_period(Path(args.data_dir).resolve(), args.period, args.format, Path(args.out),
@@ -154,24 +236,30 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(commands, with_data_dir) -> None:
-    """Add the four subcommands to ``autoscope``'s subparsers (called from autoscope/cli.py)."""
+def add_parsers(commands, with_data_dir, k_type=int, seconds_type=float, count_type=int) -> None:
+    """Add the four subcommands to ``autoscope``'s subparsers (called from autoscope/cli.py);
+    ``k_type``, ``seconds_type``, ``count_type`` parse ``--k``, ``--refresh`` and ``--limit``
+    (the CLI's refuse k below 5, and numbers at or below 0, as argument errors)."""
     report = with_data_dir(commands.add_parser(
         "report", help="write the automation report: one self-contained HTML file",
-        description="autoscope report --period 2026-Q3 [--team T] [--out report.html]"))
-    report.add_argument("--period", required=True, help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week)")
+        description="autoscope report [--period 2026-Q3] [--team T] [--out report.html]. Without --period: "
+        "the latest complete period with events (quarter, else month, else week); --list-periods lists them."))
+    report.add_argument("--period", type=period_label, help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week); default: "
+                        "the latest complete period with events")
+    report.add_argument("--list-periods", action="store_true",
+                        help="list the periods that have events, whether they ended, how fresh their indicators are")
     report.add_argument("--out", help="the HTML file (default report-PERIOD.html)")
     report.add_argument("--team", help="one team instead of the whole lab")
     report.add_argument("--refresh", action="store_true", help="recompute and store the indicators first")
-    report.add_argument("--k", type=int, help="k-anonymity threshold when computing (5 or more)")
+    report.add_argument("--k", type=k_type, help="k-anonymity threshold when computing (5 or more)")
     report.set_defaults(handler=cmd_report)
 
     dashboard = with_data_dir(commands.add_parser(
         "dashboard", help="serve the report live on localhost (read-only, period and team selector)"))
     dashboard.add_argument("--host", default="127.0.0.1")
     dashboard.add_argument("--port", type=int, default=8788, help="default 8788")
-    dashboard.add_argument("--refresh", type=float, default=5.0, help="seconds between warehouse reads (default 5)")
-    dashboard.add_argument("--k", type=int, help="k-anonymity threshold for live computation: it can raise, "
+    dashboard.add_argument("--refresh", type=seconds_type, default=5.0, help="seconds between warehouse reads (default 5)")
+    dashboard.add_argument("--k", type=k_type, help="k-anonymity threshold for live computation: it can raise, "
                            "never lower, the k of the stored release (5 or more)")
     dashboard.add_argument("--allow-unauthenticated", action="store_true",
                            help="serve beyond loopback although no token exists (not recommended)")
@@ -179,20 +267,21 @@ def add_parsers(commands, with_data_dir) -> None:
 
     export = with_data_dir(commands.add_parser(
         "export", help="export a period's aggregates with manifest.json; `export verify DIR` checks a set",
-        description="autoscope export --period 2026-Q3 --format parquet|csv|json --out DIR   |   "
+        description="autoscope export [--period 2026-Q3] --format parquet|csv|json --out DIR   |   "
         "autoscope export verify DIR"))
     export.add_argument("action", nargs="*", metavar="verify DIR", help="check a delivered set against its manifest")
-    export.add_argument("--period", help="2026-Q3, 2026-09 or 2026-W37")
+    export.add_argument("--period", type=period_label, help="2026-Q3, 2026-09 or 2026-W37 (default: the latest complete period "
+                        "with events)")
     export.add_argument("--format", choices=["parquet", "csv", "json"])
     export.add_argument("--out", help="a new or empty directory")
     export.add_argument("--table", action="append",
                         help="aggregate table to include (repeatable; default indicator_values; "
                         "event tables are refused)")
     export.add_argument("--token", help=f"a token with the export scope (default ${TOKEN_ENV})")
-    export.add_argument("--k", type=int, help="k-anonymity threshold when computing (5 or more)")
+    export.add_argument("--k", type=k_type, help="k-anonymity threshold when computing (5 or more)")
     export.set_defaults(handler=cmd_export)
 
     audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
-    audit.add_argument("--limit", type=int, default=50)
+    audit.add_argument("--limit", type=count_type, default=50)
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.set_defaults(handler=cmd_audit)

@@ -48,3 +48,36 @@ def test_months_and_quarters_follow_the_calendar() -> None:
 def test_unknown_period_type_is_refused() -> None:
     with pytest.raises(ValueError, match="week, month, quarter"):
         period_sql("fortnight")
+
+
+def test_a_period_is_complete_once_its_end_is_past_in_utc() -> None:
+    from autoscope.pipelines.periods import is_complete
+
+    end_of_q3 = dt.datetime(2026, 10, 1)
+    assert not is_complete("2026-Q3", end_of_q3 - dt.timedelta(microseconds=1))
+    assert is_complete("2026-Q3", end_of_q3)
+    assert is_complete("2026-09", end_of_q3) and not is_complete("2026-10", end_of_q3)
+    assert not is_complete("2026-W40", end_of_q3)  # Mon 28 Sep – Sun 4 Oct
+    # an aware "now" is compared in UTC: 01:30 on 1 Oct in UTC+2 is still 30 Sep in UTC
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    assert not is_complete("2026-Q3", dt.datetime(2026, 10, 1, 1, 30, tzinfo=plus_two))
+    with pytest.raises(ValueError, match="must look like"):
+        is_complete("Q3-2026", end_of_q3)
+
+
+def test_latest_complete_period_with_events_prefers_quarters_then_months_then_weeks(tmp_path) -> None:
+    from autoscope.pipelines.periods import latest_complete_period
+    from tests.pipelines.warehouse_rows import add_task, warehouse
+
+    conn = warehouse(tmp_path / "w.duckdb")
+    assert latest_complete_period(conn, now=dt.datetime(2026, 12, 2)) is None  # no events at all
+    add_task(conn, actor="a", at=dt.datetime(2026, 10, 14, 9))  # 2026-W42, 2026-10, 2026-Q4
+    # Q4 is not over on 2 Dec: the latest complete month with events is October
+    assert latest_complete_period(conn, now=dt.datetime(2026, 12, 2)) == "2026-10"
+    # before October ended, only its weeks are complete
+    assert latest_complete_period(conn, now=dt.datetime(2026, 10, 25)) == "2026-W42"
+    assert latest_complete_period(conn, now=dt.datetime(2026, 10, 16)) is None
+    add_task(conn, actor="b", at=dt.datetime(2026, 8, 3, 9))
+    assert latest_complete_period(conn, now=dt.datetime(2026, 12, 2)) == "2026-Q3"
+    assert latest_complete_period(conn, ("month",), now=dt.datetime(2026, 12, 2)) == "2026-10"
+    assert latest_complete_period(conn, now=dt.datetime(2027, 1, 1)) == "2026-Q4"

@@ -103,7 +103,7 @@ def test_indicators_not_yet_computed_are_listed_not_fatal(data_dir: Path, tmp_pa
 
 def test_report_refuses_a_malformed_period(data_dir: Path, tmp_path: Path, capsys) -> None:
     assert main(["report", "--data-dir", str(data_dir), "--period", "Q3-2026", "--out", str(tmp_path / "x.html")]) == 2
-    assert "must look like 2026-Q3" in capsys.readouterr().out
+    assert "must look like 2026-Q3" in capsys.readouterr().err  # an argument error: one line on stderr
 
 
 def test_report_of_a_release_under_differential_privacy(data_dir: Path, tmp_path: Path) -> None:

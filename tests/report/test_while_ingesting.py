@@ -16,7 +16,7 @@ from autoscope.pipelines.export import verify
 
 def test_report_and_export_while_the_ingester_holds_the_warehouse(data_dir: Path, tmp_path: Path, capsys) -> None:
     up = subprocess.Popen(
-        [sys.executable, "-m", "autoscope.cli", "up", "--data-dir", str(data_dir), "--port", "0"],
+        [sys.executable, "-m", "autoscope.cli", "up", "--data-dir", str(data_dir), "--port", "0", "--grpc-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
