@@ -16,6 +16,7 @@ import pytest
 
 from autoscope import agents
 from autoscope.agents import runtime
+from autoscope.agents.error_report import ErrorReport
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -216,6 +217,7 @@ def isolated_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("AUTOSCOPE_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setattr(runtime, "_exporter", None)
     monkeypatch.setattr(runtime, "_unattributed_errors", 0)
+    monkeypatch.setattr(runtime, "_early_report", ErrorReport())
     yield
     agents.shutdown(timeout_s=5)
 
