@@ -25,8 +25,8 @@ not re-send events the parent had pending.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import concurrent.futures.thread  # noqa: F401  imported before _await_transports is registered
+import dataclasses
 import hashlib
 import json
 import logging
@@ -101,8 +101,8 @@ def spool_for(settings: Settings) -> Spool:
 class Exporter:
     """One queue and one background thread sending to one collector.
 
-    ``token_from_arguments``: the token was given to ``configure()``, so it is not re-read
-    from the environment and file while the collector refuses it."""
+    ``token_from_arguments``: the token was given to ``configure()``, so while the collector
+    refuses it, it is not replaced by one the environment or file give."""
 
     def __init__(self, settings: Settings, token_from_arguments: bool = False) -> None:
         self.settings = settings
@@ -374,18 +374,12 @@ class Exporter:
         if now - self._token_read_at < _TOKEN_REREAD_S:
             return False
         self._token_read_at = now
-        try:
-            token = config.configured_token()
-        except Exception:  # a bad file is logged by config; keep the token in force
-            return False
+        token = config.configured_token()  # an unreadable file is logged there, and gives None
         if token == self.settings.token:
             return False
         self.settings = dataclasses.replace(self.settings, token=token)
-        if self._transport is not None:
-            try:
-                self._transport.close()
-            except Exception:
-                pass
+        if self._transport is not None:  # its headers carry the old token
+            self._transport.close()
             self._transport = None
         self._held = None
         self._probe_at = 0.0

@@ -108,7 +108,7 @@ class Spool:
         """Keep events refused for good under ``refused/`` with the collector's ``answer``;
         how many were kept (within ``max_bytes`` of their own)."""
         refused = Spool(self.refused_directory, self.max_bytes)
-        at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         records = []
         for line in lines:
             try:

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def spooled_text(tmp_path: Path) -> str:
     return "".join(p.read_text() for p in (tmp_path / "spool").rglob("seg-*.jsonl") if p.parent.name != "refused")
 
 
-def flush_until(predicate, timeout_s: float = 15.0) -> bool:  # noqa: ANN001
+def flush_until(predicate: Callable[[], bool], timeout_s: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         agents.flush(2)

@@ -9,9 +9,9 @@ import logging
 import time
 
 import pytest
+from autoscope.agents.error_report import ErrorReport
 
 from autoscope import agents
-from autoscope.agents.error_report import ErrorReport
 
 from .conftest import StubCollector, hook_settings
 
@@ -45,7 +45,7 @@ def test_two_different_mistakes_of_one_exception_type_are_both_reported(
     assert last[0]["message"].startswith("agents.task(): human_minutes is required")
     assert last[2]["message"].startswith("agents.review(): minutes")
     assert stats["last_error"] == last[0]["message"]
-    age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(last[0]["time"])
+    age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(last[0]["time"])
     assert dt.timedelta(0) <= age < dt.timedelta(seconds=30)
 
 
