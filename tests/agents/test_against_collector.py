@@ -192,6 +192,30 @@ def test_a_later_process_with_a_token_delivers_what_a_tokenless_one_kept(
         assert spooled_lines(tmp_path / "spool") == ""
 
 
+@pytest.mark.parametrize("transport", ["otlp", "native"])
+def test_a_team_bound_tokens_other_team_event_is_rejected_and_quarantined(
+        kafka: KafkaSettings, tmp_path: Path, transport: str) -> None:
+    """Decision: a team-bound token sending another team's event is a per-event rejection
+    of $.team (the token is valid; the event is not its to send): counted as rejected, kept
+    in the collector's quarantine, not held in the hook's spool."""
+    from autoscope.collector.sinks.quarantine import read_quarantine
+
+    data_dir = tmp_path / "data"
+    token, _ = TokenStore(data_dir / "tokens.json").create("evals-bot", ["ingest"], team="evals")
+    with Service(ServiceSettings(data_dir=data_dir, port=0, grpc_port=0, kafka=kafka)).start() as service:
+        agents.configure(**hook_settings(service.endpoint, token=token, transport=transport))
+        ours = agents.review("t-1", "approved", minutes=2, team="evals")
+        other = agents.review("t-2", "approved", minutes=2)  # the configured team, pretraining
+        assert agents.flush(15)
+        stats = agents.stats()
+        assert (stats["sent"], stats["rejected"], stats["unauthorized"]) == (1, 1, 0), stats
+        assert "$.team" in stats["last_error"] and "quarantine" in stats["last_error"]
+        landed_once(service, {"review": str(ours)})
+        (kept,) = list(read_quarantine(data_dir / "quarantine"))
+        assert kept["field"] == "$.team" and kept["payload"]["event"]["event_id"] == other
+        assert spooled_lines(tmp_path / "spool") == ""
+
+
 def test_collector_down_full_speed_spool_then_lands_once(kafka: KafkaSettings, tmp_path: Path) -> None:
     port = free_port()
     agents.configure(**hook_settings(f"http://127.0.0.1:{port}", token=None, spool_after_s=0.3,
