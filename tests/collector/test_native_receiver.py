@@ -356,4 +356,3 @@ def test_the_tool_label_set_is_bounded(secured: tuple[TestClient, dict[str, str]
     tools = {tool for reason, tool in refused if reason == "unauthorized"}
     assert len(tools) == MAX_TOOLS + 1 and refused[("unauthorized", "other")] == 5
     assert "t0_x_y" in tools  # a label, whatever the sender wrote
-
