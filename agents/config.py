@@ -194,6 +194,17 @@ def _default_actor() -> str:
         return "unknown"
 
 
+def configured_token() -> str | None:
+    """The token the environment or ``autoscope.toml`` give now (not ``configure()``'s): the
+    exporter re-reads it while the collector refuses its events for want of a token, so a
+    token set later (in the file, say) applies without restarting the tool."""
+    for layer in ({"token": os.environ.get(ENV_VARS["token"])}, _read_file()):
+        value = layer.get("token")
+        if value:
+            return _coerce("token", value)
+    return None
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Settings from ``overrides`` (None means unset), the environment, the file, defaults."""
     unknown = set(overrides) - set(_FIELDS)

@@ -64,7 +64,9 @@ def optional_label(name: str, value: Any) -> str | None:
 
 def number(name: str, value: Any) -> float | int:
     """A finite real number (int or float, or anything ``float()`` takes that is not text)."""
-    if isinstance(value, (bool, str, bytes)) or value is None:
+    if value is None:
+        raise TypeError(f"{name} is required: a number, got None")
+    if isinstance(value, (bool, str, bytes)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     result = value if isinstance(value, int) else float(value)
     if not math.isfinite(result):

@@ -1,6 +1,7 @@
 """One hook per event type of the contract besides ``task``: each builds the event in the
 calling thread, enqueues it and returns its event_id, or None if it could not be queued.
-Bad values never raise; they are counted in ``stats()['errors']`` (and logged once).
+Bad values never raise; they are counted in ``stats()['errors']``, logged (each distinct message,
+rate-limited) and listed in ``stats()['last_errors']``.
 
 Every hook also takes the envelope keywords of :class:`~autoscope.agents.events.EnvelopeArgs`
 (``team``, ``actor``, ``occurred_at``, ``event_id``, ``tool``), overriding configured values.

@@ -33,7 +33,7 @@ from google.rpc.status_pb2 import Status  # googleapis-common-protos, installed 
 
 from autoscope.agents import semconv
 from autoscope.agents.config import Settings
-from autoscope.agents.transport import CONNECT_TIMEOUT_S, RETRYABLE, Reply, retry_after
+from autoscope.agents.transport import CONNECT_TIMEOUT_S, RETRYABLE, Refused, Reply, refusal, retry_after, user_agent
 
 _LogRecordExporter = getattr(sdk_export, "LogRecordExporter", None) or sdk_export.LogExporter
 _Result = getattr(sdk_export, "LogRecordExportResult", None) or sdk_export.LogExportResult
@@ -164,7 +164,7 @@ class OtlpTransport:
     def __init__(self, settings: Settings) -> None:
         _quiet_otel_logs_on_our_thread()
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
-        self._session = _RecordingSession(headers)
+        self._session = _RecordingSession({**headers, "User-Agent": user_agent(settings.tool)})
         self._exporter = OTLPLogExporter(
             endpoint=settings.collector_url.rstrip("/") + "/v1/logs",
             headers=headers, timeout=settings.export_timeout_s, session=self._session,
@@ -188,7 +188,7 @@ class OtlpTransport:
         try:
             records = self.records([json.loads(line) for line in lines])
         except Exception as exc:
-            return Reply(rejected=len(lines), detail=f"not an event: {exc!r}")
+            return Reply(refused=Refused.MALFORMED, detail=f"not an event: {exc!r}")
         self._session.answer = None
         _ours.exporting = True
         try:
@@ -199,10 +199,10 @@ class OtlpTransport:
             _ours.exporting = False
         answer = self._session.answer
         count = len(records)
-        if answer is None:  # refused before sending (e.g. over the exporter's size limit)
+        if answer is None:  # the OTel client did not send (it was shut down, say): keep the batch
             if result == _Result.SUCCESS:
                 return Reply(accepted=count)
-            return Reply(rejected=count, detail="the OTLP exporter refused the batch before sending it")
+            return Reply(retry=True, detail="the OTLP exporter did not send the batch")
         if answer.error is not None:
             return Reply(retry=True, detail=f"collector unreachable: {_short(answer.error)}")
         status = answer.status
@@ -210,7 +210,7 @@ class OtlpTransport:
             return self._partial(answer.body, count)
         if status in RETRYABLE or status >= 500:
             return Reply(retry=True, retry_after_s=retry_after(answer.retry_after), detail=f"HTTP {status}")
-        return Reply(rejected=count, detail=f"HTTP {status}: {_status_message(answer.body)}")
+        return refusal(status, _status_message(answer.body))
 
     @staticmethod
     def _partial(body: bytes, count: int) -> Reply:

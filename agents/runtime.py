@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from autoscope.agents import events
 from autoscope.agents.config import Settings, load_settings
+from autoscope.agents.error_report import ErrorReport
 from autoscope.agents.exporter import COUNTERS, Exporter
 
 logger = logging.getLogger("autoscope.agents")
@@ -26,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _lock = threading.Lock()
 _exporter: Exporter | None = None
 _unattributed_errors = 0  # errors before any exporter existed
-_logged: set[str] = set()
+_early_report = ErrorReport()  # and what they were
 _capture: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
     "autoscope_capture", default=None)
 
@@ -68,9 +69,9 @@ def configure(
             shutdown_timeout_s=shutdown_timeout_s, transport=transport,
             otel_provider=otel_provider, task_spans=task_spans,
         )
-        new = Exporter(settings)
+        new = Exporter(settings, token_from_arguments=token is not None)
     except Exception as exc:
-        record_error("configure", exc)
+        record_error("agents.configure()", exc)
         return None
     with _lock:
         old, _exporter = _exporter, new
@@ -91,34 +92,50 @@ def current() -> Exporter:
     return exporter
 
 
+def error_message(where: str, exc: BaseException) -> str:
+    """What went wrong, in the terms of the public API: ``where`` names the call the tool made
+    (``agents.review()``); the hooks' own checks raise ValueError/TypeError naming the field,
+    anything else is unexpected and keeps its type."""
+    if isinstance(exc, (ValueError, TypeError)):
+        text = f"{where}: {exc}"
+    else:
+        text = f"{where}: {type(exc).__name__}: {exc}"
+    return f"{text} (the event was not sent; counted in stats()['errors'])"
+
+
 def record_error(where: str, exc: BaseException) -> None:
-    """Count a hook's failure (``errors``) and log it once per kind."""
+    """Count a hook's failure (``errors``) and report it: each distinct message is logged,
+    rate-limited, and listed in ``stats()['last_errors']``."""
     global _unattributed_errors
-    message = f"{where}: {type(exc).__name__}: {exc}"
+    message = error_message(where, exc)
     exporter = _exporter
     if exporter is not None:
         exporter.count("errors", error=message)
     else:
         with _lock:
             _unattributed_errors += 1
-    key = f"{where}:{type(exc).__name__}"
-    if key not in _logged and len(_logged) < 256:
-        _logged.add(key)
-        logger.warning("autoscope hook failed (counted in stats()['errors']): %s", message)
+        _early_report.report(message)
 
 
-def guarded(fn: F) -> F:
-    """Make ``fn`` return None instead of raising an Exception into the tool."""
+def guarded(fn: F | None = None, *, public: str | None = None) -> Any:
+    """Make ``fn`` return None instead of raising an Exception into the tool. ``public`` is
+    how the tool called it, for the error message (default ``agents.<name>()``): as
+    ``@guarded`` or ``@guarded(public="agents.task(...).finish()")``."""
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            record_error(fn.__name__, exc)
-            return None
+    def decorate(fn: F) -> F:
+        where = public or f"agents.{fn.__name__}()"
 
-    return wrapper  # type: ignore[return-value]
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                record_error(where, exc)
+                return None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate if fn is None else decorate(fn)
 
 
 def emit(type_: str, fields: dict[str, Any], envelope: events.EnvelopeArgs) -> str | None:
@@ -146,7 +163,7 @@ def emit_event(type_: str, fields: dict[str, Any], envelope: events.EnvelopeArgs
                 exporter.count("handed_off")
                 return event
         except Exception as exc:  # the tool's pipeline failed: our own exporter still delivers
-            record_error("global LoggerProvider", exc)
+            record_error("the tool's global LoggerProvider (otel_provider='global')", exc)
     return event if exporter.submit(event) else None
 
 
@@ -164,25 +181,34 @@ def capturing() -> Iterator[list[dict[str, Any]]]:
 
 def stats() -> dict[str, Any]:
     """Counters of this process since the hooks were (re)configured: ``queued``, ``sent``,
-    ``rejected``, ``spooled``, ``dropped``, ``errors``, ``retries``; also ``pending`` (in the
-    queue now) and ``last_error``."""
+    ``rejected`` (by the collector, for good; it quarantines them), ``unauthorized`` (refused
+    for want of a valid token, kept in the spool until one is set), ``misdirected`` (refused
+    by what answers at collector_url, kept in the spool), ``spooled`` (the collector did not
+    answer), ``dropped``, ``errors``, ``retries``, ``handed_off``; also ``pending`` (in the
+    queue now), ``last_error`` (the latest message) and ``last_errors``: up to 10 distinct
+    problems, most recent first, each ``{"time", "count", "message"}``."""
     exporter = _exporter
     result: dict[str, Any] = (
         exporter.stats() if exporter is not None
-        else {**dict.fromkeys(COUNTERS, 0), "pending": 0, "last_error": ""}
+        else {**dict.fromkeys(COUNTERS, 0), "pending": 0, "last_error": "", "last_errors": []}
     )
     result["errors"] += _unattributed_errors
+    early = _early_report.last_errors()
+    if early:  # problems from before the hooks had an exporter
+        merged = sorted(result["last_errors"] + early, key=lambda e: e["time"], reverse=True)
+        result["last_errors"] = merged[:10]
+        result["last_error"] = result["last_error"] or early[0]["message"]
     return result
 
 
 def flush(timeout_s: float = 10.0) -> bool:
     """Wait until every event so far was sent, rejected or spooled; False on timeout."""
-    return _on_exporter("flush", lambda exporter: exporter.flush(timeout_s))
+    return _on_exporter("agents.flush()", lambda exporter: exporter.flush(timeout_s))
 
 
 def shutdown(timeout_s: float | None = None) -> bool:
     """Flush and stop the exporter; later events are dropped. Called at interpreter exit."""
-    return _on_exporter("shutdown", lambda exporter: exporter.shutdown(timeout_s))
+    return _on_exporter("agents.shutdown()", lambda exporter: exporter.shutdown(timeout_s))
 
 
 def _on_exporter(name: str, action: Callable[[Exporter], bool]) -> bool:

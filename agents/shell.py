@@ -5,7 +5,9 @@ Python hooks, sends it at once and says what became of it:
 
 * exit 0: accepted, or the collector is unreachable and the event is in the local spool (it
   is re-sent by the next ``autoscope`` command or hooked process using the same spool);
-* exit 1: the collector rejected it (the message names the field and the reason);
+* exit 1: the collector rejected it (the message names the field and the reason), or refused
+  it for want of a valid token (the message says which variable to set; the event is kept in
+  the spool and re-sent by the next command that has one);
 * exit 2: a bad command line or value (the message names the field).
 
 ``run --designed-by ai --accelerators 8 --accelerator-type h100 -- CMD ...`` runs CMD,
@@ -37,6 +39,7 @@ from autoscope.agents import hooks, runtime, semconv, tasks
 from autoscope.agents.config import Settings
 from autoscope.agents.event_ids import uuid7
 from autoscope.agents.exporter import make_transport, spool_for
+from autoscope.agents.transport import Refused
 
 ENVELOPE = ("team", "actor", "occurred_at", "event_id", "tool")
 
@@ -172,7 +175,9 @@ def _missing(exc: TypeError) -> str:
 
 
 def send_now(event: dict[str, Any], settings: Settings, timeout_s: float) -> tuple[str, str]:
-    """Send one event at once: ("sent", ""), ("rejected", reason) or ("spooled", why).
+    """Send one event at once: ("sent", ""), ("rejected", reason), ("spooled", why) when the
+    collector does not answer, or ("held", why) when it refuses the event for want of a valid
+    token (or is not a collector): kept in the spool either way, re-sent by the next command.
     Retryable answers are retried (honouring Retry-After) until ``settings.spool_after_s``."""
     line = json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
     try:
@@ -183,8 +188,10 @@ def send_now(event: dict[str, Any], settings: Settings, timeout_s: float) -> tup
     delay = 0.25
     while True:
         reply = transport.send([line])
+        if reply.refused in (Refused.UNAUTHORIZED, Refused.MISDIRECTED):
+            break
         if not reply.retry:
-            if reply.rejected:
+            if reply.rejected or reply.refused:
                 return "rejected", reply.detail or "rejected"
             return "sent", ""
         wait = reply.retry_after_s if reply.retry_after_s is not None else delay
@@ -194,7 +201,13 @@ def send_now(event: dict[str, Any], settings: Settings, timeout_s: float) -> tup
         delay = min(delay * 2, 2.0)
     written = spool_for(settings).write([line])
     if not written:
-        return "rejected", f"collector unreachable ({reply.detail}) and the spool is full"
+        return "rejected", f"{reply.detail}, and the spool is full"
+    if reply.refused is Refused.UNAUTHORIZED:
+        return "held", (f"the collector refused it ({reply.detail}); set AUTOSCOPE_TOKEN (or "
+                        "--token) to a token with the ingest scope")
+    if reply.refused is Refused.MISDIRECTED:
+        return "held", (f"{settings.collector_url} does not take Autoscope events ({reply.detail}); "
+                        "check AUTOSCOPE_COLLECTOR_URL (or --collector-url)")
     return "spooled", reply.detail
 
 
@@ -205,6 +218,10 @@ def deliver(event: dict[str, Any], timeout_s: float, out: TextIO = sys.stdout,
     status, detail = send_now(event, settings, timeout_s)
     if status == "rejected":
         print(f"autoscope: the collector rejected the {event['type']} event: {detail}", file=err)
+        return 1
+    if status == "held":  # not delivered, and it will not be until the configuration is fixed
+        print(f"autoscope: {detail}; {event['event_id']} is kept in the spool {settings.spool_dir} "
+              "and re-sent by the next autoscope command that can deliver it", file=err)
         return 1
     if status == "spooled":
         print(f"autoscope: {detail}; {event['event_id']} is spooled in "

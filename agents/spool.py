@@ -6,19 +6,26 @@ re-send a segment, a process *claims* it by renaming it (atomic: two processes s
 directory never both claim one); a claim whose process died is taken over. Re-sending a
 line twice is harmless because event_id is the idempotency key end to end.
 
+Events the collector refused one by one for a reason no re-send can fix (a single event
+over its size limit, or one it could not read) are *set aside* under ``refused/``, one JSON
+line each with the answer, so that nothing the hooks were given is lost without a trace.
+
 Only the exporter's background thread uses a Spool; it is not thread-safe.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
+import json
 import os
 from pathlib import Path
 
 _SEGMENT_PREFIX = "seg-"
 _SEGMENT_SUFFIX = ".jsonl"
 _CLAIM_MARK = ".claimed-"
+REFUSED_DIR = "refused"
 
 
 @dataclasses.dataclass
@@ -92,6 +99,24 @@ class Spool:
             os.fsync(handle.fileno())
         os.replace(temporary, final)
         return len(lines)
+
+    @property
+    def refused_directory(self) -> Path:
+        return self.directory / REFUSED_DIR
+
+    def set_aside(self, lines: list[bytes], answer: str) -> int:
+        """Keep events refused for good under ``refused/`` with the collector's ``answer``;
+        how many were kept (within ``max_bytes`` of their own)."""
+        refused = Spool(self.refused_directory, self.max_bytes)
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        records = []
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = line.decode("utf-8", "replace")
+            records.append(json.dumps({"refused_at": at, "answer": answer, "event": event}).encode())
+        return refused.write(records)
 
     def _claimable(self, name: str) -> bool:
         if name.endswith(_SEGMENT_SUFFIX):

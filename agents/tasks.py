@@ -166,7 +166,7 @@ class TaskHandle:
         return run  # type: ignore[return-value]
 
 
-@runtime.guarded
+@runtime.guarded(public="agents.task()")
 def _finish_task(handle: TaskHandle, outcome: str) -> dict[str, Any] | None:
     f = handle._fields
     measured = time.monotonic() - handle._started

@@ -96,13 +96,13 @@ class Intake:
         batch.sender = sender.name
         refusal = self.rate_limiter.take(sender.token_id or sender.name, len(batch.items))
         if refusal is not None:
-            self.stats.refused("rate")
+            self.stats.refused("rate", sender.tool_label)
             batch.refusal = refusal
             return batch
         stages = [*self.processors, restrict_to_token_team(sender.team)]
         batch = pipeline.run(stages, batch)
         if batch.refusal is not None:
-            self.stats.refused(batch.refusal.field)
+            self.stats.refused(batch.refusal.field, sender.tool_label)
             return batch
         accepted = batch.accepted_events()
         rejected = batch.rejected_items() if len(accepted) != len(batch.items) else []
@@ -111,7 +111,8 @@ class Intake:
             try:
                 await asyncio.to_thread(self.spool.append, records)
             except SpoolFull as exc:
-                self.stats.refused("spool_full")
+                tool = sender.tool_label if sender.token_id else accepted[0].source.tool
+                self.stats.refused("spool_full", tool)
                 batch.refusal = Refusal(503, "spool", f"{exc}; Kafka is behind, retry shortly", RETRY_AFTER_S)
                 return batch
         if rejected:

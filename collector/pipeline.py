@@ -27,6 +27,8 @@ class Refusal:
     field: str
     reason: str
     retry_after_s: int | None = None
+    #: the tool refused, when the refusing stage knows it (the token's name), for /metrics
+    tool: str | None = None
 
 
 @dataclasses.dataclass

@@ -1,12 +1,23 @@
-"""Counters the collector keeps about itself (served on /healthz)."""
+"""Counters the collector keeps about itself (served on /healthz and /metrics)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 
 
 MAX_LABELS = 1000  # distinct fields counted; beyond, "other" (senders choose unknown field names)
+#: distinct tools counted per refusal; beyond, "other": a tool's name in a refused request comes
+#: from its User-Agent, which any sender chooses
+MAX_TOOLS = 64
+_TOOL_LABEL = re.compile(r"[^A-Za-z0-9_.:/+\-]")
+
+
+def tool_label(tool: str | None) -> str:
+    """``tool`` as a short metric label; ``unknown`` when there is none."""
+    label = _TOOL_LABEL.sub("_", tool or "")[:64]
+    return label or "unknown"
 
 
 class CollectorStats:
@@ -20,7 +31,8 @@ class CollectorStats:
         self._lock = threading.Lock()
         self._accepted = 0
         self._rejected: Counter[str] = Counter()
-        self._refused: Counter[str] = Counter()
+        self._refused: Counter[tuple[str, str]] = Counter()  # (reason, tool)
+        self._tools: set[str] = set()
 
     def accepted(self, count: int) -> None:
         with self._lock:
@@ -32,14 +44,28 @@ class CollectorStats:
                 field = "other"
             self._rejected[field] += 1
 
-    def refused(self, reason: str) -> None:
+    def refused(self, reason: str, tool: str | None = None) -> None:
+        """A whole request refused for ``reason`` (a name chosen in the code: bounded), sent
+        by ``tool`` (see :func:`~autoscope.collector.receivers.auth.Sender.tool_label`)."""
+        label = tool_label(tool)
         with self._lock:
-            self._refused[reason] += 1
+            if label not in self._tools:
+                if len(self._tools) >= MAX_TOOLS:
+                    label = "other"
+                else:
+                    self._tools.add(label)
+            self._refused[(reason, label)] += 1
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
+            by_reason: Counter[str] = Counter()
+            by_tool: dict[str, dict[str, int]] = {}
+            for (reason, tool), count in self._refused.items():
+                by_reason[reason] += count
+                by_tool.setdefault(reason, {})[tool] = count
             return {
                 "accepted": self._accepted,
                 "rejected_by_field": dict(self._rejected),
-                "requests_refused": dict(self._refused),
+                "requests_refused": dict(by_reason),
+                "requests_refused_by_tool": by_tool,
             }

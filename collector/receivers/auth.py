@@ -12,6 +12,8 @@ the door).
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Mapping
 
 from starlette.requests import Request
 
@@ -20,13 +22,36 @@ from autoscope.collector.contract import ContractError
 from autoscope.tokens import TokenStore
 
 
+_HOOKS_TOOL = re.compile(r"\(tool=([^)]+)\)")
+
+
+def user_agent_tool(headers: Mapping[str, str]) -> str | None:
+    """The tool a request says it comes from: ``T`` of the hooks' ``autoscope-agents
+    (tool=T)``, else the User-Agent's first product (``OTel-OTLP-Exporter-Python``,
+    ``grpc-python``, ``curl``), else None. Only a label for counting refusals: a sender
+    chooses its User-Agent, so nothing is decided by it."""
+    agent = headers.get("user-agent", "")
+    found = _HOOKS_TOOL.search(agent)
+    if found:
+        return found.group(1)
+    product = agent.split(" ", 1)[0].split("/", 1)[0]
+    return product or None
+
+
 @dataclasses.dataclass(frozen=True)
 class Sender:
-    """The authenticated sender of a request."""
+    """The authenticated sender of a request; ``agent_tool`` is what its User-Agent names."""
 
     name: str
     token_id: str | None = None
     team: str | None = None
+    agent_tool: str | None = None
+
+    @property
+    def tool_label(self) -> str | None:
+        """Whom a refusal of this sender's request is counted for: the token's name (tokens
+        are named after tools), else the tool its User-Agent names."""
+        return self.name if self.token_id is not None else self.agent_tool
 
 
 ANONYMOUS = Sender("anonymous")
@@ -56,21 +81,23 @@ class Authenticator:
         return self.required
 
     def __call__(self, request: Request, scope: str) -> Sender | Refusal:
+        agent_tool = user_agent_tool(request.headers)
         if not self.is_required():
-            return ANONYMOUS
+            return Sender(ANONYMOUS.name, agent_tool=agent_tool)
         header = request.headers.get("authorization", "")
         kind, _, token = header.partition(" ")
         if kind.lower() != "bearer" or not token.strip():
-            return Refusal(401, "Authorization", "a bearer token is required")
+            return Refusal(401, "Authorization", "a bearer token is required", tool=agent_tool)
         assert self.store is not None
         record = self.store.verify(token.strip())
         if record is None:
-            return Refusal(401, "Authorization", "the token is unknown or revoked")
+            return Refusal(401, "Authorization", "the token is unknown or revoked", tool=agent_tool)
         if scope not in record.scopes:
             return Refusal(
-                403, "Authorization", f"the token {record.token_id} lacks the {scope!r} scope"
+                403, "Authorization", f"the token {record.token_id} lacks the {scope!r} scope",
+                tool=record.name,
             )
-        return Sender(record.name, record.token_id, record.team)
+        return Sender(record.name, record.token_id, record.team, agent_tool)
 
 
 def restrict_to_token_team(team: str | None):  # -> Processor

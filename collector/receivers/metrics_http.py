@@ -47,11 +47,13 @@ class _CollectorMetrics:
             rejected.add_metric([field], float(count))
         yield rejected
         refused = CounterMetricFamily(
-            "autoscope_requests_refused", "whole requests refused (the sender keeps and retries them), by reason",
-            labels=["reason"],
+            "autoscope_requests_refused",
+            "whole requests refused (the sender keeps and retries them), by reason and sending tool",
+            labels=["reason", "tool"],
         )
-        for reason, count in stats["requests_refused"].items():  # type: ignore[union-attr]
-            refused.add_metric([reason], float(count))
+        for reason, by_tool in stats["requests_refused_by_tool"].items():  # type: ignore[union-attr]
+            for tool, count in by_tool.items():
+                refused.add_metric([reason, tool], float(count))
         yield refused
         if self.dropped is not None:
             dropped = CounterMetricFamily(

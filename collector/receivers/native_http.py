@@ -24,6 +24,7 @@ from starlette.routing import Route
 from autoscope.collector import pipeline
 from autoscope.collector.intake import Intake
 from autoscope.collector.pipeline import Batch, Refusal
+from autoscope.collector.receivers.auth import user_agent_tool
 from autoscope.collector.receivers.body import read_body
 from autoscope.collector.transforms.decode import decode_json_array
 
@@ -60,7 +61,7 @@ def native_routes(intake: Intake) -> list[Route]:
     async def post_events(request: Request) -> Response:
         refusal = intake.in_flight.enter()
         if refusal is not None:
-            intake.stats.refused("in_flight")
+            intake.stats.refused("in_flight", user_agent_tool(request.headers))
             return refusal_response(refusal)
         try:
             return await handle(request)
@@ -70,21 +71,21 @@ def native_routes(intake: Intake) -> list[Route]:
     async def handle(request: Request) -> Response:
         sender = intake.authenticator(request, "ingest")
         if isinstance(sender, Refusal):
-            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")
+            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
             return refusal_response(sender)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            intake.stats.refused("unsupported_media_type")
+            intake.stats.refused("unsupported_media_type", sender.tool_label)
             return refusal_response(
                 Refusal(415, "Content-Type", f"expected application/json, got {content_type!r}")
             )
         body = await read_body(request, intake.limits)
         if isinstance(body, Refusal):
-            intake.stats.refused("body")
+            intake.stats.refused("body", sender.tool_label)
             return refusal_response(body)
         batch = decode(Batch(body=body))
         if batch.refusal is not None:
-            intake.stats.refused(batch.refusal.field)
+            intake.stats.refused(batch.refusal.field, sender.tool_label)
             return refusal_response(batch.refusal)
         batch = await intake.accept(batch, sender, "native")
         if batch.refusal is not None:  # counted by the intake

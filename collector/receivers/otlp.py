@@ -201,7 +201,7 @@ class OtlpReceiver:
         garbage collector to walk (measured: its full collections cost ~5 us per record)."""
         request = decode(signal, body, content_type)
         if isinstance(request, Refusal):
-            self.intake.stats.refused("body")
+            self.intake.stats.refused("body", sender.tool_label)
             return request
         result = self._map(signal, request)
         if not result.series:
@@ -236,7 +236,7 @@ class OtlpReceiver:
     async def _accept(self, signal: Signal, result: MapResult, sender: Sender, source: str) -> Any:
         events = result.events
         if len(events) > self.intake.limits.max_events:
-            self.intake.stats.refused("batch")
+            self.intake.stats.refused("batch", sender.tool_label)
             return Refusal(413, "body", f"{len(events)} events exceed the limit of {self.intake.limits.max_events}")
         batch = Batch(body=b"", items=[Item(i, event.raw) for i, event in enumerate(events)])
         if batch.items:

@@ -121,11 +121,11 @@ class OtlpGrpcServer:
         intake = self.receiver.intake
         sender = intake.authenticator(_Metadata(context), "ingest")  # type: ignore[arg-type]
         if isinstance(sender, Refusal):
-            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")
+            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
             self._abort(context, sender)
         refusal = intake.in_flight.enter()
         if refusal is not None:
-            intake.stats.refused("in_flight")
+            intake.stats.refused("in_flight", sender.tool_label)
             self._abort(context, refusal)
         try:
             assert self._loop is not None

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from autoscope.collector.pipeline import Refusal
+from autoscope.collector.receivers.auth import user_agent_tool
 from autoscope.collector.receivers.body import read_body
 from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, encode
 
@@ -48,7 +49,7 @@ def otlp_http_routes(receiver: OtlpReceiver) -> list[Route]:
             answer_type = content_type if content_type in (PROTOBUF, JSON) else JSON
             refusal = intake.in_flight.enter()
             if refusal is not None:
-                intake.stats.refused("in_flight")
+                intake.stats.refused("in_flight", user_agent_tool(request.headers))
                 return status_response(refusal, answer_type)
             try:
                 outcome = await handle(request, content_type)
@@ -61,16 +62,16 @@ def otlp_http_routes(receiver: OtlpReceiver) -> list[Route]:
         async def handle(request: Request, content_type: str) -> object:
             sender = intake.authenticator(request, "ingest")
             if isinstance(sender, Refusal):
-                intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden")
+                intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
                 return sender
             if content_type not in (PROTOBUF, JSON):
-                intake.stats.refused("unsupported_media_type")
+                intake.stats.refused("unsupported_media_type", sender.tool_label)
                 return Refusal(
                     415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"
                 )
             body = await read_body(request, intake.limits)
             if isinstance(body, Refusal):
-                intake.stats.refused("body")
+                intake.stats.refused("body", sender.tool_label)
                 return body
             return await receiver.export_body(signal, body, content_type, sender, "otlp_http")
 

@@ -16,6 +16,7 @@ import pytest
 
 from autoscope import agents
 from autoscope.agents import runtime
+from autoscope.agents.error_report import ErrorReport
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -73,6 +74,10 @@ class StubCollector:
         self.url = f"http://127.0.0.1:{port}"
         self.requests: list[dict[str, object]] = []
         self.script: list[tuple[int, dict[str, str]]] = []
+        #: when set, a request without ``Authorization: Bearer <required_token>`` is answered
+        #: ``refusal_status`` (the collector once any token exists)
+        self.required_token: str | None = None
+        self.refusal_status = 401
         self.release = threading.Event()
         self.release.set()  # clear it to make requests stall until set
         self.lock = threading.Lock()
@@ -115,9 +120,14 @@ class StubCollector:
                     "path": self.path, "headers": dict(self.headers), "body": body, "accepted": [],
                     "time": time.monotonic(),
                 }
+                authorized = (stub.required_token is None
+                              or self.headers.get("Authorization") == f"Bearer {stub.required_token}")
                 if scripted is not None:
                     status, headers = scripted
                     answer: object = {"error": {"field": "body", "reason": "scripted"}}
+                elif not authorized:
+                    status, headers = stub.refusal_status, {}
+                    answer = {"error": {"field": "Authorization", "reason": "a bearer token is required"}}
                 elif self.path == "/v1/logs":
                     status, headers, answer = stub.judge_otlp(body, record)
                 else:
@@ -207,6 +217,7 @@ def isolated_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("AUTOSCOPE_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setattr(runtime, "_exporter", None)
     monkeypatch.setattr(runtime, "_unattributed_errors", 0)
+    monkeypatch.setattr(runtime, "_early_report", ErrorReport())
     yield
     agents.shutdown(timeout_s=5)
 

@@ -7,7 +7,9 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import textwrap
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from autoscope import agents
 from autoscope.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
+from autoscope.tokens import TokenStore
 
 from .conftest import free_port, hook_settings
 
@@ -106,6 +109,111 @@ def test_a_rejection_names_the_field(service: Service) -> None:
     stats = agents.stats()
     assert (stats["sent"], stats["rejected"]) == (0, 1)
     assert "task_id" in stats["last_error"]
+    assert "quarantine" in stats["last_error"]  # where the rejected event is kept
+
+
+def spooled_lines(spool: Path) -> str:
+    return "".join(p.read_text() for p in spool.rglob("seg-*.jsonl"))
+
+
+def refused_by_tool(service: Service) -> dict[tuple[str, str], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{service.endpoint}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return {(s.labels["reason"], s.labels["tool"]): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "autoscope_requests_refused_total"}
+
+
+def landed_once(service: Service, ids: dict[str, str]) -> None:
+    """Every event in the warehouse's index and in its type's table, exactly once."""
+    found = wait_in_warehouse(service, list(ids.values()))
+    assert len(found) == len(ids) and set(found.values()) == {1}, found
+    for type_, event_id in ids.items():
+        assert rows(service, f"SELECT count(*) FROM {TABLES[type_]} WHERE event_id = ?", event_id) == [(1,)]
+
+
+@pytest.mark.parametrize("transport", ["otlp", "native"])
+def test_a_tokenless_hooks_events_survive_the_401_and_land_once_a_token_is_set(
+        kafka: KafkaSettings, tmp_path: Path, transport: str) -> None:
+    """The issue's case: the lab creates the export token the README suggests; from then on
+    the collector wants a token, and a hook that has none is answered 401. Its events stay in
+    its spool (stats: unauthorized), the collector counts the refusals by tool, and once the
+    hook is given a token they are delivered and land in the warehouse exactly once."""
+    data_dir = tmp_path / "data"
+    tokens = TokenStore(data_dir / "tokens.json")
+    tokens.create("compliance", ["export"])
+    settings = ServiceSettings(data_dir=data_dir, port=0, grpc_port=0, kafka=kafka)
+    with Service(settings).start() as service:
+        agents.configure(**hook_settings(service.endpoint, token=None, transport=transport))
+        ids = emit_every_type()
+        assert agents.flush(15)
+        stats = agents.stats()
+        assert (stats["unauthorized"], stats["sent"], stats["rejected"], stats["dropped"]) == (8, 0, 0, 0)
+        assert "AUTOSCOPE_TOKEN" in stats["last_error"] and "HTTP 401" in stats["last_error"]
+        held = spooled_lines(tmp_path / "spool")
+        assert all(event_id in held for event_id in ids.values())
+        assert refused_by_tool(service)[("unauthorized", "test-tool")] >= 1
+        assert rows(service, "SELECT count(*) FROM event_ids") == [(0,)]
+
+        token, _ = tokens.create("test-tool", ["ingest"])
+        agents.configure(**hook_settings(service.endpoint, token=token, transport=transport))
+        assert agents.flush(15)
+        assert agents.stats()["sent"] == 8
+        landed_once(service, ids)
+        assert spooled_lines(tmp_path / "spool") == ""
+
+
+def test_a_later_process_with_a_token_delivers_what_a_tokenless_one_kept(
+        kafka: KafkaSettings, tmp_path: Path) -> None:
+    """The tokenless tool exits while refused: its events wait in the spool, and the next
+    process given a token (here this one) sends them."""
+    data_dir = tmp_path / "data"
+    tokens = TokenStore(data_dir / "tokens.json")
+    token, _ = tokens.create("test-tool", ["ingest"])
+    with Service(ServiceSettings(data_dir=data_dir, port=0, grpc_port=0, kafka=kafka)).start() as service:
+        script = textwrap.dedent(f"""
+            from autoscope import agents
+            agents.configure(collector_url="{service.endpoint}", team="t", actor="a@b", tool="child",
+                             schedule_delay_s=0.05)
+            print(agents.review("t-1", "approved", minutes=3))
+            agents.flush(10)
+            print(agents.stats()["unauthorized"])
+        """)
+        out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True,
+                             text=True, timeout=60, check=True)
+        event_id, unauthorized = out.stdout.split()
+        assert unauthorized == "1" and event_id in spooled_lines(tmp_path / "spool")
+        assert "AUTOSCOPE_TOKEN" in out.stderr  # the child's log said what to do
+        agents.configure(**hook_settings(service.endpoint, token=token))
+        assert agents.flush(15)
+        landed_once(service, {"review": event_id})
+        assert spooled_lines(tmp_path / "spool") == ""
+
+
+@pytest.mark.parametrize("transport", ["otlp", "native"])
+def test_a_team_bound_tokens_other_team_event_is_rejected_and_quarantined(
+        kafka: KafkaSettings, tmp_path: Path, transport: str) -> None:
+    """Decision: a team-bound token sending another team's event is a per-event rejection
+    of $.team (the token is valid; the event is not its to send): counted as rejected, kept
+    in the collector's quarantine, not held in the hook's spool."""
+    from autoscope.collector.sinks.quarantine import read_quarantine
+
+    data_dir = tmp_path / "data"
+    token, _ = TokenStore(data_dir / "tokens.json").create("evals-bot", ["ingest"], team="evals")
+    with Service(ServiceSettings(data_dir=data_dir, port=0, grpc_port=0, kafka=kafka)).start() as service:
+        agents.configure(**hook_settings(service.endpoint, token=token, transport=transport))
+        ours = agents.review("t-1", "approved", minutes=2, team="evals")
+        other = agents.review("t-2", "approved", minutes=2)  # the configured team, pretraining
+        assert agents.flush(15)
+        stats = agents.stats()
+        assert (stats["sent"], stats["rejected"], stats["unauthorized"]) == (1, 1, 0), stats
+        assert "$.team" in stats["last_error"] and "quarantine" in stats["last_error"]
+        landed_once(service, {"review": str(ours)})
+        (kept,) = list(read_quarantine(data_dir / "quarantine"))
+        assert kept["field"] == "$.team" and kept["payload"]["event"]["event_id"] == other
+        assert spooled_lines(tmp_path / "spool") == ""
 
 
 def test_collector_down_full_speed_spool_then_lands_once(kafka: KafkaSettings, tmp_path: Path) -> None:

@@ -165,3 +165,17 @@ def test_ids_differ_after_fork_and_ignore_random_seed() -> None:
     os.waitpid(pid, 0)
     child = os.read(read, 64).decode()
     assert child[14:] != uuid7()[14:]
+
+
+def test_the_token_is_re_read_from_the_environment_then_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the exporter reads while the collector refuses its events for want of a token."""
+    from autoscope.agents.config import configured_token
+
+    config_file = tmp_path / "autoscope.toml"
+    monkeypatch.setenv("AUTOSCOPE_CONFIG", str(config_file))
+    assert configured_token() is None
+    config_file.write_text('[agents]\ntoken = "from-file"\n')
+    assert configured_token() == "from-file"
+    monkeypatch.setenv("AUTOSCOPE_TOKEN", "from-env")
+    assert configured_token() == "from-env"

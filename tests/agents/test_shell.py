@@ -85,6 +85,21 @@ def test_emit_spools_when_the_collector_is_down_then_a_later_command_sends_it(
         collector.stop()
 
 
+@pytest.mark.parametrize("transport", ["otlp", "native"])
+def test_emit_without_a_token_keeps_the_event_and_a_command_with_one_sends_it(
+        collector: StubCollector, env: dict[str, str], tmp_path: Path, transport: str) -> None:
+    collector.required_token = "tok"
+    out = cli("emit", "review", "--task-id", "t", "--action", "approved", "--minutes", "2",
+              "--transport", transport, env=env)
+    assert out.returncode == 1 and "AUTOSCOPE_TOKEN" in out.stderr and "kept in the spool" in out.stderr
+    assert '"task_id":"t"' in "".join(p.read_text() for p in (tmp_path / "spool").rglob("seg-*.jsonl"))
+    later = cli("emit", "review", "--task-id", "t2", "--action", "approved", "--minutes", "1",
+                "--transport", transport, env={**env, "AUTOSCOPE_TOKEN": "tok"})
+    assert later.returncode == 0, later.stderr
+    assert sorted(e["task_id"] for e in collector.accepted) == ["t", "t2"]
+    assert list((tmp_path / "spool").rglob("seg-*")) == []
+
+
 def test_run_passes_the_exit_code_and_records_success_and_failure(
         collector: StubCollector, env: dict[str, str]) -> None:
     ok = cli("run", "--designed-by", "human", "--accelerators", "4", "--accelerator-type", "a100",

@@ -310,3 +310,49 @@ def test_in_flight_bound_answers_429() -> None:
     assert refusal is not None and refusal.status == 429 and refusal.retry_after_s == 1
     gate.leave()
     assert gate.enter() is None
+
+
+def refused_samples(client: TestClient) -> dict[tuple[str, str], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.labels["reason"], s.labels["tool"]): s.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for s in family.samples if s.name == "autoscope_requests_refused_total"
+    }
+
+
+def test_refusals_are_counted_by_reason_and_tool(secured: tuple[TestClient, dict[str, str]]) -> None:
+    """Without a valid token the tool is the one the User-Agent names (the hooks send
+    ``autoscope-agents (tool=T)``); with one, the token's name; /healthz has the same counts."""
+    client, tokens = secured
+    hooks = {"user-agent": "autoscope-agents (tool=notebook-7)"}
+    assert post(client, [new_event()], **hooks).status_code == 401
+    assert post(client, [new_event()], **hooks).status_code == 401
+    assert post(client, [new_event()], **{"user-agent": "OTel-OTLP-Exporter-Python/1.45.0"}).status_code == 401
+    assert post(client, [new_event()]).status_code == 401  # the test client's own User-Agent
+    assert post(client, [new_event()], authorization=f"Bearer {tokens['read']}").status_code == 403
+    bad = client.post("/v1/events", content=b"[]", headers={
+        "content-type": "text/plain", "authorization": f"Bearer {tokens['ingest']}"})
+    assert bad.status_code == 415
+    refused = refused_samples(client)
+    assert refused[("unauthorized", "notebook-7")] == 2
+    assert refused[("unauthorized", "OTel-OTLP-Exporter-Python")] == 1
+    assert refused[("unauthorized", "testclient")] == 1
+    assert refused[("forbidden", "dashboard")] == 1  # the token's name
+    assert refused[("unsupported_media_type", "notebook")] == 1
+    health = client.get("/healthz").json()
+    assert health["requests_refused"]["unauthorized"] == 4
+    assert health["requests_refused_by_tool"]["unauthorized"]["notebook-7"] == 2
+
+
+def test_the_tool_label_set_is_bounded(secured: tuple[TestClient, dict[str, str]]) -> None:
+    from autoscope.collector.stats import MAX_TOOLS
+
+    client, _ = secured
+    for i in range(MAX_TOOLS + 5):
+        post(client, [new_event()], **{"user-agent": f"autoscope-agents (tool=t{i}@x y)"})
+    refused = refused_samples(client)
+    tools = {tool for reason, tool in refused if reason == "unauthorized"}
+    assert len(tools) == MAX_TOOLS + 1 and refused[("unauthorized", "other")] == 5
+    assert "t0_x_y" in tools  # a label, whatever the sender wrote

@@ -39,6 +39,8 @@ def test_full_spool_answers_503_then_recovers(tmp_path: Path) -> None:
         assert set(statuses) == {200, 503} and statuses.index(503) == accepted_batches, "accepts until full"
         assert response.headers["retry-after"] == "2"
         assert "cap of 400000 bytes" in response.json()["error"]["reason"]
+        refused = client.get("/healthz").json()["requests_refused_by_tool"]["spool_full"]
+        assert refused == {"notebook": statuses.count(503)}  # no token: the events' source.tool
         assert client.app.state.spool.total_bytes <= 400_000
         grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
         assert grown_kb < 100_000, "refused batches are not held in memory"
