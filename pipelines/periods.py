@@ -68,3 +68,17 @@ def parent(period_type: str, label_: str) -> tuple[str, str] | None:
         start, _ = bounds("week", label_)
         return "month", label("month", start + dt.timedelta(days=3))
     return None
+
+
+def is_complete(period_type: str, label_: str, now: dt.datetime) -> bool:
+    """A period is complete when its end instant is in the past of ``now`` (UTC; naive = UTC)."""
+    _, end = bounds(period_type, label_)
+    if now.tzinfo is not None:
+        now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return end <= now
+
+
+def latest_complete_period(period_type: str, labels: list[str], now: dt.datetime) -> str | None:
+    """The newest of ``labels`` (periods of ``period_type`` that have data) that is complete at ``now``."""
+    done = [p for p in labels if is_complete(period_type, p, now)]
+    return max(done, key=lambda p: bounds(period_type, p)[0]) if done else None

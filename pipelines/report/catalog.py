@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import re
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,3 +140,112 @@ def metric_label(metric: str) -> str:
 def is_share(metric: str) -> bool:
     """Metrics shown as percentages: shares and rates (values in 0..1)."""
     return metric.endswith(("_share", "_rate")) or metric.startswith("share_")
+
+
+# ---------------------------------------------------------------- words for readers
+
+#: where a reader finds each indicator's method in full: the project's own documentation
+DOCS = "docs/indicators.md"
+
+#: plain-text definitions (no code markup): what leadership and auditors read in the report,
+#: the dashboard and the manifest. The module docstrings stay the engineers' definitions.
+READER_DEFINITIONS = {
+    "automation_share": (
+        "The share of tasks done by AI, by AI and humans together, and by humans alone. The time-weighted AI "
+        "share weighs each task by the human time it would have taken: the human-equivalent minutes of "
+        "successful AI tasks divided by those of all completed tasks."),
+    "task_size": (
+        "How big the tasks delegated to AI are, measured in the human time they would have taken: the median "
+        "and the 90th percentile, and the share of AI tasks over 1 hour, over 8 hours and over 40 hours."),
+    "time_horizon": (
+        "METR's time horizon: the length of task (in human time) at which AI succeeds half the time (50 %) or "
+        "four times in five (80 %), from a logistic fit of AI success against the logarithm of task length, "
+        "with a 95 % interval from a bootstrap over people and tasks. The doubling time is how long the 50 % "
+        "horizon takes to double, fitted over three or more periods."),
+    "ladder": (
+        "The AI share of tasks on each rung of the sophistication ladder (engineering, experiments, ideation, "
+        "strategy), and the highest rung where AI does at least 10 % of the tasks."),
+    "tasks_involved": (
+        "How AI tasks are spread over the six activity categories: each category's share of all AI tasks, and "
+        "its change in percentage points from the previous period."),
+    "review_frequency": (
+        "How much humans review AI work: reviews per AI task; the share of AI tasks with no human review; the "
+        "intervention rate (reviews that rejected, modified or intervened, out of all reviews); and review "
+        "minutes per AI task."),
+    "experiment_compute": (
+        "The share of experiment accelerator-hours spent on experiments designed by AI (and, separately, by AI "
+        "or by AI and humans together)."),
+    "first_authorship": (
+        "The share of contributions (commits, pull requests, papers) whose first author is an AI, and AI's "
+        "mean share of each contribution."),
+    "deployment_gap": (
+        "Days from a model's internal deployment to its public release. Models not yet public count with the "
+        "days so far, so the figure is a lower bound while any is open."),
+    "compute_multiplier": (
+        "How much less compute a recipe needs to reach the same target loss than its baseline (baseline "
+        "compute divided by this compute), and its trend."),
+    "impressions": "Survey answers about AI's role: the mean score (1 to 5) and the share of answers of 4 or 5.",
+    "spend_distribution": (
+        "How R&D spend is split between AI tools, compute, data, staff and other costs (each category's share "
+        "of the spend reported), and spend on AI tools per active researcher, in US dollars."),
+}
+
+
+def reader_definition(stored_name: str) -> str:
+    """The plain-text definition a reader sees, ending with where the full method is documented."""
+    info = BY_KEY.get(stored_name) or info_for(stored_name)
+    text = READER_DEFINITIONS.get(info.key) or info.design_definition or "No definition recorded."
+    anchor = info.title
+    return f"{text} Full method: the Autoscope documentation, {DOCS}, section “{anchor}”."
+
+
+#: which direction of a metric is a concern for oversight ("rise" or "fall"); metrics not listed
+#: are neutral: their arrows are grey, since a move is not good or bad by itself (the AI share
+#: rising is what the report measures, not a warning)
+CONCERN = {
+    ("review_frequency", "unreviewed_share"): "rise",
+    ("review_frequency", "reviews_per_ai_task"): "fall",
+    ("review_frequency", "review_minutes_per_ai_task"): "fall",
+    ("review_frequency", "intervention_rate"): "rise",
+}
+
+
+def concern(indicator: str, metric: str) -> str | None:
+    """"rise" or "fall": the direction of ``metric`` that is a concern; None: neutral."""
+    return CONCERN.get((info_for(indicator).key, metric))
+
+
+#: units of metrics that are neither shares (%) nor durations (their unit is in their name)
+UNITS = {
+    "ai_tool_spend_per_active_researcher": "USD per active researcher",
+    "reviews_per_ai_task": "reviews per AI task",
+    "review_minutes_per_ai_task": "min per AI task",
+    "mean_score": "of 5",
+    "geomean_multiplier": "×",
+}
+
+
+def unit(metric: str) -> str:
+    """The unit a bare number of ``metric`` is shown with ("" for shares, durations and days)."""
+    return UNITS.get(metric, "")
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(h|d)?$")  # share_over_8h: base "share_over_", number 8
+
+
+def metric_order(metrics: list[str]) -> list[str]:
+    """Metrics in reading order: numbered buckets by their number (1 h, 8 h, 40 h, not 1 h, 40 h,
+    8 h as names sort), each group where its first member was, the rest as given."""
+    def base(metric: str) -> str:
+        found = _NUMBERED.match(metric)
+        return found.group(1) if found else metric
+
+    def number(metric: str) -> int:
+        found = _NUMBERED.match(metric)
+        return int(found.group(2)) if found else 0
+
+    out: list[str] = []
+    for metric in metrics:
+        if base(metric) not in {base(m) for m in out}:
+            out.extend(sorted((m for m in metrics if base(m) == base(metric)), key=number))
+    return out
