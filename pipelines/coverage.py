@@ -12,8 +12,9 @@ Decisions (named here, used everywhere):
   after the first ISO week that has indicator rows begins, and starts before *as of*. A
   covered period without rows had *no activity*; a period outside that span is *not covered*
   (nothing says whether anyone worked then).
-* **how much has data** — the ISO weeks of the period (by ISO's Thursday rule, as the job
-  nests them) that have indicator rows, out of all its weeks, and out of those already begun.
+* **how much has data** — the ISO weeks with a day in the period that have indicator rows,
+  out of all such weeks, and out of those already begun (a week straddling the period's edge
+  counts: its events may be the period's only ones).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import datetime as dt
 import polars as pl
 
 from autoscope.pipelines.periods import bounds, is_complete
-from autoscope.pipelines.report.data import parse_period
+from autoscope.pipelines.report.data import overlapping_weeks, parse_period
 
 ACTIVITY, NO_ACTIVITY, NOT_COVERED = "activity", "no_activity", "not_covered"
 
@@ -82,8 +83,7 @@ class Coverage:
 def coverage(period_type: str, label: str, frame: pl.DataFrame, span: Span) -> Coverage:
     """The coverage of one period given the stored rows in ``frame`` (which must hold its weeks)."""
     start, end = bounds(period_type, label)
-    period = parse_period(label)
-    weeks = period.weeks() if period_type != "week" else [label]
+    weeks = overlapping_weeks(parse_period(label))
     have = set(frame.filter(pl.col("period_type") == "week")["period"].unique().to_list())
     own = frame.filter((pl.col("period_type") == period_type) & (pl.col("period") == label)).height
     with_data = sum(w in have for w in weeks)

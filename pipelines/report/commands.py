@@ -169,8 +169,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(width=max(Console().width, 240))  # the manifest's SHA-256 whole, never cut
-    table = Table("when (UTC)", "outcome", "who", "token", "period", "format", "files", "rows", "manifest SHA-256",
-                  "signer (release key)", "out", "detail", title="exports (newest first)", title_justify="left")
+    table = Table("when (UTC)", "outcome", "who", "token", "period", "format", "files", "rows",
+                  title="exports (newest first)", title_justify="left")
+    # the manifest's hash and its signer whole: they are what an auditor compares with a delivered set
+    table.add_column("manifest SHA-256", no_wrap=True, min_width=64)
+    table.add_column("signer (release key)", no_wrap=True, min_width=16)
+    table.add_column("out")
+    table.add_column("detail")
     for r in rows.iter_rows(named=True):
         table.add_row(str(r["occurred_at"])[:19], r["outcome"], r["who"], r["token_id"] or "–", r["period"] or "",
                       r["format"] or "", "" if r["files"] is None else str(r["files"]),

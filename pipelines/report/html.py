@@ -30,7 +30,7 @@ from autoscope.pipelines.periods import bounds
 from autoscope.pipelines.report.catalog import (
     BY_KEY, CATALOG, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
 )
-from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find
+from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find, overlapping_weeks
 from autoscope.pipelines.report.summary import sentences
 
 e = html.escape
@@ -127,7 +127,7 @@ def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing
         reason = row.get("suppression_reason") or ""
         return (f'<{tag} class="suppressed {extra}" {attrs} data-suppressed="true" '
                 f'data-suppression-reason="{e(reason)}" title="{e(reason_words(row))}">suppressed'
-                f'<span class="why">: {e(reason_short(row))}</span></{tag}>')
+                f' <span class="why">({e(reason_short(row))})</span></{tag}>')
     if cell.withheld:
         return (f'<{tag} class="withheld {extra}" {attrs} data-withheld="true" '
                 f'title="{e(str(row.get("note") or "no differentially private mechanism for this statistic"))}">'
@@ -173,6 +173,7 @@ h3 { font-size: 14px; margin: 0 0 6px; }
 .coverage.partial { background: #fff1d6; color: #7a4b00; } .coverage.complete { background: #e6f2ea; color: #1b5e34; }
 .coverage.none { background: #eef0f3; color: var(--muted); }
 .suppressed .why { font-size: 11px; }
+td.suppressed .why { display: block; white-space: normal; }
 .reasons { color: var(--muted); font-size: 11.5px; margin: 4px 0 0; }
 .definition { white-space: normal; font-size: 12.5px; background: #f4f6f9; padding: 8px 10px; border-radius: 4px; margin: 4px 0; }
 .sentence { color: var(--ink); padding: 18px 4px; font-size: 13.5px; }
@@ -190,7 +191,8 @@ details summary { cursor: pointer; color: var(--accent); }
 details pre { white-space: pre-wrap; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace;
               background: #f4f6f9; padding: 8px 10px; border-radius: 4px; }
 table { border-collapse: collapse; width: 100%; background: #fff; font-size: 12.5px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: right; white-space: nowrap; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: right; white-space: normal; }
+td .ci { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f1f4f9; font-weight: 600; white-space: normal; vertical-align: bottom; }
 td .sub { display: block; color: var(--muted); font-size: 11px; }
@@ -259,9 +261,11 @@ def _delta(indicator: str, metric: str, now: float | None, before: Cell, before_
         size = f"×{now / before.value:.2f}"
     else:
         size = f"{change:+,.2f}"
-    warn = f' <span class="caveat" data-caveat="unlike">({e(caveat)})</span>' if caveat else ""
+    warn = f' <span class="caveat" data-caveat="unlike" title="{e(caveat)}">(not like for like)</span>' if caveat else ""
     return (f'<span class="delta">vs {fmt(metric, before.value)} in {e(before_label)} '
-            f'<span class="arrow {cls}" data-concern="{cls}" title="{e(why)}">{arrow} {size}</span>{warn}</span>')
+            f'<span class="arrow {cls}" data-concern="{cls}" data-arrow-indicator="{e(indicator)}" '
+            f'data-arrow-metric="{e(metric)}" '
+            f'title="{e(why)}">{arrow} {size}</span>{warn}</span>')
 
 
 def _definition(name: str) -> str:
@@ -325,7 +329,7 @@ class Report:
         begun = [i for i, w in enumerate(window) if self.span.as_of is None or bounds("week", w)[0] < self.span.as_of]
         self.weeks = window[min(have):max(max(have), max(begun, default=0)) + 1] if have else []
         self.gaps = [w for w in self.weeks if w not in weeks_with_data]
-        own = set(period.weeks()) if period.period_type != "week" else {period.label}
+        own = set(overlapping_weeks(period))
         idx = [i for i, w in enumerate(self.weeks) if w in own]
         self.highlight = (min(idx), max(idx)) if idx else None
         self.charts_drawn: list[str] = []

@@ -34,7 +34,7 @@ def test_report_draws_in_chromium_and_labels_suppressed_cells(data_dir: Path, tm
         assert any(v is not None for line in chart["series"]["series"] for v in line["values"]), key
     # the demo's smallest team is below k: its cells read "suppressed" and why, never blank
     suppressed = [c for c in dom.cells if c.get("data-suppressed") == "true"]
-    assert suppressed and all(c["text"].strip().startswith("suppressed: ") for c in suppressed)
+    assert suppressed and all(c["text"].strip().startswith("suppressed (") for c in suppressed)
     assert "suppressed" in dom.charts["automation_share"]["text"]  # and the chart says which points
     shot = browser.screenshot(out.as_uri(), "report-2026-Q4.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
