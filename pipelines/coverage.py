@@ -11,7 +11,7 @@ Decisions (named here, used everywhere):
 * **covered** — the warehouse was collecting during (part of) the period: the period ends
   after the first ISO week that has indicator rows begins, and starts before *as of*. A
   covered period without rows had *no activity*; a period outside that span is *not covered*
-  (nothing says whether anyone worked then).
+  (nothing says whether anyone worked then, or it had not begun when the indicators were computed).
 * **how much has data** — the ISO weeks with a day in the period that have indicator rows,
   out of all such weeks, and out of those already begun (a week straddling the period's edge
   counts: its events may be the period's only ones).
@@ -23,7 +23,6 @@ import dataclasses
 import datetime as dt
 
 import polars as pl
-
 from autoscope.pipelines.periods import bounds, is_complete
 from autoscope.pipelines.report.data import overlapping_weeks, parse_period
 
@@ -38,7 +37,7 @@ class Span:
     as_of: dt.datetime | None
 
     @classmethod
-    def of(cls, frame: pl.DataFrame, first_week: str | None = None) -> "Span":
+    def of(cls, frame: pl.DataFrame, first_week: str | None = None) -> Span:
         """From stored rows (``first_week``: the earliest week with rows, when known beyond ``frame``)."""
         if not frame.height:
             return cls(None, None)
@@ -64,7 +63,7 @@ class Coverage:
     def label(self) -> str:
         """How the page names the period's state, e.g. "partial: 4 of 13 weeks have data"."""
         if self.status == NOT_COVERED:
-            return "not covered: Autoscope was not collecting then"
+            return "not covered: Autoscope was not collecting then (or the period had not begun)"
         if self.status == NO_ACTIVITY:
             return "covered, no activity recorded"
         if self.period_type == "week":

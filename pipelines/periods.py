@@ -74,7 +74,7 @@ def is_complete(period_type: str, label_: str, now: dt.datetime) -> bool:
     """A period is complete when its end instant is in the past of ``now`` (UTC; naive = UTC)."""
     _, end = bounds(period_type, label_)
     if now.tzinfo is not None:
-        now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        now = now.astimezone(dt.UTC).replace(tzinfo=None)
     return end <= now
 
 

@@ -183,10 +183,10 @@ def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int
         with open_warehouse(path, write=False) as conn:
             if has_table(conn, "indicator_values"):
                 check_team(conn, team)
-            if has_table(conn, "indicator_values") and not uncovered(conn, period, types):
-                if k is None or stored_release(conn).k == k:
-                    return Loaded(load_values(conn, needed_periods(period)), False, period_epsilons(conn),
-                                  collection_span(conn))
+            if (has_table(conn, "indicator_values") and not uncovered(conn, period, types)
+                    and (k is None or stored_release(conn).k == k)):
+                return Loaded(load_values(conn, needed_periods(period)), False, period_epsilons(conn),
+                              collection_span(conn))
     with open_warehouse(path, write=True) as conn:
         computed = ensure_stored(conn, period, types, k=k, refresh=refresh)
         check_team(conn, team)

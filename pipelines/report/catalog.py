@@ -1,19 +1,23 @@
-"""What the report and the export know about each indicator: title, Table 1 row, definition.
+"""What the report and the export know about each indicator: title, Table 1 row, definitions,
+which direction is a concern, units.
 
 The report is built *generically* over ``indicator_values``: whatever indicator rows exist are
-shown, and an indicator of DESIGN.md that has no rows yet is listed as "not yet computed".
-This catalog only adds the words around the numbers:
+shown, and an indicator of the project's brief that has no rows yet is listed as "not yet
+computed". This catalog only adds the words around the numbers:
 
 * ``table1_row`` — the row of Table 1 of the CSET workshop report *When AI Builds AI* (2025),
   "Signs of how automated AI R&D is progressing inside AI companies", that the indicator
-  measures, named as DESIGN.md and issue 6 phrase it;
-* ``definition`` — the indicator module's docstring when the module exists (the code is the
-  source of truth), else DESIGN.md's one-line definition;
-* ``names`` — the stored indicator names it may appear under (the indicator jobs are being
-  extended; the first name present in the table wins).
+  measures;
+* :func:`reader_definition` — the plain-text definition readers see (report, dashboard,
+  manifest), ending with the section of ``docs/indicators.md`` that gives the method in full;
+  :func:`definition` — the engineers' one, the indicator module's docstring (the code is the
+  source of truth), kept for tools;
+* ``names`` — the stored indicator names it may appear under (the first name present wins);
+* :data:`CONCERN` — per metric, the direction that is a concern (arrows follow it);
+* :data:`UNITS` and :func:`metric_order` — units of bare numbers, and bucket order.
 
 An indicator present in the table but unknown here is still shown and exported, under its
-stored name, with its module docstring as definition.
+stored name.
 """
 
 from __future__ import annotations
@@ -124,7 +128,7 @@ def resolve(info: IndicatorInfo, present: set[str] | list[str]) -> str | None:
 
 
 def definition(stored_name: str) -> str:
-    """The indicator's definition: its module docstring if it has a module, else DESIGN.md's."""
+    """The engineers' definition: the indicator module's docstring, else the catalog's one line."""
     try:
         module = importlib.import_module(f"autoscope.pipelines.indicators.{stored_name}")
     except ImportError:

@@ -643,7 +643,7 @@ class Report:
         keys = (rows.select(["cut", "cut_value"]).unique()
                 .sort([pl.col("cut").replace_strict(cut_order, default=9, return_dtype=pl.Int32), "cut_value"]))
         out = ['<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
-               + "".join(f"<th>{e(metric_label(m))}" + (f'<span class="sub">and its change</span>' if m in under else "")
+               + "".join(f"<th>{e(metric_label(m))}" + ('<span class="sub">and its change</span>' if m in under else "")
                          + "</th>" for m in metrics) + "</tr></thead><tbody>"]
         reasons_seen: dict[str, str] = {}
         for cut, cut_value in keys.iter_rows():
@@ -697,6 +697,9 @@ class Report:
         as_of = self.frame["computed_at"].max() if self.frame.height else None
         scope = f"team {e(self.team)}" if self.team else "whole lab"
         summary = "".join(f"<li>{e(s)}</li>" for s in sentences(self.frame, self.period, self.team))
+        if self.caveat:  # the moves below compare unlike periods: say so before them
+            summary = (f'<li class="caveat" data-caveat="unlike">Read the changes below with care: {e(self.caveat)}.'
+                       "</li>" + summary)
         title = f"AI R&amp;D automation report — {e(self.period.label)}"
         return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -86,7 +86,9 @@ def test_summary_names_what_moved_most(data_dir: Path, tmp_path: Path) -> None:
     biggest = wide.with_columns(change=(pl.col("2026-Q4") - pl.col("2026-Q3")).abs()).sort("change").row(-1, named=True)
     text = out.read_text(encoding="utf-8")
     summary = text[text.index('<section class="summary">'):text.index("</section>", text.index('<section class="summary">'))]
-    assert words(biggest["indicator"], biggest["metric"]) in summary.split("</li>")[0]
+    items = summary.split("</li>")  # Q4 is partial: a caveat comes first, then the largest move
+    assert 'data-caveat="unlike"' in items[0]
+    assert words(biggest["indicator"], biggest["metric"]) in items[1]
     assert f"{abs(biggest['2026-Q4'] - biggest['2026-Q3']) * 100:.1f} percentage points" in summary
     assert moves(table, parse_period("2026-Q4"))[0].metric == biggest["metric"]
 

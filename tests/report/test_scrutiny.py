@@ -18,10 +18,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-
-from autoscope.cli import main
 from autoscope.pipelines.report.data import load_values, parse_period
 from autoscope.pipelines.report.html import Report
+
+from autoscope.cli import main
 from tests.report import browser
 from tests.report.helpers import stored
 
@@ -175,7 +175,7 @@ def test_units_buckets_gaps_and_a_one_category_chart(data_dir: Path, tmp_path: P
 
 def test_definitions_are_plain_text_and_cite_the_projects_docs(data_dir: Path, tmp_path: Path) -> None:
     text = _report(data_dir, "2026-Q4", tmp_path).read_text(encoding="utf-8")
-    definitions = re.findall(r'<p class="definition">(.*?)</p>', text, re.S)
+    definitions = re.findall(r'<p class="definition">(.*?)</p>', text, re.DOTALL)
     assert len(definitions) >= 10
     for d in definitions:
         assert "DESIGN.md" not in d and "``" not in d and ":func:" not in d and "`" not in d, d
