@@ -226,7 +226,14 @@ UNITS = {
     "review_minutes_per_ai_task": "min per AI task",
     "mean_score": "of 5",
     "geomean_multiplier": "×",
+    "max_multiplier": "×",
+    "trend_vs_previous": "×",
+    "runs": "runs",
+    "models": "models",
+    "open_models": "models not yet public",
 }
+#: metrics that count things: shown as whole numbers
+COUNTS = {"runs", "models", "open_models"}
 
 
 def unit(metric: str) -> str:

@@ -28,7 +28,7 @@ from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import Coverage, Span, comparable, coverage
 from autoscope.pipelines.periods import bounds
 from autoscope.pipelines.report.catalog import (
-    BY_KEY, CATALOG, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
+    BY_KEY, CATALOG, COUNTS, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
 )
 from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find, overlapping_weeks
 from autoscope.pipelines.report.summary import sentences
@@ -74,6 +74,8 @@ def fmt(metric: str, value: float | None, in_unit: str | None = None) -> str:
     if "days" in metric:
         return f"{value:,.0f} days"
     named = unit(metric)
+    if metric in COUNTS:
+        return f"{value:,.0f} {named}"
     if named == "×":
         return f"×{value:,.2f}"
     if named.startswith("USD"):
@@ -454,7 +456,10 @@ class Report:
         if rows.height == 0:
             return "no data in these weeks"
         if rows["suppressed"].all():
-            return "every point suppressed (fewer than k people)"
+            reasons = set(rows["suppression_reason"].to_list()) if "suppression_reason" in rows.columns else {None}
+            if reasons == {"too_few_people"}:
+                return "every point suppressed (fewer than k people)"
+            return "every point suppressed (too few people, or hidden to protect another cell)"
         if any(("week", w) in self.dp_periods for w in rows["period"].to_list()):
             return WITHHELD
         return "no released value in these weeks"
