@@ -218,3 +218,17 @@ def test_health_and_version_answer_while_a_page_renders(dashboard) -> None:
         worker.join(timeout=120)
     # rendering on the event loop would hold these answers until every page was done
     assert answered_during_render >= 2
+
+
+def test_dashboard_month_view_and_team_typo(dashboard) -> None:
+    """A month whose only events fall in a week ISO gives to the next month still charts them;
+    a team that does not exist is refused with the list of teams, not shown as an empty team."""
+    url, token = dashboard
+    bearer = {"Authorization": f"Bearer {token}"}
+    page = httpx.get(url, params={"period": "2026-08"}, headers=bearer, timeout=60).text
+    dom = ReportDom(page)
+    assert "no week with data" not in page
+    assert not dom.charts["automation_share"]["pending"] and dom.charts["automation_share"]["series"]["weeks"]
+    typo = httpx.get(url, params={"period": "2026-Q4", "team": "evalz"}, headers=bearer, timeout=60)
+    assert typo.status_code == 400 and "no such team" in typo.text
+    assert "evals, infrastructure, policy, post-training, pretraining" in typo.text
