@@ -88,7 +88,7 @@ def coverage(period_type: str, label: str, frame: pl.DataFrame, span: Span) -> C
     with_data = sum(w in have for w in weeks)
     as_of = span.as_of
     begun = sum(bounds("week", w)[0] < as_of for w in weeks) if as_of else 0
-    complete = bool(as_of) and is_complete(period_type, label, as_of)
+    complete = bool(as_of) and is_complete(label, as_of)
     if own or with_data:
         status = ACTIVITY
     elif span.since is not None and as_of is not None and end > span.since and start < as_of:

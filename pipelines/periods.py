@@ -6,6 +6,9 @@ ISO weeks follow ISO 8601 (``%G-W%V``): 2026-12-31 is in 2026-W53, 2027-01-01 to
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import Any
 
 PERIOD_SQL: dict[str, str] = {
     "week": "strftime({col}, '%G-W%V')",
@@ -70,15 +73,56 @@ def parent(period_type: str, label_: str) -> tuple[str, str] | None:
     return None
 
 
-def is_complete(period_type: str, label_: str, now: dt.datetime) -> bool:
-    """A period is complete when its end instant is in the past of ``now`` (UTC; naive = UTC)."""
-    _, end = bounds(period_type, label_)
-    if now.tzinfo is not None:
-        now = now.astimezone(dt.UTC).replace(tzinfo=None)
-    return end <= now
+_LABEL_FORMS = {
+    "quarter": re.compile(r"^\d{4}-Q[1-4]$"),
+    "month": re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    "week": re.compile(r"^\d{4}-W\d{2}$"),
+}
+#: the order in which :func:`latest_complete_period` looks: the report's natural period first
+DEFAULT_ORDER = ("quarter", "month", "week")
 
 
-def latest_complete_period(period_type: str, labels: list[str], now: dt.datetime) -> str | None:
-    """The newest of ``labels`` (periods of ``period_type`` that have data) that is complete at ``now``."""
-    done = [p for p in labels if is_complete(period_type, p, now)]
-    return max(done, key=lambda p: bounds(period_type, p)[0]) if done else None
+def period_type_of(label_: str) -> str:
+    """``week``, ``month`` or ``quarter`` for a label written as the job writes them."""
+    for period_type, form in _LABEL_FORMS.items():
+        if form.match(label_):
+            return period_type
+    raise ValueError(f"period {label_!r} must look like 2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week)")
+
+
+def _utc_naive(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+
+
+def is_complete(period: str, now: dt.datetime | None = None) -> bool:
+    """Whether the period ``period`` (a label: 2026-Q3, 2026-09, 2026-W37) has ended: its end
+    instant is not after ``now`` (UTC; default the current time; a naive ``now`` is UTC)."""
+    _, end = bounds(period_type_of(period), period)
+    return end <= _utc_naive(now)
+
+
+def periods_with_events(conn: Any, period_type: str) -> list[str]:
+    """The labels of ``period_type`` in which the warehouse holds at least one event, oldest first."""
+    from autoscope.warehouse.columns import TABLE_BY_TYPE
+
+    expression = period_sql(period_type)
+    union = " UNION ".join(f"SELECT DISTINCT {expression} AS period FROM {table}" for table in TABLE_BY_TYPE.values())
+    return sorted(row[0] for row in conn.execute(f"SELECT DISTINCT period FROM ({union})").fetchall())
+
+
+def latest_complete_period(conn: Any, period_types: Sequence[str] = DEFAULT_ORDER,
+                           now: dt.datetime | None = None) -> str | None:
+    """The newest *complete* period that has events, trying ``period_types`` in order: the
+    latest ended quarter with data, else the latest ended month, else week. None when no period
+    with events has ended yet (everything is in the current one).
+
+    Decision: a report or export that is not asked for a period describes a period that can no
+    longer change; the current one is still filling (ask for it by name to see it anyway).
+    """
+    for period_type in period_types:
+        done = [p for p in periods_with_events(conn, period_type) if is_complete(p, now)]
+        if done:
+            return done[-1]
+    return None
