@@ -375,6 +375,10 @@ def cmd_key(args: argparse.Namespace) -> int:
     )
 
     data_dir = _data_dir(args)
+    if args.key_command.startswith("release-"):
+        from autoscope.pipelines.report.commands import cmd_release_key
+
+        return cmd_release_key(args, data_dir)
     try:
         if args.key_command == "rotate":
             old_id, new_id = rotate_key(data_dir)
@@ -574,10 +578,15 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--token", default=os.environ.get("AUTOSCOPE_TOKEN"))
     quarantine.set_defaults(handler=cmd_quarantine)
 
-    key = with_data_dir(commands.add_parser("key", help="the pseudonym key: its id, or rotate it"))
-    key_commands = key.add_subparsers(dest="key_command", required=True, metavar="id|rotate")
+    key = with_data_dir(commands.add_parser(
+        "key", help="the pseudonym key (id, rotate) and the release key that signs exports (release-…)"))
+    key_commands = key.add_subparsers(dest="key_command", required=True,
+                                      metavar="id|rotate|release-create|release-rotate|release-public")
     key_commands.add_parser("id", help="print the current key id (never the key)")
     key_commands.add_parser("rotate", help="start a new key; the old one is retired")
+    from autoscope.pipelines.report.commands import add_release_key_parsers
+
+    add_release_key_parsers(key_commands)
     key.set_defaults(handler=cmd_key)
 
     def with_collector(sub: argparse.ArgumentParser, timeout: float) -> argparse.ArgumentParser:

@@ -44,6 +44,16 @@ suppressed cell that chained through others (recovered in one group, then used i
 need such a group. ``tests/pipelines/test_suppression_property.py`` checks the stronger property
 directly: for generated data sets, no suppressed count is a linear combination of released ones.
 Each step only adds suppressions, so the loop ends.
+
+Reasons. Every suppressed cell carries why (``suppression_reason``, :data:`REASONS` in words):
+``too_few_people`` (primary: fewer than k people), ``protects_cut`` (hidden so that a suppressed
+cell of the same breakdown — another team, rung, category — cannot be worked out from the
+period's lab-wide total), ``protects_period`` (the same across weeks in a month, months in a
+quarter), ``protects_shared_count`` (hidden so that the AI-task count this indicator shares with
+the others of its family does not give a suppressed cell away). A cell keeps the first reason
+it was hidden for. Telling a reader that a cell hides another says it has k people or more;
+that is no number a suppressed cell holds, and the rule above already lets every group with
+hidden parts have such a cell.
 """
 
 from __future__ import annotations
@@ -61,6 +71,19 @@ K_ENV = "AUTOSCOPE_K"
 CELL_KEY = ["indicator", "period_type", "period", "cut", "cut_value"]
 #: the cell of a family (its shared count)
 FAMILY_KEY = ["family", "period_type", "period", "cut", "cut_value"]
+#: why a cell is suppressed: the code stored in ``suppression_reason`` → the words a reader sees
+REASONS = {
+    "too_few_people": "fewer than k people contributed to this cell",
+    "protects_cut": ("hidden to protect another suppressed cell of the same breakdown (complementary "
+                     "suppression): with the lab-wide total and every other part shown, that cell could be "
+                     "worked out by subtraction"),
+    "protects_period": ("hidden to protect a suppressed cell of another period (complementary suppression): "
+                        "weeks add up to their month and months to their quarter, so one hidden period "
+                        "could be worked out from the others"),
+    "protects_shared_count": ("hidden to protect a suppressed cell of another indicator (complementary "
+                              "suppression): the indicators about AI tasks share one count, so hiding it in "
+                              "one and showing it in another would give it away"),
+}
 BLANKED = ("value", "n_events", "n_actors", "ci_low", "ci_high", "noise_scale")
 #: indicators over the same events (tasks, and reviews of AI tasks)
 FAMILIES = {name: "tasks" for name in (
@@ -110,7 +133,8 @@ def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
 
 def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> pl.DataFrame:
     """The cells (``owner`` + period columns) to hide next: one per group that breaks the rule
-    (module docstring). ``status``: per cell ``hidden``, ``n_actors``, ``n_events``."""
+    (module docstring), with the ``rule`` (``protects_cut`` or ``protects_period``) that hides it.
+    ``status``: per cell ``hidden``, ``n_actors``, ``n_events``."""
     key = [owner, *CELL_KEY[1:]]
     totals = status.select([pl.col(owner), *[pl.col(c).alias(f"t_{c}") for c in key[1:]],
                             pl.col("hidden").alias("t_hidden")])
@@ -128,13 +152,16 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
                    & ((pl.col("hidden") < 2) | ~pl.col("hidden_big")))
     )
     if broken.is_empty():
-        return status.clear().select(key)
+        return status.clear().select(key).with_columns(rule=pl.lit(None, pl.Utf8))
     return (  # in every broken group some part is shown: the smallest of them
         parts.join(broken.select("group"), on="group", how="semi")
         .filter(~pl.col("hidden"))
-        .sort(["n_actors", "n_events", "period", "cut_value"])
+        .sort(["n_actors", "n_events", "period", "cut_value", "group"])
         .unique(subset=["group"], keep="first", maintain_order=True)
-        .select(key).unique()
+        .with_columns(rule=pl.when(pl.col("group").str.starts_with("cut|"))
+                      .then(pl.lit("protects_cut")).otherwise(pl.lit("protects_period")))
+        .sort([*key, "rule"]).unique(subset=key, keep="first", maintain_order=True)
+        .select([*key, "rule"])
     )
 
 
@@ -156,8 +183,9 @@ def _shared_status(state: pl.DataFrame) -> pl.DataFrame:
 
 def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
     """One row per cell (:data:`CELL_KEY`) with its ``family``, ``suppressed`` (primary or
-    complementary) and ``shared_hidden`` (the family's shared count is hidden there); ``cells``
-    holds the *true* n_actors and n_events (long or not)."""
+    complementary), ``suppression_reason`` (a key of :data:`REASONS`; None when released) and
+    ``shared_hidden`` (the family's shared count is hidden there); ``cells`` holds the *true*
+    n_actors and n_events (long or not)."""
     state = (
         cells.select([*CELL_KEY, "n_actors", "n_events"]).unique(subset=CELL_KEY, keep="first")
         .with_columns(
@@ -165,25 +193,35 @@ def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
             n_actors=pl.col("n_actors").fill_null(0), n_events=pl.col("n_events").fill_null(0),
         )
         .with_columns(hidden=pl.col("n_actors") < k)
+        .with_columns(reason=pl.when(pl.col("hidden")).then(pl.lit("too_few_people")).otherwise(pl.lit(None, pl.Utf8)))
     )
     own_links = partitions(state, "indicator")
     shared = _shared_status(state)
     family_links = partitions(shared, "family")
     for _ in range(1000):
         own = _repairs(state, own_links, "indicator", k).with_columns(hit=pl.lit(True))
-        family = _repairs(_shared_status(state), family_links, "family", k).with_columns(family_hit=pl.lit(True))
+        family = (_repairs(_shared_status(state), family_links, "family", k)
+                  .drop("rule").with_columns(family_hit=pl.lit(True)))
         if own.is_empty() and family.is_empty():
             break
+        hit, family_hit = pl.col("hit").fill_null(False), pl.col("family_hit").fill_null(False)
         state = (
             state.join(own, on=CELL_KEY, how="left").join(family, on=FAMILY_KEY, how="left")
-            .with_columns(hidden=pl.col("hidden") | pl.col("hit").fill_null(False) | pl.col("family_hit").fill_null(False))
-            .drop("hit", "family_hit")
+            .with_columns(
+                reason=pl.when(pl.col("hidden")).then(pl.col("reason"))
+                .when(hit).then(pl.col("rule"))
+                .when(family_hit).then(pl.lit("protects_shared_count"))
+                .otherwise(pl.lit(None, pl.Utf8)),
+                hidden=pl.col("hidden") | hit | family_hit,
+            )
+            .drop("hit", "family_hit", "rule")
         )
     else:  # pragma: no cover - each pass hides at least one more of finitely many cells
         raise RuntimeError("complementary suppression did not settle")
     shared = _shared_status(state).select([*FAMILY_KEY, pl.col("hidden").alias("shared_hidden")])
     return state.join(shared, on=FAMILY_KEY, how="left").select(
-        [*CELL_KEY, "family", pl.col("hidden").alias("suppressed"), pl.col("shared_hidden").fill_null(False)])
+        [*CELL_KEY, "family", pl.col("hidden").alias("suppressed"), pl.col("reason").alias("suppression_reason"),
+         pl.col("shared_hidden").fill_null(False)])
 
 
 def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.DataFrame | None) -> pl.DataFrame:
@@ -206,17 +244,18 @@ def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.D
     missing = wanted.join(flagged.select([*CELL_KEY, "metric"]), on=[*CELL_KEY, "metric"], how="anti")
     if missing.is_empty():
         return flagged
-    filler = missing.with_columns(suppressed=pl.lit(True))
+    filler = missing.with_columns(suppressed=pl.lit(True), suppression_reason=pl.lit("protects_shared_count"))
     return pl.concat([flagged, filler], how="diagonal_relaxed")
 
 
 def apply_k_threshold(cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Mark suppressed cells (see :func:`suppression`), give a suppressed family cell to every
     indicator of its family (``shapes``: see :func:`_fill_family_gaps`), and blank what
-    suppressed cells show. The note says only "suppressed": whether a cell was too small itself
-    or hides another is not told."""
+    suppressed cells show. ``suppression_reason`` says why each suppressed cell is (module
+    docstring, "Reasons"); the note says "suppressed"."""
     decided = suppression(cells, k)
-    flagged = cells.join(decided.select([*CELL_KEY, "suppressed"]), on=CELL_KEY, how="left", maintain_order="left")
+    flagged = cells.drop("suppressed", "suppression_reason", strict=False).join(
+        decided.select([*CELL_KEY, "suppressed", "suppression_reason"]), on=CELL_KEY, how="left", maintain_order="left")
     flagged = _fill_family_gaps(flagged, decided, shapes)
     suppressed = pl.col("suppressed")
     blank = [pl.when(suppressed).then(None).otherwise(pl.col(c)).alias(c) for c in BLANKED if c in cells.columns]

@@ -4,6 +4,9 @@ Every ``autoscope export`` attempt writes one row — a refused one too (a raw t
 token without the ``export`` scope), with the reason — in the warehouse, in the same file as
 the numbers it released. Rows are only inserted, never changed. ``autoscope audit`` lists them.
 
+*Signer*: the id of the release key that signed the manifest (:mod:`autoscope.pipelines.signing`),
+with the manifest's SHA-256: together they say which signed file set an export produced.
+
 *Who*: the token's name and id when a valid token was presented (also when it is refused for
 lacking the scope); without tokens (a local operator
 on a warehouse that has no tokens configured) ``local:<OS user>`` and no token id.
@@ -20,7 +23,7 @@ import duckdb
 import polars as pl
 
 COLUMNS = ["audit_id", "occurred_at", "action", "outcome", "who", "token_id", "period", "format", "tables",
-           "out_dir", "files", "rows_exported", "manifest_sha256", "detail"]
+           "out_dir", "files", "rows_exported", "manifest_sha256", "signer", "detail"]
 
 
 @dataclasses.dataclass
@@ -46,21 +49,24 @@ def record(conn: duckdb.DuckDBPyConnection, *, audit_id: str | None = None, acti
            outcome: str, actor: Actor, period: str | None = None, format: str | None = None,
            tables: list[str] | None = None, out_dir: str | None = None, files: int | None = None,
            rows_exported: int | None = None, manifest_sha256: str | None = None,
-           detail: str | None = None) -> str:
+           signer: str | None = None, detail: str | None = None) -> str:
     """Insert one audit row; returns its id."""
     audit_id = audit_id or new_audit_id()
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     conn.execute(
         f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
         [audit_id, now, action, outcome, actor.who, actor.token_id, period, format, tables or [],
-         out_dir, files, rows_exported, manifest_sha256, detail],
+         out_dir, files, rows_exported, manifest_sha256, signer, detail],
     )
     return audit_id
 
 
 def entries(conn: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.DataFrame:
-    """Audit rows, newest first."""
-    query = f"SELECT {', '.join(COLUMNS)} FROM audit_log ORDER BY occurred_at DESC, audit_id DESC"
+    """Audit rows, newest first (``signer`` is empty on a warehouse not yet migrated to 008)."""
+    present = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_log'").fetchall()}
+    columns = [c if c in present else f"NULL::VARCHAR AS {c}" for c in COLUMNS]
+    query = f"SELECT {', '.join(columns)} FROM audit_log ORDER BY occurred_at DESC, audit_id DESC"
     if limit:
         query += f" LIMIT {int(limit)}"
     cursor = conn.cursor()

@@ -296,6 +296,10 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
             period = parse_period(period_label)
         except PeriodError as exc:
             return HTMLResponse(f"<p>{e(str(exc))}</p>", status_code=400, headers=headers)
+        teams = sorted(snapshot.frame.filter(pl.col("cut") == "team")["cut_value"].unique().to_list())
+        if team is not None and team not in teams:  # a typo must not read as a team with no data
+            return HTMLResponse(f"<p>team {e(team)!r}: no such team in the indicators; the teams are: "
+                                f"{e(', '.join(teams))}</p>", status_code=400, headers=headers)
         bar = (f'<div class="live noprint">{_selector(snapshot, period.label, team)}'
                f'<span class="status">{snapshot.events:,} events · {e(snapshot.source)} · read '
                f'{snapshot.read_at.strftime("%H:%M:%S")} UTC · <span id="status">{e(data.status)}</span></span></div>')

@@ -6,13 +6,20 @@ the period and the weeks and months inside it; optionally the aggregate bookkeep
 (:data:`AGGREGATE_TABLES`). A table that holds events or pseudonyms is refused with a clear
 message, and the refusal is audited like every other attempt (:mod:`autoscope.pipelines.audit`).
 
-The manifest (see ``docs/report.md``, "autoscope export") names the schema version, period, generation time,
-software version, k, epsilon used and remaining (from ``dp_ledger`` when it exists), every
-file's rows and SHA-256, and every indicator's definition and its row in Table 1 of the CSET
-report. ``verify`` recomputes each file's SHA-256 and row count and reports anything missing,
-changed or extra. (The manifest does not sign itself: it proves a file set is the one the
-manifest describes; keep the manifest's own SHA-256, which the audit log records, to prove the
-manifest is the one that was exported.)
+The manifest (see ``docs/report.md``, "autoscope export") names the schema version, period,
+the time the indicators were computed, software version, k, epsilon used and remaining (from
+``dp_ledger`` when it exists), both suppression rules in words, the coverage of every period
+inside the exported one (with activity, covered without activity, not covered; complete or
+not), every file's rows and SHA-256, and every indicator's definition and its row in Table 1
+of the CSET report. The lab's release key signs the manifest (``manifest.sig``,
+:mod:`autoscope.pipelines.signing`). ``verify`` recomputes each file's SHA-256 and row count
+and reports anything missing, changed or extra; given the release key's public key (received
+separately) it checks the signature too, so a doctored file with a recomputed manifest fails.
+
+Re-export gives the same bytes: the manifest holds nothing of the moment of export (no clock
+time, no audit id — the audit log links each export to its manifest by the manifest's
+SHA-256), rows are written in key order, and Ed25519 signatures are deterministic. Who exported
+is in the manifest, so the same data exported by the same holder gives the same files.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ import duckdb
 import polars as pl
 
 from autoscope import __version__
-from autoscope.pipelines import audit
+from autoscope.pipelines import audit, signing
+from autoscope.pipelines.anonymize import REASONS
+from autoscope.pipelines.coverage import ACTIVITY, NO_ACTIVITY, NOT_COVERED, Span, coverage
 from autoscope.pipelines.privacy import BudgetExceeded
-from autoscope.pipelines.report.build import PeriodUnavailable, ensure_stored, open_warehouse
-from autoscope.pipelines.report.catalog import CATALOG, definition, info_for, resolve
+from autoscope.pipelines.report.build import KTooLow, PeriodUnavailable, ensure_stored, open_warehouse
+from autoscope.pipelines.report.catalog import CATALOG, info_for, reader_definition, resolve
 from autoscope.pipelines.report.data import Period, has_table, parse_period
 from autoscope.pipelines.report.stored import needed_types
 
@@ -57,6 +66,36 @@ class ExportResult:
     out_dir: Path
     manifest: dict
     audit_id: str
+    signature: dict | None = None
+    key_created: bool = False
+
+
+#: how the manifest explains suppression, in words (``privacy.suppression``)
+SUPPRESSION_RULES = {
+    "column": "suppression_reason: why each suppressed row is suppressed (empty when released)",
+    "k_threshold": ("A cell is released only when at least k distinct people contributed to it. A smaller cell "
+                    "is kept, marked suppressed = true, with its value, counts and interval left blank "
+                    "(suppression_reason too_few_people)."),
+    "complementary": ("A released total must not give a suppressed part back by subtraction. Where a lab-wide "
+                      "total and all but one of its parts (teams, rungs, categories; weeks of a month, months "
+                      "of a quarter; the AI-task count the task indicators share) would be shown, a further "
+                      "cell with at least k people is suppressed too, so that at least two parts are hidden "
+                      "and one of them has k people or more (suppression_reason protects_cut, protects_period "
+                      "or protects_shared_count)."),
+    "reasons": REASONS,
+}
+
+
+def period_coverage(conn: duckdb.DuckDBPyConnection, period: Period, values: pl.DataFrame | None) -> list[dict]:
+    """The coverage of the exported period and every period inside it (see :mod:`autoscope.pipelines.coverage`)."""
+    first = conn.execute("SELECT min(period) FROM indicator_values WHERE period_type = 'week'").fetchall()[0][0]
+    frame = values if values is not None else _rows(conn, "indicator_values", period)
+    span = Span.of(frame, first)
+    if frame.height == 0:
+        as_of = conn.execute("SELECT max(computed_at) FROM indicator_values").fetchall()[0][0]
+        span = Span(span.since, as_of)
+    return [coverage(ptype, label, frame, span).as_dict()
+            for ptype, labels in periods_within(period).items() for label in labels]
 
 
 def _raw_tables() -> set[str]:
@@ -212,14 +251,17 @@ def export_period(
         try:
             for table in tables:
                 check_table(conn, table)
+            if out_dir.exists() and not out_dir.is_dir():
+                raise ExportError(f"--out {out_dir} is a file, not a directory: an export writes one file per "
+                                  "indicator plus manifest.json and manifest.sig, so give a new or empty directory")
             if out_dir.exists() and any(out_dir.iterdir()):
                 raise ExportError(f"{out_dir} is not empty: export into a new or empty directory")
             ensure_stored(conn, period, list(periods_within(period)), k=k)
         except (ExportRefused, ExportError) as exc:
             audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
             raise
-        except (PeriodUnavailable, BudgetExceeded) as exc:
-            reason = str(exc) if isinstance(exc, PeriodUnavailable) else f"refused by the privacy budget: {exc}"
+        except (PeriodUnavailable, BudgetExceeded, KTooLow) as exc:
+            reason = str(exc) if not isinstance(exc, BudgetExceeded) else f"refused by the privacy budget: {exc}"
             audit.record(conn, outcome="refused", actor=actor, detail=reason, **common)
             raise ExportRefused(reason) from None
         values = _rows(conn, "indicator_values", period) if "indicator_values" in tables else None
@@ -250,46 +292,68 @@ def export_period(
                 "indicator": stored or info.names[0], "title": info.title, "table1_row": info.table1_row,
                 "computed": stored is not None, "file": f"{stored}.{ext}" if stored else None,
                 "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()) if stored else [],
-                "definition": definition(stored) if stored else info.design_definition,
+                "definition": reader_definition(stored or info.names[0]),
             })
         for stored in sorted(present - {n for n in known if n}):
             indicators.append({"indicator": stored, "title": info_for(stored).title, "table1_row": None,
                                "computed": True, "file": f"{stored}.{ext}",
                                "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()),
-                               "definition": definition(stored)})
-        for table, frame in others.items():
+                               "definition": reader_definition(stored)})
+        for table, frame in sorted(others.items()):
             name = f"{table}.{ext}"
             write_frame(frame, out_dir / name, fmt)
             files.append({"path": name, "table": table, "indicator": None, "rows": frame.height,
                           "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
         k_values = sorted({int(x) for x in values["k"].to_list()}) if values is not None and values.height else []
+        computed_at = values["computed_at"].max() if values is not None and values.height else None
+        periods = period_coverage(conn, period, values)
+        key, key_created = signing.load_or_create(data_dir)
+
+        def listed(status: str) -> dict[str, list[str]]:
+            return {ptype: [p["period"] for p in periods if p["period_type"] == ptype and p["status"] == status]
+                    for ptype in periods_within(period)}
+
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "software": {"name": "autoscope", "version": __version__},
             "warehouse_schema_version": schema_version(conn),
-            "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "indicators_computed_at": None if computed_at is None else computed_at.isoformat(timespec="seconds") + "Z",
             "period": period.label,
             "period_type": period.period_type,
-            "periods_included": periods_within(period),
+            "period_complete": next(p["complete"] for p in periods if p["period"] == period.label),
+            "periods_included": listed(ACTIVITY),
+            "periods_covered_without_activity": listed(NO_ACTIVITY),
+            "periods_not_covered": listed(NOT_COVERED),
+            "coverage": periods,
+            "coverage_rules": (
+                "A period is complete when it ended before the indicators were computed "
+                "(indicators_computed_at). periods_included have rows; periods_covered_without_activity fall "
+                "within the time Autoscope was collecting (from the first week with data to "
+                "indicators_computed_at) but recorded nothing; periods_not_covered fall outside it (before "
+                "collection began, or not begun when the indicators were computed), so nothing is known about them. weeks_with_data counts the ISO weeks of a period with rows."),
             "format": fmt,
             "privacy": {"k": k_values[0] if len(k_values) == 1 else k_values,
                         "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",
+                        "suppression": SUPPRESSION_RULES,
                         **epsilon_status(conn, period)},
             "source": "table indicator_values (long format: indicator, metric, period_type, period, cut, "
                       "cut_value, value, n_events, n_actors, suppressed, k, computed_at, …)",
             "table1": "CSET, When AI Builds AI (2025), Table 1: Signs of how automated AI R&D is "
                       "progressing inside AI companies",
             "exported_by": {"who": actor.who, "token_id": actor.token_id},
-            "audit_id": audit_id,
+            "signature": {"file": signing.SIGNATURE_FILE, "algorithm": signing.ALGORITHM, "key_id": key.key_id,
+                          "signer": key.signer,
+                          "check": "autoscope export verify DIR --public-key release-public-key.pem"},
             "files": files,
             "indicators": indicators,
         }
         manifest_path = out_dir / MANIFEST
         manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        signature = signing.sign_manifest(out_dir, key, MANIFEST)
         audit.record(conn, outcome="ok", actor=actor, files=len(files),
                      rows_exported=sum(f["rows"] for f in files), manifest_sha256=sha256_of(manifest_path),
-                     **common)
-    return ExportResult(out_dir, manifest, audit_id)
+                     signer=key.key_id, **common)
+    return ExportResult(out_dir, manifest, audit_id, signature, key_created)
 
 
 def _entry_problem(entry: object, index: int) -> tuple[str | None, str | None]:
@@ -314,21 +378,29 @@ def _entry_problem(entry: object, index: int) -> tuple[str | None, str | None]:
     return name, None
 
 
-def verify(out_dir: Path) -> list[str]:
-    """Problems found checking ``out_dir`` against its manifest; an empty list means it verifies."""
+def verify(out_dir: Path, public_key: Path | None = None) -> list[str]:
+    """Problems found checking ``out_dir`` against its manifest; an empty list means it verifies.
+
+    With ``public_key`` (a PEM file of the lab's release key, received separately), the
+    manifest's signature is checked first: a file changed together with a recomputed manifest
+    then fails. Without it, only the files against the manifest beside them are checked.
+    """
     out_dir = Path(out_dir)
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists():
         return [f"no {MANIFEST} in {out_dir}"]
+    signature_problems = (signing.check_signature(out_dir, signing.read_public_key(public_key), MANIFEST)
+                          if public_key is not None else [])
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         entries = manifest["files"]
         fmt = manifest["format"]
     except (ValueError, KeyError, TypeError) as exc:
-        return [f"{MANIFEST} is not a valid manifest: {exc}"]
+        return [*signature_problems, f"{MANIFEST} is not a valid manifest: {exc}"]
     if not isinstance(entries, list) or fmt not in FORMATS:
-        return [f"{MANIFEST} is not a valid manifest: 'files' must be a list and 'format' one of {', '.join(FORMATS)}"]
-    problems = []
+        return [*signature_problems,
+                f"{MANIFEST} is not a valid manifest: 'files' must be a list and 'format' one of {', '.join(FORMATS)}"]
+    problems = list(signature_problems)
     if manifest.get("manifest_version") != MANIFEST_VERSION:
         problems.append(f"manifest_version {manifest.get('manifest_version')!r} is not {MANIFEST_VERSION}")
     listed = set()
@@ -357,6 +429,7 @@ def verify(out_dir: Path) -> list[str]:
             continue
         if rows != entry["rows"]:
             problems.append(f"{name}: {rows} rows, the manifest says {entry['rows']}")
-    extra = sorted(p.name for p in out_dir.iterdir() if p.name != MANIFEST and p.name not in listed)
+    extra = sorted(p.name for p in out_dir.iterdir()
+                   if p.name not in (MANIFEST, signing.SIGNATURE_FILE) and p.name not in listed)
     problems.extend(f"{name}: not in the manifest" for name in extra)
     return problems

@@ -45,12 +45,13 @@ INDICATORS = (
 STORED_COLUMNS = [
     "indicator", "metric", "period_type", "period", "cut", "cut_value",
     "value", "n_events", "n_actors", "suppressed", "k", "computed_at",
-    "ci_low", "ci_high", "noise_scale", "note",
+    "ci_low", "ci_high", "noise_scale", "note", "suppression_reason",
 ]
 _SCHEMA = {
     "indicator": pl.Utf8, "metric": pl.Utf8, "period_type": pl.Utf8, "period": pl.Utf8, "cut": pl.Utf8,
     "cut_value": pl.Utf8, "value": pl.Float64, "n_events": pl.Int64, "n_actors": pl.Int64,
     "ci_low": pl.Float64, "ci_high": pl.Float64, "noise_scale": pl.Float64, "note": pl.Utf8,
+    "suppression_reason": pl.Utf8,
 }
 #: seconds per phase of the last :func:`_compute` (the benchmark's profile)
 LAST_PROFILE: dict[str, float] = {}

@@ -25,6 +25,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from autoscope.pipelines.coverage import Span
+from autoscope.pipelines.periods import bounds
 from autoscope.pipelines.report.data import Period, chart_weeks, has_table, load_values, parse_period
 from autoscope.pipelines.report.html import Report
 from autoscope.pipelines.report.stored import (
@@ -46,6 +48,25 @@ class NoWarehouse(FileNotFoundError):
 
 class PeriodUnavailable(LookupError):
     """The period has no stored indicators and none can be computed (it has no events)."""
+
+
+class UnknownTeam(LookupError):
+    """``--team`` names no team the stored indicators have (a typo): the message lists them."""
+
+
+def check_team(conn: duckdb.DuckDBPyConnection, team: str | None) -> None:
+    """Refuse a team the stored indicators never name (:class:`UnknownTeam`, listing the teams)."""
+    if team is None:
+        return
+    teams = sorted(r[0] for r in conn.execute(
+        "SELECT DISTINCT cut_value FROM indicator_values WHERE cut = 'team'").fetchall())
+    if team not in teams:
+        raise UnknownTeam(f"--team {team!r}: no such team in the indicators; the teams are: "
+                          + (", ".join(teams) or "(none stored yet)"))
+
+
+class KTooLow(ValueError):
+    """A k below the stored release's was asked for: it would release cells the stored one hides."""
 
 
 @contextlib.contextmanager
@@ -97,8 +118,10 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
     type that was not asked for before. It runs for *every* period type, not only the missing
     ones, because complementary suppression decides weeks, months and quarters together
     (:mod:`autoscope.pipelines.anonymize`): types released by separate runs could be differenced.
-    It uses the stored release's k and epsilon (``k`` overrides the k), so computing a missing
-    period never releases it with a weaker k or without the differential privacy of the rest.
+    It uses the stored release's k and epsilon, so computing a missing period never releases it
+    with a weaker k or without the differential privacy of the rest. A ``k`` above the stored
+    one is honoured at once (the whole release is recomputed with it, stored or not); one below
+    is refused with :class:`KTooLow`.
 
     Raises :class:`PeriodUnavailable` when the period has no events (checked before computing:
     nothing would come of it) or is still not covered after the run, and
@@ -108,6 +131,13 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
     from autoscope.warehouse.schema import migrate
 
     migrate(conn)
+    release = stored_release(conn)
+    if k is not None and release.k is not None and k != release.k:
+        if k < release.k:
+            raise KTooLow(
+                f"refused: the stored release uses k={release.k}; a release with the smaller k={k} would show "
+                f"cells the stored one suppresses (k can be raised, never lowered): use --k {release.k} or more")
+        refresh = True  # a stricter k: the whole release is recomputed with it (suppression is decided together)
     if not refresh and not uncovered(conn, period, period_types):
         return False
     if not has_events_in(conn, period):
@@ -117,7 +147,6 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
         raise PeriodUnavailable(
             f"refused: {period.label} ({period.start:%Y-%m-%d} to {period.end - dt.timedelta(days=1):%Y-%m-%d}) "
             f"has no events, so it has no indicators; {holds}")
-    release = stored_release(conn)
     run(conn, k=k if k is not None else release.k, full=True,
         epsilon=release.epsilon, budget=release.budget)
     missing = uncovered(conn, period, period_types)
@@ -135,26 +164,42 @@ class Loaded:
     frame: pl.DataFrame
     computed: bool                          # the job ran for this report
     epsilons: dict[tuple[str, str], float]  # the periods released under differential privacy
+    span: Span | None = None                # when the warehouse collected (coverage)
 
 
-def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int | None = None) -> Loaded:
-    """The rows the report of ``period`` needs, computed and stored first if they were not."""
+def collection_span(conn: duckdb.DuckDBPyConnection) -> Span:
+    """From the first stored week with rows to when the stored indicators were computed."""
+    first, as_of = conn.execute(
+        "SELECT min(period) FILTER (WHERE period_type = 'week'), max(computed_at) FROM indicator_values").fetchall()[0]
+    return Span(None if first is None else bounds("week", first)[0], as_of)
+
+
+def load_for_period(path: Path, period: Period, *, refresh: bool = False, k: int | None = None,
+                    team: str | None = None) -> Loaded:
+    """The rows the report of ``period`` needs, computed and stored first if they were not;
+    ``team`` is checked against the stored teams first (:class:`UnknownTeam`)."""
     types = needed_types(period, ["week"])
     if not refresh:
         with open_warehouse(path, write=False) as conn:
-            if has_table(conn, "indicator_values") and not uncovered(conn, period, types):
-                return Loaded(load_values(conn, needed_periods(period)), False, period_epsilons(conn))
+            if has_table(conn, "indicator_values"):
+                check_team(conn, team)
+            if (has_table(conn, "indicator_values") and not uncovered(conn, period, types)
+                    and (k is None or stored_release(conn).k == k)):
+                return Loaded(load_values(conn, needed_periods(period)), False, period_epsilons(conn),
+                              collection_span(conn))
     with open_warehouse(path, write=True) as conn:
         computed = ensure_stored(conn, period, types, k=k, refresh=refresh)
-        return Loaded(load_values(conn, needed_periods(period)), computed, period_epsilons(conn))
+        check_team(conn, team)
+        return Loaded(load_values(conn, needed_periods(period)), computed, period_epsilons(conn),
+                      collection_span(conn))
 
 
 def write_report(path: Path, period_label: str, out: Path, *, team: str | None = None,
                  refresh: bool = False, k: int | None = None) -> tuple[Path, Report, bool]:
     """Render the report of ``period_label`` from the warehouse at ``path`` into ``out``."""
     period = parse_period(period_label)
-    loaded = load_for_period(path, period, refresh=refresh, k=k)
-    report = Report(loaded.frame, period, team, epsilons=loaded.epsilons)
+    loaded = load_for_period(path, period, refresh=refresh, k=k, team=team)
+    report = Report(loaded.frame, period, team, epsilons=loaded.epsilons, span=loaded.span)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report.render(), encoding="utf-8")

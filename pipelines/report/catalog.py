@@ -1,19 +1,23 @@
-"""What the report and the export know about each indicator: title, Table 1 row, definition.
+"""What the report and the export know about each indicator: title, Table 1 row, definitions,
+which direction is a concern, units.
 
 The report is built *generically* over ``indicator_values``: whatever indicator rows exist are
-shown, and an indicator of DESIGN.md that has no rows yet is listed as "not yet computed".
-This catalog only adds the words around the numbers:
+shown, and an indicator of the project's brief that has no rows yet is listed as "not yet
+computed". This catalog only adds the words around the numbers:
 
 * ``table1_row`` — the row of Table 1 of the CSET workshop report *When AI Builds AI* (2025),
   "Signs of how automated AI R&D is progressing inside AI companies", that the indicator
-  measures, named as DESIGN.md and issue 6 phrase it;
-* ``definition`` — the indicator module's docstring when the module exists (the code is the
-  source of truth), else DESIGN.md's one-line definition;
-* ``names`` — the stored indicator names it may appear under (the indicator jobs are being
-  extended; the first name present in the table wins).
+  measures;
+* :func:`reader_definition` — the plain-text definition readers see (report, dashboard,
+  manifest), ending with the section of ``docs/indicators.md`` that gives the method in full;
+  :func:`definition` — the engineers' one, the indicator module's docstring (the code is the
+  source of truth), kept for tools;
+* ``names`` — the stored indicator names it may appear under (the first name present wins);
+* :data:`CONCERN` — per metric, the direction that is a concern (arrows follow it);
+* :data:`UNITS` and :func:`metric_order` — units of bare numbers, and bucket order.
 
 An indicator present in the table but unknown here is still shown and exported, under its
-stored name, with its module docstring as definition.
+stored name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import re
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +128,7 @@ def resolve(info: IndicatorInfo, present: set[str] | list[str]) -> str | None:
 
 
 def definition(stored_name: str) -> str:
-    """The indicator's definition: its module docstring if it has a module, else DESIGN.md's."""
+    """The engineers' definition: the indicator module's docstring, else the catalog's one line."""
     try:
         module = importlib.import_module(f"autoscope.pipelines.indicators.{stored_name}")
     except ImportError:
@@ -139,3 +144,119 @@ def metric_label(metric: str) -> str:
 def is_share(metric: str) -> bool:
     """Metrics shown as percentages: shares and rates (values in 0..1)."""
     return metric.endswith(("_share", "_rate")) or metric.startswith("share_")
+
+
+# ---------------------------------------------------------------- words for readers
+
+#: where a reader finds each indicator's method in full: the project's own documentation
+DOCS = "docs/indicators.md"
+
+#: plain-text definitions (no code markup): what leadership and auditors read in the report,
+#: the dashboard and the manifest. The module docstrings stay the engineers' definitions.
+READER_DEFINITIONS = {
+    "automation_share": (
+        "The share of tasks done by AI, by AI and humans together, and by humans alone. The time-weighted AI "
+        "share weighs each task by the human time it would have taken: the human-equivalent minutes of "
+        "successful AI tasks divided by those of all completed tasks."),
+    "task_size": (
+        "How big the tasks delegated to AI are, measured in the human time they would have taken: the median "
+        "and the 90th percentile, and the share of AI tasks over 1 hour, over 8 hours and over 40 hours."),
+    "time_horizon": (
+        "METR's time horizon: the length of task (in human time) at which AI succeeds half the time (50 %) or "
+        "four times in five (80 %), from a logistic fit of AI success against the logarithm of task length, "
+        "with a 95 % interval from a bootstrap over people and tasks. The doubling time is how long the 50 % "
+        "horizon takes to double, fitted over three or more periods."),
+    "ladder": (
+        "The AI share of tasks on each rung of the sophistication ladder (engineering, experiments, ideation, "
+        "strategy), and the highest rung where AI does at least 10 % of the tasks."),
+    "tasks_involved": (
+        "How AI tasks are spread over the six activity categories: each category's share of all AI tasks, and "
+        "its change in percentage points from the previous period."),
+    "review_frequency": (
+        "How much humans review AI work: reviews per AI task; the share of AI tasks with no human review; the "
+        "intervention rate (reviews that rejected, modified or intervened, out of all reviews); and review "
+        "minutes per AI task."),
+    "experiment_compute": (
+        "The share of experiment accelerator-hours spent on experiments designed by AI (and, separately, by AI "
+        "or by AI and humans together)."),
+    "first_authorship": (
+        "The share of contributions (commits, pull requests, papers) whose first author is an AI, and AI's "
+        "mean share of each contribution."),
+    "deployment_gap": (
+        "Days from a model's internal deployment to its public release. Models not yet public count with the "
+        "days so far, so the figure is a lower bound while any is open."),
+    "compute_multiplier": (
+        "How much less compute a recipe needs to reach the same target loss than its baseline (baseline "
+        "compute divided by this compute), and its trend."),
+    "impressions": "Survey answers about AI's role: the mean score (1 to 5) and the share of answers of 4 or 5.",
+    "spend_distribution": (
+        "How R&D spend is split between AI tools, compute, data, staff and other costs (each category's share "
+        "of the spend reported), and spend on AI tools per active researcher, in US dollars."),
+}
+
+
+def reader_definition(stored_name: str) -> str:
+    """The plain-text definition a reader sees, ending with where the full method is documented."""
+    info = BY_KEY.get(stored_name) or info_for(stored_name)
+    text = READER_DEFINITIONS.get(info.key) or info.design_definition or "No definition recorded."
+    anchor = info.title
+    return f"{text} Full method: the Autoscope documentation, {DOCS}, section “{anchor}”."
+
+
+#: which direction of a metric is a concern for oversight ("rise" or "fall"); metrics not listed
+#: are neutral: their arrows are grey, since a move is not good or bad by itself (the AI share
+#: rising is what the report measures, not a warning)
+CONCERN = {
+    ("review_frequency", "unreviewed_share"): "rise",
+    ("review_frequency", "reviews_per_ai_task"): "fall",
+    ("review_frequency", "review_minutes_per_ai_task"): "fall",
+    ("review_frequency", "intervention_rate"): "rise",
+}
+
+
+def concern(indicator: str, metric: str) -> str | None:
+    """"rise" or "fall": the direction of ``metric`` that is a concern; None: neutral."""
+    return CONCERN.get((info_for(indicator).key, metric))
+
+
+#: units of metrics that are neither shares (%) nor durations (their unit is in their name)
+UNITS = {
+    "ai_tool_spend_per_active_researcher": "USD per active researcher",
+    "reviews_per_ai_task": "reviews per AI task",
+    "review_minutes_per_ai_task": "min per AI task",
+    "mean_score": "of 5",
+    "geomean_multiplier": "×",
+    "max_multiplier": "×",
+    "trend_vs_previous": "×",
+    "runs": "runs",
+    "models": "models",
+    "open_models": "models not yet public",
+}
+#: metrics that count things: shown as whole numbers
+COUNTS = {"runs", "models", "open_models"}
+
+
+def unit(metric: str) -> str:
+    """The unit a bare number of ``metric`` is shown with ("" for shares, durations and days)."""
+    return UNITS.get(metric, "")
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(h|d)?$")  # share_over_8h: base "share_over_", number 8
+
+
+def metric_order(metrics: list[str]) -> list[str]:
+    """Metrics in reading order: numbered buckets by their number (1 h, 8 h, 40 h, not 1 h, 40 h,
+    8 h as names sort), each group where its first member was, the rest as given."""
+    def base(metric: str) -> str:
+        found = _NUMBERED.match(metric)
+        return found.group(1) if found else metric
+
+    def number(metric: str) -> int:
+        found = _NUMBERED.match(metric)
+        return int(found.group(2)) if found else 0
+
+    out: list[str] = []
+    for metric in metrics:
+        if base(metric) not in {base(m) for m in out}:
+            out.extend(sorted((m for m in metrics if base(m) == base(metric)), key=number))
+    return out

@@ -81,9 +81,17 @@ def list_periods(data_dir: Path, as_json: bool = False) -> int:
     return 0
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from autoscope.pipelines.privacy import BudgetExceeded
-    from autoscope.pipelines.report.build import NoWarehouse, PeriodUnavailable, WarehouseBusy, write_report
+    from autoscope.pipelines.report.build import (
+        KTooLow, NoWarehouse, PeriodUnavailable, UnknownTeam, WarehouseBusy, write_report,
+    )
     from autoscope.pipelines.report.data import PeriodError
 
     console = _console()
@@ -102,8 +110,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         path, report, computed = write_report(data_dir / "warehouse.duckdb", args.period, out,
                                               team=args.team, refresh=args.refresh, k=args.k)
-    except (PeriodError, PeriodUnavailable) as exc:
-        console.print(f"[red]{exc}[/]")
+    except (PeriodError, PeriodUnavailable, UnknownTeam, KTooLow) as exc:
+        console.print(f"[red]{_escape(str(exc))}[/]")
         return 2
     except BudgetExceeded as exc:
         console.print(f"[red]refused by the privacy budget:[/] {exc}")
@@ -157,16 +165,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     console = _console()
     words = list(args.action or [])
     if words and words[0] == "verify":
+        from autoscope.pipelines.signing import ReleaseKeyError
+
         if len(words) != 2:
-            print("autoscope export verify: error: give one directory: autoscope export verify DIR", file=sys.stderr)
+            print("autoscope export verify: error: give one directory: autoscope export verify DIR "
+                  "[--public-key FILE]", file=sys.stderr)
             return 2
-        problems = verify(Path(words[1]))
+        key = Path(args.public_key) if args.public_key else None
+        try:
+            problems = verify(Path(words[1]), public_key=key)
+        except ReleaseKeyError as exc:
+            return _refuse("export verify", f"--public-key: {exc}")
+            return 2
         if problems:
-            console.print(f"[bold red]{words[1]} does NOT match its manifest:[/]")
+            console.print(f"[bold red]{_escape(words[1])} does NOT verify:[/]")
             for problem in problems:
-                console.print(f"  - {problem}")
+                console.print(f"  - {_escape(problem)}")
             return 1
-        console.print(f"[green]{words[1]}: every file matches manifest.json (SHA-256 and row counts)[/]")
+        console.print(f"[green]{_escape(words[1])}: every file matches manifest.json (SHA-256 and row counts)[/]")
+        if key is None:
+            console.print("[yellow]the manifest's signature was NOT checked (no --public-key): this shows the files "
+                          "match the manifest beside them, not that the lab issued it[/]")
+        else:
+            console.print(f"[green]manifest.json is signed by the release key in {_escape(str(key))}[/]")
         return 0
     if words:
         return _refuse("export", f"unknown export action {' '.join(words)!r}: use `autoscope export --period P "
@@ -186,11 +207,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         result = export_period(Path(args.data_dir).resolve(), args.period, args.format, Path(args.out),
                                token=token, tables=args.table or ["indicator_values"], k=args.k)
-    except ExportRefused as exc:
-        console.print(f"[bold red]{exc}[/] (recorded in the audit log)")
+    except (ExportRefused, ExportError) as exc:
+        console.print(f"[bold red]{_escape(str(exc))}[/] (recorded in the audit log)")
         return 2
-    except (ExportError, ValueError) as exc:
-        console.print(f"[red]{exc}[/]")
+    except ValueError as exc:
+        console.print(f"[red]{_escape(str(exc))}[/]")
         return 2
     except (NoWarehouse, WarehouseBusy) as exc:
         console.print(f"[red]{exc}[/]")
@@ -199,6 +220,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     console.print(f"exported {args.period} as {args.format}: {len(files)} files, "
                   f"{sum(f['rows'] for f in files):,} rows → [cyan]{result.out_dir.resolve()}[/]")
     console.print(f"manifest: {result.out_dir / 'manifest.json'}; audit entry {result.audit_id}")
+    if result.signature:
+        console.print(f"signed by {result.signature['signer']} (manifest.sig); auditors check it with "
+                      "`autoscope export verify DIR --public-key FILE`, the key from `autoscope key release-public`")
+    if result.key_created:
+        console.print(f"created the lab's release key {result.signature['key_id']} (first export); "
+                      "`autoscope key release-public` prints its public key for auditors")
     return 0
 
 
@@ -224,14 +251,20 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
 
-    console = Console(width=max(Console().width, 160))
-    table = Table("when (UTC)", "outcome", "who", "token", "period", "format", "files", "rows", "out", "detail",
+    console = Console(width=max(Console().width, 240))  # the manifest's SHA-256 whole, never cut
+    table = Table("when (UTC)", "outcome", "who", "token", "period", "format", "files", "rows",
                   title="exports (newest first)", title_justify="left")
+    # the manifest's hash and its signer whole: they are what an auditor compares with a delivered set
+    table.add_column("manifest SHA-256", no_wrap=True, min_width=64)
+    table.add_column("signer (release key)", no_wrap=True, min_width=16)
+    table.add_column("out")
+    table.add_column("detail")
     for r in rows.iter_rows(named=True):
         table.add_row(str(r["occurred_at"])[:19], r["outcome"], r["who"], r["token_id"] or "–", r["period"] or "",
                       r["format"] or "", "" if r["files"] is None else str(r["files"]),
-                      "" if r["rows_exported"] is None else f"{r['rows_exported']:,}", r["out_dir"] or "",
-                      (r["detail"] or "")[:70])
+                      "" if r["rows_exported"] is None else f"{r['rows_exported']:,}",
+                      r["manifest_sha256"] or "–", r["signer"] or "–", r["out_dir"] or "",
+                      _escape((r["detail"] or "")[:70]))
     console.print(table)
     return 0
 
@@ -251,7 +284,8 @@ def add_parsers(commands, with_data_dir, k_type=int, seconds_type=float, count_t
     report.add_argument("--out", help="the HTML file (default report-PERIOD.html)")
     report.add_argument("--team", help="one team instead of the whole lab")
     report.add_argument("--refresh", action="store_true", help="recompute and store the indicators first")
-    report.add_argument("--k", type=k_type, help="k-anonymity threshold when computing (5 or more)")
+    report.add_argument("--k", type=k_type, help="k-anonymity threshold (5 or more): above the stored release's, "
+                        "the release is recomputed with it; below it, refused")
     report.set_defaults(handler=cmd_report)
 
     dashboard = with_data_dir(commands.add_parser(
@@ -278,10 +312,51 @@ def add_parsers(commands, with_data_dir, k_type=int, seconds_type=float, count_t
                         help="aggregate table to include (repeatable; default indicator_values; "
                         "event tables are refused)")
     export.add_argument("--token", help=f"a token with the export scope (default ${TOKEN_ENV})")
-    export.add_argument("--k", type=k_type, help="k-anonymity threshold when computing (5 or more)")
+    export.add_argument("--k", type=k_type, help="k-anonymity threshold (5 or more): above the stored release's, "
+                        "the release is recomputed with it; below it, refused")
+    export.add_argument("--public-key", help="with verify: the lab's release public key (PEM), received separately; "
+                        "the manifest's signature is checked against it")
     export.set_defaults(handler=cmd_export)
 
     audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
     audit.add_argument("--limit", type=count_type, default=50)
     audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
     audit.set_defaults(handler=cmd_audit)
+
+
+def cmd_release_key(args: argparse.Namespace, data_dir: Path) -> int:
+    """``autoscope key release-create | release-rotate | release-public``: the key that signs exports."""
+    from autoscope.pipelines import signing
+
+    console = _console()
+    try:
+        if args.key_command == "release-create":
+            key = signing.create(data_dir)
+            console.print(f"release key {key.key_id} created in {_escape(str(key.path))} (readable by you only); "
+                          "give auditors its public key: `autoscope key release-public --out FILE`")
+        elif args.key_command == "release-rotate":
+            old, key = signing.rotate(data_dir)
+            console.print(f"release key rotated: {old or '(none)'} -> {key.key_id}; exports are signed with the new key "
+                          "from now on. The old key is kept under keys/retired/ so that `autoscope key release-public "
+                          f"--key-id {old or 'ID'}` still gives the public key that checks older exports")
+        else:
+            pem = signing.public_key_pem(data_dir, args.key_id)
+            if args.out:
+                Path(args.out).write_text(pem, encoding="utf-8")
+                console.print(f"public key written to {_escape(args.out)}")
+            else:
+                print(pem, end="")
+    except signing.ReleaseKeyError as exc:
+        console.print(f"[red]{_escape(str(exc))}[/]")
+        return 2
+    return 0
+
+
+def add_release_key_parsers(key_commands) -> None:
+    """``key release-create | release-rotate | release-public`` (called from autoscope/cli.py)."""
+    key_commands.add_parser("release-create", help="create the lab's release key, which signs export manifests")
+    key_commands.add_parser("release-rotate", help="start a new release key; the old one is retired, its public "
+                            "key still available")
+    public = key_commands.add_parser("release-public", help="print the release key's public key (PEM) for auditors")
+    public.add_argument("--key-id", help="a retired key's id (default: the key in force)")
+    public.add_argument("--out", help="write the PEM to this file instead of printing it")

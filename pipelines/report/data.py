@@ -92,8 +92,25 @@ def chart_weeks(period: Period, before: int = 1) -> list[str]:
         chain.insert(0, chain[0].previous())
     weeks: list[str] = []
     for item in chain:
-        weeks.extend(w for w in item.weeks() if w not in weeks)
+        weeks.extend(w for w in overlapping_weeks(item) if w not in weeks)
     return weeks
+
+
+def overlapping_weeks(period: Period) -> list[str]:
+    """ISO weeks with at least one day in ``period``, in order: its own weeks (by ISO's Thursday
+    rule) and the weeks straddling its edges. A month's charts need the straddling ones: a month
+    whose only events fall in a week that belongs to the next month (2026-08 and Monday 31
+    August, in 2026-W36) still has a week to show, so charts never say "no data" beside numbers."""
+    if period.period_type == "week":
+        return [period.label]
+    out: list[str] = []
+    day = period.start
+    while day < period.end:
+        week = label("week", day)
+        if week not in out:
+            out.append(week)
+        day += dt.timedelta(days=1)
+    return out
 
 
 # ---------------------------------------------------------------- the stored cells

@@ -2,7 +2,12 @@
 
 Built only from ``indicator_values`` rows (a polars frame of them): what is present is shown,
 an indicator with no rows is listed as "not yet computed", a suppressed cell reads
-"suppressed" (never blank). Every number rendered from a cell carries ``data-*`` attributes
+"suppressed" and why (too few people, or hidden to protect another cell; never blank). Each
+period says how much of it has data and whether it is complete
+(:mod:`autoscope.pipelines.coverage`), and a comparison of unlike periods says so. Arrows are
+coloured by meaning, not by direction: each metric declares which direction is a concern
+(:data:`autoscope.pipelines.report.catalog.CONCERN`); red is a move that way, green the other
+way, grey a metric with no concern direction. Every number rendered from a cell carries ``data-*`` attributes
 naming that cell (indicator, metric, period, cut, cut value, the stored value), so tests and
 auditors can check each number against the table it came from.
 """
@@ -19,10 +24,13 @@ import polars as pl
 
 from autoscope import __version__
 from autoscope.pipelines.report import charts
+from autoscope.pipelines.anonymize import REASONS
+from autoscope.pipelines.coverage import Coverage, Span, comparable, coverage
+from autoscope.pipelines.periods import bounds
 from autoscope.pipelines.report.catalog import (
-    BY_KEY, CATALOG, definition, info_for, is_share, metric_label, resolve,
+    BY_KEY, CATALOG, COUNTS, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
 )
-from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find
+from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find, overlapping_weeks
 from autoscope.pipelines.report.summary import sentences
 
 e = html.escape
@@ -30,26 +38,70 @@ e = html.escape
 
 # ---------------------------------------------------------------- formatting
 
-def _minutes(value: float) -> str:
+def minutes_unit(value: float) -> str:
+    """The unit a duration of ``value`` minutes reads best in: min, h or days."""
     if value < 90:
-        return f"{value:.0f} min"
+        return "min"
     if value < 60 * 48:
+        return "h"
+    return "days"
+
+
+def _minutes(value: float, in_unit: str | None = None) -> str:
+    """``value`` minutes in ``in_unit`` (by default the one that suits it): a value and its
+    interval are written in one unit, never "1.6 h [74 min – 2.1 h]"."""
+    chosen = in_unit or minutes_unit(value)
+    if chosen == "min":
+        return f"{value:.0f} min"
+    if chosen == "h":
         return f"{value / 60:.1f} h"
     return f"{value / 60 / 24:.1f} days"
 
 
-def fmt(metric: str, value: float | None) -> str:
+def _is_minutes(metric: str) -> bool:
+    return "minutes" in metric or metric.startswith("horizon")
+
+
+def fmt(metric: str, value: float | None, in_unit: str | None = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if metric.startswith("change_"):
         return f"{value * 100:+.1f} pts"
     if is_share(metric):
         return f"{value:.1%}".replace("%", " %")
-    if "minutes" in metric or metric.startswith("horizon"):
-        return _minutes(value)
+    if _is_minutes(metric):
+        return _minutes(value, in_unit)
     if "days" in metric:
         return f"{value:,.0f} days"
-    return f"{value:,.2f}"
+    named = unit(metric)
+    if metric in COUNTS:
+        return f"{value:,.0f} {named}"
+    if named == "×":
+        return f"×{value:,.2f}"
+    if named.startswith("USD"):
+        return f"${value:,.2f} {named[4:]}"
+    return f"{value:,.2f} {named}".rstrip()
+
+
+def reason_short(row: dict) -> str:
+    """The few words a suppressed cell reads: too few people, or what it protects."""
+    reason = row.get("suppression_reason")
+    if reason == "protects_cut":
+        return f"protects another {row.get('cut') if row.get('cut') not in (None, 'lab') else 'cell'}"
+    if reason == "protects_period":
+        return "protects another period"
+    if reason == "protects_shared_count":
+        return "protects another indicator"
+    if reason == "too_few_people":
+        return "fewer than k people"
+    return "reason not recorded"  # rows stored before reasons were kept (re-run the job)
+
+
+def reason_words(row: dict) -> str:
+    """The full reason of a suppressed cell, as its tooltip and the table's notes give it."""
+    reason = row.get("suppression_reason")
+    text = REASONS.get(reason, "stored before suppression reasons were kept: recompute with --refresh to see why")
+    return text.replace("fewer than k", f"fewer than k={row.get('k')}") if reason == "too_few_people" else text
 
 
 #: how a value withheld under differential privacy reads (the DP job has no mechanism for it)
@@ -74,8 +126,10 @@ def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing
     attrs = (f'data-indicator="{e(row["indicator"])}" data-metric="{e(row["metric"])}" '
              f'data-period="{e(row["period"])}" data-cut="{e(row["cut"])}" data-cut-value="{e(row["cut_value"])}"')
     if cell.suppressed:
+        reason = row.get("suppression_reason") or ""
         return (f'<{tag} class="suppressed {extra}" {attrs} data-suppressed="true" '
-                f'title="fewer than k={row["k"]} people contributed">suppressed</{tag}>')
+                f'data-suppression-reason="{e(reason)}" title="{e(reason_words(row))}">suppressed'
+                f' <span class="why">({e(reason_short(row))})</span></{tag}>')
     if cell.withheld:
         return (f'<{tag} class="withheld {extra}" {attrs} data-withheld="true" '
                 f'title="{e(str(row.get("note") or "no differentially private mechanism for this statistic"))}">'
@@ -85,7 +139,12 @@ def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing
         text, row = e(str(row["note"])), {**row, "note": None}
     low, high = row.get("ci_low"), row.get("ci_high")
     if low is not None and high is not None:
-        text += f' <span class="ci">[{fmt(metric, low)} – {fmt(metric, high)}]</span>'
+        if _is_minutes(metric) and row["value"] is not None:  # value and interval in one unit
+            in_unit = minutes_unit(row["value"])
+            text = fmt(metric, row["value"], in_unit)
+            text += f' <span class="ci">[{fmt(metric, low, in_unit)} – {fmt(metric, high, in_unit)}]</span>'
+        else:
+            text += f' <span class="ci">[{fmt(metric, low)} – {fmt(metric, high)}]</span>'
     if row.get("note"):
         text += f' <span class="note">{e(str(row["note"]))}</span>'
     value_attr = "" if row["value"] is None else f' data-value="{row["value"]!r}"'
@@ -110,7 +169,16 @@ h3 { font-size: 14px; margin: 0 0 6px; }
 .card .big { font-size: 28px; font-weight: 650; margin: 4px 0 2px; }
 .card .big.suppressed, .card .big.na { font-size: 18px; }
 .card .delta { font-size: 12.5px; color: var(--muted); }
-.up { color: #1b7f3b; } .down { color: #b3261e; }
+.concern { color: #b3261e; font-weight: 600; } .eases { color: #1b7f3b; } .neutral { color: var(--muted); }
+.caveat { color: var(--supp); }
+.coverage { display: inline-block; border-radius: 4px; padding: 0 6px; font-size: 12px; }
+.coverage.partial { background: #fff1d6; color: #7a4b00; } .coverage.complete { background: #e6f2ea; color: #1b5e34; }
+.coverage.none { background: #eef0f3; color: var(--muted); }
+.suppressed .why { font-size: 11px; }
+td.suppressed .why { display: block; white-space: normal; }
+.reasons { color: var(--muted); font-size: 11.5px; margin: 4px 0 0; }
+.definition { white-space: normal; font-size: 12.5px; background: #f4f6f9; padding: 8px 10px; border-radius: 4px; margin: 4px 0; }
+.sentence { color: var(--ink); padding: 18px 4px; font-size: 13.5px; }
 .summary { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent);
            border-radius: 6px; padding: 10px 16px; }
 .summary li { margin: 4px 0; }
@@ -125,9 +193,11 @@ details summary { cursor: pointer; color: var(--accent); }
 details pre { white-space: pre-wrap; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace;
               background: #f4f6f9; padding: 8px 10px; border-radius: 4px; }
 table { border-collapse: collapse; width: 100%; background: #fff; font-size: 12.5px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: right; white-space: nowrap; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: right; white-space: normal; }
+td .ci { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
-th { background: #f1f4f9; font-weight: 600; }
+th { background: #f1f4f9; font-weight: 600; white-space: normal; vertical-align: bottom; }
+td .sub { display: block; color: var(--muted); font-size: 11px; }
 td.suppressed, span.suppressed, .big.suppressed { color: var(--supp); font-style: italic; }
 td.na { color: var(--muted); font-style: italic; }
 .withheld { color: var(--muted); font-style: italic; }
@@ -163,7 +233,19 @@ PRINT_SCRIPT = ("<script>addEventListener('beforeprint', function () {"
                 " document.querySelectorAll('details').forEach(function (d) { d.open = true; }); });</script>")
 
 
-def _delta(metric: str, now: float | None, before: Cell, before_label: str) -> str:
+def _arrow_class(indicator: str, metric: str, change: float) -> tuple[str, str]:
+    """(class, explanation) of an arrow: by the metric's concern direction, not by sign."""
+    worry = concern(indicator, metric)
+    if change == 0 or worry is None:
+        return "neutral", "no direction of this indicator is marked as a concern"
+    moved = "rise" if change > 0 else "fall"
+    if moved == worry:
+        return "concern", f"a {worry} of this indicator is a concern"
+    return "eases", f"a {worry} of this indicator would be a concern; this is the other way"
+
+
+def _delta(indicator: str, metric: str, now: float | None, before: Cell, before_label: str,
+           caveat: str | None = None) -> str:
     if before.missing:
         return f'<span class="delta">{e(before_label)}: no data</span>'
     if before.suppressed:
@@ -173,7 +255,7 @@ def _delta(metric: str, now: float | None, before: Cell, before_label: str) -> s
     if now is None or before.value is None:
         return f'<span class="delta">{e(before_label)}: {fmt(metric, before.value)}</span>'
     change = now - before.value
-    cls = "up" if change > 0 else "down" if change < 0 else ""
+    cls, why = _arrow_class(indicator, metric, change)
     arrow = "▲" if change > 0 else "▼" if change < 0 else "="
     if is_share(metric):
         size = f"{change * 100:+.1f} pts"
@@ -181,8 +263,23 @@ def _delta(metric: str, now: float | None, before: Cell, before_label: str) -> s
         size = f"×{now / before.value:.2f}"
     else:
         size = f"{change:+,.2f}"
+    warn = f' <span class="caveat" data-caveat="unlike" title="{e(caveat)}">(not like for like)</span>' if caveat else ""
     return (f'<span class="delta">vs {fmt(metric, before.value)} in {e(before_label)} '
-            f'<span class="{cls}">{arrow} {size}</span></span>')
+            f'<span class="arrow {cls}" data-concern="{cls}" data-arrow-indicator="{e(indicator)}" '
+            f'data-arrow-metric="{e(metric)}" '
+            f'title="{e(why)}">{arrow} {size}</span>{warn}</span>')
+
+
+def _definition(name: str) -> str:
+    """The indicator's definition in plain words, one click away (opened when printing)."""
+    return f'<details><summary>Definition</summary><p class="definition">{e(reader_definition(name))}</p></details>'
+
+
+def coverage_badge(cov: Coverage) -> str:
+    """A period's state as a labelled badge: complete, partial (how much has data), or none."""
+    kind = ("none" if cov.status != "activity" else "complete" if cov.complete else "partial")
+    return (f'<span class="coverage {kind}" data-coverage="{kind}" data-period="{e(cov.period)}">'
+            f"{e(cov.period)}: {e(cov.label)}</span>")
 
 
 def _card(title: str, body: str, delta: str = "", note: str = "") -> str:
@@ -205,10 +302,12 @@ class Report:
     """Everything one page needs: the rows, the period, the team (None = lab-wide)."""
 
     def __init__(self, frame: pl.DataFrame, period: Period, team: str | None = None,
-                 generated_at: dt.datetime | None = None, epsilons: dict[tuple[str, str], float] | None = None) -> None:
+                 generated_at: dt.datetime | None = None, epsilons: dict[tuple[str, str], float] | None = None,
+                 span: Span | None = None) -> None:
         """``epsilons``: (period_type, period) → epsilon of the periods released under
         differential privacy (``indicator_periods.epsilon``); rows with a noise scale mark
-        their period as such too."""
+        their period as such too. ``span``: when the warehouse collected (default: from
+        ``frame``), for what is covered and complete."""
         self.frame = frame
         self.epsilons = dict(epsilons or {})
         noisy = frame.filter(pl.col("noise_scale").is_not_null()) if "noise_scale" in frame.columns else frame.clear()
@@ -220,9 +319,19 @@ class Report:
         self.cut, self.cut_value = ("team", team) if team else ("lab", "all")
         self.generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
         self.present = set(frame["indicator"].unique().to_list()) if frame.height else set()
+        self.span = span or Span.of(frame)
+        self.coverage = coverage(period.period_type, period.label, frame, self.span)
+        self.previous_coverage = coverage(self.previous.period_type, self.previous.label, frame, self.span)
+        self.caveat = comparable(self.coverage, self.previous_coverage)
         weeks_with_data = set(frame.filter(pl.col("period_type") == "week")["period"].unique().to_list())
-        self.weeks = [w for w in chart_weeks(period) if w in weeks_with_data]
-        own = set(period.weeks()) if period.period_type != "week" else {period.label}
+        # every week from the first with data to the last begun: a week without data stays on the
+        # axis as a gap, never silently dropped
+        window = chart_weeks(period)
+        have = [i for i, w in enumerate(window) if w in weeks_with_data]
+        begun = [i for i, w in enumerate(window) if self.span.as_of is None or bounds("week", w)[0] < self.span.as_of]
+        self.weeks = window[min(have):max(max(have), max(begun, default=0)) + 1] if have else []
+        self.gaps = [w for w in self.weeks if w not in weeks_with_data]
+        own = set(overlapping_weeks(period))
         idx = [i for i, w in enumerate(self.weeks) if w in own]
         self.highlight = (min(idx), max(idx)) if idx else None
         self.charts_drawn: list[str] = []
@@ -275,7 +384,7 @@ class Report:
             cell = self.here(auto, metric)
             cards.append(_card("AI share of R&D work (time-weighted), " + self.period.label,
                                cell_html(cell, metric, "div", "big"),
-                               _delta(metric, cell.value, self.before(auto, metric), self.previous.label),
+                               _delta(auto, metric, cell.value, self.before(auto, metric), self.previous.label, self.caveat),
                                _sample(cell)))
         else:
             cards.append(_card("AI share of R&D work (time-weighted)", '<div class="big na">not yet computed</div>'))
@@ -285,7 +394,7 @@ class Report:
             metric = "unreviewed_share"
             cell = self.here(review, metric)
             cards.append(_card("AI tasks merged without human review", cell_html(cell, metric, "div", "big"),
-                               _delta(metric, cell.value, self.before(review, metric), self.previous.label),
+                               _delta(review, metric, cell.value, self.before(review, metric), self.previous.label, self.caveat),
                                _sample(cell)))
         else:
             cards.append(_card("AI tasks merged without human review", '<div class="big na">not yet computed</div>'))
@@ -294,7 +403,7 @@ class Report:
             metric = "ai_designed_share"
             cell = self.here(compute, metric)
             cards.append(_card("Experiment compute on AI-designed experiments", cell_html(cell, metric, "div", "big"),
-                               _delta(metric, cell.value, self.before(compute, metric), self.previous.label),
+                               _delta(compute, metric, cell.value, self.before(compute, metric), self.previous.label, self.caveat),
                                _sample(cell)))
         else:
             cards.append(_card("Experiment compute on AI-designed experiments",
@@ -329,7 +438,8 @@ class Report:
                       f"not meaningful for {e(self.period.label)} (it needs 50 % horizons in three or more "
                       f"{e(self.period.period_type)}s up to it)")
             note = "doubling time: " + cell_html(dcell, doubling, "span", missing=absent)
-        return _card(title, body, _delta(h50, cell.value, self.before(name, h50), self.previous.label), note)
+        return _card(title, body, _delta(name, h50, cell.value, self.before(name, h50), self.previous.label,
+                                         self.caveat), note)
 
     # -- charts
     def series(self, label: str, indicator: str, metric: str, cut: str, cut_value: str, **style) -> charts.Series:
@@ -346,7 +456,10 @@ class Report:
         if rows.height == 0:
             return "no data in these weeks"
         if rows["suppressed"].all():
-            return "every point suppressed (fewer than k people)"
+            reasons = set(rows["suppression_reason"].to_list()) if "suppression_reason" in rows.columns else {None}
+            if reasons == {"too_few_people"}:
+                return "every point suppressed (fewer than k people)"
+            return "every point suppressed (too few people, or hidden to protect another cell)"
         if any(("week", w) in self.dp_periods for w in rows["period"].to_list()):
             return WITHHELD
         return "no released value in these weeks"
@@ -382,23 +495,20 @@ class Report:
             data = f' data-series="{e(self._series_data(series))}"'
         if drawn:
             self.charts_drawn.append(key)
-        definition_html = ""
-        stored = indicator or (self.name(BY_KEY[key].key) if key in BY_KEY else None)
-        if stored:
-            definition_html = (f'<details><summary>Definition</summary><pre>{e(definition(stored))}</pre></details>')
-        elif key in BY_KEY:
-            definition_html = (f'<details><summary>Definition</summary><pre>{e(BY_KEY[key].design_definition)}'
-                               "</pre></details>")
+        stored = indicator or (self.name(BY_KEY[key].key) if key in BY_KEY else None) or key
+        definition_html = _definition(stored)
         cls = "chart" if drawn else "chart pending"
         return (f'<figure class="{cls}" data-chart="{e(key)}"{data}><h3>{e(title)}</h3>{svg}'
                 f'{f"<figcaption>{caption}</figcaption>" if caption else ""}{definition_html}</figure>')
 
     def _caption(self, suppressed: list[str]) -> str:
-        shaded = f"Shaded: {e(self.period.label)}. " if self.highlight else ""
+        shaded = f"Shaded: {e(self.period.label)} ({e(self.coverage.label)}). " if self.highlight else ""
+        gaps = (f'<span class="gaps">Weeks without data (gaps on the axis): '
+                f'{e(", ".join(w.split("-")[1] for w in self.gaps))}.</span> ') if self.gaps else ""
         if suppressed:
-            return (shaded + '<span class="suppressed">suppressed</span> (fewer than k people; gaps in the lines): '
-                    + e("; ".join(suppressed)))
-        return shaded + "No suppressed points."
+            return (shaded + gaps + '<span class="suppressed">suppressed</span> (too few people, or hidden to protect '
+                    "another cell; gaps in the lines): " + e("; ".join(suppressed)))
+        return shaded + gaps + "No suppressed points."
 
     def chart_automation(self) -> str:
         key, title = "automation_share", "Automation share by team (AI share of tasks, per week)"
@@ -469,6 +579,18 @@ class Report:
                  for m in self.metrics_of(name) if is_share(m)]
         if not parts:
             return self._figure(key, title, None)
+        used = [p for p in parts if any(v for v in p.values if v is not None)]
+        if len(used) == 1:  # one category is 100 % of every week: a sentence says it better than bars
+            only = used[0]
+            weeks = [w for w, v in zip(self.weeks, only.values) if v is not None]
+            category = only.label.removeprefix("share ").replace("_", " ")
+            sentence = (f"All spend reported in the {len(weeks)} week{'s' if len(weeks) != 1 else ''} with released "
+                        f"data ({weeks[0].split('-')[1]}–{weeks[-1].split('-')[1]}) was on {category}: 100 %. "
+                        "No other category had any spend, so there is no split to chart.")
+            self.charts_drawn.append(key)
+            return (f'<figure class="chart" data-chart="{e(key)}" data-sentence="true" '
+                    f'data-series="{e(self._series_data(used))}"><h3>{e(title)}</h3>'
+                    f'<p class="sentence">{e(sentence)}</p>{_definition(name)}</figure>')
         return self._figure(key, title, parts,
                             self._caption(self.suppressed_points(name, parts[0].source[1], self.cut, [self.cut_value])),
                             draw=charts.stacked_bars)
@@ -490,8 +612,10 @@ class Report:
     def tables_section(self) -> str:
         parts = [f"<h2>Every indicator for {e(self.period.label)}, with sample sizes</h2>",
                  '<p class="pending">Rows: the whole lab, then each team (and rung or category where the '
-                 'indicator is cut that way). A cell with fewer than k people is <span class="suppressed">'
-                 "suppressed</span>: shown, never dropped, and its numbers withheld.</p>"]
+                 'indicator is cut that way). A <span class="suppressed">suppressed</span> cell is shown, never '
+                 "dropped, with its numbers withheld and the reason: either fewer than k people contributed to "
+                 "it, or it is hidden to protect another suppressed cell that could otherwise be worked out by "
+                 "subtraction from a total (complementary suppression).</p>"]
         ordered = [resolve(info, self.present) for info in CATALOG]
         extra = sorted(self.present - {n for n in ordered if n})
         pending = [info for info in CATALOG if not resolve(info, self.present)]
@@ -500,7 +624,7 @@ class Report:
         if pending:
             parts.append("<h3>Not yet computed</h3><ul class=pending>" + "".join(
                 f"<li>{e(info.title)} (Table 1: {e(info.table1_row)}) — not yet computed"
-                f"<details><summary>Definition</summary><pre>{e(info.design_definition)}</pre></details></li>"
+                f"{_definition(info.key)}</li>"
                 for info in pending) + "</ul>")
         return "".join(parts)
 
@@ -512,18 +636,24 @@ class Report:
             rows = rows.filter((pl.col("cut") != "team") | (pl.col("cut_value") == self.team))
         head = (f'<section class="indicator" data-indicator="{e(name)}"><h3>{e(info.title)} '
                 f'<span class="pending">· Table 1: {e(info.table1_row)}</span></h3>')
-        foot = f'<details><summary>Definition</summary><pre>{e(definition(name))}</pre></details></section>'
+        foot = _definition(name) + "</section>"
         if rows.height == 0:
             return head + f'<p class="pending">No rows for {e(self.period.label)}.</p>' + foot
-        metrics = rows["metric"].unique(maintain_order=True).to_list()
+        metrics = metric_order(rows["metric"].unique(maintain_order=True).to_list())
+        # a change shown under the share it changes: one column, not two (the table fits the page)
+        folded = {m: f"share_{m[7:]}" for m in metrics if m.startswith("change_") and f"share_{m[7:]}" in metrics}
+        metrics = [m for m in metrics if m not in folded]
+        under = {share: change for change, share in folded.items()}
         cut_order = {"lab": 0, "team": 1, "rung": 2, "category": 3}
         keys = (rows.select(["cut", "cut_value"]).unique()
                 .sort([pl.col("cut").replace_strict(cut_order, default=9, return_dtype=pl.Int32), "cut_value"]))
         out = ['<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
-               + "".join(f"<th>{e(metric_label(m))}</th>" for m in metrics) + "</tr></thead><tbody>"]
+               + "".join(f"<th>{e(metric_label(m))}" + ('<span class="sub">and its change</span>' if m in under else "")
+                         + "</th>" for m in metrics) + "</tr></thead><tbody>"]
+        reasons_seen: dict[str, str] = {}
         for cut, cut_value in keys.iter_rows():
             cells = {m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value, self.dp)
-                     for m in metrics}
+                     for m in [*metrics, *folded]}
             any_cell = next(c for c in cells.values() if not c.missing)
             label = "lab (all teams)" if cut == "lab" else f"{cut}: {cut_value}"
             if any_cell.suppressed:
@@ -533,9 +663,25 @@ class Report:
                     f'<td class="withheld" title="{WITHHELD}">withheld</td>' if text == "withheld"
                     else f'<td class="num" data-{attr}="{any_cell.row[column]}">{text}</td>'
                     for text, attr, column in zip(sizes(any_cell.row), ("n-events", "n-actors"), ("n_events", "n_actors")))
-            out.append(f"<tr><td>{e(label)}</td>{counts}" + "".join(cell_html(cells[m], m) for m in metrics) + "</tr>")
+            if any_cell.suppressed:
+                reasons_seen.setdefault(reason_short(any_cell.row), reason_words(any_cell.row))
+            out.append(f"<tr><td>{e(label)}</td>{counts}" + "".join(self._table_cell(cells, m, under) for m in metrics)
+                       + "</tr>")
         out.append("</tbody></table></div>")
+        if reasons_seen:
+            out.append('<p class="reasons">' + " ".join(
+                f"<b>Suppressed: {e(short)}</b> — {e(words)}." for short, words in reasons_seen.items()) + "</p>")
         return head + "".join(out) + foot
+
+    @staticmethod
+    def _table_cell(cells: dict[str, Cell], metric: str, under: dict[str, str]) -> str:
+        """A metric's cell, with its change (``under``) inside it when the table has one."""
+        html_ = cell_html(cells[metric], metric)
+        change = under.get(metric)
+        if change is None or cells[change].missing or cells[metric].suppressed:
+            return html_
+        return html_.replace("</td>", cell_html(cells[change], change, "span", "sub") + "</td>", 1) if \
+            html_.endswith("</td>") else html_
 
     def _dp_words(self) -> str:
         if not self.dp:
@@ -545,12 +691,20 @@ class Report:
         return (f", with differential privacy{spent}: the automation share is released with Laplace noise, "
                 f"every other indicator is {WITHHELD.replace('(differential privacy)', '').strip()}")
 
+    def _caveat_html(self) -> str:
+        if not self.caveat:
+            return ""
+        return f' · <span class="caveat" data-caveat="unlike">comparisons below: {e(self.caveat)}</span>'
+
     # -- page
     def render(self, live_bar: str = "", script: str = "") -> str:
         k_values = sorted(set(self.frame["k"].to_list())) if self.frame.height else []
         as_of = self.frame["computed_at"].max() if self.frame.height else None
         scope = f"team {e(self.team)}" if self.team else "whole lab"
         summary = "".join(f"<li>{e(s)}</li>" for s in sentences(self.frame, self.period, self.team))
+        if self.caveat:  # the moves below compare unlike periods: say so before them
+            summary = (f'<li class="caveat" data-caveat="unlike">Read the changes below with care: {e(self.caveat)}.'
+                       "</li>" + summary)
         title = f"AI R&amp;D automation report — {e(self.period.label)}"
         return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -562,6 +716,7 @@ class Report:
 {live_bar}
 <header><h1>{title}</h1>
 <p class="sub">{scope} · {e(self.period.period_type)} {e(self.period.label)}, compared with {e(self.previous.label)}
+ · {coverage_badge(self.coverage)} · {coverage_badge(self.previous_coverage)}{self._caveat_html()}
  · indicators computed {e(str(as_of)[:19]) if as_of else "never"} UTC · k = {", ".join(map(str, k_values)) or "–"}
  · generated {self.generated_at.strftime("%Y-%m-%d %H:%M")} UTC by autoscope {__version__}</p></header>
 {self.headline()}

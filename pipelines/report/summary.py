@@ -128,10 +128,17 @@ def sentences(frame: pl.DataFrame, period: Period, team: str | None = None, top:
     cells = frame.filter(
         (pl.col("period_type") == period.period_type) & (pl.col("period") == period.label)
     ).unique(subset=["indicator", "cut", "cut_value"])
-    n_supp = cells.filter(pl.col("suppressed")).height
-    if n_supp:
-        out.append(
-            f"{n_supp} of {cells.height} cells of {period.label} are suppressed because fewer than k people "
-            "contributed to them; they are labelled, not hidden."
-        )
+    hidden = cells.filter(pl.col("suppressed"))
+    if hidden.height:
+        reason = pl.col("suppression_reason") if "suppression_reason" in hidden.columns else pl.lit(None)
+        small = hidden.filter(reason == "too_few_people").height
+        protecting = hidden.filter(reason.is_not_null() & (reason != "too_few_people")).height
+        unknown = hidden.height - small - protecting
+        why = [f"{small} because fewer than k people contributed"] if small else []
+        if protecting:
+            why.append(f"{protecting} to protect another suppressed cell (complementary suppression)")
+        if unknown:
+            why.append(f"{unknown} for a reason not recorded (stored before reasons were kept)")
+        out.append(f"{hidden.height} of {cells.height} cells of {period.label} are suppressed: "
+                   + " and ".join(why) + "; they are labelled, not hidden.")
     return out

@@ -65,3 +65,24 @@ def test_k_below_five_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_k()
     monkeypatch.setenv("AUTOSCOPE_K", "8")
     assert resolve_k() == 8 and resolve_k(6) == 6 and MIN_K == 5
+
+
+def _reasons(frame: pl.DataFrame) -> dict[str, str | None]:
+    return dict(frame.select(["cut_value", "suppression_reason"]).unique().iter_rows())
+
+
+def test_each_suppressed_cell_says_why() -> None:
+    # a is too small; c is hidden only so that a cannot be had as lab minus b, c, d
+    reasons = _reasons(apply_k_threshold(cells({"a": 4, "b": 9, "c": 6, "d": 7}), 5))
+    assert reasons == {"a": "too_few_people", "c": "protects_cut", "b": None, "d": None, "all": None}
+
+
+def test_a_period_hidden_to_protect_another_period_says_so() -> None:
+    # two weeks of one month for one team: week 2 is small, so the month forces week 1 hidden too
+    rows = [("week", "2026-W02", 9), ("week", "2026-W03", 3), ("month", "2026-01", 10)]
+    frame = pl.DataFrame([
+        {"indicator": "x", "metric": "m", "period_type": pt, "period": p, "cut": "lab", "cut_value": "all",
+         "value": 0.5, "n_events": 2 * n, "n_actors": n} for pt, p, n in rows])
+    out = apply_k_threshold(frame, 5)
+    reasons = dict(out.select(["period", "suppression_reason"]).iter_rows())
+    assert reasons == {"2026-W02": "protects_period", "2026-W03": "too_few_people", "2026-01": None}

@@ -29,9 +29,10 @@ def _run(args: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def dump_dom(url: str, budget_ms: int = 2000) -> str:
-    """The DOM as Chromium built it (scripts run for ``budget_ms`` of virtual time)."""
-    done = _run([f"--virtual-time-budget={budget_ms}", "--dump-dom", url])
+def dump_dom(url: str, budget_ms: int = 2000, size: str | None = None) -> str:
+    """The DOM as Chromium built it (scripts run for ``budget_ms`` of virtual time), in a window
+    of ``size`` ("1280,2000"; Chromium's default is 800×600)."""
+    done = _run([f"--virtual-time-budget={budget_ms}", *([f"--window-size={size}"] if size else []), "--dump-dom", url])
     assert done.returncode == 0 and "<html" in done.stdout, done.stderr[-2000:]
     return done.stdout
 

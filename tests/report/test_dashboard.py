@@ -98,11 +98,16 @@ def test_dashboard_draws_in_chromium(dashboard) -> None:
     page = f"{url}?period=2026-Q4&token={token}"
     dom = ReportDom(browser.dump_dom(page))
     assert set(dom.charts) == set(CHARTS)
-    for key in CHARTS:  # every chart drew, with its data
+    for key in CHARTS:  # every chart drew, with its data (the demo's one-category spend: a sentence)
         chart = dom.charts[key]
+        if key == "spend_distribution":
+            assert not chart["pending"] and "100 %" in chart["text"], (key, chart)
+            continue
         assert not chart["pending"] and chart["svg"] == 1 and chart["drawing"] > 20, (key, chart)
     suppressed = [c for c in dom.cells if c.get("data-suppressed") == "true"]
-    assert suppressed and all(c["text"].strip() == "suppressed" for c in suppressed)
+    assert suppressed and all(c["text"].strip().startswith("suppressed (") for c in suppressed)
+    reasons = {c["data-suppression-reason"] for c in suppressed}
+    assert {"too_few_people", "protects_cut"} <= reasons  # the dashboard says why, as the report does
     browser.screenshot(page, "dashboard-2026-Q4.png")
 
 
@@ -163,7 +168,7 @@ def test_dashboard_keeps_the_k_of_the_stored_release(data_dir: Path) -> None:
         cells = _cells(page, indicator=row["indicator"], metric=row["metric"], period="2026-09",
                        cut=row["cut"], cut_value=row["cut_value"])
         for cell in cells:
-            assert cell.get("data-suppressed") == "true" and cell["text"].strip() == "suppressed", cell
+            assert cell.get("data-suppressed") == "true" and cell["text"].strip().startswith("suppressed ("), cell
             checked += 1
     assert checked
 
@@ -213,3 +218,17 @@ def test_health_and_version_answer_while_a_page_renders(dashboard) -> None:
         worker.join(timeout=120)
     # rendering on the event loop would hold these answers until every page was done
     assert answered_during_render >= 2
+
+
+def test_dashboard_month_view_and_team_typo(dashboard) -> None:
+    """A month whose only events fall in a week ISO gives to the next month still charts them;
+    a team that does not exist is refused with the list of teams, not shown as an empty team."""
+    url, token = dashboard
+    bearer = {"Authorization": f"Bearer {token}"}
+    page = httpx.get(url, params={"period": "2026-08"}, headers=bearer, timeout=60).text
+    dom = ReportDom(page)
+    assert "no week with data" not in page
+    assert not dom.charts["automation_share"]["pending"] and dom.charts["automation_share"]["series"]["weeks"]
+    typo = httpx.get(url, params={"period": "2026-Q4", "team": "evalz"}, headers=bearer, timeout=60)
+    assert typo.status_code == 400 and "no such team" in typo.text
+    assert "evals, infrastructure, policy, post-training, pretraining" in typo.text
