@@ -259,7 +259,7 @@ def _identity_list(data: dict[str, Any], name: str, default: tuple[str, ...]) ->
     entries = list(data.pop(name, default)) + list(data.pop(f"extra_{name}", ()))
     for entry in entries:
         if not isinstance(entry, str):
-            raise ValueError(f"[git] {name}: {entry!r} is not a string")
+            raise TypeError(f"[git] {name}: {entry!r} is not a string")
         entry_key(entry)  # an empty entry is a configuration error worth raising
     return IdentityList(tuple(entries))
 
@@ -267,11 +267,11 @@ def _identity_list(data: dict[str, Any], name: str, default: tuple[str, ...]) ->
 def load_rules(overrides: dict[str, Any] | None = None) -> AuthorshipRules:
     """The rules of ``autoscope.toml``'s ``[git]`` table (``ai_agents``/``automation`` replace
     the lists, ``extra_ai_agents``/``extra_automation`` extend them), then ``overrides``.
-    Bad identities and footers raise ValueError; other bad values are logged and ignored."""
+    Bad identities and footers raise ValueError or TypeError; other bad values are logged and ignored."""
     section = read_config_file().get("git", {})
     data = {**(section if isinstance(section, dict) else {}), **(overrides or {})}
-    for table in ("teams", "team_paths", "team_authors", "team_map"):
-        data.pop(table, None)  # read by git_teams
+    for key in ("team_paths", "team_authors", "team_map", "default_branch"):
+        data.pop(key, None)  # read by git_teams and git_hooks
     values: dict[str, Any] = {
         "ai_agents": _identity_list(data, "ai_agents", DEFAULT_AI_AGENTS),
         "automation": _identity_list(data, "automation", DEFAULT_AUTOMATION),

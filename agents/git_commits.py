@@ -162,7 +162,7 @@ def is_ancestor(repo: Path | str, sha: str, ref: str | None) -> bool:
     if not ref:
         return False
     return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", sha, ref],
-                          capture_output=True, timeout=60).returncode == 0
+                          capture_output=True, timeout=60, check=False).returncode == 0
 
 
 def state_dir(repo: Path | str) -> Path:

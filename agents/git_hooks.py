@@ -44,10 +44,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from autoscope.agents import runtime
+from autoscope.agents.config import read_config_file
 from autoscope.agents.git_authorship import AuthorshipRules, Classification, load_rules
 from autoscope.agents.git_commits import (
-    Commit, default_branch, git, is_ancestor, origin_of, reachable_from, read_commit_list, read_commits,
-    read_rewrites, state_dir,
+    Commit,
+    default_branch,
+    git,
+    is_ancestor,
+    origin_of,
+    reachable_from,
+    read_commit_list,
+    read_commits,
+    read_rewrites,
+    state_dir,
 )
 from autoscope.agents.git_teams import TeamMap, load_team_map
 
@@ -74,7 +83,7 @@ def event_id_of(sha: str) -> str:
 def git_version() -> str:
     """The installed git's version, the ``source.version`` of commit events (run once)."""
     try:
-        text = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=5).stdout
+        text = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=5, check=False).stdout
         return re.sub(r"[^A-Za-z0-9_.:+\-]", "", text.split()[-1]) or "unknown"
     except (OSError, subprocess.SubprocessError, IndexError):
         return "unknown"
@@ -152,7 +161,10 @@ chained="$(dirname "$0")/{chained}"
 if [ -x "$chained" ]; then
     "$chained" "$@" || status=$?
 fi
-set -- $(git rev-parse HEAD --git-dir --git-common-dir 2>/dev/null)
+out=$(git rev-parse HEAD --git-dir --git-common-dir 2>/dev/null) || exit $status
+# one line each; split on newlines only, without globbing: paths may hold spaces
+set -f; old_ifs=$IFS; IFS='
+'; set -- $out; IFS=$old_ifs; set +f
 [ $# -eq 3 ] || exit $status
 sha=$1 gitdir=$2 dir="$3/autoscope"
 origin=-
@@ -271,7 +283,7 @@ def drain(repo: Path | str = ".", team: str | None = None, timeout_s: float = 10
             return 0
         rules, teams = load_rules(), load_team_map(team)
         rewrites = read_rewrites(repo)
-        branch = default_branch(repo)
+        branch = default_branch(repo, configured_default_branch())
         exporter = runtime.current()
         done_ids = {event_id_of(origin_of_sha(sha, rewrites)) for sha in done}
         handed = 0
@@ -290,6 +302,13 @@ def drain(repo: Path | str = ".", team: str | None = None, timeout_s: float = 10
         return handed
 
 
+def configured_default_branch() -> str | None:
+    """``[git] default_branch`` of ``autoscope.toml``, if set."""
+    section = read_config_file().get("git", {})
+    value = section.get("default_branch") if isinstance(section, dict) else None
+    return str(value) if value else None
+
+
 def origin_of_sha(sha: str, rewrites: dict[str, str]) -> str:
     """The origin of ``sha`` by the recorded rewrites only (for shas already reported)."""
     seen = {sha}
@@ -306,7 +325,7 @@ def post_commit_command(repo: str | None = None, team: str | None = None) -> int
     try:
         shell.configure_for_cli()
         drain(repo or ".", team)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - run by a git hook: whatever fails, the commit stands
         print(f"autoscope git post-commit: {exc}", file=sys.stderr)
     return 0
 
@@ -321,10 +340,7 @@ def scan_reports(path: str | Path, *, since: str | None = None, rev: str = "HEAD
     teams = load_team_map(team, team_map)
     commits = read_commits(path, rev=rev, since=since, include_merges=include_merges)
     rewrites = read_rewrites(path)
-    from autoscope.agents.config import read_config_file
-
-    configured = branch or read_config_file().get("git", {}).get("default_branch")
-    merged = reachable_from(path, default_branch(path, configured))
+    merged = reachable_from(path, default_branch(path, branch or configured_default_branch()))
     return [build_report(c, rules, origin=origin_of(c, rewrites), teams=teams,
                          on_default_branch=c.sha in merged) for c in commits]
 
@@ -368,8 +384,8 @@ def summary(reports: list[Report]) -> str:
     return "\n".join([
         f"{len(reports)} commits: " + ", ".join(f"{classes[k]} {k}" for k in order),
         f"AI first-author share (automation left out): {share}",
-        f"people (distinct author emails): {len(people)}; automation accounts: {len(bots)} "
-        f"with {classes['automation']} commits",
+        (f"people (distinct author emails): {len(people)}; automation accounts: {len(bots)} "
+        f"with {classes['automation']} commits"),
         "lines added on the default branch: " + ", ".join(f"{merged[k]} {k}" for k in order),
         f"share of those lines (automation left out) written with AI (authored or co-authored): {line_share}",
     ])
@@ -387,7 +403,7 @@ def scan_command(path: str, *, since: str | None = None, rev: str = "HEAD",
     except subprocess.CalledProcessError as exc:
         print(f"autoscope git scan: {exc.stderr.strip()}", file=sys.stderr)
         return 2
-    except (OSError, ValueError, re.error) as exc:
+    except (OSError, ValueError, TypeError, re.error) as exc:
         print(f"autoscope git scan: {exc}", file=sys.stderr)
         return 2
     events = [r.event for r in reports]

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pathspec
-
 from autoscope.agents.config import read_config_file
 from autoscope.agents.git_authorship import entry_key, identity_keys
 from autoscope.agents.git_commits import Commit
