@@ -318,12 +318,25 @@ def origin_of_sha(sha: str, rewrites: dict[str, str]) -> str:
     return sha
 
 
+def _queue_head_for_an_old_hook(repo: Path | str) -> None:
+    """A hook installed by an earlier version queues nothing and only starts us: queue HEAD
+    for it (as that version reported), until ``install-hook`` is run again."""
+    hook = hooks_dir(repo) / "post-commit"
+    if hook.exists() and _OLD_MARKER in hook.read_text(errors="replace"):
+        sha = git(repo, "rev-parse", "HEAD").strip()
+        directory = state_dir(repo)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / "pending", "a") as pending:
+            pending.write(f"{sha} -\n")
+
+
 def post_commit_command(repo: str | None = None, team: str | None = None) -> int:
     """Run by the hooks: report what they queued. Always exits 0 (a commit is never failed by us)."""
     from autoscope.agents import shell
 
     try:
         shell.configure_for_cli()
+        _queue_head_for_an_old_hook(repo or ".")
         drain(repo or ".", team)
     except Exception as exc:  # noqa: BLE001 - run by a git hook: whatever fails, the commit stands
         print(f"autoscope git post-commit: {exc}", file=sys.stderr)

@@ -278,3 +278,18 @@ def test_cherry_pick_x_is_deduplicated_without_the_hook(repo: Path, tmp_path: Pa
     events = {e["event_id"]: e for e in events_of(repo, env, "--rev=--all").values()}
     assert picked != fix and len(events) == 2
     assert set(events) == {git_hooks.event_id_of(base), git_hooks.event_id_of(fix)}
+
+
+def test_a_hook_installed_by_an_earlier_version_still_reports(
+        repo: Path, tmp_path: Path, collector: StubCollector) -> None:
+    env = git_env(tmp_path, AUTOSCOPE_COLLECTOR_URL=collector.url)
+    hook = repo / ".git" / "hooks" / "post-commit"
+    hook.parent.mkdir(exist_ok=True)
+    # what `install-hook` wrote before issue 13: it only starts the sender, which read HEAD
+    hook.write_text(f"#!/bin/sh\n# autoscope post-commit hook (installed by `autoscope git install-hook`)\n"
+                    f"{sys.executable} -m autoscope.cli git post-commit\n")
+    hook.chmod(0o755)
+    sha = commit(repo, env, "old hook")
+    assert settle(collector, 1) == [git_hooks.event_id_of(sha)]
+    install(repo, env)  # re-installing replaces it with the queuing hook
+    assert "autoscope git hook" in hook.read_text()
