@@ -28,7 +28,8 @@ RUNGS = ("engineering", "experiments", "ideation", "strategy")
 OUTCOMES = ("success", "failure", "abandoned")
 REVIEW_ACTIONS = ("approved", "rejected", "modified", "intervened")
 CONTRIBUTION_KINDS = ("commit", "pull_request", "paper", "result")
-AUTHORS = ("ai", "human")
+AUTHORS = ("ai", "human", "automation")
+LINE_CLASSES = ("automation", "ai_authored", "ai_coauthored", "ai_assisted", "human")
 SPEND_CATEGORIES = ("ai_tools", "compute", "data", "staff", "other")
 
 
@@ -60,6 +61,13 @@ def label(name: str, value: Any) -> str:
 
 def optional_label(name: str, value: Any) -> str | None:
     return None if value is None else label(name, value)
+
+
+def optional_flag(name: str, value: Any) -> bool | None:
+    """An optional true/false (a number or text is not taken for one)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError(f"{name} must be true or false, got {type(value).__name__}")
 
 
 def number(name: str, value: Any) -> float | int:

@@ -1,173 +1,77 @@
-"""Git integration: a ``contribution`` event per commit, from a post-commit hook or a backfill.
+"""Git integration: a ``contribution`` event per commit, from the installed hooks or a backfill.
 
-* ``install_hook(repo)``: writes ``post-commit`` into the repository's hooks directory
-  (``git rev-parse --git-path hooks``, so ``core.hooksPath`` is honoured). An existing hook
-  that is not ours is kept as ``post-commit.autoscope-chained`` and run first, with its exit
-  status passed on. Ours reports the commit in the background: a commit is never slowed or
-  failed by it, and when the collector is down the event waits in the spool.
+* ``install_hook(repo, team=None)``: writes ``post-commit`` and ``post-rewrite`` into the
+  repository's hooks directory (``git rev-parse --git-path hooks``, so ``core.hooksPath`` is
+  honoured). An existing hook that is not ours is kept as ``<hook>.autoscope-chained`` and run
+  first, with its exit status passed on.
+* The hooks never lose a commit: **synchronously**, in the shell and with no Python started,
+  ``post-commit`` appends ``<sha> <origin>`` to ``<git-common-dir>/autoscope/pending`` (one
+  ``rev-parse``; a line appended with ``O_APPEND`` is never mixed with another), then starts
+  the sender in the background, so a commit is never slowed or failed by it. The sender
+  (``autoscope git post-commit``) takes a lock, reports every queued commit it has not
+  reported yet (``sent``), and leaves in the spool what the collector did not take. Agents
+  commit several times a second; each commit is queued before its hook returns, so however
+  the senders interleave every commit is sent once.
+* Rewrites neither lose nor double a contribution: the origin of an amended commit (the reflog
+  says ``commit (amend)``) or of a rebased or cherry-picked one (``CHERRY_PICK_HEAD``) is
+  queued with it, ``post-rewrite`` records git's old → new list in ``autoscope/rewrites``, and
+  a rewritten commit reuses its origin's event_id (:mod:`~autoscope.agents.git_commits`).
 * ``scan(path, since)``: every commit reachable from ``rev`` (default HEAD; merges left out)
-  since a date. The event_id is derived from the commit's sha (UUIDv5), so a re-scan, or a
-  scan of commits the hook already reported, is deduplicated by the warehouse; the
-  contribution_id is the sha.
+  since a date. Scan and hook derive the event_id from the same sha (UUIDv5 of the origin), so
+  the warehouse keeps one event per commit whichever reported it first.
 
-Authorship comes from the author and the commit's trailers (:class:`AuthorshipRules`, the
-defaults below, overridable in ``autoscope.toml`` under ``[git]``):
-
-=====================================================  ============  ==============
-the commit                                             first_author  ai_share
-=====================================================  ============  ==============
-author is an AI agent, or a ``Generated-by:`` trailer  ai            1.0 (``generated_share``)
-``Co-authored-by:`` naming an AI agent                 ai            0.5 (``coauthored_share``)
-``Assisted-by:`` trailer                               human         0.25 (``assisted_share``)
-none of these                                          human         0.0
-=====================================================  ============  ==============
-
-The first matching row wins. An AI agent is a name or email matching one of ``ai_agents``
-(case-insensitive regular expressions; Claude/Anthropic, Copilot, Codex/OpenAI/ChatGPT,
-Gemini, Cursor, Devin, Aider, Amazon Q, Jules, Sweep, bots with ``[bot]`` and an agent
-name …). Tools such as Claude Code, Copilot's and Cursor's agents add
-``Co-authored-by: <agent>`` to commits whose change they wrote, hence first author ``ai``
-(``coauthor_first_author = "human"`` changes that); ``Generated-by``/``Assisted-by`` are the
-conventions for declaring generated and assisted work, whatever tool they name.
+Authorship: :mod:`~autoscope.agents.git_authorship`; teams: :mod:`~autoscope.agents.git_teams`.
+``on_default_branch``: a scan says true or false; the hook says true when the commit is already
+reachable from the default branch (committed on it) and leaves it unknown otherwise, since a
+branch commit may be merged later and the warehouse keeps the first report of a commit.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import functools
-import logging
+import json
 import os
 import re
 import stat
 import subprocess
 import sys
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from autoscope.agents import runtime
 from autoscope.agents.config import read_config_file
-
-logger = logging.getLogger("autoscope.agents")
-
-HOOK_MARKER = "# autoscope post-commit hook"
-CHAINED = "post-commit.autoscope-chained"
-_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://autoscope.invalid/git-commit")
-
-DEFAULT_AI_AGENTS = (
-    r"\bclaude\b", r"anthropic", r"copilot", r"\bcodex\b", r"openai", r"chatgpt", r"\bgpt-?\d",
-    r"gemini", r"\bcursor(agent)?\b", r"\bdevin\b", r"\baider\b", r"amazon ?q\b", r"\bjules\b",
-    r"sweep-ai", r"codeium", r"windsurf", r"tabnine", r"\bagent\b.*\[bot\]",
+from autoscope.agents.git_authorship import AuthorshipRules, Classification, load_rules
+from autoscope.agents.git_commits import (
+    Commit,
+    default_branch,
+    git,
+    is_ancestor,
+    origin_of,
+    reachable_from,
+    read_commit_list,
+    read_commits,
+    read_rewrites,
+    state_dir,
 )
+from autoscope.agents.git_teams import TeamMap, load_team_map
 
+HOOK_MARKER = "# autoscope git hook"
+_OLD_MARKER = "# autoscope post-commit hook"
+CHAINED = "post-commit.autoscope-chained"
+HOOKS = ("post-commit", "post-rewrite")
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://autoscope.invalid/git-commit")
+#: the queue is rotated (pending → pending.1) past this size, so a drain never reads much
+_ROTATE_BYTES = 256 * 1024
 
-@dataclasses.dataclass(frozen=True)
-class AuthorshipRules:
-    """How a commit's author and trailers decide first_author and ai_share."""
-
-    ai_agents: tuple[str, ...] = DEFAULT_AI_AGENTS
-    generated_trailers: tuple[str, ...] = ("generated-by",)
-    coauthor_trailers: tuple[str, ...] = ("co-authored-by",)
-    assisted_trailers: tuple[str, ...] = ("assisted-by",)
-    coauthor_first_author: str = "ai"
-    generated_share: float = 1.0
-    coauthored_share: float = 0.5
-    assisted_share: float = 0.25
-
-    def is_agent(self, text: str) -> bool:
-        return any(re.search(pattern, text, re.IGNORECASE) for pattern in self.ai_agents)
-
-    def classify(self, author: str, trailers: list[tuple[str, str]]) -> tuple[str, float, str]:
-        """(first_author, ai_share, why) of a commit by ``author`` ("Name <email>")."""
-        keys = [(key.strip().lower(), value.strip()) for key, value in trailers]
-        if self.is_agent(author):
-            return "ai", self.generated_share, "author is an AI agent"
-        generated = [v for k, v in keys if k in self.generated_trailers]
-        if generated:
-            return "ai", self.generated_share, f"Generated-by: {generated[0]}"
-        agents = [v for k, v in keys if k in self.coauthor_trailers and self.is_agent(v)]
-        if agents:
-            return self.coauthor_first_author, self.coauthored_share, f"Co-authored-by: {agents[0]}"
-        assisted = [v for k, v in keys if k in self.assisted_trailers]
-        if assisted:
-            return "human", self.assisted_share, f"Assisted-by: {assisted[0]}"
-        return "human", 0.0, "no AI trailer"
-
-
-def load_rules(overrides: dict[str, Any] | None = None) -> AuthorshipRules:
-    """The rules of ``autoscope.toml``'s ``[git]`` table (``ai_agents`` replaces the list,
-    ``extra_ai_agents`` extends it), then ``overrides``; bad values are logged and ignored."""
-    section = read_config_file().get("git", {})
-    data = {**(section if isinstance(section, dict) else {}), **(overrides or {})}
-    values: dict[str, Any] = {}
-    fields = {f.name: f for f in dataclasses.fields(AuthorshipRules)}
-    agents = list(data.pop("ai_agents", DEFAULT_AI_AGENTS)) + list(data.pop("extra_ai_agents", ()))
-    values["ai_agents"] = tuple(str(a) for a in agents)
-    for name, value in data.items():
-        if name not in fields:
-            logger.warning("autoscope: ignoring unknown [git] setting %s", name)
-            continue
-        default = fields[name].default
-        try:
-            if isinstance(default, tuple):
-                values[name] = tuple(str(v).lower() for v in value)
-            elif isinstance(default, float):
-                share = float(value)
-                if not 0.0 <= share <= 1.0:
-                    raise ValueError("must be within 0..1")
-                values[name] = share
-            elif name == "coauthor_first_author":
-                if value not in ("ai", "human"):
-                    raise ValueError("must be ai or human")
-                values[name] = value
-        except (TypeError, ValueError) as exc:
-            logger.warning("autoscope: ignoring [git] %s=%r: %s", name, value, exc)
-    for pattern in values["ai_agents"]:
-        re.compile(pattern)  # a bad pattern is a configuration error worth raising
-    return AuthorshipRules(**values)
-
-
-# --- reading commits ---------------------------------------------------------------------
-
-_FORMAT = "%H%x1f%aI%x1f%an <%ae>%x1f%ae%x1f%P%x1f%(trailers:only,unfold,separator=%x1d)%x1e"
-
-
-@dataclasses.dataclass(frozen=True)
-class Commit:
-    sha: str
-    authored_at: str
-    author: str
-    email: str
-    trailers: list[tuple[str, str]]
-
-
-def _git(repo: Path | str, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True, timeout=120).stdout
-
-
-def read_commits(repo: Path | str, *, rev: str = "HEAD", since: str | None = None,
-                 max_count: int | None = None, include_merges: bool = False) -> list[Commit]:
-    args = ["log", f"--format={_FORMAT}", rev]
-    if since:
-        args.append(f"--since={since}")
-    if max_count:
-        args.append(f"--max-count={max_count}")
-    if not include_merges:
-        args.append("--no-merges")
-    commits = []
-    for entry in _git(repo, *args).split("\x1e"):
-        entry = entry.strip("\n")
-        if not entry:
-            continue
-        sha, authored_at, author, email, _parents, trailer_text = entry.split("\x1f")
-        trailers = []
-        for item in trailer_text.split("\x1d"):
-            key, colon, value = item.partition(":")
-            if colon and key.strip():
-                trailers.append((key.strip(), value.strip()))
-        commits.append(Commit(sha, authored_at, author, email, trailers))
-    return commits
+__all__ = [
+    "AuthorshipRules", "Commit", "commit_event", "event_id_of", "install_hook", "load_rules",
+    "read_commits", "scan_command",
+]
 
 
 def event_id_of(sha: str) -> str:
@@ -179,119 +83,352 @@ def event_id_of(sha: str) -> str:
 def git_version() -> str:
     """The installed git's version, the ``source.version`` of commit events (run once)."""
     try:
-        text = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=5).stdout
+        text = subprocess.run(["git", "--version"], capture_output=True, text=True, timeout=5, check=False).stdout
         return re.sub(r"[^A-Za-z0-9_.:+\-]", "", text.split()[-1]) or "unknown"
     except (OSError, subprocess.SubprocessError, IndexError):
         return "unknown"
 
 
-def commit_event(commit: Commit, rules: AuthorshipRules) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """One commit as it will be reported: the event and why it says what it says."""
+
+    commit: Commit
+    origin: str
+    classification: Classification
+    team: str | None
+    team_rule: str
+    on_default_branch: bool | None
+    event: dict[str, Any]
+
+
+def commit_event(commit: Commit, rules: AuthorshipRules, *, origin: str | None = None,
+                 team: str | None = None, on_default_branch: bool | None = None) -> dict[str, Any]:
     """The contribution event of ``commit`` (built with the hooks' checks, not sent)."""
+    return build_report(commit, rules, origin=origin, teams=TeamMap(default=team),
+                        on_default_branch=on_default_branch).event
+
+
+def build_report(commit: Commit, rules: AuthorshipRules, *, origin: str | None, teams: TeamMap,
+                 on_default_branch: bool | None) -> Report:
     from autoscope.agents import hooks
 
-    first_author, ai_share, _ = rules.classify(commit.author, commit.trailers)
+    origin = origin or commit.sha
+    verdict = rules.classify(commit.author, commit.trailers, commit.message)
+    team, team_rule = teams.team_of(commit)
+    envelope: dict[str, Any] = {"team": team} if team else {}
     with runtime.capturing() as built:
         hooks.contribution.__wrapped__(  # type: ignore[attr-defined]
-            commit.sha, kind="commit", first_author=first_author, ai_share=ai_share,
-            event_id=event_id_of(commit.sha), occurred_at=commit.authored_at,
-            actor=commit.email or runtime.current().settings.actor, tool="git",
+            origin, kind="commit", first_author=verdict.first_author, ai_share=verdict.ai_share,
+            lines_added=commit.lines_added, lines_deleted=commit.lines_deleted,
+            line_class=verdict.line_class, on_default_branch=on_default_branch,
+            event_id=event_id_of(origin), occurred_at=commit.authored_at,
+            actor=commit.email or runtime.current().settings.actor, tool="git", **envelope,
         )
     event = built[0]
     event["source"]["version"] = git_version()
-    return event
+    return Report(commit, origin, verdict, team, team_rule, on_default_branch, event)
 
 
-# --- commands ----------------------------------------------------------------------------
+# --- hooks -------------------------------------------------------------------------------
 
 def hooks_dir(repo: Path | str) -> Path:
-    path = Path(_git(repo, "rev-parse", "--git-path", "hooks").strip())
+    path = Path(git(repo, "rev-parse", "--git-path", "hooks").strip())
     return path if path.is_absolute() else (Path(repo) / path).resolve()
 
 
-def hook_script() -> str:
+def _sender(team: str | None) -> str:
+    """The shell lines that start the sender in the background, its errors in hook.log."""
     python = sys.executable
-    return f"""#!/bin/sh
-{HOOK_MARKER} (installed by `autoscope git install-hook`): reports the new commit as
-# a `contribution` event in the background, so it never slows or fails the commit.
-# An earlier post-commit hook, kept as {CHAINED}, runs first.
+    args = f" --team '{team}'" if team else ""
+    return f"""if [ -x "{python}" ]; then
+    ( "{python}" -m autoscope.cli git post-commit{args} >/dev/null 2>>"$dir/hook.log" & )
+elif command -v autoscope >/dev/null 2>&1; then
+    ( autoscope git post-commit{args} >/dev/null 2>>"$dir/hook.log" & )
+fi"""
+
+
+def hook_script(name: str = "post-commit", team: str | None = None) -> str:
+    chained = f"{name}.autoscope-chained"
+    if name == "post-commit":
+        return f"""#!/bin/sh
+{HOOK_MARKER}: post-commit (installed by `autoscope git install-hook`). Queues the new
+# commit synchronously (cheap: one rev-parse, no Python), then reports it in the background,
+# so it never slows or fails the commit. An earlier post-commit hook, kept as {chained},
+# runs first.
 status=0
-chained="$(dirname "$0")/{CHAINED}"
+chained="$(dirname "$0")/{chained}"
 if [ -x "$chained" ]; then
     "$chained" "$@" || status=$?
 fi
-if [ -x "{python}" ]; then
-    ( "{python}" -m autoscope.cli git post-commit >/dev/null 2>&1 & )
-elif command -v autoscope >/dev/null 2>&1; then
-    ( autoscope git post-commit >/dev/null 2>&1 & )
+out=$(git rev-parse HEAD --git-dir --git-common-dir 2>/dev/null) || exit $status
+# one line each; split on newlines only, without globbing: paths may hold spaces
+set -f; old_ifs=$IFS; IFS='
+'; set -- $out; IFS=$old_ifs; set +f
+[ $# -eq 3 ] || exit $status
+sha=$1 gitdir=$2 dir="$3/autoscope"
+origin=-
+if [ -f "$gitdir/CHERRY_PICK_HEAD" ]; then
+    origin=$(cat "$gitdir/CHERRY_PICK_HEAD")
+else
+    case "$(git reflog -1 --format=%gs HEAD 2>/dev/null)" in
+        "commit (amend)"*) origin=$(git rev-parse -q --verify 'HEAD@{{1}}' 2>/dev/null || echo -) ;;
+    esac
 fi
+mkdir -p "$dir" || exit $status
+echo "$sha $origin" >> "$dir/pending"
+[ "$origin" = - ] || echo "$sha $origin" >> "$dir/rewrites"
+{_sender(team)}
+exit $status
+"""
+    return f"""#!/bin/sh
+{HOOK_MARKER}: post-rewrite (installed by `autoscope git install-hook`). Records git's
+# "old new" list of an amend or rebase, so the rewritten commits keep the event_id of the
+# ones already reported, and queues the new commits (a rebase backend may not run
+# post-commit). An earlier post-rewrite hook, kept as {chained}, runs first.
+status=0
+input=$(cat)
+chained="$(dirname "$0")/{chained}"
+if [ -x "$chained" ]; then
+    printf '%s\\n' "$input" | "$chained" "$@" || status=$?
+fi
+dir="$(git rev-parse --git-common-dir 2>/dev/null)/autoscope"
+mkdir -p "$dir" || exit $status
+lines=$(printf '%s\\n' "$input" | while read -r old new rest; do [ -n "$new" ] && echo "$new $old"; done)
+if [ -n "$lines" ]; then
+    printf '%s\\n' "$lines" >> "$dir/rewrites"
+    printf '%s\\n' "$lines" >> "$dir/pending"
+fi
+{_sender(team)}
 exit $status
 """
 
 
-def install_hook(repo: Path | str = ".") -> tuple[Path, Path | None]:
-    """Install (or update) the hook; (its path, the chained earlier hook or None)."""
+def _is_ours(path: Path) -> bool:
+    text = path.read_text(errors="replace")
+    return HOOK_MARKER in text or _OLD_MARKER in text
+
+
+def install_hook(repo: Path | str = ".", team: str | None = None) -> tuple[Path, list[Path]]:
+    """Install (or update) both hooks; (the post-commit hook, the chained earlier hooks)."""
+    if team is not None and not re.fullmatch(r"[A-Za-z0-9_.:/+\-]{1,128}", team):
+        raise ValueError(f"--team {team!r}: a label of letters, digits and _ . : / + -")
     directory = hooks_dir(repo)
     directory.mkdir(parents=True, exist_ok=True)
-    hook = directory / "post-commit"
-    chained = directory / CHAINED
-    if hook.exists() and HOOK_MARKER not in hook.read_text(errors="replace"):
+    chained_hooks = []
+    for name in HOOKS:
+        hook = directory / name
+        chained = directory / f"{name}.autoscope-chained"
+        if hook.exists() and not _is_ours(hook):
+            if chained.exists():
+                raise FileExistsError(f"both {hook} (not ours) and {chained} exist; merge them by hand")
+            os.replace(hook, chained)
+            chained.chmod(chained.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        hook.write_text(hook_script(name, team))
+        hook.chmod(0o755)
         if chained.exists():
-            raise FileExistsError(f"both {hook} (not ours) and {chained} exist; merge them by hand")
-        os.replace(hook, chained)
-        chained.chmod(chained.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    hook.write_text(hook_script())
-    hook.chmod(0o755)
-    return hook, chained if chained.exists() else None
+            chained_hooks.append(chained)
+    return directory / "post-commit", chained_hooks
 
 
-def install_command(repo: str | None) -> int:
+def install_command(repo: str | None, team: str | None = None) -> int:
     try:
-        hook, chained = install_hook(repo or ".")
-    except (FileExistsError, subprocess.CalledProcessError, OSError) as exc:
+        hook, chained = install_hook(repo or ".", team)
+    except (FileExistsError, ValueError, subprocess.CalledProcessError, OSError) as exc:
         detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
         print(f"autoscope git install-hook: {detail}", file=sys.stderr)
         return 1
-    print(f"installed {hook}" + (f" (runs the earlier hook {chained} first)" if chained else ""))
+    earlier = ", ".join(str(c) for c in chained)
+    print(f"installed {hook} and post-rewrite" + (f" (runs the earlier hook {earlier} first)" if chained else "")
+          + (f"; team {team}" if team else ""))
     return 0
 
 
-def post_commit_command(repo: str | None = None) -> int:
-    """Run by the hook: report HEAD. Always exits 0 (a commit is never failed by us)."""
+def _queued(directory: Path) -> list[tuple[str, str]]:
+    """(sha, origin or "-") of every complete line of the queue, oldest first."""
+    entries = []
+    for name in ("pending.1", "pending"):
+        path = directory / name
+        if path.exists():
+            for line in path.read_text().splitlines():
+                parts = line.split()
+                if len(parts) >= 2 and re.fullmatch(r"[0-9a-f]{40,64}", parts[0]):
+                    entries.append((parts[0], parts[1]))
+    return entries
+
+
+def _rotate(directory: Path, done: set[str]) -> None:
+    """pending → pending.1 once it is large; ``sent`` keeps the shas still in the queue files.
+    A line written into the old pending.1 after it was read is safe: pending.1 is only
+    dropped at the next rotation, long after, and it is read by every drain until then."""
+    pending = directory / "pending"
+    if not pending.exists() or pending.stat().st_size < _ROTATE_BYTES:
+        return
+    os.replace(pending, directory / "pending.1")
+    keep = {sha for sha, _ in _queued(directory)}
+    (directory / "sent").write_text("".join(f"{sha}\n" for sha in sorted(done & keep)))
+
+
+def drain(repo: Path | str = ".", team: str | None = None, timeout_s: float = 10.0) -> int:
+    """Report every queued commit not reported yet (the hooks' background sender); the number
+    of events handed to the exporter (sent now or spooled)."""
+    directory = state_dir(repo)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one sender at a time; the others find nothing left
+        sent_path = directory / "sent"
+        done = set(sent_path.read_text().split()) if sent_path.exists() else set()
+        todo = list(dict.fromkeys(sha for sha, _ in _queued(directory) if sha not in done))
+        if not todo:
+            return 0
+        rules, teams = load_rules(), load_team_map(team)
+        rewrites = read_rewrites(repo)
+        branch = default_branch(repo, configured_default_branch())
+        exporter = runtime.current()
+        done_ids = {event_id_of(origin_of_sha(sha, rewrites)) for sha in done}
+        handed = 0
+        for commit in read_commit_list(repo, todo):
+            origin = origin_of(commit, rewrites)
+            if event_id_of(origin) not in done_ids:
+                report = build_report(commit, rules, origin=origin, teams=teams,
+                                      on_default_branch=True if is_ancestor(repo, commit.sha, branch) else None)
+                exporter.submit(report.event)
+                done_ids.add(event_id_of(origin))
+                handed += 1
+        runtime.flush(timeout_s)  # what the collector does not take now waits in the spool
+        with open(sent_path, "a") as sent:
+            sent.write("".join(f"{sha}\n" for sha in todo))
+        _rotate(directory, done | set(todo))
+        return handed
+
+
+def configured_default_branch() -> str | None:
+    """``[git] default_branch`` of ``autoscope.toml``, if set."""
+    section = read_config_file().get("git", {})
+    value = section.get("default_branch") if isinstance(section, dict) else None
+    return str(value) if value else None
+
+
+def origin_of_sha(sha: str, rewrites: dict[str, str]) -> str:
+    """The origin of ``sha`` by the recorded rewrites only (for shas already reported)."""
+    seen = {sha}
+    while sha in rewrites and rewrites[sha] not in seen:
+        sha = rewrites[sha]
+        seen.add(sha)
+    return sha
+
+
+def _queue_head_for_an_old_hook(repo: Path | str) -> None:
+    """A hook installed by an earlier version queues nothing and only starts us: queue HEAD
+    for it (as that version reported), until ``install-hook`` is run again."""
+    hook = hooks_dir(repo) / "post-commit"
+    if hook.exists() and _OLD_MARKER in hook.read_text(errors="replace"):
+        sha = git(repo, "rev-parse", "HEAD").strip()
+        directory = state_dir(repo)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / "pending", "a") as pending:
+            pending.write(f"{sha} -\n")
+
+
+def post_commit_command(repo: str | None = None, team: str | None = None) -> int:
+    """Run by the hooks: report what they queued. Always exits 0 (a commit is never failed by us)."""
     from autoscope.agents import shell
 
     try:
         shell.configure_for_cli()
-        (commit,) = read_commits(repo or ".", max_count=1, include_merges=True)
-        event = commit_event(commit, load_rules())
-        shell.deliver(event, timeout_s=10.0)
-    except Exception as exc:
+        _queue_head_for_an_old_hook(repo or ".")
+        drain(repo or ".", team)
+    except Exception as exc:  # noqa: BLE001 - run by a git hook: whatever fails, the commit stands
         print(f"autoscope git post-commit: {exc}", file=sys.stderr)
     return 0
 
 
+# --- backfill ----------------------------------------------------------------------------
+
+def scan_reports(path: str | Path, *, since: str | None = None, rev: str = "HEAD",
+                 include_merges: bool = False, team: str | None = None, team_map: str | None = None,
+                 branch: str | None = None) -> list[Report]:
+    """The reports of a scan (nothing sent). Raises CalledProcessError, OSError, ValueError."""
+    rules = load_rules()
+    teams = load_team_map(team, team_map)
+    commits = read_commits(path, rev=rev, since=since, include_merges=include_merges)
+    rewrites = read_rewrites(path)
+    merged = reachable_from(path, default_branch(path, branch or configured_default_branch()))
+    return [build_report(c, rules, origin=origin_of(c, rewrites), teams=teams,
+                         on_default_branch=c.sha in merged) for c in commits]
+
+
+def explain(reports: Iterable[Report], out: TextIO) -> None:
+    """Per commit, the class of each identity, the rule that matched and the result; then the totals."""
+    reports = list(reports)
+    for r in reports:
+        c, v = r.commit, r.classification
+        lines = "" if c.lines_added is None else f" +{c.lines_added} -{c.lines_deleted}"
+        origin = f" (rewrite of {r.origin[:10]})" if r.origin != c.sha else ""
+        print(f"{c.sha[:10]} {c.authored_at[:10]} {v.line_class}: first_author={v.first_author} "
+              f"ai_share={v.ai_share:g}{lines} default_branch={_yes_no(r.on_default_branch)} "
+              f"team={r.team or '(configured)'} [{r.team_rule}]{origin}", file=out)
+        for role, identity in v.identities:
+            print(f"    {role:<9} {identity.identity}: {identity.author_class} ({identity.rule})", file=out)
+        print(f"    rule      {v.rule}", file=out)
+    print(summary(reports), file=out)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def summary(reports: list[Report]) -> str:
+    """Commits per class, the AI first-author share without automation, people counted, lines."""
+    classes = Counter(r.classification.line_class for r in reports)
+    authored = [r for r in reports if r.classification.first_author != "automation"]
+    ai = sum(r.classification.first_author == "ai" for r in authored)
+    people = {r.commit.email.lower() for r in authored if r.classification.identities[0][1].author_class == "person"}
+    bots = {r.commit.email.lower() for r in reports if r.classification.first_author == "automation"}
+    merged = Counter()
+    for r in reports:
+        if r.on_default_branch and r.commit.lines_added is not None:
+            merged[r.classification.line_class] += r.commit.lines_added
+    share = f"{ai}/{len(authored)} = {ai / len(authored):.1%}" if authored else "n/a (no authored commits)"
+    written = sum(v for k, v in merged.items() if k != "automation")
+    with_ai = merged["ai_authored"] + merged["ai_coauthored"]
+    line_share = f"{with_ai}/{written} = {with_ai / written:.1%}" if written else "n/a"
+    order = ("ai_authored", "ai_coauthored", "ai_assisted", "human", "automation")
+    return "\n".join([
+        f"{len(reports)} commits: " + ", ".join(f"{classes[k]} {k}" for k in order),
+        f"AI first-author share (automation left out): {share}",
+        (f"people (distinct author emails): {len(people)}; automation accounts: {len(bots)} "
+        f"with {classes['automation']} commits"),
+        "lines added on the default branch: " + ", ".join(f"{merged[k]} {k}" for k in order),
+        f"share of those lines (automation left out) written with AI (authored or co-authored): {line_share}",
+    ])
+
+
 def scan_command(path: str, *, since: str | None = None, rev: str = "HEAD",
-                 include_merges: bool = False, dry_run: bool = False,
+                 include_merges: bool = False, dry_run: bool = False, explain_: bool = False,
+                 team: str | None = None, team_map: str | None = None, branch: str | None = None,
                  collector_url: str | None = None, token: str | None = None,
                  transport: str | None = None, timeout_s: float = 60.0) -> int:
     """Backfill: one contribution per commit; 0 when every event was sent or spooled."""
-    import json
-
     try:
-        rules = load_rules()
-        commits = read_commits(path, rev=rev, since=since, include_merges=include_merges)
+        reports = scan_reports(path, since=since, rev=rev, include_merges=include_merges, team=team,
+                               team_map=team_map, branch=branch)
     except subprocess.CalledProcessError as exc:
         print(f"autoscope git scan: {exc.stderr.strip()}", file=sys.stderr)
         return 2
-    except (OSError, re.error) as exc:
+    except (OSError, ValueError, TypeError, re.error) as exc:
         print(f"autoscope git scan: {exc}", file=sys.stderr)
         return 2
-    runtime.configure(collector_url=collector_url, token=token, transport=transport,
-                      max_queue_size=max(len(commits) + 16, 4096))
-    events = [commit_event(c, rules) for c in commits]
+    events = [r.event for r in reports]
+    if explain_:
+        explain(reports, sys.stdout)
     if dry_run:
-        for event in events:
-            print(json.dumps(event, separators=(",", ":")))
+        if not explain_:
+            for event in events:
+                print(json.dumps(event, separators=(",", ":")))
         return 0
+    runtime.configure(collector_url=collector_url, token=token, transport=transport,
+                      max_queue_size=max(len(events) + 16, 4096))
     exporter = runtime.current()
     before = exporter.stats()
     for event in events:
@@ -300,9 +437,10 @@ def scan_command(path: str, *, since: str | None = None, rev: str = "HEAD",
     after = exporter.stats()
     delta = {k: after[k] - before[k] for k in ("sent", "spooled", "rejected", "dropped")}
     ai = sum(e["first_author"] == "ai" for e in events)
-    print(f"{len(events)} commits ({ai} with AI first author) since {since or 'the first'}: "
-          f"sent {delta['sent']}, spooled {delta['spooled']}, rejected {delta['rejected']}, "
-          f"dropped {delta['dropped']}")
+    bots = sum(e["first_author"] == "automation" for e in events)
+    print(f"{len(events)} commits ({ai} with AI first author), {bots} by automation, since "
+          f"{since or 'the first'}: sent {delta['sent']}, spooled {delta['spooled']}, "
+          f"rejected {delta['rejected']}, dropped {delta['dropped']}")
     if delta["rejected"] or delta["dropped"]:
         print(f"autoscope git scan: {after['last_error']}", file=sys.stderr)
         return 1

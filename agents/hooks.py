@@ -50,14 +50,23 @@ def experiment(experiment_id: str | None = None, *, designed_by: str, accelerato
 
 @guarded
 def contribution(contribution_id: str | None = None, *, kind: str, first_author: str,
-                 ai_share: float, **envelope: Unpack[EnvelopeArgs]) -> str | None:
-    """A commit, pull request, paper or result, whose first author is ai or human."""
-    return emit("contribution", {
+                 ai_share: float, lines_added: int | None = None, lines_deleted: int | None = None,
+                 line_class: str | None = None, on_default_branch: bool | None = None,
+                 **envelope: Unpack[EnvelopeArgs]) -> str | None:
+    """A commit, pull request, paper or result, whose first author is ai, human or automation;
+    for commits, optionally its lines, their class and whether it reached the default branch."""
+    fields = {
         "contribution_id": ev.label("contribution_id", contribution_id or uuid7()),
         "kind": ev.choice("kind", kind, ev.CONTRIBUTION_KINDS),
         "first_author": ev.choice("first_author", first_author, ev.AUTHORS),
         "ai_share": ev.number("ai_share", ai_share),
-    }, envelope)
+        "lines_added": ev.integer("lines_added", lines_added),
+        "lines_deleted": ev.integer("lines_deleted", lines_deleted),
+        "line_class": None if line_class is None else ev.choice("line_class", line_class, ev.LINE_CLASSES),
+        "on_default_branch": ev.optional_flag("on_default_branch", on_default_branch),
+    }
+    # the optional fields are left out when unknown, so older collectors' events stay byte-identical
+    return emit("contribution", {k: v for k, v in fields.items() if v is not None}, envelope)
 
 
 @guarded

@@ -77,6 +77,8 @@ FIELDS: dict[str, list[tuple[str, str, bool]]] = {
     "contribution": [
         ("contribution_id", "string", True), ("kind", "string", True),
         ("first_author", "string", True), ("ai_share", "double", True),
+        ("lines_added", "int", False), ("lines_deleted", "int", False),
+        ("line_class", "string", False), ("on_default_branch", "boolean", False),
     ],
     "model_deployment": [
         ("model_id", "string", True), ("internal_at", "string (ISO-8601)", True),

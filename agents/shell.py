@@ -61,6 +61,10 @@ def _convert(type_: str, name: str, kind: str, value: Any) -> Any:
             if isinstance(value, str):
                 return [part for part in value.split(",") if part]
             return [str(v) for v in value]
+        if isinstance(value, str) and kind == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise ValueError("must be true or false")
+            return value.lower() == "true"
         if isinstance(value, str) and kind in ("double", "int"):
             number = float(value)
             if kind == "int" or number.is_integer() and "." not in value and "e" not in value.lower():

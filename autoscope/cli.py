@@ -443,11 +443,13 @@ def cmd_git(args: argparse.Namespace) -> int:
     from autoscope.agents import git_hooks
 
     if args.git_command == "install-hook":
-        return git_hooks.install_command(args.repo)
+        return git_hooks.install_command(args.repo, args.team)
     if args.git_command == "post-commit":
-        return git_hooks.post_commit_command(args.repo)
+        return git_hooks.post_commit_command(args.repo, args.team)
     return git_hooks.scan_command(args.path, since=args.since, rev=args.rev,
                                   include_merges=args.include_merges, dry_run=args.dry_run,
+                                  explain_=args.explain, team=args.team, team_map=args.team_map,
+                                  branch=args.default_branch,
                                   collector_url=args.collector_url, token=args.token,
                                   transport=args.transport, timeout_s=args.timeout)
 
@@ -627,16 +629,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     git = commands.add_parser("git", help="report commits as contributions (hook or backfill)")
     git_commands = git.add_subparsers(dest="git_command", required=True, metavar="install-hook|post-commit|scan")
-    install = git_commands.add_parser("install-hook", help="add a post-commit hook (an existing one is chained)")
+    install = git_commands.add_parser(
+        "install-hook", help="add post-commit and post-rewrite hooks (existing ones are chained)")
     install.add_argument("--repo", help="the repository (default: the current directory)")
-    post_commit = git_commands.add_parser("post-commit", help="report HEAD (what the hook runs)")
+    install.add_argument("--team", help="the team of commits the [git] team mapping does not place")
+    post_commit = git_commands.add_parser("post-commit", help="report the commits the hooks queued (what they run)")
     post_commit.add_argument("--repo")
+    post_commit.add_argument("--team", help="the team of commits the [git] team mapping does not place")
     scan = with_collector(git_commands.add_parser("scan", help="backfill the history of a repository"), 60.0)
     scan.add_argument("path")
     scan.add_argument("--since", help="a date git understands, e.g. 2026-01-01 or '3 months ago'")
     scan.add_argument("--rev", default="HEAD", help="what to scan (default HEAD)")
     scan.add_argument("--include-merges", action="store_true")
     scan.add_argument("--dry-run", action="store_true", help="print the events as JSON lines, send nothing")
+    scan.add_argument("--explain", action="store_true",
+                      help="per commit: each identity's class, the rule that matched, the result; then totals")
+    scan.add_argument("--team", help="the team of commits the [git] team mapping does not place")
+    scan.add_argument("--team-map", help="a CODEOWNERS-like file: 'pattern team' per line (last match wins)")
+    scan.add_argument("--default-branch", help="the branch whose history counts as merged "
+                      "(default: [git] default_branch, origin/HEAD, init.defaultBranch, main, master)")
     git.set_defaults(handler=cmd_git)
 
     # report, dashboard, export [verify], audit (issue 7): parsers and handlers live with their

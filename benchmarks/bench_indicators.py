@@ -88,7 +88,8 @@ def fill(conn: Any, total: int) -> None:
         FROM range({n_exp}) t(i)""")
     conn.execute(f"""INSERT INTO contributions SELECT
         printf('00000000-0000-7000-b000-%012x', i), {envelope}, 'commit-' || i, 'commit',
-        CASE WHEN {uni(71)} < least(0.6, 0.05 + 0.01 * {week}) THEN 'ai' ELSE 'human' END, round({uni(73)}, 2)
+        CASE WHEN {uni(71)} < least(0.6, 0.05 + 0.01 * {week}) THEN 'ai' ELSE 'human' END, round({uni(73)}, 2),
+        NULL, NULL, NULL, NULL  -- lines_added, lines_deleted, line_class, on_default_branch (007)
         FROM range({n_contrib}) t(i)""")
     conn.execute(f"""INSERT INTO spend SELECT
         printf('00000000-0000-7000-c000-%012x', i), {envelope},

@@ -64,7 +64,11 @@ Rung = Literal["engineering", "experiments", "ideation", "strategy"]
 Outcome = Literal["success", "failure", "abandoned"]
 ReviewAction = Literal["approved", "rejected", "modified", "intervened"]
 ContributionKind = Literal["commit", "pull_request", "paper", "result"]
-Author = Literal["ai", "human"]
+#: ``automation`` (CI, dependency and release bots) is neither a person nor AI (issue 13); events
+#: that predate it only ever say ai or human.
+Author = Literal["ai", "human", "automation"]
+#: the class of a commit's lines (agents/git_authorship.py)
+LineClass = Literal["automation", "ai_authored", "ai_coauthored", "ai_assisted", "human"]
 SpendCategory = Literal["ai_tools", "compute", "data", "staff", "other"]
 
 EVENT_TYPES = (
@@ -132,6 +136,12 @@ class Contribution(Envelope, tag="contribution", kw_only=True):
     kind: ContributionKind
     first_author: Author
     ai_share: Share
+    # Optional, from git (issue 13); None where unknown (older events, non-git contributions).
+    lines_added: Annotated[int, Meta(ge=0)] | None = None
+    lines_deleted: Annotated[int, Meta(ge=0)] | None = None
+    line_class: LineClass | None = None
+    #: reachable from the default branch's tip when reported; None when not known (yet)
+    on_default_branch: bool | None = None
 
 
 class ModelDeployment(Envelope, tag="model_deployment", kw_only=True):

@@ -204,11 +204,17 @@ FINE: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {
         "hours_ai_or_mixed": "sum(accelerator_hours) FILTER (WHERE designed_by IN ('ai', 'mixed'))",
         "actors": "{set}",
     }),
+    # automation (CI, dependency and release bots) is neither a person nor AI: left out of n,
+    # of the shares and of the actors counted for k, and counted on its own (issue 13)
     "fx_contributions": ("contributions", ("team",), {
-        "n": "count(*)",
+        "n": "count(*) FILTER (WHERE first_author <> 'automation')",
         "n_ai_first": "count(*) FILTER (WHERE first_author = 'ai')",
-        "ai_share_sum": "sum(ai_share)",
-        "actors": "{set}",
+        "ai_share_sum": "sum(ai_share) FILTER (WHERE first_author <> 'automation')",
+        "n_automation": "count(*) FILTER (WHERE first_author = 'automation')",
+        "merged_lines": "sum(lines_added) FILTER (WHERE on_default_branch AND first_author <> 'automation')",
+        "merged_lines_ai_authored": "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_authored')",
+        "merged_lines_ai_coauthored": "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_coauthored')",
+        "actors": "{set} FILTER (WHERE first_author <> 'automation')",
     }),
     "fx_spend": ("spend", ("team",), {
         "n": "count(*)",

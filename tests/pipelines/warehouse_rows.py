@@ -59,10 +59,12 @@ def add_experiment(conn: duckdb.DuckDBPyConnection, *, actor: str, designed_by: 
 
 
 def add_contribution(conn: duckdb.DuckDBPyConnection, *, actor: str, first_author: str, ai_share: float,
-                     team: str = "t1", at: dt.datetime = MONDAY) -> None:
+                     team: str = "t1", at: dt.datetime = MONDAY, lines_added: int | None = None,
+                     line_class: str | None = None, on_default_branch: bool | None = None) -> None:
     event_id = _new_id(conn, "contribution")
-    conn.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, 'tool', '1', ?, 'commit', ?, ?)",
-                 [event_id, at, actor, team, f"c{event_id}", first_author, ai_share])
+    conn.execute("INSERT INTO contributions VALUES (?, ?, ?, ?, 'tool', '1', ?, 'commit', ?, ?, ?, ?, ?, ?)",
+                 [event_id, at, actor, team, f"c{event_id}", first_author, ai_share, lines_added,
+                  None if lines_added is None else 0, line_class, on_default_branch])
 
 
 def add_deployment(conn: duckdb.DuckDBPyConnection, *, actor: str, model_id: str, internal_at: dt.datetime,
