@@ -324,6 +324,9 @@ def decode_event(raw: bytes | str) -> Event:
         raise _contract_error(exc, raw) from None
     except UnicodeDecodeError as exc:  # msgspec decodes a union's tag eagerly (found by fuzzing)
         raise ContractError("$", f"not valid UTF-8 at byte {exc.start}") from None
+    except RecursionError:  # msgspec recurses per nesting level (found by structural fuzzing)
+        raise ContractError("$", "nested too deeply: arrays or objects within each other beyond "
+                                 "about 1,000 levels") from None
 
 
 def convert_event(obj: object) -> Event:
