@@ -227,10 +227,15 @@ def test_structural_corpus_through_the_test_client(client: TestClient, case: str
             assert _names_its_problem(response.content, response.headers["content-type"]), (path, response.content)
 
 
-def _raw_post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    """One HTTP/1.1 request on a fresh socket, as written (no client normalizing the headers)."""
-    head = [f"POST {path} HTTP/1.1", "host: 127.0.0.1", "connection: close", f"content-length: {len(body)}"]
+def _raw_post(port: int, path: str, body: bytes, headers: dict[str, str], chunked: bool = False) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on a fresh socket, as written (no client normalizing the headers),
+    with a Content-Length or chunked (in 64 KiB chunks)."""
+    head = [f"POST {path} HTTP/1.1", "host: 127.0.0.1", "connection: close"]
+    head.append("transfer-encoding: chunked" if chunked else f"content-length: {len(body)}")
     head += [f"{key}: {value}" for key, value in headers.items()]
+    if chunked:
+        pieces = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
         answer = b""
@@ -248,12 +253,12 @@ def test_structural_corpus_through_the_real_server_and_grpc(kafka: KafkaSettings
     collector = CollectorProcess(kafka, tmp_path / "data", port, log, grpc_port=grpc_port).start()
     try:
         for case in structural_inputs.all_cases():
-            for path in ENDPOINTS:
-                status, body = _raw_post(port, path, case.body, case.headers)
+            for path, chunked in [*((path, False) for path in ENDPOINTS), ("/v1/events", True), ("/v1/logs", True)]:
+                status, body = _raw_post(port, path, case.body, case.headers, chunked)
                 TOTAL["count"] += 1
-                assert status < 500, (case.name, path, body[:300])
+                assert status < 500, (case.name, path, chunked, body[:300])
                 if status >= 400:
-                    assert body, (case.name, path)
+                    assert body, (case.name, path, chunked)
         channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
         for service in ("logs.v1.LogsService", "trace.v1.TraceService", "metrics.v1.MetricsService"):
             export = channel.unary_unary(f"/opentelemetry.proto.collector.{service}/Export",
