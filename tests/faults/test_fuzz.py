@@ -43,11 +43,11 @@ from autoscope.collector.pipeline import Batch, Refusal
 from autoscope.collector.receivers.otlp import SIGNALS, decode
 from autoscope.collector.transforms.decode import decode_json_array
 from autoscope.kafka_settings import KafkaSettings
-from tests.faults import structural_inputs
-from tests.faults.structural_inputs import ENDPOINTS
 from tests.collector.otlp.conftest import attrs, log_record, logs_body, metrics_body, point, sum_metric
 from tests.event_samples import event
+from tests.faults import structural_inputs
 from tests.faults.processes import CollectorProcess
+from tests.faults.structural_inputs import ENDPOINTS
 
 SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", "1"))
 HOSTILE = [b"null", b"1e999", b'"\\ud800"', b"[" * 200, b"{}" * 50, b"\x00", b"-0", b'"' + b"a" * 5000 + b'"',
