@@ -19,6 +19,10 @@ from autoscope.agents.event_ids import uuid7
 SCHEMA_VERSION = 1
 
 EXECUTORS = ("ai", "human", "mixed")
+#: a task's executor; ``unknown`` is what a task given none reports (left out of the shares)
+TASK_EXECUTORS = (*EXECUTORS, "unknown")
+#: where a task's human_minutes came from
+SIZE_SOURCES = ("measured", "estimated", "default")
 AUTONOMIES = ("suggest", "supervised", "autonomous")
 CATEGORIES = (
     "hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature"

@@ -60,10 +60,10 @@ def timestamp_ns(iso: str) -> int:
 #: (event type, attribute, value type, required) for the docs and the ``emit`` command
 FIELDS: dict[str, list[tuple[str, str, bool]]] = {
     "task": [
-        ("task_id", "string", True), ("family", "string", False), ("executor", "string", True),
+        ("task_id", "string", True), ("family", "string", False), ("executor", "string", False),
         ("autonomy", "string", True), ("category", "string", True), ("role", "string", True),
         ("rung", "string", True), ("human_minutes", "double", True), ("duration_s", "double", True),
-        ("outcome", "string", True), ("model", "string", False),
+        ("outcome", "string", True), ("model", "string", False), ("size_source", "string", False),
     ],
     "review": [
         ("task_id", "string", True), ("reviewer", "string", True), ("action", "string", True),

@@ -153,10 +153,11 @@ def _build_into(type_: str, values: dict[str, Any], envelope: dict[str, Any]) ->
             if "human_minutes" not in values:
                 raise UsageError("task: --human-minutes is required")
             handle = tasks.TaskHandle(
-                {"category": category, "executor": values.pop("executor", "ai"),
+                {"category": category, "executor": values.pop("executor", None),
                  "autonomy": values.pop("autonomy", "supervised"), "role": values.pop("role", "engineer"),
                  "rung": values.pop("rung", "engineering"), "human_minutes": values.pop("human_minutes"),
-                 "family": values.pop("family", None), "model": values.pop("model", None)},
+                 "family": values.pop("family", None), "model": values.pop("model", None),
+                 "size_source": values.pop("size_source", None)},
                 envelope, values.pop("task_id", None), values.pop("duration_s"),
             )
             handle._started_at = ev.now()

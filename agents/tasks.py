@@ -174,7 +174,7 @@ def _finish_task(handle: TaskHandle, outcome: str) -> dict[str, Any] | None:
     category = events.choice("category", f.get("category"), events.CATEGORIES)
     fields = {
         "task_id": events.label("task_id", handle.task_id),
-        "executor": events.choice("executor", f.get("executor"), events.EXECUTORS),
+        "executor": events.choice("executor", f.get("executor") or "unknown", events.TASK_EXECUTORS),
         "autonomy": events.choice("autonomy", f.get("autonomy"), events.AUTONOMIES),
         "category": category,
         "role": events.choice("role", f.get("role"), events.ROLES),
@@ -184,6 +184,7 @@ def _finish_task(handle: TaskHandle, outcome: str) -> dict[str, Any] | None:
         "outcome": events.choice("outcome", outcome, events.OUTCOMES),
         "family": events.optional_label("family", f.get("family")) or category,
         "model": events.optional_label("model", f.get("model")),
+        "size_source": events.choice("size_source", f.get("size_source") or "estimated", events.SIZE_SOURCES),
     }
     envelope: EnvelopeArgs = {"occurred_at": handle._started_at, **handle._envelope}
     return runtime.emit_event("task", fields, envelope)
@@ -192,7 +193,7 @@ def _finish_task(handle: TaskHandle, outcome: str) -> dict[str, Any] | None:
 def task(
     category: str,
     *,
-    executor: str = "ai",
+    executor: str | None = None,
     autonomy: str = "supervised",
     role: str = "engineer",
     rung: str = "engineering",
@@ -201,9 +202,20 @@ def task(
     model: str | None = None,
     task_id: str | None = None,
     duration_s: float | None = None,
+    size_source: str | None = None,
     **envelope: Unpack[EnvelopeArgs],
 ) -> TaskHandle:
     """A task of ``category`` that would take a skilled person ``human_minutes``.
+
+    ``executor`` (``ai``, ``human``, ``mixed``) has no default: who did the work is the
+    headline indicator, and a default would count every task that forgot to say as that
+    executor's. A task without one is sent as ``unknown``: kept and counted, and left out of
+    the AI/mixed/human shares (the indicators' ``unknown_share`` says how much).
+
+    ``size_source`` says where ``human_minutes`` came from: ``estimated`` (the default: the
+    caller's estimate for this task), ``measured`` (someone timed it) or ``default`` (the
+    caller filled in a fixed value of its own); the indicators' ``measured_share`` counts
+    the tasks whose size is not a default.
 
     ``human_minutes`` is required by the contract; it may also be set during the work with
     ``update(human_minutes=...)``. A task finished without it is not sent (counted in
@@ -217,6 +229,7 @@ def task(
     fields = {
         "category": category, "executor": executor, "autonomy": autonomy, "role": role,
         "rung": rung, "human_minutes": human_minutes, "family": family, "model": model,
+        "size_source": size_source,
     }
     given: EnvelopeArgs = {k: v for k, v in envelope.items() if v is not None}  # type: ignore[assignment]
     try:

@@ -72,7 +72,7 @@ def fill(conn: Any, total: int) -> None:
              WHEN u_exec >= least(0.85, 0.10 + 0.012 * w) THEN (CASE WHEN u_out < 0.9 THEN 'success' ELSE 'failure' END)
              WHEN u_out < 1 / (1 + exp(-1.2 * ((log2(30) + w / 8.0) - (log2(20) + w / 10.0 + gauss))))
              THEN 'success' ELSE 'failure' END,
-        NULL
+        NULL, 'estimated'
         FROM gen""")
     conn.execute("DROP TABLE gen")
     conn.execute(f"""INSERT INTO reviews SELECT

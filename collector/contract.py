@@ -19,6 +19,13 @@ Decisions the design left open, made here:
   string reads as ``inf``); every float field has a finite upper bound, and an infinite or
   NaN value is rejected as "must be a finite number", naming the field.
 * ``family`` of a task defaults to its ``category`` (DESIGN.md), filled in by :func:`normalize`.
+* A task's ``executor`` is ``unknown`` when the sender did not say (the field may be left
+  out): such a task is kept and counted, and left out of every share of AI, mixed and human
+  work, since guessing either way would bias the headline indicator.
+* ``size_source`` says where ``human_minutes`` came from: ``measured`` (someone timed it),
+  ``estimated`` (the sender's estimate for this task) or ``default`` (a configured default,
+  e.g. the collector's ``[otlp.task_defaults]``); left out (None) it is not known. The
+  indicators' ``measured_share`` counts the tasks whose size is not a default.
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ FINITE = sys.float_info.max  # the upper bound of every float field: no infinity
 NonNegative = Annotated[float, Meta(ge=0, le=FINITE)]
 Share = Annotated[float, Meta(ge=0, le=1)]
 
-Executor = Literal["ai", "human", "mixed"]
+Executor = Literal["ai", "human", "mixed", "unknown"]
+SizeSource = Literal["measured", "estimated", "default"]
 Designer = Literal["ai", "human", "mixed"]
 Autonomy = Literal["suggest", "supervised", "autonomous"]
 Category = Literal[
@@ -103,7 +111,7 @@ class Envelope(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", kw_
 
 class Task(Envelope, tag="task", kw_only=True):
     task_id: Label
-    executor: Executor
+    executor: Executor = "unknown"
     autonomy: Autonomy
     category: Category
     role: Role
@@ -113,6 +121,7 @@ class Task(Envelope, tag="task", kw_only=True):
     outcome: Outcome
     family: Label | None = None
     model: Label | None = None
+    size_source: SizeSource | None = None
 
 
 class Review(Envelope, tag="review", kw_only=True):
@@ -334,6 +343,9 @@ def decode_event(raw: bytes | str) -> Event:
         raise _contract_error(exc, raw) from None
     except UnicodeDecodeError as exc:  # msgspec decodes a union's tag eagerly (found by fuzzing)
         raise ContractError("$", f"not valid UTF-8 at byte {exc.start}") from None
+    except RecursionError:  # msgspec recurses per nesting level (found by structural fuzzing)
+        raise ContractError("$", "nested too deeply: arrays or objects within each other beyond "
+                                 "about 1,000 levels") from None
 
 
 def convert_event(obj: object) -> Event:

@@ -153,7 +153,7 @@ def noisy_automation_share(conn: duckdb.DuckDBPyConnection, period_type: str, pe
             SELECT {label} AS period, actor, team, rung, category, executor, outcome,
                    least(greatest(human_minutes, 0), {MINUTES_CAP}) AS minutes,
                    row_number() OVER (PARTITION BY actor, {label} ORDER BY hash(event_id)) AS rn
-            FROM tasks WHERE {where}
+            FROM tasks WHERE ({where}) AND executor <> 'unknown'  -- unknown: in no share
         )
         SELECT period, {cut_name} AS cut, CAST(COALESCE({', '.join(CUTS)}, 'all') AS VARCHAR) AS cut_value,
                count(DISTINCT actor) AS n_actors, count(*) AS n,

@@ -70,6 +70,14 @@ def task_event(
     values, task_fields = _task_fields(record, settings)
     raw.update(type="task", task_id=task_id, executor="ai", duration_s=duration_s, **values)
     fields.update(task_fields)
+    # the size is the lab's configured default unless the record said it: marked, so the
+    # indicators can tell how much of what they report about task size was measured
+    if task_fields["human_minutes"].startswith("task_defaults."):
+        raw["size_source"] = "default"
+    else:
+        stated = record.attributes.get("autoscope.size_source", record.resource.get("autoscope.size_source"))
+        raw["size_source"] = stated if stated is not None else "estimated"
+        fields["size_source"] = "autoscope.size_source"
     if model:
         raw["model"] = model
     return MappedEvent(raw, record.origin, record.where, fields)

@@ -6,10 +6,11 @@ Status codes, so a sender knows what to do with its batch:
   (``results[i] = {index, event_id, status, error: {field, reason}}``). Accepted means
   written and fsync'd to the spool, from where the forwarder takes it to Kafka. Rejected
   events are kept in the quarantine with their reason.
-* 400 malformed body (invalid JSON, not an array, empty, a truncated gzip stream) or every
-  event rejected;
+* 400 malformed body (invalid JSON, not UTF-8, nested too deeply, not an array, empty, a
+  truncated gzip stream, a connection closed mid-body) or every event rejected;
   401/403 missing, unknown or out-of-scope token; 413 body or batch over its limit (the
-  message names the limit); 415 not ``application/json``.
+  message names the limit); 415 not ``application/json``, a charset other than UTF-8, or a
+  Content-Encoding other than gzip/deflate/identity.
 * 503 with ``Retry-After`` when the spool is at its cap (Kafka has been away for long):
   nothing of the batch was accepted and re-sending it is safe (event_id is the idempotency key).
 """
@@ -27,6 +28,7 @@ from autoscope.collector.pipeline import Batch, Refusal
 from autoscope.collector.receivers.auth import user_agent_tool
 from autoscope.collector.receivers.body import read_body
 from autoscope.collector.transforms.decode import decode_json_array
+from autoscope.collector.transforms.json_text import utf8_json
 
 _encoder = msgspec.json.Encoder()
 
@@ -80,6 +82,8 @@ def native_routes(intake: Intake) -> list[Route]:
                 Refusal(415, "Content-Type", f"expected application/json, got {content_type!r}")
             )
         body = await read_body(request, intake.limits)
+        if not isinstance(body, Refusal):
+            body = utf8_json(body, request.headers.get("content-type", ""))
         if isinstance(body, Refusal):
             intake.stats.refused("body", sender.tool_label)
             return refusal_response(body)

@@ -35,11 +35,13 @@ from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Item, Refusal
 from autoscope.collector.receivers.auth import Sender
 from autoscope.collector.transforms import otlp_json
+from autoscope.collector.transforms.decode import TOO_DEEP
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
+PROTOBUF_DEPTH = 100  # protobuf's recursion limit for nested messages (upb's default)
 # What the collector drops by design: a record whose mapping raised (its sender is told, in
 # partial_success, but OTLP exporters do not re-send rejected records), and a counter
 # increment too large to be real (a contribution counter jumping by over 10,000). Accepted
@@ -130,15 +132,50 @@ def _hex_ids_to_base64(value: Any, path: str) -> Any:
 def decode(signal: Signal, body: bytes, content_type: str) -> Any:
     """The export request in ``body``, or a 400 refusal saying what is wrong: an
     ``Export*ServiceRequest`` message for protobuf, a Struct of the same shape for OTLP/JSON
-    (:mod:`~autoscope.collector.transforms.otlp_json`; the mapper reads both)."""
+    (:mod:`~autoscope.collector.transforms.otlp_json`; the mapper reads both).
+
+    No decoder failure escapes as an exception: what the decoders raise for input nobody
+    foresaw is answered with 400 naming the exception (and logged in one line, without a
+    traceback), so a sender learns its request is malformed rather than seeing a 500."""
     kind = signal.request_type.DESCRIPTOR.name
-    if content_type == PROTOBUF:
-        message = signal.request_type()
-        try:
-            message.ParseFromString(body)
-        except DecodeError as exc:
-            return Refusal(400, "body", f"not a valid {kind} protobuf: {exc}")
-        return message
+    try:
+        if content_type == PROTOBUF:
+            return _decode_protobuf(signal, body)
+        return _decode_json(signal, body)
+    except RecursionError:
+        return Refusal(400, "body", f"not a valid {kind}: {TOO_DEEP}")
+    except Exception as exc:  # noqa: BLE001 - a decoder's surprise is still the sender's malformed body
+        log.warning("an OTLP %s body (%s, %d bytes) failed to decode with %s: %s",
+                    signal.name, content_type, len(body), type(exc).__name__, str(exc)[:200])
+        return Refusal(400, "body", f"not a valid {kind}: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _decode_protobuf(signal: Signal, body: bytes) -> Any:
+    kind = signal.request_type.DESCRIPTOR.name
+    message = signal.request_type()
+    try:
+        message.ParseFromString(body)
+    except DecodeError as exc:
+        return Refusal(400, "body", f"not a valid {kind} protobuf: {protobuf_reason(exc, body)}")
+    return message
+
+
+def protobuf_reason(exc: Exception, body: bytes) -> str:
+    """protobuf's parse error (upb names the cause: corrupt wire format, bad UTF-8, depth),
+    with a hint where the body looks like something else: JSON, or gzip not declared."""
+    reason = str(exc)
+    if "MaxDepth" in reason:
+        reason += f" (messages nested more than {PROTOBUF_DEPTH} deep)"
+    stripped = body.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        reason += " (the body looks like JSON: send it as application/json)"
+    elif body.startswith(b"\x1f\x8b"):
+        reason += " (the body looks gzip-compressed: declare it as such)"
+    return reason
+
+
+def _decode_json(signal: Signal, body: bytes) -> Any:
+    kind = signal.request_type.DESCRIPTOR.name
     try:
         return otlp_json.decode(signal.name, body)
     except msgspec.DecodeError as exc:

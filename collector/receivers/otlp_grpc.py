@@ -14,6 +14,13 @@ and some retry RESOURCE_EXHAUSTED only when it is present. The server takes at m
 intake's ``max_in_flight`` calls at once (``maximum_concurrent_rpcs``), so calls waiting for
 a worker thread cannot pile up in memory; grpcio itself refuses calls beyond that bound, with
 RESOURCE_EXHAUSTED and no RetryInfo (it offers no hook to add one).
+
+Malformed requests: the services are registered with a request deserializer of our own
+(:func:`_lenient_deserializer`) rather than the generated ``FromString``, which raises into
+grpcio: it would answer INTERNAL ("Exception deserializing request!") and log a traceback.
+Ours hands a request that does not parse on as its refusal, answered INVALID_ARGUMENT with
+the reason, as OTLP/HTTP answers it 400. A message over the body limit is refused by grpcio
+itself with RESOURCE_EXHAUSTED, naming both sizes.
 """
 
 from __future__ import annotations
@@ -27,12 +34,12 @@ from typing import Any
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.otlp import SIGNALS, OtlpReceiver, Signal
+from autoscope.collector.receivers.otlp import PROTOBUF, SIGNALS, OtlpReceiver, Signal, decode
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +101,7 @@ class OtlpGrpcServer:
             # calls beyond it are refused at once rather than queued for a worker thread
             maximum_concurrent_rpcs=self.receiver.intake.limits.max_in_flight,
         )
-        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(self), server)
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(self), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(self), server)
+        server.add_generic_rpc_handlers([self._service(name) for name in SIGNALS])
         try:
             address = f"{self.host}:{self.port}"
             if self.tls is None:
@@ -117,12 +122,29 @@ class OtlpGrpcServer:
             self._server.stop(grace_s).wait(grace_s + 1)
             self._server = None
 
+    def _service(self, signal_name: str) -> grpc.GenericRpcHandler:
+        """The ``Export`` method of one OTLP service, with the lenient deserializer."""
+        signal = SIGNALS[signal_name]
+        service = _SERVICES[signal_name]
+
+        def export(request: Any, context: grpc.ServicerContext) -> Any:
+            return self.export(signal, request, context)
+
+        handler = grpc.unary_unary_rpc_method_handler(
+            export, request_deserializer=_lenient_deserializer(signal),
+            response_serializer=signal.response_type.SerializeToString,
+        )
+        return grpc.method_handlers_generic_handler(service, {"Export": handler})
+
     def export(self, signal: Signal, request: Any, context: grpc.ServicerContext) -> Any:
         intake = self.receiver.intake
         sender = intake.authenticator(_Metadata(context), "ingest")  # type: ignore[arg-type]
         if isinstance(sender, Refusal):
             intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
             self._abort(context, sender)
+        if isinstance(request, Refusal):  # did not parse: see _lenient_deserializer
+            intake.stats.refused("body")
+            self._abort(context, request)
         refusal = intake.in_flight.enter()
         if refusal is not None:
             intake.stats.refused("in_flight", sender.tool_label)
@@ -149,25 +171,18 @@ class OtlpGrpcServer:
         context.abort(code, message)
 
 
-class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
-    def __init__(self, server: OtlpGrpcServer) -> None:
-        self.server = server
-
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC's name
-        return self.server.export(SIGNALS["logs"], request, context)
-
-
-class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, server: OtlpGrpcServer) -> None:
-        self.server = server
-
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
-        return self.server.export(SIGNALS["traces"], request, context)
+_SERVICES = {
+    "logs": logs_service_pb2.DESCRIPTOR.services_by_name["LogsService"].full_name,
+    "traces": trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name,
+    "metrics": metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"].full_name,
+}
 
 
-class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-    def __init__(self, server: OtlpGrpcServer) -> None:
-        self.server = server
+def _lenient_deserializer(signal: Signal) -> Any:
+    """Bytes → the request message, or the :class:`Refusal` saying why they are not one
+    (never an exception: grpcio would answer INTERNAL and log a traceback)."""
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
-        return self.server.export(SIGNALS["metrics"], request, context)
+    def deserialize(body: bytes) -> Any:
+        return decode(signal, body, PROTOBUF)
+
+    return deserialize

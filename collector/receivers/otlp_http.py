@@ -7,7 +7,9 @@ gzip or deflate, with a Content-Length or chunked. Answers, in the request's enc
 * 200 with ``Export*ServiceResponse`` once the mapped events are fsync'd; events the
   contract rejects are counted in ``partial_success`` with a message naming the record and
   attribute (and quarantined). Telemetry that maps to nothing is counted, not refused.
-* 400 malformed body (also a truncated gzip/deflate stream); 401/403 token; 413 over a limit; 415 other content types or encodings;
+* 400 malformed body (also a truncated gzip/deflate stream, JSON not in UTF-8 or nested too
+  deeply, protobuf that does not parse); 401/403 token; 413 over a limit; 415 other content
+  types or encodings;
   429 (too many requests in flight, or over the token's rate) and 503 (spool at its cap)
   with a short ``Retry-After`` — all with a ``google.rpc.Status`` body.
 """
@@ -23,6 +25,7 @@ from autoscope.collector.pipeline import Refusal
 from autoscope.collector.receivers.auth import user_agent_tool
 from autoscope.collector.receivers.body import read_body
 from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, encode
+from autoscope.collector.transforms.json_text import utf8_json
 
 _CODES = {
     400: code_pb2.INVALID_ARGUMENT, 401: code_pb2.UNAUTHENTICATED, 403: code_pb2.PERMISSION_DENIED,
@@ -70,6 +73,8 @@ def otlp_http_routes(receiver: OtlpReceiver) -> list[Route]:
                     415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"
                 )
             body = await read_body(request, intake.limits)
+            if content_type == JSON and not isinstance(body, Refusal):
+                body = utf8_json(body, request.headers.get("content-type", ""))
             if isinstance(body, Refusal):
                 intake.stats.refused("body", sender.tool_label)
                 return body

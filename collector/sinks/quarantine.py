@@ -50,15 +50,22 @@ def scrub(value: Any, pseudonym_of: Callable[[str], str], key: str | None = None
 
 
 def scrubbed_payload(raw: Any, pseudonym_of: Callable[[str], str]) -> dict[str, Any]:
-    """The stored form of a rejected item's raw payload (bytes or an already-mapped dict)."""
+    """The stored form of a rejected item's raw payload (bytes or an already-mapped dict).
+
+    A payload nested too deeply to walk (or to decode) is kept as its size and SHA-256, like
+    one that is not JSON: its structure is why it was rejected."""
     if isinstance(raw, (bytes, bytearray, memoryview, msgspec.Raw)):
         data = bytes(raw)
         try:
-            decoded = msgspec.json.decode(data)
-        except msgspec.DecodeError:
+            return {"event": scrub(msgspec.json.decode(data), pseudonym_of)}
+        except (msgspec.DecodeError, UnicodeDecodeError):
             return {"not_json": True, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        return {"event": scrub(decoded, pseudonym_of)}
-    return {"event": scrub(raw, pseudonym_of)}
+        except RecursionError:
+            return {"too_deep": True, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    try:
+        return {"event": scrub(raw, pseudonym_of)}
+    except RecursionError:
+        return {"too_deep": True}
 
 
 class Quarantine:

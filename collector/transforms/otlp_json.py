@@ -309,10 +309,18 @@ _REASONS = {  # msgspec's words for what OTLP/JSON allows
 # Paths are built only for an error: a function raises Invalid with the path below what it was
 # given, and each caller that knows more of the path puts its part in front (Invalid.under).
 
-def _value(value: Any) -> Any:
+#: how deep AnyValues may nest (arrays and kvlists within each other). protobuf stops at 100
+#: nested messages, two per AnyValue level, so a protobuf request cannot nest deeper than
+#: this either; the limit keeps the Python walk below far from the interpreter's recursion limit.
+MAX_VALUE_DEPTH = 48
+
+
+def _value(value: Any, depth: int = 0) -> Any:
     """An AnyValue Struct as a Python value, as ``mapping.attributes.any_value`` gives it."""
     if value is None:
         return None
+    if depth > MAX_VALUE_DEPTH:
+        raise Invalid("", f"values nested more than {MAX_VALUE_DEPTH} levels deep (arrayValue/kvlistValue)")
     members = _astuple(value)  # in AnyValue's field order, _ANY_VALUE_MEMBERS
     unset = members.count(None)
     if unset == 8:
@@ -330,13 +338,13 @@ def _value(value: Any) -> Any:
         out = []
         for i, item in enumerate(found.values or ()):
             try:
-                out.append(_value(item))
+                out.append(_value(item, depth + 1))
             except Invalid as exc:
                 raise exc.under(f".arrayValue.values[{i}]") from None
         return out
     if kind == "kvlist_value":
         try:
-            return _attributes(found.values)
+            return _attributes(found.values, depth + 1)
         except Invalid as exc:
             raise exc.under(".kvlistValue.values") from None
     if kind == "bytes_value":
@@ -350,7 +358,7 @@ assert _ANY_VALUE_MEMBERS == tuple(_LENIENT["OtlpJsonLenient_opentelemetry_proto
 _astuple = msgspec.structs.astuple
 
 
-def _attributes(key_values: list[Any] | None) -> dict[str, Any]:
+def _attributes(key_values: list[Any] | None, depth: int = 0) -> dict[str, Any]:
     """A KeyValue list as a dict (a later key wins, as in ``mapping.attributes.attributes``)."""
     out: dict[str, Any] = {}
     if not key_values:
@@ -366,7 +374,7 @@ def _attributes(key_values: list[Any] | None) -> dict[str, Any]:
                 item: Any = text
             else:
                 try:
-                    item = _value(value)
+                    item = _value(value, depth)
                 except Invalid as exc:
                     raise exc.under(f"[{key_values.index(kv)}].value") from None
         else:

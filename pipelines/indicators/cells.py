@@ -190,7 +190,13 @@ FINE: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {
         "n_mixed": "count(*) FILTER (WHERE executor = 'mixed')",
         "n_human": "count(*) FILTER (WHERE executor = 'human')",
         "minutes_ai_success": "sum(human_minutes) FILTER (WHERE executor = 'ai' AND outcome = 'success')",
-        "minutes_completed": "sum(human_minutes) FILTER (WHERE outcome IN ('success', 'failure'))",
+        # tasks whose executor is unknown are counted (n) but left out of every share
+        "n_known": "count(*) FILTER (WHERE executor <> 'unknown')",
+        "n_unknown": "count(*) FILTER (WHERE executor = 'unknown')",
+        "n_known_default_size": "count(*) FILTER (WHERE executor <> 'unknown' AND size_source = 'default')",
+        "n_ai_default_size": "count(*) FILTER (WHERE executor = 'ai' AND size_source = 'default')",
+        "minutes_completed": "sum(human_minutes) FILTER (WHERE outcome IN ('success', 'failure') "
+                             "AND executor <> 'unknown')",
         "n_ai_over_1h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 60)",
         "n_ai_over_8h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 480)",
         "n_ai_over_40h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 2400)",

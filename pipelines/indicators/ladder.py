@@ -1,8 +1,8 @@
 """Sophistication ladder (DESIGN.md): AI's share of tasks on each rung, and the highest rung
 where that share is at least 10 %.
 
-* ``ai_share`` (cut ``rung``): AI task events / all task events on that rung (the lab cell
-  holds the share over all rungs);
+* ``ai_share`` (cut ``rung``): AI task events / task events of a known executor on that rung
+  (the lab cell holds the share over all rungs; executor ``unknown`` is in no share);
 * ``highest_rung`` (cuts lab and team): the ordinal (1 engineering, 2 experiments, 3 ideation,
   4 strategy; 0 none) of the highest rung whose AI share is ≥ 10 %, the rung's name in
   ``note``. Only rungs on which at least k distinct actors worked count — a rung one person
@@ -40,7 +40,7 @@ def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope, k: int = 5) -
         SELECT CASE {' '.join(type_case)} END AS period_type, CASE {' '.join(period_case)} END AS period,
                CASE WHEN GROUPING(team) = 0 THEN team END AS team, CASE WHEN GROUPING(rung) = 0 THEN rung END AS rung,
                CAST(sum(n) AS BIGINT) AS n_events, CAST({actors_of()} AS BIGINT) AS n_actors,
-               CAST(sum(n_ai) / sum(n) AS DOUBLE) AS share
+               CAST(sum(n_ai) / nullif(sum(n_known), 0) AS DOUBLE) AS share
         FROM ({labelled(scope, 'SELECT * FROM {source}', truncated=True)}) WHERE {any_label}
         GROUP BY GROUPING SETS ({', '.join(sets)})
         HAVING period IS NOT NULL"""

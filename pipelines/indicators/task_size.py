@@ -6,7 +6,10 @@ not of what succeeded):
 * ``median_minutes``, ``p90_minutes``: quantiles of human_minutes, linearly interpolated
   between order statistics (``quantile_cont``; numpy's default ``percentile``);
 * ``share_over_1h``, ``share_over_8h``, ``share_over_40h``: share with human_minutes strictly
-  greater than 60, 480 and 2,400.
+  greater than 60, 480 and 2,400;
+* ``measured_share``: the share of those tasks whose size was stated for the task rather than
+  filled in from a configured default (``size_source`` other than ``default``): the quantiles
+  of a cell whose sizes are mostly defaults describe the default, not the work.
 
 Cuts: team, rung, category. Contributing actors (for k): the distinct actors of those tasks.
 """
@@ -28,6 +31,7 @@ SHARES = {
     "share_over_1h": "sum(n_ai_over_1h) / sum(n_ai)",
     "share_over_8h": "sum(n_ai_over_8h) / sum(n_ai)",
     "share_over_40h": "sum(n_ai_over_40h) / sum(n_ai)",
+    "measured_share": "1 - sum(n_ai_default_size) / sum(n_ai)",
 }
 METRICS = [*QUANTILES, *SHARES]
 SOURCE = "SELECT occurred_at AS ts, actor, team, rung, category, human_minutes FROM tasks WHERE executor = 'ai'"

@@ -42,13 +42,15 @@ class IndicatorInfo:
 CATALOG: tuple[IndicatorInfo, ...] = (
     IndicatorInfo(
         "automation_share", "Automation share", "automation share",
-        "AI, mixed and human shares of tasks; and time-weighted: Σ human_minutes of successful AI "
-        "tasks / Σ human_minutes of all completed tasks.",
+        "AI, mixed and human shares of tasks whose executor is known (unknown_share: those left out); "
+        "time-weighted: Σ human_minutes of successful AI tasks / Σ human_minutes of completed tasks; "
+        "measured_share: tasks whose size is not a configured default.",
         ("automation_share",), ("time_weighted_ai_share", "ai_share"),
     ),
     IndicatorInfo(
         "task_size", "Delegated task size", "delegated task size",
-        "Median and p90 of human_minutes of AI tasks; share over 1 h, 8 h, 40 h.",
+        "Median and p90 of human_minutes of AI tasks; share over 1 h, 8 h, 40 h; measured_share: "
+        "AI tasks whose size is not a configured default.",
         ("task_size", "delegated_task_size"), ("median_minutes", "p90_minutes"),
     ),
     IndicatorInfo(

@@ -27,7 +27,7 @@ def log_records(collector: StubCollector) -> list[dict[str, object]]:
 def test_log_records_follow_the_semantic_conventions(collector: StubCollector) -> None:
     agents.configure(**hook_settings(collector.url))
     when = dt.datetime(2026, 5, 4, 3, 2, 1, 500_000, tzinfo=dt.timezone.utc)
-    with agents.task("analysis", human_minutes=30, model="claude-x", occurred_at=when) as t:
+    with agents.task("analysis", executor="ai", human_minutes=30, model="claude-x", occurred_at=when) as t:
         pass
     agents.impression("q1", score=5, tags=["a", "b"])
     agents.model_deployment("m1", internal_at=when)  # public_at None: left out
@@ -45,6 +45,7 @@ def test_log_records_follow_the_semantic_conventions(collector: StubCollector) -
         "autoscope.category": "analysis", "autoscope.role": "engineer", "autoscope.rung": "engineering",
         "autoscope.human_minutes": 30, "autoscope.duration_s": attributes["autoscope.duration_s"],  # type: ignore[index]
         "autoscope.outcome": "success", "autoscope.family": "analysis", "autoscope.model": "claude-x",
+        "autoscope.size_source": "estimated",
     }
     assert isinstance(attributes["autoscope.duration_s"], float)  # type: ignore[index]
     assert task["time_unix_nano"] == semconv.timestamp_ns("2026-05-04T03:02:01.500000+00:00")

@@ -1,29 +1,39 @@
 """Fuzzing every decoder and endpoint with malformed input: never a crash, never a 5xx, and
 every refusal names the problem.
 
-Two kinds of generator: a seeded mutation fuzzer (bit flips, truncation, splices, hostile
-tokens) over valid payloads, for volume, and hypothesis for
-structured JSON through the HTTP endpoints: about 240,000 inputs per run.
-``AUTOSCOPE_FUZZ_SCALE=10`` runs ten times more.
+Three kinds of generator: a seeded mutation fuzzer (bit flips, truncation, splices, hostile
+tokens) over valid payloads, for volume; hypothesis for JSON *values* through the HTTP
+endpoints; and the *structure* of a document (nesting, key and element counts, number and
+string sizes, duplicate keys, encodings, compression, one format sent as another) — a fixed
+corpus (:mod:`tests.faults.structural_inputs`) through the test client, the real server
+(``autoscope collect`` on uvicorn, whose log must hold no traceback) and OTLP/gRPC, and
+hypothesis combining those traits on every endpoint and content type. About 240,000 inputs
+per run, sized for CI; ``AUTOSCOPE_FUZZ_SCALE=10`` runs ten times more of every generator.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
+import socket
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 from google.protobuf import json_format
+from google.rpc import status_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from starlette.testclient import TestClient
 
+from autoscope.broker import free_port
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.contract import ContractError
@@ -35,6 +45,9 @@ from autoscope.collector.transforms.decode import decode_json_array
 from autoscope.kafka_settings import KafkaSettings
 from tests.collector.otlp.conftest import attrs, log_record, logs_body, metrics_body, point, sum_metric
 from tests.event_samples import event
+from tests.faults import structural_inputs
+from tests.faults.processes import CollectorProcess
+from tests.faults.structural_inputs import ENDPOINTS
 
 SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", "1"))
 HOSTILE = [b"null", b"1e999", b'"\\ud800"', b"[" * 200, b"{}" * 50, b"\x00", b"-0", b'"' + b"a" * 5000 + b'"',
@@ -188,6 +201,150 @@ def test_endpoints_answer_every_malformed_input_with_its_problem(
             reasons = [answer.get("error", {}).get("reason"), answer.get("message")]
             reasons += [r["error"]["reason"] for r in answer.get("results", []) if "error" in r]
             assert any(reasons), answer
+
+
+def _names_its_problem(response_content: bytes, content_type: str) -> str:
+    """The reason a refusal gives, from a native, OTLP/JSON or OTLP/protobuf answer."""
+    if content_type.startswith("application/x-protobuf"):
+        return status_pb2.Status.FromString(response_content).message
+    answer = json.loads(response_content)
+    reasons = [answer.get("error", {}).get("reason"), answer.get("message")]
+    reasons += [r["error"]["reason"] for r in answer.get("results", []) if "error" in r]
+    return "; ".join(r for r in reasons if r)
+
+
+@pytest.mark.parametrize("case", structural_inputs.all_cases(), ids=lambda case: case.name)
+def test_structural_corpus_through_the_test_client(client: TestClient, case: structural_inputs.Case) -> None:
+    """Each malformed structure on each endpoint: the expected 4xx, with its reason."""
+    for path in ENDPOINTS:
+        response = client.post(path, content=case.body, headers=case.headers)
+        TOTAL["count"] += 1
+        allowed = structural_inputs.allowed(case, path)
+        assert response.status_code < 500, (path, response.text)
+        if allowed is not None and (path in ("/v1/events", "/v1/logs") or case.otlp != structural_inputs.BAD):
+            assert response.status_code in allowed, (path, response.status_code, response.text[:300])
+        if response.status_code >= 400:
+            assert _names_its_problem(response.content, response.headers["content-type"]), (path, response.content)
+
+
+def _raw_post(port: int, path: str, body: bytes, headers: dict[str, str], chunked: bool = False) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on a fresh socket, as written (no client normalizing the headers),
+    with a Content-Length or chunked (in 64 KiB chunks)."""
+    head = [f"POST {path} HTTP/1.1", "host: 127.0.0.1", "connection: close"]
+    head.append("transfer-encoding: chunked" if chunked else f"content-length: {len(body)}")
+    head += [f"{key}: {value}" for key, value in headers.items()]
+    if chunked:
+        pieces = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(1 << 16):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def test_structural_corpus_through_the_real_server_and_grpc(kafka: KafkaSettings, tmp_path: Path) -> None:
+    """``autoscope collect`` (uvicorn, grpcio) answers the corpus, over HTTP and gRPC, without
+    a 5xx or an INTERNAL/UNKNOWN status, and writes no traceback to its log."""
+    port, grpc_port = free_port(), free_port()
+    log = tmp_path / "collector.log"
+    collector = CollectorProcess(kafka, tmp_path / "data", port, log, grpc_port=grpc_port).start()
+    try:
+        for case in structural_inputs.all_cases():
+            for path, chunked in [*((path, False) for path in ENDPOINTS), ("/v1/events", True), ("/v1/logs", True)]:
+                status, body = _raw_post(port, path, case.body, case.headers, chunked)
+                TOTAL["count"] += 1
+                assert status < 500, (case.name, path, chunked, body[:300])
+                if status >= 400:
+                    assert body, (case.name, path, chunked)
+        channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
+        for service in ("logs.v1.LogsService", "trace.v1.TraceService", "metrics.v1.MetricsService"):
+            export = channel.unary_unary(f"/opentelemetry.proto.collector.{service}/Export",
+                                         request_serializer=None, response_deserializer=None)
+            for name, body in structural_inputs.protobuf_bodies().items():
+                TOTAL["count"] += 1
+                try:
+                    export(body, timeout=30)
+                except grpc.RpcError as exc:
+                    assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT, (service, name, exc.code(), exc.details())
+                    assert exc.details().startswith("body: not a valid"), (service, name, exc.details())
+        channel.close()
+    finally:
+        collector.stop()
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text and "Exception in ASGI" not in text, text[-3000:]
+
+
+def _nested(depth: int, kinds: str) -> str:
+    opening = "".join("[" if kinds[i % len(kinds)] == "[" else '{"k":' for i in range(depth))
+    closing = "".join("]" if kinds[i % len(kinds)] == "[" else "}" for i in reversed(range(depth)))
+    return opening + "0" + closing
+
+
+structures = st.one_of(
+    st.builds(_nested, st.integers(0, 4_000), st.sampled_from(["[", "{", "[{"])),
+    st.builds(lambda n, dup: "{" + ",".join(f'"{"k" if dup else f"k{i}"}":{i}' for i in range(n)) + "}",
+              st.integers(0, 20_000), st.booleans()),
+    st.builds(lambda n: "[" + ",".join(["{}"] * n) + "]", st.integers(0, 6_000)),
+    st.builds(lambda digits, exp: "[" + "9" * digits + ("e" + str(exp) if exp else "") + "]",
+              st.integers(1, 5_000), st.sampled_from([0, 999, -999, 308, 309])),
+    st.builds(lambda n, ch: '["' + ch * n + '"]', st.integers(0, 200_000), st.sampled_from(["a", "\\ud800", "\\u0000", "é"])),
+    st.builds(lambda record, depth: '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":'
+              + '{"arrayValue":{"values":[' * depth + '{"stringValue":"x"}' + "]}}" * depth
+              + ',"timeUnixNano":' + record + "}]}]}]}",
+              st.sampled_from(['"1"', "1e999", '"1e999"', "9" * 40, '"NaN"', "-1", "null", "[]"]), st.integers(0, 400)),
+)
+
+
+def _encoded(text: str, encoding: str) -> bytes:
+    try:
+        return text.encode(encoding, errors="surrogatepass")
+    except UnicodeError:
+        return text.encode("utf-8", errors="surrogatepass")
+
+
+def _compressed(body: bytes, how: str) -> tuple[bytes, str | None]:
+    if how == "gzip":
+        return gzip.compress(body, 1), "gzip"
+    if how == "gzip twice, declared once":
+        return gzip.compress(gzip.compress(body, 1), 1), "gzip"
+    if how == "gzip, gzip":
+        return gzip.compress(gzip.compress(body, 1), 1), "gzip, gzip"
+    if how == "deflate":
+        return zlib.compress(body, 1), "deflate"
+    if how == "truncated gzip":
+        whole = gzip.compress(body, 1)
+        return whole[: max(1, len(whole) // 2)], "gzip"
+    if how in ("br", "zstd"):
+        return body, how
+    return body, None
+
+
+@settings(max_examples=int(300 * SCALE), deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    text=structures,
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"]),
+    compression=st.sampled_from(["none", "gzip", "gzip twice, declared once", "gzip, gzip", "deflate",
+                                 "truncated gzip", "br"]),
+    path=st.sampled_from(ENDPOINTS),
+    content_type=st.sampled_from(["application/json", "application/x-protobuf", "application/json; charset=utf-8",
+                                  "application/json; charset=latin-1"]),
+)
+def test_endpoints_answer_every_malformed_structure(
+    client: TestClient, text: str, encoding: str, compression: str, path: str, content_type: str
+) -> None:
+    """hypothesis over structure × encoding × compression × endpoint × content type."""
+    body, content_encoding = _compressed(_encoded(text, encoding), compression)
+    headers = {"content-type": content_type}
+    if content_encoding:
+        headers["content-encoding"] = content_encoding
+    response = client.post(path, content=body, headers=headers)
+    TOTAL["count"] += 1
+    assert response.status_code < 500, response.text[:300]
+    if response.status_code >= 400:
+        assert _names_its_problem(response.content, response.headers["content-type"]), response.content[:300]
 
 
 def test_total_inputs_tried() -> None:

@@ -87,11 +87,14 @@ def expected(tasks: list[Row], reviews: list[Row], experiments: list[Row]) -> di
             out[(indicator, metric, *cell)] = (v, len(rows), actors)
 
     for cell, rows in by_cell(tasks).items():
-        completed = sum(r["human_minutes"] for r in rows if r["outcome"] in ("success", "failure"))
+        known = [r for r in rows if r["executor"] != "unknown"]  # an unknown executor is in no share
+        completed = sum(r["human_minutes"] for r in known if r["outcome"] in ("success", "failure"))
         ai_won = sum(r["human_minutes"] for r in rows if r["executor"] == "ai" and r["outcome"] == "success")
         put("automation_share", cell, rows, {
-            **{f"{e}_share": sum(r["executor"] == e for r in rows) / len(rows) for e in ("ai", "mixed", "human")},
+            **{f"{e}_share": ratio(sum(r["executor"] == e for r in known), len(known)) for e in ("ai", "mixed", "human")},
             "time_weighted_ai_share": ratio(ai_won, completed),
+            "unknown_share": (len(rows) - len(known)) / len(rows),
+            "measured_share": ratio(sum(r.get("size_source") != "default" for r in known), len(known)),
         })
     for cell, ai in by_cell(t for t in tasks if t["executor"] == "ai").items():
         seen = [v for t in ai for v in reviews_of[t["task_id"]]]
@@ -188,10 +191,10 @@ def test_released_cells_match_plain_python(computed: tuple[pl.DataFrame, dict, s
         assert not row["suppressed"], key
         assert (row["n_events"], row["n_actors"]) == (n_events, n_actors), key
         assert row["value"] == (pytest.approx(value) if value is not None else None), key
-    # 10 metrics × 2 weeks × (lab, delta, alpha); gamma (4) and beta (5, complementary) withheld;
+    # 12 metrics × 2 weeks × (lab, delta, alpha); gamma (4) and beta (5, complementary) withheld;
     # and alpha's review frequency in both weeks: only 4 people reviewed its AI tasks in W38, and
     # September minus W37 would give W38 back
-    assert released == 10 * 2 * 3 - 2 * 4
+    assert released == 12 * 2 * 3 - 2 * 4
     assert {("review_frequency", week, "alpha") for week in WEEKS} <= suppressed
 
 

@@ -152,7 +152,7 @@ def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int]]
     for i, (actor, team, rung, executor, day) in enumerate(rows):
         conn.execute(
             "INSERT INTO tasks VALUES (?, ?, ?, ?, 't', '1', ?, 'analysis', ?, 'supervised', 'analysis', 'engineer',"
-            " ?, 10.0, 1.0, 'success', NULL)",
+            " ?, 10.0, 1.0, 'success', NULL, NULL)",
             [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung])
     frame = compute_indicators(conn, k=K)
     share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))

@@ -34,12 +34,13 @@ def _new_id(conn: duckdb.DuckDBPyConnection, type_: str) -> str:
 def add_task(conn: duckdb.DuckDBPyConnection, *, actor: str, team: str = "t1", executor: str = "ai",
              outcome: str = "success", human_minutes: float = 10.0, task_id: str | None = None,
              at: dt.datetime = MONDAY, category: str = "analysis", rung: str = "engineering",
-             family: str | None = None) -> str:
+             family: str | None = None, size_source: str | None = None) -> str:
     event_id = _new_id(conn, "task")
     task_id = task_id or f"task-{event_id}"
     conn.execute(
-        "INSERT INTO tasks VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, 'supervised', ?, 'engineer', ?, ?, 1.0, ?, NULL)",
-        [event_id, at, actor, team, task_id, family or category, executor, category, rung, human_minutes, outcome],
+        "INSERT INTO tasks VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, 'supervised', ?, 'engineer', ?, ?, 1.0, ?, NULL, ?)",
+        [event_id, at, actor, team, task_id, family or category, executor, category, rung, human_minutes, outcome,
+         size_source],
     )
     return task_id
 

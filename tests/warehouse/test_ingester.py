@@ -85,7 +85,7 @@ def test_envelope_and_fields_land_in_the_type_tables(kafka: KafkaSettings, tmp_p
         events[0].event_id, dt.datetime(2026, 11, 2, 9, 0), "p0", "pretraining", "notebook", "1.2"
     )
     assert task[6:] == ("t1", "analysis", "ai", "supervised", "analysis", "engineer",
-                        "engineering", 30.0, 12.5, "success", None)
+                        "engineering", 30.0, 12.5, "success", None, None)  # model, size_source: not sent
     assert str(deployment[7]) == "2026-10-01 00:00:00" and deployment[8] is None
     assert impression[6:] == ("q_speedup", 4, ["coding"])
 
