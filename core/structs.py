@@ -101,15 +101,14 @@ Envelope = msgspec.defstruct(
 )
 Envelope.__doc__ = "Fields every event carries. ``type`` is the tag that selects the subclass."
 
-#: the Struct class names, per event type
-CLASS_NAMES: dict[str, str] = {
-    "task": "Task", "review": "Review", "experiment": "Experiment", "contribution": "Contribution",
-    "model_deployment": "ModelDeployment", "training_milestone": "TrainingMilestone",
-    "impression": "Impression", "spend": "Spend",
-}
+
+def class_name(event_type: str) -> str:
+    """The Struct's class name of an event type: ``model_deployment`` → ``ModelDeployment``."""
+    return "".join(part.title() for part in event_type.split("_"))
+
 
 STRUCT_BY_TYPE: dict[str, type] = {
-    type_: msgspec.defstruct(CLASS_NAMES[type_], struct_fields(fields), bases=(Envelope,), tag=type_,
+    type_: msgspec.defstruct(class_name(type_), struct_fields(fields), bases=(Envelope,), tag=type_,
                              module=__name__, **_STRUCT_OPTIONS)
     for type_, fields in contract.EVENTS.items()
 }

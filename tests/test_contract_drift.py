@@ -75,6 +75,7 @@ def test_the_structs_are_the_table() -> None:
     for type_, fields in contract.EVENTS.items():
         cls = structs.STRUCT_BY_TYPE[type_]
         assert cls.__struct_config__.tag == type_
+        assert getattr(structs, cls.__name__) is cls  # importable by name: pickle finds it
         assert cls.__struct_config__.forbid_unknown_fields
         assert list(cls.__struct_fields__) == envelope + [field.name for field in fields]
         info = {f.name: f for f in msgspec.inspect.type_info(cls).fields}
