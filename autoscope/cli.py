@@ -98,7 +98,7 @@ def _existing_data_dir(args: argparse.Namespace) -> Path:
 
 
 def _kafka(args: argparse.Namespace):  # -> KafkaSettings | None
-    from autoscope.kafka_settings import KafkaSettings
+    from autoscope.core.kafka_settings import KafkaSettings
 
     return KafkaSettings.from_env(getattr(args, "kafka_bootstrap", None))
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from autoscope import __version__
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
 from autoscope.simulation import LabPlan, PlannedEvent, plan_lab
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.kafka_settings import KafkaSettings, ensure_topic
+from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 if TYPE_CHECKING:
     import duckdb

@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from autoscope.core import contract
+
 #: team → number of researchers; `policy` is deliberately below k = 5.
 DEFAULT_TEAMS: dict[str, int] = {
     "pretraining": 12,
@@ -34,8 +36,8 @@ DEFAULT_TEAMS: dict[str, int] = {
     "policy": 3,
 }
 DEFAULT_START = dt.date(2026, 8, 31)  # a Monday: ISO week 2026-W36
-CATEGORIES = ("hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature")
-RUNGS = ("engineering", "experiments", "ideation", "strategy")
+CATEGORIES = contract.CATEGORIES
+RUNGS = contract.RUNGS  # lowest rung first: the simulation climbs them over the weeks
 _FIRST = ("ada", "alan", "grace", "edsger", "barbara", "donald", "frances", "john", "katherine",
           "claude", "radia", "ken", "margaret", "tim", "shafi", "leslie")
 _LAST = ("lovelace", "turing", "hopper", "dijkstra", "liskov", "knuth", "allen", "mccarthy",

@@ -65,7 +65,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     rows = []
     topic = f"bench.collector.{int(time.time())}"
     with embedded_broker() as broker:
-        from autoscope.kafka_settings import ensure_topic
+        from autoscope.core.kafka_settings import ensure_topic
 
         ensure_topic(broker.settings(topic=topic))
         with collector_process(broker.bootstrap_servers, topic, workers=WORKERS) as (proc, port, _):

@@ -110,7 +110,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     import duckdb
     from kafka import KafkaProducer
 
-    from autoscope.kafka_settings import ensure_topic
+    from autoscope.core.kafka_settings import ensure_topic
     from autoscope.warehouse.ingester import Ingester
 
     total = 200_000 if quick else 1_000_000

@@ -28,7 +28,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     command = command_for("memory", quick)
     topic = f"bench.memory.{int(time.time())}"
     with embedded_broker() as broker:
-        from autoscope.kafka_settings import ensure_topic
+        from autoscope.core.kafka_settings import ensure_topic
 
         ensure_topic(broker.settings(topic=topic))
         with collector_process(broker.bootstrap_servers, topic) as (proc, port, _):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 def _collector_app():  # uvicorn factory: one per worker process
     from autoscope.collector.app import CollectorSettings, create_app
-    from autoscope.kafka_settings import KafkaSettings
+    from autoscope.core.kafka_settings import KafkaSettings
     from autoscope.collector.mapping.settings import OtlpSettings
 
     base = Path(os.environ["BENCH_DATA_DIR"])

@@ -1,4 +1,6 @@
-"""The wire contract, v1: the eight event types of DESIGN.md as msgspec Structs.
+"""The wire contract, v1, as the collector validates it: the Structs of
+:mod:`autoscope.core.structs` (built from the one table in :mod:`autoscope.core.contract`),
+plus the error messages a sender is answered with and the normalization of accepted events.
 
 An event is a JSON object with the envelope fields (`event_id`, `schema_version`, `type`,
 `occurred_at`, `source`, `actor`, `team`) and the fields of its `type`. msgspec decodes it
@@ -6,26 +8,17 @@ straight into the Struct of its type (a tagged union on `type`), so a bad event 
 message that names the field and the reason, e.g.
 ``Expected `int`, got `str` - at `$.human_minutes```.
 
-Decisions the design left open, made here:
+The contract's decisions (unknown fields rejected, labels, identities, UTC times, finite
+numbers, ``executor`` unknown, ``size_source``, ``family`` defaulting to ``category``) are
+written once, in :mod:`autoscope.core.contract`. Here:
 
-* Unknown fields are rejected (``forbid_unknown_fields``), as DESIGN.md asks.
-* Label-like strings (team, category names, model ids, accelerator types, purposes, tags …)
-  must match :data:`LABEL`: short, no spaces, no ``@``. That is how "no free text and no emails
-  reach the warehouse" is enforced structurally rather than by scrubbing.
-* ``actor`` (and a review's ``reviewer``) is the only identity field; it may hold an email at
-  the edge and is replaced by a keyed pseudonym in the collector (see ``pseudonymize``).
-* ``occurred_at`` must carry a timezone; it is normalized to UTC.
-* Numbers are finite: JSON cannot carry infinity, but a mapped attribute can (``"1e999"`` as a
-  string reads as ``inf``); every float field has a finite upper bound, and an infinite or
-  NaN value is rejected as "must be a finite number", naming the field.
-* ``family`` of a task defaults to its ``category`` (DESIGN.md), filled in by :func:`normalize`.
-* A task's ``executor`` is ``unknown`` when the sender did not say (the field may be left
-  out): such a task is kept and counted, and left out of every share of AI, mixed and human
-  work, since guessing either way would bias the headline indicator.
-* ``size_source`` says where ``human_minutes`` came from: ``measured`` (someone timed it),
-  ``estimated`` (the sender's estimate for this task) or ``default`` (a configured default,
-  e.g. the collector's ``[otlp.task_defaults]``); left out (None) it is not known. The
-  indicators' ``measured_share`` counts the tasks whose size is not a default.
+* ``occurred_at`` (and a deployment's times) are normalized to UTC, and a field that defaults
+  to another field (``default_from``) is filled in, by :func:`normalize`;
+* an infinite or NaN value is rejected as "must be a finite number", naming the field.
+
+The Struct names (``Task`` … ``Spend``, ``Envelope``, ``Event``) are re-exported because they
+are this module's documented public API (README "Event contract"): the collector's stages and
+tests type events by them.
 """
 
 from __future__ import annotations
@@ -34,168 +27,45 @@ import ast
 import datetime as dt
 import math
 import re
-import sys
-from typing import Annotated, Literal, Union
+import types
+import typing
+from typing import Literal, Union
 
 import msgspec
-from msgspec import Meta
 
-SCHEMA_VERSION = 1
-
-#: client-made id: a UUID (v7 recommended) in canonical form, or a ULID.
-EVENT_ID = Meta(
-    pattern=r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"|[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26})$",
-    description="UUIDv7 or ULID made by the client; the idempotency key end to end",
-)
-#: a short machine label, never free text: letters, digits and ``_ . : / + -``.
-LABEL = Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/+\-]+$")
-#: an identity at the edge (email, login, account id); pseudonymized by the collector.
-IDENTITY = Meta(min_length=1, max_length=320)
-
-Label = Annotated[str, LABEL]
-Identity = Annotated[str, IDENTITY]
-UtcTime = Annotated[dt.datetime, Meta(tz=True)]
-FINITE = sys.float_info.max  # the upper bound of every float field: no infinity gets in
-NonNegative = Annotated[float, Meta(ge=0, le=FINITE)]
-Share = Annotated[float, Meta(ge=0, le=1)]
-
-Executor = Literal["ai", "human", "mixed", "unknown"]
-SizeSource = Literal["measured", "estimated", "default"]
-Designer = Literal["ai", "human", "mixed"]
-Autonomy = Literal["suggest", "supervised", "autonomous"]
-Category = Literal[
-    "hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature"
-]
-Role = Literal["scientist", "engineer"]
-Rung = Literal["engineering", "experiments", "ideation", "strategy"]
-Outcome = Literal["success", "failure", "abandoned"]
-ReviewAction = Literal["approved", "rejected", "modified", "intervened"]
-ContributionKind = Literal["commit", "pull_request", "paper", "result"]
-#: ``automation`` (CI, dependency and release bots) is neither a person nor AI (issue 13); events
-#: that predate it only ever say ai or human.
-Author = Literal["ai", "human", "automation"]
-#: the class of a commit's lines (agents/git_authorship.py)
-LineClass = Literal["automation", "ai_authored", "ai_coauthored", "ai_assisted", "human"]
-SpendCategory = Literal["ai_tools", "compute", "data", "staff", "other"]
-
-EVENT_TYPES = (
-    "task",
-    "review",
-    "experiment",
-    "contribution",
-    "model_deployment",
-    "training_milestone",
-    "impression",
-    "spend",
+from autoscope.core import contract as table
+from autoscope.core.contract import EVENT_TYPES, SCHEMA_VERSION
+from autoscope.core.structs import (
+    EVENT_ID,
+    IDENTITY,
+    LABEL,
+    STRUCT_BY_TYPE,
+    Contribution,
+    Envelope,
+    Event,
+    Experiment,
+    Identity,
+    Impression,
+    Label,
+    ModelDeployment,
+    Review,
+    Source,
+    Spend,
+    Task,
+    TrainingMilestone,
+    UtcTime,
+    decode_events,
+    encode_events,
 )
 
-
-class Source(msgspec.Struct, forbid_unknown_fields=True):
-    """The tool that emitted the event."""
-
-    tool: Label
-    version: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:+\-]+$")]
-
-
-class Envelope(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", kw_only=True):
-    """Fields every event carries. ``type`` is the tag that selects the subclass."""
-
-    event_id: Annotated[str, EVENT_ID]
-    schema_version: Literal[1]
-    occurred_at: UtcTime
-    source: Source
-    actor: Identity
-    team: Label
-
-
-class Task(Envelope, tag="task", kw_only=True):
-    task_id: Label
-    executor: Executor = "unknown"
-    autonomy: Autonomy
-    category: Category
-    role: Role
-    rung: Rung
-    human_minutes: Annotated[float, Meta(gt=0, le=525_600)]
-    duration_s: NonNegative
-    outcome: Outcome
-    family: Label | None = None
-    model: Label | None = None
-    size_source: SizeSource | None = None
-
-
-class Review(Envelope, tag="review", kw_only=True):
-    task_id: Label
-    reviewer: Identity
-    action: ReviewAction
-    minutes: NonNegative
-
-
-class Experiment(Envelope, tag="experiment", kw_only=True):
-    experiment_id: Label
-    designed_by: Designer
-    accelerator_hours: NonNegative
-    accelerator_type: Label
-    purpose: Label
-    flops: NonNegative | None = None
-
-
-class Contribution(Envelope, tag="contribution", kw_only=True):
-    contribution_id: Label
-    kind: ContributionKind
-    first_author: Author
-    ai_share: Share
-    # Optional, from git (issue 13); None where unknown (older events, non-git contributions).
-    lines_added: Annotated[int, Meta(ge=0)] | None = None
-    lines_deleted: Annotated[int, Meta(ge=0)] | None = None
-    line_class: LineClass | None = None
-    #: reachable from the default branch's tip when reported; None when not known (yet)
-    on_default_branch: bool | None = None
-
-
-class ModelDeployment(Envelope, tag="model_deployment", kw_only=True):
-    model_id: Label
-    internal_at: UtcTime
-    public_at: UtcTime | None = None
-
-
-class TrainingMilestone(Envelope, tag="training_milestone", kw_only=True):
-    run_id: Label
-    recipe: Label
-    target_loss: NonNegative
-    compute_to_target: Annotated[float, Meta(gt=0, le=FINITE)]
-    baseline_run_id: Label | None = None
-
-
-class Impression(Envelope, tag="impression", kw_only=True):
-    question_id: Label
-    score: Annotated[int, Meta(ge=1, le=5)]
-    tags: Annotated[list[Label], Meta(max_length=16)] = []
-
-
-class Spend(Envelope, tag="spend", kw_only=True):
-    category: SpendCategory
-    amount_usd: NonNegative
-    model: Label | None = None
-    input_tokens: Annotated[int, Meta(ge=0)] | None = None
-    output_tokens: Annotated[int, Meta(ge=0)] | None = None
-
-
-Event = Union[
-    Task, Review, Experiment, Contribution, ModelDeployment, TrainingMilestone, Impression, Spend
+__all__ = [
+    "EVENT_ID", "EVENT_TYPES", "IDENTITY", "LABEL", "SCHEMA_VERSION", "STRUCT_BY_TYPE", "Contribution",
+    "ContractError", "Envelope", "Event", "Experiment", "Identity", "Impression", "Label", "ModelDeployment",
+    "Review", "Source", "Spend", "Task", "TrainingMilestone", "UtcTime", "convert_event", "decode_event",
+    "decode_events", "encode_events", "normalize",
 ]
-
-STRUCT_BY_TYPE: dict[str, type[Envelope]] = {
-    cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in (
-        Task, Review, Experiment, Contribution, ModelDeployment, TrainingMilestone, Impression,
-        Spend,
-    )
-}
 
 _event_decoder = msgspec.json.Decoder(Event)
-_batch_decoder = msgspec.json.Decoder(list[Event])
-_encoder = msgspec.json.Encoder()
 
 
 class ContractError(ValueError):
@@ -232,7 +102,8 @@ class ContractError(ValueError):
         return self.reason.replace(repr(self.echoed), marker).replace(self.echoed, marker)  # type: ignore[arg-type]
 
 
-_PLAIN_LABEL = re.compile(r"^[A-Za-z0-9_.:/+\-]{0,128}$")  # LABEL's pattern: no space, no @
+# LABEL's pattern (no space, no @), empty allowed
+_PLAIN_LABEL = re.compile(table.LABEL_PATTERN.replace("]+$", f"]{{0,{table.LABEL_MAX_LENGTH}}}$"))
 
 
 def _quoted_value(text: str, prefix: str) -> str | None:
@@ -283,9 +154,6 @@ def _contract_error(
 
 def _allowed_values() -> dict[tuple[str, str], tuple[object, ...]]:
     """(event type, field) -> allowed values of every Literal field, for error messages."""
-    import types
-    import typing
-
     allowed: dict[tuple[str, str], tuple[object, ...]] = {}
     for tag, cls in STRUCT_BY_TYPE.items():
         for name, hint in typing.get_type_hints(cls).items():
@@ -323,15 +191,28 @@ def _tag_reason(message: str) -> str:
     return f"unknown event type ({message}); expected one of: {', '.join(EVENT_TYPES)}"
 
 
+#: event type → (field, the field it defaults to) for fields with ``default_from``
+_DEFAULT_FROM: dict[type, tuple[tuple[str, str], ...]] = {
+    STRUCT_BY_TYPE[type_]: tuple((f.name, f.default_from) for f in fields if f.default_from)
+    for type_, fields in table.EVENTS.items()
+}
+#: event type → its time fields besides ``occurred_at``
+_TIMES: dict[type, tuple[str, ...]] = {
+    STRUCT_BY_TYPE[type_]: tuple(f.name for f in fields if f.kind == "time")
+    for type_, fields in table.EVENTS.items()
+}
+
+
 def normalize(event: Event) -> Event:
     """Fill defaults that depend on other fields and bring times to UTC."""
     event.occurred_at = event.occurred_at.astimezone(dt.timezone.utc)
-    if isinstance(event, Task) and event.family is None:
-        event.family = event.category
-    if isinstance(event, ModelDeployment):
-        event.internal_at = event.internal_at.astimezone(dt.timezone.utc)
-        if event.public_at is not None:
-            event.public_at = event.public_at.astimezone(dt.timezone.utc)
+    for name, source in _DEFAULT_FROM[type(event)]:
+        if getattr(event, name) is None:
+            setattr(event, name, getattr(event, source))
+    for name in _TIMES[type(event)]:
+        moment = getattr(event, name)
+        if moment is not None:
+            setattr(event, name, moment.astimezone(dt.timezone.utc))
     return event
 
 
@@ -354,13 +235,3 @@ def convert_event(obj: object) -> Event:
         return normalize(msgspec.convert(obj, Event))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise _contract_error(exc, obj) from None
-
-
-def encode_events(events: list[Event]) -> bytes:
-    """Encode validated events as a JSON array (the Kafka message value)."""
-    return _encoder.encode(events)
-
-
-def decode_events(raw: bytes) -> list[Event]:
-    """Decode a JSON array of already-validated events (a Kafka message value)."""
-    return _batch_decoder.decode(raw)

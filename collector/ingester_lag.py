@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 REQUEST_TIMEOUT_MS = 5000  # a broker that is away fails a measurement in seconds, not minutes

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from autoscope.broker import EmbeddedBroker
-from autoscope.kafka_settings import KafkaSettings, ensure_topic
+from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from autoscope.demo import DemoResult, run_demo
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.simulation import LabPlan
 
 pytestmark = pytest.mark.integration

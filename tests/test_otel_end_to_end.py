@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.pipelines.jobs import compute_indicators
 from autoscope.service import Service, ServiceSettings
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from autoscope.cli import main
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.server_config import ConfigError, load_otlp_settings
 from autoscope.service import Service, ServiceSettings
 

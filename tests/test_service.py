@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
 from autoscope.warehouse.ingester import Ingester
 

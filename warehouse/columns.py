@@ -1,7 +1,8 @@
 """Decoded events → one Arrow table per event type, shaped like its DuckDB table.
 
 The layout comes from the warehouse itself (``information_schema``), so a migration that adds
-a column whose name is a field of the event's Struct flows through without code changes. Each
+a column whose name is a field of the contract (:mod:`autoscope.core.contract`) flows through
+without code changes; ``tests/test_contract_drift.py`` holds the migrations to the contract. Each
 row is the envelope (``event_id``, ``occurred_at``, ``actor``, ``team``, ``tool`` =
 ``source.tool``, ``tool_version`` = ``source.version``) followed by the fields of the type.
 Times become naive UTC (``TIMESTAMP``): pyarrow converts an aware datetime to UTC when the
@@ -29,7 +30,7 @@ from typing import Any, Callable
 import duckdb
 import pyarrow as pa
 
-from autoscope.collector import contract
+from autoscope.core import contract, structs
 
 #: event type → warehouse table.
 TABLE_BY_TYPE: dict[str, str] = {
@@ -43,12 +44,12 @@ TABLE_BY_TYPE: dict[str, str] = {
     "spend": "spend",
 }
 
-#: columns filled from somewhere other than the Struct field of the same name.
-_RENAMED: dict[str, str] = {"tool": "source.tool", "tool_version": "source.version"}
+#: columns filled from somewhere other than the field of the same name (the split ``source``).
+_RENAMED: dict[str, str] = {
+    column: path for column, path in contract.ENVELOPE_COLUMNS.items() if column != path
+}
 #: Struct fields that are not stored in the type tables (type is the table, source is split).
 _NOT_STORED = {"type", "schema_version", "source"}
-
-_TYPE_BY_STRUCT: dict[type, str] = {cls: tag for tag, cls in contract.STRUCT_BY_TYPE.items()}
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
@@ -79,9 +80,13 @@ _JSON_TYPES: dict[str, tuple[Any, str]] = {
     "BOOLEAN": ("BOOLEAN", "{}"),
     "VARCHAR[]": (["VARCHAR"], "{}"),
 }
-#: defaults that depend on other fields (:func:`contract.normalize`), for events that arrive
-#: without them: the warehouse must not refuse an event the contract accepts.
-_DEFAULTS: dict[tuple[str, str], str] = {("task", "family"): "coalesce({}, j.category)"}
+#: defaults that depend on other fields (``default_from`` in the contract, filled in by the
+#: collector's ``normalize``), for events that arrive without them: the warehouse must not
+#: refuse an event the contract accepts.
+_DEFAULTS: dict[tuple[str, str], str] = {
+    (event_type, field.name): f"coalesce({{}}, j.{field.default_from})"
+    for event_type, fields in contract.EVENTS.items() for field in fields if field.default_from
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +110,7 @@ class TableLayout:
             f" WHERE starts_with(v, '{{\"type\":\"{self.event_type}\",'))"
         )
 
-    def build(self, events: Sequence[contract.Envelope]) -> pa.Table:
+    def build(self, events: Sequence[structs.Envelope]) -> pa.Table:
         """The rows of ``events`` (all of this type) as one Arrow table."""
         arrays = [
             pa.array(list(map(getter, events)), type=field.type)
@@ -114,9 +119,9 @@ class TableLayout:
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
-def event_type(event: contract.Envelope) -> str:
+def event_type(event: structs.Envelope) -> str:
     """The ``type`` tag of a decoded event (msgspec keeps it in the class, not the instance)."""
-    return _TYPE_BY_STRUCT[type(event)]
+    return structs.event_type(event)
 
 
 def table_layouts(conn: duckdb.DuckDBPyConnection) -> dict[str, TableLayout]:
@@ -134,7 +139,7 @@ def table_layouts(conn: duckdb.DuckDBPyConnection) -> dict[str, TableLayout]:
     for event_type, table in TABLE_BY_TYPE.items():
         if table not in columns:
             raise RuntimeError(f"warehouse has no table {table!r} for event type {event_type!r}")
-        struct_fields = set(contract.STRUCT_BY_TYPE[event_type].__struct_fields__)
+        struct_fields = {field.name for field in (*contract.ENVELOPE, *contract.EVENTS[event_type])}
         stored = {column for column, _ in columns[table]}
         missing = sorted(struct_fields - _NOT_STORED - stored)
         if missing:

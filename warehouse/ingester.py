@@ -66,7 +66,7 @@ import duckdb
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from autoscope.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
+from autoscope.core.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
 from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
 from autoscope.warehouse.schema import migrate
 from autoscope.warehouse.turns import Holder

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from kafka import KafkaConsumer, TopicPartition
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

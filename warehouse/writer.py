@@ -18,7 +18,7 @@ Writing is two steps, so that the ingester can overlap them (see
 :mod:`autoscope.warehouse.ingester`):
 
 * :meth:`WarehouseWriter.prepare` (Python, holds the GIL, touches no database): every message
-  is decoded and validated against the contract (:func:`contract.decode_events`; a message
+  is decoded and validated against the contract (:func:`structs.decode_events`; a message
   that fails is a reject, none of its events is stored), events repeated within the batch are
   dropped, and the validated events are encoded again, per type, as canonical JSON lines
   (msgspec's encoding of the decoded Structs: what is stored is what was validated, never the
@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from kafka import TopicPartition
 
-from autoscope.collector import contract
+from autoscope.core import structs
 from autoscope.warehouse.columns import TableLayout, table_layouts
 from autoscope.warehouse.log_identity import KafkaRecord, fingerprint
 
@@ -163,12 +163,12 @@ class WarehouseWriter:
         ingested_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         rejects: list[tuple[KafkaRecord, str]] = []
         last: dict[TopicPartition, KafkaRecord] = {}  # each partition's last record
-        decoded: list[tuple[KafkaRecord, list[contract.Envelope], list[str]]] = []
+        decoded: list[tuple[KafkaRecord, list[structs.Envelope], list[str]]] = []
         ids: list[str] = []
         for record in records:
             last[TopicPartition(record.topic, record.partition)] = record
             try:
-                events = contract.decode_events(record.value or b"")
+                events = structs.decode_events(record.value or b"")
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 rejects.append((record, str(exc)[:_REASON_MAX]))
                 continue

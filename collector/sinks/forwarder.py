@@ -17,7 +17,7 @@ from collections import Counter
 from typing import Any
 
 from autoscope.collector.sinks.spool import Spool, read_records
-from autoscope.kafka_settings import KafkaSettings, ensure_topic
+from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 
 class Forwarder:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from autoscope.core import contract
 from autoscope.pipelines.indicators.cells import CELL_SCHEMA, Facts, Scope, actors_of, facts_for, labelled, run_wide
 from autoscope.pipelines.periods import period_sql
 
 NAME = "ladder"
-RUNGS = ("engineering", "experiments", "ideation", "strategy")
+RUNGS = contract.RUNGS  # the ladder, lowest rung first, as the contract orders it
 THRESHOLD = 0.10
 #: (metric, cut) of the rows it releases
 SHAPE = (("ai_share", "lab"), ("ai_share", "rung"), ("highest_rung", "lab"), ("highest_rung", "team"))

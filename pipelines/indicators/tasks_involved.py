@@ -15,12 +15,13 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from autoscope.core import contract
 from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
 from autoscope.pipelines.periods import bounds, label
 
 NAME = "tasks_involved"
 CUTS = ("team", "rung")
-CATEGORIES = ("hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature")
+CATEGORIES = contract.CATEGORIES
 #: over the fine task rows that hold AI tasks
 METRICS = {f"share_{c}": f"coalesce(sum(n_ai) FILTER (WHERE category = '{c}'), 0) / sum(n_ai)" for c in CATEGORIES}
 #: the job recomputes the period after a changed one too (its change depends on it)

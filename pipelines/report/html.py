@@ -23,6 +23,7 @@ import re
 import polars as pl
 
 from autoscope import __version__
+from autoscope.core import contract
 from autoscope.pipelines.report import charts
 from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import Coverage, Span, comparable, coverage
@@ -536,7 +537,7 @@ class Report:
         rungs_rows = self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "rung")) if name else None
         if not name or not self.weeks or not rungs_rows.height:
             return self._figure(key, title, None, indicator=name)
-        order = ["engineering", "experiments", "ideation", "strategy"]
+        order = list(contract.RUNGS)
         metric = "ai_share" if "ai_share" in rungs_rows["metric"].to_list() else rungs_rows["metric"][0]
         rungs = sorted(rungs_rows["cut_value"].unique().to_list(), key=lambda r: (order.index(r) if r in order else 9, r))
         series = [self.series(r, name, metric, "rung", r) for r in rungs]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autoscope import agents
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
 from autoscope.tokens import TokenStore
 

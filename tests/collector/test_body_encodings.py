@@ -17,7 +17,7 @@ from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.pipeline import Refusal
 from autoscope.collector.receivers.body import decode_content
 from autoscope.collector.transforms.json_text import utf8_json
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from tests.event_samples import event
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.ingester_lag import IngesterLag
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

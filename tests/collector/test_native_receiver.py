@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.event_samples import event
 

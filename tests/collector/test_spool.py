@@ -11,7 +11,7 @@ from kafka import KafkaConsumer
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.spool import Spool, SpoolFull, read_records
-from autoscope.kafka_settings import KafkaSettings, ensure_topic
+from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 
 def records_in(spool: Spool) -> list[bytes]:

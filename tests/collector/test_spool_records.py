@@ -15,7 +15,7 @@ from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.contract import convert_event, decode_events
 from autoscope.collector.intake import Limits, spool_records
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.event_samples import event
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
 from tests.event_samples import event
 

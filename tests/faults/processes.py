@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 
 def wait_healthy(port: int, timeout_s: float = 20.0) -> None:

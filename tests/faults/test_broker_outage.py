@@ -18,7 +18,7 @@ import pytest
 
 from autoscope import agents
 from autoscope.broker import EmbeddedBroker
-from autoscope.kafka_settings import ensure_topic
+from autoscope.core.kafka_settings import ensure_topic
 from autoscope.service import Service, ServiceSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

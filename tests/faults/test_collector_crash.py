@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from autoscope.broker import free_port
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.warehouse.ingester import Ingester
 from tests.faults.load import Load
 from tests.faults.processes import CollectorProcess

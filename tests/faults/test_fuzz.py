@@ -42,7 +42,7 @@ from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Refusal
 from autoscope.collector.receivers.otlp import SIGNALS, decode
 from autoscope.collector.transforms.decode import decode_json_array
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from tests.collector.otlp.conftest import attrs, log_record, logs_body, metrics_body, point, sum_metric
 from tests.event_samples import event
 from tests.faults import structural_inputs

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from autoscope.cli import main
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.demo import run_demo
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from tests.event_samples import event
 
 pytestmark = pytest.mark.integration

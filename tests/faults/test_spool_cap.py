@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from autoscope.broker import EmbeddedBroker, free_port
 from autoscope.collector.app import CollectorSettings, create_app
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from tests.event_samples import event
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from autoscope import agents
 from autoscope.agents import runtime, shell
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.pipelines.jobs import compute_indicators
 from autoscope.warehouse.ingester import Ingester
 from tests.collector.otlp.conftest import log_record, logs_body, make_app, post_json

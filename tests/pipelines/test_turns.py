@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.warehouse.turns import Holder, TurnTimeout, turn
 from tests.warehouse.streams import make_events, produce
 from tests.warehouse.test_crash import IngesterProcess

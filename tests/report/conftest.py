@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from autoscope.kafka_settings import ensure_topic
+from autoscope.core.kafka_settings import ensure_topic
 
 
 @pytest.fixture(scope="session")

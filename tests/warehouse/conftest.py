@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from tests.warehouse.streams import FAST_GROUP
 
 

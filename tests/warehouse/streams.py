@@ -10,7 +10,7 @@ import msgspec
 from kafka import KafkaProducer
 
 from autoscope.collector import contract
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.warehouse.columns import event_type
 from tests.event_samples import event
 

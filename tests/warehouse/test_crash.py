@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.warehouse.reader import event_counts, open_read_only, total_events
 from tests.warehouse.streams import make_events, produce, type_counts
 

@@ -11,7 +11,7 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from autoscope.broker import EmbeddedBroker
-from autoscope.kafka_settings import KafkaSettings, ensure_topic
+from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 from autoscope.warehouse.ingester import Ingester
 from autoscope.warehouse.log_identity import fingerprint
 from autoscope.warehouse.reader import event_counts, open_read_only, total_events

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from autoscope.collector import contract
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.collector.otlp.conftest import (
     consume, log_record, logs_body, make_app, metrics_body, point, post_json, sum_metric,

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from autoscope.collector import contract
 from autoscope.collector.mapping import claude_code, genai_semconv
 from autoscope.collector.mapping.mapper import Mapper
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.collector.otlp.conftest import (
     attrs, consume, log_record, logs_body, make_app, metrics_body, point, post_json, sum_metric,

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from autoscope.collector import contract
 from autoscope.collector.mapping.metrics_state import SumState
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.collector.otlp.conftest import consume, make_app, metrics_body, point, post_json, sum_metric
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from autoscope.collector import contract
-from autoscope.kafka_settings import KafkaSettings
+from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.collector.otlp.conftest import attrs, consume, log_record, logs_body, post_json
 
