@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDER_OF = {"autoscope": "autoscope", "autoscope.agents": "agents", "autoscope.collector": "collector",
+FOLDER_OF = {"autoscope": "autoscope", "autoscope.core": "core", "autoscope.agents": "agents", "autoscope.collector": "collector",
              "autoscope.warehouse": "warehouse", "autoscope.pipelines": "pipelines"}
 
 
