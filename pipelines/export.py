@@ -39,7 +39,8 @@ from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import ACTIVITY, NO_ACTIVITY, NOT_COVERED, Span, coverage
 from autoscope.pipelines.privacy import BudgetExceeded
 from autoscope.pipelines.report.build import KTooLow, PeriodUnavailable, ensure_stored, open_warehouse
-from autoscope.pipelines.report.catalog import CATALOG, info_for, reader_definition, resolve
+from autoscope.pipelines.indicators.registry import REGISTRY
+from autoscope.pipelines.report.catalog import info_for, reader_definition, resolve
 from autoscope.pipelines.report.data import Period, has_table, parse_period
 from autoscope.pipelines.report.stored import needed_types
 
@@ -278,7 +279,7 @@ def export_period(
         files, indicators = [], []
         ext = fmt
         present = set(values["indicator"].unique().to_list()) if values is not None and values.height else set()
-        known = [resolve(info, present) for info in CATALOG]
+        known = [resolve(info, present) for info in REGISTRY]
         for stored in [n for n in known if n] + sorted(present - {n for n in known if n}):
             part = values.filter(pl.col("indicator") == stored)
             name = f"{stored}.{ext}"
@@ -286,7 +287,7 @@ def export_period(
             files.append({"path": name, "table": "indicator_values", "indicator": stored, "rows": part.height,
                           "suppressed_rows": int(part["suppressed"].sum()),
                           "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
-        for info in CATALOG:
+        for info in REGISTRY:
             stored = resolve(info, present)
             indicators.append({
                 "indicator": stored or info.names[0], "title": info.title, "table1_row": info.table1_row,
