@@ -226,7 +226,7 @@ def status_command(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir).resolve()
     if args.collector_url is None and not data_dir.is_dir():
-        from autoscope.cli import UserError
+        from autoscope.core.command_line import UserError
 
         raise UserError(f"no data directory at {data_dir} (--data-dir, or --collector-url for a remote collector)")
     report = gather(data_dir, collector_url=args.collector_url, token=args.token or os.environ.get(TOKEN_ENV),

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 
 class ListenError(RuntimeError):
@@ -86,7 +87,7 @@ class HttpServer:
     def url(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}/"
 
-    def start(self, timeout_s: float = 15.0) -> HttpServer:
+    def start(self, timeout_s: float = 15.0) -> Self:
         """Start serving; :class:`ListenError` when it has not started within ``timeout_s``."""
         self._thread.start()
         deadline = time.monotonic() + timeout_s
@@ -100,7 +101,7 @@ class HttpServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
-    def __enter__(self) -> HttpServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -28,8 +28,9 @@ def test_serves_in_a_thread_on_a_free_port_and_stops() -> None:
 
 def test_a_taken_port_is_named_when_the_server_cannot_start() -> None:
     with HttpServer(_app(), "127.0.0.1", 0, name="first") as first:
+        second = HttpServer(_app(), "127.0.0.1", first.port, name="second")
         with pytest.raises(ListenError, match="the second's HTTP server did not start"):
-            HttpServer(_app(), "127.0.0.1", first.port, name="second").start(timeout_s=5)
+            second.start(timeout_s=5)
 
 
 def test_loopback() -> None:

@@ -7,7 +7,7 @@ import pkgutil
 
 import duckdb
 
-import autoscope.pipelines.indicators as indicators
+from autoscope.pipelines import indicators
 from autoscope.pipelines import jobs
 from autoscope.pipelines.indicators.cells import Scope
 from autoscope.pipelines.indicators.registry import REGISTRY, IndicatorRows
