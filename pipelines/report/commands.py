@@ -56,7 +56,7 @@ def list_periods(data_dir: Path, as_json: bool = False) -> int:
 
     from autoscope.pipelines.periods import DEFAULT_ORDER, is_complete, periods_with_events
     from autoscope.pipelines.report.build import open_warehouse
-    from autoscope.status import indicator_freshness
+    from autoscope.pipelines.report.stored import indicator_freshness
 
     with open_warehouse(data_dir / "warehouse.duckdb", write=False) as conn:
         fresh = {(row["period_type"], row["period"]): row for row in indicator_freshness(conn)}
