@@ -19,7 +19,6 @@ stored name.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 
@@ -44,13 +43,10 @@ def resolve(info: Indicator, present: set[str] | list[str]) -> str | None:
 
 
 def definition(stored_name: str) -> str:
-    """The engineers' definition: the indicator module's docstring, else the catalog's one line."""
-    try:
-        module = importlib.import_module(f"autoscope.pipelines.indicators.{stored_name}")
-    except ImportError:
-        module = None
-    doc = inspect.getdoc(module) if module is not None else None
-    return doc or info_for(stored_name).design_definition or "(no definition recorded)"
+    """The engineers' definition: the indicator module's docstring, else the registry's one line."""
+    info = BY_KEY.get(stored_name) or info_for(stored_name)
+    doc = inspect.getdoc(info.module) if info.module_name is not None else None
+    return doc or info.design_definition or "(no definition recorded)"
 
 
 def metric_label(metric: str) -> str:
