@@ -1,8 +1,12 @@
 """The ``autoscope`` command: one entry point, one subcommand per job.
 
-Each subcommand's handler lives in the module that owns its work; this file only parses
-arguments and wires them up, and imports the heavy parts lazily, so that ``autoscope --help``
-is instant and the hooks-only install can still run the commands that need only the hooks.
+This file only parses arguments and dispatches (the one CLI convention,
+:mod:`autoscope.core.command_line`): each leaf command names its handler as ``"module:function"``
+in the room that does its work (``collector/commands.py``, ``pipelines/commands.py``,
+``pipelines/report/commands.py``, ``agents/shell.py``, the roof's ``autoscope/commands.py`` and
+``autoscope/status.py``), and :func:`handler_of` imports only that module when the command runs,
+so that ``autoscope --help`` is instant and the hooks-only install can still run the commands
+that need only the hooks.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def indicator_freshness(conn: Any, now: dt.datetime | None = None) -> list[dict[
     from autoscope.pipelines.periods import DEFAULT_ORDER, is_complete, period_sql
     from autoscope.warehouse.columns import TABLE_BY_TYPE
 
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     union = " UNION ALL ".join(f"SELECT event_id, occurred_at FROM {t}" for t in TABLE_BY_TYPE.values())
     has_stored = conn.execute("SELECT count(*) FROM information_schema.tables "
                               "WHERE table_name = 'indicator_periods'").fetchall()[0][0]
