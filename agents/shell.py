@@ -24,6 +24,7 @@ Everything here imports only the hooks: it runs in the base install.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
@@ -339,3 +340,51 @@ def run_command(command: Sequence[str], *, designed_by: str, accelerators: float
     for event in reports:
         deliver(event, timeout_s, out=io.StringIO())  # never add to the command's output
     return exit_code
+
+
+# ---------------------------------------------------------------- the command handlers
+# ``autoscope emit | run | git …`` (parsers: autoscope/cli.py; the convention:
+# autoscope.core.command_line): the hooks' commands, runnable in the hooks-only install.
+
+
+def cmd_emit(args: argparse.Namespace) -> int:
+    if "-h" in args.fields or "--help" in args.fields:
+        return _emit_help(args)
+    return emit_command(args.type, args.fields, json_text=args.json, collector_url=args.collector_url,
+                        token=args.token, transport=args.transport, timeout_s=args.timeout)
+
+
+def _emit_help(args: argparse.Namespace) -> int:
+    """``emit TYPE --help``: the command's help, then the fields of TYPE (or of every type)."""
+    args.emit_parser.print_help()
+    types = [args.type] if args.type in semconv.FIELDS else list(semconv.FIELDS)
+    if args.type and args.type not in semconv.FIELDS:
+        print(f"\nunknown event type {args.type!r}; the types and their fields:")
+    for type_ in types:
+        fields = ", ".join(f"--{name.replace('_', '-')}{'' if required else ' (optional)'}"
+                           for name, _, required in semconv.FIELDS[type_])
+        print(f"\n{type_}: {fields}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return run_command(args.cmd, designed_by=args.designed_by, accelerators=args.accelerators,
+                       accelerator_type=args.accelerator_type, purpose=args.purpose,
+                       experiment_id=args.experiment_id, flops=args.flops,
+                       human_minutes=args.human_minutes, collector_url=args.collector_url,
+                       token=args.token, transport=args.transport, timeout_s=args.timeout)
+
+
+def cmd_git(args: argparse.Namespace) -> int:
+    from autoscope.agents import git_hooks
+
+    if args.git_command == "install-hook":
+        return git_hooks.install_command(args.repo, args.team)
+    if args.git_command == "post-commit":
+        return git_hooks.post_commit_command(args.repo, args.team)
+    return git_hooks.scan_command(args.path, since=args.since, rev=args.rev,
+                                  include_merges=args.include_merges, dry_run=args.dry_run,
+                                  explain_=args.explain, team=args.team, team_map=args.team_map,
+                                  branch=args.default_branch,
+                                  collector_url=args.collector_url, token=args.token,
+                                  transport=args.transport, timeout_s=args.timeout)

@@ -1,22 +1,26 @@
 """The ``autoscope`` command: one entry point, one subcommand per job.
 
-Each subcommand's handler lives in the module that owns its work; this file only parses
-arguments and wires them up, and imports the heavy parts lazily, so that ``autoscope --help``
-is instant and the hooks-only install can still run the commands that need only the hooks.
+This file only parses arguments and dispatches (the one CLI convention,
+:mod:`autoscope.core.command_line`): each leaf command names its handler as ``"module:function"``
+in the room that does its work (``collector/commands.py``, ``pipelines/commands.py``,
+``pipelines/report/commands.py``, ``agents/shell.py``, the roof's ``autoscope/commands.py`` and
+``autoscope/status.py``), and :func:`handler_of` imports only that module when the command runs,
+so that ``autoscope --help`` is instant and the hooks-only install can still run the commands
+that need only the hooks.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import os
-import signal
 import sys
-import threading
-from pathlib import Path
+from collections.abc import Callable
 from typing import NoReturn
 
 from autoscope import __version__
+from autoscope.core.command_line import UserError
 
 DATA_DIR_ENV = "AUTOSCOPE_DATA_DIR"
 DEFAULT_DATA_DIR = "autoscope-data"
@@ -34,10 +38,6 @@ class CliParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
-
-
-class UserError(Exception):
-    """A request the command refuses, with the one line that says why (exit code 2)."""
 
 
 def k_threshold(text: str) -> int:
@@ -83,24 +83,15 @@ def port_number(text: str) -> int:
     return port
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir).resolve()
+def period_label(text: str) -> str:
+    """``--period``: a label written as the indicator job writes them (argparse reports the error)."""
+    from autoscope.pipelines.periods import period_type_of
 
-
-def _existing_data_dir(args: argparse.Namespace) -> Path:
-    """The data directory for a command that only reads or changes what is there: it must
-    exist, so a typo in ``--data-dir`` is an error rather than a fresh, empty directory."""
-    data_dir = _data_dir(args)
-    if not data_dir.is_dir():
-        raise UserError(f"no data directory at {data_dir} (--data-dir, or $AUTOSCOPE_DATA_DIR; "
-                        "`autoscope up` or `autoscope demo` makes one)")
-    return data_dir
-
-
-def _kafka(args: argparse.Namespace):  # -> KafkaSettings | None
-    from autoscope.core.kafka_settings import KafkaSettings
-
-    return KafkaSettings.from_env(getattr(args, "kafka_bootstrap", None))
+    try:
+        period_type_of(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def grpc_port(value: str) -> int | None:
@@ -111,347 +102,6 @@ def grpc_port(value: str) -> int | None:
         return port_number(value)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"a port from 0 to 65535, or off, not {value!r}") from None
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from autoscope.service import Service, ServiceError, ServiceSettings
-
-    console = Console()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    only = getattr(args, "only", None)
-    kafka = _kafka(args)
-    if only == "collect":
-        from autoscope.collector.pseudonymize import key_configured
-
-        if not key_configured(_data_dir(args)):
-            console.print("[red]`autoscope collect` needs the lab's pseudonym key[/]: collectors behind a load "
-                          "balancer must share one, or a person gets a pseudonym per collector and is counted "
-                          "several times. Set AUTOSCOPE_PSEUDONYM_KEY_FILE (or AUTOSCOPE_PSEUDONYM_KEY) on every "
-                          "collector; `autoscope key rotate --data-dir D` makes one in D/keys/pseudonym.key")
-            return 2
-    if only and kafka is None:
-        console.print(f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
-                      "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)")
-        return 2
-    from autoscope.server_config import ConfigError, config_path, load_otlp_settings
-
-    try:
-        otlp = load_otlp_settings(config_path(getattr(args, "config", None))) if only != "ingest" else None
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/]")
-        return 2
-    settings = ServiceSettings(
-        data_dir=_data_dir(args), host=getattr(args, "host", "127.0.0.1"), **({"otlp": otlp} if otlp else {}),
-        port=getattr(args, "port", 0), grpc_port=getattr(args, "grpc_port", None), kafka=kafka,
-        allow_unauthenticated=getattr(args, "allow_unauthenticated", False),
-        tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
-        tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
-        collect=only in (None, "collect"), ingest=only in (None, "ingest"),
-    )
-    try:
-        service = Service(settings).start()
-    except ServiceError as exc:  # one line on stderr: a taken port names the port and its flag
-        print(f"autoscope {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    with service:
-        where = "embedded broker (in memory)" if service.broker else "external cluster"
-        console.print(f"[bold green]autoscope {args.command}[/] running")
-        if service.collector is not None:
-            console.print(f"  collector:  [cyan]{service.endpoint}[/]  (OTLP/HTTP /v1/logs|traces|metrics, "
-                          "POST /v1/events, GET /healthz, /metrics, /v1/status)")
-            if service.grpc_endpoint is not None:
-                console.print(f"  OTLP/gRPC:  [cyan]{service.grpc_endpoint}[/]")
-        console.print(f"  Kafka:      {service.kafka.bootstrap_servers} ({where}), topic {service.kafka.topic}")
-        console.print(f"  data dir:   {settings.data_dir}")
-        if service.ingester is not None:
-            console.print(f"  warehouse:  {settings.warehouse_path}")
-        console.print("  Ctrl-C to stop")
-        sys.stdout.flush()
-        stop.wait()
-        console.print("stopping: collector, then ingester, then broker …")
-    console.print("stopped cleanly")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from autoscope.demo import DemoError, run_demo
-    from autoscope.pipelines.console_tables import summary_tables
-
-    console = Console()
-    try:
-        result = run_demo(_data_dir(args), seed=args.seed, weeks=args.weeks, kafka=_kafka(args), console=console)
-    except DemoError as exc:
-        console.print(f"[bold red]demo failed:[/] {exc}")
-        return 1
-    console.print(summary_tables(result.indicators))
-    rate = result.events_sent / result.wall_s if result.wall_s else 0.0
-    console.print(
-        f"\n[bold]{result.events_in_warehouse}[/] events in the warehouse "
-        f"({result.events_sent} sent by the hooks this run) in {result.wall_s:.1f} s "
-        f"({rate:,.0f} events/s end to end)"
-    )
-    console.print(f"warehouse: [cyan]{result.warehouse_path}[/]")
-    console.print("indicators stored in its table [cyan]indicator_values[/]; rerun `autoscope indicators` any time")
-    return 0
-
-
-def cmd_indicators(args: argparse.Namespace) -> int:
-    import duckdb
-    import polars as pl
-    from rich.console import Console
-
-    from autoscope.pipelines.console_tables import full_tables, summary_tables
-    from autoscope.pipelines.jobs import run
-    from autoscope.pipelines.privacy import BudgetExceeded
-    from autoscope.warehouse.schema import migrate
-    from autoscope.warehouse.turns import TurnTimeout, turn
-
-    show_all = args.all or bool(args.cut)
-    # the full tables have a column per metric: they are wider than a terminal by design
-    console = Console(width=max(Console().width, 120)) if show_all else Console()
-    path = _data_dir(args) / "warehouse.duckdb"
-    if not path.exists():
-        console.print(f"[red]no warehouse at {path}[/]: run `autoscope up` or `autoscope demo` first")
-        return 1
-    # the headline shows weeks (as the demo does); --all shows every period type
-    period_types = tuple(args.period or (("week", "month", "quarter") if show_all else ("week",)))
-    try:
-        # a running ingester hands the file over between batches and takes it back afterwards
-        with turn(path, timeout_s=args.wait):
-            conn = duckdb.connect(str(path))
-            try:
-                migrate(conn)
-                result = run(conn, k=args.k, full=args.full,
-                             epsilon=args.epsilon, budget=args.budget)
-                frame = pl.from_arrow(conn.sql(  # everything stored, this run's and earlier
-                    "SELECT * FROM indicator_values WHERE list_contains(?, period_type)"
-                    " ORDER BY indicator, period_type, period, cut, cut_value, metric",
-                    params=[list(period_types)]).to_arrow_table())
-            finally:
-                conn.close()
-    except TurnTimeout as exc:
-        console.print(f"[red]the warehouse was not handed over within {args.wait:g} s[/]: {exc}")
-        return 1
-    except BudgetExceeded as exc:
-        console.print(f"[red]refused by the privacy budget:[/] {exc}")
-        return 2
-    except duckdb.IOException as exc:
-        console.print(f"[red]the warehouse {path} is open in a process that does not take turns[/]: {exc}")
-        return 1
-    if args.cut:
-        frame = frame.filter(pl.col("cut").is_in(["lab", *args.cut]))
-    recomputed = ", ".join(f"{len(v)} {pt}(s)" for pt, v in result.periods.items() if v) or "nothing new"
-    for period_type in period_types:
-        console.print(full_tables(frame, period_type) if show_all else summary_tables(frame, period_type))
-    if not show_all:
-        console.print("headline metrics only; --all prints every indicator and cut (--cut picks cuts)")
-    console.print(f"{'full run' if result.full else 'incremental run'}: recomputed {recomputed}; "
-                  f"stored in [cyan]{path}[/] table indicator_values")
-    return 0
-
-
-def cmd_token(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from autoscope.tokens import TokenError, TokenStore
-
-    console = Console()
-    # create may start a data directory (a token before the first `up`); list and revoke only read
-    data_dir = _data_dir(args) if args.token_command == "create" else _existing_data_dir(args)
-    store = TokenStore(data_dir / "tokens.json")
-    try:
-        if args.token_command == "create":
-            token, record = store.create(args.name, args.scope or ["ingest"], args.team)
-            console.print(f"token [bold]{record.token_id}[/] ({record.name}, scopes {', '.join(record.scopes)}"
-                          + (f", team {record.team}" if record.team else "") + ")")
-            console.print("store it now; it is not shown again:")
-            print(token)
-        elif args.token_command == "revoke":
-            record = store.revoke(args.token_id)
-            console.print(f"revoked {record.token_id} ({record.name}) at {record.revoked_at}")
-        else:
-            table = Table("id", "name", "scopes", "team", "created", "revoked")
-            for record in store.records():
-                table.add_row(record.token_id, record.name, ",".join(record.scopes), record.team or "",
-                              record.created_at, record.revoked_at or "")
-            console.print(table)
-    except TokenError as exc:
-        console.print(f"[red]{exc}[/]")
-        return 2
-    return 0
-
-
-def _by_id_prefix(entries: list[dict], prefixes: list[str]) -> list[dict]:
-    """The entries that ``prefixes`` name: each an id or an unambiguous start of one."""
-    chosen: dict[str, dict] = {}
-    for prefix in prefixes:
-        matches = [e for e in entries if e["id"] == prefix] or [e for e in entries if e["id"].startswith(prefix)]
-        if not matches:
-            raise UserError(f"no quarantined entry has an id starting with {prefix!r} (`autoscope quarantine list`)")
-        if len(matches) > 1:
-            shown = ", ".join(e["id"] for e in matches[:5]) + (" …" if len(matches) > 5 else "")
-            raise UserError(f"the id prefix {prefix!r} matches {len(matches)} entries ({shown}): give more of the id")
-        chosen[matches[0]["id"]] = matches[0]
-    return list(chosen.values())
-
-
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    import json
-    import urllib.request
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from autoscope.collector.sinks.quarantine import mark_replayed, read_quarantine
-
-    console = Console()
-    directory = _existing_data_dir(args) / "quarantine"
-    entries = list(read_quarantine(directory)) if directory.exists() else []
-    if args.quarantine_command == "list":
-        counts: dict[str, int] = {}
-        table = Table(title=f"{len(entries)} quarantined in {directory}", title_justify="left")
-        table.add_column("id", no_wrap=True, min_width=16)  # ids are never cut: `show` and `replay` take them
-        table.add_column("received (UTC)", no_wrap=True)
-        table.add_column("sender", overflow="fold")
-        table.add_column("field", overflow="fold")
-        table.add_column("reason", overflow="fold", ratio=1)
-        table.add_column("replayed")
-        for entry in entries:
-            counts[entry["field"]] = counts.get(entry["field"], 0) + 1
-            if args.field is None or entry["field"] == args.field:
-                table.add_row(entry["id"], entry["received_at"][:16].replace("T", " "), entry["sender"],
-                              entry["field"], entry["reason"][:200], "yes" if entry["replayed"] else "")
-        console.print(table)
-        console.print("by field: " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none"))
-        return 0
-    if not args.all and not args.ids:
-        raise UserError("give entry ids (or unambiguous prefixes of them), or --all")
-    chosen = entries if args.all else _by_id_prefix(entries, args.ids)
-    if args.quarantine_command == "show":
-        for entry in chosen:
-            console.print_json(json.dumps(entry))
-        return 0
-    replayable = [e for e in chosen if not e["replayed"] and "event" in e["payload"]]
-    if not replayable:
-        console.print("nothing to replay")
-        return 0
-    request = urllib.request.Request(
-        args.url.rstrip("/") + "/v1/events",
-        data=json.dumps([e["payload"]["event"] for e in replayable]).encode(),
-        headers={"content-type": "application/json",
-                 **({"authorization": f"Bearer {args.token}"} if args.token else {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer = json.load(response)
-    except urllib.error.HTTPError as exc:
-        answer = json.load(exc)
-        if "results" not in answer:
-            console.print(f"[red]the collector refused the replay ({exc.code}): {answer}[/]")
-            return 1
-    except (urllib.error.URLError, OSError) as exc:
-        console.print(f"[red]cannot reach the collector at {args.url} (--url): {exc}[/]")
-        return 1
-    accepted = [replayable[r["index"]]["id"] for r in answer["results"] if r["status"] == "accepted"]
-    mark_replayed(directory, accepted)
-    console.print(f"replayed {len(accepted)} of {len(replayable)}; the rest stay quarantined with their new reason")
-    return 0
-
-
-def cmd_key(args: argparse.Namespace) -> int:
-    from autoscope.collector.pseudonymize import (
-        PseudonymKeyError,
-        key_configured,
-        key_id_of,
-        load_or_create_key,
-        rotate_key,
-    )
-
-    data_dir = _data_dir(args)
-    if args.key_command.startswith("release-"):
-        from autoscope.pipelines.report.commands import cmd_release_key
-
-        return cmd_release_key(args, data_dir)
-    try:
-        if args.key_command == "rotate":
-            old_id, new_id = rotate_key(data_dir)
-            print(f"pseudonym key rotated: {old_id or '(none)'} -> {new_id}; restart the collector")
-            if old_id:
-                print(f"the old key is in {data_dir / 'keys' / 'retired'}; delete it to make the break permanent")
-        else:
-            # reading the id must never make a key: a fresh key in a mistyped directory would
-            # look like the lab's and pseudonymize nobody the same way
-            if not key_configured(data_dir):
-                raise UserError(f"no pseudonym key in {data_dir / 'keys'} and none configured "
-                                "(AUTOSCOPE_PSEUDONYM_KEY_FILE or AUTOSCOPE_PSEUDONYM_KEY); "
-                                "`autoscope key rotate` makes one")
-            print(key_id_of(load_or_create_key(data_dir)))
-    except PseudonymKeyError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    return 0
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from autoscope.status import status_command
-
-    return status_command(args)
-
-
-def cmd_emit(args: argparse.Namespace) -> int:
-    if "-h" in args.fields or "--help" in args.fields:
-        return _emit_help(args)
-    from autoscope.agents.shell import emit_command
-
-    return emit_command(args.type, args.fields, json_text=args.json, collector_url=args.collector_url,
-                        token=args.token, transport=args.transport, timeout_s=args.timeout)
-
-
-def _emit_help(args: argparse.Namespace) -> int:
-    """``emit TYPE --help``: the command's help, then the fields of TYPE (or of every type)."""
-    from autoscope.agents.semconv import FIELDS
-
-    args.emit_parser.print_help()
-    types = [args.type] if args.type in FIELDS else list(FIELDS)
-    if args.type and args.type not in FIELDS:
-        print(f"\nunknown event type {args.type!r}; the types and their fields:")
-    for type_ in types:
-        fields = ", ".join(f"--{name.replace('_', '-')}{'' if required else ' (optional)'}"
-                           for name, _, required in FIELDS[type_])
-        print(f"\n{type_}: {fields}")
-    return 0
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from autoscope.agents.shell import run_command
-
-    return run_command(args.cmd, designed_by=args.designed_by, accelerators=args.accelerators,
-                       accelerator_type=args.accelerator_type, purpose=args.purpose,
-                       experiment_id=args.experiment_id, flops=args.flops,
-                       human_minutes=args.human_minutes, collector_url=args.collector_url,
-                       token=args.token, transport=args.transport, timeout_s=args.timeout)
-
-
-def cmd_git(args: argparse.Namespace) -> int:
-    from autoscope.agents import git_hooks
-
-    if args.git_command == "install-hook":
-        return git_hooks.install_command(args.repo, args.team)
-    if args.git_command == "post-commit":
-        return git_hooks.post_commit_command(args.repo, args.team)
-    return git_hooks.scan_command(args.path, since=args.since, rev=args.rev,
-                                  include_merges=args.include_merges, dry_run=args.dry_run,
-                                  explain_=args.explain, team=args.team, team_map=args.team_map,
-                                  branch=args.default_branch,
-                                  collector_url=args.collector_url, token=args.token,
-                                  transport=args.transport, timeout_s=args.timeout)
 
 
 DATA_DIR_HELP = "warehouse, keys and logs (default ./autoscope-data or $AUTOSCOPE_DATA_DIR)"
@@ -511,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="listen beyond loopback although no token exists (not recommended)")
     up.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     up.add_argument("--tls-key", help="… and this private key (PEM)")
-    up.set_defaults(handler=cmd_up)
+    up.set_defaults(handler="autoscope.commands:cmd_up")
 
     collect = with_kafka(with_data_dir(commands.add_parser(
         "collect", help="run only a collector (several behind a load balancer; needs external Kafka)")))
@@ -524,16 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--allow-unauthenticated", action="store_true")
     collect.add_argument("--tls-cert")
     collect.add_argument("--tls-key")
-    collect.set_defaults(handler=cmd_up, only="collect")
+    collect.set_defaults(handler="autoscope.commands:cmd_up", only="collect")
 
     ingest = with_kafka(with_data_dir(commands.add_parser(
         "ingest", help="run only the ingester: Kafka → the warehouse (needs external Kafka)")))
-    ingest.set_defaults(handler=cmd_up, only="ingest")
+    ingest.set_defaults(handler="autoscope.commands:cmd_up", only="ingest")
 
     demo = with_kafka(with_data_dir(commands.add_parser("demo", help="run a simulated lab end to end")))
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--weeks", type=positive_int, default=8)
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler="autoscope.commands:cmd_demo")
 
     indicators = with_data_dir(commands.add_parser("indicators", help="compute, store and print indicators"))
     indicators.add_argument("--k", type=k_threshold, default=None, help="k-anonymity threshold (5 or more; default $AUTOSCOPE_K or 5)")
@@ -553,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the budget in force; 10 for the first DP release; it can be lowered, not raised)")
     indicators.add_argument("--wait", type=non_negative_float, default=120.0,
                             help="seconds to wait for a running ingester to hand the warehouse over (default 120)")
-    indicators.set_defaults(handler=cmd_indicators)
+    indicators.set_defaults(handler="autoscope.pipelines.commands:cmd_indicators")
 
     token = with_data_dir(commands.add_parser("token", help="create, list or revoke bearer tokens"))
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="create|list|revoke")
@@ -565,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_commands.add_parser("list", help="list tokens (never their values)")
     revoke = token_commands.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id")
-    token.set_defaults(handler=cmd_token)
+    token.set_defaults(handler="autoscope.commands:cmd_token")
 
     quarantine = with_data_dir(commands.add_parser("quarantine", help="inspect and replay rejected events"))
     q_commands = quarantine.add_subparsers(dest="quarantine_command", required=True, metavar="list|show|replay")
@@ -578,18 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "replay":
             sub.add_argument("--url", default=os.environ.get("AUTOSCOPE_COLLECTOR_URL", "http://127.0.0.1:4318"))
             sub.add_argument("--token", default=os.environ.get("AUTOSCOPE_TOKEN"))
-    quarantine.set_defaults(handler=cmd_quarantine)
+    quarantine.set_defaults(handler="autoscope.collector.commands:cmd_quarantine")
 
     key = with_data_dir(commands.add_parser(
         "key", help="the pseudonym key (id, rotate) and the release key that signs exports (release-…)"))
     key_commands = key.add_subparsers(dest="key_command", required=True,
                                       metavar="id|rotate|release-create|release-rotate|release-public")
-    key_commands.add_parser("id", help="print the current key id (never the key)")
-    key_commands.add_parser("rotate", help="start a new key; the old one is retired")
-    from autoscope.pipelines.report.commands import add_release_key_parsers
-
+    for name, text in (("id", "print the current key id (never the key)"),
+                       ("rotate", "start a new key; the old one is retired")):
+        key_commands.add_parser(name, help=text).set_defaults(handler="autoscope.collector.commands:cmd_key")
     add_release_key_parsers(key_commands)
-    key.set_defaults(handler=cmd_key)
 
     def with_collector(sub: argparse.ArgumentParser, timeout: float) -> argparse.ArgumentParser:
         sub.add_argument("--collector-url", help="default: $AUTOSCOPE_COLLECTOR_URL, autoscope.toml, "
@@ -609,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     emit.add_argument("fields", nargs=argparse.REMAINDER,
                       help="--FIELD VALUE ... (e.g. --human-minutes 30; lists repeat or take commas; "
                       "also --team, --actor, --occurred-at, --event-id, --tool)")
-    emit.set_defaults(handler=cmd_emit, emit_parser=emit)
+    emit.set_defaults(handler="autoscope.agents.shell:cmd_emit", emit_parser=emit)
 
     run = with_collector(commands.add_parser(
         "run", help="run an experiment command and report its accelerator time",
@@ -625,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--human-minutes", type=non_negative_float,
                      help="also report the run as an experiment_run task with its outcome")
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ...")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler="autoscope.agents.shell:cmd_run")
 
     git = commands.add_parser("git", help="report commits as contributions (hook or backfill)")
     git_commands = git.add_subparsers(dest="git_command", required=True, metavar="install-hook|post-commit|scan")
@@ -648,17 +296,78 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--team-map", help="a CODEOWNERS-like file: 'pattern team' per line (last match wins)")
     scan.add_argument("--default-branch", help="the branch whose history counts as merged "
                       "(default: [git] default_branch, origin/HEAD, init.defaultBranch, main, master)")
-    git.set_defaults(handler=cmd_git)
+    git.set_defaults(handler="autoscope.agents.shell:cmd_git")
 
-    # report, dashboard, export [verify], audit (issue 7): parsers and handlers live with their
-    # work; that module imports only argparse at the top, so --help stays instant.
-    from autoscope.pipelines.report.commands import add_parsers as add_report_parsers
-
-    add_report_parsers(commands, with_data_dir, k_type=k_threshold, seconds_type=positive_float,
-                       count_type=positive_int)
+    add_report_parsers(commands, with_data_dir)
     add_status_parser(commands, with_data_dir)
     _share_data_dir(parser)
     return parser
+
+
+def add_report_parsers(commands, with_data_dir) -> None:
+    """``report``, ``dashboard``, ``export [verify]`` and ``audit`` (handlers: pipelines/report/commands.py)."""
+    report = with_data_dir(commands.add_parser(
+        "report", help="write the automation report: one self-contained HTML file",
+        description="autoscope report [--period 2026-Q3] [--team T] [--out report.html]. Without --period: "
+        "the latest complete period with events (quarter, else month, else week); --list-periods lists them."))
+    report.add_argument("--period", type=period_label, help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week); default: "
+                        "the latest complete period with events")
+    report.add_argument("--list-periods", action="store_true",
+                        help="list the periods that have events, whether they ended, how fresh their indicators are")
+    report.add_argument("--out", help="the HTML file (default report-PERIOD.html)")
+    report.add_argument("--team", help="one team instead of the whole lab")
+    report.add_argument("--refresh", action="store_true", help="recompute and store the indicators first")
+    report.add_argument("--k", type=k_threshold, help="k-anonymity threshold (5 or more): above the stored release's, "
+                        "the release is recomputed with it; below it, refused")
+    report.set_defaults(handler="autoscope.pipelines.report.commands:cmd_report")
+
+    dashboard = with_data_dir(commands.add_parser(
+        "dashboard", help="serve the report live on localhost (read-only, period and team selector)"))
+    dashboard.add_argument("--host", default="127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=8788, help="default 8788")
+    dashboard.add_argument("--refresh", type=positive_float, default=5.0, help="seconds between warehouse reads (default 5)")
+    dashboard.add_argument("--k", type=k_threshold, help="k-anonymity threshold for live computation: it can raise, "
+                           "never lower, the k of the stored release (5 or more)")
+    dashboard.add_argument("--allow-unauthenticated", action="store_true",
+                           help="serve beyond loopback although no token exists (not recommended)")
+    dashboard.set_defaults(handler="autoscope.pipelines.report.commands:cmd_dashboard")
+
+    export = with_data_dir(commands.add_parser(
+        "export", help="export a period's aggregates with manifest.json; `export verify DIR` checks a set",
+        description="autoscope export [--period 2026-Q3] --format parquet|csv|json --out DIR   |   "
+        "autoscope export verify DIR"))
+    export.add_argument("action", nargs="*", metavar="verify DIR", help="check a delivered set against its manifest")
+    export.add_argument("--period", type=period_label, help="2026-Q3, 2026-09 or 2026-W37 (default: the latest complete period "
+                        "with events)")
+    export.add_argument("--format", choices=["parquet", "csv", "json"])
+    export.add_argument("--out", help="a new or empty directory")
+    export.add_argument("--table", action="append",
+                        help="aggregate table to include (repeatable; default indicator_values; "
+                        "event tables are refused)")
+    export.add_argument("--token", help="a token with the export scope (default $AUTOSCOPE_TOKEN)")
+    export.add_argument("--k", type=k_threshold, help="k-anonymity threshold (5 or more): above the stored release's, "
+                        "the release is recomputed with it; below it, refused")
+    export.add_argument("--public-key", help="with verify: the lab's release public key (PEM), received separately; "
+                        "the manifest's signature is checked against it")
+    export.set_defaults(handler="autoscope.pipelines.report.commands:cmd_export")
+
+    audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
+    audit.add_argument("--limit", type=positive_int, default=50)
+    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    audit.set_defaults(handler="autoscope.pipelines.report.commands:cmd_audit")
+
+
+def add_release_key_parsers(key_commands) -> None:
+    """``key release-create | release-rotate | release-public`` (handler: pipelines/report/commands.py)."""
+    handler = "autoscope.pipelines.report.commands:cmd_release_key"
+    key_commands.add_parser("release-create", help="create the lab's release key, which signs export manifests"
+                            ).set_defaults(handler=handler)
+    key_commands.add_parser("release-rotate", help="start a new release key; the old one is retired, its public "
+                            "key still available").set_defaults(handler=handler)
+    public = key_commands.add_parser("release-public", help="print the release key's public key (PEM) for auditors")
+    public.set_defaults(handler=handler)
+    public.add_argument("--key-id", help="a retired key's id (default: the key in force)")
+    public.add_argument("--out", help="write the PEM to this file instead of printing it")
 
 
 def add_status_parser(commands, with_data_dir) -> None:
@@ -674,7 +383,7 @@ def add_status_parser(commands, with_data_dir) -> None:
     status.add_argument("--token", help="a token with the read scope (default $AUTOSCOPE_TOKEN)")
     status.add_argument("--wait", type=non_negative_float, default=30.0,
                         help="seconds to wait for a running ingester to hand the warehouse over (default 30)")
-    status.set_defaults(handler=cmd_status)
+    status.set_defaults(handler="autoscope.status:status_command")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -697,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{command}: error: ${K_ENV}: {exc}", file=sys.stderr)
             return 2
     try:
-        return int(args.handler(args))
+        return int(handler_of(args)(args))
     except UserError as exc:
         print(f"{command}: error: {exc}", file=sys.stderr)
         return 2
@@ -710,6 +419,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{command}: failed: {type(exc).__name__}: {exc} (AUTOSCOPE_DEBUG=1 shows the traceback)",
               file=sys.stderr)
         return 1
+
+
+def handler_of(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
+    """The handler a parsed command names as ``"module:function"``, imported now: only the
+    chosen command's room is loaded (``--help`` stays instant, the hooks-only install runs
+    the hooks' commands)."""
+    module, _, name = args.handler.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _nested_command(args: argparse.Namespace) -> list[str]:

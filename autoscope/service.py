@@ -14,11 +14,9 @@ Data directory layout (``--data-dir``, default ``./autoscope-data``)::
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.core.http_server import HttpServer, ListenError, check_port_free, is_loopback
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 if TYPE_CHECKING:
@@ -72,79 +71,13 @@ class ServiceSettings:
         return self.data_dir / "warehouse.duckdb"
 
 
-class ServiceError(RuntimeError):
-    """The service refuses to start as configured (the message says why and what to do)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+class ServiceError(ListenError):
+    """The service refuses to start as configured (the message says why and what to do); a
+    :class:`~autoscope.core.http_server.ListenError` (a taken port) is one."""
 
 
 #: written into the data directory while a collector runs there: where ``autoscope status`` asks it
 RUN_FILE = "collector.json"
-
-
-def check_port_free(host: str, port: int | None, flag: str) -> None:
-    """Refuse a port another process listens on, naming it and the flag that sets it.
-
-    Checked before anything starts: uvicorn and gRPC only log a bind failure (gRPC would
-    carry on without it), so the operator would get a traceback or a warning instead.
-    """
-    if not port:  # None: not served; 0: the system picks a free one
-        return
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        raise ServiceError(f"cannot listen on {host}: {exc.strerror} (--host)") from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and gRPC bind
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise ServiceError(f"port {port} on {host} is not available ({exc.strerror}): another process "
-                               f"listens there; stop it or choose another port with {flag}") from None
-
-
-class CollectorServer:
-    """uvicorn serving the collector app in a background thread."""
-
-    def __init__(
-        self, app: object, host: str, port: int, tls_cert: Path | None = None, tls_key: Path | None = None
-    ) -> None:
-        import uvicorn
-
-        config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False,
-            ssl_certfile=str(tls_cert) if tls_cert else None,
-            ssl_keyfile=str(tls_key) if tls_key else None,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="autoscope-collector", daemon=True)
-
-    @property
-    def port(self) -> int:
-        servers = getattr(self._server, "servers", [])
-        for server in servers:
-            for sock in server.sockets:
-                return int(sock.getsockname()[1])
-        return int(self._server.config.port)
-
-    def start(self, timeout_s: float = 15.0) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the collector's HTTP server did not start (is the port in use?)")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 class Service:
@@ -158,7 +91,7 @@ class Service:
         self.settings = settings
         self.broker: EmbeddedBroker | None = None
         self.kafka: KafkaSettings | None = settings.kafka
-        self.collector: CollectorServer | None = None
+        self.collector: HttpServer | None = None
         self.ingester = None
         self._ingester_thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -196,9 +129,12 @@ class Service:
         data_dir = self.settings.data_dir
         if self.settings.collect:  # before anything is made: a refusal leaves nothing behind
             self.check_exposure()
-            check_port_free(self.settings.host, self.settings.port, "--port")
-            if self.settings.grpc_port != self.settings.port:
-                check_port_free(self.settings.host, self.settings.grpc_port, "--grpc-port")
+            try:
+                check_port_free(self.settings.host, self.settings.port, "--port")
+                if self.settings.grpc_port != self.settings.port:
+                    check_port_free(self.settings.host, self.settings.grpc_port, "--grpc-port")
+            except ListenError as exc:
+                raise ServiceError(str(exc)) from None
         data_dir.mkdir(parents=True, exist_ok=True)
         try:
             if self.kafka is None:
@@ -217,12 +153,11 @@ class Service:
                                            grpc_host=self.settings.host)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
                 app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls))
-                self.collector = CollectorServer(
-                    app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
-                )
+                self.collector = HttpServer(app, self.settings.host, self.settings.port, name="collector",
+                                            tls_cert=self.settings.tls_cert, tls_key=self.settings.tls_key)
                 try:
                     self.collector.start()
-                except RuntimeError as exc:  # lost a race for the port since the check
+                except ListenError as exc:  # lost a race for the port since the check
                     raise ServiceError(f"{exc} (--port {self.settings.port})") from None
                 self._grpc = app.state.otlp_grpc
                 if self._grpc is not None and self._grpc.error is not None:

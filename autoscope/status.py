@@ -102,41 +102,9 @@ def ingest_rejects(conn: Any) -> dict[str, Any]:
     return {"messages": int(total), "top_reasons": [{"reason": r, "count": int(n)} for r, n in rows]}
 
 
-def indicator_freshness(conn: Any, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Every period that has events (quarters, months, weeks; newest first) with its event
-    count, last ingestion, whether it has ended, and how its stored indicators compare."""
-    from autoscope.pipelines.periods import DEFAULT_ORDER, is_complete, period_sql
-    from autoscope.warehouse.columns import TABLE_BY_TYPE
-
-    now = now or _utc_now()
-    union = " UNION ALL ".join(f"SELECT event_id, occurred_at FROM {t}" for t in TABLE_BY_TYPE.values())
-    has_stored = conn.execute("SELECT count(*) FROM information_schema.tables "
-                              "WHERE table_name = 'indicator_periods'").fetchall()[0][0]
-    stored = ("(SELECT period_type, period, ingested_through, computed_at FROM indicator_periods)" if has_stored
-              else "(SELECT NULL::VARCHAR AS period_type, NULL::VARCHAR AS period, NULL::TIMESTAMP AS "
-                   "ingested_through, NULL::TIMESTAMP AS computed_at WHERE false)")
-    out = []
-    for period_type in DEFAULT_ORDER:
-        rows = conn.execute(f"""
-            SELECT e.period, count(*), max(i.ingested_at), any_value(s.computed_at),
-                   count(*) FILTER (WHERE s.ingested_through IS NULL OR i.ingested_at > s.ingested_through)
-            FROM (SELECT event_id, {period_sql(period_type)} AS period FROM ({union})) e
-            JOIN event_ids i USING (event_id)
-            LEFT JOIN {stored} s ON s.period_type = ? AND s.period = e.period
-            GROUP BY e.period ORDER BY e.period DESC""", [period_type]).fetchall()
-        for period, events, last_ingested, computed, newer in rows:
-            if computed is None:
-                state, newer = "not computed", None
-            else:
-                state = "current" if newer == 0 else f"stale: {newer:,} newer events"
-            out.append({"period_type": period_type, "period": period, "complete": is_complete(period, now),
-                        "events": int(events), "last_ingested": _iso(last_ingested),
-                        "computed_at": _iso(computed), "events_since_computed": newer, "indicators": state})
-    return out
-
-
 def warehouse_status(path: Path, wait_s: float, now: dt.datetime) -> dict[str, Any]:
     """The warehouse's part of the status (``available: False`` and why, when it cannot be read)."""
+    from autoscope.pipelines.report.stored import indicator_freshness
     from autoscope.pipelines.report.build import (
         NoWarehouse,
         WarehouseBusy,
@@ -226,7 +194,7 @@ def status_command(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir).resolve()
     if args.collector_url is None and not data_dir.is_dir():
-        from autoscope.cli import UserError
+        from autoscope.core.command_line import UserError
 
         raise UserError(f"no data directory at {data_dir} (--data-dir, or --collector-url for a remote collector)")
     report = gather(data_dir, collector_url=args.collector_url, token=args.token or os.environ.get(TOKEN_ENV),

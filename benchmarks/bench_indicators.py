@@ -172,10 +172,12 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
     stages = {}
     from autoscope.pipelines.indicators.cells import Scope
 
-    for module in () if quick else jobs.INDICATORS:
+    from autoscope.pipelines.indicators.registry import REGISTRY
+
+    for indicator in () if quick else REGISTRY:
         t = time.perf_counter()
-        module.compute(conn, Scope(), 5) if module.NAME == "ladder" else module.compute(conn, Scope())
-        stages[module.NAME] = round(time.perf_counter() - t, 3)
+        indicator.compute(conn, Scope(), 5)
+        stages[indicator.name] = round(time.perf_counter() - t, 3)
     conn.close()
     return {"events": events, "fill_s": fill_s, "elapsed": elapsed, "baseline": baseline, "cells": frame.height,
             "peak_mb": peak, "rss_before_mb": before, "stages": stages, "incremental_s": incremental_s,

@@ -10,7 +10,9 @@ changed (its size or time, or its WAL's), it opens it read-only for a moment wit
 :func:`autoscope.pipelines.report.build.open_warehouse` (taking a turn with a running
 ingester, as the report and the export do), and reads. It shows the stored
 ``indicator_values``; when the warehouse holds events ingested after the job's last run (or
-not every period type is stored), it computes the indicators in memory with the same job —
+not every period type is stored), it computes the indicators in memory with the function the
+``autoscope dashboard`` command hands it (the job's read-only ``compute_indicators``; this module
+never imports the job, and without one it shows the stored rows and says they may be stale) —
 with the k of the stored release (``--k`` may only raise it), so a cell suppressed in the
 release stays suppressed here — and says so on the page ("live: not yet stored"). When the
 stored release used differential privacy it never does: a live computation would release
@@ -33,13 +35,15 @@ import hashlib
 import html
 import logging
 import threading
-import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlencode
 
 import duckdb
 import polars as pl
 
+from autoscope.core.http_server import HttpServer, is_loopback
 from autoscope.pipelines.periods import PERIOD_TYPES
 from autoscope.pipelines.report.data import PeriodError, available_periods, load_values, parse_period
 from autoscope.pipelines.report.html import Report
@@ -64,16 +68,28 @@ class Snapshot:
 
 STORED = "stored indicators"
 LIVE = "live: computed from the events in memory, not yet stored by the indicator job"
+STALE = ("stored indicators: they may be stale (events arrived since they were computed); "
+         "`autoscope indicators` stores the new ones")
 STALE_DP = ("stored indicators, released under differential privacy: they may be stale (events arrived "
             "since they were computed), and the dashboard never recomputes them without the release's "
             "noise — run `autoscope indicators --epsilon …` to release the new events")
 
 
+class ComputeLive(Protocol):
+    """Every indicator in memory, anonymized, nothing stored
+    (:func:`autoscope.pipelines.jobs.compute_indicators`)."""
+
+    def __call__(self, conn: duckdb.DuckDBPyConnection, *, k: int | None,
+                 period_types: Sequence[str]) -> pl.DataFrame: ...
+
+
 class DashboardData:
     """The newest readable data of one warehouse file, refreshed by a background thread."""
 
-    def __init__(self, warehouse: Path, refresh_s: float = 5.0, k: int | None = None) -> None:
+    def __init__(self, warehouse: Path, refresh_s: float = 5.0, k: int | None = None,
+                 compute_live: ComputeLive | None = None) -> None:
         self.warehouse = Path(warehouse)
+        self.compute_live = compute_live
         self.refresh_s = refresh_s
         self.k = k
         self.snapshot: Snapshot | None = None
@@ -148,6 +164,8 @@ class DashboardData:
         frame, live, source = None, False, STORED
         if (stale or incomplete) and release.dp:
             source = STALE_DP
+        elif (stale or incomplete) and self.compute_live is None:
+            source = STALE
         elif stale or incomplete:
             frame, live, source = self._compute(conn, release)
         if frame is None:
@@ -166,10 +184,9 @@ class DashboardData:
 
     def _compute(self, conn: duckdb.DuckDBPyConnection, release: Release) -> tuple[pl.DataFrame | None, bool, str]:
         """All indicators, all period types, in memory (read-only: nothing is stored)."""
-        from autoscope.pipelines.jobs import compute_indicators
-
+        assert self.compute_live is not None
         try:
-            return compute_indicators(conn, k=self.live_k(release), period_types=PERIOD_TYPES), True, LIVE
+            return self.compute_live(conn, k=self.live_k(release), period_types=PERIOD_TYPES), True, LIVE
         except Exception as exc:  # the stored rows are still right, only older: show them
             log.exception("live computation failed; showing stored indicators")
             return None, False, f"stored indicators (they may be stale: computing the new events failed: {exc})"
@@ -217,8 +234,10 @@ def default_period(snapshot: Snapshot) -> str | None:
     return None
 
 
-def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, data: DashboardData | None = None):
-    """The dashboard's ASGI app for ``<data_dir>/warehouse.duckdb``."""
+def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, data: DashboardData | None = None,
+               compute_live: ComputeLive | None = None):
+    """The dashboard's ASGI app for ``<data_dir>/warehouse.duckdb``; ``compute_live`` (given by
+    ``autoscope dashboard``) computes the live view when the stored indicators are behind."""
     import contextlib
 
     from starlette.applications import Starlette
@@ -230,7 +249,7 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
     from autoscope.pipelines.audit import AccessDenied, authorize
 
     data_dir = Path(data_dir)
-    data = data or DashboardData(data_dir / "warehouse.duckdb", refresh_s=refresh_s, k=k)
+    data = data or DashboardData(data_dir / "warehouse.duckdb", refresh_s=refresh_s, k=k, compute_live=compute_live)
     headers = {
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
                                    "connect-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'",
@@ -333,14 +352,12 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
     return app
 
 
-class DashboardServer:
-    """uvicorn serving the dashboard in a background thread (``port=0`` picks a free port)."""
+class DashboardServer(HttpServer):
+    """The dashboard app served in a background thread (``port=0`` picks a free port)."""
 
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 refresh_s: float = 5.0, k: int | None = None, allow_unauthenticated: bool = False) -> None:
-        import uvicorn
-
-        from autoscope.service import is_loopback
+                 refresh_s: float = 5.0, k: int | None = None, allow_unauthenticated: bool = False,
+                 compute_live: ComputeLive | None = None) -> None:
         from autoscope.tokens import TokenStore
 
         if not is_loopback(host) and not allow_unauthenticated and \
@@ -348,38 +365,5 @@ class DashboardServer:
             raise PermissionError(
                 f"refusing to serve the dashboard on {host} without tokens: create one with "
                 "`autoscope token create --name NAME --scope read`, or listen on 127.0.0.1")
-        self.host = host
-        self.app = create_app(data_dir, refresh_s=refresh_s, k=k)
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level="warning",
-                                                     lifespan="on", access_log=False))
-        self._thread = threading.Thread(target=self._server.run, name="autoscope-dashboard", daemon=True)
-
-    @property
-    def port(self) -> int:
-        for server in getattr(self._server, "servers", []):
-            for sock in server.sockets:
-                return int(sock.getsockname()[1])
-        return int(self._server.config.port)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def start(self, timeout_s: float = 15.0) -> "DashboardServer":
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the dashboard's HTTP server did not start (is the port in use?)")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> "DashboardServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        self.app = create_app(data_dir, refresh_s=refresh_s, k=k, compute_live=compute_live)
+        super().__init__(self.app, host, port, name="dashboard")

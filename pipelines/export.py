@@ -28,7 +28,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Protocol
 
 import duckdb
 import polars as pl
@@ -38,10 +40,11 @@ from autoscope.pipelines import audit, signing
 from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import ACTIVITY, NO_ACTIVITY, NOT_COVERED, Span, coverage
 from autoscope.pipelines.privacy import BudgetExceeded
-from autoscope.pipelines.report.build import KTooLow, PeriodUnavailable, ensure_stored, open_warehouse
-from autoscope.pipelines.report.catalog import CATALOG, info_for, reader_definition, resolve
+from autoscope.pipelines.report.build import KTooLow, PeriodUnavailable, open_warehouse
+from autoscope.pipelines.indicators.registry import REGISTRY
+from autoscope.pipelines.report.catalog import info_for, reader_definition, resolve
 from autoscope.pipelines.report.data import Period, has_table, parse_period
-from autoscope.pipelines.report.stored import needed_types
+from autoscope.pipelines.report.stored import needed_types, uncovered
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -225,11 +228,26 @@ def epsilon_status(conn: duckdb.DuckDBPyConnection, period: Period) -> dict:
             "epsilon_remaining": float(budget) - float(used), "releases": int(releases)}
 
 
+class ComputeFirst(Protocol):
+    """Stores the indicators of ``period`` and the ``period_types`` inside it when they are not
+    (:func:`autoscope.pipelines.compute_first.ensure_stored`); True if it computed."""
+
+    def __call__(self, conn: duckdb.DuckDBPyConnection, period: Period, period_types: Sequence[str], *,
+                 k: int | None = None) -> bool: ...
+
+
 def export_period(
     data_dir: Path, period_label: str, fmt: str, out_dir: Path, *, token: str | None = None,
     tables: list[str] | tuple[str, ...] = ("indicator_values",), k: int | None = None,
+    compute_first: ComputeFirst | None = None,
 ) -> ExportResult:
-    """Export ``period_label`` from ``<data_dir>/warehouse.duckdb`` into ``out_dir``; audited."""
+    """Export ``period_label`` from ``<data_dir>/warehouse.duckdb`` into ``out_dir``; audited.
+
+    The export reads the stored indicators and never runs the indicator job itself (reads never
+    write): ``compute_first``, given by the command, is called once the request is authorized
+    and its output directory checked, so that what it refuses is audited like any refusal.
+    Without it, a period whose indicators are not all stored is refused.
+    """
     from autoscope.warehouse.schema import migrate, schema_version
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -256,7 +274,11 @@ def export_period(
                                   "indicator plus manifest.json and manifest.sig, so give a new or empty directory")
             if out_dir.exists() and any(out_dir.iterdir()):
                 raise ExportError(f"{out_dir} is not empty: export into a new or empty directory")
-            ensure_stored(conn, period, list(periods_within(period)), k=k)
+            if compute_first is not None:
+                compute_first(conn, period, list(periods_within(period)), k=k)
+            elif uncovered(conn, period, list(periods_within(period))):
+                raise PeriodUnavailable(f"refused: the indicators of {period.label} are not all stored "
+                                        "(`autoscope indicators` computes them)")
         except (ExportRefused, ExportError) as exc:
             audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
             raise
@@ -278,7 +300,7 @@ def export_period(
         files, indicators = [], []
         ext = fmt
         present = set(values["indicator"].unique().to_list()) if values is not None and values.height else set()
-        known = [resolve(info, present) for info in CATALOG]
+        known = [resolve(info, present) for info in REGISTRY]
         for stored in [n for n in known if n] + sorted(present - {n for n in known if n}):
             part = values.filter(pl.col("indicator") == stored)
             name = f"{stored}.{ext}"
@@ -286,7 +308,7 @@ def export_period(
             files.append({"path": name, "table": "indicator_values", "indicator": stored, "rows": part.height,
                           "suppressed_rows": int(part["suppressed"].sum()),
                           "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
-        for info in CATALOG:
+        for info in REGISTRY:
             stored = resolve(info, present)
             indicators.append({
                 "indicator": stored or info.names[0], "title": info.title, "table1_row": info.table1_row,

@@ -31,17 +31,11 @@ import polars as pl
 
 from autoscope.pipelines import privacy
 from autoscope.pipelines.anonymize import CELL_KEY, apply_k_threshold, resolve_k
-from autoscope.pipelines.indicators import (
-    authorship, automation_share, compute_multiplier, experiment_compute, impressions, ladder, release_gap,
-    review_frequency, spend, task_size, tasks_involved, time_horizon,
-)
+from autoscope.pipelines.indicators import automation_share, compute_multiplier, tasks_involved, time_horizon
 from autoscope.pipelines.indicators.cells import Facts, Scope
+from autoscope.pipelines.indicators.registry import REGISTRY
 from autoscope.pipelines.periods import PERIOD_TYPES, bounds, label, parent
 
-INDICATORS = (
-    automation_share, task_size, time_horizon, ladder, tasks_involved, review_frequency, experiment_compute,
-    authorship, release_gap, compute_multiplier, impressions, spend,
-)
 STORED_COLUMNS = [
     "indicator", "metric", "period_type", "period", "cut", "cut_value",
     "value", "n_events", "n_actors", "suppressed", "k", "computed_at",
@@ -81,33 +75,34 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     # which run without the GIL. Fitting in a thread while the queries run overlaps the two.
     from concurrent.futures import ThreadPoolExecutor
 
-    horizon_conn = conn.cursor()  # its own connection object: one per thread
+    apart = [indicator for indicator in REGISTRY if indicator.bootstrapped]
+    apart_conns = [conn.cursor() for _ in apart]  # its own connection object: one per thread
 
-    def fit_horizons() -> tuple[pl.DataFrame, dict]:
-        with _timed(profile, "time_horizon (in its thread)"):
-            return time_horizon.compute(horizon_conn, scope)
+    def compute_apart(indicator, apart_conn):  # -> IndicatorRows
+        with _timed(profile, f"{indicator.name} (in its thread)"):
+            return indicator.compute(apart_conn, scope, k)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="time-horizon") as pool, Facts(conn, scope) as facts:
-        horizon = pool.submit(fit_horizons)
-        for module in INDICATORS:
-            this_scope = full if getattr(module, "ALWAYS_FULL", False) else scope
+    with ThreadPoolExecutor(max_workers=max(1, len(apart)), thread_name_prefix="indicator-apart") as pool, \
+            Facts(conn, scope) as facts:
+        futures = [pool.submit(compute_apart, ind, c) for ind, c in zip(apart, apart_conns, strict=True)]
+        for indicator in REGISTRY:
+            this_scope = full if indicator.always_full else scope
             if this_scope is full and scope.dirty is not None:
-                full_names.append(module.NAME)
-            if module is time_horizon:
+                full_names.append(indicator.name)
+            if indicator.bootstrapped:
                 continue
             # the fine rows of the run's scope are shared (one scan per event table)
             source = facts if this_scope == scope else conn
-            with _timed(profile, module.NAME):
-                if module is ladder:
-                    frames.append(_normalize(ladder.compute(source, this_scope, k)))
-                else:
-                    frames.append(_normalize(module.compute(source, this_scope)))
-        with _timed(profile, "waiting for time_horizon"):
-            rows, reps = horizon.result()
+            with _timed(profile, indicator.name):
+                frames.append(_normalize(indicator.compute(source, this_scope, k).frame))
+        for indicator, future in zip(apart, futures, strict=True):
+            with _timed(profile, f"waiting for {indicator.name}"):
+                rows = future.result()
+            frames.append(_normalize(rows.frame))
+            replicates.update(rows.replicates)
         profile.update({f"fine table {name}": v for name, v in facts.timings.items()})
-    horizon_conn.close()
-    frames.append(_normalize(rows))
-    replicates.update(reps)
+    for apart_conn in apart_conns:
+        apart_conn.close()
     cells = pl.concat(frames, how="vertical")
     if epsilon is not None:
         cells = _dp_cells(conn, cells, scope, epsilon)
@@ -148,14 +143,9 @@ def _timed(profile: dict[str, float], phase: str) -> Iterator[None]:
 
 
 def release_shapes() -> pl.DataFrame:
-    """(indicator, metric, cut) of every row an indicator releases where it has events: its
-    ``SHAPE``, else its ``METRICS`` over the lab-wide cut and its ``CUTS``."""
-    rows = []
-    for module in INDICATORS:
-        shape = getattr(module, "SHAPE", None)
-        if shape is None and hasattr(module, "METRICS"):
-            shape = [(m, c) for m in module.METRICS for c in ("lab", *getattr(module, "CUTS", ()))]
-        rows += [(module.NAME, metric, cut) for metric, cut in shape or ()]
+    """(indicator, metric, cut) of every row an indicator releases where it has events
+    (:meth:`~autoscope.pipelines.indicators.registry.Indicator.release_shape`)."""
+    rows = [(indicator.name, metric, cut) for indicator in REGISTRY for metric, cut in indicator.release_shape()]
     return pl.DataFrame(rows, schema={"indicator": pl.Utf8, "metric": pl.Utf8, "cut": pl.Utf8}, orient="row")
 
 
@@ -295,7 +285,7 @@ def run(
     # the periods recomputed from events (not the always-full indicators, not the doubling time,
     # which is re-derived for every period from stored fits)
     periods = frame.filter(
-        pl.col("indicator").is_in([m.NAME for m in INDICATORS if not getattr(m, "ALWAYS_FULL", False)])
+        pl.col("indicator").is_in([i.name for i in REGISTRY if not i.always_full])
         & (pl.col("metric") != "doubling_time_days")
     ).select(["period_type", "period"]).unique().sort(["period_type", "period"])
     period_list = list(periods.iter_rows())

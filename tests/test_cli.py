@@ -224,3 +224,21 @@ def test_quarantine_list_never_cuts_ids_and_show_takes_a_prefix(data_dir: Path, 
     assert "matches 2 entries" in err and err.count("\n") == 1
     assert main(["quarantine", "show", "ffff", "--data-dir", str(data_dir)]) == 2
     assert "no quarantined entry" in capsys.readouterr().err
+
+
+def test_every_command_is_handled_in_its_room() -> None:
+    """One convention: cli.py parses and dispatches; each leaf command names its handler as
+    ``module:function`` in the room that does its work (imported only when it runs)."""
+    import importlib
+
+    rooms = ("autoscope.agents.", "autoscope.collector.", "autoscope.warehouse.", "autoscope.pipelines.",
+             "autoscope.commands", "autoscope.status")
+    for path, parser in ALL_COMMANDS:
+        if any(isinstance(a, argparse._SubParsersAction) for a in parser._actions):
+            continue  # not a leaf: its subcommands are checked
+        handler = parser.get_default("handler")
+        if handler is None:  # set on the parent (token, quarantine, git): argparse copies it down
+            handler = dict(ALL_COMMANDS)[path[:1]].get_default("handler")
+        module, _, name = handler.partition(":")
+        assert module.startswith(rooms), (path, handler)
+        assert callable(getattr(importlib.import_module(module), name)), (path, handler)

@@ -1,6 +1,11 @@
-"""Handlers of ``autoscope report | dashboard | export [verify] | audit`` (parsers: autoscope/cli.py).
+"""Handlers of ``autoscope report | dashboard | export [verify] | audit`` and ``key release-…``
+(parsers: autoscope/cli.py; the convention: :mod:`autoscope.core.command_line`).
 
-Kept here, next to the work they do, and imported lazily by the CLI. Exit codes: 0 done,
+Kept here, next to the work they do, and imported lazily by the CLI. The readers never compute
+(reads never write); where a command must compute first, its handler composes that step
+explicitly with :mod:`autoscope.pipelines.compute_first`: ``report`` computes what the period
+needs before rendering, ``export`` hands the export the step to run once the request is
+authorized, ``dashboard`` hands the dashboard the in-memory computation of its live view. Exit codes: 0 done,
 1 failed (no warehouse, busy warehouse, a set that does not verify), 2 refused or bad request
 (a malformed period, a period with no events, a raw table, a missing token, the privacy budget).
 """
@@ -19,17 +24,6 @@ def _console():
     from rich.console import Console
 
     return Console(soft_wrap=True)  # messages are not wrapped: paths and reasons stay whole
-
-
-def period_label(text: str) -> str:
-    """``--period``: a label written as the indicator job writes them (argparse reports the error)."""
-    from autoscope.pipelines.periods import period_type_of
-
-    try:
-        period_type_of(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
 
 
 def _refuse(command: str, message: str) -> int:
@@ -62,7 +56,7 @@ def list_periods(data_dir: Path, as_json: bool = False) -> int:
 
     from autoscope.pipelines.periods import DEFAULT_ORDER, is_complete, periods_with_events
     from autoscope.pipelines.report.build import open_warehouse
-    from autoscope.status import indicator_freshness
+    from autoscope.pipelines.report.stored import indicator_freshness
 
     with open_warehouse(data_dir / "warehouse.duckdb", write=False) as conn:
         fresh = {(row["period_type"], row["period"]): row for row in indicator_freshness(conn)}
@@ -88,11 +82,12 @@ def _escape(text: str) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from autoscope.pipelines.compute_first import ensure_for_read
     from autoscope.pipelines.privacy import BudgetExceeded
     from autoscope.pipelines.report.build import (
         KTooLow, NoWarehouse, PeriodUnavailable, UnknownTeam, WarehouseBusy, write_report,
     )
-    from autoscope.pipelines.report.data import PeriodError
+    from autoscope.pipelines.report.data import PeriodError, parse_period
 
     console = _console()
     data_dir = Path(args.data_dir).resolve()
@@ -108,8 +103,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     out = Path(args.out or f"report-{args.period}{'-' + args.team if args.team else ''}.html")
     try:
-        path, report, computed = write_report(data_dir / "warehouse.duckdb", args.period, out,
-                                              team=args.team, refresh=args.refresh, k=args.k)
+        warehouse = data_dir / "warehouse.duckdb"
+        # compute first when the stored indicators lack the period (or --refresh, or a stricter --k); then read
+        computed = ensure_for_read(warehouse, parse_period(args.period), refresh=args.refresh, k=args.k,
+                                   team=args.team)
+        path, report = write_report(warehouse, args.period, out, team=args.team)
     except (PeriodError, PeriodUnavailable, UnknownTeam, KTooLow) as exc:
         console.print(f"[red]{_escape(str(exc))}[/]")
         return 2
@@ -131,14 +129,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from autoscope.core.http_server import ListenError, check_port_free
     from autoscope.pipelines.dashboard import DashboardServer
-
-    from autoscope.service import ServiceError, check_port_free
+    from autoscope.pipelines.jobs import compute_indicators
 
     console = _console()
     try:  # before uvicorn tries: it would log its own error and leave us a vague one
         check_port_free(args.host, args.port, "--port")
-    except ServiceError as exc:
+    except ListenError as exc:
         return _refuse("dashboard", str(exc))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -146,7 +144,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         server = DashboardServer(Path(args.data_dir).resolve(), host=args.host, port=args.port,
                                  refresh_s=args.refresh, k=args.k,
-                                 allow_unauthenticated=args.allow_unauthenticated).start()
+                                 allow_unauthenticated=args.allow_unauthenticated,
+                                 compute_live=compute_indicators).start()
     except (PermissionError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/]")
         return 2
@@ -159,6 +158,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from autoscope.pipelines.compute_first import ensure_stored
     from autoscope.pipelines.export import ExportError, ExportRefused, export_period, verify
     from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy
 
@@ -206,7 +206,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV)
     try:
         result = export_period(Path(args.data_dir).resolve(), args.period, args.format, Path(args.out),
-                               token=token, tables=args.table or ["indicator_values"], k=args.k)
+                               token=token, tables=args.table or ["indicator_values"], k=args.k,
+                               compute_first=ensure_stored)
     except (ExportRefused, ExportError) as exc:
         console.print(f"[bold red]{_escape(str(exc))}[/] (recorded in the audit log)")
         return 2
@@ -269,66 +270,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(commands, with_data_dir, k_type=int, seconds_type=float, count_type=int) -> None:
-    """Add the four subcommands to ``autoscope``'s subparsers (called from autoscope/cli.py);
-    ``k_type``, ``seconds_type``, ``count_type`` parse ``--k``, ``--refresh`` and ``--limit``
-    (the CLI's refuse k below 5, and numbers at or below 0, as argument errors)."""
-    report = with_data_dir(commands.add_parser(
-        "report", help="write the automation report: one self-contained HTML file",
-        description="autoscope report [--period 2026-Q3] [--team T] [--out report.html]. Without --period: "
-        "the latest complete period with events (quarter, else month, else week); --list-periods lists them."))
-    report.add_argument("--period", type=period_label, help="2026-Q3 (quarter), 2026-09 (month) or 2026-W37 (ISO week); default: "
-                        "the latest complete period with events")
-    report.add_argument("--list-periods", action="store_true",
-                        help="list the periods that have events, whether they ended, how fresh their indicators are")
-    report.add_argument("--out", help="the HTML file (default report-PERIOD.html)")
-    report.add_argument("--team", help="one team instead of the whole lab")
-    report.add_argument("--refresh", action="store_true", help="recompute and store the indicators first")
-    report.add_argument("--k", type=k_type, help="k-anonymity threshold (5 or more): above the stored release's, "
-                        "the release is recomputed with it; below it, refused")
-    report.set_defaults(handler=cmd_report)
-
-    dashboard = with_data_dir(commands.add_parser(
-        "dashboard", help="serve the report live on localhost (read-only, period and team selector)"))
-    dashboard.add_argument("--host", default="127.0.0.1")
-    dashboard.add_argument("--port", type=int, default=8788, help="default 8788")
-    dashboard.add_argument("--refresh", type=seconds_type, default=5.0, help="seconds between warehouse reads (default 5)")
-    dashboard.add_argument("--k", type=k_type, help="k-anonymity threshold for live computation: it can raise, "
-                           "never lower, the k of the stored release (5 or more)")
-    dashboard.add_argument("--allow-unauthenticated", action="store_true",
-                           help="serve beyond loopback although no token exists (not recommended)")
-    dashboard.set_defaults(handler=cmd_dashboard)
-
-    export = with_data_dir(commands.add_parser(
-        "export", help="export a period's aggregates with manifest.json; `export verify DIR` checks a set",
-        description="autoscope export [--period 2026-Q3] --format parquet|csv|json --out DIR   |   "
-        "autoscope export verify DIR"))
-    export.add_argument("action", nargs="*", metavar="verify DIR", help="check a delivered set against its manifest")
-    export.add_argument("--period", type=period_label, help="2026-Q3, 2026-09 or 2026-W37 (default: the latest complete period "
-                        "with events)")
-    export.add_argument("--format", choices=["parquet", "csv", "json"])
-    export.add_argument("--out", help="a new or empty directory")
-    export.add_argument("--table", action="append",
-                        help="aggregate table to include (repeatable; default indicator_values; "
-                        "event tables are refused)")
-    export.add_argument("--token", help=f"a token with the export scope (default ${TOKEN_ENV})")
-    export.add_argument("--k", type=k_type, help="k-anonymity threshold (5 or more): above the stored release's, "
-                        "the release is recomputed with it; below it, refused")
-    export.add_argument("--public-key", help="with verify: the lab's release public key (PEM), received separately; "
-                        "the manifest's signature is checked against it")
-    export.set_defaults(handler=cmd_export)
-
-    audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
-    audit.add_argument("--limit", type=count_type, default=50)
-    audit.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    audit.set_defaults(handler=cmd_audit)
-
-
-def cmd_release_key(args: argparse.Namespace, data_dir: Path) -> int:
+def cmd_release_key(args: argparse.Namespace) -> int:
     """``autoscope key release-create | release-rotate | release-public``: the key that signs exports."""
     from autoscope.pipelines import signing
 
     console = _console()
+    data_dir = Path(args.data_dir).resolve()
     try:
         if args.key_command == "release-create":
             key = signing.create(data_dir)
@@ -350,13 +297,3 @@ def cmd_release_key(args: argparse.Namespace, data_dir: Path) -> int:
         console.print(f"[red]{_escape(str(exc))}[/]")
         return 2
     return 0
-
-
-def add_release_key_parsers(key_commands) -> None:
-    """``key release-create | release-rotate | release-public`` (called from autoscope/cli.py)."""
-    key_commands.add_parser("release-create", help="create the lab's release key, which signs export manifests")
-    key_commands.add_parser("release-rotate", help="start a new release key; the old one is retired, its public "
-                            "key still available")
-    public = key_commands.add_parser("release-public", help="print the release key's public key (PEM) for auditors")
-    public.add_argument("--key-id", help="a retired key's id (default: the key in force)")
-    public.add_argument("--out", help="write the PEM to this file instead of printing it")

@@ -28,8 +28,9 @@ from autoscope.pipelines.report import charts
 from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import Coverage, Span, comparable, coverage
 from autoscope.pipelines.periods import bounds
+from autoscope.pipelines.indicators.registry import BY_KEY, REGISTRY
 from autoscope.pipelines.report.catalog import (
-    BY_KEY, CATALOG, COUNTS, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
+    COUNTS, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
 )
 from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find, overlapping_weeks
 from autoscope.pipelines.report.summary import sentences
@@ -617,9 +618,9 @@ class Report:
                  "dropped, with its numbers withheld and the reason: either fewer than k people contributed to "
                  "it, or it is hidden to protect another suppressed cell that could otherwise be worked out by "
                  "subtraction from a total (complementary suppression).</p>"]
-        ordered = [resolve(info, self.present) for info in CATALOG]
+        ordered = [resolve(info, self.present) for info in REGISTRY]
         extra = sorted(self.present - {n for n in ordered if n})
-        pending = [info for info in CATALOG if not resolve(info, self.present)]
+        pending = [info for info in REGISTRY if not resolve(info, self.present)]
         for name in [n for n in ordered if n] + extra:
             parts.append(self._indicator_table(name))
         if pending:

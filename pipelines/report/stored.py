@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 
@@ -99,3 +100,41 @@ def event_span(conn: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, dt.datetim
     """The first and last event time in the warehouse (None: no events)."""
     first, last = conn.execute(f"SELECT min(occurred_at), max(occurred_at) FROM ({_event_times(conn)})").fetchall()[0]
     return None if first is None else (first, last)
+
+
+def indicator_freshness(conn: Any, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Every period that has events (quarters, months, weeks; newest first) with its event
+    count, last ingestion, whether it has ended, and how its stored indicators compare
+    (``autoscope status`` and ``report --list-periods``)."""
+    from autoscope.pipelines.periods import DEFAULT_ORDER, is_complete, period_sql
+    from autoscope.warehouse.columns import TABLE_BY_TYPE
+
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    union = " UNION ALL ".join(f"SELECT event_id, occurred_at FROM {t}" for t in TABLE_BY_TYPE.values())
+    has_stored = conn.execute("SELECT count(*) FROM information_schema.tables "
+                              "WHERE table_name = 'indicator_periods'").fetchall()[0][0]
+    stored = ("(SELECT period_type, period, ingested_through, computed_at FROM indicator_periods)" if has_stored
+              else "(SELECT NULL::VARCHAR AS period_type, NULL::VARCHAR AS period, NULL::TIMESTAMP AS "
+                   "ingested_through, NULL::TIMESTAMP AS computed_at WHERE false)")
+    out = []
+    for period_type in DEFAULT_ORDER:
+        rows = conn.execute(f"""
+            SELECT e.period, count(*), max(i.ingested_at), any_value(s.computed_at),
+                   count(*) FILTER (WHERE s.ingested_through IS NULL OR i.ingested_at > s.ingested_through)
+            FROM (SELECT event_id, {period_sql(period_type)} AS period FROM ({union})) e
+            JOIN event_ids i USING (event_id)
+            LEFT JOIN {stored} s ON s.period_type = ? AND s.period = e.period
+            GROUP BY e.period ORDER BY e.period DESC""", [period_type]).fetchall()
+        for period, events, last_ingested, computed, newer in rows:
+            if computed is None:
+                state, newer = "not computed", None
+            else:
+                state = "current" if newer == 0 else f"stale: {newer:,} newer events"
+            out.append({"period_type": period_type, "period": period, "complete": is_complete(period, now),
+                        "events": int(events), "last_ingested": _iso_or_none(last_ingested),
+                        "computed_at": _iso_or_none(computed), "events_since_computed": newer, "indicators": state})
+    return out
+
+
+def _iso_or_none(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
