@@ -260,7 +260,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from autoscope.tokens import TokenError, TokenStore
+    from autoscope.core.tokens import TokenError, TokenStore
 
     console = Console()
     # create may start a data directory (a token before the first `up`); list and revoke only read

@@ -14,7 +14,6 @@ Data directory layout (``--data-dir``, default ``./autoscope-data``)::
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import logging
 import os
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.core.access import serves_unauthenticated
+from autoscope.core.tokens import TokenStore
 from autoscope.kafka_settings import KafkaSettings, ensure_topic
 
 if TYPE_CHECKING:
@@ -74,15 +75,6 @@ class ServiceSettings:
 
 class ServiceError(RuntimeError):
     """The service refuses to start as configured (the message says why and what to do)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 #: written into the data directory while a collector runs there: where ``autoscope status`` asks it
@@ -179,11 +171,8 @@ class Service:
 
     def check_exposure(self) -> None:
         """Refuse to listen beyond loopback with no token, unless explicitly allowed."""
-        from autoscope.tokens import TokenStore
-
-        if is_loopback(self.settings.host) or self.settings.allow_unauthenticated:
-            return
-        if not TokenStore(self.settings.data_dir / "tokens.json").any_active():
+        store = TokenStore(self.settings.data_dir / "tokens.json")
+        if serves_unauthenticated(store, self.settings.host, self.settings.allow_unauthenticated):
             raise ServiceError(
                 f"refusing to listen on {self.settings.host} without authentication: create a "
                 "token first (autoscope token create --name TOOL) or pass --allow-unauthenticated"

@@ -36,8 +36,8 @@ from autoscope.collector.sinks.spool import Spool
 from autoscope.collector.stats import CollectorStats
 from autoscope.collector.transforms.pseudonymize import pseudonymize_actors
 from autoscope.collector.transforms.validate import validate_events
+from autoscope.core.tokens import TokenStore
 from autoscope.kafka_settings import KafkaSettings
-from autoscope.tokens import TokenStore
 
 
 @dataclasses.dataclass(frozen=True)

@@ -340,11 +340,10 @@ class DashboardServer:
                  refresh_s: float = 5.0, k: int | None = None, allow_unauthenticated: bool = False) -> None:
         import uvicorn
 
-        from autoscope.service import is_loopback
-        from autoscope.tokens import TokenStore
+        from autoscope.core.access import serves_unauthenticated
+        from autoscope.core.tokens import TokenStore
 
-        if not is_loopback(host) and not allow_unauthenticated and \
-                not TokenStore(Path(data_dir) / "tokens.json").any_active():
+        if serves_unauthenticated(TokenStore(Path(data_dir) / "tokens.json"), host, allow_unauthenticated):
             raise PermissionError(
                 f"refusing to serve the dashboard on {host} without tokens: create one with "
                 "`autoscope token create --name NAME --scope read`, or listen on 127.0.0.1")

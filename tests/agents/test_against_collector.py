@@ -19,7 +19,7 @@ import pytest
 from autoscope import agents
 from autoscope.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
-from autoscope.tokens import TokenStore
+from autoscope.core.tokens import TokenStore
 
 from .conftest import free_port, hook_settings
 

@@ -197,7 +197,7 @@ def test_rejected_events_are_quarantined_scrubbed(client: TestClient, tmp_path: 
 
 @pytest.fixture
 def secured(kafka: KafkaSettings, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    from autoscope.tokens import TokenStore
+    from autoscope.core.tokens import TokenStore
 
     store = TokenStore(tmp_path / "tokens.json")
     tokens = {
@@ -239,7 +239,7 @@ def test_a_token_created_while_running_is_enforced_at_once(kafka: KafkaSettings,
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 
     from autoscope.collector.mapping.settings import OtlpSettings
-    from autoscope.tokens import TokenStore
+    from autoscope.core.tokens import TokenStore
 
     app = create_app(CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=0)))
     with TestClient(app) as client:

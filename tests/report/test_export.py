@@ -15,7 +15,7 @@ import pytest
 from autoscope.cli import main
 from autoscope.pipelines.export import periods_within, verify
 from autoscope.pipelines.report.data import parse_period
-from autoscope.tokens import TokenStore
+from autoscope.core.tokens import TokenStore
 from tests.report.helpers import stored
 
 
