@@ -181,6 +181,7 @@ class Service:
     def start(self) -> "Service":
         from autoscope.collector.app import CollectorSettings, create_app
         from autoscope.warehouse.ingester import Ingester
+        from autoscope.warehouse.lag import IngesterLag
 
         data_dir = self.settings.data_dir
         if self.settings.collect:  # before anything is made: a refusal leaves nothing behind
@@ -205,7 +206,9 @@ class Service:
                 otlp = dataclasses.replace(self.settings.otlp, grpc_port=self.settings.grpc_port,
                                            grpc_host=self.settings.host)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
-                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls))
+                # the warehouse ingester's lag, shown by the collector: measured by the warehouse side
+                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls),
+                                 ingester_lag=IngesterLag(self.kafka))
                 self.collector = CollectorServer(
                     app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key
                 )

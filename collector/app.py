@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from autoscope.collector.ingester_lag import IngesterLag
 from autoscope.collector.intake import Intake, Limits
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Processor
@@ -33,7 +32,7 @@ from autoscope.collector.receivers.status_http import status_routes
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool
-from autoscope.collector.stats import CollectorStats
+from autoscope.collector.stats import CollectorStats, IngesterLagReading
 from autoscope.collector.transforms.pseudonymize import pseudonymize_actors
 from autoscope.collector.transforms.validate import validate_events
 from autoscope.core.tokens import TokenStore
@@ -52,8 +51,6 @@ class CollectorSettings:
         kafka: where accepted events are forwarded.
         limits: per-request limits.
         spool_max_bytes: at this size the collector answers 503 until Kafka catches up.
-        lag_interval_s: seconds between measurements of the ingester's Kafka lag (served on
-            ``/metrics``); None measures nothing.
         require_auth: None decides per request from the token store (required as soon as a
             token has been created, also while the collector runs; revoked ones count).
     """
@@ -63,7 +60,6 @@ class CollectorSettings:
     limits: Limits = Limits()
     spool_max_bytes: int = 1024**3
     require_auth: bool | None = None
-    lag_interval_s: float | None = 10.0
     otlp: OtlpSettings = OtlpSettings()  # OTLP mapping knobs and the gRPC port
     tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
 
@@ -73,10 +69,13 @@ def event_stages(pseudonymizer: Pseudonymizer) -> list[Processor]:
     return [validate_events, pseudonymize_actors(pseudonymizer)]
 
 
-def create_app(settings: CollectorSettings) -> Starlette:
+def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | None = None) -> Starlette:
     """The collector as an ASGI app; the forwarder runs for the app's lifespan.
 
     The spool is opened (and a previous run's segments replayed) when the app is created.
+    ``ingester_lag`` is the warehouse ingester's Kafka lag to show on ``/metrics`` and
+    ``/v1/status`` (the roof wires in :class:`autoscope.warehouse.lag.IngesterLag`; the app
+    starts and stops it with its lifespan); None shows none.
     """
     pseudonymizer = Pseudonymizer(load_or_create_key(settings.data_dir))
     spool = Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
@@ -94,7 +93,7 @@ def create_app(settings: CollectorSettings) -> Starlette:
     port = settings.otlp.grpc_port
     grpc_server = None if port is None else OtlpGrpcServer(
         otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
-    lag = None if settings.lag_interval_s is None else IngesterLag(settings.kafka, settings.lag_interval_s)
+    lag = ingester_lag
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

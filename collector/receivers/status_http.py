@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autoscope.collector.ingester_lag import IngesterLag
 from autoscope.collector.intake import Intake
 from autoscope.collector.pipeline import Refusal
 from autoscope.collector.receivers.native_http import json_response, refusal_response
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import quarantine_summary
 from autoscope.collector.sinks.spool import Spool
+from autoscope.collector.stats import IngesterLagReading
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,7 +37,7 @@ def _iso(epoch_s: float | None) -> str | None:
     return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def lag_snapshot(lag: IngesterLag | None) -> dict[str, object]:
+def lag_snapshot(lag: IngesterLagReading | None) -> dict[str, object]:
     """The ingester's lag as last measured: per ``topic/partition``, the total, and how old."""
     if lag is None:
         return {"measured": False}
@@ -49,7 +49,7 @@ def lag_snapshot(lag: IngesterLag | None) -> dict[str, object]:
 
 def status_routes(intake: Intake, spool: Spool, forwarder: Forwarder, quarantine_dir: Path,
                   otlp: Callable[[], dict[str, dict[str, int]]], dropped: Callable[[], dict[str, int]],
-                  lag: IngesterLag | None) -> list[Route]:
+                  lag: IngesterLagReading | None) -> list[Route]:
     started_at = time.time()
 
     async def status(request: Request) -> Response:
