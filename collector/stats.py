@@ -8,7 +8,6 @@ import threading
 from collections import Counter
 from typing import Protocol
 
-
 MAX_LABELS = 1000  # distinct fields counted; beyond, "other" (senders choose unknown field names)
 #: distinct tools counted per refusal; beyond, "other": a tool's name in a refused request comes
 #: from its User-Agent, which any sender chooses

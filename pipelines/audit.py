@@ -101,7 +101,8 @@ def authorize(data_dir, token: str | None, scope: str) -> Actor:
     """
     from pathlib import Path
 
-    from autoscope.core.access import Denial, Denied, authorize as decide
+    from autoscope.core.access import Denial, Denied
+    from autoscope.core.access import authorize as decide
     from autoscope.core.tokens import TokenStore
 
     decision = decide(TokenStore(Path(data_dir) / "tokens.json"), token, scope, check_presented=True)

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from autoscope.collector.stats import IngesterLagReading
 from autoscope.collector.intake import Intake
 from autoscope.collector.sinks.forwarder import Forwarder
+from autoscope.collector.stats import IngesterLagReading
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Labelled = Callable[[], dict[str, dict[str, int]]]

@@ -16,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
-from autoscope.warehouse.lag import IngesterLag
 from autoscope.kafka_settings import KafkaSettings
+from autoscope.warehouse.lag import IngesterLag
 
 pytestmark = pytest.mark.integration
 
