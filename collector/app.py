@@ -1,8 +1,10 @@
-"""Assemble the collector: receivers → shared intake (stages, spool, quarantine) → forwarder.
+"""Assemble the collector: receivers → admission → the chain (``chain.py``) → sinks → forwarder.
 
-Topology, by module: ``receivers/`` (where a request enters and who sent it) →
-``transforms/`` (decode, validate, pseudonymize) → ``sinks/`` (the fsync'd spool, the
-quarantine, and the forwarder that takes the spool to Kafka).
+Topology, by module: ``receivers/`` (where a request enters, admission: who sent it and
+whether there is room) → ``codecs/`` (bytes to requests: content encodings, native JSON, OTLP
+protobuf and JSON) → ``mapping/`` (OTLP records to events) → ``stages/`` (limit, validate,
+restrict, pseudonymize; the order is :mod:`autoscope.collector.chain`'s) → ``sinks/`` (the
+fsync'd spool, the quarantine, and the forwarder that takes the spool to Kafka).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from autoscope.collector.chain import build_chain
 from autoscope.collector.intake import Intake, Limits
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.pipeline import Processor
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
+from autoscope.collector.receivers.admission import Admission
 from autoscope.collector.receivers.auth import Authenticator
 from autoscope.collector.receivers.metrics_http import metrics_routes
 from autoscope.collector.receivers.native_http import json_response, native_routes
@@ -33,8 +36,6 @@ from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool
 from autoscope.collector.stats import CollectorStats, IngesterLagReading
-from autoscope.collector.transforms.pseudonymize import pseudonymize_actors
-from autoscope.collector.transforms.validate import validate_events
 from autoscope.core.tokens import TokenStore
 from autoscope.kafka_settings import KafkaSettings
 
@@ -64,11 +65,6 @@ class CollectorSettings:
     tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
 
 
-def event_stages(pseudonymizer: Pseudonymizer) -> list[Processor]:
-    """The stages every receiver's items go through after decoding: validate → pseudonymize."""
-    return [validate_events, pseudonymize_actors(pseudonymizer)]
-
-
 def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | None = None) -> Starlette:
     """The collector as an ASGI app; the forwarder runs for the app's lifespan.
 
@@ -80,19 +76,20 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
     pseudonymizer = Pseudonymizer(load_or_create_key(settings.data_dir))
     spool = Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
     forwarder = Forwarder(spool, settings.kafka)
-    tokens = TokenStore(settings.data_dir / "tokens.json")
+    stats = CollectorStats()
+    admission = Admission(Authenticator(TokenStore(settings.data_dir / "tokens.json"), settings.require_auth),
+                          stats, settings.limits.max_in_flight)
+    chain = build_chain(settings.limits, pseudonymizer)
     intake = Intake(
-        processors=event_stages(pseudonymizer),
         spool=spool,
         quarantine=Quarantine(settings.data_dir / "quarantine", pseudonymizer),
-        stats=CollectorStats(),
+        stats=stats,
         limits=settings.limits,
-        authenticator=Authenticator(tokens, settings.require_auth),
     )
-    otlp = OtlpReceiver(intake, settings.otlp)
+    otlp = OtlpReceiver(intake, chain.mapped, settings.otlp)
     port = settings.otlp.grpc_port
     grpc_server = None if port is None else OtlpGrpcServer(
-        otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
+        admission, otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
     lag = ingester_lag
 
     @contextlib.asynccontextmanager
@@ -125,16 +122,18 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
 
     app = Starlette(
         routes=[
-            *native_routes(intake),
+            *native_routes(admission, intake, chain),
             *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot, dropped=otlp.stats.dropped_snapshot, lag=lag),
-            *otlp_http_routes(otlp),
-            *status_routes(intake, spool, forwarder, settings.data_dir / "quarantine", otlp.stats.snapshot,
+            *otlp_http_routes(admission, otlp),
+            *status_routes(admission, intake, spool, forwarder, settings.data_dir / "quarantine", otlp.stats.snapshot,
                            otlp.stats.dropped_snapshot, lag),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     app.state.intake = intake
+    app.state.admission = admission
+    app.state.chain = chain
     app.state.otlp = otlp
     app.state.otlp_grpc = grpc_server
     app.state.spool = spool

@@ -1,12 +1,11 @@
-"""The collector's processing pipeline: a list of small callables over one request's batch.
+"""What the collector's stages pass along: a :class:`Batch` of :class:`Item` s from one
+:class:`Sender`, or the :class:`Refusal` of the whole request; and :func:`run`.
 
 Modelled on structlog's processors: each stage takes a :class:`Batch` and returns it, having
 filled in its part (decoded items, validated events, pseudonyms …). A stage that refuses the
 whole request sets :attr:`Batch.refusal`; :func:`run` then stops. Per-event problems are
-recorded on the item and never stop the others: one bad event does not sink its batch.
-
-The topology, by module: ``receivers/`` (where a request enters) → ``transforms/`` (decode,
-validate, pseudonymize) → ``sinks/`` (where accepted events land: Kafka).
+recorded on the item and never stop the others: one bad event does not sink its batch. The
+list of stages itself, top to bottom, is :mod:`autoscope.collector.chain`.
 """
 
 from __future__ import annotations
@@ -31,6 +30,26 @@ class Refusal:
     tool: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Sender:
+    """Who sent a request, as admitted: a token's name (or ``anonymous``), its id and team,
+    and the tool its User-Agent names (``agent_tool``)."""
+
+    name: str
+    token_id: str | None = None
+    team: str | None = None  # a team-bound token may only send events of this team
+    agent_tool: str | None = None
+
+    @property
+    def tool_label(self) -> str | None:
+        """Whom a refusal of this sender's request is counted for: the token's name (tokens
+        are named after tools), else the tool its User-Agent names."""
+        return self.name if self.token_id is not None else self.agent_tool
+
+
+ANONYMOUS = Sender("anonymous")
+
+
 @dataclasses.dataclass
 class Item:
     """One event of a batch, from its raw bytes to a validated, pseudonymized event."""
@@ -51,11 +70,11 @@ class Batch:
 
     Parameters:
         body: the request body as received (after any content decoding).
-        sender: who sent it (a token's name, or ``anonymous``), kept with rejected events.
+        sender: who sent it; its name is kept with rejected events, its team restricts them.
     """
 
     body: bytes
-    sender: str = "anonymous"
+    sender: Sender = ANONYMOUS
     received_at: dt.datetime = dataclasses.field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )
@@ -69,13 +88,13 @@ class Batch:
         return [item for item in self.items if not item.accepted]
 
 
-Processor = Callable[[Batch], Batch]
+Stage = Callable[[Batch], Batch]
 
 
-def run(processors: Sequence[Processor], batch: Batch) -> Batch:
-    """Pass the batch through each processor in order, stopping at a refusal."""
-    for processor in processors:
-        batch = processor(batch)
+def run(stages: Sequence[Stage], batch: Batch) -> Batch:
+    """Pass the batch through each stage in order, stopping at a refusal."""
+    for stage in stages:
+        batch = stage(batch)
         if batch.refusal is not None:
             break
     return batch

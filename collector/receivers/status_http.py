@@ -18,17 +18,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from autoscope.collector.intake import Intake
 from autoscope.collector.pipeline import Refusal
+from autoscope.collector.receivers.admission import Admission
 from autoscope.collector.receivers.native_http import json_response, refusal_response
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import quarantine_summary
 from autoscope.collector.sinks.spool import Spool
 from autoscope.collector.stats import IngesterLagReading
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 
 def _iso(epoch_s: float | None) -> str | None:
@@ -47,13 +49,13 @@ def lag_snapshot(lag: IngesterLagReading | None) -> dict[str, object]:
             "failures": lag.failures, "last_error": lag.last_error}
 
 
-def status_routes(intake: Intake, spool: Spool, forwarder: Forwarder, quarantine_dir: Path,
+def status_routes(admission: Admission, intake: Intake, spool: Spool, forwarder: Forwarder, quarantine_dir: Path,
                   otlp: Callable[[], dict[str, dict[str, int]]], dropped: Callable[[], dict[str, int]],
                   lag: IngesterLagReading | None) -> list[Route]:
     started_at = time.time()
 
     async def status(request: Request) -> Response:
-        sender = intake.authenticator(request, "read")
+        sender = admission.authenticator(request.headers, "read")
         if isinstance(sender, Refusal):
             return refusal_response(sender)
         quarantine = await run_in_threadpool(quarantine_summary, quarantine_dir)  # reads files: off the loop

@@ -16,7 +16,6 @@ from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
 from autoscope.kafka_settings import KafkaSettings
-
 from tests.event_samples import event
 
 pytestmark = pytest.mark.integration

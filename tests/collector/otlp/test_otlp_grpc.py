@@ -18,7 +18,6 @@ from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import log_record, logs_body
 
 pytestmark = pytest.mark.integration
@@ -104,3 +103,21 @@ def test_port_in_use_leaves_http_working(tmp_path: Path, kafka: KafkaSettings) -
         with TestClient(create_app(settings)) as client:
             assert client.app.state.otlp_grpc.error is not None
             assert client.post("/v1/logs", content=b"", headers={"content-type": "application/x-protobuf"}).status_code == 200
+
+
+def test_a_grpc_request_that_does_not_parse_is_counted_by_reason_and_tool(
+    tmp_path: Path, kafka: KafkaSettings,
+) -> None:
+    """The gRPC receiver takes the same admission step as HTTP: a body that does not parse is
+    INVALID_ARGUMENT naming the reason, and counted under ``body`` for the tool its
+    User-Agent names (grpcio sends ``grpc-python/…``), not for ``unknown``."""
+    settings = CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=0))
+    with TestClient(create_app(settings)) as client:
+        with grpc.insecure_channel(f"127.0.0.1:{client.app.state.otlp_grpc.port}") as channel:
+            raw = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+            with pytest.raises(grpc.RpcError) as failure:
+                raw(b"\x0a\xff\xff\xff\xff\x0f", timeout=10)  # a length that runs past the end
+        refused = client.get("/healthz").json()["requests_refused_by_tool"]
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "body: not a valid ExportLogsServiceRequest protobuf" in failure.value.details()
+    assert refused["body"] == {"grpc-python": 1}
