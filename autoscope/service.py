@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.receivers.otlp_grpc import GrpcSettings
 from autoscope.core.access import serves_unauthenticated
 from autoscope.core.tokens import TokenStore
 from autoscope.kafka_settings import KafkaSettings, ensure_topic
@@ -46,6 +47,8 @@ class ServiceSettings:
     host, port: where the collector listens (port 0 picks a free one).
     grpc_port: where it serves OTLP/gRPC on the same host (4317, OTLP's usual; 0 picks a free
         one; None serves no gRPC).
+    grpc_workers: threads serving OTLP/gRPC calls (``grpc_workers`` of ``[otlp]`` in the
+        settings file).
     otlp: how OTLP telemetry is mapped (identity attributes, task defaults, sources): the
         ``[otlp]`` section of the settings file (:mod:`autoscope.server_config`).
     kafka: an external cluster; None starts the embedded broker.
@@ -60,6 +63,7 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     grpc_port: int | None = DEFAULT_GRPC_PORT
+    grpc_workers: int = GrpcSettings.workers
     kafka: KafkaSettings | None = None
     otlp: OtlpSettings = dataclasses.field(default_factory=OtlpSettings)
     allow_unauthenticated: bool = False
@@ -203,11 +207,11 @@ class Service:
                 )
                 self._ingester_thread.start()
             if self.settings.collect:
-                otlp = dataclasses.replace(self.settings.otlp, grpc_port=self.settings.grpc_port,
-                                           grpc_host=self.settings.host)
+                grpc = GrpcSettings(self.settings.grpc_port, self.settings.host, self.settings.grpc_workers)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
                 # the warehouse ingester's lag, shown by the collector: measured by the warehouse side
-                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls),
+                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=self.settings.otlp,
+                                                     grpc=grpc, tls=tls),
                                  ingester_lag=IngesterLag(self.kafka))
                 self.collector = CollectorServer(
                     app, self.settings.host, self.settings.port, self.settings.tls_cert, self.settings.tls_key

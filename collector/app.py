@@ -29,7 +29,7 @@ from autoscope.collector.receivers.auth import Authenticator
 from autoscope.collector.receivers.metrics_http import metrics_routes
 from autoscope.collector.receivers.native_http import json_response, native_routes
 from autoscope.collector.receivers.otlp import OtlpReceiver
-from autoscope.collector.receivers.otlp_grpc import OtlpGrpcServer
+from autoscope.collector.receivers.otlp_grpc import GrpcSettings, OtlpGrpcServer
 from autoscope.collector.receivers.otlp_http import otlp_http_routes
 from autoscope.collector.receivers.status_http import status_routes
 from autoscope.collector.sinks.forwarder import Forwarder
@@ -61,7 +61,8 @@ class CollectorSettings:
     limits: Limits = Limits()
     spool_max_bytes: int = 1024**3
     require_auth: bool | None = None
-    otlp: OtlpSettings = OtlpSettings()  # OTLP mapping knobs and the gRPC port
+    otlp: OtlpSettings = OtlpSettings()  # how OTLP telemetry is mapped to events
+    grpc: GrpcSettings = GrpcSettings()  # where OTLP/gRPC listens (port None: not at all)
     tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
 
 
@@ -87,9 +88,9 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
         limits=settings.limits,
     )
     otlp = OtlpReceiver(intake, chain.mapped, settings.otlp)
-    port = settings.otlp.grpc_port
-    grpc_server = None if port is None else OtlpGrpcServer(
-        admission, otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
+    grpc = settings.grpc
+    grpc_server = None if grpc.port is None else OtlpGrpcServer(
+        admission, otlp, grpc.host, grpc.port, grpc.workers, tls=settings.tls)
     lag = ingester_lag
 
     @contextlib.asynccontextmanager

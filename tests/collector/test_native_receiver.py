@@ -237,10 +237,10 @@ def test_a_token_created_while_running_is_enforced_at_once(kafka: KafkaSettings,
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 
-    from autoscope.collector.mapping.settings import OtlpSettings
+    from autoscope.collector.receivers.otlp_grpc import GrpcSettings
     from autoscope.core.tokens import TokenStore
 
-    app = create_app(CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=0)))
+    app = create_app(CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=0)))
     with TestClient(app) as client:
         assert post(client, [new_event()]).status_code == 200
         token, record = TokenStore(tmp_path / "tokens.json").create("notebook", ["ingest"])
