@@ -18,7 +18,7 @@ whose docstrings list every key. Example::
 The file is ``--config``, else ``$AUTOSCOPE_CONFIG``, else ``./autoscope.toml`` if it exists —
 the same file the hooks read their defaults from (its top level and ``[agents]``). The gRPC
 port and host come from the command line, not from here; ``grpc_workers`` (threads serving
-OTLP/gRPC, :class:`~autoscope.collector.receivers.otlp_grpc.GrpcSettings`) may be set in
+OTLP/gRPC, :class:`~autoscope.collector.receivers.grpc_settings.GrpcSettings`) may be set in
 ``[otlp]`` too, read by :func:`load_grpc_workers`.
 """
 
@@ -29,7 +29,7 @@ import tomllib
 from pathlib import Path
 
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.receivers.otlp_grpc import GrpcSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 
 CONFIG_ENV = "AUTOSCOPE_CONFIG"
 DEFAULT_FILE = Path("autoscope.toml")

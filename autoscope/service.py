@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.receivers.otlp_grpc import GrpcSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.core.access import serves_unauthenticated
 from autoscope.core.tokens import TokenStore
 from autoscope.kafka_settings import KafkaSettings, ensure_topic

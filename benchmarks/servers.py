@@ -23,7 +23,7 @@ from pathlib import Path
 
 def _collector_app():  # uvicorn factory: one per worker process
     from autoscope.collector.app import CollectorSettings, create_app
-    from autoscope.collector.receivers.otlp_grpc import GrpcSettings
+    from autoscope.collector.receivers.grpc_settings import GrpcSettings
     from autoscope.kafka_settings import KafkaSettings
 
     base = Path(os.environ["BENCH_DATA_DIR"])

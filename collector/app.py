@@ -26,10 +26,11 @@ from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
 from autoscope.collector.receivers.admission import Admission
 from autoscope.collector.receivers.auth import Authenticator
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.collector.receivers.metrics_http import metrics_routes
 from autoscope.collector.receivers.native_http import json_response, native_routes
 from autoscope.collector.receivers.otlp import OtlpReceiver
-from autoscope.collector.receivers.otlp_grpc import GrpcSettings, OtlpGrpcServer
+from autoscope.collector.receivers.otlp_grpc import OtlpGrpcServer
 from autoscope.collector.receivers.otlp_http import otlp_http_routes
 from autoscope.collector.receivers.status_http import status_routes
 from autoscope.collector.sinks.forwarder import Forwarder

@@ -1,7 +1,7 @@
 """What a lab configures about mapping OTLP telemetry: identity attributes, sources, task defaults.
 
 Where OTLP/gRPC listens is the receiver's concern, not the mapping's:
-:class:`~autoscope.collector.receivers.otlp_grpc.GrpcSettings`.
+:class:`~autoscope.collector.receivers.grpc_settings.GrpcSettings`.
 
 Every knob has a default that works for a lab that only sets ``OTEL_EXPORTER_OTLP_ENDPOINT``;
 :meth:`OtlpSettings.from_mapping` loads overrides from a plain dict (a TOML/JSON section of

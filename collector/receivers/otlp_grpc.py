@@ -26,7 +26,6 @@ itself with RESOURCE_EXHAUSTED, naming both sizes.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from concurrent import futures
 from pathlib import Path
@@ -66,21 +65,6 @@ def status_details(code: grpc.StatusCode, message: str, retry_after_s: int) -> b
 def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
     """gRPC metadata as the admission step reads headers (lower-case keys)."""
     return {key.lower(): value for key, value in context.invocation_metadata()}
-
-
-@dataclasses.dataclass(frozen=True)
-class GrpcSettings:
-    """Where and how OTLP/gRPC listens.
-
-    Parameters:
-        port: 4317, OTLP's usual; None serves no gRPC, 0 picks a free port.
-        host: the listen address (loopback unless the lab opens it, with tokens).
-        workers: threads serving gRPC calls.
-    """
-
-    port: int | None = 4317
-    host: str = "127.0.0.1"
-    workers: int = 8
 
 
 class OtlpGrpcServer:

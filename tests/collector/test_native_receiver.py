@@ -237,7 +237,7 @@ def test_a_token_created_while_running_is_enforced_at_once(kafka: KafkaSettings,
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 
-    from autoscope.collector.receivers.otlp_grpc import GrpcSettings
+    from autoscope.collector.receivers.grpc_settings import GrpcSettings
     from autoscope.core.tokens import TokenStore
 
     app = create_app(CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=0)))

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.receivers.otlp_grpc import GrpcSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.kafka_settings import KafkaSettings
 
 

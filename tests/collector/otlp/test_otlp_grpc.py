@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
-from autoscope.collector.receivers.otlp_grpc import GrpcSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.kafka_settings import KafkaSettings
 from tests.collector.otlp.conftest import log_record, logs_body
 
