@@ -2,7 +2,7 @@
 
 Topology, by module: ``receivers/`` (where a request enters, admission: who sent it and
 whether there is room) → ``codecs/`` (bytes to requests: content encodings, native JSON, OTLP
-protobuf and JSON) → ``mapping/`` (OTLP records to events) → ``stages/`` (limit, validate,
+protobuf and JSON) → ``mapping/`` (OTLP records to events) → ``stages/`` (map, limit, validate,
 restrict, pseudonymize; the order is :mod:`autoscope.collector.chain`'s) → ``sinks/`` (the
 fsync'd spool, the quarantine, and the forwarder that takes the spool to Kafka).
 """
@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from autoscope.collector.chain import build_chain
 from autoscope.collector.intake import Intake, Limits
+from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
 from autoscope.collector.receivers.admission import Admission
@@ -81,14 +82,15 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
     stats = CollectorStats()
     admission = Admission(Authenticator(TokenStore(settings.data_dir / "tokens.json"), settings.require_auth),
                           stats, settings.limits.max_in_flight)
-    chain = build_chain(settings.limits, pseudonymizer)
+    mapper = Mapper(settings.otlp)
+    chain = build_chain(settings.limits, pseudonymizer, mapper)
     intake = Intake(
         spool=spool,
         quarantine=Quarantine(settings.data_dir / "quarantine", pseudonymizer),
         stats=stats,
         limits=settings.limits,
     )
-    otlp = OtlpReceiver(intake, chain.mapped, settings.otlp)
+    otlp = OtlpReceiver(intake, chain, mapper)
     grpc = settings.grpc
     grpc_server = None if grpc.port is None else OtlpGrpcServer(
         admission, otlp, grpc.host, grpc.port, grpc.workers, tls=settings.tls)

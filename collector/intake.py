@@ -87,7 +87,7 @@ class Intake:
         sender = batch.sender
         batch = pipeline.run(chain, batch)
         if batch.refusal is not None:
-            self.stats.refused(batch.refusal.field, sender.tool_label)
+            self.stats.refused(batch.refusal.counted_reason, sender.tool_label)
             return batch
         accepted = batch.accepted_events()
         rejected = batch.rejected_items() if len(accepted) != len(batch.items) else []

@@ -28,6 +28,12 @@ class Refusal:
     retry_after_s: int | None = None
     #: the tool refused, when the refusing stage knows it (the token's name), for /metrics
     tool: str | None = None
+    #: the reason it is counted under on /metrics, when not its field (413 on events: ``batch``)
+    counted_as: str | None = None
+
+    @property
+    def counted_reason(self) -> str:
+        return self.counted_as or self.field
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +77,17 @@ class Batch:
     Parameters:
         body: the request body as received (after any content decoding).
         sender: who sent it; its name is kept with rejected events, its team restricts them.
+        content_type: the body's media type, for a decoder that reads more than one.
+        request: an OTLP export request, once decoded (the gRPC server decodes it itself).
+        mapped: what mapping the request made (a
+            :class:`~autoscope.collector.mapping.records.MapResult`): its events are the items.
     """
 
     body: bytes
     sender: Sender = ANONYMOUS
+    content_type: str = ""
+    request: Any = None
+    mapped: Any = None
     received_at: dt.datetime = dataclasses.field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc)
     )

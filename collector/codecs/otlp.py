@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from autoscope.collector.codecs import otlp_json
 from autoscope.collector.codecs.native_json import TOO_DEEP
-from autoscope.collector.pipeline import Refusal
+from autoscope.collector.pipeline import Batch, Refusal, Stage
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -155,3 +155,20 @@ def encode(message: Any, content_type: str) -> bytes:
     if content_type == PROTOBUF:
         return message.SerializeToString()
     return json_format.MessageToJson(message, indent=None).encode()
+
+
+def decode_export(signal: Signal) -> Stage:
+    """The chain's OTLP decode stage: ``batch.body`` (of ``batch.content_type``) → ``batch.request``,
+    or the 400 refusal naming what is wrong. A request the gRPC server already decoded (as its
+    request deserializer) is left as it is."""
+
+    def decode_otlp(batch: Batch) -> Batch:
+        if batch.request is None:
+            request = decode(signal, batch.body, batch.content_type)
+            if isinstance(request, Refusal):
+                batch.refusal = request
+            else:
+                batch.request = request
+        return batch
+
+    return decode_otlp

@@ -18,16 +18,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
-from autoscope.collector.codecs.otlp import Signal, decode
+from autoscope.collector.chain import Chain
+from autoscope.collector.codecs.otlp import Signal
 from autoscope.collector.intake import Intake
 from autoscope.collector.mapping.mapper import Mapper
-from autoscope.collector.mapping.records import Failure, MapResult
+from autoscope.collector.mapping.records import MapResult
 from autoscope.collector.mapping.series_locks import SeriesLocks
-from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.pipeline import Batch, Item, Refusal, Sender, Stage
+from autoscope.collector.pipeline import Batch, Sender, run
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
@@ -79,70 +78,54 @@ class OtlpStats:
 
 
 class OtlpReceiver:
-    """Maps export requests and hands their events to the intake.
+    """Runs an export request through the chain's OTLP stages and answers it.
 
     Parameters:
         intake: the collector's shared intake.
-        stages: the chain's stages after mapping (:attr:`autoscope.collector.chain.Chain.mapped`).
-        settings: the lab's OTLP settings.
+        chain: the collector's chain (:mod:`autoscope.collector.chain`): its OTLP decode and map
+            stages, then :attr:`~autoscope.collector.chain.Chain.mapped`.
+        mapper: the mapping those stages use (its state: cumulative series, counter resets).
     """
 
-    def __init__(self, intake: Intake, stages: Sequence[Stage], settings: OtlpSettings | None = None) -> None:
+    def __init__(self, intake: Intake, chain: Chain, mapper: Mapper) -> None:
         self.intake = intake
-        self.stages = stages
-        self.settings = settings or OtlpSettings()
-        self.mapper = Mapper(self.settings)
-        self.stats = OtlpStats(self.mapper)
+        self.chain = chain
+        self.mapper = mapper
+        self.stats = OtlpStats(mapper)
         self.series_locks = SeriesLocks()
 
     async def export_body(self, signal: Signal, body: bytes, content_type: str, sender: Sender, source: str) -> Any:
         """Decode ``body`` and export it: the ``Export*ServiceResponse``, or the Refusal of the
-        whole request. The decoded request is let go once it is mapped, before the wait for
-        the spool (unless cumulative series need it mapped again): a request's thousands of
-        objects then do not sit through that wait, in every request in flight, for the
-        garbage collector to walk (measured: its full collections cost ~5 us per record)."""
-        request = decode(signal, body, content_type)
-        if isinstance(request, Refusal):
-            self.intake.stats.refused("body", sender.tool_label)
-            return request
-        result = self._map(signal, request)
-        if not result.series:
-            del request
-            return await self._accept(signal, result, sender, source)
-        return await self._export_series(signal, request, result, sender, source)
+        whole request."""
+        return await self._export(signal, Batch(body=body, sender=sender, content_type=content_type), source)
 
     async def export(self, signal: Signal, request: Any, sender: Sender, source: str) -> Any:
-        """The ``Export*ServiceResponse``, or the Refusal of the whole request."""
-        result = self._map(signal, request)
-        if not result.series:
-            return await self._accept(signal, result, sender, source)
-        return await self._export_series(signal, request, result, sender, source)
+        """Export an already decoded request (gRPC): the response, or the Refusal of the whole request."""
+        return await self._export(signal, Batch(body=b"", sender=sender, request=request), source)
 
-    async def _export_series(self, signal: Signal, request: Any, result: MapResult, sender: Sender, source: str) -> Any:
+    async def _export(self, signal: Signal, batch: Batch, source: str) -> Any:
+        """The decoded request is let go once it is mapped, before the wait for the spool
+        (unless cumulative series need it mapped again): a request's thousands of objects then
+        do not sit through that wait, in every request in flight, for the garbage collector to
+        walk (measured: its full collections cost ~5 us per record)."""
+        map_stage = self.chain.otlp_map[signal.name]
+        batch = run((self.chain.otlp_decode[signal.name], map_stage), batch)
+        if batch.refusal is not None:
+            self.intake.stats.refused(batch.refusal.counted_reason, batch.sender.tool_label)
+            return batch.refusal
+        if not batch.mapped.series:
+            batch.request = None
+            return await self._accept(signal, batch, source)
         # cumulative points: map again holding their series, so that no other export of them
         # commits between this one's read of the last points and its own commit
-        async with self.series_locks.holding(result.series):
-            return await self._accept(signal, self._map(signal, request), sender, source)
+        async with self.series_locks.holding(batch.mapped.series):
+            return await self._accept(signal, map_stage(batch), source)
 
-    def _map(self, signal: Signal, request: Any) -> MapResult:
-        try:
-            return getattr(self.mapper, signal.map_method)(request)
-        except Exception as exc:  # noqa: BLE001 - outside any one record: every record failed
-            log.error("mapping an OTLP %s export raised %s outside its records", signal.name, type(exc).__name__)
-            error = f"could not map the {signal.name} export ({type(exc).__name__})"
-            count = count_records(signal, request)
-            return MapResult(records=count, failed=[
-                Failure(i, f"{signal.name} record {i}", f"{signal.name}:export", error) for i in range(count)
-            ])
-
-    async def _accept(self, signal: Signal, result: MapResult, sender: Sender, source: str) -> Any:
+    async def _accept(self, signal: Signal, batch: Batch, source: str) -> Any:
+        result: MapResult = batch.mapped
         events = result.events
-        if len(events) > self.intake.limits.max_events:
-            self.intake.stats.refused("batch", sender.tool_label)
-            return Refusal(413, "body", f"{len(events)} events exceed the limit of {self.intake.limits.max_events}")
-        batch = Batch(body=b"", sender=sender, items=[Item(i, event.raw) for i, event in enumerate(events)])
         if batch.items:
-            batch = await self.intake.accept(batch, self.stages, source)
+            batch = await self.intake.accept(batch, self.chain.mapped, source)
             if batch.refusal is not None:  # counted by the intake; the mapping state is untouched
                 return batch.refusal
         if result.commit is not None:
@@ -160,18 +143,3 @@ class OtlpReceiver:
             setattr(response.partial_success, signal.rejected_field, len(origins))
             response.partial_success.error_message = text
         return response
-
-
-def count_records(signal: Signal, request: Any) -> int:
-    """How many records (log records, spans, data points) an export request holds."""
-    if signal.name == "logs":
-        return sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
-    if signal.name == "traces":
-        return sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
-    total = 0
-    for resource in request.resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                data = metric.WhichOneof("data")
-                total += len(getattr(metric, data).data_points) if data else 0
-    return total
