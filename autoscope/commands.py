@@ -46,16 +46,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
                       "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)")
         return 2
-    from autoscope.server_config import ConfigError, config_path, load_otlp_settings
+    from autoscope.server_config import ConfigError, config_path, load_grpc_workers, load_otlp_settings
 
     try:
-        otlp = load_otlp_settings(config_path(getattr(args, "config", None))) if only != "ingest" else None
+        config = config_path(getattr(args, "config", None))
+        otlp = load_otlp_settings(config) if only != "ingest" else None
+        grpc_workers = load_grpc_workers(config) if only != "ingest" else None
     except ConfigError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
     settings = ServiceSettings(
         data_dir=data_dir_of(args), host=getattr(args, "host", "127.0.0.1"), **({"otlp": otlp} if otlp else {}),
         port=getattr(args, "port", 0), grpc_port=getattr(args, "grpc_port", None), kafka=kafka,
+        **({"grpc_workers": grpc_workers} if grpc_workers else {}),
         allow_unauthenticated=getattr(args, "allow_unauthenticated", False),
         tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
@@ -114,7 +117,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from autoscope.tokens import TokenError, TokenStore
+    from autoscope.core.tokens import TokenError, TokenStore
 
     console = Console()
     # create may start a data directory (a token before the first `up`); list and revoke only read

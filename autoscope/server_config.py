@@ -17,7 +17,9 @@ whose docstrings list every key. Example::
 
 The file is ``--config``, else ``$AUTOSCOPE_CONFIG``, else ``./autoscope.toml`` if it exists —
 the same file the hooks read their defaults from (its top level and ``[agents]``). The gRPC
-port and host come from the command line, not from here.
+port and host come from the command line, not from here; ``grpc_workers`` (threads serving
+OTLP/gRPC, :class:`~autoscope.collector.receivers.grpc_settings.GrpcSettings`) may be set in
+``[otlp]`` too, read by :func:`load_grpc_workers`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import tomllib
 from pathlib import Path
 
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 
 CONFIG_ENV = "AUTOSCOPE_CONFIG"
 DEFAULT_FILE = Path("autoscope.toml")
@@ -45,14 +48,7 @@ def config_path(given: str | os.PathLike[str] | None = None) -> Path | None:
     return DEFAULT_FILE if DEFAULT_FILE.exists() else None
 
 
-def load_otlp_settings(path: Path | None) -> OtlpSettings:
-    """``OtlpSettings`` from the file's ``[otlp]`` section (the defaults without a file or section).
-
-    Raises :class:`ConfigError` for a missing or unreadable file, bad TOML, an unknown key or a
-    bad value — a collector must not start with a mapping its operator did not mean.
-    """
-    if path is None:
-        return OtlpSettings()
+def _otlp_section(path: Path) -> dict:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -66,7 +62,29 @@ def load_otlp_settings(path: Path | None) -> OtlpSettings:
     for reserved in ("grpc_port", "grpc_host"):
         if reserved in section:
             raise ConfigError(f"{path}: otlp.{reserved} is set on the command line (--grpc-port, --host)")
+    return section
+
+
+def load_otlp_settings(path: Path | None) -> OtlpSettings:
+    """``OtlpSettings`` from the file's ``[otlp]`` section (the defaults without a file or section).
+
+    Raises :class:`ConfigError` for a missing or unreadable file, bad TOML, an unknown key or a
+    bad value — a collector must not start with a mapping its operator did not mean.
+    """
+    if path is None:
+        return OtlpSettings()
+    section = {key: value for key, value in _otlp_section(path).items() if key != "grpc_workers"}
     try:
         return OtlpSettings.from_mapping(section)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_grpc_workers(path: Path | None) -> int:
+    """``grpc_workers`` of the file's ``[otlp]`` section: threads serving OTLP/gRPC (8 unless set)."""
+    if path is None:
+        return GrpcSettings.workers
+    workers = _otlp_section(path).get("grpc_workers", GrpcSettings.workers)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"{path}: otlp.grpc_workers must be a whole number of threads, at least 1; got {workers!r}")
+    return workers

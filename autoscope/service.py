@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.core.http_server import HttpServer, ListenError, check_port_free, is_loopback
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
+from autoscope.core.access import serves_unauthenticated
+from autoscope.core.http_server import HttpServer, ListenError, check_port_free
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
+from autoscope.core.tokens import TokenStore
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,6 +47,8 @@ class ServiceSettings:
     host, port: where the collector listens (port 0 picks a free one).
     grpc_port: where it serves OTLP/gRPC on the same host (4317, OTLP's usual; 0 picks a free
         one; None serves no gRPC).
+    grpc_workers: threads serving OTLP/gRPC calls (``grpc_workers`` of ``[otlp]`` in the
+        settings file).
     otlp: how OTLP telemetry is mapped (identity attributes, task defaults, sources): the
         ``[otlp]`` section of the settings file (:mod:`autoscope.server_config`).
     kafka: an external cluster; None starts the embedded broker.
@@ -58,6 +63,7 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     grpc_port: int | None = DEFAULT_GRPC_PORT
+    grpc_workers: int = GrpcSettings.workers
     kafka: KafkaSettings | None = None
     otlp: OtlpSettings = dataclasses.field(default_factory=OtlpSettings)
     allow_unauthenticated: bool = False
@@ -112,11 +118,8 @@ class Service:
 
     def check_exposure(self) -> None:
         """Refuse to listen beyond loopback with no token, unless explicitly allowed."""
-        from autoscope.tokens import TokenStore
-
-        if is_loopback(self.settings.host) or self.settings.allow_unauthenticated:
-            return
-        if not TokenStore(self.settings.data_dir / "tokens.json").any_active():
+        store = TokenStore(self.settings.data_dir / "tokens.json")
+        if serves_unauthenticated(store, self.settings.host, self.settings.allow_unauthenticated):
             raise ServiceError(
                 f"refusing to listen on {self.settings.host} without authentication: create a "
                 "token first (autoscope token create --name TOOL) or pass --allow-unauthenticated"
@@ -125,6 +128,7 @@ class Service:
     def start(self) -> "Service":
         from autoscope.collector.app import CollectorSettings, create_app
         from autoscope.warehouse.ingester import Ingester
+        from autoscope.warehouse.lag import IngesterLag
 
         data_dir = self.settings.data_dir
         if self.settings.collect:  # before anything is made: a refusal leaves nothing behind
@@ -149,10 +153,12 @@ class Service:
                 )
                 self._ingester_thread.start()
             if self.settings.collect:
-                otlp = dataclasses.replace(self.settings.otlp, grpc_port=self.settings.grpc_port,
-                                           grpc_host=self.settings.host)
+                grpc = GrpcSettings(self.settings.grpc_port, self.settings.host, self.settings.grpc_workers)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
-                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=otlp, tls=tls))
+                # the warehouse ingester's lag, shown by the collector: measured by the warehouse side
+                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=self.settings.otlp,
+                                                     grpc=grpc, tls=tls),
+                                 ingester_lag=IngesterLag(self.kafka))
                 self.collector = HttpServer(app, self.settings.host, self.settings.port, name="collector",
                                             tls_cert=self.settings.tls_cert, tls_key=self.settings.tls_key)
                 try:

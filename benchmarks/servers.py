@@ -23,8 +23,8 @@ from pathlib import Path
 
 def _collector_app():  # uvicorn factory: one per worker process
     from autoscope.collector.app import CollectorSettings, create_app
+    from autoscope.collector.receivers.grpc_settings import GrpcSettings
     from autoscope.core.kafka_settings import KafkaSettings
-    from autoscope.collector.mapping.settings import OtlpSettings
 
     base = Path(os.environ["BENCH_DATA_DIR"])
     workers = int(os.environ.get("BENCH_WORKERS", "1"))
@@ -39,7 +39,7 @@ def _collector_app():  # uvicorn factory: one per worker process
             break
     kafka = KafkaSettings(bootstrap_servers=os.environ["BENCH_BOOTSTRAP"], topic=os.environ["BENCH_TOPIC"])
     # no gRPC: the workers would all ask for its one port, and the benchmarks speak HTTP
-    return create_app(CollectorSettings(data_dir=data_dir, kafka=kafka, otlp=OtlpSettings(grpc_port=None)))
+    return create_app(CollectorSettings(data_dir=data_dir, kafka=kafka, grpc=GrpcSettings(port=None)))
 
 
 def serve_collector(args: argparse.Namespace) -> None:

@@ -1,8 +1,10 @@
-"""Assemble the collector: receivers → shared intake (stages, spool, quarantine) → forwarder.
+"""Assemble the collector: receivers → admission → the chain (``chain.py``) → sinks → forwarder.
 
-Topology, by module: ``receivers/`` (where a request enters and who sent it) →
-``transforms/`` (decode, validate, pseudonymize) → ``sinks/`` (the fsync'd spool, the
-quarantine, and the forwarder that takes the spool to Kafka).
+Topology, by module: ``receivers/`` (where a request enters, admission: who sent it and
+whether there is room) → ``codecs/`` (bytes to requests: content encodings, native JSON, OTLP
+protobuf and JSON) → ``mapping/`` (OTLP records to events) → ``stages/`` (map, limit, validate,
+restrict, pseudonymize; the order is :mod:`autoscope.collector.chain`'s) → ``sinks/`` (the
+fsync'd spool, the quarantine, and the forwarder that takes the spool to Kafka).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from autoscope.collector.ingester_lag import IngesterLag
+from autoscope.collector.chain import build_chain
 from autoscope.collector.intake import Intake, Limits
+from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.pipeline import Processor
 from autoscope.collector.pseudonymize import Pseudonymizer, load_or_create_key
+from autoscope.collector.receivers.admission import Admission
 from autoscope.collector.receivers.auth import Authenticator
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.collector.receivers.metrics_http import metrics_routes
 from autoscope.collector.receivers.native_http import json_response, native_routes
 from autoscope.collector.receivers.otlp import OtlpReceiver
@@ -33,11 +37,9 @@ from autoscope.collector.receivers.status_http import status_routes
 from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool
-from autoscope.collector.stats import CollectorStats
-from autoscope.collector.transforms.pseudonymize import pseudonymize_actors
-from autoscope.collector.transforms.validate import validate_events
+from autoscope.collector.stats import CollectorStats, IngesterLagReading
 from autoscope.core.kafka_settings import KafkaSettings
-from autoscope.tokens import TokenStore
+from autoscope.core.tokens import TokenStore
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +54,6 @@ class CollectorSettings:
         kafka: where accepted events are forwarded.
         limits: per-request limits.
         spool_max_bytes: at this size the collector answers 503 until Kafka catches up.
-        lag_interval_s: seconds between measurements of the ingester's Kafka lag (served on
-            ``/metrics``); None measures nothing.
         require_auth: None decides per request from the token store (required as soon as a
             token has been created, also while the collector runs; revoked ones count).
     """
@@ -63,38 +63,38 @@ class CollectorSettings:
     limits: Limits = Limits()
     spool_max_bytes: int = 1024**3
     require_auth: bool | None = None
-    lag_interval_s: float | None = 10.0
-    otlp: OtlpSettings = OtlpSettings()  # OTLP mapping knobs and the gRPC port
+    otlp: OtlpSettings = OtlpSettings()  # how OTLP telemetry is mapped to events
+    grpc: GrpcSettings = GrpcSettings()  # where OTLP/gRPC listens (port None: not at all)
     tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
 
 
-def event_stages(pseudonymizer: Pseudonymizer) -> list[Processor]:
-    """The stages every receiver's items go through after decoding: validate → pseudonymize."""
-    return [validate_events, pseudonymize_actors(pseudonymizer)]
-
-
-def create_app(settings: CollectorSettings) -> Starlette:
+def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | None = None) -> Starlette:
     """The collector as an ASGI app; the forwarder runs for the app's lifespan.
 
     The spool is opened (and a previous run's segments replayed) when the app is created.
+    ``ingester_lag`` is the warehouse ingester's Kafka lag to show on ``/metrics`` and
+    ``/v1/status`` (the roof wires in :class:`autoscope.warehouse.lag.IngesterLag`; the app
+    starts and stops it with its lifespan); None shows none.
     """
     pseudonymizer = Pseudonymizer(load_or_create_key(settings.data_dir))
     spool = Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
     forwarder = Forwarder(spool, settings.kafka)
-    tokens = TokenStore(settings.data_dir / "tokens.json")
+    stats = CollectorStats()
+    admission = Admission(Authenticator(TokenStore(settings.data_dir / "tokens.json"), settings.require_auth),
+                          stats, settings.limits.max_in_flight)
+    mapper = Mapper(settings.otlp)
+    chain = build_chain(settings.limits, pseudonymizer, mapper)
     intake = Intake(
-        processors=event_stages(pseudonymizer),
         spool=spool,
         quarantine=Quarantine(settings.data_dir / "quarantine", pseudonymizer),
-        stats=CollectorStats(),
+        stats=stats,
         limits=settings.limits,
-        authenticator=Authenticator(tokens, settings.require_auth),
     )
-    otlp = OtlpReceiver(intake, settings.otlp)
-    port = settings.otlp.grpc_port
-    grpc_server = None if port is None else OtlpGrpcServer(
-        otlp, settings.otlp.grpc_host, port, settings.otlp.grpc_workers, tls=settings.tls)
-    lag = None if settings.lag_interval_s is None else IngesterLag(settings.kafka, settings.lag_interval_s)
+    otlp = OtlpReceiver(intake, chain, mapper)
+    grpc = settings.grpc
+    grpc_server = None if grpc.port is None else OtlpGrpcServer(
+        admission, otlp, grpc.host, grpc.port, grpc.workers, tls=settings.tls)
+    lag = ingester_lag
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,16 +126,18 @@ def create_app(settings: CollectorSettings) -> Starlette:
 
     app = Starlette(
         routes=[
-            *native_routes(intake),
+            *native_routes(admission, intake, chain),
             *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot, dropped=otlp.stats.dropped_snapshot, lag=lag),
-            *otlp_http_routes(otlp),
-            *status_routes(intake, spool, forwarder, settings.data_dir / "quarantine", otlp.stats.snapshot,
+            *otlp_http_routes(admission, otlp),
+            *status_routes(admission, intake, spool, forwarder, settings.data_dir / "quarantine", otlp.stats.snapshot,
                            otlp.stats.dropped_snapshot, lag),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     app.state.intake = intake
+    app.state.admission = admission
+    app.state.chain = chain
     app.state.otlp = otlp
     app.state.otlp_grpc = grpc_server
     app.state.spool = spool

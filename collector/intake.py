@@ -1,9 +1,11 @@
-"""The intake every receiver shares: run the stages, keep what is good, quarantine the rest.
+"""The intake every receiver shares: run a chain of stages, then the sinks.
 
-A receiver (native JSON, OTLP/HTTP, OTLP/gRPC) turns its request into a :class:`Batch`, checks
-the sender with the :class:`~autoscope.collector.receivers.auth.Authenticator`, and hands the
-batch to :meth:`Intake.accept`, which runs the processors, writes the accepted events durably
-(fsync'd spool) and the rejected ones to the quarantine, and counts both.
+A receiver (native JSON, OTLP/HTTP, OTLP/gRPC) admits its request
+(:class:`~autoscope.collector.receivers.admission.Admission`), turns it into a :class:`Batch`
+and hands it to :meth:`Intake.accept` with its chain (:mod:`autoscope.collector.chain`, where
+the stages are listed top to bottom). The intake runs the stages, then the sinks: the accepted
+events are written durably (the fsync'd spool), the rejected ones to the quarantine; it counts
+both, and counts a refusal by reason and tool.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from collections.abc import Sequence
 
 from autoscope.collector import pipeline
 from autoscope.collector.contract import Event, encode_events
-from autoscope.collector.pipeline import Batch, Processor, Refusal
-from autoscope.collector.receivers.admission import InFlight, RateLimiter
-from autoscope.collector.receivers.auth import Authenticator, Sender, restrict_to_token_team
+from autoscope.collector.pipeline import Batch, Refusal, Stage
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool, SpoolFull
 from autoscope.collector.stats import CollectorStats
@@ -64,49 +64,34 @@ def spool_records(events: Sequence[Event], events_per_record: int, max_record_by
 @dataclasses.dataclass
 class Intake:
     """Parameters:
-    processors: the stages after decoding (validate → pseudonymize).
     spool: where accepted events are written durably.
     quarantine: where rejected events are kept.
     stats: the collector's counters.
     limits: per-request limits.
-    authenticator: checks the sender of each request.
     """
 
-    processors: Sequence[Processor]
     spool: Spool
     quarantine: Quarantine
     stats: CollectorStats
     limits: Limits
-    authenticator: Authenticator
-    in_flight: InFlight = dataclasses.field(init=False)
-    rate_limiter: RateLimiter = dataclasses.field(init=False)
 
-    def __post_init__(self) -> None:
-        self.in_flight = InFlight(self.limits.max_in_flight)
-        self.rate_limiter = RateLimiter(self.limits.events_per_s_per_token)
-
-    async def accept(self, batch: Batch, sender: Sender, source: str) -> Batch:
-        """Process ``batch``; on return either ``batch.refusal`` is set or it is durable.
+    async def accept(self, batch: Batch, chain: Sequence[Stage], source: str) -> Batch:
+        """Run ``batch`` through ``chain`` and the sinks; on return either ``batch.refusal``
+        is set (and counted) or the batch is durable.
 
         Parameters:
-            batch: items already decoded by the receiver (``item.raw`` bytes or dict).
-            sender: the authenticated sender; a team-bound token restricts the events' team.
+            batch: from an admitted sender (``batch.sender``), with its body or its items.
+            chain: the stages, in order (:mod:`autoscope.collector.chain`).
             source: the receiver's name, kept with quarantined events.
         """
-        batch.sender = sender.name
-        refusal = self.rate_limiter.take(sender.token_id or sender.name, len(batch.items))
-        if refusal is not None:
-            self.stats.refused("rate", sender.tool_label)
-            batch.refusal = refusal
-            return batch
-        stages = [*self.processors, restrict_to_token_team(sender.team)]
-        batch = pipeline.run(stages, batch)
+        sender = batch.sender
+        batch = pipeline.run(chain, batch)
         if batch.refusal is not None:
-            self.stats.refused(batch.refusal.field, sender.tool_label)
+            self.stats.refused(batch.refusal.counted_reason, sender.tool_label)
             return batch
         accepted = batch.accepted_events()
         rejected = batch.rejected_items() if len(accepted) != len(batch.items) else []
-        if accepted:
+        if accepted:  # sink 1: the spool, from where the forwarder takes them to Kafka
             records = spool_records(accepted, self.limits.events_per_record, self.limits.max_record_bytes)
             try:
                 await asyncio.to_thread(self.spool.append, records)
@@ -115,7 +100,7 @@ class Intake:
                 self.stats.refused("spool_full", tool)
                 batch.refusal = Refusal(503, "spool", f"{exc}; Kafka is behind, retry shortly", RETRY_AFTER_S)
                 return batch
-        if rejected:
+        if rejected:  # sink 2: the quarantine, with each event's reason
             await asyncio.to_thread(self.quarantine.keep, batch, source)
         self.stats.accepted(len(accepted))
         for item in rejected:

@@ -1,11 +1,12 @@
-"""Counters the collector keeps about itself (served on /healthz and /metrics)."""
+"""Counters the collector keeps about itself (served on /healthz, /metrics and /v1/status),
+and the shape of the ingester lag it shows."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections import Counter
-
+from typing import Protocol
 
 MAX_LABELS = 1000  # distinct fields counted; beyond, "other" (senders choose unknown field names)
 #: distinct tools counted per refusal; beyond, "other": a tool's name in a refused request comes
@@ -69,3 +70,20 @@ class CollectorStats:
                 "requests_refused": dict(by_reason),
                 "requests_refused_by_tool": by_tool,
             }
+
+
+class IngesterLagReading(Protocol):
+    """What the collector shows of the warehouse ingester's Kafka lag (``/metrics``,
+    ``/v1/status``): the last background measurement. The collector does not measure it; the
+    roof wires in :class:`autoscope.warehouse.lag.IngesterLag`, which the app starts and stops
+    with its lifespan."""
+
+    failures: int
+    last_error: str | None
+    refreshed_at: float | None
+
+    def snapshot(self) -> dict[tuple[str, int], int]: ...
+
+    def start(self) -> object: ...
+
+    def stop(self, timeout_s: float = 2.0) -> None: ...

@@ -9,7 +9,6 @@ with :meth:`HttpServer.stop`.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -20,16 +19,6 @@ from typing import Self
 
 class ListenError(RuntimeError):
     """A server cannot listen as asked (the message names the port or host and the flag to change)."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable only from this machine (``localhost``, 127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_port_free(host: str, port: int | None, flag: str) -> None:

@@ -96,28 +96,32 @@ def authorize(data_dir, token: str | None, scope: str) -> Actor:
     collector: revoking the last token must not open the door). A data directory where no
     token was ever made is a single-operator setup (the person who owns the files could read the
     warehouse directly anyway): the local operator may then act without a token and is recorded
-    as ``local:<OS user>``. A token that is presented is always checked, even then.
+    as ``local:<OS user>``. A token that is presented is always checked, even then. The
+    decision is :func:`autoscope.core.access.authorize`'s; this words it for the CLI.
     """
     from pathlib import Path
 
-    from autoscope.tokens import TokenStore
+    from autoscope.core.access import Denial, Denied
+    from autoscope.core.access import authorize as decide
+    from autoscope.core.tokens import TokenStore
 
-    store = TokenStore(Path(data_dir) / "tokens.json")
-    if not token:
-        if store.any_created():
+    decision = decide(TokenStore(Path(data_dir) / "tokens.json"), token, scope, check_presented=True)
+    if isinstance(decision, Denied):
+        if decision.denial is Denial.MISSING:
             raise AccessDenied(
                 f"a token with the {scope!r} scope is required (tokens are configured for this data "
                 f"directory): pass --token or set AUTOSCOPE_TOKEN; make one with "
                 f"`autoscope token create --name NAME --scope {scope}`"
             )
-        return Actor.local()
-    found = store.verify(token.strip())
-    if found is None:
-        raise AccessDenied("the token is unknown or revoked")
-    if scope not in found.scopes:
+        if decision.denial is Denial.UNKNOWN:
+            raise AccessDenied("the token is unknown or revoked")
+        found = decision.record
+        assert found is not None
         raise AccessDenied(
             f"token {found.token_id} ({found.name}) has scopes {', '.join(found.scopes)}; "
             f"this needs {scope!r}",
             actor=Actor(found.name, found.token_id),
         )
-    return Actor(found.name, found.token_id)
+    if decision.record is None:
+        return Actor.local()
+    return Actor(decision.record.name, decision.record.token_id)

@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 import duckdb
 import polars as pl
 
-from autoscope.core.http_server import HttpServer, is_loopback
+from autoscope.core.http_server import HttpServer
 from autoscope.pipelines.periods import PERIOD_TYPES
 from autoscope.pipelines.report.data import PeriodError, available_periods, load_values, parse_period
 from autoscope.pipelines.report.html import Report
@@ -358,10 +358,10 @@ class DashboardServer(HttpServer):
     def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                  refresh_s: float = 5.0, k: int | None = None, allow_unauthenticated: bool = False,
                  compute_live: ComputeLive | None = None) -> None:
-        from autoscope.tokens import TokenStore
+        from autoscope.core.access import serves_unauthenticated
+        from autoscope.core.tokens import TokenStore
 
-        if not is_loopback(host) and not allow_unauthenticated and \
-                not TokenStore(Path(data_dir) / "tokens.json").any_active():
+        if serves_unauthenticated(TokenStore(Path(data_dir) / "tokens.json"), host, allow_unauthenticated):
             raise PermissionError(
                 f"refusing to serve the dashboard on {host} without tokens: create one with "
                 "`autoscope token create --name NAME --scope read`, or listen on 127.0.0.1")

@@ -35,16 +35,6 @@ MAY_IMPORT: dict[str, set[str]] = {
     "pipelines": {"core", "warehouse", "pipelines"},
     "roof": {"core", "agents", "collector", "warehouse", "pipelines", "roof"},
 }
-#: imports across the boundaries that other parts of issue 15 are moving while this test is
-#: written (file → modules); each entry must still exist, so a fixed one fails until removed here
-PENDING: dict[str, set[str]] = {
-    # R2: autoscope/tokens.py → core/tokens.py, one authorization function in core/access.py
-    "collector/receivers/auth.py": {"autoscope.tokens"},
-    "collector/app.py": {"autoscope.tokens"},
-    "pipelines/audit.py": {"autoscope.tokens"},
-    "pipelines/dashboard.py": {"autoscope.tokens"},
-}
-
 #: third-party roots the hooks may import anywhere, and per file
 HOOKS_THIRD_PARTY = {"opentelemetry"}
 HOOKS_THIRD_PARTY_IN = {
@@ -84,7 +74,6 @@ def sources(folder: str) -> list[Path]:
 
 def test_each_room_imports_only_the_rooms_below_it() -> None:
     crossings: list[str] = []
-    pending_seen: dict[str, set[str]] = {}
     for folder, room in ROOMS.items():
         for path in sources(folder):
             relative = path.relative_to(ROOT).as_posix()
@@ -92,12 +81,8 @@ def test_each_room_imports_only_the_rooms_below_it() -> None:
                 target = room_of_module(module)
                 if target is None or target == "namespace" or target in MAY_IMPORT[room]:
                     continue
-                if module in PENDING.get(relative, set()):
-                    pending_seen.setdefault(relative, set()).add(module)
-                    continue
                 crossings.append(f"{relative} ({room}) imports {module} ({target})")
     assert crossings == []
-    assert pending_seen == PENDING, "an import listed in PENDING is gone: remove it from PENDING"
 
 
 def test_the_hooks_import_only_the_standard_library_opentelemetry_and_light_core() -> None:

@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from autoscope.core.http_server import HttpServer, ListenError, check_port_free, is_loopback
+from autoscope.core.http_server import HttpServer, ListenError, check_port_free
 
 
 def _app() -> Starlette:
@@ -31,8 +31,3 @@ def test_a_taken_port_is_named_when_the_server_cannot_start() -> None:
         second = HttpServer(_app(), "127.0.0.1", first.port, name="second")
         with pytest.raises(ListenError, match="the second's HTTP server did not start"):
             second.start(timeout_s=5)
-
-
-def test_loopback() -> None:
-    assert is_loopback("localhost") and is_loopback("127.0.0.1") and is_loopback("::1")
-    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")

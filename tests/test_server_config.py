@@ -74,3 +74,18 @@ def test_a_bad_setting_names_the_key_and_stops_the_collector(tmp_path: Path, cap
     with pytest.raises(ConfigError, match="--grpc-port"):
         config.write_text("[otlp]\ngrpc_port = 1\n")
         load_otlp_settings(config)
+
+
+def test_grpc_workers_stay_settable_in_the_otlp_section(tmp_path: Path) -> None:
+    """Where gRPC listens is GrpcSettings, not the mapping's; ``[otlp] grpc_workers`` still sets
+    its threads, and does not trouble the mapping settings read from the same section."""
+    from autoscope.server_config import load_grpc_workers
+
+    config = tmp_path / "autoscope.toml"
+    config.write_text('[otlp]\ngrpc_workers = 3\nclaude_code_usage_from = "metrics"\n')
+    assert load_grpc_workers(config) == 3
+    assert load_otlp_settings(config).claude_code_usage_from == "metrics"
+    assert load_grpc_workers(None) == 8
+    config.write_text('[otlp]\ngrpc_workers = "many"\n')
+    with pytest.raises(ConfigError, match="otlp.grpc_workers"):
+        load_grpc_workers(config)

@@ -9,20 +9,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from autoscope.collector.codecs.otlp_json import is_json_request
 from autoscope.collector.mapping import autoscope_semconv, claude_code, genai_semconv
 from autoscope.collector.mapping.attributes import any_value, as_str, attributes
 from autoscope.collector.mapping.identity import ResourceIdentity
 from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
 from autoscope.collector.mapping.records import MapResult, Record
 from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.transforms.otlp_json import is_json_request
 
 DELTA, CUMULATIVE = 1, 2  # AggregationTemporality
 
 
 # A request is a protobuf message (OTLP/protobuf, gRPC) or, for OTLP/JSON, a Struct of the
 # same shape whose attribute lists are dicts already and whose log bodies are Python values
-# (transforms.otlp_json). These read either.
+# (codecs.otlp_json). These read either.
 
 def _body(log: Any) -> Any:
     return any_value(log.body) if log.HasField("body") else None

@@ -1,9 +1,12 @@
-"""What a lab configures about OTLP intake: identity attributes, sources, task defaults, gRPC.
+"""What a lab configures about mapping OTLP telemetry: identity attributes, sources, task defaults.
+
+Where OTLP/gRPC listens is the receiver's concern, not the mapping's:
+:class:`~autoscope.collector.receivers.grpc_settings.GrpcSettings`.
 
 Every knob has a default that works for a lab that only sets ``OTEL_EXPORTER_OTLP_ENDPOINT``;
 :meth:`OtlpSettings.from_mapping` loads overrides from a plain dict (a TOML/JSON section of
 the collector settings), e.g. ``{"identity": {"actor_attributes": ["user.id"]},
-"claude_code_usage_from": "metrics", "grpc_port": 14317}``.
+"claude_code_usage_from": "metrics"}``.
 """
 
 from __future__ import annotations
@@ -41,9 +44,6 @@ class OtlpSettings:
         ``gen_ai.client.token.usage`` metric; the other is counted as superseded.
     review_config_decisions: map Claude Code tool decisions made by configuration (no
         human involved) to reviews too; off by default.
-    grpc_port: OTLP/gRPC port (4317, OTLP's usual); None disables gRPC, 0 picks a free port.
-    grpc_host: the gRPC listen address (loopback unless the lab opens it, with tokens).
-    grpc_workers: threads serving gRPC requests.
     """
 
     identity: IdentitySettings = IdentitySettings()
@@ -51,9 +51,6 @@ class OtlpSettings:
     claude_code_usage_from: Literal["events", "metrics"] = "events"
     genai_usage_from: Literal["spans", "metrics"] = "spans"
     review_config_decisions: bool = False
-    grpc_port: int | None = 4317
-    grpc_host: str = "127.0.0.1"
-    grpc_workers: int = 8
 
     def __post_init__(self) -> None:
         if self.claude_code_usage_from not in ("events", "metrics"):

@@ -1,16 +1,24 @@
-"""Backpressure before any work: a bound on requests in flight and per-token rate limits.
+"""The one admission step every receiver takes before reading a request, and rate limits.
 
-Both answer 429 with a short ``Retry-After`` rather than queueing, so memory stays bounded
-under overload: a request that is not admitted is not read.
+:meth:`Admission.admit` is the prologue the native, OTLP/HTTP and OTLP/gRPC receivers share:
+a place among the requests in flight (beyond the bound: 429), then the sender's token
+(401/403), each refusal counted by reason and tool. Backpressure answers 429 with a short
+``Retry-After`` rather than queueing, so memory stays bounded under overload: a request that
+is not admitted is not read. The per-sender rate limit needs the batch's size, so it is a
+stage of the chain (:func:`limit_rate`), right after decoding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
+from collections.abc import Iterator, Mapping
 
-from autoscope.collector.pipeline import Refusal
+from autoscope.collector.pipeline import Batch, Refusal, Sender, Stage
+from autoscope.collector.receivers.auth import Authenticator, user_agent_tool
+from autoscope.collector.stats import CollectorStats
 
 MAX_RETRY_AFTER_S = 5  # OpenTelemetry exporters give up on waits beyond their ~10 s timeout
 
@@ -70,3 +78,48 @@ class RateLimiter:
                 )
             self._buckets[sender] = (tokens - events, now)
             return None
+
+
+def limit_rate(limiter: RateLimiter) -> Stage:
+    """The chain's rate-limit stage: refuse (429, ``rate``) a batch over its sender's budget."""
+
+    def limit(batch: Batch) -> Batch:
+        sender = batch.sender
+        batch.refusal = limiter.take(sender.token_id or sender.name, len(batch.items))
+        return batch
+
+    return limit
+
+
+class Admission:
+    """Parameters:
+    authenticator: checks the sender's token.
+    stats: where refusals are counted, by reason and tool.
+    max_in_flight: requests processed at once; the next one is answered 429.
+    """
+
+    def __init__(self, authenticator: Authenticator, stats: CollectorStats, max_in_flight: int) -> None:
+        self.authenticator = authenticator
+        self.stats = stats
+        self.in_flight = InFlight(max_in_flight)
+
+    @contextlib.contextmanager
+    def admit(self, headers: Mapping[str, str], scope: str = "ingest") -> Iterator[Sender | Refusal]:
+        """Within the block, the admitted :class:`Sender` or the (counted) :class:`Refusal`;
+        an admitted request holds its place in flight until the block ends."""
+        refusal = self.in_flight.enter()
+        if refusal is not None:
+            yield self.refuse("in_flight", refusal, user_agent_tool(headers))
+            return
+        try:
+            sender = self.authenticator(headers, scope)
+            if isinstance(sender, Refusal):
+                self.refuse("unauthorized" if sender.status == 401 else "forbidden", sender, sender.tool)
+            yield sender
+        finally:
+            self.in_flight.leave()
+
+    def refuse(self, reason: str, refusal: Refusal, tool: str | None) -> Refusal:
+        """Count ``refusal`` under ``reason`` and ``tool``; returns it, for answering."""
+        self.stats.refused(reason, tool)
+        return refusal

@@ -1,7 +1,8 @@
 """Who may send: bearer tokens checked on every request that carries events.
 
 401 when the token is missing, unknown or revoked; 403 when it lacks the scope (or, for a
-team-bound token, per event: see :func:`restrict_to_token_team`). With ``required=False``
+team-bound token, per event: see :mod:`~autoscope.collector.stages.restrict`). The decision
+is :func:`autoscope.core.access.authorize`'s, the one every door of Autoscope asks. With ``required=False``
 (only allowed on loopback, see ``autoscope up``) every request is let in as ``anonymous``.
 With ``required=None`` (the default) the token store decides *per request*: as soon as a
 token has been created — also while the collector runs — every request needs one, and
@@ -11,16 +12,12 @@ the door).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 
-from starlette.requests import Request
-
-from autoscope.collector.pipeline import Batch, Refusal
-from autoscope.collector.contract import ContractError
-from autoscope.tokens import TokenStore
-
+from autoscope.collector.pipeline import ANONYMOUS, Refusal, Sender
+from autoscope.core.access import Denial, Denied, authorize
+from autoscope.core.tokens import TokenStore
 
 _HOOKS_TOOL = re.compile(r"\(tool=([^)]+)\)")
 
@@ -36,25 +33,6 @@ def user_agent_tool(headers: Mapping[str, str]) -> str | None:
         return found.group(1)
     product = agent.split(" ", 1)[0].split("/", 1)[0]
     return product or None
-
-
-@dataclasses.dataclass(frozen=True)
-class Sender:
-    """The authenticated sender of a request; ``agent_tool`` is what its User-Agent names."""
-
-    name: str
-    token_id: str | None = None
-    team: str | None = None
-    agent_tool: str | None = None
-
-    @property
-    def tool_label(self) -> str | None:
-        """Whom a refusal of this sender's request is counted for: the token's name (tokens
-        are named after tools), else the tool its User-Agent names."""
-        return self.name if self.token_id is not None else self.agent_tool
-
-
-ANONYMOUS = Sender("anonymous")
 
 
 class Authenticator:
@@ -73,44 +51,25 @@ class Authenticator:
         self.store = store
         self.required = required
 
-    def is_required(self) -> bool:
-        """Whether this request must carry a token (decided now, not at startup)."""
-        if self.required is None:
-            assert self.store is not None
-            return self.store.any_created()
-        return self.required
-
-    def __call__(self, request: Request, scope: str) -> Sender | Refusal:
-        agent_tool = user_agent_tool(request.headers)
-        if not self.is_required():
-            return Sender(ANONYMOUS.name, agent_tool=agent_tool)
-        header = request.headers.get("authorization", "")
-        kind, _, token = header.partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
-            return Refusal(401, "Authorization", "a bearer token is required", tool=agent_tool)
-        assert self.store is not None
-        record = self.store.verify(token.strip())
+    def __call__(self, headers: Mapping[str, str], scope: str) -> Sender | Refusal:
+        """The sender of a request with ``headers`` (HTTP headers, or gRPC metadata with
+        lower-case keys), or the 401/403 refusal (decided by
+        :func:`autoscope.core.access.authorize`, worded here for HTTP and gRPC)."""
+        agent_tool = user_agent_tool(headers)
+        kind, _, token = headers.get("authorization", "").partition(" ")
+        presented = token if kind.lower() == "bearer" else None
+        decision = authorize(self.store, presented, scope, required=self.required)
+        if isinstance(decision, Denied):
+            return Refusal(decision.status, "Authorization", _REASONS[decision.denial](decision),
+                           tool=decision.record.name if decision.record else agent_tool)
+        record = decision.record
         if record is None:
-            return Refusal(401, "Authorization", "the token is unknown or revoked", tool=agent_tool)
-        if scope not in record.scopes:
-            return Refusal(
-                403, "Authorization", f"the token {record.token_id} lacks the {scope!r} scope",
-                tool=record.name,
-            )
+            return Sender(ANONYMOUS.name, agent_tool=agent_tool)
         return Sender(record.name, record.token_id, record.team, agent_tool)
 
 
-def restrict_to_token_team(team: str | None):  # -> Processor
-    """Reject (per event) events of another team than the one the token is bound to."""
-
-    def restrict(batch: Batch) -> Batch:
-        if team is None:
-            return batch
-        for item in batch.items:
-            if item.accepted and item.event is not None and item.event.team != team:
-                item.error = ContractError(
-                    "$.team", f"this token may only send events of team {team!r}"
-                )
-        return batch
-
-    return restrict
+_REASONS = {
+    Denial.MISSING: lambda denied: "a bearer token is required",
+    Denial.UNKNOWN: lambda denied: "the token is unknown or revoked",
+    Denial.SCOPE: lambda denied: f"the token {denied.record.token_id} lacks the {denied.scope!r} scope",
+}

@@ -3,7 +3,7 @@
 Built with prometheus_client's custom-collector API: values are read from the collector's
 counters at scrape time, so there is no second set of counters to keep in step. The
 ingester's Kafka lag is read from the last background measurement
-(:class:`~autoscope.collector.ingester_lag.IngesterLag`): a scrape never talks to Kafka.
+(:class:`~autoscope.warehouse.lag.IngesterLag`): a scrape never talks to Kafka.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from autoscope.collector.ingester_lag import IngesterLag
 from autoscope.collector.intake import Intake
 from autoscope.collector.sinks.forwarder import Forwarder
+from autoscope.collector.stats import IngesterLagReading
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Labelled = Callable[[], dict[str, dict[str, int]]]
@@ -27,7 +27,7 @@ Labelled = Callable[[], dict[str, dict[str, int]]]
 class _CollectorMetrics:
     def __init__(
         self, intake: Intake, forwarder: Forwarder, extra: Labelled | None,
-        dropped: Callable[[], dict[str, int]] | None, lag: IngesterLag | None,
+        dropped: Callable[[], dict[str, int]] | None, lag: IngesterLagReading | None,
     ) -> None:
         self.intake = intake
         self.forwarder = forwarder
@@ -80,7 +80,7 @@ class _CollectorMetrics:
             yield family
 
     @staticmethod
-    def _lag(lag: IngesterLag) -> Iterator[Metric]:
+    def _lag(lag: IngesterLagReading) -> Iterator[Metric]:
         records = GaugeMetricFamily(
             "autoscope_ingester_lag_records",
             "records in Kafka the warehouse ingester's consumer group has not committed",
@@ -102,7 +102,7 @@ class _CollectorMetrics:
 
 def metrics_routes(
     intake: Intake, forwarder: Forwarder, extra: Labelled | None = None,
-    dropped: Callable[[], dict[str, int]] | None = None, lag: IngesterLag | None = None,
+    dropped: Callable[[], dict[str, int]] | None = None, lag: IngesterLagReading | None = None,
 ) -> list[Route]:
     """``/metrics``; ``extra`` adds labelled counters (e.g. unmapped OTLP telemetry by kind),
     ``dropped`` what is dropped by design, by reason, and ``lag`` the ingester's Kafka lag."""

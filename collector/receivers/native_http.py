@@ -23,12 +23,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from autoscope.collector import pipeline
+from autoscope.collector.chain import Chain
+from autoscope.collector.codecs.json_text import utf8_json
 from autoscope.collector.intake import Intake
 from autoscope.collector.pipeline import Batch, Refusal
-from autoscope.collector.receivers.auth import user_agent_tool
+from autoscope.collector.receivers.admission import Admission
 from autoscope.collector.receivers.body import read_body
-from autoscope.collector.transforms.decode import decode_json_array
-from autoscope.collector.transforms.json_text import utf8_json
 
 _encoder = msgspec.json.Encoder()
 
@@ -56,42 +56,26 @@ def _item_result(item: pipeline.Item) -> dict[str, object]:
     return result
 
 
-def native_routes(intake: Intake) -> list[Route]:
-    """The native receiver's route: decode the JSON array, then the shared intake."""
-    decode = decode_json_array(intake.limits.max_events)
+def native_routes(admission: Admission, intake: Intake, chain: Chain) -> list[Route]:
+    """The native receiver's route: admission, the body, then the chain's native stages."""
 
     async def post_events(request: Request) -> Response:
-        refusal = intake.in_flight.enter()
-        if refusal is not None:
-            intake.stats.refused("in_flight", user_agent_tool(request.headers))
-            return refusal_response(refusal)
-        try:
-            return await handle(request)
-        finally:
-            intake.in_flight.leave()
+        with admission.admit(request.headers) as sender:
+            if isinstance(sender, Refusal):
+                return refusal_response(sender)
+            return await handle(request, sender)
 
-    async def handle(request: Request) -> Response:
-        sender = intake.authenticator(request, "ingest")
-        if isinstance(sender, Refusal):
-            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
-            return refusal_response(sender)
+    async def handle(request: Request, sender: pipeline.Sender) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            intake.stats.refused("unsupported_media_type", sender.tool_label)
-            return refusal_response(
-                Refusal(415, "Content-Type", f"expected application/json, got {content_type!r}")
-            )
+            return refusal_response(admission.refuse("unsupported_media_type", Refusal(
+                415, "Content-Type", f"expected application/json, got {content_type!r}"), sender.tool_label))
         body = await read_body(request, intake.limits)
         if not isinstance(body, Refusal):
             body = utf8_json(body, request.headers.get("content-type", ""))
         if isinstance(body, Refusal):
-            intake.stats.refused("body", sender.tool_label)
-            return refusal_response(body)
-        batch = decode(Batch(body=body))
-        if batch.refusal is not None:
-            intake.stats.refused(batch.refusal.field, sender.tool_label)
-            return refusal_response(batch.refusal)
-        batch = await intake.accept(batch, sender, "native")
+            return refusal_response(admission.refuse("body", body, sender.tool_label))
+        batch = await intake.accept(Batch(body=body, sender=sender), chain.native, "native")
         if batch.refusal is not None:  # counted by the intake
             return refusal_response(batch.refusal)
         accepted = len(batch.accepted_events())

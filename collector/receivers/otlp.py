@@ -1,7 +1,9 @@
-"""What OTLP/HTTP and OTLP/gRPC share: decoding a request, mapping it, the shared intake,
-and the ``Export*ServiceResponse`` with ``partial_success``.
+"""What OTLP/HTTP and OTLP/gRPC share: decoding a request (:mod:`~autoscope.collector.codecs.otlp`),
+mapping it, the chain's stages after mapping, and the ``Export*ServiceResponse`` with
+``partial_success``.
 
-Mapped events enter the same intake as native ones (validate → pseudonymize → spool); an
+Mapped events enter the same intake as native ones (limit → validate → restrict →
+pseudonymize → spool, :mod:`autoscope.collector.chain`); an
 export is answered only after its accepted events are fsync'd. Events the contract rejects
 are quarantined and counted in ``partial_success`` per *source record* (a log record, span
 or data point), with a message naming the record and the OTLP attribute. Telemetry that maps
@@ -13,63 +15,26 @@ error status would make the exporter drop (or endlessly retry) the whole batch.
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import logging
 import threading
 from collections import Counter
 from typing import Any
 
-import msgspec
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-
+from autoscope.collector.chain import Chain
+from autoscope.collector.codecs.otlp import Signal
 from autoscope.collector.intake import Intake
 from autoscope.collector.mapping.mapper import Mapper
-from autoscope.collector.mapping.records import Failure, MapResult
+from autoscope.collector.mapping.records import MapResult
 from autoscope.collector.mapping.series_locks import SeriesLocks
-from autoscope.collector.mapping.settings import OtlpSettings
-from autoscope.collector.pipeline import Batch, Item, Refusal
-from autoscope.collector.receivers.auth import Sender
-from autoscope.collector.transforms import otlp_json
-from autoscope.collector.transforms.decode import TOO_DEEP
+from autoscope.collector.pipeline import Batch, Sender, run
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
-PROTOBUF_DEPTH = 100  # protobuf's recursion limit for nested messages (upb's default)
 # What the collector drops by design: a record whose mapping raised (its sender is told, in
 # partial_success, but OTLP exporters do not re-send rejected records), and a counter
 # increment too large to be real (a contribution counter jumping by over 10,000). Accepted
 # events are never dropped; refused requests are the sender's to retry.
 DROPPED_REASONS = ("mapping_failed", "implausible_count")
-
-
-@dataclasses.dataclass(frozen=True)
-class Signal:
-    name: str  # logs, traces, metrics
-    request_type: Any
-    response_type: Any
-    rejected_field: str  # the partial_success counter
-    map_method: str
-
-
-SIGNALS = {
-    "logs": Signal("logs", logs_service_pb2.ExportLogsServiceRequest,
-                   logs_service_pb2.ExportLogsServiceResponse, "rejected_log_records", "map_logs"),
-    "traces": Signal("traces", trace_service_pb2.ExportTraceServiceRequest,
-                     trace_service_pb2.ExportTraceServiceResponse, "rejected_spans", "map_traces"),
-    "metrics": Signal("metrics", metrics_service_pb2.ExportMetricsServiceRequest,
-                      metrics_service_pb2.ExportMetricsServiceResponse, "rejected_data_points",
-                      "map_metrics"),
-}
-
-# OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping expects base64
-_ID_KEYS = {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
 
 
 class OtlpStats:
@@ -112,172 +77,55 @@ class OtlpStats:
             }
 
 
-def _hex_ids_to_base64(value: Any, path: str) -> Any:
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key in _ID_KEYS and isinstance(item, str):
-                try:
-                    out[key] = base64.b64encode(bytes.fromhex(item)).decode()
-                except ValueError:
-                    raise ValueError(f"{path}.{key}: {item[:40]!r} is not a hex id") from None
-            else:
-                out[key] = _hex_ids_to_base64(item, f"{path}.{key}")
-        return out
-    if isinstance(value, list):
-        return [_hex_ids_to_base64(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    return value
-
-
-def decode(signal: Signal, body: bytes, content_type: str) -> Any:
-    """The export request in ``body``, or a 400 refusal saying what is wrong: an
-    ``Export*ServiceRequest`` message for protobuf, a Struct of the same shape for OTLP/JSON
-    (:mod:`~autoscope.collector.transforms.otlp_json`; the mapper reads both).
-
-    No decoder failure escapes as an exception: what the decoders raise for input nobody
-    foresaw is answered with 400 naming the exception (and logged in one line, without a
-    traceback), so a sender learns its request is malformed rather than seeing a 500."""
-    kind = signal.request_type.DESCRIPTOR.name
-    try:
-        if content_type == PROTOBUF:
-            return _decode_protobuf(signal, body)
-        return _decode_json(signal, body)
-    except RecursionError:
-        return Refusal(400, "body", f"not a valid {kind}: {TOO_DEEP}")
-    except Exception as exc:  # noqa: BLE001 - a decoder's surprise is still the sender's malformed body
-        log.warning("an OTLP %s body (%s, %d bytes) failed to decode with %s: %s",
-                    signal.name, content_type, len(body), type(exc).__name__, str(exc)[:200])
-        return Refusal(400, "body", f"not a valid {kind}: {type(exc).__name__}: {str(exc)[:200]}")
-
-
-def _decode_protobuf(signal: Signal, body: bytes) -> Any:
-    kind = signal.request_type.DESCRIPTOR.name
-    message = signal.request_type()
-    try:
-        message.ParseFromString(body)
-    except DecodeError as exc:
-        return Refusal(400, "body", f"not a valid {kind} protobuf: {protobuf_reason(exc, body)}")
-    return message
-
-
-def protobuf_reason(exc: Exception, body: bytes) -> str:
-    """protobuf's parse error (upb names the cause: corrupt wire format, bad UTF-8, depth),
-    with a hint where the body looks like something else: JSON, or gzip not declared."""
-    reason = str(exc)
-    if "MaxDepth" in reason:
-        reason += f" (messages nested more than {PROTOBUF_DEPTH} deep)"
-    stripped = body.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        reason += " (the body looks like JSON: send it as application/json)"
-    elif body.startswith(b"\x1f\x8b"):
-        reason += " (the body looks gzip-compressed: declare it as such)"
-    return reason
-
-
-def _decode_json(signal: Signal, body: bytes) -> Any:
-    kind = signal.request_type.DESCRIPTOR.name
-    try:
-        return otlp_json.decode(signal.name, body)
-    except msgspec.DecodeError as exc:
-        return Refusal(400, "body", f"invalid JSON: {exc}")
-    except UnicodeDecodeError as exc:  # msgspec can raise it for bad bytes in strings (fuzzing)
-        return Refusal(400, "body", f"invalid JSON: not valid UTF-8 at byte {exc.start}")
-    except otlp_json.Invalid as exc:
-        if exc.path == "$" and exc.reason.startswith("Expected `object`"):
-            return Refusal(400, "body", f"the body must be a JSON object ({kind})")
-        return Refusal(400, "body", f"not a valid {kind} in OTLP/JSON: {exc}")
-    except otlp_json.UseProtobufJson:
-        return _decode_with_json_format(signal, body)
-
-
-def _decode_with_json_format(signal: Signal, body: bytes) -> Any:
-    """protobuf's own JSON parser, for a body that names fields by their protobuf names
-    (``resource_logs``), which it accepts; slow (pure Python), and rare."""
-    message = signal.request_type()
-    kind = signal.request_type.DESCRIPTOR.name
-    try:
-        data = msgspec.json.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return Refusal(400, "body", f"invalid JSON: {exc}")
-    if not isinstance(data, dict):
-        return Refusal(400, "body", f"the body must be a JSON object ({kind})")
-    try:
-        data = _hex_ids_to_base64(data, "$")
-        json_format.ParseDict(data, message, ignore_unknown_fields=True)
-    except (ValueError, json_format.ParseError) as exc:
-        return Refusal(400, "body", f"not a valid {kind} in OTLP/JSON: {exc}")
-    return message
-
-
-def encode(message: Any, content_type: str) -> bytes:
-    if content_type == PROTOBUF:
-        return message.SerializeToString()
-    return json_format.MessageToJson(message, indent=None).encode()
-
-
 class OtlpReceiver:
-    """Maps export requests and hands their events to the intake.
+    """Runs an export request through the chain's OTLP stages and answers it.
 
     Parameters:
         intake: the collector's shared intake.
-        settings: the lab's OTLP settings.
+        chain: the collector's chain (:mod:`autoscope.collector.chain`): its OTLP decode and map
+            stages, then :attr:`~autoscope.collector.chain.Chain.mapped`.
+        mapper: the mapping those stages use (its state: cumulative series, counter resets).
     """
 
-    def __init__(self, intake: Intake, settings: OtlpSettings | None = None) -> None:
+    def __init__(self, intake: Intake, chain: Chain, mapper: Mapper) -> None:
         self.intake = intake
-        self.settings = settings or OtlpSettings()
-        self.mapper = Mapper(self.settings)
-        self.stats = OtlpStats(self.mapper)
+        self.chain = chain
+        self.mapper = mapper
+        self.stats = OtlpStats(mapper)
         self.series_locks = SeriesLocks()
 
     async def export_body(self, signal: Signal, body: bytes, content_type: str, sender: Sender, source: str) -> Any:
         """Decode ``body`` and export it: the ``Export*ServiceResponse``, or the Refusal of the
-        whole request. The decoded request is let go once it is mapped, before the wait for
-        the spool (unless cumulative series need it mapped again): a request's thousands of
-        objects then do not sit through that wait, in every request in flight, for the
-        garbage collector to walk (measured: its full collections cost ~5 us per record)."""
-        request = decode(signal, body, content_type)
-        if isinstance(request, Refusal):
-            self.intake.stats.refused("body", sender.tool_label)
-            return request
-        result = self._map(signal, request)
-        if not result.series:
-            del request
-            return await self._accept(signal, result, sender, source)
-        return await self._export_series(signal, request, result, sender, source)
+        whole request."""
+        return await self._export(signal, Batch(body=body, sender=sender, content_type=content_type), source)
 
     async def export(self, signal: Signal, request: Any, sender: Sender, source: str) -> Any:
-        """The ``Export*ServiceResponse``, or the Refusal of the whole request."""
-        result = self._map(signal, request)
-        if not result.series:
-            return await self._accept(signal, result, sender, source)
-        return await self._export_series(signal, request, result, sender, source)
+        """Export an already decoded request (gRPC): the response, or the Refusal of the whole request."""
+        return await self._export(signal, Batch(body=b"", sender=sender, request=request), source)
 
-    async def _export_series(self, signal: Signal, request: Any, result: MapResult, sender: Sender, source: str) -> Any:
+    async def _export(self, signal: Signal, batch: Batch, source: str) -> Any:
+        """The decoded request is let go once it is mapped, before the wait for the spool
+        (unless cumulative series need it mapped again): a request's thousands of objects then
+        do not sit through that wait, in every request in flight, for the garbage collector to
+        walk (measured: its full collections cost ~5 us per record)."""
+        map_stage = self.chain.otlp_map[signal.name]
+        batch = run((self.chain.otlp_decode[signal.name], map_stage), batch)
+        if batch.refusal is not None:
+            self.intake.stats.refused(batch.refusal.counted_reason, batch.sender.tool_label)
+            return batch.refusal
+        if not batch.mapped.series:
+            batch.request = None
+            return await self._accept(signal, batch, source)
         # cumulative points: map again holding their series, so that no other export of them
         # commits between this one's read of the last points and its own commit
-        async with self.series_locks.holding(result.series):
-            return await self._accept(signal, self._map(signal, request), sender, source)
+        async with self.series_locks.holding(batch.mapped.series):
+            return await self._accept(signal, map_stage(batch), source)
 
-    def _map(self, signal: Signal, request: Any) -> MapResult:
-        try:
-            return getattr(self.mapper, signal.map_method)(request)
-        except Exception as exc:  # noqa: BLE001 - outside any one record: every record failed
-            log.error("mapping an OTLP %s export raised %s outside its records", signal.name, type(exc).__name__)
-            error = f"could not map the {signal.name} export ({type(exc).__name__})"
-            count = count_records(signal, request)
-            return MapResult(records=count, failed=[
-                Failure(i, f"{signal.name} record {i}", f"{signal.name}:export", error) for i in range(count)
-            ])
-
-    async def _accept(self, signal: Signal, result: MapResult, sender: Sender, source: str) -> Any:
+    async def _accept(self, signal: Signal, batch: Batch, source: str) -> Any:
+        result: MapResult = batch.mapped
         events = result.events
-        if len(events) > self.intake.limits.max_events:
-            self.intake.stats.refused("batch", sender.tool_label)
-            return Refusal(413, "body", f"{len(events)} events exceed the limit of {self.intake.limits.max_events}")
-        batch = Batch(body=b"", items=[Item(i, event.raw) for i, event in enumerate(events)])
         if batch.items:
-            batch = await self.intake.accept(batch, sender, source)
+            batch = await self.intake.accept(batch, self.chain.mapped, source)
             if batch.refusal is not None:  # counted by the intake; the mapping state is untouched
                 return batch.refusal
         if result.commit is not None:
@@ -295,18 +143,3 @@ class OtlpReceiver:
             setattr(response.partial_success, signal.rejected_field, len(origins))
             response.partial_success.error_message = text
         return response
-
-
-def count_records(signal: Signal, request: Any) -> int:
-    """How many records (log records, spans, data points) an export request holds."""
-    if signal.name == "logs":
-        return sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
-    if signal.name == "traces":
-        return sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
-    total = 0
-    for resource in request.resource_metrics:
-        for scope in resource.scope_metrics:
-            for metric in scope.metrics:
-                data = metric.WhichOneof("data")
-                total += len(getattr(metric, data).data_points) if data else 0
-    return total

@@ -38,8 +38,10 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from autoscope.collector.codecs.otlp import PROTOBUF, SIGNALS, Signal, decode
 from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.otlp import PROTOBUF, SIGNALS, OtlpReceiver, Signal, decode
+from autoscope.collector.receivers.admission import Admission
+from autoscope.collector.receivers.otlp import OtlpReceiver
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +62,24 @@ def status_details(code: grpc.StatusCode, message: str, retry_after_s: int) -> b
     return status_pb2.Status(code=code.value[0], message=message, details=[retry]).SerializeToString()
 
 
-class _Metadata:
-    """gRPC metadata in the shape the Authenticator reads (``.headers.get``)."""
-
-    def __init__(self, context: grpc.ServicerContext) -> None:
-        self.headers = {key.lower(): value for key, value in context.invocation_metadata()}
+def _metadata(context: grpc.ServicerContext) -> dict[str, str]:
+    """gRPC metadata as the admission step reads headers (lower-case keys)."""
+    return {key.lower(): value for key, value in context.invocation_metadata()}
 
 
 class OtlpGrpcServer:
     """Parameters:
+    admission: the admission step every receiver takes.
     receiver: the OTLP receiver shared with OTLP/HTTP.
     host, port: where to listen (port 0: a free one, see :attr:`port` after :meth:`start`).
     workers: threads serving calls.
     """
 
     def __init__(
-        self, receiver: OtlpReceiver, host: str, port: int, workers: int = 8,
+        self, admission: Admission, receiver: OtlpReceiver, host: str, port: int, workers: int = 8,
         tls: tuple[Path, Path] | None = None,
     ) -> None:
+        self.admission = admission
         self.receiver = receiver
         self.tls = tls
         self.host = host
@@ -137,26 +139,16 @@ class OtlpGrpcServer:
         return grpc.method_handlers_generic_handler(service, {"Export": handler})
 
     def export(self, signal: Signal, request: Any, context: grpc.ServicerContext) -> Any:
-        intake = self.receiver.intake
-        sender = intake.authenticator(_Metadata(context), "ingest")  # type: ignore[arg-type]
-        if isinstance(sender, Refusal):
-            intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
-            self._abort(context, sender)
-        if isinstance(request, Refusal):  # did not parse: see _lenient_deserializer
-            intake.stats.refused("body")
-            self._abort(context, request)
-        refusal = intake.in_flight.enter()
-        if refusal is not None:
-            intake.stats.refused("in_flight", sender.tool_label)
-            self._abort(context, refusal)
-        try:
+        with self.admission.admit(_metadata(context)) as sender:
+            if isinstance(sender, Refusal):
+                self._abort(context, sender)
+            if isinstance(request, Refusal):  # did not parse: see _lenient_deserializer
+                self._abort(context, self.admission.refuse("body", request, sender.tool_label))
             assert self._loop is not None
             future = asyncio.run_coroutine_threadsafe(
                 self.receiver.export(signal, request, sender, "otlp_grpc"), self._loop
             )
             outcome = future.result(CALL_TIMEOUT_S)
-        finally:
-            intake.in_flight.leave()
         if isinstance(outcome, Refusal):
             self._abort(context, outcome)
         return outcome

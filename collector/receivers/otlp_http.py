@@ -21,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.auth import user_agent_tool
+from autoscope.collector.codecs.json_text import utf8_json
+from autoscope.collector.codecs.otlp import JSON, PROTOBUF, SIGNALS, Signal, encode
+from autoscope.collector.pipeline import Refusal, Sender
+from autoscope.collector.receivers.admission import Admission
 from autoscope.collector.receivers.body import read_body
-from autoscope.collector.receivers.otlp import JSON, PROTOBUF, SIGNALS, OtlpReceiver, Signal, encode
-from autoscope.collector.transforms.json_text import utf8_json
+from autoscope.collector.receivers.otlp import OtlpReceiver
 
 _CODES = {
     400: code_pb2.INVALID_ARGUMENT, 401: code_pb2.UNAUTHENTICATED, 403: code_pb2.PERMISSION_DENIED,
@@ -43,41 +44,30 @@ def status_response(refusal: Refusal, content_type: str) -> Response:
     return Response(encode(status, content_type), refusal.status, headers, media_type=content_type)
 
 
-def otlp_http_routes(receiver: OtlpReceiver) -> list[Route]:
-    intake = receiver.intake
+def otlp_http_routes(admission: Admission, receiver: OtlpReceiver) -> list[Route]:
+    limits = receiver.intake.limits
 
     def route(signal: Signal) -> Route:
         async def export(request: Request) -> Response:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             answer_type = content_type if content_type in (PROTOBUF, JSON) else JSON
-            refusal = intake.in_flight.enter()
-            if refusal is not None:
-                intake.stats.refused("in_flight", user_agent_tool(request.headers))
-                return status_response(refusal, answer_type)
-            try:
-                outcome = await handle(request, content_type)
-            finally:
-                intake.in_flight.leave()
+            with admission.admit(request.headers) as sender:
+                if isinstance(sender, Refusal):
+                    return status_response(sender, answer_type)
+                outcome = await handle(request, content_type, sender)
             if isinstance(outcome, Refusal):
                 return status_response(outcome, answer_type)
             return Response(encode(outcome, content_type), 200, media_type=content_type)
 
-        async def handle(request: Request, content_type: str) -> object:
-            sender = intake.authenticator(request, "ingest")
-            if isinstance(sender, Refusal):
-                intake.stats.refused("unauthorized" if sender.status == 401 else "forbidden", sender.tool)
-                return sender
+        async def handle(request: Request, content_type: str, sender: Sender) -> object:
             if content_type not in (PROTOBUF, JSON):
-                intake.stats.refused("unsupported_media_type", sender.tool_label)
-                return Refusal(
-                    415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"
-                )
-            body = await read_body(request, intake.limits)
+                return admission.refuse("unsupported_media_type", Refusal(
+                    415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"), sender.tool_label)
+            body = await read_body(request, limits)
             if content_type == JSON and not isinstance(body, Refusal):
                 body = utf8_json(body, request.headers.get("content-type", ""))
             if isinstance(body, Refusal):
-                intake.stats.refused("body", sender.tool_label)
-                return body
+                return admission.refuse("body", body, sender.tool_label)
             return await receiver.export_body(signal, body, content_type, sender, "otlp_http")
 
         return Route(f"/v1/{signal.name}", export, methods=["POST"])

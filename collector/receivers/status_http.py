@@ -18,17 +18,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autoscope.collector.ingester_lag import IngesterLag
-from autoscope.collector.intake import Intake
-from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.native_http import json_response, refusal_response
-from autoscope.collector.sinks.forwarder import Forwarder
-from autoscope.collector.sinks.quarantine import quarantine_summary
-from autoscope.collector.sinks.spool import Spool
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from autoscope.collector.intake import Intake
+from autoscope.collector.pipeline import Refusal
+from autoscope.collector.receivers.admission import Admission
+from autoscope.collector.receivers.native_http import json_response, refusal_response
+from autoscope.collector.sinks.forwarder import Forwarder
+from autoscope.collector.sinks.quarantine import quarantine_summary
+from autoscope.collector.sinks.spool import Spool
+from autoscope.collector.stats import IngesterLagReading
 
 
 def _iso(epoch_s: float | None) -> str | None:
@@ -37,7 +39,7 @@ def _iso(epoch_s: float | None) -> str | None:
     return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def lag_snapshot(lag: IngesterLag | None) -> dict[str, object]:
+def lag_snapshot(lag: IngesterLagReading | None) -> dict[str, object]:
     """The ingester's lag as last measured: per ``topic/partition``, the total, and how old."""
     if lag is None:
         return {"measured": False}
@@ -47,13 +49,13 @@ def lag_snapshot(lag: IngesterLag | None) -> dict[str, object]:
             "failures": lag.failures, "last_error": lag.last_error}
 
 
-def status_routes(intake: Intake, spool: Spool, forwarder: Forwarder, quarantine_dir: Path,
+def status_routes(admission: Admission, intake: Intake, spool: Spool, forwarder: Forwarder, quarantine_dir: Path,
                   otlp: Callable[[], dict[str, dict[str, int]]], dropped: Callable[[], dict[str, int]],
-                  lag: IngesterLag | None) -> list[Route]:
+                  lag: IngesterLagReading | None) -> list[Route]:
     started_at = time.time()
 
     async def status(request: Request) -> Response:
-        sender = intake.authenticator(request, "read")
+        sender = admission.authenticator(request.headers, "read")
         if isinstance(sender, Refusal):
             return refusal_response(sender)
         quarantine = await run_in_threadpool(quarantine_summary, quarantine_dir)  # reads files: off the loop

@@ -96,7 +96,7 @@ class Quarantine:
             lines.append(json.dumps({
                 "id": entry_id,
                 "received_at": batch.received_at.isoformat(),
-                "sender": batch.sender,
+                "sender": batch.sender.name,
                 "source": source,
                 "field": item.error.kept_field,
                 "reason": item.error.kept_reason,

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from autoscope import agents
+from autoscope.core.tokens import TokenStore
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
-from autoscope.tokens import TokenStore
 
 from .conftest import free_port, hook_settings
 

@@ -14,9 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
+from autoscope.collector.codecs.content import decode_content
+from autoscope.collector.codecs.json_text import utf8_json
 from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.body import decode_content
-from autoscope.collector.transforms.json_text import utf8_json
 from autoscope.core.kafka_settings import KafkaSettings
 from tests.event_samples import event
 

@@ -16,7 +16,6 @@ from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.event_samples import event
 
 pytestmark = pytest.mark.integration
@@ -197,7 +196,7 @@ def test_rejected_events_are_quarantined_scrubbed(client: TestClient, tmp_path: 
 
 @pytest.fixture
 def secured(kafka: KafkaSettings, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    from autoscope.tokens import TokenStore
+    from autoscope.core.tokens import TokenStore
 
     store = TokenStore(tmp_path / "tokens.json")
     tokens = {
@@ -238,10 +237,10 @@ def test_a_token_created_while_running_is_enforced_at_once(kafka: KafkaSettings,
     import grpc
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 
-    from autoscope.collector.mapping.settings import OtlpSettings
-    from autoscope.tokens import TokenStore
+    from autoscope.collector.receivers.grpc_settings import GrpcSettings
+    from autoscope.core.tokens import TokenStore
 
-    app = create_app(CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=0)))
+    app = create_app(CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=0)))
     with TestClient(app) as client:
         assert post(client, [new_event()]).status_code == 200
         token, record = TokenStore(tmp_path / "tokens.json").create("notebook", ["ingest"])

@@ -12,8 +12,7 @@ import pytest
 from autoscope.collector.contract import ContractError, convert_event
 from autoscope.collector.pipeline import Batch, Item
 from autoscope.collector.sinks.quarantine import Quarantine, read_quarantine
-from autoscope.collector.transforms.validate import validate_events
-
+from autoscope.collector.stages.validate import validate_events
 from tests.event_samples import event
 
 EMAIL = "ada.lovelace@lab.example"

@@ -36,12 +36,12 @@ from starlette.testclient import TestClient
 from autoscope.broker import free_port
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
+from autoscope.collector.codecs.native_json import decode_json_array
+from autoscope.collector.codecs.otlp import SIGNALS, decode
 from autoscope.collector.contract import ContractError
 from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Refusal
-from autoscope.collector.receivers.otlp import SIGNALS, decode
-from autoscope.collector.transforms.decode import decode_json_array
 from autoscope.core.kafka_settings import KafkaSettings
 from tests.collector.otlp.conftest import attrs, log_record, logs_body, metrics_body, point, sum_metric
 from tests.event_samples import event

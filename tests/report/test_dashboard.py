@@ -18,7 +18,7 @@ import httpx
 import polars as pl
 import pytest
 
-from autoscope.tokens import TokenStore
+from autoscope.core.tokens import TokenStore
 from autoscope.warehouse.turns import turn
 from tests.report import browser
 from tests.report.helpers import CHARTS, ReportDom, stored

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from autoscope.cli import main
+from autoscope.core.tokens import TokenStore
 from autoscope.pipelines.export import periods_within, verify
 from autoscope.pipelines.report.data import parse_period
-from autoscope.tokens import TokenStore
 from tests.report.helpers import stored
 
 

@@ -86,8 +86,8 @@ def test_status_tables_fit_80_columns(data_dir: Path, capsys, monkeypatch) -> No
 
 def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Path, kafka, capsys,
                                                                    monkeypatch) -> None:
+    from autoscope.core.tokens import TokenStore
     from autoscope.service import Service, ServiceSettings
-    from autoscope.tokens import TokenStore
 
     settings = ServiceSettings(data_dir=data_dir, port=0, grpc_port=None, kafka=kafka)
     with Service(settings).start() as service:

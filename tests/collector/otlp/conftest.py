@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.core.kafka_settings import KafkaSettings
 
 
@@ -53,8 +54,7 @@ class RunningCollector:
 
 
 def make_app(tmp_path: Path, kafka: KafkaSettings, **otlp: Any) -> Any:
-    settings = OtlpSettings(**{"grpc_port": 0, **otlp})
-    return create_app(CollectorSettings(tmp_path, kafka, otlp=settings))
+    return create_app(CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(**otlp), grpc=GrpcSettings(port=0)))
 
 
 @pytest.fixture

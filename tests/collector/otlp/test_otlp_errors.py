@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.core.kafka_settings import KafkaSettings
 
 from tests.collector.otlp.conftest import log_record, logs_body, post_json
@@ -106,7 +107,7 @@ def test_chunked_gzip_protobuf_is_accepted(client: TestClient) -> None:
 
 
 def test_full_spool_is_503_with_a_short_retry_after(tmp_path: Path, kafka: KafkaSettings) -> None:
-    settings = CollectorSettings(tmp_path, kafka, spool_max_bytes=10, otlp=OtlpSettings(grpc_port=None))
+    settings = CollectorSettings(tmp_path, kafka, spool_max_bytes=10, grpc=GrpcSettings(port=None))
     record = log_record(1, {"event.name": "autoscope.impression", "user.id": "ada",
                             "autoscope.question_id": "q", "autoscope.score": 3})
     with TestClient(create_app(settings)) as client:
@@ -117,14 +118,14 @@ def test_full_spool_is_503_with_a_short_retry_after(tmp_path: Path, kafka: Kafka
 
 
 def test_too_many_in_flight_is_429_with_retry_after(tmp_path: Path, kafka: KafkaSettings) -> None:
-    settings = CollectorSettings(tmp_path, kafka, Limits(max_in_flight=0), otlp=OtlpSettings(grpc_port=None))
+    settings = CollectorSettings(tmp_path, kafka, Limits(max_in_flight=0), grpc=GrpcSettings(port=None))
     with TestClient(create_app(settings)) as client:
         response = post_json(client, "traces", {"resourceSpans": []})
     assert response.status_code == 429 and response.headers["retry-after"] == "1"
 
 
 def test_oversized_body_is_413(tmp_path: Path, kafka: KafkaSettings) -> None:
-    settings = CollectorSettings(tmp_path, kafka, Limits(max_body_bytes=1000), otlp=OtlpSettings(grpc_port=None))
+    settings = CollectorSettings(tmp_path, kafka, Limits(max_body_bytes=1000), grpc=GrpcSettings(port=None))
     with TestClient(create_app(settings)) as client:
         response = client.post("/v1/logs", content=b" " * 1001, headers=JSON)
     assert response.status_code == 413 and "limit of 1000 bytes" in response.json()["message"]
@@ -149,11 +150,13 @@ def test_odd_values_are_counted_or_rejected_never_a_500(client: TestClient) -> N
 def test_settings_load_from_a_mapping() -> None:
     settings = OtlpSettings.from_mapping({
         "identity": {"actor_attributes": ["user.id"], "default_team": "lab"},
-        "claude_code_usage_from": "metrics", "grpc_port": None,
+        "claude_code_usage_from": "metrics",
     })
     assert settings.identity.actor_attributes == ("user.id",) and settings.identity.default_team == "lab"
-    assert settings.grpc_port is None and settings.claude_code_usage_from == "metrics"
+    assert settings.claude_code_usage_from == "metrics"
     with pytest.raises(ValueError, match="unknown OTLP setting"):
         OtlpSettings.from_mapping({"grpc_prot": 1})
+    with pytest.raises(ValueError, match="unknown OTLP setting"):  # where gRPC listens: GrpcSettings
+        OtlpSettings.from_mapping({"grpc_port": None})
     with pytest.raises(ValueError, match="claude_code_usage_from"):
         OtlpSettings(claude_code_usage_from="both")  # type: ignore[arg-type]

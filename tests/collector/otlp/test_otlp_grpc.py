@@ -16,9 +16,8 @@ from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.intake import Limits
-from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import log_record, logs_body
 
 pytestmark = pytest.mark.integration
@@ -35,7 +34,7 @@ def export(port: int, attributes: dict) -> logs_service_pb2.ExportLogsServiceRes
 
 
 def test_grpc_partial_success_names_the_attribute(tmp_path: Path, kafka: KafkaSettings) -> None:
-    settings = CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=0))
+    settings = CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=0))
     with TestClient(create_app(settings)) as client:
         response = export(client.app.state.otlp_grpc.port, RECORD)
     assert response.partial_success.rejected_log_records == 1
@@ -43,7 +42,7 @@ def test_grpc_partial_success_names_the_attribute(tmp_path: Path, kafka: KafkaSe
 
 
 def test_grpc_full_spool_is_unavailable(tmp_path: Path, kafka: KafkaSettings) -> None:
-    settings = CollectorSettings(tmp_path, kafka, spool_max_bytes=10, otlp=OtlpSettings(grpc_port=0))
+    settings = CollectorSettings(tmp_path, kafka, spool_max_bytes=10, grpc=GrpcSettings(port=0))
     with TestClient(create_app(settings)) as client:
         with pytest.raises(grpc.RpcError) as failure:
             export(client.app.state.otlp_grpc.port, {**RECORD, "autoscope.score": 3})
@@ -63,7 +62,7 @@ def test_calls_beyond_max_in_flight_are_refused_not_queued(
 ) -> None:
     """One worker thread, two calls allowed at once: the first holds the worker (its spool
     write is held back), the second waits for it, the third is refused straight away."""
-    settings = CollectorSettings(tmp_path, kafka, Limits(max_in_flight=2), otlp=OtlpSettings(grpc_port=0, grpc_workers=1))
+    settings = CollectorSettings(tmp_path, kafka, Limits(max_in_flight=2), grpc=GrpcSettings(port=0, workers=1))
     entered, release = threading.Event(), threading.Event()
     with TestClient(create_app(settings)) as client:
         spool = client.app.state.spool
@@ -100,7 +99,25 @@ def test_port_in_use_leaves_http_working(tmp_path: Path, kafka: KafkaSettings) -
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = CollectorSettings(tmp_path, kafka, otlp=OtlpSettings(grpc_port=port))
+        settings = CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=port))
         with TestClient(create_app(settings)) as client:
             assert client.app.state.otlp_grpc.error is not None
             assert client.post("/v1/logs", content=b"", headers={"content-type": "application/x-protobuf"}).status_code == 200
+
+
+def test_a_grpc_request_that_does_not_parse_is_counted_by_reason_and_tool(
+    tmp_path: Path, kafka: KafkaSettings,
+) -> None:
+    """The gRPC receiver takes the same admission step as HTTP: a body that does not parse is
+    INVALID_ARGUMENT naming the reason, and counted under ``body`` for the tool its
+    User-Agent names (grpcio sends ``grpc-python/…``), not for ``unknown``."""
+    settings = CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=0))
+    with TestClient(create_app(settings)) as client:
+        with grpc.insecure_channel(f"127.0.0.1:{client.app.state.otlp_grpc.port}") as channel:
+            raw = channel.unary_unary("/opentelemetry.proto.collector.logs.v1.LogsService/Export")
+            with pytest.raises(grpc.RpcError) as failure:
+                raw(b"\x0a\xff\xff\xff\xff\x0f", timeout=10)  # a length that runs past the end
+        refused = client.get("/healthz").json()["requests_refused_by_tool"]
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "body: not a valid ExportLogsServiceRequest protobuf" in failure.value.details()
+    assert refused["body"] == {"grpc-python": 1}

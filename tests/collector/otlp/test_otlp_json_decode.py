@@ -1,4 +1,4 @@
-"""OTLP/JSON decoded by msgspec (transforms.otlp_json) maps exactly as protobuf's json_format
+"""OTLP/JSON decoded by msgspec (codecs.otlp_json) maps exactly as protobuf's json_format
 path did, and refuses what the OTLP/JSON rules refuse, naming the path and the reason."""
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
+from autoscope.collector.codecs import otlp_json
+from autoscope.collector.codecs.otlp import SIGNALS, _decode_with_json_format, decode
 from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Refusal
-from autoscope.collector.receivers.otlp import SIGNALS, _decode_with_json_format, decode
-from autoscope.collector.transforms import otlp_json
-
 from tests.collector.otlp.conftest import attrs, log_record, logs_body
 
 T0 = 1_764_300_000_000_000_000

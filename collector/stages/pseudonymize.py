@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from autoscope.collector.contract import Review
-from autoscope.collector.pipeline import Batch, Processor
+from autoscope.collector.pipeline import Batch, Stage
 
 
-def pseudonymize_actors(pseudonym_of: Callable[[str], str]) -> Processor:
+def pseudonymize_actors(pseudonym_of: Callable[[str], str]) -> Stage:
     """Pseudonymize ``actor`` on every accepted event and ``reviewer`` on reviews.
 
     Parameters:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from autoscope.collector.pipeline import Batch, Item, Processor, Refusal
+from autoscope.collector.pipeline import Batch, Item, Refusal, Stage
 
 _array_of_raw = msgspec.json.Decoder(list[msgspec.Raw])
 
@@ -20,7 +20,7 @@ _array_of_raw = msgspec.json.Decoder(list[msgspec.Raw])
 TOO_DEEP = "JSON nested too deeply (arrays or objects within each other beyond about 1,000 levels)"
 
 
-def decode_json_array(max_events: int) -> Processor:
+def decode_json_array(max_events: int) -> Stage:
     """Split the body into one raw item per event, without validating the events yet.
 
     Parameters:

@@ -1,4 +1,6 @@
-"""How far the warehouse ingester is behind Kafka, measured from the collector for ``/metrics``.
+"""How far the warehouse ingester is behind Kafka: measured here, on the warehouse side, and
+shown by the collector on ``/metrics`` and ``/v1/status`` (``autoscope up`` wires it in:
+:func:`autoscope.collector.app.create_app`'s ``ingester_lag``).
 
 Lag per partition = the log end offset − the ingester's consumer group's committed offset
 (the ingester commits to Kafka after each batch, for this), clamped at 0: a topic recreated

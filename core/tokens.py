@@ -17,6 +17,7 @@ so a revocation takes effect without restarting the collector.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -25,8 +26,6 @@ import os
 import secrets
 import threading
 from pathlib import Path
-
-import dataclasses
 
 SCOPES = ("ingest", "read", "export")
 TOKEN_PREFIX = "as_"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from autoscope.collector.contract import (ContractError, Event, convert_event, decode_event,
-                                          decode_events, normalize)
+from autoscope.collector.contract import ContractError, Event, convert_event, decode_event, decode_events, normalize
 from autoscope.collector.pipeline import Batch
 
 _EVENT_LIST = list[Event]
@@ -15,7 +14,7 @@ def _validate_all_at_once(batch: Batch) -> bool:
     """Fast path: validate every item of the batch with ONE msgspec call; True if it did.
 
     * native (every item is the untouched raw JSON of the body's array, as
-      :func:`~autoscope.collector.transforms.decode.decode_json_array` makes them): the body is
+      :func:`~autoscope.collector.codecs.native_json.decode_json_array` makes them): the body is
       decoded as ``list[Event]``;
     * mapped (every item is a dict, as the OTLP receivers make them): the dicts are converted
       as ``list[Event]``.

@@ -1,5 +1,6 @@
-"""The ingester's Kafka lag on /metrics, measured against the real embedded broker: log end
-offset − the consumer group's committed offset, per partition, clamped at 0."""
+"""The ingester's Kafka lag (warehouse/lag.py), measured against the real embedded broker: log
+end offset − the consumer group's committed offset, per partition, clamped at 0; shown on the
+collector's /metrics when the roof wires it in."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from autoscope.collector.app import CollectorSettings, create_app
-from autoscope.collector.ingester_lag import IngesterLag
 from autoscope.core.kafka_settings import KafkaSettings
+from autoscope.warehouse.lag import IngesterLag
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +61,7 @@ def lag_of(client: TestClient, kafka: KafkaSettings) -> float | None:
 def test_lag_is_end_offset_minus_the_groups_committed_offset(kafka: KafkaSettings, tmp_path: Path) -> None:
     produce(kafka, 9)
     commit(kafka, 4)
-    app = create_app(CollectorSettings(tmp_path, kafka, lag_interval_s=0.2))
+    app = create_app(CollectorSettings(tmp_path, kafka), ingester_lag=IngesterLag(kafka, interval_s=0.2))
     with TestClient(app) as client:
         wait_for(lambda: lag_of(client, kafka) == 5)
         commit(kafka, 9)  # the ingester caught up
@@ -97,7 +98,7 @@ def test_a_broker_that_is_away_is_counted_not_raised(kafka: KafkaSettings, tmp_p
 
 
 def test_dropped_by_reason_is_exposed_even_when_zero(kafka: KafkaSettings, tmp_path: Path) -> None:
-    with TestClient(create_app(CollectorSettings(tmp_path, kafka, lag_interval_s=None))) as client:
+    with TestClient(create_app(CollectorSettings(tmp_path, kafka))) as client:
         metrics = scrape(client)
     dropped = {s.labels["reason"]: s.value for s in metrics["autoscope_events_dropped"] if s.name.endswith("_total")}
     assert dropped == {"mapping_failed": 0, "implausible_count": 0}
