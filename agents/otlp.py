@@ -23,6 +23,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from autoscope.agents import semconv
+from autoscope.agents.config import Settings
+from autoscope.agents.transport import CollectorConnection, HttpAnswer, Refused, Reply, refusal
 from google.rpc.status_pb2 import Status  # googleapis-common-protos, installed with the OTLP exporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -31,10 +34,6 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_INFO, LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-
-from autoscope.agents import semconv
-from autoscope.agents.config import Settings
-from autoscope.agents.transport import CollectorConnection, HttpAnswer, Refused, Reply, refusal
 
 
 def any_value(value: Any) -> AnyValue:

@@ -37,8 +37,8 @@ from typing import Any, TextIO
 from autoscope.agents import events as ev
 from autoscope.agents import hooks, runtime, semconv, tasks
 from autoscope.agents.config import Settings
-from autoscope.agents.event_ids import uuid7
 from autoscope.agents.delivery import spool_line
+from autoscope.agents.event_ids import uuid7
 from autoscope.agents.spool import spool_for
 from autoscope.agents.transport import Refused, Reply, Transport, make_transport
 

@@ -104,10 +104,11 @@ def _bare_otel() -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[
 
 def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[], dict[str, Any]]]:
     """The review hook and a task context manager, their exporter sending into a discarding transport."""
-    from autoscope import agents
     from autoscope.agents import delivery as delivery_module
     from autoscope.agents.otlp import OtlpTransport
     from autoscope.agents.transport import Reply
+
+    from autoscope import agents
 
     class Discard(OtlpTransport):
         """The OTLP transport up to the wire: events → an OTLP request's bytes, then discarded."""
