@@ -19,12 +19,10 @@ import time
 import weakref
 from typing import Any
 
-from autoscope.agents.batch_queue import THREAD_NAME, BatchQueue
+from autoscope.agents.batch_queue import BatchQueue
 from autoscope.agents.config import Settings
-from autoscope.agents.counters import COUNTERS, Counters
+from autoscope.agents.counters import Counters
 from autoscope.agents.delivery import DeliveryPolicy
-
-__all__ = ["COUNTERS", "THREAD_NAME", "Exporter"]
 
 _LIVE: weakref.WeakSet[Exporter] = weakref.WeakSet()
 

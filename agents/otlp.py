@@ -31,38 +31,50 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_INFO, LogRecord, ResourceLogs, ScopeLogs
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_INFO, LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 
-def any_value(value: Any) -> AnyValue:
-    """An attribute value as OTLP's ``AnyValue``; TypeError for what an attribute cannot be."""
+def set_value(target: AnyValue, value: Any) -> None:
+    """Write an attribute value into OTLP's ``AnyValue`` ``target``; TypeError for what an
+    attribute cannot be. In place: building messages and copying them in costs twice as much."""
     if isinstance(value, bool):  # before int: a bool is an int in Python
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, (list, tuple)):
-        return AnyValue(array_value=ArrayValue(values=[any_value(item) for item in value]))
-    raise TypeError(f"{type(value).__name__} is not an OTLP attribute value")
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, (list, tuple)):
+        items = target.array_value.values
+        target.array_value.SetInParent()  # an empty array is still an array
+        for item in value:
+            set_value(items.add(), item)
+    else:
+        raise TypeError(f"{type(value).__name__} is not an OTLP attribute value")
 
 
-def attributes(values: Mapping[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=key, value=any_value(value)) for key, value in values.items()]
+def add_attributes(target: Any, values: Mapping[str, Any]) -> None:
+    """Append ``values`` to a repeated ``KeyValue`` field."""
+    for key, value in values.items():
+        pair = target.add()
+        pair.key = key
+        set_value(pair.value, value)
 
 
-def log_record(event: Mapping[str, Any], observed_ns: int) -> LogRecord:
-    """``event`` as an OTLP log record of Autoscope's semantic conventions."""
-    return LogRecord(
-        time_unix_nano=semconv.timestamp_ns(event["occurred_at"]), observed_time_unix_nano=observed_ns,
-        severity_number=SEVERITY_NUMBER_INFO, severity_text="INFO",
-        event_name=semconv.event_name(event["type"]),
-        attributes=attributes(semconv.to_attributes(dict(event))),
-    )
+def add_log_record(records: Any, event: Mapping[str, Any], observed_ns: int) -> LogRecord:
+    """Append ``event`` to the repeated field ``records`` as a log record of Autoscope's
+    semantic conventions."""
+    record = records.add()
+    record.time_unix_nano = semconv.timestamp_ns(event["occurred_at"])
+    record.observed_time_unix_nano = observed_ns
+    record.severity_number = SEVERITY_NUMBER_INFO
+    record.severity_text = "INFO"
+    record.event_name = semconv.event_name(event["type"])
+    add_attributes(record.attributes, semconv.to_attributes(dict(event)))
+    return record
 
 
 class OtlpTransport:
@@ -74,15 +86,20 @@ class OtlpTransport:
         service = {"service.name": settings.tool}
         if settings.tool_version:
             service["service.version"] = settings.tool_version
-        self._resource = Resource(attributes=attributes(service))
-        self._scope = InstrumentationScope(name=semconv.SCOPE)
+        self._resource = Resource()
+        add_attributes(self._resource.attributes, service)
 
     def request(self, events: Sequence[Mapping[str, Any]]) -> ExportLogsServiceRequest:
         """The OTLP request carrying ``events``; raises on an event that cannot be a record."""
+        request = ExportLogsServiceRequest()
+        resource_logs = request.resource_logs.add()
+        resource_logs.resource.CopyFrom(self._resource)
+        scope_logs = resource_logs.scope_logs.add()
+        scope_logs.scope.name = semconv.SCOPE
         now = time.time_ns()
-        records = [log_record(event, now) for event in events]
-        return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
-            resource=self._resource, scope_logs=[ScopeLogs(scope=self._scope, log_records=records)])])
+        for event in events:
+            add_log_record(scope_logs.log_records, event, now)
+        return request
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> Reply:
         try:
