@@ -18,6 +18,7 @@ agents/README.md):
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email.utils
 import enum
@@ -138,7 +139,11 @@ class CollectorConnection:
     ``User-Agent`` naming the tool, ``Authorization`` when there is a token). Decision: nothing
     of the tool's own OpenTelemetry configuration (``OTEL_EXPORTER_OTLP_HEADERS``, its
     certificates, its compression) reaches the Autoscope collector: those are the tool's
-    business, often a vendor's API key."""
+    business, often a vendor's API key.
+
+    A proxy in ``HTTP_PROXY``/``HTTPS_PROXY`` (``NO_PROXY`` excepted; read as ``urllib`` and
+    ``requests`` read them) is used as ``requests`` used it for the OTLP transport before:
+    a plain-HTTP collector through the proxy, an HTTPS one through a CONNECT tunnel."""
 
     def __init__(self, collector_url: str, path: str, content_type: str, token: str | None,
                  timeout_s: float, tool: str = "") -> None:
@@ -155,12 +160,22 @@ class CollectorConnection:
             self._headers["User-Agent"] = user_agent(tool)
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
+        self._proxy = proxy_for(url)
+        if self._proxy is not None and not self._https:  # a plain-HTTP proxy takes the whole URL
+            self._path = urllib.parse.urlunsplit((url.scheme, url.netloc, self._path, "", ""))
+            self._headers.update(_proxy_authorization(self._proxy))
         self._connection: http.client.HTTPConnection | None = None
 
     def _connect(self) -> http.client.HTTPConnection:
         if self._connection is None:
             kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            connection = kind(self._host, self._port, timeout=min(CONNECT_TIMEOUT_S, self._timeout_s))
+            timeout = min(CONNECT_TIMEOUT_S, self._timeout_s)
+            if self._proxy is None:
+                connection = kind(self._host, self._port, timeout=timeout)
+            else:
+                connection = kind(self._proxy.hostname, self._proxy.port or 8080, timeout=timeout)
+                if self._https:
+                    connection.set_tunnel(self._host, self._port, _proxy_authorization(self._proxy))
             connection.connect()
             assert connection.sock is not None
             connection.sock.settimeout(self._timeout_s)  # connected: the answer may take longer
@@ -198,6 +213,25 @@ class CollectorConnection:
                 return self._exchange(body)
         except (OSError, http.client.HTTPException) as exc:
             return Reply(retry=True, detail=f"collector unreachable: {_short(exc)}")
+
+
+def proxy_for(url: urllib.parse.SplitResult) -> urllib.parse.SplitResult | None:
+    """The proxy the environment names for ``url`` (``HTTP_PROXY``/``HTTPS_PROXY``, unless
+    ``NO_PROXY`` lists its host), or None."""
+    import urllib.request  # here, on the exporter's thread: it is slow to import for the tool
+
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if not proxy or not url.hostname or urllib.request.proxy_bypass(url.netloc if url.port else url.hostname):
+        return None
+    parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    return parsed if parsed.hostname else None
+
+
+def _proxy_authorization(proxy: urllib.parse.SplitResult) -> dict[str, str]:
+    if not proxy.username:
+        return {}
+    credentials = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
 def _short(exc: BaseException) -> str:

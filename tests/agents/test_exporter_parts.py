@@ -144,3 +144,71 @@ def test_the_otlp_transport_needs_neither_the_sdk_nor_its_exporter(collector: St
     assert [r["event_name"] for r in records] == ["autoscope.review", "autoscope.task"]
     assert all(r["resource"] == {"service.name": "probe", "service.version": "2.0"} for r in records)
     assert {r["scope"] for r in records} == {"autoscope.agents"}
+
+
+class ForwardProxy:
+    """A plain-HTTP forward proxy: takes absolute-URI requests and forwards them."""
+
+    def __init__(self) -> None:
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.seen: list[tuple[str, str | None]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                import urllib.parse
+
+                proxy.seen.append((self.path, self.headers.get("Proxy-Authorization")))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                target = urllib.parse.urlsplit(self.path)
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-authorization"}
+                upstream.request("POST", target.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://user:p%40ss@127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("transport", ["otlp", "native"])
+def test_both_transports_go_through_the_proxy_the_environment_names(
+        collector: StubCollector, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    """As requests did for the OTLP transport before: HTTP_PROXY is used, NO_PROXY respected."""
+    proxy = ForwardProxy()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        agents.configure(**hook_settings(collector.url, transport=transport))
+        first = agents.review("t1", "approved", minutes=1)
+        assert agents.flush(10)
+        path = {"otlp": "/v1/logs", "native": "/v1/events"}[transport]
+        assert proxy.seen == [(collector.url + path, "Basic dXNlcjpwQHNz")]  # user:p@ss
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        agents.configure(**hook_settings(collector.url, transport=transport))
+        second = agents.review("t1", "approved", minutes=1)
+        assert agents.flush(10)
+        assert len(proxy.seen) == 1  # straight to the collector this time
+        assert collector.accepted_ids() == [first, second]
+    finally:
+        proxy.stop()
