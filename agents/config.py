@@ -54,8 +54,8 @@ class Settings:
     #: ``otlp``: OpenTelemetry log records, OTLP/HTTP to ``{collector_url}/v1/logs``;
     #: ``native``: JSON batches to ``{collector_url}/v1/events`` (cheaper; the demo uses it)
     transport: str = "otlp"
-    #: ``own``: events go through the hooks' own queue, spool and exporter (a private
-    #: LoggerProvider; the tool's OpenTelemetry setup is never touched); ``global``: events are
+    #: ``own``: events go through the hooks' own queue, spool and exporter (no SDK
+    #: LoggerProvider of ours; the tool's OpenTelemetry setup is never touched); ``global``: events are
     #: emitted as log records into the tool's global LoggerProvider and its pipeline exports them
     otel_provider: str = "own"
     #: tasks also as spans (``autoscope.task <category>``) when the tool has a tracer provider

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 
 from autoscope.agents import events
 from autoscope.agents.config import Settings, load_settings
+from autoscope.agents.counters import COUNTERS
 from autoscope.agents.error_report import ErrorReport
-from autoscope.agents.exporter import COUNTERS, Exporter
+from autoscope.agents.exporter import Exporter
 
 logger = logging.getLogger("autoscope.agents")
 

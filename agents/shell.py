@@ -38,9 +38,10 @@ from typing import Any, TextIO
 from autoscope.agents import events as ev
 from autoscope.agents import hooks, runtime, semconv, tasks
 from autoscope.agents.config import Settings
+from autoscope.agents.delivery import spool_line
 from autoscope.agents.event_ids import uuid7
-from autoscope.agents.exporter import make_transport, spool_for
-from autoscope.agents.transport import Refused
+from autoscope.agents.spool import spool_for
+from autoscope.agents.transport import Refused, Reply, Transport, make_transport
 
 ENVELOPE = ("team", "actor", "occurred_at", "event_id", "tool")
 
@@ -185,27 +186,19 @@ def send_now(event: dict[str, Any], settings: Settings, timeout_s: float) -> tup
     collector does not answer, or ("held", why) when it refuses the event for want of a valid
     token (or is not a collector): kept in the spool either way, re-sent by the next command.
     Retryable answers are retried (honouring Retry-After) until ``settings.spool_after_s``."""
-    line = json.dumps(event, separators=(",", ":"), allow_nan=False).encode()
     try:
         transport, _ = make_transport(settings)
     except ValueError as exc:
         return "rejected", str(exc)
-    deadline = time.monotonic() + min(settings.spool_after_s, timeout_s)
-    delay = 0.25
-    while True:
-        reply = transport.send([line])
-        if reply.refused in (Refused.UNAUTHORIZED, Refused.MISDIRECTED):
-            break
-        if not reply.retry:
-            if reply.rejected or reply.refused:
-                return "rejected", reply.detail or "rejected"
-            return "sent", ""
-        wait = reply.retry_after_s if reply.retry_after_s is not None else delay
-        if time.monotonic() + wait > deadline:
-            break
-        time.sleep(wait)
-        delay = min(delay * 2, 2.0)
-    written = spool_for(settings).write([line])
+    try:
+        reply = _send_patiently(transport, event, settings, timeout_s)
+    finally:
+        transport.close()
+    if reply is None:
+        return "sent", ""
+    if not reply.retry and reply.refused not in (Refused.UNAUTHORIZED, Refused.MISDIRECTED):
+        return "rejected", reply.detail or "rejected"
+    written = spool_for(settings).write([spool_line(event)])
     if not written:
         return "rejected", f"{reply.detail}, and the spool is full"
     if reply.refused is Refused.UNAUTHORIZED:
@@ -215,6 +208,24 @@ def send_now(event: dict[str, Any], settings: Settings, timeout_s: float) -> tup
         return "held", (f"{settings.collector_url} does not take Autoscope events ({reply.detail}); "
                         "check AUTOSCOPE_COLLECTOR_URL (or --collector-url)")
     return "spooled", reply.detail
+
+
+def _send_patiently(transport: Transport, event: dict[str, Any], settings: Settings,
+                    timeout_s: float) -> Reply | None:
+    """Send ``event``, retrying retryable answers (honouring Retry-After) until
+    ``settings.spool_after_s``; None when it was accepted, else the last answer."""
+    deadline = time.monotonic() + min(settings.spool_after_s, timeout_s)
+    delay = 0.25
+    while True:
+        reply = transport.send([event])
+        if not reply.retry:
+            accepted = reply.refused is None and not reply.rejected
+            return None if accepted else reply
+        wait = reply.retry_after_s if reply.retry_after_s is not None else delay
+        if time.monotonic() + wait > deadline:
+            return reply
+        time.sleep(wait)
+        delay = min(delay * 2, 2.0)
 
 
 def deliver(event: dict[str, Any], timeout_s: float, out: TextIO = sys.stdout,

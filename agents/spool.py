@@ -10,17 +10,21 @@ Events the collector refused one by one for a reason no re-send can fix (a singl
 over its size limit, or one it could not read) are *set aside* under ``refused/``, one JSON
 line each with the answer, so that nothing the hooks were given is lost without a trace.
 
-Only the exporter's background thread uses a Spool; it is not thread-safe.
+Only the exporter's background thread uses a Spool (and ``autoscope emit``, in its own
+process); it is not thread-safe.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import itertools
 import json
 import os
 from pathlib import Path
+
+from autoscope.agents.config import Settings
 
 _SEGMENT_PREFIX = "seg-"
 _SEGMENT_SUFFIX = ".jsonl"
@@ -150,3 +154,9 @@ class Spool:
             claim.path.unlink()
         except FileNotFoundError:
             pass
+
+
+def spool_for(settings: Settings) -> Spool:
+    """The spool of ``settings``' collector: one subdirectory per collector URL."""
+    url_key = hashlib.sha256(settings.collector_url.encode()).hexdigest()[:12]
+    return Spool(settings.spool_dir / url_key, settings.spool_max_bytes)

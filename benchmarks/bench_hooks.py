@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,21 +104,21 @@ def _bare_otel() -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[
 
 def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[], dict[str, Any]]]:
     """The review hook and a task context manager, their exporter sending into a discarding transport."""
-    from autoscope import agents
-    from autoscope.agents import exporter as exporter_module
+    from autoscope.agents import delivery as delivery_module
+    from autoscope.agents.otlp import OtlpTransport
     from autoscope.agents.transport import Reply
 
-    from autoscope.agents.otlp import OtlpTransport
+    from autoscope import agents
 
     class Discard(OtlpTransport):
-        """The OTLP transport up to the exporter: JSON → OTel log records, then discarded."""
+        """The OTLP transport up to the wire: events → an OTLP request's bytes, then discarded."""
 
-        def send(self, lines: list[bytes]) -> Reply:
-            self.records([json.loads(line) for line in lines])
-            return Reply(accepted=len(lines))
+        def send(self, events: Sequence[Mapping[str, Any]]) -> Reply:
+            self.request(events).SerializeToString()
+            return Reply(accepted=len(events))
 
-    original = exporter_module.make_transport
-    exporter_module.make_transport = lambda settings: (Discard(settings), "")  # type: ignore[assignment]
+    original = delivery_module.make_transport
+    delivery_module.make_transport = lambda settings: (Discard(settings), "")  # type: ignore[assignment]
     # default settings (task spans on: without a tracer provider in the tool they cost a lookup)
     agents.configure(collector_url="http://127.0.0.1:9", team="pretraining", actor="ada@lab.example",
                      tool="bench", tool_version="1.0", transport=transport, max_queue_size=1 << 20,
@@ -135,7 +135,7 @@ def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], 
         agents.flush(60)
         stats = agents.stats()
         agents.shutdown(10)  # no exporter thread left behind to compete with later benchmarks
-        exporter_module.make_transport = original  # type: ignore[assignment]
+        delivery_module.make_transport = original  # type: ignore[assignment]
         return stats
 
     return review, task, finish
