@@ -38,10 +38,9 @@ MAY_IMPORT: dict[str, set[str]] = {
 #: third-party roots the hooks may import anywhere, and per file
 HOOKS_THIRD_PARTY = {"opentelemetry"}
 HOOKS_THIRD_PARTY_IN = {
-    # requests: the OTLP transport's session for OTLPLogExporter (that exporter's own HTTP
-    # client, installed with it); google: google.rpc.Status (googleapis-common-protos), also a
-    # dependency of that exporter
-    "otlp.py": {"requests", "google"},
+    # google: google.rpc.Status (googleapis-common-protos), the body of the collector's OTLP
+    # error answers
+    "otlp.py": {"google"},
     # CODEOWNERS (gitignore) patterns of git's team mapping; pure Python, no dependencies,
     # imported only by `autoscope git` commands, never by a tool that imports the hooks
     "git_teams.py": {"pathspec"},
