@@ -423,7 +423,7 @@ KEY_NAMES = {
                    "log:gemini_cli.tool_call", "log:gen_ai.client.inference.operation.details"),
     "codex": ("log:codex.user_prompt", "log:codex.api_request", "log:codex.sse_event", "log:codex.tool_decision",
               "log:codex.tool_result"),
-    "openai-v2": ("span:chat gpt-4o-mini", "metric:gen_ai.client.token.usage", "metric:gen_ai.client.operation.duration"),
+    "openai-v2": ("span:chat", "metric:gen_ai.client.token.usage", "metric:gen_ai.client.operation.duration"),
 }
 
 
@@ -432,7 +432,9 @@ def table_row(recording: str) -> str:
     s = expected(recording)
     names = names_sent(recording)
     kinds = Counter(key.split(":", 1)[0] for key, n in names.items() for _ in range(n))
-    key_names = ", ".join(f"{k.split(':', 1)[1]} {names[k]}" for k in KEY_NAMES[s.client] if k in names)
+    # A key is a name or its start ("span:chat" covers "chat gpt-4o-mini").
+    key_names = ", ".join(f"{n.split(':', 1)[1]} {names[n]}" for k in KEY_NAMES[s.client] for n in names
+                          if n == k or n.startswith(k + " "))
     t = s.tokens
     tokens = f"{t['input']}/{t['output']}/{t['cache_read']}/{t['cache_write']}/{t['thoughts']}"
     decisions = "; ".join(f"{mode}: " + ", ".join(f"{d} {n}" for d, n in sorted(ds.items()))

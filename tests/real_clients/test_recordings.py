@@ -87,6 +87,17 @@ def test_claude_code_interactive_session_by_hand() -> None:
     assert (first.model_ms, first.model_calls) == (21 + 24 + 27 + 57, 4)
 
 
+def test_claude_code_turn_spans_several_exports() -> None:
+    # What a mapping that joins a turn within one export gets wrong: the interactive first
+    # turn's records arrive in three log exports (0003: prompt and the first calls; 0005 and
+    # 0008: each after a person's answer).
+    turn_id = ex.expected("claude-code-interactive-http-protobuf").turns[0].prompt_id
+    exports = [req.path.name[:-len("-logs.pb")].rsplit("-", 1)[1]
+               for req in ex.load("claude-code-interactive-http-protobuf") if req.signal == "logs"
+               and any(r.attrs.get("prompt.id") == turn_id for r in ex.records([req]))]
+    assert exports == ["0003", "0005", "0008"]
+
+
 def test_claude_code_sums_are_the_same_over_every_transport() -> None:
     def sums(name: str) -> tuple[object, ...]:
         s = ex.expected(name)
