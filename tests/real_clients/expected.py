@@ -294,11 +294,19 @@ GEMINI_EDIT_TOOLS = {"write_file", "replace", "edit"}
 def _gemini(recs: list[Record]) -> Sums:
     s = Sums("gemini-cli", lines_added=0, lines_removed=0)
     logs = [r for r in recs if r.kind == "log"]
-    approval = next((str(r.attrs.get("approval_mode")) for r in logs if r.name == "gemini_cli.config"), "default")
+    # The approval mode in force: set at start (`gemini_cli.config`) and changed mid-session by
+    # a person's "Allow for this session" on an edit (`plan.approval_mode_switch` → autoEdit),
+    # after which edits are logged `auto_accept` or even `accept` though nobody was asked.
+    approval = "default"
     s.prompts = sum(1 for r in logs if r.name == "gemini_cli.user_prompt")
+    s.slash_commands = sum(1 for r in logs if r.name == "gemini_cli.slash_command")
     turns = _turns_by_prompt(recs, "gemini_cli.user_prompt", "prompt_id", lambda r: True)
     for r in logs:
-        if r.name == "gemini_cli.api_response":
+        if r.name == "gemini_cli.config":
+            approval = str(r.attrs.get("approval_mode") or "default")
+        elif r.name == "gemini_cli.plan.approval_mode_switch":
+            approval = str(r.attrs.get("to_mode") or approval)
+        elif r.name == "gemini_cli.api_response":
             s.model_calls += 1
             s.tokens["input"] += int(r.attrs.get("input_token_count") or 0)
             s.tokens["output"] += int(r.attrs.get("output_token_count") or 0)

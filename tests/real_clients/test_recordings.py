@@ -143,6 +143,21 @@ def test_gemini_cli_auto_edit_accepts_edits_by_rule_and_has_no_shell() -> None:
     assert (s.lines_added, s.lines_removed) == (4, 1)
 
 
+def test_gemini_cli_interactive_session_by_hand() -> None:
+    # approval_mode=default. Turn 1: write_file accept, replace accept (each "Allow once"),
+    # run_shell_command reject (Esc). Turn 2: the person picks "Allow for this session" on the
+    # write_file, which Gemini logs as plan.approval_mode_switch default→autoEdit and then
+    # write_file decision=auto_accept and replace decision=accept (autoEdit: nobody asked);
+    # run_shell_command accept (asked). /quit is a gemini_cli.slash_command, not a prompt.
+    # 9 api_response of 900/30/600/12; lines: +2, +2 −1, +1 −2, +2 −1.
+    s = ex.expected("gemini-cli-interactive-http-json")
+    assert (s.prompts, s.slash_commands, s.model_calls) == (2, 1, 9)
+    assert s.tokens == {"input": 8100, "output": 270, "cache_read": 5400, "cache_write": 0, "thoughts": 108}
+    assert s.decisions == {"person": {"accept": 3, "reject": 1}, "rule": {"accept": 2}}
+    assert (s.lines_added, s.lines_removed) == (7, 4)
+    assert [t.model_calls for t in s.turns] == [4, 5]
+
+
 def test_codex_by_hand() -> None:
     # 1 codex.user_prompt; 3 model calls, each logged as a `response.completed` sse_event twice,
     # once with usage: input 700, cached 500, output 25, reasoning 8; 2 codex.tool_decision
