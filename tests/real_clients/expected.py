@@ -427,8 +427,9 @@ def summary(recording: str) -> dict[str, Any]:
 KEY_NAMES = {
     "claude-code": ("log:user_prompt", "log:api_request", "log:api_error", "log:tool_decision", "log:tool_result",
                     "metric:claude_code.lines_of_code.count", "metric:claude_code.commit.count"),
-    "gemini-cli": ("log:gemini_cli.user_prompt", "log:gemini_cli.api_response", "log:gemini_cli.api_error",
-                   "log:gemini_cli.tool_call", "log:gen_ai.client.inference.operation.details"),
+    "gemini-cli": ("log:gemini_cli.user_prompt", "log:gemini_cli.slash_command", "log:gemini_cli.api_response",
+                   "log:gemini_cli.api_error", "log:gemini_cli.tool_call", "log:gemini_cli.plan.approval_mode_switch",
+                   "log:gen_ai.client.inference.operation.details"),
     "codex": ("log:codex.user_prompt", "log:codex.api_request", "log:codex.sse_event", "log:codex.tool_decision",
               "log:codex.tool_result"),
     "openai-v2": ("span:chat", "metric:gen_ai.client.token.usage", "metric:gen_ai.client.operation.duration"),
