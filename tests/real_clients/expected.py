@@ -349,16 +349,20 @@ def _codex(recs: list[Record]) -> Sums:
     s = Sums("codex")
     logs = [r for r in recs if r.kind == "log"]
     s.prompts = sum(1 for r in logs if r.name == "codex.user_prompt")
-    # Under approval_policy=never Codex still says source=Config: the policy tells it apart.
-    policy = next((str(r.attrs.get("approval_policy")) for r in logs if r.name == "codex.conversation_starts"), "")
-    turn: Turn | None = None
+    # One process may run several conversations at once (the TUI starts a helper thread with
+    # approval_policy=never next to the person's): turns and policies are per conversation.id.
+    policy: dict[str, str] = {}
+    current: dict[str, Turn] = {}
     turns: list[Turn] = []
     for r in logs:
-        if r.name == "codex.user_prompt":
-            turn = Turn(str(r.attrs.get("conversation.id", "")), r.time_ns, r.time_ns)
-            turns.append(turn)
-        elif turn is not None:
-            turn.last_ns = max(turn.last_ns, r.time_ns)
+        conv = str(r.attrs.get("conversation.id", ""))
+        if r.name == "codex.conversation_starts":
+            policy[conv] = str(r.attrs.get("approval_policy"))
+        elif r.name == "codex.user_prompt":
+            current[conv] = Turn(conv, r.time_ns, r.time_ns)
+            turns.append(current[conv])
+        elif conv in current:
+            current[conv].last_ns = max(current[conv].last_ns, r.time_ns)
         # Codex logs each `response.completed` twice: once bare, once with the usage. Only the
         # one with the usage is a model call's record of spend.
         if (r.name == "codex.sse_event" and r.attrs.get("event.kind") == "response.completed"
@@ -368,13 +372,13 @@ def _codex(recs: list[Record]) -> Sums:
             s.tokens["output"] += int(r.attrs.get("output_token_count") or 0)
             s.tokens["cache_read"] += int(r.attrs.get("cached_token_count") or 0)
             s.tokens["thoughts"] += int(r.attrs.get("reasoning_token_count") or 0)
-        elif r.name == "codex.api_request" and turn is not None:
-            turn.model_calls += 1
-            turn.model_ms += float(r.attrs.get("duration_ms") or 0)
+        elif r.name == "codex.api_request" and conv in current:
+            current[conv].model_calls += 1
+            current[conv].model_ms += float(r.attrs.get("duration_ms") or 0)
         elif r.name == "codex.tool_decision":
-            source = str(r.attrs.get("source", "")).lower()  # Codex 0.171 spells it `Config`
+            source = str(r.attrs.get("source", "")).lower()  # Codex 0.171 spells it `Config`, `User`
             decision = str(r.attrs.get("decision"))
-            mode = ("person" if source == "user" else "never_asked" if policy == "never"
+            mode = ("person" if source == "user" else "never_asked" if policy.get(conv) == "never"
                     else "rule" if source == "config" else f"unknown:{source}")
             s.decide(mode, decision)
     kinds = {"input": "input", "output": "output", "cached_input": "cache_read",
