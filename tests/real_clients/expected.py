@@ -6,9 +6,12 @@ the sums it gives are an independent reading of what the client sent. The collec
 
 Conventions (named here because the clients differ and the mapping must pick one):
 - A **turn** is one user prompt that is not a slash command. Slash commands (Claude Code
-  `user_prompt` with `command_name`) are counted apart; the model calls made under a slash
-  command's prompt id (e.g. Claude Code's session-title call after `/clear`) still count as
-  model calls and spend, but not as a turn.
+  `user_prompt` with `command_name`, Gemini `gemini_cli.slash_command`) are counted apart; the
+  model calls made under a slash command's prompt id (e.g. Claude Code's session-title call
+  after `/clear`) still count as model calls and spend, but not as a turn. Codex has no prompt
+  id: a turn is what follows a `codex.user_prompt` in the same `conversation.id`. `prompts`
+  counts every prompt event as sent, including the one Codex's TUI sends to its own helper
+  conversation (see the fixtures README); whether that is a task is the mapping's decision.
 - **Tokens by kind** are the client's own numbers. `input` is what the client calls input:
   Claude Code's excludes cache reads/writes (Anthropic semantics); Gemini CLI's and Codex's
   include the cached part (`cache_read` is a subset of `input` there). `thoughts` is
@@ -16,10 +19,14 @@ Conventions (named here because the clients differ and the mapping must pick one
 - Spend and tokens come from the per-call EVENTS (`api_request`, `api_response`,
   `response.completed`, GenAI spans); the clients' metrics carry the same numbers again and
   `metric_tokens` lets a test check that they agree (taking both would double count).
-- **Decision modes**: `person` (a human answered a prompt), `rule` (a standing rule: Claude Code
-  `source=config` i.e. `--allowedTools`/accept-edits, Gemini `auto_accept`/auto_edit for edit
-  tools, Codex `source=config`), `never_asked` (Claude Code bypassPermissions, Gemini `--yolo`,
-  Codex `approval_policy=never`). Each mode maps to {decision: count}.
+- **Decision modes**: `person` (a human answered a prompt: Claude Code `source=user_*`, Gemini
+  accept/reject/modify in default mode, Codex `source=User`), `rule` (a standing rule: Claude
+  Code `source=config` i.e. `--allowedTools`/accept-edits/default read rules, Gemini
+  `auto_accept` or an edit under autoEdit — the mode in force is followed through
+  `plan.approval_mode_switch` —, Codex `source=Config` under a policy that can ask),
+  `never_asked` (Gemini under yolo, Codex under `approval_policy=never`). Claude Code's
+  bypassPermissions is reported as `source=config` and so reads as `rule`: its telemetry
+  cannot tell them apart. Each mode maps to {decision: count}.
 - A turn's **wall time** is from its prompt record to the last record carrying its prompt id;
   its **model time** is the sum of its model calls' `duration_ms`.
 """
