@@ -23,6 +23,15 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert tests in ci_lines
 
 
+def test_ci_lints_before_it_tests() -> None:
+    """ruff's lint and format check run in CI, before the suite (a failure there costs seconds)."""
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    _, tests = readme_commands()
+    lint = ci_lines.index(".venv/bin/ruff check . && .venv/bin/ruff format --check .")
+    assert lint < ci_lines.index(tests)
+    assert "[tool.ruff]" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
 def test_every_sub_package_is_listed_for_installation() -> None:
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     on_disk = set()
