@@ -1,4 +1,4 @@
-"""The wire contract, v1: the eight event types of DESIGN.md as msgspec Structs.
+"""The wire contract, v1: the eight event types of docs/design.md as msgspec Structs.
 
 An event is a JSON object with the envelope fields (`event_id`, `schema_version`, `type`,
 `occurred_at`, `source`, `actor`, `team`) and the fields of its `type`. msgspec decodes it
@@ -8,7 +8,7 @@ message that names the field and the reason, e.g.
 
 Decisions the design left open, made here:
 
-* Unknown fields are rejected (``forbid_unknown_fields``), as DESIGN.md asks.
+* Unknown fields are rejected (``forbid_unknown_fields``), as docs/design.md says.
 * Label-like strings (team, category names, model ids, accelerator types, purposes, tags …)
   must match :data:`LABEL`: short, no spaces, no ``@``. That is how "no free text and no emails
   reach the warehouse" is enforced structurally rather than by scrubbing.
@@ -18,7 +18,7 @@ Decisions the design left open, made here:
 * Numbers are finite: JSON cannot carry infinity, but a mapped attribute can (``"1e999"`` as a
   string reads as ``inf``); every float field has a finite upper bound, and an infinite or
   NaN value is rejected as "must be a finite number", naming the field.
-* ``family`` of a task defaults to its ``category`` (DESIGN.md), filled in by :func:`normalize`.
+* ``family`` of a task defaults to its ``category`` (docs/design.md), filled in by :func:`normalize`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Automation share (DESIGN.md): the AI, mixed and human shares of tasks, and time-weighted.
+"""Automation share (docs/indicators.md): the AI, mixed and human shares of tasks, and time-weighted.
 
 * ``ai_share``, ``mixed_share``, ``human_share``: shares of all task events in the cell.
 * ``time_weighted_ai_share`` = Σ human_minutes of *successful AI* tasks (executor ``ai``;
