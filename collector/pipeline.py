@@ -5,8 +5,11 @@ filled in its part (decoded items, validated events, pseudonyms …). A stage th
 whole request sets :attr:`Batch.refusal`; :func:`run` then stops. Per-event problems are
 recorded on the item and never stop the others: one bad event does not sink its batch.
 
-The topology, by module: ``receivers/`` (where a request enters) → ``transforms/`` (decode,
-validate, pseudonymize) → ``sinks/`` (where accepted events land: Kafka).
+Where the parts live: ``receivers/`` (where a request enters and is admitted), ``mapping/``
+(OTLP records → events), ``transforms/`` (decode, validate, pseudonymize), ``intake.py`` (runs
+the stages over a batch and hands the outcome to the sinks), ``sinks/`` (the fsync'd spool of
+accepted events, the quarantine of rejected ones, the forwarder from the spool to Kafka);
+``app.py`` assembles them.
 """
 
 from __future__ import annotations
