@@ -3,8 +3,9 @@ every refusal names the problem.
 
 Two kinds of generator: a seeded mutation fuzzer (bit flips, truncation, splices, hostile
 tokens) over valid payloads, for volume, and hypothesis for
-structured JSON through the HTTP endpoints: about 240,000 inputs per run.
-``AUTOSCOPE_FUZZ_SCALE=10`` runs ten times more.
+structured JSON through the HTTP endpoints: about 240,000 inputs per run in the ``full`` profile
+(``--hypothesis-profile=full``), a tenth in the default ``ci`` one (tests/sizes.py).
+``AUTOSCOPE_FUZZ_SCALE=10`` runs ten times the full size.
 """
 
 from __future__ import annotations
@@ -35,8 +36,14 @@ from autoscope.collector.transforms.decode import decode_json_array
 from autoscope.kafka_settings import KafkaSettings
 from tests.collector.otlp.conftest import attrs, log_record, logs_body, metrics_body, point, sum_metric
 from tests.event_samples import event
+from tests.sizes import scale
 
-SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", "1"))
+# a tenth in the default (ci) profile; AUTOSCOPE_FUZZ_SCALE overrides either
+# minutes at full size (test_total_inputs_tried counts across the module: tests/conftest.py keeps
+# a module on one xdist worker)
+pytestmark = pytest.mark.slow
+
+SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", scale(full=1, ci=0.1)))
 HOSTILE = [b"null", b"1e999", b'"\\ud800"', b"[" * 200, b"{}" * 50, b"\x00", b"-0", b'"' + b"a" * 5000 + b'"',
            b"true", b"NaN", b'{"type":', b"\xef\xbb\xbf", b"9" * 400]
 TOTAL = {"count": 0}
