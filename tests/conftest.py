@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, settings
 from autoscope.broker import EmbeddedBroker
 from autoscope.kafka_settings import KafkaSettings, ensure_topic
 
-
 # The default size, ``ci``: hypothesis's own default of 100 examples is a tenth here, like every
 # count tests/sizes.py scales. ``--hypothesis-profile=full`` selects the full size.
 settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True,

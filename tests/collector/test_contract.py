@@ -6,12 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.sizes import examples
-
 from autoscope.collector import contract
 from autoscope.collector.contract import ContractError, convert_event, decode_event
-
 from tests.event_samples import event
+from tests.sizes import examples
 
 
 @pytest.mark.parametrize("type_", contract.EVENT_TYPES)

@@ -1,4 +1,5 @@
-"""The broker away for 30 s (8 s in the default ci profile) while hooks keep sending, then back empty: nothing lost or doubled.
+"""The broker away for 30 s (8 s in the default ci size) while hooks keep sending, then back
+empty: nothing lost or doubled.
 
 The embedded broker keeps nothing across a restart, so after it comes back the topic is
 recreated empty while the warehouse's stored offsets point past its end: the ingester must
