@@ -1,5 +1,5 @@
 """Shared fixtures: a real embedded broker (Tansu) and real DuckDB files under tmp_path; the
-suite's two sizes (hypothesis profiles, tests/sizes.py); how xdist shares the tests out."""
+suite's two sizes (hypothesis profiles, tests/sizes.py)."""
 
 from __future__ import annotations
 
@@ -18,16 +18,6 @@ settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("full", max_examples=100, deadline=None, print_blob=True)
 settings.load_profile("ci")  # before hypothesis's pytest plugin applies --hypothesis-profile
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks (--dist loadgroup)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run each test module on one xdist worker (module fixtures are built once, and a test may
-    count what the module's earlier tests did), and every test of the session's demo run on the
-    same worker, so the demo runs once. Without ``-n`` the marks change nothing."""
-    for item in items:
-        uses_demo = "demo_dir" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group("demo" if uses_demo else item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

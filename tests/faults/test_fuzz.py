@@ -39,8 +39,8 @@ from tests.event_samples import event
 from tests.sizes import scale
 
 # a tenth in the default (ci) profile; AUTOSCOPE_FUZZ_SCALE overrides either
-# minutes at full size (test_total_inputs_tried counts across the module: tests/conftest.py keeps
-# a module on one xdist worker)
+# minutes at full size (test_total_inputs_tried counts across the module: --dist loadfile, in
+# pyproject.toml, keeps a module on one xdist worker)
 pytestmark = pytest.mark.slow
 
 SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", scale(full=1, ci=0.1)))
