@@ -17,7 +17,7 @@ written once, in :mod:`autoscope.core.contract`. Here:
 * an infinite or NaN value is rejected as "must be a finite number", naming the field.
 
 The Struct names (``Task`` … ``Spend``, ``Envelope``, ``Event``) are re-exported because they
-are this module's documented public API (README "Event contract"): the collector's stages and
+are this module's documented public API (README "Event contract"; docs/design.md): the collector's stages and
 tests type events by them.
 """
 

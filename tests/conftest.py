@@ -1,4 +1,5 @@
-"""Shared fixtures: a real embedded broker (Tansu) and real DuckDB files under tmp_path."""
+"""Shared fixtures: a real embedded broker (Tansu) and real DuckDB files under tmp_path; the
+suite's two sizes (hypothesis profiles, tests/sizes.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from autoscope.broker import EmbeddedBroker
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
+
+# The default size, ``ci``: hypothesis's own default of 100 examples is a tenth here, like every
+# count tests/sizes.py scales. ``--hypothesis-profile=full`` selects the full size.
+settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("full", max_examples=100, deadline=None, print_blob=True)
+settings.load_profile("ci")  # before hypothesis's pytest plugin applies --hypothesis-profile
 
 
 @pytest.fixture(scope="session")

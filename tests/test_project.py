@@ -6,6 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from hypothesis import settings
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER_OF = {"autoscope": "autoscope", "autoscope.core": "core", "autoscope.agents": "agents",
              "autoscope.collector": "collector", "autoscope.warehouse": "warehouse",
@@ -22,6 +24,21 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "autoscope demo" in demo and "pytest" in tests
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci_lines
+
+
+def test_ci_lints_before_it_tests() -> None:
+    """ruff's lint and format check run in CI, before the suite (a failure there costs seconds)."""
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    _, tests = readme_commands()
+    lint = ci_lines.index(".venv/bin/ruff check . && .venv/bin/ruff format --check .")
+    assert lint < ci_lines.index(tests)
+    assert "[tool.ruff]" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_the_suite_has_a_ci_size_and_a_documented_full_size() -> None:
+    """tests/sizes.py: ci (the default) generates less than full; the README says how to ask for full."""
+    assert settings.get_profile("ci").max_examples < settings.get_profile("full").max_examples
+    assert "--hypothesis-profile=full" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_sub_package_is_listed_for_installation() -> None:

@@ -1,12 +1,10 @@
-"""Decoded events → one Arrow table per event type, shaped like its DuckDB table.
+"""Decoded events → rows of their event type's DuckDB table, laid out as that table is.
 
 The layout comes from the warehouse itself (``information_schema``), so a migration that adds
 a column whose name is a field of the contract (:mod:`autoscope.core.contract`) flows through
 without code changes; ``tests/test_contract_drift.py`` holds the migrations to the contract. Each
 row is the envelope (``event_id``, ``occurred_at``, ``actor``, ``team``, ``tool`` =
 ``source.tool``, ``tool_version`` = ``source.version``) followed by the fields of the type.
-Times become naive UTC (``TIMESTAMP``): pyarrow converts an aware datetime to UTC when the
-target type carries no zone.
 
 The ingester does not build rows in Python: :meth:`TableLayout.insert_sql` inserts from the
 canonical JSON of validated events (``msgspec``'s encoding of the decoded Structs, one object a
@@ -15,6 +13,10 @@ widest type of each column (integers as HUGEINT, times as text) and the INSERT c
 column's type, so a value the column cannot hold fails the statement instead of becoming NULL
 (``from_json`` turns a BIGINT overflow into NULL silently). Times carry their offset in the
 JSON and are stored as UTC whatever the connection's TimeZone setting.
+
+:meth:`TableLayout.build` makes the same rows as an Arrow table, for the ingest benchmark's
+bulk-insert baseline (``benchmarks/bench_ingest.py``); there times become naive UTC
+(``TIMESTAMP``), since pyarrow converts an aware datetime to UTC when the type has no zone.
 
 :func:`table_layouts` refuses a schema that would silently drop a field of the contract.
 """

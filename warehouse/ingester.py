@@ -41,7 +41,7 @@ cannot open that file at all, not even read-only. So:
   it (see :mod:`autoscope.warehouse.turns`). Without a turn, such code can only use
   :func:`autoscope.warehouse.reader.open_read_only` while the ingester is stopped.
   Several writers or concurrent readers across
-  processes are what DuckLake is for (see DESIGN.md).
+  processes are what DuckLake is for (docs/design.md, "One DuckDB file, and turns").
 
 Command line (runs until SIGTERM or SIGINT; the batch in progress is finished or rolled back)::
 

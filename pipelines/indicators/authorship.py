@@ -1,4 +1,4 @@
-"""AI first authorship (DESIGN.md), over the cell's contribution events:
+"""AI first authorship (docs/indicators.md), over the cell's contribution events:
 
 * ``ai_first_author_share``: share whose first_author is ``ai``;
 * ``mean_ai_share``: mean of ai_share (0..1);

@@ -1,4 +1,4 @@
-"""Automation share (DESIGN.md): the AI, mixed and human shares of tasks, and time-weighted.
+"""Automation share (docs/indicators.md): the AI, mixed and human shares of tasks, and time-weighted.
 
 * ``ai_share``, ``mixed_share``, ``human_share``: shares of the cell's task events whose
   executor is known. A task sent without one (executor ``unknown``) is left out of every

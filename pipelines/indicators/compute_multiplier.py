@@ -1,4 +1,4 @@
-"""Compute multiplier (DESIGN.md): how much less compute a training run needs to reach a target
+"""Compute multiplier (docs/indicators.md): how much less compute a training run needs to reach a target
 loss than its baseline run did, for the same recipe and target loss.
 
 A milestone with a ``baseline_run_id`` is paired with that run's milestone of the same recipe

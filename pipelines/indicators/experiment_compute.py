@@ -1,4 +1,4 @@
-"""AI-vs-human experiment compute (DESIGN.md): shares of accelerator-hours by designer.
+"""AI-vs-human experiment compute (docs/indicators.md): shares of accelerator-hours by designer.
 
 * ``ai_designed_share``: hours of experiments designed by AI / all experiment hours;
 * ``ai_or_mixed_designed_share``: the same with mixed (AI and human) designs included.

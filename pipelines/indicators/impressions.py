@@ -1,4 +1,4 @@
-"""Impressions (DESIGN.md): per survey question, the mean score and the share of scores ≥ 4.
+"""Impressions (docs/indicators.md): per survey question, the mean score and the share of scores ≥ 4.
 
 * ``mean_score``, ``share_4_or_more`` (cut ``question``: one cell per question_id; the lab cell
   pools all answers and is the total that complementary suppression protects the questions

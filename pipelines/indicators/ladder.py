@@ -1,4 +1,4 @@
-"""Sophistication ladder (DESIGN.md): AI's share of tasks on each rung, and the highest rung
+"""Sophistication ladder (docs/indicators.md): AI's share of tasks on each rung, and the highest rung
 where that share is at least 10 %.
 
 * ``ai_share`` (cut ``rung``): AI task events / task events of a known executor on that rung

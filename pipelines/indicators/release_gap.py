@@ -1,4 +1,4 @@
-"""Internal–public gap (DESIGN.md): days from a model's internal deployment to its public release.
+"""Internal–public gap (docs/indicators.md): days from a model's internal deployment to its public release.
 
 A model is one model_id; when several deployment events name it, the latest (by occurred_at)
 describes it. It belongs to the period of its ``internal_at``. A model not yet public is an

@@ -1,4 +1,4 @@
-"""Human review frequency (DESIGN.md), over AI tasks (executor ``ai``):
+"""Human review frequency (docs/indicators.md), over AI tasks (executor ``ai``):
 
 * ``reviews_per_ai_task``: reviews of the cell's AI tasks / its AI tasks;
 * ``unreviewed_share``: share of its AI tasks with no review at all;

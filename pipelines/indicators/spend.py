@@ -1,4 +1,4 @@
-"""R&D spend distribution (DESIGN.md), over the cell's spend events:
+"""R&D spend distribution (docs/indicators.md), over the cell's spend events:
 
 * ``share_<category>`` for ai_tools, compute, data, staff, other: that category's amount_usd /
   all amount_usd of the cell;

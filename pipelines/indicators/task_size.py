@@ -1,4 +1,4 @@
-"""Delegated task size (DESIGN.md): how big the work handed to AI is, in human minutes.
+"""Delegated task size (docs/indicators.md): how big the work handed to AI is, in human minutes.
 
 Over the cell's AI task events (executor ``ai``, every outcome: the size of what was delegated,
 not of what succeeded):

@@ -1,4 +1,4 @@
-"""Tasks involved (DESIGN.md): how the cell's AI tasks spread over the six activity categories.
+"""Tasks involved (docs/indicators.md): how the cell's AI tasks spread over the six activity categories.
 
 * ``share_<category>`` for each of the six categories: AI task events of that category / all
   AI task events of the cell (they sum to 1);

@@ -1,4 +1,4 @@
-"""Time horizon (DESIGN.md, issue 6), by METR's published method ("Time Horizon 1.1",
+"""Time horizon (docs/indicators.md, issue 6), by METR's published method ("Time Horizon 1.1",
 ``eval-analysis-public``), so a lab's internal figure can be set beside METR's public ones.
 
 Data: every *completed* AI attempt (a task event with executor ``ai`` and outcome ``success``

@@ -62,8 +62,30 @@ def test_defaults_and_actor_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyP
         load_settings(colector_url="typo")
 
 
-def test_actor_comes_from_git_or_login() -> None:
-    assert config._default_actor()  # an email from git, else the login name, else "unknown"
+def test_actor_comes_from_git_or_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step of the fallback, in order: git's email, else the login name, else "unknown"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_SYSTEM", str(tmp_path / "no-system-config"))
+    monkeypatch.chdir(tmp_path)  # no repository here or above it: tmp_path is outside the worktree
+    for variable in ("USER", "LNAME", "USERNAME"):  # getpass reads LOGNAME first, then these
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LOGNAME", "ada-login")
+    assert config._default_actor() == "ada-login"  # no email anywhere: the login name
+
+    (home / ".gitconfig").write_text("[user]\n\temail = ada@lab.example\n")
+    assert config._default_actor() == "ada@lab.example"  # git's email wins over the login name
+
+    (home / ".gitconfig").unlink()
+
+    def no_login_name() -> str:
+        raise KeyError("getpwuid(): uid not found")  # what getpass raises in a container without one
+
+    monkeypatch.setattr(config.getpass, "getuser", no_login_name)
+    assert config._default_actor() == "unknown"
 
 
 def test_actor_is_what_git_config_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

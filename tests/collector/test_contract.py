@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from autoscope.collector import contract
 from autoscope.collector.contract import ContractError, convert_event, decode_event
-
 from tests.event_samples import event
+from tests.sizes import examples
 
 
 @pytest.mark.parametrize("type_", contract.EVENT_TYPES)
@@ -63,7 +63,7 @@ def test_encode_then_decode_round_trips() -> None:
     assert contract.decode_events(contract.encode_events(events)) == events
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_either_decode_or_raise_contract_error(raw: bytes) -> None:
     try:

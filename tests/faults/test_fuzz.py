@@ -8,7 +8,8 @@ string sizes, duplicate keys, encodings, compression, one format sent as another
 corpus (:mod:`tests.faults.structural_inputs`) through the test client, the real server
 (``autoscope collect`` on uvicorn, whose log must hold no traceback) and OTLP/gRPC, and
 hypothesis combining those traits on every endpoint and content type. About 240,000 inputs
-per run, sized for CI; ``AUTOSCOPE_FUZZ_SCALE=10`` runs ten times more of every generator.
+per run in the ``full`` profile (``--hypothesis-profile=full``), a tenth in the default ``ci`` one
+(tests/sizes.py); ``AUTOSCOPE_FUZZ_SCALE=10`` runs ten times the full size of every generator.
 """
 
 from __future__ import annotations
@@ -48,8 +49,14 @@ from tests.event_samples import event
 from tests.faults import structural_inputs
 from tests.faults.processes import CollectorProcess
 from tests.faults.structural_inputs import ENDPOINTS
+from tests.sizes import scale
 
-SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", "1"))
+# a tenth in the default (ci) profile; AUTOSCOPE_FUZZ_SCALE overrides either
+# minutes at full size (test_total_inputs_tried counts across the module: --dist loadfile, in
+# pyproject.toml, keeps a module on one xdist worker)
+pytestmark = pytest.mark.slow
+
+SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", scale(full=1, ci=0.1)))
 HOSTILE = [b"null", b"1e999", b'"\\ud800"', b"[" * 200, b"{}" * 50, b"\x00", b"-0", b'"' + b"a" * 5000 + b'"',
            b"true", b"NaN", b'{"type":', b"\xef\xbb\xbf", b"9" * 400]
 TOTAL = {"count": 0}

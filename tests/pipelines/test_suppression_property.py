@@ -11,6 +11,7 @@ from collections import defaultdict
 import duckdb
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +19,12 @@ from autoscope.pipelines.anonymize import apply_k_threshold
 from autoscope.pipelines.jobs import compute_indicators
 from autoscope.pipelines.periods import label, parent
 from autoscope.warehouse.schema import migrate
+from tests.sizes import examples
 
 from .disclosure import Atoms, disclosed, released_equations
+
+# every example solves a release's linear equations: minutes at full size
+pytestmark = pytest.mark.slow
 
 K = 5
 START = dt.datetime(2026, 9, 14, 10)  # weeks crossing a month end and a quarter end
@@ -102,7 +107,7 @@ def assert_nothing_disclosed(frame: pl.DataFrame, atoms: Atoms, equations: list,
     assert disclosed(atoms, equations, secrets) == []
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events)
 def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
     actors = actor_sets(rows)
@@ -142,7 +147,7 @@ task_events = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(task_events)
 def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int]]) -> None:
     """Every task indicator released together (one family), over the real job: no released
