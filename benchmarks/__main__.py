@@ -3,7 +3,8 @@
 Runs every ``benchmarks/bench_*.py`` (each exposes ``run(quick=False) -> list[dict]``), writes
 ``benchmarks/results/<UTC timestamp>.json`` (rows + machine + package versions + timings) and
 regenerates ``benchmarks/BENCHMARKS.md``: for each bench module, the rows of the newest full run
-that ran it (a quick run only where no full run has), with the machine and run they came from, followed by ``benchmarks/analysis.md``
+that ran it (a quick run only where no full run has), with the machine and run they came from,
+followed by ``benchmarks/analysis.md``
 (the profiles and what would move the unmet goals; written by hand).
 """
 
@@ -165,7 +166,8 @@ def render() -> str:
     for file, meta in sorted(machines.items()):
         m = meta["machine"]
         out.append(f"| `{file}` | {'quick' if meta['quick'] else 'full'} | {meta['duration_s']:.0f} s "
-                   f"| {m['cpu_model']}, {m['cores']} cores, {m['ram_gb']} GB RAM | {m['python']} | {m.get('git_commit') or '—'} |")
+                   f"| {m['cpu_model']}, {m['cores']} cores, {m['ram_gb']} GB RAM | {m['python']} "
+                   f"| {m.get('git_commit') or '—'} |")
     out.append("")
     names = [n for n in ORDER if n in chosen or n in EXPECTED] + sorted(set(chosen) - set(ORDER))
     for name in names:

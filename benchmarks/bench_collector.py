@@ -102,6 +102,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                     note=(f"{result['events_per_cpu_s'] or 0:,.0f} {unit.split('/')[0]} per CPU-second of the "
                           f"collector; request p50 {result['latency_p50_s'] or 0:.3f} s, p99 "
                           f"{result['latency_p99_s'] or 0:.3f} s; statuses {result['statuses']}; "
-                          f"body {result['body_bytes_mean'] / 1024:.0f} KiB; {duration if payload == 'native' else duration / 2:.0f} s load"),
+                          f"body {result['body_bytes_mean'] / 1024:.0f} KiB; "
+                          f"{duration if payload == 'native' else duration / 2:.0f} s load"),
                 ))
     return rows

@@ -83,7 +83,8 @@ def fill(conn: Any, total: int) -> None:
         FROM range({n_reviews}) t(i)""")
     conn.execute(f"""INSERT INTO experiments SELECT
         printf('00000000-0000-7000-a000-%012x', i), {envelope}, 'exp-' || i,
-        CASE WHEN {uni(61)} < least(0.7, 0.05 + 0.013 * {week}) THEN 'ai' WHEN {uni(61)} < 0.9 THEN 'mixed' ELSE 'human' END,
+        CASE WHEN {uni(61)} < least(0.7, 0.05 + 0.013 * {week}) THEN 'ai'
+             WHEN {uni(61)} < 0.9 THEN 'mixed' ELSE 'human' END,
         round(exp(ln(64) + ({uni(67)} - 0.5)), 2), 'h100', 'sweep', NULL
         FROM range({n_exp}) t(i)""")
     conn.execute(f"""INSERT INTO contributions SELECT
@@ -98,7 +99,8 @@ def fill(conn: Any, total: int) -> None:
         FROM range({n_spend}) t(i)""")
     conn.execute(f"""INSERT INTO impressions SELECT
         printf('00000000-0000-7000-d000-%012x', i), {envelope},
-        ['ai_speedup', 'trust'][CAST(1 + floor({uni(89)} * 2) AS INTEGER)], CAST(1 + floor({uni(97)} * 5) AS INTEGER), []
+        ['ai_speedup', 'trust'][CAST(1 + floor({uni(89)} * 2) AS INTEGER)],
+        CAST(1 + floor({uni(97)} * 5) AS INTEGER), []
         FROM range({n_impr}) t(i)""")
     conn.execute(f"""INSERT INTO model_deployments SELECT
         printf('00000000-0000-7000-e000-%012x', i), {envelope}, 'model-' || i,
@@ -162,7 +164,8 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
     conn.execute("INSERT INTO event_ids VALUES ('bench-mark', 'task', now()::TIMESTAMP - INTERVAL 1 HOUR, 'bench', 0, 0)")
     jobs.run(conn, full=True)
     conn.execute("""INSERT INTO tasks SELECT * REPLACE ('new-' || event_id AS event_id, 'new-' || task_id AS task_id)
-                    FROM tasks WHERE occurred_at >= (SELECT max(occurred_at) - INTERVAL 5 DAY FROM tasks) LIMIT 10000""")
+                    FROM tasks WHERE occurred_at >= (SELECT max(occurred_at) - INTERVAL 5 DAY FROM tasks)
+                    LIMIT 10000""")
     conn.execute("""INSERT INTO event_ids SELECT event_id, 'task', now()::TIMESTAMP, 'bench', 0, 0
                     FROM tasks WHERE event_id LIKE 'new-%'""")
     start = time.perf_counter()

@@ -51,8 +51,9 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
     one is honoured at once (the whole release is recomputed with it, stored or not); one below
     is refused with :class:`KTooLow`.
 
-    Raises :class:`~autoscope.pipelines.report.build.PeriodUnavailable` when the period has no events (checked before computing:
-    nothing would come of it) or is still not covered after the run, and
+    Raises :class:`~autoscope.pipelines.report.build.PeriodUnavailable` when the period has no
+    events (checked before computing: nothing would come of it) or is still not covered after the
+    run, and
     :class:`~autoscope.pipelines.privacy.BudgetExceeded` when the privacy budget refuses the run.
     """
     migrate(conn)

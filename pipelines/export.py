@@ -352,7 +352,8 @@ def export_period(
                 "(indicators_computed_at). periods_included have rows; periods_covered_without_activity fall "
                 "within the time Autoscope was collecting (from the first week with data to "
                 "indicators_computed_at) but recorded nothing; periods_not_covered fall outside it (before "
-                "collection began, or not begun when the indicators were computed), so nothing is known about them. weeks_with_data counts the ISO weeks of a period with rows."),
+                "collection began, or not begun when the indicators were computed), so nothing is known about "
+                "them. weeks_with_data counts the ISO weeks of a period with rows."),
             "format": fmt,
             "privacy": {"k": k_values[0] if len(k_values) == 1 else k_values,
                         "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",

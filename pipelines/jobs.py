@@ -324,16 +324,19 @@ def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledge
                    (SELECT DISTINCT indicator, metric, period_type, period FROM new_cells) AS n
                    WHERE v.indicator = n.indicator AND v.metric = n.metric
                      AND v.period_type = n.period_type AND v.period = n.period""")
-            cursor.execute(f"INSERT INTO indicator_values ({', '.join(STORED_COLUMNS)}) SELECT {', '.join(STORED_COLUMNS)} FROM new_cells")
+            columns = ", ".join(STORED_COLUMNS)
+            cursor.execute(f"INSERT INTO indicator_values ({columns}) SELECT {columns} FROM new_cells")
             cursor.execute("""DELETE FROM time_horizon_replicates AS v USING new_reps AS n
-                   WHERE v.period_type = n.period_type AND v.period = n.period AND v.cut = n.cut AND v.cut_value = n.cut_value""")
+                   WHERE v.period_type = n.period_type AND v.period = n.period
+                     AND v.cut = n.cut AND v.cut_value = n.cut_value""")
             cursor.execute("INSERT INTO time_horizon_replicates SELECT * FROM new_reps")
             cursor.execute("""DELETE FROM indicator_periods AS v USING new_marks AS n
                    WHERE v.period_type = n.period_type AND v.period = n.period""")
             cursor.execute("INSERT INTO indicator_periods SELECT period_type, period, ?, ?, ?, now()::TIMESTAMP FROM new_marks",
                            [high_water, k, epsilon])
             # the newest mark is the run's high-water mark even when no period row carries it
-            cursor.execute("UPDATE indicator_periods SET ingested_through = ? WHERE ingested_through IS NULL OR ingested_through < ?",
+            cursor.execute("UPDATE indicator_periods SET ingested_through = ?"
+                           " WHERE ingested_through IS NULL OR ingested_through < ?",
                            [high_water, high_water]) if high_water is not None else None
             if ledger is not None:
                 cursor.register("new_ledger", ledger.to_arrow())

@@ -29,7 +29,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, List, Optional  # typing's, for forward references by name
+from typing import Annotated, Any, List, Optional  # noqa: UP035  typing's, for forward references by name
 
 import msgspec
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -168,10 +168,11 @@ def _generate(roots: list[Descriptor], prefix: str, forbid_unknown: bool) -> dic
         else:
             base, default = str, ""
         if field.is_repeated:
-            return Optional[List[base]], []  # type: ignore[valid-type]
+            # typing's Optional: base may be a message's name, a forward reference `|` cannot take
+            return Optional[List[base]], []  # type: ignore[valid-type]  # noqa: UP006, UP045
         if field.containing_oneof is not None:
             default = None  # unset unless given: WhichOneof / HasField tell
-        return Optional[base], default
+        return Optional[base], default  # noqa: UP045  (a forward reference by name, as above)
 
     def visit(descriptor: Descriptor) -> None:
         name = name_of(descriptor)
@@ -299,7 +300,8 @@ def _invalid(message: str) -> Invalid:
 
 
 _REASONS = {  # msgspec's words for what OTLP/JSON allows
-    "Expected `int | null`, got `str`": "expected an integer (a JSON number, or a string of one), got a string that is not one",
+    "Expected `int | null`, got `str`": "expected an integer (a JSON number, or a string of one), "
+                                        "got a string that is not one",
     "Expected `float | null`, got `str`": 'expected a number (a JSON number, "NaN", "Infinity" or "-Infinity", '
                                           "or a string of a number), got a string that is not one",
 }

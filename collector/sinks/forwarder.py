@@ -190,7 +190,8 @@ class Forwarder:
             size = self.spool.size_of(sequence)
             if position < size:
                 self._caught_up = False
-                for position, payload in read_records(self.spool.path_of(sequence), position):
+                # position advances with each record read: where the next pass resumes
+                for position, payload in read_records(self.spool.path_of(sequence), position):  # noqa: B020
                     with self._lock:
                         self._pending[sequence] += 1
                     future = self._producer.send(self.settings.topic, payload)

@@ -32,7 +32,8 @@ METRICS = {
     "ai_first_author_share": "sum(n_ai_first) / nullif(sum(n), 0)",
     "mean_ai_share": "sum(ai_share_sum) / nullif(sum(n), 0)",
     "automation_contributions": "coalesce(sum(n_automation), 0)",
-    "merged_line_share_ai": "(coalesce(sum(merged_lines_ai_authored), 0) + coalesce(sum(merged_lines_ai_coauthored), 0))"
+    "merged_line_share_ai": "(coalesce(sum(merged_lines_ai_authored), 0)"
+    " + coalesce(sum(merged_lines_ai_coauthored), 0))"
                             " / nullif(sum(merged_lines), 0)",
     "merged_line_share_ai_authored": "coalesce(sum(merged_lines_ai_authored), 0) / nullif(sum(merged_lines), 0)",
 }

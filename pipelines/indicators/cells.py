@@ -115,10 +115,11 @@ def cells(
     """
     if scope.is_empty():
         return pl.DataFrame(schema=CELL_SCHEMA)
-    sets, type_case, period_coalesce = [], [], []
+    sets, type_case, period_case, period_coalesce = [], [], [], []
     for pt in scope.period_types:
         sets += [f"(p_{pt})", *(f"(p_{pt}, {c})" for c in cuts)]
         type_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN '{pt}'")
+        period_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN {period_sql(pt, f'p_{pt}')}")
         period_coalesce.append(f"p_{pt}")
     cut_name = "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{c}'" for c in cuts) + " ELSE 'lab' END" if cuts else "'lab'"
     cut_value = f"CAST(COALESCE({', '.join(cuts)}, 'all') AS VARCHAR)" if cuts else "'all'"
@@ -126,7 +127,7 @@ def cells(
     any_label = " OR ".join(f"p_{pt} IS NOT NULL" for pt in scope.period_types)
     query = f"""
         SELECT CASE {' '.join(type_case)} END AS period_type,
-               CASE {' '.join(f"WHEN GROUPING(p_{pt}) = 0 THEN {period_sql(pt, f'p_{pt}')}" for pt in scope.period_types)} END AS period,
+               CASE {' '.join(period_case)} END AS period,
                {cut_name} AS cut, {cut_value} AS cut_value,
                CAST({n_events_sql} AS BIGINT) AS n_events, CAST({n_actors_sql} AS BIGINT) AS n_actors, {metric_sql}
         FROM ({labelled(scope, source_sql, time_col, truncated=True)}) AS source
@@ -218,8 +219,12 @@ FINE: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {
         "ai_share_sum": "sum(ai_share) FILTER (WHERE first_author <> 'automation')",
         "n_automation": "count(*) FILTER (WHERE first_author = 'automation')",
         "merged_lines": "sum(lines_added) FILTER (WHERE on_default_branch AND first_author <> 'automation')",
-        "merged_lines_ai_authored": "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_authored')",
-        "merged_lines_ai_coauthored": "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_coauthored')",
+        "merged_lines_ai_authored": (
+            "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_authored')"
+        ),
+        "merged_lines_ai_coauthored": (
+            "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_coauthored')"
+        ),
         "actors": "{set} FILTER (WHERE first_author <> 'automation')",
     }),
     "fx_spend": ("spend", ("team",), {

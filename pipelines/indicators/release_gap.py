@@ -48,7 +48,8 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
             FROM model_deployments GROUP BY model_id
         )
         SELECT internal_at AS ts, actor, team, public_at,
-               date_diff('second', internal_at, coalesce(public_at, greatest(as_of.t, internal_at))) / 86400.0 AS gap_days
+               date_diff('second', internal_at, coalesce(public_at, greatest(as_of.t, internal_at)))
+                   / 86400.0 AS gap_days
         FROM models, as_of"""
     out = cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
     open_models = out.filter(pl.col("metric") == "open_models").select(

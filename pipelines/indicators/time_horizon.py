@@ -184,7 +184,6 @@ def bootstrap(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray, w
     for j in range(F):
         sel = t_fam == j
         g = counts[sel]
-        N = g.sum()
         drawn = _draw_tasks(rng, fam_draws[:, j], g)  # (R, T_f) tasks of each type
         attempts = drawn * t_n[sel]
         multi = t_n[sel] > 1

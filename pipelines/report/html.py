@@ -179,7 +179,8 @@ h3 { font-size: 14px; margin: 0 0 6px; }
 .suppressed .why { font-size: 11px; }
 td.suppressed .why { display: block; white-space: normal; }
 .reasons { color: var(--muted); font-size: 11.5px; margin: 4px 0 0; }
-.definition { white-space: normal; font-size: 12.5px; background: #f4f6f9; padding: 8px 10px; border-radius: 4px; margin: 4px 0; }
+.definition { white-space: normal; font-size: 12.5px; background: #f4f6f9; padding: 8px 10px;
+              border-radius: 4px; margin: 4px 0; }
 .sentence { color: var(--ink); padding: 18px 4px; font-size: 13.5px; }
 .summary { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent);
            border-radius: 6px; padding: 10px 16px; }

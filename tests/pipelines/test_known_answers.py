@@ -1,7 +1,8 @@
 """Every cell of the three indicators against a plain-Python computation over the same rows.
 
 The data: four teams over two ISO weeks (7, 6, 5 and 4 actors), tasks of every executor and
-outcome (every actor has an AI task each week), reviews that happen a week after the task and by reviewers of other teams, a review
+outcome (every actor has an AI task each week), reviews that happen a week after the task and by
+reviewers of other teams, a review
 of a human task and one of a task the warehouse never saw, experiments of every designer.
 """
 

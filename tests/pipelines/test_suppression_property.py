@@ -112,7 +112,7 @@ def assert_nothing_disclosed(frame: pl.DataFrame, atoms: Atoms, equations: list,
 def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
     actors = actor_sets(rows)
     n_events: dict[tuple, int] = defaultdict(int)
-    for actor, team, rung, day in rows:
+    for _actor, team, rung, day in rows:
         when = START + dt.timedelta(days=day)
         for pt in ("week", "month", "quarter"):
             p = label(pt, when)

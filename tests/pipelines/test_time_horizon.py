@@ -43,7 +43,7 @@ def skewed_attempts() -> list[tuple[str, str, float, bool]]:
     rng = np.random.default_rng(3)
     for t in range(12):  # family "big": 12 short tasks, 5 attempts each, mostly successes
         minutes = float(2 + 3 * t)
-        for k in range(5):
+        for _attempt in range(5):
             rows.append(("big", f"big-{t}", minutes, bool(rng.random() < 0.9 - 0.02 * t)))
     for f in range(6):  # six families of 2 long tasks, 1 attempt each
         for t in range(2):

@@ -38,7 +38,8 @@ def add_task(conn: duckdb.DuckDBPyConnection, *, actor: str, team: str = "t1", e
     event_id = _new_id(conn, "task")
     task_id = task_id or f"task-{event_id}"
     conn.execute(
-        "INSERT INTO tasks VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, 'supervised', ?, 'engineer', ?, ?, 1.0, ?, NULL, ?)",
+        "INSERT INTO tasks VALUES"
+        " (?, ?, ?, ?, 'tool', '1', ?, ?, ?, 'supervised', ?, 'engineer', ?, ?, 1.0, ?, NULL, ?)",
         [event_id, at, actor, team, task_id, family or category, executor, category, rung, human_minutes, outcome,
          size_source],
     )

@@ -258,7 +258,8 @@ def test_unknown_fields_and_enum_names_are_ignored_protobuf_names_still_work() -
     ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"flags": -1}]}]}]}, "logRecords[0].flags"),
     ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": [
         {"key": "a", "value": {"stringValue": "x"}}, {"key": "b", "value": {"stringValue": "x", "intValue": "1"}}]}]}]}]},
-     "logRecords[0].attributes[1].value: more than one of AnyValue's value fields is set (stringValue, intValue)"),
+     "logRecords[0].attributes[1].value: more than one of AnyValue's value fields is set "
+     "(stringValue, intValue)"),
     ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"arrayValue": {"values": [
         {"boolValue": "true"}]}}}]}]}]}, "logRecords[0].body.arrayValue.values[0].boolValue: expected true or false"),
     ("logs", {"resourceLogs": [{"resource": {"attributes": [{"key": "k", "value": {"bytesValue": "AAAAA"}}]}}]},
