@@ -19,7 +19,7 @@ from autoscope.pipelines.jobs import compute_indicators
 from autoscope.pipelines.periods import label, parent
 from autoscope.warehouse.schema import migrate
 
-from .disclosure import Atoms, disclosed, released_equations
+from .disclosure import AI, ALL, KNOWN, Atoms, Kind, assert_model_matches, disclosed, released_equations
 
 K = 5
 START = dt.datetime(2026, 9, 14, 10)  # weeks crossing a month end and a quarter end
@@ -88,18 +88,17 @@ def check(frame: pl.DataFrame, rows: list[tuple[int, str, str, int]]) -> None:
                 assert len(behind) >= K, f"total {total_key} minus released parts reveals {hidden}: {len(behind)} actors"
 
 
-def days_atoms(rows: list[tuple], executors: tuple[str, ...]) -> Atoms:
+def days_atoms(rows: list[tuple], executors: tuple[str, ...], sizes: tuple[str, ...] = ("stated",)) -> Atoms:
     return Atoms(teams=("a", "b", "c", "d"), rungs=("engineering", "experiments", "ideation"),
-                 executors=executors, first_day=START.date(), days=41)
+                 executors=executors, first_day=START.date(), days=41, sizes=sizes)
 
 
-def assert_nothing_disclosed(frame: pl.DataFrame, atoms: Atoms, equations: list, indicator: str,
-                             executors: tuple[str | None, ...]) -> None:
-    """No suppressed cell's count (of each executor) follows from the released numbers."""
+def hidden_counts(frame: pl.DataFrame, atoms: Atoms, indicator: str, kinds: tuple[Kind, ...]) -> dict[str, np.ndarray]:
+    """The counts (of each kind: executor, size mark) of ``indicator``'s suppressed cells."""
     hidden = frame.filter((pl.col("indicator") == indicator) & pl.col("suppressed")).select(
         ["period_type", "period", "cut", "cut_value"]).unique().rows()
-    secrets = {f"{cell} {exe or 'all'}": atoms.vector(cell, exe) for cell in hidden for exe in executors}
-    assert disclosed(atoms, equations, secrets) == []
+    return {f"{indicator} {cell} {exe or 'all'}{f' {size}' if size else ''}": atoms.vector(cell, exe, size)
+            for cell in hidden for exe, size in kinds}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -127,7 +126,7 @@ def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
     for pt, p in {(pt, p) for pt, p, cut, _ in actors if cut == "lab"}:
         for cut, values in (("team", atoms.teams), ("rung", atoms.rungs)):
             equations += [atoms.vector((pt, p, cut, v)) for v in values if (pt, p, cut, v) not in actors]
-    assert_nothing_disclosed(frame, atoms, equations, "x", (None,))
+    assert disclosed(atoms, equations, hidden_counts(frame, atoms, "x", (ALL,))) == []
 
 
 task_events = st.lists(
@@ -135,28 +134,43 @@ task_events = st.lists(
         st.integers(0, 14),                      # actor
         st.sampled_from(["a", "b", "c", "d"]),   # team
         st.sampled_from(["engineering", "experiments", "ideation"]),  # rung
-        st.sampled_from(["ai", "human"]),        # executor
+        st.sampled_from(["ai", "human", "unknown"]),  # executor (unknown: counted, in no share)
         st.integers(0, 40),                      # day offset
+        st.sampled_from([None, "measured", "default"]),  # size_source (default: measured_share)
     ),
     min_size=1, max_size=120,
 )
+#: the counts a suppressed cell of each indicator must keep hidden (executor, size mark): what
+#: the indicator would have released there
+SECRETS: dict[str, tuple[Kind, ...]] = {
+    "automation_share": (ALL, AI, ("human", None), ("unknown", None), KNOWN, ("known", "default")),
+    "task_size": (AI, ("ai", "default")),
+    "ladder": (ALL,),
+}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(task_events)
-def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int]]) -> None:
-    """Every task indicator released together (one family), over the real job: no released
-    cell under k, and no suppressed task count or AI-task count recoverable from all of them."""
+def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int, str | None]]) -> None:
+    """Every task indicator released together (one family), over the real job, with tasks of an
+    unknown executor (in n_events, in no share's numerator or denominator) and sizes filled in
+    from a default: no released cell under k, and no suppressed count — all tasks, AI, human,
+    unknown, known-executor and default-sized tasks — recoverable from all of them."""
     conn = duckdb.connect()
     migrate(conn)
-    for i, (actor, team, rung, executor, day) in enumerate(rows):
+    for i, (actor, team, rung, executor, day, size_source) in enumerate(rows):
         conn.execute(
             "INSERT INTO tasks VALUES (?, ?, ?, ?, 't', '1', ?, 'analysis', ?, 'supervised', 'analysis', 'engineer',"
-            " ?, 10.0, 1.0, 'success', NULL, NULL)",
-            [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung])
+            " ?, 10.0, 1.0, 'success', NULL, ?)",
+            [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung, size_source])
     frame = compute_indicators(conn, k=K)
     share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
-    check(share, [(a, t, r, d) for a, t, r, _, d in rows])
-    atoms = days_atoms(rows, ("ai", "human"))
+    check(share, [(a, t, r, d) for a, t, r, _, d, _ in rows])
+    atoms = days_atoms(rows, ("ai", "human", "unknown"), ("stated", "default"))
+    truth = np.zeros(len(atoms.index))  # type: ignore[attr-defined]
+    for _, team, rung, executor, day, size_source in rows:
+        truth[atoms.index[(team, rung, executor, "default" if size_source == "default" else "stated", day)]] += 1  # type: ignore[attr-defined]
+    assert_model_matches(frame, atoms, truth, CUTS)
     equations = released_equations(frame, atoms, CUTS)
-    assert_nothing_disclosed(frame, atoms, equations, "automation_share", (None, "ai"))
+    secrets = {name: v for indicator, kinds in SECRETS.items() for name, v in hidden_counts(frame, atoms, indicator, kinds).items()}
+    assert disclosed(atoms, equations, secrets) == []
