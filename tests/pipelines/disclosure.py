@@ -19,7 +19,15 @@ What a released row says, as equations over atoms (:func:`released_equations`):
   is the homogeneous equation ``numerator − p × denominator = 0``, which holds whatever the
   denominator is: exactly what the reader learns, no more. A share shown as NULL (released, no
   value) says its denominator is 0;
-* a cell that is absent from the release is known to be empty.
+* a cell that is absent from the release is known to be empty: none of its atoms had an event
+  (task size's cell absent where automation share has it: none of its AI atoms).
+
+Linear, as the guarantee is: the audit does not add what the sign of counts tells inside a
+*released* cell. A released share of 0 or 1, or a NULL one (all tasks of an unknown executor),
+says that no part of that cell — suppressed parts included — had tasks of the other kind
+(a suppressed week inside a month released as 100 % AI had no human task). That is the
+homogeneity of a released group, which k-anonymity does not hide and ``anonymize.py`` does not
+claim to; no suppressed cell's count can be worked out by differencing, which is what it claims.
 """
 
 from __future__ import annotations
@@ -164,6 +172,12 @@ def disclosed(atoms: Atoms, equations: Iterable[np.ndarray], secrets: dict[str, 
             if np.linalg.norm(v - basis.T @ (basis @ v)) < 1e-6 * max(1.0, np.linalg.norm(v))]
 
 
+def _empty(row: np.ndarray) -> list[np.ndarray]:
+    """An absent cell: it had no events of any kind on any day, so every atom it sums is 0
+    (one unit equation each), not only their total."""
+    return [np.eye(1, len(row), i).ravel() for i in np.flatnonzero(row)]
+
+
 def _share_equation(atoms: Atoms, cell: Cell, indicator: str, metric: str, value: float | None) -> np.ndarray:
     """What one released share of ``cell`` says (module docstring)."""
     numerator, denominator, complement = SHARES[(indicator, metric)]
@@ -216,9 +230,9 @@ def released_equations(frame: pl.DataFrame, atoms: Atoms, cuts: Sequence[str]) -
         for value in values:
             cell = (pt, p, cut, value)
             if cell not in present.get("automation_share", set()):
-                rows.append(atoms.vector(cell))
+                rows += _empty(atoms.vector(cell))
             elif cell not in present.get("task_size", set()):
-                rows.append(atoms.vector(cell, "ai"))
+                rows += _empty(atoms.vector(cell, "ai"))
     for day in range(atoms.days):  # a day in no released period at all had no events
         when = atoms.first_day + dt.timedelta(days=day)
         if any((pt, label(pt, when)) not in shown_periods for pt in ("week", "month", "quarter")):

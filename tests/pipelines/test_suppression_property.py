@@ -11,10 +11,13 @@ from collections import defaultdict
 import duckdb
 import numpy as np
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from autoscope.pipelines.anonymize import apply_k_threshold
+from autoscope.pipelines.indicators import automation_share
+from autoscope.pipelines.indicators.cells import Scope
 from autoscope.pipelines.jobs import compute_indicators
 from autoscope.pipelines.periods import label, parent
 from autoscope.warehouse.schema import migrate
@@ -149,13 +152,19 @@ SECRETS: dict[str, tuple[Kind, ...]] = {
 }
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(task_events)
-def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int, str | None]]) -> None:
-    """Every task indicator released together (one family), over the real job, with tasks of an
-    unknown executor (in n_events, in no share's numerator or denominator) and sizes filled in
-    from a default: no released cell under k, and no suppressed count — all tasks, AI, human,
-    unknown, known-executor and default-sized tasks — recoverable from all of them."""
+TaskRow = tuple[int, str, str, str, int, "str | None"]  # actor, team, rung, executor, day, size_source
+#: a week of 14 people: team a (6) has only tasks of unknown executor (its shares are NULL, over
+#: no known task), team b (6) AI and human tasks, half sized by a default, team c (2) too few
+#: to be shown, so one of a and b is hidden to protect it
+SMALL_TEAM_BESIDE_UNKNOWN: list[TaskRow] = [
+    *((i, "a", "engineering", "unknown", 0, None) for i in range(6)),
+    *((6 + i, "b", "experiments", ("ai", "human")[i % 2], 1, ("default", "measured")[i // 3]) for i in range(6)),
+    (12, "c", "ideation", "ai", 2, "default"), (13, "c", "ideation", "unknown", 2, None),
+]
+
+
+def task_warehouse(rows: list[TaskRow]) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding ``rows`` as task events (10 minutes each, successful)."""
     conn = duckdb.connect()
     migrate(conn)
     for i, (actor, team, rung, executor, day, size_source) in enumerate(rows):
@@ -163,14 +172,82 @@ def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int, 
             "INSERT INTO tasks VALUES (?, ?, ?, ?, 't', '1', ?, 'analysis', ?, 'supervised', 'analysis', 'engineer',"
             " ?, 10.0, 1.0, 'success', NULL, ?)",
             [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung, size_source])
-    frame = compute_indicators(conn, k=K)
-    share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
-    check(share, [(a, t, r, d) for a, t, r, _, d, _ in rows])
+    return conn
+
+
+def task_atoms(rows: list[TaskRow]) -> tuple[Atoms, np.ndarray]:
+    """The atoms of the task data sets, and ``rows`` counted over them (the truth)."""
     atoms = days_atoms(rows, ("ai", "human", "unknown"), ("stated", "default"))
     truth = np.zeros(len(atoms.index))  # type: ignore[attr-defined]
     for _, team, rung, executor, day, size_source in rows:
-        truth[atoms.index[(team, rung, executor, "default" if size_source == "default" else "stated", day)]] += 1  # type: ignore[attr-defined]
+        mark = "default" if size_source == "default" else "stated"
+        truth[atoms.index[(team, rung, executor, mark, day)]] += 1  # type: ignore[attr-defined]
+    return atoms, truth
+
+
+def hidden_task_counts(frame: pl.DataFrame, atoms: Atoms) -> dict[str, np.ndarray]:
+    return {name: v for indicator, kinds in SECRETS.items()
+            for name, v in hidden_counts(frame, atoms, indicator, kinds).items()}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(task_events)
+@example(SMALL_TEAM_BESIDE_UNKNOWN)
+def test_the_released_task_indicators(rows: list[TaskRow]) -> None:
+    """Every task indicator released together (one family), over the real job, with tasks of an
+    unknown executor (in n_events, in no share's numerator or denominator) and sizes filled in
+    from a default: the audit's model is exact for the release (every n_events and share is
+    what it says), no released cell is under k, and no suppressed count — all tasks, AI, human,
+    unknown, known-executor and default-sized tasks — is recoverable from all of them."""
+    frame = compute_indicators(task_warehouse(rows), k=K)
+    share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
+    check(share, [(a, t, r, d) for a, t, r, _, d, _ in rows])
+    atoms, truth = task_atoms(rows)
     assert_model_matches(frame, atoms, truth, CUTS)
-    equations = released_equations(frame, atoms, CUTS)
-    secrets = {name: v for indicator, kinds in SECRETS.items() for name, v in hidden_counts(frame, atoms, indicator, kinds).items()}
-    assert disclosed(atoms, equations, secrets) == []
+    assert disclosed(atoms, released_equations(frame, atoms, CUTS), hidden_task_counts(frame, atoms)) == []
+
+
+def test_the_audit_names_a_count_left_open() -> None:
+    """The audit is not blind to the new counts: release the automation-share cell that was
+    hidden only to protect another (with its true values) and the audit names the protected
+    cell's counts — its unknown-executor and default-sized tasks among them."""
+    rows = SMALL_TEAM_BESIDE_UNKNOWN
+    conn = task_warehouse(rows)
+    frame = compute_indicators(conn, k=K)
+    week = ("week", label("week", START))
+    shield = frame.filter((pl.col("indicator") == "automation_share") & (pl.col("period_type") == week[0])
+                          & (pl.col("period") == week[1]) & (pl.col("cut") == "team")
+                          & (pl.col("suppression_reason") == "protects_cut"))["cut_value"].unique().to_list()
+    assert len(shield) == 1, "one team is hidden to protect team c"
+    true = automation_share.compute(conn, Scope()).filter(
+        (pl.col("period_type") == week[0]) & (pl.col("period") == week[1]) & (pl.col("cut") == "team")
+        & (pl.col("cut_value") == shield[0]))
+    opened = pl.concat([
+        frame.filter(~((pl.col("indicator") == "automation_share") & (pl.col("period_type") == week[0])
+                       & (pl.col("period") == week[1]) & (pl.col("cut") == "team") & (pl.col("cut_value") == shield[0]))),
+        true.with_columns(suppressed=pl.lit(False)),
+    ], how="diagonal_relaxed")
+    atoms, truth = task_atoms(rows)
+    assert_model_matches(opened, atoms, truth, CUTS)
+    found = disclosed(atoms, released_equations(opened, atoms, CUTS), hidden_task_counts(opened, atoms))
+    cell = (*week, "team", "c")
+    assert {f"automation_share {cell} all", f"automation_share {cell} unknown",
+            f"automation_share {cell} known"} <= set(found)
+
+
+#: found by the property test once the audit was exact (pre-existing, not from unknown executors;
+#: the audit of main flags it too): 5 people in 2026-W38, one of them again on Monday 2026-09-28,
+#: in ISO week W40, which runs into October and is grouped with October (its Thursday's month).
+#: October has no events, so W40's count is September's minus W38's; W40 rests on 1 person.
+WEEK_INTO_AN_EMPTY_MONTH: list[TaskRow] = [
+    *((a, "a", "engineering", "ai", 0, None) for a in (0, 0, 2, 7, 10, 14)), (0, "a", "engineering", "ai", 14, None)]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap in pipelines/anonymize.py: a week straddling a month end is "
+                   "grouped only with the month of its Thursday; with the other month empty, the week is that "
+                   "month's total less its other weeks")
+def test_a_week_straddling_into_an_empty_month() -> None:
+    rows = WEEK_INTO_AN_EMPTY_MONTH
+    frame = compute_indicators(task_warehouse(rows), k=K)
+    atoms, _ = task_atoms(rows)
+    assert disclosed(atoms, released_equations(frame, atoms, CUTS), hidden_task_counts(frame, atoms)) == []
