@@ -9,7 +9,8 @@ learns nothing else. k can be raised (``AUTOSCOPE_K`` or ``--k``) but never lowe
 
 Families. Indicators computed from the same events release the same counts (the number of
 AI tasks of a team-week is in task size's n_events, in review frequency's, in tasks involved's
-and in automation share's ``ai_share × n_events``). Each indicator decides its own cells by the
+and in automation share's ``ai_share × n_known``, n_known being its n_events less
+``unknown_share × n_events``). Each indicator decides its own cells by the
 rule below (for what only it releases), and the count they share is protected across them:
 a family cell's shared count is hidden only where *every* indicator that releases it
 (:data:`SHARED_COUNT`) hides the cell, and that set of cells must obey the rule as well. A
@@ -18,8 +19,15 @@ Where the shared count is hidden, an indicator without the cell (task size where
 no AI task) gets it suppressed too, so that its absence says nothing.
 
 Groups. A released *total* and its released *parts* let a reader difference out the
-suppressed parts: n_events exactly, and through ratio × n_events every numerator of a ratio
-metric too. The totals and parts released together are:
+suppressed parts: n_events exactly, and every count a cell's ratios give with it — a share
+times the denominator the cell states (automation share: AI, mixed and human tasks over
+n_known, unknown ones over n_events, default-sized ones behind measured_share; task size:
+default-sized AI tasks over its AI tasks). Every such count is a sum over the cell's own
+events, shown or hidden with the cell, so the rule below, which is about cells, protects each
+of them as it protects n_events: whatever is counted, a group's total minus its released
+parts is the sum over its hidden parts. A count that a second indicator releases under
+decisions of its own needs more (Families); of the counts above only the AI tasks are. The
+totals and parts released together are:
 
 * every cut (team, rung, category, question) of a period partitions the lab-wide cell of that
   period (each event has exactly one team, one rung, …);

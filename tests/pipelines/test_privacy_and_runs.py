@@ -85,6 +85,27 @@ def test_the_budget_cannot_be_raised_and_dp_cannot_be_dropped(tmp_path: Path) ->
     assert rows > 0, "the DP release is still what is stored"
 
 
+def test_under_dp_tasks_of_unknown_executor_and_default_sizes_release_no_exact_count(tmp_path: Path) -> None:
+    """The exact audit (test_suppression_property.py) models the exact release; under DP the
+    automation share's denominator is the noisy count of known-executor tasks, and the counts
+    the exact release adds for unknown executors and default sizes (unknown_share,
+    measured_share) have no DP mechanism: they are not released with a value, and nothing of
+    the task family carries an exact count."""
+    conn = warehouse(tmp_path / "w.duckdb")
+    for i in range(30):
+        add_task(conn, actor=f"a{i}", at=W37, executor=("ai", "human", "unknown")[i % 3],
+                 size_source="default" if i % 2 else "measured", human_minutes=30)
+    frame = run(conn, epsilon=1.0, budget=3.5).frame
+    share = frame.filter(pl.col("indicator") == "automation_share")
+    assert share.height and set(share["metric"]) <= {"ai_share", "mixed_share", "human_share", "time_weighted_ai_share"}
+    assert share.filter(pl.col("value").is_not_null() & pl.col("noise_scale").is_null()).is_empty()
+    lab = share.filter((pl.col("metric") == "ai_share") & (pl.col("cut") == "lab") & (pl.col("period_type") == "week"))
+    assert lab["note"][0].startswith("ε-DP") and lab["n_actors"][0] is None
+    family = frame.filter(pl.col("indicator").is_in(["task_size", "ladder", "tasks_involved", "review_frequency",
+                                                     "time_horizon"]))
+    assert family.height and family["value"].null_count() == family["n_events"].null_count() == family.height
+
+
 def stored(conn) -> list[tuple]:
     return conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall()
 

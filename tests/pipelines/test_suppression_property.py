@@ -12,16 +12,18 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from autoscope.pipelines.anonymize import apply_k_threshold
+from autoscope.pipelines.indicators import automation_share
+from autoscope.pipelines.indicators.cells import Scope
 from autoscope.pipelines.jobs import compute_indicators
 from autoscope.pipelines.periods import label, parent
 from autoscope.warehouse.schema import migrate
 from tests.sizes import examples
 
-from .disclosure import Atoms, disclosed, released_equations
+from .disclosure import AI, ALL, KNOWN, Atoms, Kind, assert_model_matches, disclosed, released_equations
 
 # every example solves a release's linear equations: minutes at full size
 pytestmark = pytest.mark.slow
@@ -93,18 +95,17 @@ def check(frame: pl.DataFrame, rows: list[tuple[int, str, str, int]]) -> None:
                 assert len(behind) >= K, f"total {total_key} minus released parts reveals {hidden}: {len(behind)} actors"
 
 
-def days_atoms(rows: list[tuple], executors: tuple[str, ...]) -> Atoms:
+def days_atoms(rows: list[tuple], executors: tuple[str, ...], sizes: tuple[str, ...] = ("stated",)) -> Atoms:
     return Atoms(teams=("a", "b", "c", "d"), rungs=("engineering", "experiments", "ideation"),
-                 executors=executors, first_day=START.date(), days=41)
+                 executors=executors, first_day=START.date(), days=41, sizes=sizes)
 
 
-def assert_nothing_disclosed(frame: pl.DataFrame, atoms: Atoms, equations: list, indicator: str,
-                             executors: tuple[str | None, ...]) -> None:
-    """No suppressed cell's count (of each executor) follows from the released numbers."""
+def hidden_counts(frame: pl.DataFrame, atoms: Atoms, indicator: str, kinds: tuple[Kind, ...]) -> dict[str, np.ndarray]:
+    """The counts (of each kind: executor, size mark) of ``indicator``'s suppressed cells."""
     hidden = frame.filter((pl.col("indicator") == indicator) & pl.col("suppressed")).select(
         ["period_type", "period", "cut", "cut_value"]).unique().rows()
-    secrets = {f"{cell} {exe or 'all'}": atoms.vector(cell, exe) for cell in hidden for exe in executors}
-    assert disclosed(atoms, equations, secrets) == []
+    return {f"{indicator} {cell} {exe or 'all'}{f' {size}' if size else ''}": atoms.vector(cell, exe, size)
+            for cell in hidden for exe, size in kinds}
 
 
 @settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -132,7 +133,7 @@ def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
     for pt, p in {(pt, p) for pt, p, cut, _ in actors if cut == "lab"}:
         for cut, values in (("team", atoms.teams), ("rung", atoms.rungs)):
             equations += [atoms.vector((pt, p, cut, v)) for v in values if (pt, p, cut, v) not in actors]
-    assert_nothing_disclosed(frame, atoms, equations, "x", (None,))
+    assert disclosed(atoms, equations, hidden_counts(frame, atoms, "x", (ALL,))) == []
 
 
 task_events = st.lists(
@@ -140,28 +141,117 @@ task_events = st.lists(
         st.integers(0, 14),                      # actor
         st.sampled_from(["a", "b", "c", "d"]),   # team
         st.sampled_from(["engineering", "experiments", "ideation"]),  # rung
-        st.sampled_from(["ai", "human"]),        # executor
+        st.sampled_from(["ai", "human", "unknown"]),  # executor (unknown: counted, in no share)
         st.integers(0, 40),                      # day offset
+        st.sampled_from([None, "measured", "default"]),  # size_source (default: measured_share)
     ),
     min_size=1, max_size=120,
 )
+#: the counts a suppressed cell of each indicator must keep hidden (executor, size mark): what
+#: the indicator would have released there
+SECRETS: dict[str, tuple[Kind, ...]] = {
+    "automation_share": (ALL, AI, ("human", None), ("unknown", None), KNOWN, ("known", "default")),
+    "task_size": (AI, ("ai", "default")),
+    "ladder": (ALL,),
+}
+
+
+TaskRow = tuple[int, str, str, str, int, "str | None"]  # actor, team, rung, executor, day, size_source
+#: a week of 14 people: team a (6) has only tasks of unknown executor (its shares are NULL, over
+#: no known task), team b (6) AI and human tasks, half sized by a default, team c (2) too few
+#: to be shown, so one of a and b is hidden to protect it
+SMALL_TEAM_BESIDE_UNKNOWN: list[TaskRow] = [
+    *((i, "a", "engineering", "unknown", 0, None) for i in range(6)),
+    *((6 + i, "b", "experiments", ("ai", "human")[i % 2], 1, ("default", "measured")[i // 3]) for i in range(6)),
+    (12, "c", "ideation", "ai", 2, "default"), (13, "c", "ideation", "unknown", 2, None),
+]
+
+
+def task_warehouse(rows: list[TaskRow]) -> duckdb.DuckDBPyConnection:
+    """An in-memory warehouse holding ``rows`` as task events (10 minutes each, successful)."""
+    conn = duckdb.connect()
+    migrate(conn)
+    for i, (actor, team, rung, executor, day, size_source) in enumerate(rows):
+        conn.execute(
+            "INSERT INTO tasks VALUES (?, ?, ?, ?, 't', '1', ?, 'analysis', ?, 'supervised', 'analysis', 'engineer',"
+            " ?, 10.0, 1.0, 'success', NULL, ?)",
+            [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung, size_source])
+    return conn
+
+
+def task_atoms(rows: list[TaskRow]) -> tuple[Atoms, np.ndarray]:
+    """The atoms of the task data sets, and ``rows`` counted over them (the truth)."""
+    atoms = days_atoms(rows, ("ai", "human", "unknown"), ("stated", "default"))
+    truth = np.zeros(len(atoms.index))  # type: ignore[attr-defined]
+    for _, team, rung, executor, day, size_source in rows:
+        mark = "default" if size_source == "default" else "stated"
+        truth[atoms.index[(team, rung, executor, mark, day)]] += 1  # type: ignore[attr-defined]
+    return atoms, truth
+
+
+def hidden_task_counts(frame: pl.DataFrame, atoms: Atoms) -> dict[str, np.ndarray]:
+    return {name: v for indicator, kinds in SECRETS.items()
+            for name, v in hidden_counts(frame, atoms, indicator, kinds).items()}
 
 
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(task_events)
-def test_the_released_task_indicators(rows: list[tuple[int, str, str, str, int]]) -> None:
-    """Every task indicator released together (one family), over the real job: no released
-    cell under k, and no suppressed task count or AI-task count recoverable from all of them."""
-    conn = duckdb.connect()
-    migrate(conn)
-    for i, (actor, team, rung, executor, day) in enumerate(rows):
-        conn.execute(
-            "INSERT INTO tasks VALUES (?, ?, ?, ?, 't', '1', ?, 'analysis', ?, 'supervised', 'analysis', 'engineer',"
-            " ?, 10.0, 1.0, 'success', NULL, NULL)",
-            [f"e{i}", START + dt.timedelta(days=day), f"actor{actor}", team, f"t{i}", executor, rung])
-    frame = compute_indicators(conn, k=K)
+@example(SMALL_TEAM_BESIDE_UNKNOWN)
+def test_the_released_task_indicators(rows: list[TaskRow]) -> None:
+    """Every task indicator released together (one family), over the real job, with tasks of an
+    unknown executor (in n_events, in no share's numerator or denominator) and sizes filled in
+    from a default: the audit's model is exact for the release (every n_events and share is
+    what it says), no released cell is under k, and no suppressed count — all tasks, AI, human,
+    unknown, known-executor and default-sized tasks — is recoverable from all of them."""
+    frame = compute_indicators(task_warehouse(rows), k=K)
     share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
-    check(share, [(a, t, r, d) for a, t, r, _, d in rows])
-    atoms = days_atoms(rows, ("ai", "human"))
-    equations = released_equations(frame, atoms, CUTS)
-    assert_nothing_disclosed(frame, atoms, equations, "automation_share", (None, "ai"))
+    check(share, [(a, t, r, d) for a, t, r, _, d, _ in rows])
+    atoms, truth = task_atoms(rows)
+    assert_model_matches(frame, atoms, truth, CUTS)
+    assert disclosed(atoms, released_equations(frame, atoms, CUTS), hidden_task_counts(frame, atoms)) == []
+
+
+def test_the_audit_names_a_count_left_open() -> None:
+    """The audit is not blind to the new counts: release the automation-share cell that was
+    hidden only to protect another (with its true values) and the audit names the protected
+    cell's counts — its unknown-executor and default-sized tasks among them."""
+    rows = SMALL_TEAM_BESIDE_UNKNOWN
+    conn = task_warehouse(rows)
+    frame = compute_indicators(conn, k=K)
+    week = ("week", label("week", START))
+    shield = frame.filter((pl.col("indicator") == "automation_share") & (pl.col("period_type") == week[0])
+                          & (pl.col("period") == week[1]) & (pl.col("cut") == "team")
+                          & (pl.col("suppression_reason") == "protects_cut"))["cut_value"].unique().to_list()
+    assert len(shield) == 1, "one team is hidden to protect team c"
+    true = automation_share.compute(conn, Scope()).filter(
+        (pl.col("period_type") == week[0]) & (pl.col("period") == week[1]) & (pl.col("cut") == "team")
+        & (pl.col("cut_value") == shield[0]))
+    opened = pl.concat([
+        frame.filter(~((pl.col("indicator") == "automation_share") & (pl.col("period_type") == week[0])
+                       & (pl.col("period") == week[1]) & (pl.col("cut") == "team") & (pl.col("cut_value") == shield[0]))),
+        true.with_columns(suppressed=pl.lit(False)),
+    ], how="diagonal_relaxed")
+    atoms, truth = task_atoms(rows)
+    assert_model_matches(opened, atoms, truth, CUTS)
+    found = disclosed(atoms, released_equations(opened, atoms, CUTS), hidden_task_counts(opened, atoms))
+    cell = (*week, "team", "c")
+    assert {f"automation_share {cell} all", f"automation_share {cell} unknown",
+            f"automation_share {cell} known"} <= set(found)
+
+
+#: found by the property test once the audit was exact (pre-existing, not from unknown executors;
+#: the audit of main flags it too): 5 people in 2026-W38, one of them again on Monday 2026-09-28,
+#: in ISO week W40, which runs into October and is grouped with October (its Thursday's month).
+#: October has no events, so W40's count is September's minus W38's; W40 rests on 1 person.
+WEEK_INTO_AN_EMPTY_MONTH: list[TaskRow] = [
+    *((a, "a", "engineering", "ai", 0, None) for a in (0, 0, 2, 7, 10, 14)), (0, "a", "engineering", "ai", 14, None)]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap in pipelines/anonymize.py: a week straddling a month end is "
+                   "grouped only with the month of its Thursday; with the other month empty, the week is that "
+                   "month's total less its other weeks")
+def test_a_week_straddling_into_an_empty_month() -> None:
+    rows = WEEK_INTO_AN_EMPTY_MONTH
+    frame = compute_indicators(task_warehouse(rows), k=K)
+    atoms, _ = task_atoms(rows)
+    assert disclosed(atoms, released_equations(frame, atoms, CUTS), hidden_task_counts(frame, atoms)) == []
