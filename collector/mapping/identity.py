@@ -64,7 +64,8 @@ class IdentitySettings:
             raise ValueError("identity.people must map ids to people: a table of strings "
                              "(\"<installation id>\" = \"<email>\")")
         if not isinstance(self.unidentified_actor, str):
-            raise ValueError("identity.unidentified_actor must be a string (\"\" to quarantine instead)")
+            # a ValueError, as every settings error: server_config reports those naming the file
+            raise ValueError("identity.unidentified_actor must be a string (\"\" to quarantine instead)")  # noqa: TRY004
 
     def person(self, actor: str | None) -> str | None:
         """``actor`` through the lab's identity map."""
@@ -156,7 +157,7 @@ class ResourceIdentity:
         resource: the resource's attributes.
     """
 
-    __slots__ = ("settings", "resource", "names", "actor", "actor_rank", "team", "tool", "version")
+    __slots__ = ("actor", "actor_rank", "names", "resource", "settings", "team", "tool", "version")
 
     def __init__(self, settings: IdentitySettings, resource: Mapping[str, Any]) -> None:
         self.settings = settings

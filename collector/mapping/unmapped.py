@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 MAX_NAME = 64
-_LABEL = re.compile(r"[A-Za-z0-9_.:/+\-]{1,%d}" % MAX_NAME)
+_LABEL = re.compile(rf"[A-Za-z0-9_.:/+\-]{{1,{MAX_NAME}}}")
 
 
 def label(name: str) -> str:
