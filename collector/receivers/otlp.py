@@ -39,7 +39,7 @@ MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
 # events are never dropped; refused requests are the sender's to retry.
 DROPPED_REASONS = ("mapping_failed", "implausible_count")
 #: distinct unmapped names counted; beyond, ``<kind>:other``: names are the senders' choice
-MAX_UNMAPPED_NAMES = 500
+MAX_UNMAPPED_NAMES = 1000  # as many as rejected fields (stats.MAX_LABELS); one Codex run alone sends ~250 names
 #: distinct tools counted for events without identity; beyond, ``other``
 MAX_IDENTITY_TOOLS = 64
 #: how often, at most, the log repeats a tool's missing-identity warning while it lasts
