@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
+from autoscope.collector.mapping.identity import IdentitySettings
+from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
 from tests.real_clients import expected as ex
@@ -100,18 +102,23 @@ def test_the_needles_are_really_in_the_recordings() -> None:
     assert not missing, missing
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory: pytest.TempPathFactory, broker: object) -> dict:
-    """Every recording replayed into one service; what it left behind."""
+@pytest.fixture(scope="module", params=["kept", "quarantined"])
+def replayed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, broker: object) -> dict:
+    """Every recording replayed into one service; what it left behind. Twice: with the default
+    settings, and with records that name no person quarantined (``unidentified_actor = ""``),
+    so that the quarantine holds events made from these recordings and is searched too."""
     from autoscope.core.kafka_settings import ensure_topic
 
-    data_dir = tmp_path_factory.mktemp("privacy") / "data"
-    kafka: KafkaSettings = broker.settings(topic="autoscope.test.privacy", consumer_group="autoscope-test-privacy")  # type: ignore[attr-defined]
+    mode = request.param
+    data_dir = tmp_path_factory.mktemp(f"privacy-{mode}") / "data"
+    kafka: KafkaSettings = broker.settings(topic=f"autoscope.test.privacy.{mode}",  # type: ignore[attr-defined]
+                                           consumer_group=f"autoscope-test-privacy-{mode}")
     ensure_topic(kafka)
+    otlp = OtlpSettings(identity=IdentitySettings(unidentified_actor="")) if mode == "quarantined" else OtlpSettings()
     handler = _Capture()
     logging.getLogger().addHandler(handler)
     try:
-        with Service(ServiceSettings(data_dir=data_dir, port=0, grpc_port=0, kafka=kafka)) as service:
+        with Service(ServiceSettings(data_dir=data_dir, port=0, grpc_port=0, kafka=kafka, otlp=otlp)) as service:
             sent = sum(replay(service, recording) for recording in ex.recordings())
             stored = wait_until_ingested(service)
             cursor = service.cursor()
@@ -121,7 +128,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory, broker: object) -> dict:
                 cursor.close()
     finally:
         logging.getLogger().removeHandler(handler)
-    return {"data_dir": data_dir, "sent": sent, "stored": stored, "texts": texts,
+    return {"mode": mode, "data_dir": data_dir, "sent": sent, "stored": stored, "texts": texts,
             "kafka": _kafka_messages(kafka), "log": "\n".join(handler.lines)}
 
 
@@ -158,6 +165,8 @@ def _kafka_messages(kafka: KafkaSettings) -> list[bytes]:
 def test_every_recording_was_replayed_and_stored(replayed: dict) -> None:
     assert replayed["sent"] == sum(len(ex.load(r)) for r in ex.recordings())
     assert replayed["stored"] > 0 and len(replayed["kafka"]) > 0
+    quarantined = [p for p in (replayed["data_dir"] / "quarantine").rglob("*") if p.is_file()]
+    assert bool(quarantined) == (replayed["mode"] == "quarantined")
 
 
 def test_no_file_under_the_data_dir_holds_a_prompt_command_line_or_tool_text(replayed: dict) -> None:
