@@ -20,7 +20,8 @@ from tests.real_clients import expected as ex
 from tests.real_clients.collector_replay import healthz, replay, wait_until_ingested
 from tests.real_clients.test_privacy import _kafka_messages, _variants, _warehouse_texts, sensitive_texts
 
-HEAD = ("| recording | events stored (by type) | tokens sent in/out/cache r/cache w | tokens stored in/out/cache r/cache w "
+HEAD = ("| recording | events stored (by type) | tokens sent in/out/cache r/cache w "
+        "| tokens stored in/out/cache r/cache w "
         "| events without identity | unmapped names | sensitive texts found |\n|---|---|---|---|---|---|---|")
 
 
@@ -35,7 +36,8 @@ def row(broker: EmbeddedBroker, recording: str, needles: set[str], n: int) -> st
             wait_until_ingested(service)
             cursor = service.cursor()
             try:
-                by_type = dict(cursor.execute("SELECT type, count(*) FROM event_ids GROUP BY type ORDER BY type").fetchall())
+                by_type = dict(cursor.execute(
+                    "SELECT type, count(*) FROM event_ids GROUP BY type ORDER BY type").fetchall())
                 tokens = cursor.execute("SELECT sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
                                         "sum(cache_write_tokens) FROM spend").fetchone()
                 texts = _warehouse_texts(cursor)

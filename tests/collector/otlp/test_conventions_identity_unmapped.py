@@ -55,7 +55,8 @@ def test_a_span_without_cache_usage_leaves_the_cache_fields_out() -> None:
     assert "cache_read_tokens" not in result.events[0].raw and "cache_write_tokens" not in result.events[0].raw
 
 
-def _metrics_request(name: str, value: int, kind: str = "sum", token_type: str | None = None) -> ExportMetricsServiceRequest:
+def _metrics_request(
+        name: str, value: int, kind: str = "sum", token_type: str | None = None) -> ExportMetricsServiceRequest:
     request = ExportMetricsServiceRequest()
     rm = request.resource_metrics.add()
     for key, text in WHO.items():

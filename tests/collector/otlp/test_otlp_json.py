@@ -5,11 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-
-from pathlib import Path
 
 from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
@@ -17,7 +16,6 @@ from autoscope.collector.mapping.identity import IdentitySettings
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import attrs, consume, log_record, logs_body, post_json
 
 pytestmark = pytest.mark.integration
