@@ -111,12 +111,16 @@ def impression(question_id: str, *, score: int, tags: Iterable[str] = (),
 @guarded
 def spend(category: str, *, amount_usd: float, model: str | None = None,
           input_tokens: int | None = None, output_tokens: int | None = None,
+          cache_read_tokens: int | None = None, cache_write_tokens: int | None = None,
           **envelope: Unpack[EnvelopeArgs]) -> str | None:
-    """Money spent on ai_tools, compute, data, staff or other; for AI tools, the tokens."""
+    """Money spent on ai_tools, compute, data, staff or other; for AI tools, the tokens
+    (prompt-cache reads and writes apart from input: contract revision 5)."""
     return emit("spend", {
         "category": ev.choice("category", category, ev.SPEND_CATEGORIES),
         "amount_usd": ev.number("amount_usd", amount_usd),
         "model": ev.optional_label("model", model),
         "input_tokens": ev.integer("input_tokens", input_tokens),
         "output_tokens": ev.integer("output_tokens", output_tokens),
+        "cache_read_tokens": ev.integer("cache_read_tokens", cache_read_tokens),
+        "cache_write_tokens": ev.integer("cache_write_tokens", cache_write_tokens),
     }, envelope)

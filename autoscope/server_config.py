@@ -12,6 +12,9 @@ whose docstrings list every key. Example::
     actor_attributes = ["user.email", "enduser.id"]
     team_attributes = ["department"]
 
+    [otlp.identity.people]          # the lab's identity map: installation/user id → person
+    "2f85af5d-ac18-4ff0-872d-575136f28768" = "ada@lab.example"
+
     [otlp.task_defaults]
     human_minutes = 20
 

@@ -91,6 +91,16 @@ def _collector(console: Console, collector: dict[str, Any], now: str) -> None:
         _more(console, MAX_ROWS, len(unmapped))
     else:
         console.print("  no unmapped OTLP telemetry")
+    _without_identity(console, collector["otlp"].get("otlp_events_without_identity", {}))
+
+
+def _without_identity(console: Console, by_tool: dict[str, int]) -> None:
+    """The tools whose events named no person, and what to set (issue 12: identity)."""
+    for tool, count in sorted(by_tool.items(), key=lambda i: -i[1])[:MAX_ROWS]:
+        console.print(f"  [yellow]no identity[/]: {count:,} event(s) from {tool!r} named no person; they count as "
+                      "one 'unidentified' person of their team. Set OTEL_RESOURCE_ATTRIBUTES="
+                      "user.email=<email>,team=<team> on that client, or map its installation id in "
+                      "[otlp.identity.people] of autoscope.toml (docs/otlp-mapping.md, Identity).")
 
 
 def _quarantine(console: Console, quarantine: dict[str, Any], now: str) -> None:

@@ -95,7 +95,8 @@ def fill(conn: Any, total: int) -> None:
     conn.execute(f"""INSERT INTO spend SELECT
         printf('00000000-0000-7000-c000-%012x', i), {envelope},
         ['ai_tools', 'ai_tools', 'compute', 'data', 'staff', 'other'][CAST(1 + floor({uni(79)} * 6) AS INTEGER)],
-        round(10 + {uni(83)} * 990, 2), 'lab-model-7', 100000, 10000
+        round(10 + {uni(83)} * 990, 2), 'lab-model-7', 100000, 10000,
+        NULL, NULL  -- cache_read_tokens, cache_write_tokens (010)
         FROM range({n_spend}) t(i)""")
     conn.execute(f"""INSERT INTO impressions SELECT
         printf('00000000-0000-7000-d000-%012x', i), {envelope},

@@ -91,6 +91,9 @@ REVISIONS: dict[int, tuple[str, str | None]] = {
     2: ("task.size_source; task.executor may be left out (unknown)", "006_task_size_source.sql"),
     3: ("contribution lines, line class, default branch; author automation",
         "007_contribution_lines.sql"),
+    # 4 is issue 12a's (turn facts, review oversight mode, spend priced marker: 009)
+    5: ("spend cache_read_tokens and cache_write_tokens (prompt-cache reads and writes, apart from input)",
+        "010_spend_cache_tokens.sql"),
 }
 
 Kind = Literal[
@@ -247,6 +250,10 @@ EVENTS: dict[str, tuple[Field, ...]] = {
         _label("model", optional=True),
         Field("input_tokens", "integer", ge=0, optional=True),
         Field("output_tokens", "integer", ge=0, optional=True),
+        #: prompt-cache tokens, as the client reports them: whether ``input_tokens`` includes
+        #: them is the client's convention (docs/otlp-mapping.md), so they are never added to it
+        Field("cache_read_tokens", "integer", ge=0, optional=True, since=5),
+        Field("cache_write_tokens", "integer", ge=0, optional=True, since=5),
     ),
 }
 

@@ -106,7 +106,7 @@ def map_log(
     plan = _plan(attrs, identity, plans)
     actor_names, team_names, tool_names, version_names = plan.identity
     raw: dict[str, Any] = {"type": name[_CUT:] if name.startswith(PREFIX) else "", "schema_version": SCHEMA_VERSION}
-    actor = (actor_names and _first_present(actor_names, attrs)) or resource.actor
+    actor = resource.actor_of(attrs) if actor_names else resource.actor
     if actor is not None:
         raw["actor"] = actor
     raw["team"] = (team_names and _first_present(team_names, attrs)) or resource.team

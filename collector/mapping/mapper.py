@@ -1,5 +1,6 @@
 """One OTLP export request → contract dicts, by source: Autoscope's conventions, Claude Code,
-the GenAI conventions; everything else is counted as unmapped by kind.
+the GenAI conventions; everything else is counted as unmapped by kind and name
+(:mod:`~autoscope.collector.mapping.unmapped`).
 
 The rules are tabled in ``docs/otlp-mapping.md``.
 """
@@ -16,6 +17,7 @@ from autoscope.collector.mapping.identity import ResourceIdentity
 from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
 from autoscope.collector.mapping.records import MapResult, Record
 from autoscope.collector.mapping.settings import OtlpSettings
+from autoscope.collector.mapping.unmapped import unmapped_key
 
 DELTA, CUMULATIVE = 1, 2  # AggregationTemporality
 
@@ -82,7 +84,7 @@ class Mapper:
                     elif claude_code.short_name(record) is not None:
                         claude.append(record)
                     else:
-                        result.unmapped["log:other"] += 1
+                        result.unmapped[unmapped_key("log", name)] += 1
         result.records = n
         claude_code.map_logs(claude, self.settings, result)
         return result
@@ -192,10 +194,10 @@ class Mapper:
                     return None, f"superseded:metric:{label}"
                 return claude_code.map_metric_point, ""
             return None, f"metric:{label}"
-        if name == genai_semconv.TOKEN_METRIC and data == "histogram":
+        if genai_semconv.is_usage_metric(name) and data in ("histogram", "sum"):
             if settings.genai_usage_from == "spans":
                 return None, f"superseded:metric:{label}"
             return genai_semconv.map_metric_point, ""
         if genai_semconv.is_metric(name):
             return None, f"metric:{label}"
-        return None, f"metric:{data or 'empty'}"
+        return None, unmapped_key("metric", name)

@@ -21,6 +21,14 @@ from autoscope.collector.sinks.forwarder import Forwarder
 from autoscope.collector.stats import IngesterLagReading
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: the label of an ``extra`` family, where it is not a kind; and its help text
+EXTRA_LABELS = {"otlp_events_without_identity": "tool"}
+EXTRA_HELP = {
+    "otlp_unmapped": "OTLP records that map to no event, by kind and name (log:<event>, metric:<name>, span:<name>)",
+    "otlp_events_without_identity": "OTLP events that named no person (kept as the unidentified actor, or "
+                                    "quarantined), by source tool: set user.email in OTEL_RESOURCE_ATTRIBUTES "
+                                    "or map the id in [otlp.identity.people]",
+}
 Labelled = Callable[[], dict[str, dict[str, int]]]
 
 
@@ -74,7 +82,8 @@ class _CollectorMetrics:
         if self.lag is not None:
             yield from self._lag(self.lag)
         for name, by_label in (self.extra() if self.extra else {}).items():
-            family = CounterMetricFamily(f"autoscope_{name}", name.replace("_", " "), labels=["kind"])
+            family = CounterMetricFamily(f"autoscope_{name}", EXTRA_HELP.get(name, name.replace("_", " ")),
+                                         labels=[EXTRA_LABELS.get(name, "kind")])
             for label, count in by_label.items():
                 family.add_metric([label], float(count))
             yield family

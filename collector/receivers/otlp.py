@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 from autoscope.collector.chain import Chain
 from autoscope.collector.codecs.otlp import Signal
 from autoscope.collector.intake import Intake
+from autoscope.collector.mapping.identity import missing_identity_message
 from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.records import MapResult
 from autoscope.collector.mapping.series_locks import SeriesLocks
 from autoscope.collector.pipeline import Batch, Sender, run
+from autoscope.collector.stats import tool_label
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
@@ -35,6 +38,12 @@ MAX_MESSAGES = 5  # rejection reasons quoted in partial_success.error_message
 # increment too large to be real (a contribution counter jumping by over 10,000). Accepted
 # events are never dropped; refused requests are the sender's to retry.
 DROPPED_REASONS = ("mapping_failed", "implausible_count")
+#: distinct unmapped names counted; beyond, ``<kind>:other``: names are the senders' choice
+MAX_UNMAPPED_NAMES = 1000  # as many as rejected fields (stats.MAX_LABELS); one Codex run alone sends ~250 names
+#: distinct tools counted for events without identity; beyond, ``other``
+MAX_IDENTITY_TOOLS = 64
+#: how often, at most, the log repeats a tool's missing-identity warning while it lasts
+IDENTITY_LOG_INTERVAL_S = 600.0
 
 
 class OtlpStats:
@@ -50,15 +59,44 @@ class OtlpStats:
         self.superseded: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter(dict.fromkeys(DROPPED_REASONS, 0))
+        self.without_identity: Counter[str] = Counter()  # accepted-or-not events by source tool
+        self._identity_logged: dict[str, float] = {}  # tool → when its warning was last logged
 
     def add(self, signal: str, result: MapResult) -> None:
+        unidentified = self._unidentified(result)
         with self._lock:
             self.received[signal] += result.records
-            self.unmapped.update(result.unmapped)
+            for name, count in result.unmapped.items():
+                if name not in self.unmapped and len(self.unmapped) >= MAX_UNMAPPED_NAMES:
+                    name = f"{name.split(':', 1)[0]}:other"
+                self.unmapped[name] += count
             self.superseded.update(result.superseded)
             self.failed.update(failure.kind for failure in result.failed)
             self.dropped["mapping_failed"] += len(result.failed)
             self.dropped.update(result.dropped)
+            to_log = []
+            now = time.monotonic()
+            for tool, count in unidentified.items():
+                if tool not in self.without_identity and len(self.without_identity) >= MAX_IDENTITY_TOOLS:
+                    tool = "other"
+                self.without_identity[tool] += count
+                last = self._identity_logged.get(tool)
+                if last is None or now - last >= IDENTITY_LOG_INTERVAL_S:
+                    self._identity_logged[tool] = now
+                    to_log.append((tool, self.without_identity[tool]))
+        for tool, total in to_log:
+            log.warning("%s", missing_identity_message(tool, total, self._mapper.settings.identity))
+
+    def _unidentified(self, result: MapResult) -> Counter[str]:
+        """Mapped events that name no person (the fallback actor, or none), by source tool."""
+        fallback = self._mapper.settings.identity.unidentified_actor or None
+        counts: Counter[str] = Counter()
+        for event in result.events:
+            raw = event.raw
+            if raw.get("actor", None) == fallback:
+                source = raw.get("source")
+                counts[tool_label(source.get("tool") if isinstance(source, dict) else None)] += 1
+        return counts
 
     def dropped_snapshot(self) -> dict[str, int]:
         """Records the collector took in and keeps nothing of, by reason (see DROPPED_REASONS)."""
@@ -74,6 +112,7 @@ class OtlpStats:
                 "otlp_superseded": dict(self.superseded),
                 "otlp_mapping_failed": dict(self.failed),
                 "otlp_counter_resets": {"sum": self._mapper.state.resets},
+                "otlp_events_without_identity": dict(self.without_identity),
             }
 
 

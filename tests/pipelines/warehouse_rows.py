@@ -94,5 +94,7 @@ def add_impression(conn: duckdb.DuckDBPyConnection, *, actor: str, question: str
 def add_spend(conn: duckdb.DuckDBPyConnection, *, actor: str, category: str, amount: float,
               team: str = "t1", at: dt.datetime = MONDAY) -> None:
     event_id = _new_id(conn, "spend")
-    conn.execute("INSERT INTO spend VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, NULL, NULL, NULL)",
+    # by name: later contract revisions add optional spend columns (cache tokens, revision 5)
+    conn.execute("INSERT INTO spend (event_id, occurred_at, actor, team, tool, tool_version, category, amount_usd) "
+                 "VALUES (?, ?, ?, ?, 'tool', '1', ?, ?)",
                  [event_id, at, actor, team, category, amount])

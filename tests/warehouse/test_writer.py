@@ -123,3 +123,14 @@ def test_a_message_that_breaks_the_contract_stores_none_of_its_events(conn) -> N
     assert conn.execute("SELECT count(*) FROM event_ids WHERE event_id = ?", [str(uuid.UUID(int=77))]).fetchall() == [(0,)]
     [(reason,)] = conn.execute("SELECT reason FROM ingest_rejects").fetchall()
     assert "$[1].team" in reason
+
+
+def test_cache_tokens_have_columns_of_their_own(conn) -> None:
+    """Contract revision 5: prompt-cache reads and writes stored apart from input, NULL when not sent."""
+    writer = WarehouseWriter(conn, "g")
+    cached = msgspec.structs.replace(TEMPLATES["spend"], event_id=str(uuid.UUID(int=11)), input_tokens=120,
+                                     cache_read_tokens=800, cache_write_tokens=40)
+    plain = msgspec.structs.replace(TEMPLATES["spend"], event_id=str(uuid.UUID(int=12)), input_tokens=5)
+    writer.write(records([cached, plain], 2))
+    assert conn.execute("SELECT input_tokens, cache_read_tokens, cache_write_tokens FROM spend "
+                        "ORDER BY input_tokens").fetchall() == [(5, None, None), (120, 800, 40)]
