@@ -7,9 +7,12 @@ looked up by its exact name, then by the longest configured prefix (``gemini-2.5
 estimate at list price, not what the lab was billed. A model with no price gets USD 0 and is
 not marked priced, so the tokens are kept and the missing price shows as zero spend.
 
-:data:`DEFAULT_PRICES` are the public list prices, as published on 2026-12-01, of the models
-the recorded clients use (tests/fixtures/real_clients); a lab with negotiated prices, or other
-models, sets its own. Token kinds follow the clients' own accounting: ``input`` includes the
+:data:`DEFAULT_PRICES` are the providers' public list prices (standard tier, prompts under
+200k tokens) as of :data:`DEFAULT_PRICES_AS_OF`, for the models the recorded clients use
+(tests/fixtures/real_clients) that had a published price then; prices change, so a lab sets its
+own table (a configured table replaces these). Models without a price here — e.g. the
+``gemini-3.*`` names Gemini CLI's router picked in one recording — are stored with their tokens
+and USD 0, not priced. Token kinds follow the clients' own accounting: ``input`` includes the
 cached part for Gemini and OpenAI (cached tokens are billed at ``cache_read`` instead of
 ``input``), thoughts/reasoning are billed as output.
 """
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: the date the default list prices were read; say it wherever they are shown
-DEFAULT_PRICES_AS_OF = "2026-12-01"
+DEFAULT_PRICES_AS_OF = "2025-10"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +43,8 @@ class ModelPrice:
                 raise ValueError(f"price {field.name} must be a number ≥ 0 (USD per million tokens), got {value!r}")
 
 
-#: list prices (USD per million tokens) as of :data:`DEFAULT_PRICES_AS_OF`
+#: public list prices (USD per million tokens) as of :data:`DEFAULT_PRICES_AS_OF`: check them
+#: against the providers' pricing pages before relying on the USD they give
 DEFAULT_PRICES: dict[str, ModelPrice] = {
     "gpt-5.1-codex": ModelPrice(input=1.25, output=10.0, cache_read=0.125),
     "gpt-5.1": ModelPrice(input=1.25, output=10.0, cache_read=0.125),

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from autoscope.collector.mapping.identity import IdentitySettings
+from autoscope.collector.mapping.prices import DEFAULT_PRICES
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
@@ -36,6 +37,29 @@ SETTINGS = OtlpSettings(identity=IdentitySettings(
     actor_attributes=("user.email", "user.account_uuid", "user.id", "enduser.id", "installation.id",
                       "conversation.id")))
 _DROP_HEADERS = {"host", "connection", "transfer-encoding", "content-length", "path", "content-encoding"}
+
+
+def list_price_usd(recording: str) -> tuple[float, int]:
+    """USD of the recording's model calls at the shipped list prices, read from the decoded
+    records (input includes the cached part, which is billed at the cache-read price), and how
+    many calls had a price."""
+    usd, priced = 0.0, 0
+    for r in sent.records(sent.load(recording)):
+        if r.name == "gemini_cli.api_response":
+            tokens = (r.attrs["input_token_count"], r.attrs["output_token_count"], r.attrs["cached_content_token_count"])
+        elif r.name == "codex.sse_event" and "input_token_count" in r.attrs:
+            tokens = (r.attrs["input_token_count"], r.attrs["output_token_count"], r.attrs["cached_token_count"])
+        else:
+            continue
+        model = str(r.attrs["model"])
+        names = [name for name in DEFAULT_PRICES if model.startswith(name)]
+        if not names:
+            continue
+        price = DEFAULT_PRICES[max(names, key=len)]
+        inputs, outputs, cached = (int(t) for t in tokens)
+        usd += ((inputs - cached) * price.input + cached * price.cache_read + outputs * price.output) / 1e6
+        priced += 1
+    return usd, priced
 
 
 def replay(recording: str, service: Service) -> int:
@@ -127,8 +151,9 @@ def test_replay_stores_what_was_sent(recording: str, kafka: KafkaSettings, tmp_p
         assert got["usd"] == pytest.approx(want.usd, abs=1e-9)
         assert got["priced"][0] == 0, "Claude Code reports its cost: nothing is priced"
     else:
-        assert got["priced"] == (got["model_calls"], got["model_calls"]), "every call priced from its tokens"
-        assert got["usd"] > 0
+        usd, priced = list_price_usd(recording)
+        assert got["priced"] == (priced, got["model_calls"]), "every call of a model with a price is priced"
+        assert got["usd"] == pytest.approx(usd, abs=1e-9)
     assert got["decisions"] == {mode: {ACTIONS[d]: n for d, n in ds.items()} for mode, ds in want.decisions.items()}
     assert got["reviews_of_tasks"] == got["reviews"], "every decision reviews a stored task"
     if want.lines_added is not None:
