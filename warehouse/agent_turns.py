@@ -3,7 +3,8 @@
 Claude Code, Gemini CLI and Codex CLI report a turn as many records (the prompt, then each model
 and tool call when it ends) that arrive over many exports and collectors, in any order. The
 collector maps each to an ``agent_turn_fact``; the view ``agent_turns`` (migration 009) assembles
-the turns from every fact stored. This module writes one AI ``task`` per turn that made a model
+the turns from every fact stored, through the table macro ``agent_turns_in(sessions)`` that this
+module calls for the sessions of a batch only. This module writes one AI ``task`` per turn that made a model
 call into ``tasks``, where every indicator already reads tasks, and rewrites it whenever a later
 fact of the same session arrives: in the same transaction as those facts, so a crash or a replay
 never leaves a turn half-derived and the ingester's exactly-once guarantee carries over.
@@ -26,25 +27,21 @@ _TASK_FROM_TURN = """
            coalesce(role, 'engineer') AS role, coalesce(rung, 'engineering') AS rung,
            coalesce(human_minutes, 15.0) AS human_minutes, wall_s AS duration_s, 'success' AS outcome,
            model, coalesce(size_source, 'default') AS size_source
-    FROM agent_turns
-    WHERE session_id IN (SELECT session_id FROM touched) AND NOT slash_command AND model_calls > 0"""
+    FROM agent_turns_in(?)
+    WHERE NOT slash_command AND model_calls > 0"""
 
 
 def refresh_turn_tasks(conn: duckdb.DuckDBPyConnection, view: str) -> int:
     """Re-derive the tasks of every session that has a fact among the events in ``view`` (a
     registered table of the batch's event ids, column ``event_id``); returns the tasks written.
     Call inside the batch's transaction, after the facts are inserted."""
-    touched = (
-        "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT session_id FROM agent_turn_facts"
-        f" WHERE event_id IN (SELECT event_id FROM {view})"
-    )
-    conn.execute(touched)
-    if not conn.execute("SELECT count(*) FROM touched").fetchall()[0][0]:
+    sessions = [row[0] for row in conn.execute(
+        "SELECT DISTINCT session_id FROM agent_turn_facts"
+        f" WHERE event_id IN (SELECT event_id FROM {view})").fetchall()]
+    if not sessions:
         return 0
     conn.execute(
         "DELETE FROM tasks WHERE event_id IN (SELECT 'turn:' || turn_id FROM agent_turn_facts"
-        " WHERE session_id IN (SELECT session_id FROM touched) AND turn_id IS NOT NULL)"
-    )
-    written = conn.execute(f"INSERT INTO tasks BY NAME {_TASK_FROM_TURN}").fetchall()[0][0]
-    conn.execute("DROP TABLE touched")
+        " WHERE list_contains(?, session_id) AND turn_id IS NOT NULL)", [sessions])
+    written = conn.execute(f"INSERT INTO tasks BY NAME {_TASK_FROM_TURN}", [sessions]).fetchall()[0][0]
     return int(written)

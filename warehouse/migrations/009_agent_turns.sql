@@ -21,12 +21,16 @@ CREATE TABLE agent_turn_facts (
 -- to the latest prompt of its session at or before it. Wall time: from the prompt to the last
 -- record of the turn (line counts are reported by metrics on the export's clock, so they add
 -- lines, not time); model time: the sum of its model calls' durations.
-CREATE VIEW agent_turns AS
-WITH prompts AS (
-    SELECT * FROM agent_turn_facts WHERE kind IN ('prompt', 'slash_command')
+-- agent_turns_in(sessions): the turns of those sessions only (NULL: all), so that the ingester
+-- re-derives a batch's sessions without reading every fact the warehouse holds.
+CREATE MACRO agent_turns_in(sessions) AS TABLE
+WITH facts AS (
+    SELECT * FROM agent_turn_facts WHERE sessions IS NULL OR list_contains(sessions, session_id)
+), prompts AS (
+    SELECT * FROM facts WHERE kind IN ('prompt', 'slash_command')
 ), assigned AS (
     SELECT f.*, coalesce(f.turn_id, p.turn_id) AS turn
-    FROM agent_turn_facts f ASOF LEFT JOIN prompts p
+    FROM facts f ASOF LEFT JOIN prompts p
       ON f.session_id = p.session_id AND f.occurred_at >= p.occurred_at
 ), per_turn AS (
     SELECT turn,
@@ -47,3 +51,5 @@ SELECT p.turn_id, p.session_id, p.kind = 'slash_command' AS slash_command, p.eve
        p.human_minutes, p.size_source
 FROM (SELECT * FROM prompts QUALIFY row_number() OVER (PARTITION BY turn_id ORDER BY occurred_at, event_id) = 1) p
 JOIN per_turn t ON t.turn = p.turn_id;
+
+CREATE VIEW agent_turns AS SELECT * FROM agent_turns_in(NULL);
