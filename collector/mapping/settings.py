@@ -57,7 +57,7 @@ class OtlpSettings:
     claude_code_usage_from: Literal["events", "metrics"] = "events"
     genai_usage_from: Literal["spans", "metrics"] = "spans"
     review_config_decisions: bool = False
-    prices: Mapping[str, ModelPrice] = dataclasses.field(default_factory=lambda: dict(DEFAULT_PRICES))
+    prices: Mapping[str, ModelPrice] = dataclasses.field(default_factory=lambda: dict(DEFAULT_PRICES), hash=False)
 
     def __post_init__(self) -> None:
         if self.claude_code_usage_from not in ("events", "metrics"):
