@@ -97,8 +97,8 @@ REVISIONS: dict[int, tuple[str, str | None]] = {
     2: ("task.size_source; task.executor may be left out (unknown)", "006_task_size_source.sql"),
     3: ("contribution lines, line class, default branch; author automation",
         "007_contribution_lines.sql"),
-    4: ("agent_turn_fact (coding agents' prompt turns, assembled in the warehouse); review "
-        "oversight; spend priced", "009_agent_turns.sql"),
+    4: (("agent_turn_fact (coding agents' prompt turns, assembled in the warehouse); review "
+         "oversight; spend priced"), "009_agent_turns.sql"),
 }
 #: the revision that added each event type (1 unless later): a type's own fields may be required
 #: from that revision on, because no older sender sends the type at all

@@ -21,7 +21,13 @@ from __future__ import annotations
 
 import json
 
-from autoscope.collector.mapping.agent_turns import SessionMemory, review_event, spend_event, turn_fact, turn_key
+from autoscope.collector.mapping.agent_turns import (
+    SessionMemory,
+    review_event,
+    spend_event,
+    turn_fact,
+    turn_key,
+)
 from autoscope.collector.mapping.attributes import as_int, as_number, as_str
 from autoscope.collector.mapping.common import record_identity
 from autoscope.collector.mapping.records import MapResult, Record

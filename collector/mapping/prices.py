@@ -59,8 +59,9 @@ def prices_from_mapping(data: Mapping[str, Any]) -> dict[str, ModelPrice]:
     """``[otlp.prices]`` → prices; a bad entry raises naming the model and the key."""
     out = {}
     for model, entry in data.items():
-        if not isinstance(entry, Mapping):
-            raise ValueError(f"otlp.prices.{model}: expected a table of USD per million tokens, got {entry!r}")
+        if not isinstance(entry, Mapping):  # a settings error, reported as the others are
+            raise ValueError(  # noqa: TRY004
+                f"otlp.prices.{model}: expected a table of USD per million tokens, got {entry!r}")
         unknown = set(entry) - {f.name for f in dataclasses.fields(ModelPrice)}
         if unknown:
             raise ValueError(f"otlp.prices.{model}: unknown key(s) {', '.join(sorted(unknown))}"

@@ -16,7 +16,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from autoscope.collector.mapping.identity import IdentitySettings
-from autoscope.collector.mapping.prices import DEFAULT_PRICES, ModelPrice, prices_from_mapping
+from autoscope.collector.mapping.prices import (
+    DEFAULT_PRICES,
+    ModelPrice,
+    prices_from_mapping,
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -75,7 +75,10 @@ def test_review_frequency_splits_ai_work_by_oversight_mode(tmp_path: Path) -> No
         add_review(conn, tasks[i], "approved", 0, actor="yolo", oversight="never_asked")
     # tasks 10 and 11: no decision at all
     frame = compute_indicators(conn)
-    metric = lambda name: value(frame, "review_frequency", name)["value"]  # noqa: E731
+
+    def metric(name: str) -> float:
+        return value(frame, "review_frequency", name)["value"]
+
     assert metric("person_reviewed_share") == pytest.approx(5 / 12)
     assert metric("rule_approved_share") == pytest.approx(3 / 12)
     assert metric("unreviewed_share") == pytest.approx(4 / 12)

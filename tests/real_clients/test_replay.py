@@ -19,11 +19,11 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-
 from autoscope.collector.mapping.identity import IdentitySettings
 from autoscope.collector.mapping.prices import DEFAULT_PRICES
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.core.kafka_settings import KafkaSettings
+
 from autoscope.service import Service, ServiceSettings
 from tests.real_clients import expected as sent
 
@@ -100,7 +100,7 @@ def settled(service: Service) -> None:
 
 def stored(service: Service) -> dict[str, Any]:
     cursor = service.cursor()
-    q = lambda sql: cursor.execute(sql).fetchall()  # noqa: E731
+    q = lambda sql: cursor.execute(sql).fetchall()
     try:
         spend_columns = {r[0] for r in q("SELECT column_name FROM information_schema.columns WHERE table_name = 'spend'")}
         tokens = dict(zip(("input", "output"), q("SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0) FROM spend")[0]))

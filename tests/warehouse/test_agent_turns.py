@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from autoscope.collector import contract
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.warehouse.ingester import Ingester
 from autoscope.warehouse.reader import open_read_only
+
 from tests.event_samples import event
 from tests.warehouse.streams import produce
 
 pytestmark = pytest.mark.integration
 
-T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 _n = 0
 
 
