@@ -21,7 +21,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-
 from autoscope.warehouse.agent_turns import refresh_turn_tasks
 from autoscope.warehouse.schema import migrate
 
