@@ -20,7 +20,8 @@ import threading
 from typing import Any
 
 from autoscope.collector.mapping.attributes import short_hash
-from autoscope.collector.mapping.common import _task_fields, base_event
+from autoscope.collector.mapping.common import base_event, task_fields_of
+from autoscope.collector.mapping.prices import find_price, price_usd
 from autoscope.collector.mapping.records import MappedEvent, Record
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.core import contract
@@ -51,7 +52,7 @@ def turn_fact(
     if turn:
         raw["turn_id"] = turn
     if kind == "prompt":
-        values, task_fields = _task_fields(record, settings)
+        values, task_fields = task_fields_of(record, settings)
         values.pop("outcome", None)
         raw.update(values)
         described.update(task_fields)
@@ -78,8 +79,6 @@ def spend_event(
     reported_usd: float | None = None, input_includes_cache: bool = True, fields: dict[str, str] | None = None,
 ) -> MappedEvent:
     """A ``spend`` of one model call: the client's USD, else the price table's (``priced``)."""
-    from autoscope.collector.mapping.prices import find_price, price_usd
-
     raw, described = base_event(record, settings, kind, *identity)
     raw.update(type="spend", category="ai_tools")
     if reported_usd is not None:

@@ -2,14 +2,17 @@
 
 Events (logs signal; body ``claude_code.<name>``, attribute ``event.name`` = ``<name>``):
 
-* ``user_prompt`` → an AI ``task`` (task_id = ``prompt.id``); its duration and model come from
-  the ``api_request`` events of the same prompt in the same export.
+* ``user_prompt`` → an ``agent_turn_fact`` ``prompt`` (turn = ``prompt.id``), or
+  ``slash_command`` when it has ``command_name``: the warehouse makes the turn's AI task from
+  every fact of it, whatever export carried them (``warehouse/agent_turns.py``).
 * ``api_request`` → ``spend`` (ai_tools): ``cost_usd``, ``model``, ``input_tokens``,
-  ``output_tokens``. Cache reads/writes are kept apart: not added to input tokens.
-* ``tool_decision`` → ``review`` of the prompt's task: ``accept`` → approved, ``reject`` →
-  rejected, a user abort → intervened. Decisions made by configuration (no human) are not
-  reviews unless ``review_config_decisions``.
-* others (``api_error``, ``tool_result`` …) map to nothing and are counted.
+  ``output_tokens`` (cache reads/writes are not added to input tokens), and a ``model_call``
+  fact (``duration_ms``, model).
+* ``tool_decision`` → ``review`` of the turn's task: ``accept`` → approved, ``reject`` →
+  rejected, a user abort → intervened; ``oversight`` from ``source``: ``user_*`` → person,
+  ``config`` (an allowlist, accept-edits — and bypass, which Claude Code reports the same way)
+  → rule. Plus an ``activity`` fact.
+* ``tool_result`` → a ``tool_call`` fact; any other record with a ``prompt.id`` → ``activity``.
 
 Metrics (monotonic sums, delta or cumulative):
 
@@ -18,7 +21,8 @@ Metrics (monotonic sums, delta or cumulative):
 * ``cost.usage`` / ``token.usage`` / ``code_edit_tool.decision`` → ``spend`` / ``review``, but
   only with ``claude_code_usage_from = "metrics"``; by default the events carry the same
   usage and these points are counted as superseded, so nothing is doubled.
-* ``session.count``, ``lines_of_code.count``, ``active_time.total`` map to nothing (counted).
+* ``lines_of_code.count`` (type added/removed) → a ``lines`` fact of the session, always.
+* ``session.count``, ``active_time.total`` map to nothing (counted).
 """
 
 from __future__ import annotations
