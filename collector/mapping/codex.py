@@ -73,10 +73,13 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
         return
     if name == "codex.user_prompt":
         turn = turn_key(CLIENT, conversation, record.time_ns)
-        memory.set(conversation, "turn", turn)
+        memory.set(conversation, "turn", (record.time_ns, turn))
         result.events.append(turn_fact(record, settings, "prompt", conversation, turn, identity))
         return
-    turn = memory.get(conversation, "turn")
+    # the prompt the collector saw last, if this record is not older than it (an export that
+    # arrives late belongs to an earlier turn: the warehouse places it by time)
+    latest = memory.get(conversation, "turn")
+    turn = latest[1] if latest is not None and record.time_ns >= latest[0] else None
     model = as_str(attrs.get("model"))
     if name == "codex.api_request":
         duration = as_number(attrs.get("duration_ms"))

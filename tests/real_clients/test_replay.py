@@ -62,10 +62,10 @@ def list_price_usd(recording: str) -> tuple[float, int]:
     return usd, priced
 
 
-def replay(recording: str, service: Service) -> int:
-    """Send every recorded request as recorded; returns how many were answered OK."""
+def replay(recording: str, service: Service, order: Any = sorted) -> int:
+    """Send every recorded request as recorded (in ``order``); returns how many were sent."""
     ok = 0
-    for head in sorted(sent.FIXTURES.glob(f"{recording}-[0-9][0-9][0-9][0-9]-*.headers.json")):
+    for head in order(sent.FIXTURES.glob(f"{recording}-[0-9][0-9][0-9][0-9]-*.headers.json")):
         meta = json.loads(head.read_text())
         _, body = sent.read_body(sent.FIXTURES / head.name[: -len(".headers.json")])
         headers = {k: v for k, v in meta["headers"].items() if k.lower() not in _DROP_HEADERS}
@@ -163,6 +163,37 @@ def test_replay_stores_what_was_sent(recording: str, kafka: KafkaSettings, tmp_p
     assert got["commits"] == (want.commits or 0)
     for (wall, model_s, calls), turn in zip(got["turns"], want.turns):
         # occurred_at is the client's event.timestamp (milliseconds) where it gives one
+        assert wall == pytest.approx(turn.wall_s, abs=0.003)
+        assert model_s == pytest.approx(turn.model_ms / 1000, abs=1e-6)
+        assert calls == turn.model_calls
+
+
+def _logs_last_first(heads: Any) -> list[Path]:
+    """The log exports in reverse order (metrics in order: a cumulative series read backwards
+    is a different series of increments, which is not what this is about)."""
+    heads = sorted(heads)
+    logs = [h for h in heads if "-logs." in h.name]
+    return [h for h in heads if h not in logs] + logs[::-1]
+
+
+@pytest.mark.parametrize("recording", ["claude-code-interactive-http-protobuf", "gemini-cli-interactive-http-json",
+                                       "codex-interactive-http-protobuf"])
+def test_exports_in_reverse_order_and_sent_twice_store_the_same_turns(
+    recording: str, kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    """A turn's records arrive over many exports: last export first, then all of it again (an
+    exporter's retry), gives the same tasks, durations and sums, once."""
+    want = sent.expected(recording)
+    with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka, otlp=SETTINGS)) as service:
+        replay(recording, service, order=_logs_last_first)
+        replay(recording, service)
+        settled(service)
+        got = stored(service)
+    assert got["tasks"] == len(want.turns) and got["prompts"] == want.prompts
+    assert got["model_calls"] == want.model_calls and got["tokens"]["input"] == want.tokens["input"]
+    assert sum(n for ds in got["decisions"].values() for n in ds.values()) == sum(
+        n for ds in want.decisions.values() for n in ds.values())
+    for (wall, model_s, calls), turn in zip(got["turns"], want.turns):
         assert wall == pytest.approx(turn.wall_s, abs=0.003)
         assert model_s == pytest.approx(turn.model_ms / 1000, abs=1e-6)
         assert calls == turn.model_calls

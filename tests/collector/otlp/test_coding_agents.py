@@ -100,3 +100,15 @@ def test_a_model_without_a_price_keeps_its_tokens_unpriced() -> None:
         "input_token_count": 900, "output_token_count": 30, "cached_content_token_count": 600}))
     [spend] = [e for e in events if e["type"] == "spend"]
     assert (spend["amount_usd"], spend.get("priced"), spend["input_tokens"], spend["output_tokens"]) == (0.0, None, 900, 30)
+
+
+def test_a_codex_record_older_than_the_last_prompt_seen_is_left_to_the_warehouse() -> None:
+    mapper = Mapper(OtlpSettings())
+    conv = {"conversation.id": "c3"}
+    prompts = request("codex_cli_rs", {**conv, "event.name": "codex.user_prompt"},
+                      {**conv, "event.name": "codex.user_prompt"})  # at T0 and T0 + 1 s
+    first, second = (e["turn_id"] for e in mapped(mapper, prompts))
+    late = request("codex_cli_rs", {**conv, "event.name": "codex.api_request", "duration_ms": 5})  # at T0
+    [fact] = mapped(mapper, late)
+    assert "turn_id" not in fact, "not the second turn's: the warehouse gives it to the first by time"
+    assert first != second
