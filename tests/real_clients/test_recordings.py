@@ -230,8 +230,10 @@ def test_recordings_hold_no_machine_paths() -> None:
 
 
 def test_no_test_here_uses_autoscope_code() -> None:
-    # The decoder is independent of the collector; the mapping is asserted next session.
-    for module in Path(__file__).parent.glob("*.py"):
+    # The decoder and its own tests are independent of the collector. The tests that replay
+    # the recordings into the collector (test_privacy, test_genai_sdk, their collector_replay)
+    # use it by design and compare with the decoder.
+    for module in (Path(__file__).parent / name for name in ("expected.py", "test_recordings.py", "__init__.py")):
         tree = ast.parse(module.read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
