@@ -2,7 +2,7 @@
 
 Measures ``collector.contract.decode_event`` (one event, validated and normalized: what a
 native request pays per event) and ``decode_events`` (a Kafka message of 1,000 validated
-events: what the ingester pays), over the eight sample event types of ``tests/event_samples``.
+events: what the ingester pays), over the sample events of every type in ``tests/event_samples``.
 Baseline: msgspec decoding the same JSON into plain dicts, with no contract at all.
 
 ``python -m benchmarks.bench_contract --against REV`` also times the ``collector/contract.py``

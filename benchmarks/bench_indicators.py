@@ -79,7 +79,7 @@ def fill(conn: Any, total: int) -> None:
         printf('00000000-0000-7000-9000-%012x', i), {envelope},
         'task-' || CAST(hash(i * 47) % {n_tasks} AS BIGINT), 'k1:' || lpad(CAST({actor_num} AS VARCHAR), 32, '0'),
         ['approved', 'approved', 'modified', 'rejected', 'intervened'][CAST(1 + floor({uni(53)} * 5) AS INTEGER)],
-        round(2 + {uni(59)} * 28, 1)
+        round(2 + {uni(59)} * 28, 1), NULL  -- oversight (009): a person
         FROM range({n_reviews}) t(i)""")
     conn.execute(f"""INSERT INTO experiments SELECT
         printf('00000000-0000-7000-a000-%012x', i), {envelope}, 'exp-' || i,
@@ -96,7 +96,7 @@ def fill(conn: Any, total: int) -> None:
         printf('00000000-0000-7000-c000-%012x', i), {envelope},
         ['ai_tools', 'ai_tools', 'compute', 'data', 'staff', 'other'][CAST(1 + floor({uni(79)} * 6) AS INTEGER)],
         round(10 + {uni(83)} * 990, 2), 'lab-model-7', 100000, 10000,
-        NULL, NULL  -- cache_read_tokens, cache_write_tokens (010)
+        NULL, NULL, NULL  -- priced (009), cache_read_tokens, cache_write_tokens (010)
         FROM range({n_spend}) t(i)""")
     conn.execute(f"""INSERT INTO impressions SELECT
         printf('00000000-0000-7000-d000-%012x', i), {envelope},

@@ -84,6 +84,12 @@ AUTHORS = ("ai", "human", "automation")
 #: the class of a commit's lines (agents/git_authorship.py)
 LINE_CLASSES = ("automation", "ai_authored", "ai_coauthored", "ai_assisted", "human")
 SPEND_CATEGORIES = ("ai_tools", "compute", "data", "staff", "other")
+#: who let an AI action through (revision 4): a person answered (accept / reject / modify), a
+#: standing rule did (allowlist, accept-edits, config), or nobody was asked (yolo, bypass,
+#: approval ``never``)
+OVERSIGHT_MODES = ("person", "rule", "never_asked")
+#: what one record of a coding agent's prompt turn was (revision 4, ``agent_turn_fact``)
+TURN_FACT_KINDS = ("prompt", "slash_command", "model_call", "tool_call", "activity", "lines")
 
 #: the additive revisions of schema_version 1: revision → (what it added, its migration)
 REVISIONS: dict[int, tuple[str, str | None]] = {
@@ -91,10 +97,14 @@ REVISIONS: dict[int, tuple[str, str | None]] = {
     2: ("task.size_source; task.executor may be left out (unknown)", "006_task_size_source.sql"),
     3: ("contribution lines, line class, default branch; author automation",
         "007_contribution_lines.sql"),
-    # 4 is issue 12a's (turn facts, review oversight mode, spend priced marker: 009)
+    4: (("agent_turn_fact (coding agents' prompt turns, assembled in the warehouse); review "
+         "oversight; spend priced"), "009_agent_turns.sql"),
     5: ("spend cache_read_tokens and cache_write_tokens (prompt-cache reads and writes, apart from input)",
         "010_spend_cache_tokens.sql"),
 }
+#: the revision that added each event type (1 unless later): a type's own fields may be required
+#: from that revision on, because no older sender sends the type at all
+TYPE_SINCE: dict[str, int] = {"agent_turn_fact": 4}
 
 Kind = Literal[
     "event_id", "schema_version", "source", "label", "identity", "version", "time", "number",
@@ -207,6 +217,8 @@ EVENTS: dict[str, tuple[Field, ...]] = {
         Field("reviewer", "identity"),
         _enum("action", REVIEW_ACTIONS),
         _amount("minutes"),
+        #: who let the work through; None (old senders, the hooks' review()) reads as a person
+        _enum("oversight", OVERSIGHT_MODES, optional=True, since=4),
     ),
     "experiment": (
         _label("experiment_id"),
@@ -250,10 +262,36 @@ EVENTS: dict[str, tuple[Field, ...]] = {
         _label("model", optional=True),
         Field("input_tokens", "integer", ge=0, optional=True),
         Field("output_tokens", "integer", ge=0, optional=True),
+        #: True: amount_usd was computed from the tokens with a configured price table, the
+        #: client reported no cost; None/False: the amount is what the sender reported
+        Field("priced", "flag", optional=True, since=4),
         #: prompt-cache tokens, as the client reports them: whether ``input_tokens`` includes
         #: them is the client's convention (docs/otlp-mapping.md), so they are never added to it
         Field("cache_read_tokens", "integer", ge=0, optional=True, since=5),
         Field("cache_write_tokens", "integer", ge=0, optional=True, since=5),
+    ),
+    # One record of a coding agent's prompt turn (Claude Code, Gemini CLI, Codex CLI). The
+    # collector maps each record to one fact; the warehouse assembles the turn (view
+    # ``agent_turns``) and derives one AI task per turn that made a model call: a turn's records
+    # arrive over many exports, in any order, through any collector (docs/otlp-mapping.md).
+    "agent_turn_fact": (
+        _label("session_id", since=4),
+        #: the turn's key (a hash of the client's prompt id); None: the latest prompt of the
+        #: session at or before this fact (Codex's records name no turn)
+        _label("turn_id", optional=True, since=4),
+        _enum("kind", TURN_FACT_KINDS, since=4),
+        _label("model", optional=True, since=4),
+        #: a model call's length
+        _amount("duration_s", optional=True, since=4),
+        Field("lines_added", "integer", ge=0, optional=True, since=4),
+        Field("lines_removed", "integer", ge=0, optional=True, since=4),
+        # on a prompt: the task it becomes, as the lab configured ([otlp.task_defaults])
+        _enum("autonomy", AUTONOMIES, optional=True, since=4),
+        _enum("category", CATEGORIES, optional=True, since=4),
+        _enum("role", ROLES, optional=True, since=4),
+        _enum("rung", RUNGS, optional=True, since=4),
+        Field("human_minutes", "number", gt=0, le=525_600, optional=True, since=4),
+        _enum("size_source", SIZE_SOURCES, optional=True, since=4),
     ),
 }
 

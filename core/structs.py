@@ -121,6 +121,7 @@ ModelDeployment = STRUCT_BY_TYPE["model_deployment"]
 TrainingMilestone = STRUCT_BY_TYPE["training_milestone"]
 Impression = STRUCT_BY_TYPE["impression"]
 Spend = STRUCT_BY_TYPE["spend"]
+AgentTurnFact = STRUCT_BY_TYPE["agent_turn_fact"]
 
 Event = Union[tuple(STRUCT_BY_TYPE.values())]  # type: ignore[valid-type]  # noqa: UP007 (built from a tuple at run time)
 

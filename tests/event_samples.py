@@ -26,6 +26,8 @@ FIELDS = {
     "impression": {"question_id": "q_speedup", "score": 4, "tags": ["coding"]},
     "spend": {"category": "ai_tools", "amount_usd": 12.5, "model": "claude-x", "input_tokens": 1000,
               "output_tokens": 200},
+    "agent_turn_fact": {"session_id": "s1", "turn_id": "p1", "kind": "model_call", "model": "claude-x",
+                        "duration_s": 1.5},
 }
 
 

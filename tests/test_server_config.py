@@ -89,3 +89,22 @@ def test_grpc_workers_stay_settable_in_the_otlp_section(tmp_path: Path) -> None:
     config.write_text('[otlp]\ngrpc_workers = "many"\n')
     with pytest.raises(ConfigError, match="otlp.grpc_workers"):
         load_grpc_workers(config)
+
+
+def test_the_price_table_is_read_from_the_otlp_section_and_a_bad_price_is_named(tmp_path: Path) -> None:
+    """``[otlp.prices]`` replaces the shipped list prices; a bad entry names the model and key."""
+    from autoscope.collector.mapping.prices import DEFAULT_PRICES, ModelPrice, find_price
+
+    config = tmp_path / "autoscope.toml"
+    config.write_text('[otlp.prices]\n"gpt-5.1-codex" = { input = 2.0, output = 8.0, cache_read = 0.5 }\n')
+    prices = load_otlp_settings(config).prices
+    assert prices == {"gpt-5.1-codex": ModelPrice(input=2.0, output=8.0, cache_read=0.5)}
+    assert find_price(prices, "gpt-5.1-codex-max") == prices["gpt-5.1-codex"], "the longest prefix"
+    assert find_price(prices, "gemini-2.5-pro") is None, "a configured table replaces the defaults"
+    assert load_otlp_settings(None).prices == DEFAULT_PRICES
+    config.write_text('[otlp.prices]\n"m" = { input = -1, output = 8.0 }\n')
+    with pytest.raises(ConfigError, match=r"otlp.prices.m: price input must be a number ≥ 0"):
+        load_otlp_settings(config)
+    config.write_text('[otlp.prices]\n"m" = { input = 1, outptu = 8.0 }\n')
+    with pytest.raises(ConfigError, match=r"otlp.prices.m: unknown key\(s\) outptu"):
+        load_otlp_settings(config)

@@ -44,6 +44,7 @@ TABLE_BY_TYPE: dict[str, str] = {
     "training_milestone": "training_milestones",
     "impression": "impressions",
     "spend": "spend",
+    "agent_turn_fact": "agent_turn_facts",
 }
 
 #: columns filled from somewhere other than the field of the same name (the split ``source``).

@@ -49,6 +49,7 @@ import pyarrow.compute as pc
 from kafka import TopicPartition
 
 from autoscope.core import structs
+from autoscope.warehouse.agent_turns import refresh_turn_tasks
 from autoscope.warehouse.columns import TableLayout, table_layouts
 from autoscope.warehouse.log_identity import KafkaRecord, fingerprint
 
@@ -309,6 +310,8 @@ class WarehouseWriter:
                 stored += self.conn.execute(layout.insert_sql(view)).fetchall()[0][0]
         if stored != tables.events.num_rows:  # a line whose type no table took: never silently
             raise RuntimeError(f"{tables.events.num_rows} events but {stored} rows in the type tables")
+        with self._registered(tables.events.select(["event_id"])) as view:
+            refresh_turn_tasks(self.conn, view)
 
     def _already_stored(self, tables: _Tables) -> pa.Array:
         assert tables.events is not None

@@ -2,14 +2,17 @@
 
 Events (logs signal; body ``claude_code.<name>``, attribute ``event.name`` = ``<name>``):
 
-* ``user_prompt`` → an AI ``task`` (task_id = ``prompt.id``); its duration and model come from
-  the ``api_request`` events of the same prompt in the same export.
+* ``user_prompt`` → an ``agent_turn_fact`` ``prompt`` (turn = ``prompt.id``), or
+  ``slash_command`` when it has ``command_name``: the warehouse makes the turn's AI task from
+  every fact of it, whatever export carried them (``warehouse/agent_turns.py``).
 * ``api_request`` → ``spend`` (ai_tools): ``cost_usd``, ``model``, ``input_tokens``,
-  ``output_tokens``. Cache reads/writes are kept apart: not added to input tokens.
-* ``tool_decision`` → ``review`` of the prompt's task: ``accept`` → approved, ``reject`` →
-  rejected, a user abort → intervened. Decisions made by configuration (no human) are not
-  reviews unless ``review_config_decisions``.
-* others (``api_error``, ``tool_result`` …) map to nothing and are counted.
+  ``output_tokens`` (cache reads/writes are not added to input tokens), and a ``model_call``
+  fact (``duration_ms``, model).
+* ``tool_decision`` → ``review`` of the turn's task: ``accept`` → approved, ``reject`` →
+  rejected, a user abort → intervened; ``oversight`` from ``source``: ``user_*`` → person,
+  ``config`` (an allowlist, accept-edits — and bypass, which Claude Code reports the same way)
+  → rule. Plus an ``activity`` fact.
+* ``tool_result`` → a ``tool_call`` fact; any other record with a ``prompt.id`` → ``activity``.
 
 Metrics (monotonic sums, delta or cumulative):
 
@@ -18,15 +21,17 @@ Metrics (monotonic sums, delta or cumulative):
 * ``cost.usage`` / ``token.usage`` / ``code_edit_tool.decision`` → ``spend`` / ``review``, but
   only with ``claude_code_usage_from = "metrics"``; by default the events carry the same
   usage and these points are counted as superseded, so nothing is doubled.
-* ``session.count``, ``lines_of_code.count``, ``active_time.total`` map to nothing (counted).
+* ``lines_of_code.count`` (type added/removed) → a ``lines`` fact of the session, always.
+* ``session.count``, ``active_time.total`` map to nothing (counted).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from autoscope.collector.mapping.agent_turns import model_name, review_event, spend_event, turn_fact, turn_key
 from autoscope.collector.mapping.attributes import as_int, as_number, as_str, short_hash
-from autoscope.collector.mapping.common import base_event, record_identity, task_event, units
+from autoscope.collector.mapping.common import base_event, record_identity, units
 from autoscope.collector.mapping.metrics_state import Increment
 from autoscope.collector.mapping.records import MappedEvent, MapResult, Record
 from autoscope.collector.mapping.settings import OtlpSettings
@@ -35,6 +40,9 @@ PREFIX = "claude_code."
 SCOPE = "com.anthropic.claude_code"
 USAGE_EVENTS = ("api_request", "tool_decision")
 USAGE_METRICS = ("claude_code.cost.usage", "claude_code.token.usage", "claude_code.code_edit_tool.decision")
+CLIENT = "claude-code"
+#: metrics mapped whatever ``claude_code_usage_from`` says (they have no event twin)
+FACT_METRICS = ("claude_code.lines_of_code.count",)
 CONTRIBUTION_METRICS = {"claude_code.commit.count": "commit", "claude_code.pull_request.count": "pull_request"}
 
 
@@ -53,85 +61,92 @@ def is_metric(name: str) -> bool:
 
 
 def map_logs(records: list[Record], settings: OtlpSettings, result: MapResult) -> None:
-    """Map one export's Claude Code log records (grouped so a prompt sees its API calls)."""
-    calls: dict[str, list[Record]] = {}
-    for record in records:
-        if short_name(record) == "api_request":
-            prompt = as_str(record.attributes.get("prompt.id"))
-            if prompt:
-                calls.setdefault(prompt, []).append(record)
+    """Map one export's Claude Code log records; each is mapped on its own (its turn is
+    assembled in the warehouse from every export's facts)."""
     for record in records:
         before = len(result.events)
         try:
-            _map_log(record, settings, calls, result)
+            _map_log(record, settings, result)
         except Exception as exc:  # noqa: BLE001 - this record only (see MapResult.guard)
             result.fail(record, "log:claude_code", exc, before)
 
 
-def _map_log(record: Record, settings: OtlpSettings, calls: dict[str, list[Record]], result: MapResult) -> None:
+def _turn(record: Record) -> str | None:
+    prompt = as_str(record.attributes.get("prompt.id"))
+    return turn_key(CLIENT, prompt) if prompt else None
+
+
+def _session(record: Record) -> str | None:
+    return as_str(record.attributes.get("session.id")) or as_str(record.resource.get("session.id"))
+
+
+#: ``tool_decision.source`` → oversight mode. Claude Code reports ``--dangerously-skip-permissions``
+#: as ``config`` too, so bypass reads as a rule: its telemetry cannot tell them apart.
+OVERSIGHT = {"config": "rule", "user_temporary": "person", "user_permanent": "person", "user_reject": "person",
+             "user_abort": "person", "user": "person", "bypass": "never_asked", "bypass_permissions": "never_asked"}
+
+
+def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
     name = short_name(record) or "unknown"
+    attrs = record.attributes
+    session, turn = _session(record), _turn(record)
+    identity = record_identity(record)
     if name in USAGE_EVENTS and settings.claude_code_usage_from != "events":
         result.superseded[f"log:claude_code.{name}"] += 1
     elif name == "user_prompt":
-        prompt = as_str(record.attributes.get("prompt.id")) or short_hash(*record_identity(record))
-        own = calls.get(prompt, [])
-        duration = sum(as_number(c.attributes.get("duration_ms")) or 0 for c in own) / 1000
-        model = next((as_str(c.attributes.get("model")) for c in own if c.attributes.get("model")), None)
-        result.events.append(
-            task_event(record, settings, prompt, duration, model, "claude_code.task", record_identity(record))
-        )
+        if session is None:
+            result.unmapped["log:claude_code.user_prompt(no session.id)"] += 1
+            return
+        turn = turn or turn_key(CLIENT, short_hash(*identity))
+        kind = "slash_command" if as_str(attrs.get("command_name")) else "prompt"
+        result.events.append(turn_fact(record, settings, kind, session, turn, identity))
+        return
     elif name == "api_request":
         result.events.append(_spend_from_request(record, settings))
     elif name == "tool_decision":
-        event = _review(
-            record, settings, as_str(record.attributes.get("decision")),
-            as_str(record.attributes.get("source")),
-            as_str(record.attributes.get("prompt.id")) or as_str(record.attributes.get("session.id")),
-            "claude_code.review", record_identity(record),
-        )
-        if event is None:
-            result.unmapped["log:claude_code.tool_decision(config)"] += 1
-        else:
-            result.events.append(event)
+        result.events.append(_review(
+            record, settings, as_str(attrs.get("decision")), as_str(attrs.get("source")),
+            turn or turn_key(CLIENT, "session", session), "claude_code.review", identity))
+    elif name not in ("tool_result", "api_error") and not turn:
+        result.unmapped[f"log:claude_code.{name}"[:96]] += 1
+    # every record of a turn is a fact of it: the turn's wall time runs to its last record
+    if session is None or not turn and name != "api_request":
+        return
+    if name == "api_request":
+        model = model_name(as_str(attrs.get("model")))
+        duration = as_number(attrs.get("duration_ms"))
+        result.events.append(turn_fact(record, settings, "model_call", session, turn, identity, model=model,
+                                       duration_s=None if duration is None else duration / 1000))
+    elif name == "tool_result":
+        result.events.append(turn_fact(record, settings, "tool_call", session, turn, identity))
     else:
-        result.unmapped[f"log:claude_code.{name}"] += 1
+        result.events.append(turn_fact(record, settings, "activity", session, turn, identity))
 
 
 def _spend_from_request(record: Record, settings: OtlpSettings) -> MappedEvent:
-    raw, fields = base_event(record, settings, "claude_code.spend", *record_identity(record))
     attrs = record.attributes
-    raw.update(type="spend", category="ai_tools", amount_usd=as_number(attrs.get("cost_usd")) or 0.0)
-    fields.update(amount_usd="cost_usd", model="model", input_tokens="input_tokens", output_tokens="output_tokens")
-    for field in ("model",):
-        if as_str(attrs.get(field)):
-            raw[field] = as_str(attrs.get(field))
-    for field in ("input_tokens", "output_tokens"):
-        if as_int(attrs.get(field)) is not None:
-            raw[field] = as_int(attrs.get(field))
-    return MappedEvent(raw, record.origin, record.where, fields)
+    return spend_event(
+        record, settings, kind="claude_code.spend", identity=record_identity(record),
+        model=model_name(as_str(attrs.get("model"))), input_tokens=as_int(attrs.get("input_tokens")),
+        output_tokens=as_int(attrs.get("output_tokens")), cache_read=as_int(attrs.get("cache_read_tokens")) or 0,
+        cache_write=as_int(attrs.get("cache_creation_tokens")) or 0,
+        reported_usd=as_number(attrs.get("cost_usd")) or 0.0, input_includes_cache=False,
+        fields={"amount_usd": "cost_usd", "model": "model", "input_tokens": "input_tokens",
+                "output_tokens": "output_tokens"},
+    )
 
 
 def _review(
     record: Record, settings: OtlpSettings, decision: str | None, source: str | None,
     task_id: str | None, kind: str, identity: tuple[Any, ...],
-) -> MappedEvent | None:
-    if source == "config" and not settings.review_config_decisions:
-        return None
-    raw, fields = base_event(record, settings, kind, *identity)
+) -> MappedEvent:
     decision = (decision or "").lower()
-    if decision == "accept":
-        action = "approved"
-    elif source == "user_abort":
-        action = "intervened"
-    elif decision == "reject":
-        action = "rejected"
-    else:
-        action = decision or "unknown"  # validation rejects it, naming the attribute
-    raw.update(type="review", task_id=task_id or "unknown", action=action, minutes=0.0)
-    if "actor" in raw:
-        raw["reviewer"] = raw["actor"]
-    fields.update(action="decision", task_id="prompt.id", reviewer=fields["actor"])
-    return MappedEvent(raw, record.origin, record.where, fields)
+    source = (source or "").lower()
+    action = ("approved" if decision == "accept" else "intervened" if source == "user_abort"
+              else "rejected" if decision == "reject" else decision or "unknown")
+    return review_event(record, settings, task_id=task_id or "unknown", action=action,
+                        oversight=OVERSIGHT.get(source, "person" if source.startswith("user") else "rule"),
+                        identity=identity, kind=kind, decision_attribute="decision")
 
 
 def map_metric_point(
@@ -149,11 +164,23 @@ def map_metric_point(
                 kind=CONTRIBUTION_METRICS[name], first_author="ai", ai_share=1.0,
             )
             result.events.append(MappedEvent(raw, record.origin, record.where, fields))
+    elif name == "claude_code.lines_of_code.count":
+        kind = as_str(attrs.get("type"))
+        session = as_str(attrs.get("session.id")) or as_str(record.resource.get("session.id"))
+        amount = units(increment.amount, result, f"metric:{name}")
+        if kind not in ("added", "removed") or session is None:
+            result.unmapped[f"metric:{name}(no type or session)"] += 1
+            return
+        if amount:
+            # no prompt.id on a metric: the warehouse gives the lines to the session's latest
+            # prompt at or before the point (its export time; lines add no wall time)
+            result.events.append(turn_fact(record, settings, "lines", session, None, window,
+                                           **{f"lines_{kind}": amount}))
     elif name == "claude_code.cost.usage":
         raw, fields = base_event(record, settings, "claude_code.spend", *window)
         raw.update(type="spend", category="ai_tools", amount_usd=increment.amount)
         if as_str(attrs.get("model")):
-            raw["model"] = as_str(attrs.get("model"))
+            raw["model"] = model_name(as_str(attrs.get("model")))
         result.events.append(MappedEvent(raw, record.origin, record.where, fields))
     elif name == "claude_code.token.usage":
         kind = as_str(attrs.get("type")) or ""
@@ -164,7 +191,7 @@ def map_metric_point(
         raw, fields = base_event(record, settings, "claude_code.spend", *window)
         raw.update(type="spend", category="ai_tools", amount_usd=0.0, **{field: as_int(increment.amount)})
         if as_str(attrs.get("model")):
-            raw["model"] = as_str(attrs.get("model"))
+            raw["model"] = model_name(as_str(attrs.get("model")))
         result.events.append(MappedEvent(raw, record.origin, record.where, fields))
     elif name == "claude_code.code_edit_tool.decision":
         task_id = as_str(attrs.get("session.id"))
@@ -173,9 +200,6 @@ def map_metric_point(
                 record, settings, as_str(attrs.get("decision")), as_str(attrs.get("source")),
                 task_id, "claude_code.review", (*window, n),
             )
-            if event is None:
-                result.unmapped["metric:claude_code.code_edit_tool.decision(config)"] += 1
-                return
             result.events.append(event)
     else:
         result.unmapped[f"metric:{name}"] += 1

@@ -7,7 +7,11 @@ from typing import Any
 
 from autoscope.collector.contract import SCHEMA_VERSION
 from autoscope.collector.mapping.attributes import (
-    as_number, as_str, iso_from_nanos, sorted_items, stable_id,
+    as_number,
+    as_str,
+    iso_from_nanos,
+    sorted_items,
+    stable_id,
 )
 from autoscope.collector.mapping.identity import envelope
 from autoscope.collector.mapping.records import MappedEvent, MapResult, Record
@@ -44,7 +48,7 @@ def record_identity(record: Record) -> tuple[Any, ...]:
     return (record.time_ns, record.body, sorted_items(record.attributes))
 
 
-def _task_fields(record: Record, settings: OtlpSettings) -> tuple[dict[str, Any], dict[str, str]]:
+def task_fields_of(record: Record, settings: OtlpSettings) -> tuple[dict[str, Any], dict[str, str]]:
     """Task defaults, each overridable by an ``autoscope.<field>`` attribute."""
     values: dict[str, Any] = {}
     fields: dict[str, str] = {}
@@ -67,7 +71,7 @@ def task_event(
 ) -> MappedEvent:
     """An AI ``task`` with the lab's task defaults (shared with the GenAI mapping)."""
     raw, fields = base_event(record, settings, kind, *identity)
-    values, task_fields = _task_fields(record, settings)
+    values, task_fields = task_fields_of(record, settings)
     raw.update(type="task", task_id=task_id, executor="ai", duration_s=duration_s, **values)
     fields.update(task_fields)
     # the size is the lab's configured default unless the record said it: marked, so the

@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 from autoscope.collector.codecs.otlp_json import is_json_request
-from autoscope.collector.mapping import autoscope_semconv, claude_code, genai_semconv
+from autoscope.collector.mapping import autoscope_semconv, claude_code, codex, gemini_cli, genai_semconv
+from autoscope.collector.mapping.agent_turns import SessionMemory
 from autoscope.collector.mapping.attributes import any_value, as_str, attributes
 from autoscope.collector.mapping.identity import ResourceIdentity
 from autoscope.collector.mapping.metrics_state import Increment, SumState, SumTransaction
@@ -48,6 +49,7 @@ class Mapper:
         self.settings = settings
         self.state = state or SumState()
         self._log_plans: dict[tuple[str, ...], Any] = {}  # see autoscope_semconv.map_log
+        self.sessions = SessionMemory()  # what Gemini CLI and Codex say once per session
 
     # -- logs ---------------------------------------------------------------------------
 
@@ -55,6 +57,8 @@ class Mapper:
         result = MapResult()
         events = result.events
         claude: list[Record] = []
+        gemini: list[Record] = []
+        codex_records: list[Record] = []
         identity = self.settings.identity
         attributes_of, body_of = (_json_attributes, _json_body) if is_json_request(request) else (attributes, _body)
         n = 0
@@ -83,10 +87,16 @@ class Mapper:
                             result.fail(record, "log:autoscope", exc, before)
                     elif claude_code.short_name(record) is not None:
                         claude.append(record)
+                    elif codex.event_name(record) is not None:
+                        codex_records.append(record)
+                    elif gemini_cli.event_name(record) is not None:
+                        gemini.append(record)
                     else:
                         result.unmapped[unmapped_key("log", name)] += 1
         result.records = n
         claude_code.map_logs(claude, self.settings, result)
+        gemini_cli.map_logs(gemini, self.settings, self.sessions, result)
+        codex.map_logs(codex_records, self.settings, self.sessions, result)
         return result
 
     # -- traces -------------------------------------------------------------------------
@@ -187,7 +197,7 @@ class Mapper:
         if claude_code.is_metric(name):
             if data != "sum" or not metric.sum.is_monotonic:
                 return None, f"metric:{label}"
-            if name in claude_code.CONTRIBUTION_METRICS:
+            if name in claude_code.CONTRIBUTION_METRICS or name in claude_code.FACT_METRICS:
                 return claude_code.map_metric_point, ""
             if name in claude_code.USAGE_METRICS:
                 if settings.claude_code_usage_from == "events":

@@ -16,6 +16,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from autoscope.collector.mapping.identity import IdentitySettings
+from autoscope.collector.mapping.prices import (
+    DEFAULT_PRICES,
+    ModelPrice,
+    prices_from_mapping,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,8 +47,13 @@ class OtlpSettings:
         superseded (``events`` by default: its metrics are known to go missing).
     genai_usage_from: token usage from GenAI model-call ``spans`` or from the
         ``gen_ai.client.token.usage`` metric; the other is counted as superseded.
-    review_config_decisions: map Claude Code tool decisions made by configuration (no
-        human involved) to reviews too; off by default.
+    review_config_decisions: kept so that existing configurations still load; it has no
+        effect since decisions carry their oversight mode (issue 12): a decision made by
+        configuration is always a review with ``oversight = rule``, which the review
+        indicators count apart from a person's.
+    prices: model → USD per million tokens, for clients that report tokens but no cost
+        (``[otlp.prices]``; defaults: :data:`~autoscope.collector.mapping.prices.DEFAULT_PRICES`,
+        list prices of the date they name). A configured table replaces the defaults.
     """
 
     identity: IdentitySettings = IdentitySettings()
@@ -51,6 +61,7 @@ class OtlpSettings:
     claude_code_usage_from: Literal["events", "metrics"] = "events"
     genai_usage_from: Literal["spans", "metrics"] = "spans"
     review_config_decisions: bool = False
+    prices: Mapping[str, ModelPrice] = dataclasses.field(default_factory=lambda: dict(DEFAULT_PRICES), hash=False)
 
     def __post_init__(self) -> None:
         if self.claude_code_usage_from not in ("events", "metrics"):
@@ -68,6 +79,8 @@ class OtlpSettings:
         values = dict(data)
         if "identity" in values:
             values["identity"] = _nested(IdentitySettings, values["identity"], "identity")
+        if "prices" in values:
+            values["prices"] = prices_from_mapping(values["prices"])
         if "task_defaults" in values:
             values["task_defaults"] = _nested(TaskDefaults, values["task_defaults"], "task_defaults")
         return cls(**values)

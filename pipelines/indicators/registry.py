@@ -122,8 +122,9 @@ REGISTRY: tuple[Indicator, ...] = (
         ("tasks_involved",), ()),
     Indicator("review_frequency",
         "review_frequency", "Human review frequency", "human review frequency",
-        "Reviews per AI task; share of AI tasks with no review; intervention rate (rejected + "
-        "modified + intervened) / reviews; review minutes per AI task.",
+        "A person's reviews per AI task; shares of AI tasks reviewed by a person, let through by a "
+        "standing rule only, and unreviewed (of which never asked); intervention rate (rejected + "
+        "modified + intervened) / a person's reviews; review minutes per AI task.",
         ("review_frequency",), ("unreviewed_share", "intervention_rate")),
     Indicator("experiment_compute",
         "experiment_compute", "AI-vs-human experiment compute", "AI-vs-human experiment compute",

@@ -1,9 +1,18 @@
-"""Human review frequency (docs/indicators.md), over AI tasks (executor ``ai``):
+"""Human review frequency (docs/indicators.md), over AI tasks (executor ``ai``), split by who let the
+work through (a review's ``oversight``, issue 12: a ``person`` answered; a standing ``rule`` —
+an allowlist, accept-edits, a config rule — did; or the agent ran ``never_asked`` — yolo,
+bypass, approval never; a review without the field is a person's, as every review was before):
 
-* ``reviews_per_ai_task``: reviews of the cell's AI tasks / its AI tasks;
-* ``unreviewed_share``: share of its AI tasks with no review at all;
-* ``intervention_rate``: (rejected + modified + intervened) / reviews;
-* ``review_minutes_per_ai_task``: review minutes / AI tasks.
+* ``reviews_per_ai_task``: a person's reviews of the cell's AI tasks / its AI tasks;
+* ``person_reviewed_share``: share of its AI tasks a person reviewed at least once;
+* ``rule_approved_share``: share let through by a standing rule only (no person reviewed them);
+* ``unreviewed_share``: share with neither a person's review nor a rule: nobody decided (the
+  rest, so the three add up to 1). Allowlisted work is thus read neither as unreviewed nor as
+  human-reviewed;
+* ``never_asked_share``: of those unreviewed, the share whose agent reported running with
+  approval off (the rest reported no decision at all);
+* ``intervention_rate``: a person's (rejected + modified + intervened) / a person's reviews;
+* ``review_minutes_per_ai_task``: a person's review minutes / AI tasks.
 
 A review counts toward the period and team of the AI task it reviews (joined by task_id),
 not toward when it happened: the question is how much of *that* work a human looked at.
@@ -26,7 +35,10 @@ CUTS = ("team", "rung", "category")  # of the reviewed AI task
 #: over the fine rows of AI tasks (with their reviews' counts and reviewers)
 METRICS = {
     "reviews_per_ai_task": "coalesce(sum(n_reviews), 0) / sum(n)",
-    "unreviewed_share": "(sum(n) - coalesce(sum(n_reviewed), 0)) / sum(n)",
+    "unreviewed_share": "(sum(n) - sum(n_person) - sum(n_rule)) / sum(n)",
+    "person_reviewed_share": "sum(n_person) / sum(n)",
+    "rule_approved_share": "sum(n_rule) / sum(n)",
+    "never_asked_share": "sum(n_never) / sum(n)",
     "intervention_rate": "sum(n_interventions) / nullif(sum(n_reviews), 0)",
     "review_minutes_per_ai_task": "coalesce(sum(review_minutes), 0) / sum(n)",
 }
@@ -38,14 +50,23 @@ AI_TASKS = """SELECT task_id, min(occurred_at) AS occurred_at,
 #: per (piece, team, rung, category) of AI tasks: the tasks and their actors, and the reviews of
 #: those tasks (count, interventions, minutes, tasks with any review) and their reviewers
 FINE = """
-    WITH tasks_fine AS (
-        SELECT ts, team, rung, category, count(*) AS n, {set} AS actors
-        FROM fx_ai_tasks a JOIN {actors} ON {actors}.h = hash(a.actor) GROUP BY ALL
+    WITH task_oversight AS (
+        SELECT task_id, bool_or(coalesce(oversight, 'person') = 'person') AS by_person,
+               bool_or(oversight = 'rule') AS by_rule, bool_or(oversight = 'never_asked') AS never_asked
+        FROM reviews WHERE task_id IN (SELECT task_id FROM fx_ai_tasks) GROUP BY task_id
+    ), tasks_fine AS (
+        SELECT ts, team, rung, category, count(*) AS n, {set} AS actors,
+               count(*) FILTER (WHERE o.by_person) AS n_person,
+               count(*) FILTER (WHERE o.by_rule AND NOT o.by_person) AS n_rule,
+               count(*) FILTER (WHERE o.never_asked AND NOT o.by_rule AND NOT o.by_person) AS n_never
+        FROM fx_ai_tasks a LEFT JOIN task_oversight o USING (task_id) JOIN {actors} ON {actors}.h = hash(a.actor)
+        GROUP BY ALL
     ), reviews_fine AS (
         SELECT a.ts, a.team, a.rung, a.category, count(*) AS n_reviews,
                count(*) FILTER (WHERE r.action IN ('rejected', 'modified', 'intervened')) AS n_interventions,
                sum(r.minutes) AS review_minutes, count(DISTINCT r.task_id) AS n_reviewed, {set} AS reviewers
         FROM reviews r JOIN fx_ai_tasks a USING (task_id) JOIN {actors} ON {actors}.h = hash(r.reviewer)
+        WHERE coalesce(r.oversight, 'person') = 'person'  -- a rule or nobody is not a human review
         GROUP BY ALL
     )
     SELECT * FROM tasks_fine LEFT JOIN reviews_fine USING (ts, team, rung, category)"""

@@ -85,8 +85,10 @@ READER_DEFINITIONS = {
         "How AI tasks are spread over the six activity categories: each category's share of all AI tasks, and "
         "its change in percentage points from the previous period."),
     "review_frequency": (
-        "How much humans review AI work: reviews per AI task; the share of AI tasks with no human review; the "
-        "intervention rate (reviews that rejected, modified or intervened, out of all reviews); and review "
+        "How much humans review AI work: a person's reviews per AI task; the shares of AI tasks a person "
+        "reviewed, that a standing rule (an allowlist, accept-edits) let through, and that nobody decided "
+        "(unreviewed; of which the agent ran with approval off: never asked); the intervention rate (a "
+        "person's reviews that rejected, modified or intervened, out of a person's reviews); and review "
         "minutes per AI task."),
     "experiment_compute": (
         "The share of experiment accelerator-hours spent on experiments designed by AI (and, separately, by AI "
@@ -120,6 +122,8 @@ def reader_definition(stored_name: str) -> str:
 #: rising is what the report measures, not a warning)
 CONCERN = {
     ("review_frequency", "unreviewed_share"): "rise",
+    ("review_frequency", "never_asked_share"): "rise",
+    ("review_frequency", "person_reviewed_share"): "fall",
     ("review_frequency", "reviews_per_ai_task"): "fall",
     ("review_frequency", "review_minutes_per_ai_task"): "fall",
     ("review_frequency", "intervention_rate"): "rise",

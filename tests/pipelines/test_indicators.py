@@ -60,6 +60,34 @@ def test_review_frequency(tmp_path: Path) -> None:
     assert value(frame, "review_frequency", "intervention_rate")["n_actors"] == 5
 
 
+def test_review_frequency_splits_ai_work_by_oversight_mode(tmp_path: Path) -> None:
+    """Issue 12: allowlisted work is neither unreviewed nor human-reviewed; approval-off work is
+    unreviewed and said so; only a person's reviews count as reviews and interventions."""
+    conn = warehouse(tmp_path / "w.duckdb")
+    tasks = [add_task(conn, actor=f"a{i}") for i in range(12)]
+    for i in range(5):  # five people review (k): no mode is a person's (the hooks' review())
+        add_review(conn, tasks[i], "rejected" if i == 0 else "approved", 2, actor=f"r{i}",
+                   oversight=None if i % 2 else "person")
+    add_review(conn, tasks[1], "approved", 0, actor="rule", oversight="rule")  # and a rule: the person counts
+    for i in (5, 6, 7):
+        add_review(conn, tasks[i], "approved", 0, actor="rule", oversight="rule")
+    for i in (8, 9):
+        add_review(conn, tasks[i], "approved", 0, actor="yolo", oversight="never_asked")
+    # tasks 10 and 11: no decision at all
+    frame = compute_indicators(conn)
+
+    def metric(name: str) -> float:
+        return value(frame, "review_frequency", name)["value"]
+
+    assert metric("person_reviewed_share") == pytest.approx(5 / 12)
+    assert metric("rule_approved_share") == pytest.approx(3 / 12)
+    assert metric("unreviewed_share") == pytest.approx(4 / 12)
+    assert metric("never_asked_share") == pytest.approx(2 / 12)
+    assert metric("reviews_per_ai_task") == pytest.approx(5 / 12), "a rule's or nobody's decision is no review"
+    assert metric("intervention_rate") == pytest.approx(1 / 5)
+    assert metric("review_minutes_per_ai_task") == pytest.approx(10 / 12)
+
+
 def test_review_frequency_of_fewer_than_k_reviewers_is_withheld(tmp_path: Path) -> None:
     """Five people's AI tasks, all reviewed by one person: the rates describe that reviewer."""
     conn = warehouse(tmp_path / "w.duckdb")

@@ -102,6 +102,9 @@ def expected(tasks: list[Row], reviews: list[Row], experiments: list[Row]) -> di
         put("review_frequency", cell, ai, {
             "reviews_per_ai_task": len(seen) / len(ai),
             "unreviewed_share": sum(not reviews_of[t["task_id"]] for t in ai) / len(ai),
+            # these reviews say no oversight mode: each is a person's (issue 12)
+            "person_reviewed_share": sum(bool(reviews_of[t["task_id"]]) for t in ai) / len(ai),
+            "rule_approved_share": 0.0, "never_asked_share": 0.0,
             "intervention_rate": ratio(sum(v["action"] != "approved" for v in seen), len(seen)),
             "review_minutes_per_ai_task": sum(v["minutes"] for v in seen) / len(ai),
         }, reviewers={v["reviewer"] for v in seen})
@@ -195,7 +198,7 @@ def test_released_cells_match_plain_python(computed: tuple[pl.DataFrame, dict, s
     # 12 metrics × 2 weeks × (lab, delta, alpha); gamma (4) and beta (5, complementary) withheld;
     # and alpha's review frequency in both weeks: only 4 people reviewed its AI tasks in W38, and
     # September minus W37 would give W38 back
-    assert released == 12 * 2 * 3 - 2 * 4
+    assert released == 15 * 2 * 3 - 2 * 7
     assert {("review_frequency", week, "alpha") for week in WEEKS} <= suppressed
 
 

@@ -75,17 +75,23 @@ def test_shares_leave_unknown_out_and_the_default_size_mark_reaches_the_warehous
         response = client.post("/v1/events", content=json.dumps(sent).encode(),
                                headers={"content-type": "application/json"})
         assert response.status_code == 200, response.text
-        # a Claude Code prompt: a task whose size comes from the collector's task_defaults
+        # a Claude Code prompt and its model call: a task (derived from the turn in the
+        # warehouse, issue 12) whose size comes from the collector's task_defaults
+        who = {"prompt.id": "p-1", "session.id": "s-1", "user.email": "bo@lab.example", "team": "evals"}
         prompt = log_record(1_793_613_600_000_000_000, {
-            "event.name": "user_prompt", "prompt.id": "p-1", "user.email": "bo@lab.example", "team": "evals",
-            "event.timestamp": "2026-11-02T10:00:00.000Z"}, "claude_code.user_prompt")
-        answer = post_json(client, "logs", logs_body([prompt], {"service.name": "claude-code"},
+            "event.name": "user_prompt", **who, "event.timestamp": "2026-11-02T10:00:00.000Z"},
+            "claude_code.user_prompt")
+        call = log_record(1_793_613_602_000_000_000, {
+            "event.name": "api_request", **who, "event.timestamp": "2026-11-02T10:00:02.000Z", "model": "m",
+            "cost_usd": 0.01, "duration_ms": 1500, "input_tokens": 10, "output_tokens": 5},
+            "claude_code.api_request")
+        answer = post_json(client, "logs", logs_body([prompt, call], {"service.name": "claude-code"},
                                                      "com.anthropic.claude_code.events"))
         assert answer.status_code == 200 and "partialSuccess" not in answer.json(), answer.text
 
     db = tmp_path / "warehouse.duckdb"
     with Ingester(kafka, db) as ingester:
-        assert ingester.run_until(len(sent) + 1, timeout=30)
+        assert ingester.run_until(len(sent) + 3, timeout=30)  # + the prompt, its spend, its model call
     conn = duckdb.connect(str(db))
     stored = dict(conn.sql("SELECT size_source, count(*) FROM tasks GROUP BY ALL").fetchall())
     given = [t.get("size_source") for t in sent]

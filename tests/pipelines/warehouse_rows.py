@@ -47,10 +47,11 @@ def add_task(conn: duckdb.DuckDBPyConnection, *, actor: str, team: str = "t1", e
 
 
 def add_review(conn: duckdb.DuckDBPyConnection, task_id: str, action: str, minutes: float = 5.0,
-               actor: str = "reviewer", at: dt.datetime = MONDAY, team: str = "t1") -> None:
+               actor: str = "reviewer", at: dt.datetime = MONDAY, team: str = "t1",
+               oversight: str | None = None) -> None:
     event_id = _new_id(conn, "review")
-    conn.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?)",
-                 [event_id, at, actor, team, task_id, actor, action, minutes])
+    conn.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
+                 [event_id, at, actor, team, task_id, actor, action, minutes, oversight])
 
 
 def add_experiment(conn: duckdb.DuckDBPyConnection, *, actor: str, designed_by: str, hours: float,

@@ -21,7 +21,7 @@ TEMPLATES = {type_: contract.convert_event(event(type_)) for type_ in contract.E
 
 
 def make_events(count: int, stream: int = 0) -> list[contract.Event]:
-    """``count`` distinct events cycling through all eight types; ids differ per ``stream``."""
+    """``count`` distinct events cycling through all the contract's types; ids differ per ``stream``."""
     types = contract.EVENT_TYPES
     return [
         msgspec.structs.replace(

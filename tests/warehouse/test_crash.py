@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from autoscope.core.kafka_settings import KafkaSettings
+from autoscope.warehouse.columns import TABLE_BY_TYPE
 from autoscope.warehouse.reader import event_counts, open_read_only, total_events
 from tests.warehouse.streams import make_events, produce, type_counts
 
@@ -104,10 +105,7 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         assert conn.execute("SELECT count(DISTINCT event_id) FROM event_ids").fetchall() == [(EVENTS,)]
         assert event_counts(conn) == type_counts(events)
         union = " UNION ALL ".join(
-            f"SELECT event_id FROM {table}" for table in (
-                "tasks", "reviews", "experiments", "contributions", "model_deployments",
-                "training_milestones", "impressions", "spend",
-            )
+            f"SELECT event_id FROM {table}" for table in TABLE_BY_TYPE.values()  # every type's table
         )
         assert conn.execute(
             f"SELECT count(*), count(DISTINCT event_id) FROM ({union})"

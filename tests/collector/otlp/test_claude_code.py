@@ -91,33 +91,42 @@ def test_events_preferred_nothing_doubled(tmp_path: Path, kafka: KafkaSettings) 
         assert metrics.status_code == 200, metrics.text
         otlp = client.get("/healthz").json()["otlp"]
         prom = client.get("/metrics").text
-    events = consume(kafka, 11)
+    # issue 12: a prompt is no longer a task in the collector: every record of a turn is a turn
+    # fact (the warehouse assembles the turn, tests/warehouse/test_agent_turns.py); a decision
+    # made by configuration is a review with oversight "rule"; lines_of_code.count is a fact
+    events = consume(kafka, 22)
     kinds = by_type(events)
     assert Counter({k: len(v) for k, v in kinds.items()}) == Counter(
-        Task=2, Spend=3, Review=3, Contribution=3
+        AgentTurnFact=12, Spend=3, Review=4, Contribution=3
     )
-    tasks = {t.task_id: t for t in kinds["Task"]}
-    assert set(tasks) == {"p-1", "p-2"}
-    assert tasks["p-1"].duration_s == 4.0 and tasks["p-1"].model == "claude-sonnet-4-5"
-    assert all(t.executor == "ai" and t.source.tool == "claude-code" for t in tasks.values())
+    facts = kinds["AgentTurnFact"]
+    assert Counter(f.kind for f in facts) == Counter(prompt=2, model_call=3, activity=5, tool_call=1, lines=1)
+    assert len({f.turn_id for f in facts if f.kind != "lines"}) == 2 and len({f.session_id for f in facts}) == 1
+    calls = [f for f in facts if f.kind == "model_call"]
+    assert sorted(f.duration_s for f in calls) == [0.8, 1.5, 2.5]
+    assert {f.model for f in calls} == {"claude-sonnet-4-5", "claude-haiku-4-5"}
+    assert [f.lines_added for f in facts if f.kind == "lines"] == [120]
+    assert all(t.source.tool == "claude-code" for t in events)
     assert all(t.team == "pretraining" for t in events)
     spend = kinds["Spend"]
     assert sum(s.amount_usd for s in spend) == pytest.approx(0.06)
     assert sum(s.input_tokens for s in spend) == 600 and sum(s.output_tokens for s in spend) == 50
-    assert Counter(r.action for r in kinds["Review"]) == Counter(approved=1, rejected=1, intervened=1)
+    assert not any(s.priced for s in spend), "Claude Code reports its cost"
+    assert Counter((r.action, r.oversight) for r in kinds["Review"]) == Counter(
+        {("approved", "person"): 1, ("rejected", "person"): 1, ("approved", "rule"): 1, ("intervened", "person"): 1})
+    prompts = {f.turn_id for f in facts if f.kind == "prompt"}
+    assert {r.task_id for r in kinds["Review"]} == prompts, "a decision reviews its turn's task"
     assert Counter(c.kind for c in kinds["Contribution"]) == Counter(commit=2, pull_request=1)
     assert all(c.first_author == "ai" and c.ai_share == 1.0 for c in kinds["Contribution"])
     assert len({e.actor for e in events}) == 1 and "@" not in events[0].actor
     assert otlp["otlp_unmapped"] == {
-        "log:claude_code.tool_result": 1, "log:claude_code.api_error": 1,
-        "log:claude_code.tool_decision(config)": 1, "metric:claude_code.session.count": 1,
-        "metric:claude_code.lines_of_code.count": 1, "metric:claude_code.active_time.total": 1,
+        "metric:claude_code.session.count": 1, "metric:claude_code.active_time.total": 1,
     }
     assert otlp["otlp_superseded"] == {
         "metric:claude_code.cost.usage": 2, "metric:claude_code.token.usage": 5,
         "metric:claude_code.code_edit_tool.decision": 2,
     }
-    assert 'autoscope_otlp_unmapped_total{kind="log:claude_code.api_error"} 1.0' in prom
+    assert 'autoscope_otlp_unmapped_total{kind="metric:claude_code.session.count"} 1.0' in prom
 
 
 def test_metrics_preferred_when_configured(tmp_path: Path, kafka: KafkaSettings) -> None:
@@ -125,9 +134,10 @@ def test_metrics_preferred_when_configured(tmp_path: Path, kafka: KafkaSettings)
         assert post_json(client, "logs", logs_body(EVENTS, RESOURCE, SCOPE)).status_code == 200
         assert post_json(client, "metrics", cc_metrics(T0 + 60_000_000_000)).status_code == 200
         otlp = client.get("/healthz").json()["otlp"]
-    kinds = by_type(consume(kafka, 10))
+    kinds = by_type(consume(kafka, 23))
+    # the turn facts stay (a turn's model time comes from its api_request records either way)
     assert Counter({k: len(v) for k, v in kinds.items()}) == Counter(
-        Task=2, Spend=6, Review=2, Contribution=3
+        AgentTurnFact=12, Spend=6, Review=2, Contribution=3
     )
     spend = kinds["Spend"]
     assert sum(s.amount_usd for s in spend) == pytest.approx(0.06)
@@ -142,5 +152,5 @@ def test_resent_export_keeps_its_event_ids(tmp_path: Path, kafka: KafkaSettings)
     with TestClient(make_app(tmp_path, kafka)) as client:
         for _ in range(2):  # an exporter's retry of the same payload
             assert post_json(client, "logs", logs_body(EVENTS, RESOURCE, SCOPE)).status_code == 200
-    events = consume(kafka, 16)
-    assert len(events) == 16 and len({e.event_id for e in events}) == 8  # absorbed downstream
+    events = consume(kafka, 36)  # 11 facts, 3 spend, 4 reviews, twice
+    assert len(events) == 36 and len({e.event_id for e in events}) == 18  # absorbed downstream
