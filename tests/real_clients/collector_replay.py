@@ -1,14 +1,15 @@
 """Replay a real-client recording into a running Autoscope service, over the transport it was
 recorded on (OTLP/HTTP protobuf or JSON with its recorded content type and user agent, or
 OTLP/gRPC to the recorded method), and wait until the warehouse holds what the collector
-accepted. Used by the privacy and identity tests (issue 12b)."""
+accepted. Used by the replay, privacy, identity and GenAI SDK tests."""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,11 +23,13 @@ KEPT_HEADERS = ("content-type", "user-agent")
 Rewrite = Callable[[Any], None]  # changes a decoded request in place before it is sent
 
 
-def replay(service: Service, recording: str, rewrite: Rewrite | None = None) -> int:
-    """Send every request of ``recording``; returns how many were sent. With ``rewrite``, each
-    request is decoded, changed and encoded again in the recording's own encoding."""
+def replay(service: Service, recording: str, rewrite: Rewrite | None = None,
+           order: Callable[[Iterable[Path]], Iterable[Path]] = sorted) -> int:
+    """Send every request of ``recording`` (in ``order`` of their header files: recorded order
+    by default); returns how many were sent. With ``rewrite``, each request is decoded, changed
+    and encoded again in the recording's own encoding."""
     sent = 0
-    for head in sorted(ex.FIXTURES.glob(f"{recording}-[0-9][0-9][0-9][0-9]-*.headers.json")):
+    for head in order(ex.FIXTURES.glob(f"{recording}-[0-9][0-9][0-9][0-9]-*.headers.json")):
         stem = head.name[: -len(".headers.json")]
         signal = stem.rsplit("-", 1)[1]
         meta = json.loads(head.read_text())

@@ -4,9 +4,8 @@ broker and a DuckDB warehouse: what is stored must equal what ``expected.py`` (a
 decoder) says was sent — no less, no more: prompts → tasks, slash commands, tokens by kind,
 USD, decisions by oversight mode, lines, commits, and each turn's wall and model time.
 
-Codex and Gemini CLI name nobody in API-key mode; until the identity fallback of issue 12 (12b)
-lands, the replay tells the collector that ``installation.id`` and ``conversation.id`` name the
-actor, as a lab would in ``[otlp.identity]``.
+The collector runs with its default settings: Codex names nobody in API-key mode, so its
+events are kept as the team's ``unidentified`` actor (docs/otlp-mapping.md, Identity).
 """
 
 from __future__ import annotations
@@ -16,16 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import grpc
-import httpx
 import pytest
-from autoscope.collector.mapping.identity import IdentitySettings
 from autoscope.collector.mapping.prices import DEFAULT_PRICES
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.core.kafka_settings import KafkaSettings
 
 from autoscope.service import Service, ServiceSettings
 from tests.real_clients import expected as sent
+from tests.real_clients.collector_replay import replay
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +30,7 @@ RECORDINGS = [r for r in sent.recordings() if sent.client_of(r) in ("claude-code
 #: the clients' decision words → the review action they are stored as
 ACTIONS = {"accept": "approved", "reject": "rejected", "modify": "modified", "approved": "approved",
            "denied": "rejected", "abort": "intervened"}
-SETTINGS = OtlpSettings(identity=IdentitySettings(
-    actor_attributes=("user.email", "user.account_uuid", "user.id", "enduser.id", "installation.id",
-                      "conversation.id")))
-_DROP_HEADERS = {"host", "connection", "transfer-encoding", "content-length", "path", "content-encoding"}
+SETTINGS = OtlpSettings()
 
 
 def list_price_usd(recording: str) -> tuple[float, int]:
@@ -60,26 +54,6 @@ def list_price_usd(recording: str) -> tuple[float, int]:
         usd += ((inputs - cached) * price.input + cached * price.cache_read + outputs * price.output) / 1e6
         priced += 1
     return usd, priced
-
-
-def replay(recording: str, service: Service, order: Any = sorted) -> int:
-    """Send every recorded request as recorded (in ``order``); returns how many were sent."""
-    ok = 0
-    for head in order(sent.FIXTURES.glob(f"{recording}-[0-9][0-9][0-9][0-9]-*.headers.json")):
-        meta = json.loads(head.read_text())
-        _, body = sent.read_body(sent.FIXTURES / head.name[: -len(".headers.json")])
-        headers = {k: v for k, v in meta["headers"].items() if k.lower() not in _DROP_HEADERS}
-        path = meta["headers"]["path"]
-        if meta["transport"] == "grpc":
-            assert service.grpc_endpoint is not None
-            with grpc.insecure_channel(service.grpc_endpoint) as channel:
-                call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
-                call(body, timeout=30, metadata=[("user-agent-recorded", headers.get("user-agent", ""))])
-        else:
-            answer = httpx.post(service.endpoint + path, content=body, headers=headers, timeout=30)
-            assert answer.status_code == 200, (head.name, answer.status_code, answer.text[:300])
-        ok += 1
-    return ok
 
 
 def settled(service: Service) -> None:
@@ -134,7 +108,7 @@ def stored(service: Service) -> dict[str, Any]:
 def test_replay_stores_what_was_sent(recording: str, kafka: KafkaSettings, tmp_path: Path) -> None:
     want = sent.expected(recording)
     with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka, otlp=SETTINGS)) as service:
-        replay(recording, service)
+        replay(service, recording)
         settled(service)
         got = stored(service)
     print("REPLAY", recording, json.dumps({k: v for k, v in got.items() if k != "turns"}, default=str))
@@ -183,8 +157,8 @@ def test_exports_in_reverse_order_and_sent_twice_store_the_same_turns(
     exporter's retry), gives the same tasks, durations and sums, once."""
     want = sent.expected(recording)
     with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka, otlp=SETTINGS)) as service:
-        replay(recording, service, order=_logs_last_first)
-        replay(recording, service)
+        replay(service, recording, order=_logs_last_first)
+        replay(service, recording)
         settled(service)
         got = stored(service)
     assert got["tasks"] == len(want.turns) and got["prompts"] == want.prompts
