@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("autoscope-data")
 DEFAULT_PORT = 4318
 DEFAULT_GRPC_PORT = 4317
+#: how long :meth:`Service.stop` waits for the ingester's thread to finish its step and close
+INGESTER_STOP_S = 8.0
 
 
 @dataclasses.dataclass
@@ -176,7 +178,18 @@ class Service:
 
     def _ingest(self) -> None:
         """Run the ingester until stopped; after a failure, start a fresh one (a restart
-        resumes from the offsets stored with the data, so nothing is lost or doubled)."""
+        resumes from the offsets stored with the data, so nothing is lost or doubled).
+
+        This thread also closes the ingester: it is the only one that uses it, and a close from
+        another thread while a step waits on Kafka would race it (see :meth:`stop`)."""
+        try:
+            self._run_ingester()
+        finally:
+            ingester, self.ingester = self.ingester, None
+            if ingester is not None:
+                ingester.close()
+
+    def _run_ingester(self) -> None:
         from autoscope.warehouse.ingester import Ingester
 
         while not self._stop.is_set():
@@ -237,14 +250,24 @@ class Service:
             self._remove_run_file()
         self._stop.set()
         if self._ingester_thread is not None:
-            self._ingester_thread.join(timeout=30)
+            # the thread finishes its step and closes the ingester; a step waiting on a broker
+            # that does not answer is not waited for beyond this (nothing is lost: a batch is
+            # committed whole with its offsets, or not at all)
+            self._ingester_thread.join(timeout=INGESTER_STOP_S)
+            if self._ingester_thread.is_alive():
+                log.warning("the ingester did not stop within %g s; not waiting for it", INGESTER_STOP_S)
             self._ingester_thread = None
-        if self.ingester is not None:
+        elif self.ingester is not None:  # made, but its thread never started
             self.ingester.close()
             self.ingester = None
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+
+    def kill_broker(self) -> None:
+        """End the embedded broker at once, without waiting (for a process that must end now)."""
+        if self.broker is not None:
+            self.broker.kill()
 
     def __enter__(self) -> "Service":
         return self if (self.collector or self.ingester) is not None else self.start()
