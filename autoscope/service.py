@@ -158,8 +158,11 @@ class Service:
                 grpc = GrpcSettings(self.settings.grpc_port, self.settings.host, self.settings.grpc_workers)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
                 # the warehouse ingester's lag, shown by the collector: measured by the warehouse side
+                # the embedded broker keeps nothing across a restart: an acknowledgement is not
+                # durable until the ingester (in this process) has read the records
+                keep = self.broker is not None and self.settings.ingest
                 app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=self.settings.otlp,
-                                                     grpc=grpc, tls=tls),
+                                                     grpc=grpc, tls=tls, keep_until_consumed=keep),
                                  ingester_lag=IngesterLag(self.kafka))
                 self.collector = HttpServer(app, self.settings.host, self.settings.port, name="collector",
                                             tls_cert=self.settings.tls_cert, tls_key=self.settings.tls_key)
