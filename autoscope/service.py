@@ -59,6 +59,9 @@ class ServiceSettings:
     tls_cert, tls_key: serve HTTPS with this certificate and key.
     collect, ingest: run the collector, the ingester (both by default; a lab runs several
         collectors and one ingester as separate processes).
+    kafka_durable: whether Kafka keeps what it acknowledged across a restart. None: yes for an
+        external cluster, no for the embedded broker. When not, and the ingester runs here, the
+        collector keeps acknowledged spool segments until the ingester has read them.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -73,6 +76,7 @@ class ServiceSettings:
     tls_key: Path | None = None
     collect: bool = True
     ingest: bool = True
+    kafka_durable: bool | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -160,7 +164,8 @@ class Service:
                 # the warehouse ingester's lag, shown by the collector: measured by the warehouse side
                 # the embedded broker keeps nothing across a restart: an acknowledgement is not
                 # durable until the ingester (in this process) has read the records
-                keep = self.broker is not None and self.settings.ingest
+                durable = self.settings.kafka_durable
+                keep = self.settings.ingest and (self.broker is not None if durable is None else not durable)
                 app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=self.settings.otlp,
                                                      grpc=grpc, tls=tls, keep_until_consumed=keep),
                                  ingester_lag=IngesterLag(self.kafka))

@@ -92,7 +92,8 @@ def test_broker_outage_loses_and_doubles_nothing(tmp_path: Path) -> None:
     broker = EmbeddedBroker().start()
     kafka = broker.settings(topic="outage", consumer_group="outage", session_timeout_ms=3000, heartbeat_interval_ms=1000)
     ensure_topic(kafka)
-    with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka)) as service:
+    # the embedded broker, run by the test: it keeps nothing across its restart
+    with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka, kafka_durable=False)) as service:
         agents.configure(collector_url=service.endpoint, tool="outage-test", spool_dir=tmp_path / "hook-spool",
                          max_queue_size=100_000, schedule_delay_s=0.2)
         sender = Sender().start()
