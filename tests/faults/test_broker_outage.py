@@ -31,7 +31,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # 30 s in both sizes (tests/sizes.py). Short outages (5-8 s) lost events here before: the topic
 # came back with 4 partitions and the ingester read one (tests/warehouse/test_ingester.py), and
 # the collector deleted segments the broker acknowledged before the ingester had read them
-# (test_acknowledged_but_not_yet_ingested_events_survive_a_broker_restart, below)
+# (test_acknowledged_but_not_yet_ingested_events_survive_a_broker_restart, below). Still open at
+# 5 s, about half the runs: the restarted broker acknowledged the forwarder's records for
+# partition 0 (offsets up to 31) while its end offset stayed 1 and a fetch from offset 0 returned
+# 0 bytes, for the ingester and for a fresh consumer alike; the events stay in the spool (kept
+# until consumed with the embedded broker) but never reach the warehouse in this run
 OUTAGE_S = float(os.environ.get("AUTOSCOPE_OUTAGE_S", "30"))
 
 
