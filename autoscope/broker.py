@@ -101,6 +101,13 @@ class EmbeddedBroker:
             process.kill()
             process.wait()
 
+    def kill(self) -> None:
+        """End the broker at once (SIGKILL) without waiting: for a process that must end now
+        (the broker runs in its own session, so it would outlive it)."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()
 

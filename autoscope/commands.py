@@ -8,12 +8,11 @@ live in the roof rather than in one room.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from autoscope.core.command_line import data_dir_of, existing_data_dir
+from autoscope.stop_request import StopRequest
 
 
 def _kafka(args: argparse.Namespace):  # -> KafkaSettings | None
@@ -28,9 +27,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from autoscope.service import Service, ServiceError, ServiceSettings
 
     console = Console()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = StopRequest().install()  # a clean stop, bounded in time (autoscope/stop_request.py)
     only = getattr(args, "only", None)
     kafka = _kafka(args)
     if only == "collect":
@@ -64,8 +61,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
         collect=only in (None, "collect"), ingest=only in (None, "ingest"),
     )
+    service = Service(settings)
+    stop.on_overrun(service.kill_broker)
     try:
-        service = Service(settings).start()
+        service.start()
     except ServiceError as exc:  # one line on stderr: a taken port names the port and its flag
         print(f"autoscope {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -85,6 +84,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         stop.wait()
         console.print("stopping: collector, then ingester, then broker …")
+    stop.finished()
     console.print("stopped cleanly")
     return 0
 

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path("autoscope-data")
 DEFAULT_PORT = 4318
 DEFAULT_GRPC_PORT = 4317
+#: how long :meth:`Service.stop` waits for the ingester's thread to finish its step and close
+INGESTER_STOP_S = 8.0
 
 
 @dataclasses.dataclass
@@ -57,6 +59,9 @@ class ServiceSettings:
     tls_cert, tls_key: serve HTTPS with this certificate and key.
     collect, ingest: run the collector, the ingester (both by default; a lab runs several
         collectors and one ingester as separate processes).
+    kafka_durable: whether Kafka keeps what it acknowledged across a restart. None: yes for an
+        external cluster, no for the embedded broker. When not, and the ingester runs here, the
+        collector keeps acknowledged spool segments until the ingester has read them.
     """
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -71,6 +76,7 @@ class ServiceSettings:
     tls_key: Path | None = None
     collect: bool = True
     ingest: bool = True
+    kafka_durable: bool | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -156,8 +162,12 @@ class Service:
                 grpc = GrpcSettings(self.settings.grpc_port, self.settings.host, self.settings.grpc_workers)
                 tls = (self.settings.tls_cert, self.settings.tls_key) if self.settings.tls_cert else None
                 # the warehouse ingester's lag, shown by the collector: measured by the warehouse side
+                # the embedded broker keeps nothing across a restart: an acknowledgement is not
+                # durable until the ingester (in this process) has read the records
+                durable = self.settings.kafka_durable
+                keep = self.settings.ingest and (self.broker is not None if durable is None else not durable)
                 app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=self.settings.otlp,
-                                                     grpc=grpc, tls=tls),
+                                                     grpc=grpc, tls=tls, keep_until_consumed=keep),
                                  ingester_lag=IngesterLag(self.kafka))
                 self.collector = HttpServer(app, self.settings.host, self.settings.port, name="collector",
                                             tls_cert=self.settings.tls_cert, tls_key=self.settings.tls_key)
@@ -176,7 +186,18 @@ class Service:
 
     def _ingest(self) -> None:
         """Run the ingester until stopped; after a failure, start a fresh one (a restart
-        resumes from the offsets stored with the data, so nothing is lost or doubled)."""
+        resumes from the offsets stored with the data, so nothing is lost or doubled).
+
+        This thread also closes the ingester: it is the only one that uses it, and a close from
+        another thread while a step waits on Kafka would race it (see :meth:`stop`)."""
+        try:
+            self._run_ingester()
+        finally:
+            ingester, self.ingester = self.ingester, None
+            if ingester is not None:
+                ingester.close()
+
+    def _run_ingester(self) -> None:
         from autoscope.warehouse.ingester import Ingester
 
         while not self._stop.is_set():
@@ -237,14 +258,24 @@ class Service:
             self._remove_run_file()
         self._stop.set()
         if self._ingester_thread is not None:
-            self._ingester_thread.join(timeout=30)
+            # the thread finishes its step and closes the ingester; a step waiting on a broker
+            # that does not answer is not waited for beyond this (nothing is lost: a batch is
+            # committed whole with its offsets, or not at all)
+            self._ingester_thread.join(timeout=INGESTER_STOP_S)
+            if self._ingester_thread.is_alive():
+                log.warning("the ingester did not stop within %g s; not waiting for it", INGESTER_STOP_S)
             self._ingester_thread = None
-        if self.ingester is not None:
+        elif self.ingester is not None:  # made, but its thread never started
             self.ingester.close()
             self.ingester = None
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+
+    def kill_broker(self) -> None:
+        """End the embedded broker at once, without waiting (for a process that must end now)."""
+        if self.broker is not None:
+            self.broker.kill()
 
     def __enter__(self) -> "Service":
         return self if (self.collector or self.ingester) is not None else self.start()

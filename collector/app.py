@@ -66,6 +66,9 @@ class CollectorSettings:
     otlp: OtlpSettings = OtlpSettings()  # how OTLP telemetry is mapped to events
     grpc: GrpcSettings = GrpcSettings()  # where OTLP/gRPC listens (port None: not at all)
     tls: tuple[Path, Path] | None = None  # (certificate, key), PEM: gRPC serves TLS with them too
+    #: keep acknowledged segments until the ingester has consumed them (needs ``ingester_lag``):
+    #: for a broker that keeps nothing across a restart (the embedded one); see sinks/forwarder.py
+    keep_until_consumed: bool = False
 
 
 def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | None = None) -> Starlette:
@@ -78,7 +81,8 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
     """
     pseudonymizer = Pseudonymizer(load_or_create_key(settings.data_dir))
     spool = Spool(settings.data_dir / "spool", max_bytes=settings.spool_max_bytes)
-    forwarder = Forwarder(spool, settings.kafka)
+    keep = settings.keep_until_consumed and ingester_lag is not None
+    forwarder = Forwarder(spool, settings.kafka, consumed=ingester_lag.consumed if keep else None)  # type: ignore[union-attr]
     stats = CollectorStats()
     admission = Admission(Authenticator(TokenStore(settings.data_dir / "tokens.json"), settings.require_auth),
                           stats, settings.limits.max_in_flight)

@@ -1,4 +1,4 @@
-"""The Kafka → DuckDB ingester: a consumer group member that stores each event exactly once.
+"""The Kafka → DuckDB ingester: reads every partition of the events topic and stores each event once.
 
 Exactly once, by construction rather than by Kafka transactions:
 
@@ -13,12 +13,22 @@ Exactly once, by construction rather than by Kafka transactions:
   validating it against the contract: Python, holding the GIL). Commits still happen one at a
   time and in order, each with its own offsets, so a crash leaves the warehouse at the last
   commit. Nothing waits on the writer except where order matters: before the next commit,
-  before a rebalance is answered, before the warehouse is handed to another process, and
+  before the partitions read change, before the warehouse is handed to another process, and
   before stopping. A partition's log is checked against the position it will have once the
   batch in flight commits (that batch's last record is in hand, with its fingerprint).
 * ``event_id`` is unique across the warehouse, so anything read twice (a replay by the
   collector, a restart, a log read again from the start) is absorbed and counted as a
   duplicate.
+* The ingester assigns itself every partition of the topic (``assign``, not a group
+  ``subscribe``) and looks at the topic's partitions again every ``metadata_refresh_s``: one
+  ingester per warehouse is the design (DuckDB has one writer), so a group coordinator has
+  nothing to balance, and leaning on one lost events. The embedded broker (Tansu 0.6), when a
+  member already in the group re-joins, answers with the assignment of the group's first
+  generation: after the broker restarted empty and the topic came back with more partitions
+  (a producer's send makes Tansu create it with its default of 4), the ingester kept the one
+  partition it had joined with and never read the others (tests/faults/test_broker_outage.py
+  at short outages; tests/warehouse/test_ingester.py). The consumer group id stays: the
+  offsets committed to Kafka under it are what lag monitoring reads.
 * A log can be replaced under the ingester (the embedded broker keeps nothing across a
   restart; a topic can be deleted and created again). The ingester checks, with a group-less
   reader, that the record at ``stored next_offset - 1`` still carries the stored fingerprint:
@@ -63,7 +73,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from autoscope.core.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
@@ -135,6 +145,12 @@ class Ingester:
             ``gather_records`` records are in hand: fewer, bigger transactions. 0 turns it off.
         idle_check_s: an idle partition's log is checked this often.
         probe_timeout_s: how long the log check waits for a record before calling it missing.
+        metadata_refresh_s: how often the topic's partitions are looked at again, so that
+            partitions that appear while the ingester runs are read within this time: a topic
+            re-created with more partitions (the embedded broker, restarted empty, creates a
+            topic a producer sends to with its own default of 4), or partitions a lab adds
+            (kafka-python refreshes metadata every 5 minutes by default). One small metadata
+            request per refresh.
         commit_to_kafka: also commit offsets to Kafka after each batch (lag monitoring only).
     """
 
@@ -150,6 +166,7 @@ class Ingester:
         gather_ms: int = 200,
         idle_check_s: float = 3.0,
         probe_timeout_s: float = 2.0,
+        metadata_refresh_s: float = 5.0,
         commit_to_kafka: bool = True,
     ) -> None:
         self.settings = settings
@@ -161,11 +178,11 @@ class Ingester:
         self.gather_records = min(gather_records, max_records)
         self.gather_ms = gather_ms
         self.idle_check_s = idle_check_s
+        self.metadata_refresh_s = metadata_refresh_s
         self.commit_to_kafka = commit_to_kafka
         self._stats = IngesterStats()
         self._stats_lock = threading.Lock()
         self._partitions: dict[TopicPartition, _PartitionState] = {}
-        self._listener_error: BaseException | None = None
         self._closed = False
         #: the batch the writer thread is committing: (its future, the batch)
         self._in_flight: tuple[Future[BatchResult], PreparedBatch] | None = None
@@ -192,8 +209,9 @@ class Ingester:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=max_records,
+                metadata_max_age_ms=int(metadata_refresh_s * 1000),
             )
-            self._consumer.subscribe([settings.topic], listener=_Listener(self))
+            self._next_partition_check = 0.0  # time.monotonic() of the next look at the topic
         except BaseException:
             self._db.close()
             self._turns.release()
@@ -249,18 +267,17 @@ class Ingester:
         before it committed; idle partitions checked. Returns the events the batch that was
         committed during this step wrote (the one before the batch of this poll, or, when
         nothing came, the one in flight)."""
+        written = self._follow_partitions()
         # while a batch commits, do not sit in a long poll: when nothing comes, finish it
         timeout_ms = self.poll_timeout_ms if self._in_flight is None else min(self.poll_timeout_ms, 50)
+        if not self._partitions:  # the topic does not exist (yet): nothing to poll
+            time.sleep(timeout_ms / 1000)
+            return written + self._finish()
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
-        if polled and self.gather_records and self._listener_error is None:
+        if polled and self.gather_records:
             self._gather(polled)
-        if self._listener_error is not None:
-            # positions may be wrong: write nothing, fail loudly; a restart starts over safely
-            error, self._listener_error = self._listener_error, None
-            self._finish()
-            raise RuntimeError("could not position the assigned partitions") from error
         prepared = self._prepare(polled) if polled else None
-        written = self._finish()
+        written += self._finish()
         if prepared is not None:
             self._submit(prepared)
         self._check_idle_partitions()
@@ -316,15 +333,15 @@ class Ingester:
 
         A poll returns what one or two fetches brought (~30 messages of 500 events), and every
         transaction has a fixed cost (log check, offsets upsert, commit). Stops at
-        ``gather_records`` records, after ``gather_ms``, at the first empty poll, after a
-        rebalance callback failed, or when a partition's next records do not follow on from
+        ``gather_records`` records, after ``gather_ms``, at the first empty poll, or when a
+        partition's next records do not follow on from
         the ones in hand (it was repositioned). Exactly once is unaffected: the records are
         written in one transaction with the position after each partition's last record,
         and anything read twice is absorbed by event_id.
         """
         count = sum(len(batch) for batch in polled.values())
         deadline = time.monotonic() + self.gather_ms / 1000
-        while count < self.gather_records and self._listener_error is None:
+        while count < self.gather_records:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
                 return
@@ -478,8 +495,32 @@ class Ingester:
         with self._stats_lock:
             self._stats = dataclasses.replace(self._stats, log_resets=self._stats.log_resets + 1)
 
+    def _follow_partitions(self) -> int:
+        """Every ``metadata_refresh_s``: read every partition the topic has now (returns the
+        events of the batch in flight, committed first when the partitions change)."""
+        now = time.monotonic()
+        if now < self._next_partition_check:
+            return 0
+        self._next_partition_check = now + self.metadata_refresh_s
+        topic = self.settings.topic
+        # cached metadata, refreshed every metadata_refresh_s (metadata_max_age_ms)
+        known = self._consumer.partitions_for_topic(topic)
+        if not known:  # unknown or not yet created: keep what is read (a broker may be away)
+            return 0
+        wanted = {TopicPartition(topic, partition) for partition in known}
+        if wanted == set(self._partitions):
+            return 0
+        written = self._finish(commit_to_kafka=False)  # positions must be the committed ones
+        gone = set(self._partitions) - wanted
+        for tp in gone:
+            self._partitions.pop(tp, None)
+        self._consumer.assign(sorted(wanted, key=lambda tp: tp.partition))
+        log.info("%s: reading partitions %s", topic, sorted(tp.partition for tp in wanted))
+        self._on_assigned(wanted - set(self._partitions))
+        return written
+
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._finish(commit_to_kafka=False)  # the stored positions must be the committed ones
+        """Position newly read partitions at their stored offsets (nothing may be in flight)."""
         for tp in assigned:
             stored = self._writer.stored_offset(tp)
             state = _PartitionState(stored if stored and stored.next_offset > 0 else None)
@@ -496,13 +537,6 @@ class Ingester:
                 log.info("%s: resuming at stored offset %d", tp, state.stored.next_offset)
                 self._consumer.seek(tp, state.stored.next_offset)
 
-    def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        # the batch in flight commits before the partitions go (the polled batch after it
-        # skips the partitions that are no longer ours)
-        self._finish(commit_to_kafka=False)
-        for tp in revoked:
-            self._partitions.pop(tp, None)
-
     def _commit_to_kafka(self, offsets: dict[TopicPartition, StoredOffset]) -> None:
         try:
             self._consumer.commit_async(
@@ -511,28 +545,6 @@ class Ingester:
             )
         except Exception:  # only lag monitoring depends on it
             log.debug("commit to Kafka failed", exc_info=True)
-
-
-class _Listener(ConsumerRebalanceListener):
-    """Positions assigned partitions from DuckDB. kafka-python swallows a listener's
-    exceptions, so they are handed to the poll loop, which refuses to write after one."""
-
-    def __init__(self, ingester: Ingester) -> None:
-        self.ingester = ingester
-
-    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        try:
-            self.ingester._on_revoked(revoked)
-        except BaseException as exc:
-            log.exception("finishing the batch before %s were revoked failed", revoked)
-            self.ingester._listener_error = exc
-
-    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        try:
-            self.ingester._on_assigned(assigned)
-        except BaseException as exc:
-            log.exception("positioning %s failed", assigned)
-            self.ingester._listener_error = exc
 
 
 def _log_commit_failure(offsets: object, response: object) -> None:

@@ -40,6 +40,7 @@ class IngesterLag:
         self.last_error: str | None = None
         self.refreshed_at: float | None = None  # time.time() of the last good measurement
         self._lag: dict[tuple[str, int], int] = {}
+        self._consumed: dict[int, int] = {}  # partition → the group's committed offset
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscope-ingester-lag", daemon=True)
@@ -79,8 +80,17 @@ class IngesterLag:
             lag[(tp.topic, tp.partition)] = max(0, ends[tp] - consumed)
         with self._lock:
             self._lag = lag
-        self.refreshed_at = time.time()
+            self._consumed = {tp.partition: committed[tp].offset for tp in partitions if tp not in never}
+            self.refreshed_at = time.time()
         return lag
+
+    def consumed(self) -> tuple[dict[int, int], float | None]:
+        """The ingester's committed offset per partition of the topic (partitions it never
+        committed are absent) and ``time.time()`` of that measurement (None: none yet). The
+        collector's forwarder keeps a segment on disk until these pass its records, when the
+        broker keeps nothing across a restart (:mod:`autoscope.collector.sinks.forwarder`)."""
+        with self._lock:
+            return dict(self._consumed), self.refreshed_at
 
     def _clients(self) -> tuple[Any, Any]:
         from kafka import KafkaAdminClient, KafkaConsumer

@@ -7,6 +7,20 @@ is deleted when it is sealed, read to its end and has no unacknowledged record.
 When Kafka fails (down, timing out, refusing), the forwarder backs off and starts over from
 the oldest segment still on disk. Records Kafka already had are then sent again: harmless,
 because the warehouse keeps each event_id once. Nothing accepted is ever skipped.
+
+A broker that keeps nothing across a restart (the embedded one) can lose records it
+acknowledged before the warehouse read them. Given ``consumed`` (where the warehouse's
+ingester has read each partition to, and when that was measured), the forwarder keeps an
+acknowledged segment on disk until a measurement taken after the segment's last
+acknowledgement shows every one of its records consumed; a segment still waiting when Kafka
+fails (a broker going away fails the records in flight) is sent again with the others.
+Not covered: a broker that restarts empty between two sends without failing any, while a
+segment waits; the segment then stays on disk (nothing is lost) and is sent again at the next
+Kafka failure or start (end offsets cannot tell it reliably: Tansu reports them per producer
+batch, see :mod:`autoscope.warehouse.log_identity`). ``autoscope up`` passes
+it with the embedded broker only: a lab's replicated Kafka is durable on acknowledgement, and
+is the buffer while an ingester is away (holding segments until consumed would fill the spool
+instead).
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from autoscope.collector.sinks.spool import Spool, read_records
@@ -30,21 +45,30 @@ class Forwarder:
             it can be deleted (bounds how long forwarded data stays on disk).
         backoff_s: wait after a Kafka failure before starting over.
         delivery_timeout_s: a record neither acknowledged nor failed within this is failed.
+        consumed: when given, an acknowledged segment is deleted only once the warehouse has
+            consumed it: returns ``({partition: next offset the ingester reads}, time.time() of
+            that measurement)`` (see the module's docstring).
     """
 
     def __init__(
         self, spool: Spool, settings: KafkaSettings, seal_after_s: float = 1.0, backoff_s: float = 1.0,
         delivery_timeout_s: float = 30.0,
+        consumed: Callable[[], tuple[dict[int, int], float | None]] | None = None,
     ) -> None:
         self.spool = spool
         self.settings = settings
         self.seal_after_s = seal_after_s
         self.backoff_s = backoff_s
         self.delivery_timeout_s = delivery_timeout_s
+        self.consumed = consumed
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscope-forwarder", daemon=True)
         self._lock = threading.Lock()
         self._pending: Counter[int] = Counter()  # segment → records sent, not yet acknowledged
+        #: segment → {partition: highest acknowledged offset}, and time.time() of its last ack
+        self._acked: dict[int, tuple[dict[int, int], float]] = {}
+        #: acknowledged segments kept until the warehouse has consumed them (``consumed``)
+        self._awaiting: list[int] = []
         self._epoch = 0  # bumped on each start-over; late callbacks of an old epoch are ignored
         self._failed: Exception | None = None
         self._producer: Any = None
@@ -59,9 +83,10 @@ class Forwarder:
         return self
 
     def drained(self) -> bool:
-        """Everything accepted so far is acknowledged by Kafka (the spool holds nothing unsent)."""
+        """Everything accepted so far is acknowledged by Kafka (the spool holds nothing unsent;
+        segments kept until the warehouse consumes them are sent)."""
         return self.spool.total_bytes == 0 or (
-            len(self.spool.segments()) == 1 and self.backlog_records == 0 and self._caught_up
+            len(self.spool.segments()) - len(self._awaiting) == 1 and self.backlog_records == 0 and self._caught_up
         )
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -119,11 +144,15 @@ class Forwarder:
         )
 
     def _on_ack(self, epoch: int, segment: int) -> Any:
-        def ack(_metadata: object) -> None:
+        def ack(metadata: Any) -> None:
             with self._lock:
                 if epoch == self._epoch:
                     self._pending[segment] -= 1
                     self.forwarded_records += 1
+                    if self.consumed is not None:
+                        highest, _ = self._acked.get(segment, ({}, 0.0))
+                        highest[metadata.partition] = max(highest.get(metadata.partition, -1), metadata.offset)
+                        self._acked[segment] = (highest, time.time())
 
         return ack
 
@@ -141,7 +170,9 @@ class Forwarder:
         with self._lock:
             self._epoch += 1
             self._pending.clear()
+            self._acked.clear()
             self._failed = None
+        self._awaiting.clear()  # still on disk: sent again from the oldest segment
         if self._producer is not None:
             self._retiring.append(self._producer)
             self._producer = None
@@ -161,6 +192,30 @@ class Forwarder:
             except Exception:  # noqa: BLE001 - records still pending: try again later
                 still_pending.append(producer)
         self._retiring = still_pending
+
+    def _delete(self, sequence: int) -> None:
+        self.spool.delete(sequence)
+        with self._lock:
+            self._pending.pop(sequence, None)
+            self._acked.pop(sequence, None)
+
+    def _delete_consumed(self) -> None:
+        """Delete the awaiting segments the warehouse has consumed (a measurement taken after
+        the segment's last acknowledgement, so that it describes the log that acknowledged)."""
+        assert self.consumed is not None
+        positions, measured_at = self.consumed()
+        if measured_at is None:
+            return
+        for sequence in list(self._awaiting):
+            with self._lock:
+                highest, last_ack = self._acked.get(sequence, ({}, 0.0))
+            if measured_at <= last_ack:
+                continue
+            if all(
+                positions.get(partition, -1) > offset for partition, offset in highest.items()
+            ):
+                self._awaiting.remove(sequence)
+                self._delete(sequence)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -185,6 +240,8 @@ class Forwarder:
                     raise self._failed
             if self._retiring:
                 self._close_retiring()
+            if self._awaiting:
+                self._delete_consumed()
             # active before size: once a segment is seen sealed, its size is final
             active = self.spool.active_sequence
             size = self.spool.size_of(sequence)
@@ -210,9 +267,10 @@ class Forwarder:
                     done = self._pending[sequence] <= 0
                 if not done:
                     raise TimeoutError(f"Kafka did not acknowledge segment {sequence} in time")
-                self.spool.delete(sequence)
-                with self._lock:
-                    self._pending.pop(sequence, None)
+                if self.consumed is None:
+                    self._delete(sequence)
+                else:
+                    self._awaiting.append(sequence)
                 later = [s for s in self.spool.segments() if s > sequence]
                 sequence, position = (later[0] if later else self.spool.active_sequence), 0
                 continue

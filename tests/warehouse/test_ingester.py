@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from autoscope.broker import EmbeddedBroker
+from autoscope.collector import contract
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 from autoscope.warehouse.ingester import Ingester
 from autoscope.warehouse.log_identity import fingerprint
@@ -206,6 +208,52 @@ def test_a_broker_restarted_empty_under_a_running_ingester_is_noticed(tmp_path: 
     with open_read_only(db) as conn:
         assert total_events(conn) == 150
         assert conn.execute("SELECT next_offset FROM kafka_offsets").fetchall() == [(25,)]
+
+
+def test_every_partition_of_a_topic_recreated_with_more_partitions_is_read(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    """The topic came back with more partitions than the group member joined with, and each
+    new partition holds records: all of them are read, within seconds.
+
+    The broker outage test lost events this way: the embedded broker restarted empty and the
+    failed producer the forwarder had just retired re-sent its pending records the moment the
+    broker was back, so the broker created the topic itself, with its default of 4
+    partitions, not the configured 1; the ingester's consumer kept the single partition it
+    had joined with, and the records the new producer spread over partitions 1-3 were never
+    read (kafka-python refreshes a member's topic metadata every 5 minutes by default).
+
+    Deterministic: the ingester is not polling while the topic is replaced (so no fetch error
+    prompts an early metadata refresh), and records are placed in every partition explicitly.
+    """
+    produce(kafka, make_events(100, stream=1), per_message=10)
+    db = tmp_path / "w.duckdb"
+    with Ingester(kafka, db) as ingester:
+        assert ingester.run_until(100, timeout=20)
+        assert ingester._consumer.assignment() == {TopicPartition(kafka.topic, 0)}
+        admin = KafkaAdminClient(**kafka.client_kwargs())
+        try:
+            admin.delete_topics([kafka.topic])
+        finally:
+            admin.close()
+        wider = dataclasses.replace(kafka, partitions=4)
+        ensure_topic(wider)
+        fresh = make_events(4 * 10, stream=2)
+        producer = KafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=False)
+        try:
+            for i in range(0, len(fresh), 2):  # 5 messages of 2 events in each partition
+                producer.send(kafka.topic, contract.encode_events(fresh[i:i + 2]), partition=i // 10)
+            producer.flush(10)
+        finally:
+            producer.close()
+        read_all = ingester.run_until(100 + len(fresh), timeout=30)
+
+        assert read_all, (f"{100 + len(fresh) - ingester.stats.ingested} events not read; "
+                          f"assigned {sorted(tp.partition for tp in ingester._consumer.assignment())}")
+        assert ingester.stats.log_resets >= 1
+    with open_read_only(db) as conn:
+        assert total_events(conn) == 140
+        assert conn.execute("SELECT count(DISTINCT kafka_partition) FROM kafka_offsets").fetchall() == [(4,)]
 
 
 def test_run_stops_when_asked_from_another_thread(kafka: KafkaSettings, tmp_path: Path) -> None:
