@@ -56,8 +56,16 @@ class BatchQueue:
     ``stop`` is set by ``close``: the thread delivers what is queued, then ends (the delivery
     policy reads it too, to stop retrying)."""
 
-    def __init__(self, max_queue_size: int, max_batch_size: int, schedule_delay_s: float,
-                 counters: Counters, delivery: Delivery, stop: threading.Event, closed: bool = False) -> None:
+    def __init__(
+        self,
+        max_queue_size: int,
+        max_batch_size: int,
+        schedule_delay_s: float,
+        counters: Counters,
+        delivery: Delivery,
+        stop: threading.Event,
+        closed: bool = False,
+    ) -> None:
         self._max_queue_size = max_queue_size
         self._max_batch_size = max_batch_size
         self._schedule_delay_s = schedule_delay_s
@@ -79,15 +87,21 @@ class BatchQueue:
     def submit(self, event: dict[str, Any]) -> bool:
         """Enqueue ``event`` without blocking; False (and counted as dropped) if it can't be."""
         if self.closed:
-            self._counters.count("dropped", error="an event was emitted after agents.shutdown() or "
-                                 "during interpreter exit: dropped (counted in stats()['dropped'])")
+            self._counters.count(
+                "dropped",
+                error="an event was emitted after agents.shutdown() or "
+                "during interpreter exit: dropped (counted in stats()['dropped'])",
+            )
             return False
         self._ensure_started()
         queued = self._queue
         if len(queued) >= self._max_queue_size:
-            self._counters.count("dropped", error=f"the hooks' queue is full (max_queue_size="
-                                 f"{self._max_queue_size}): events are dropped and counted in "
-                                 "stats()['dropped']; the tool emits faster than they can be sent")
+            self._counters.count(
+                "dropped",
+                error=f"the hooks' queue is full (max_queue_size="
+                f"{self._max_queue_size}): events are dropped and counted in "
+                "stats()['dropped']; the tool emits faster than they can be sent",
+            )
             return False
         queued.append(event)  # atomic: no lock needed among calling threads
         self._counters.count("queued")

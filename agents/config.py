@@ -172,7 +172,7 @@ def _git_user_email(start: Path) -> str | None:
         for line in lines:
             stripped = line.strip()
             if stripped.startswith("["):
-                section = stripped[1:stripped.find("]")].strip().lower()
+                section = stripped[1 : stripped.find("]")].strip().lower()
             elif section == "user" and (match := pattern.match(line)):
                 value = match.group(1).split(" #")[0].split(" ;")[0].strip().strip('"')
                 if value:

@@ -16,8 +16,18 @@ from autoscope.agents.error_report import ErrorReport
 #: ``unauthorized``: events of this process the collector refused for want of a valid token
 #: (401/403), kept in the spool until one is set; ``misdirected``: events refused by whatever
 #: answers at ``collector_url`` with another status (404, 415 …), kept in the spool too
-COUNTERS = ("queued", "sent", "rejected", "unauthorized", "misdirected", "spooled", "dropped",
-            "errors", "retries", "handed_off")
+COUNTERS = (
+    "queued",
+    "sent",
+    "rejected",
+    "unauthorized",
+    "misdirected",
+    "spooled",
+    "dropped",
+    "errors",
+    "retries",
+    "handed_off",
+)
 
 
 class Counters:

@@ -65,8 +65,14 @@ class DeliveryPolicy:
     is shutting down (no more waiting). ``backlog``: whether the queue is half full (spool
     rather than keep retrying)."""
 
-    def __init__(self, settings: Settings, counters: Counters, stop: threading.Event,
-                 backlog: Callable[[], bool], token_from_arguments: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        counters: Counters,
+        stop: threading.Event,
+        backlog: Callable[[], bool],
+        token_from_arguments: bool = False,
+    ) -> None:
         self.settings = settings
         self._counters = counters
         self._report = counters.report
@@ -116,8 +122,11 @@ class DeliveryPolicy:
     def _collector_up(self) -> None:
         """The collector answered and took the batch's events one by one."""
         if self._held is Refused.UNAUTHORIZED:
-            logger.info("autoscope: %s accepts the token now; re-sending the events kept in %s",
-                        self._where(), self._spool.directory)
+            logger.info(
+                "autoscope: %s accepts the token now; re-sending the events kept in %s",
+                self._where(),
+                self._spool.directory,
+            )
         self._down_since = None
         self._offline = False
         self._held = None
@@ -132,7 +141,8 @@ class DeliveryPolicy:
             self._report.report(
                 f"{self._where()} rejected {reply.rejected} event(s) ({reply.detail}); it keeps them "
                 "in its quarantine (`autoscope quarantine list`); they are not re-sent",
-                key=f"rejected:{reply.detail}")
+                key=f"rejected:{reply.detail}",
+            )
 
     def _unanswered(self, reply: Reply) -> None:
         """A retryable answer: remember since when, and when to try next."""
@@ -146,7 +156,8 @@ class DeliveryPolicy:
         self._report.report(
             f"{self._where()} {state} ({reply.detail}); events are retried, kept in the spool "
             f"{self._spool.directory} meanwhile, and re-sent when it answers",
-            key=f"unanswered:{reply.detail}")
+            key=f"unanswered:{reply.detail}",
+        )
 
     def _refused(self, reply: Reply) -> None:
         """The whole batch refused for a reason configuration fixes: hold batches in the
@@ -162,14 +173,16 @@ class DeliveryPolicy:
                 "(counted in stats()['unauthorized']) and re-sent once a valid token with the "
                 "ingest scope is set: set AUTOSCOPE_TOKEN (or token in autoscope.toml) or call "
                 "agents.configure(token=...); an operator creates one with `autoscope token create "
-                f"--name {self.settings.tool} --scope ingest`")
+                f"--name {self.settings.tool} --scope ingest`"
+            )
         else:
             message = (
                 f"{self._where()} does not take Autoscope events ({reply.detail}); {kept} "
                 "(counted in stats()['misdirected']) and re-sent when it does: check "
                 "AUTOSCOPE_COLLECTOR_URL / agents.configure(collector_url=...) and, for "
                 f"transport={self.settings.transport!r}, that it serves "
-                f"{'/v1/logs (OTLP/HTTP)' if self.settings.transport == 'otlp' else '/v1/events'}")
+                f"{'/v1/logs (OTLP/HTTP)' if self.settings.transport == 'otlp' else '/v1/events'}"
+            )
         self._report.report(message, key=f"refused:{reply.detail}")
 
     def _set_aside(self, lines: list[bytes], detail: str) -> None:
@@ -185,7 +198,8 @@ class DeliveryPolicy:
         self._report.report(
             f"{self._where()} refused an event on its own ({detail}); it is set aside in "
             f"{self._spool.refused_directory} with the answer and not re-sent",
-            key=f"set_aside:{detail}")
+            key=f"set_aside:{detail}",
+        )
 
     def _token_changed(self) -> bool:
         """While refused for want of a token: whether the environment or ``autoscope.toml``
@@ -268,8 +282,7 @@ class DeliveryPolicy:
             self._unanswered(reply)
             assert self._down_since is not None
             waited = time.monotonic() - self._down_since
-            if (self._stop.is_set() or self._offline or self._backlog()
-                    or waited >= self.settings.spool_after_s):
+            if self._stop.is_set() or self._offline or self._backlog() or waited >= self.settings.spool_after_s:
                 return reply
             delay = reply.retry_after_s
             if delay is None:
@@ -288,9 +301,12 @@ class DeliveryPolicy:
             self._counters.count("errors", error=f"could not write the spool {self._spool.directory}: {exc!r}")
         self._counters.count(_KEPT_AS[why], written)
         if written < len(lines):
-            self._counters.count("dropped", len(lines) - written,
-                                 error=f"the spool {self._spool.directory} is full (spool_max_bytes="
-                                 f"{self.settings.spool_max_bytes}) or unwritable: events dropped")
+            self._counters.count(
+                "dropped",
+                len(lines) - written,
+                error=f"the spool {self._spool.directory} is full (spool_max_bytes="
+                f"{self.settings.spool_max_bytes}) or unwritable: events dropped",
+            )
 
     def has_pending(self) -> bool:
         return self._spool.has_pending()

@@ -88,7 +88,10 @@ class ErrorReport:
         with self._lock:
             recent = list(reversed(self._problems.values()))[: self.keep]
         return [
-            {"time": dt.datetime.fromtimestamp(p.last_time, dt.UTC).isoformat(timespec="seconds"),
-             "count": p.count, "message": p.message}
+            {
+                "time": dt.datetime.fromtimestamp(p.last_time, dt.UTC).isoformat(timespec="seconds"),
+                "count": p.count,
+                "message": p.message,
+            }
             for p in recent
         ]

@@ -37,10 +37,32 @@ LINE_CLASSES = contract.LINE_CLASSES
 SPEND_CATEGORIES = contract.SPEND_CATEGORIES
 
 __all__ = [
-    "AUTHORS", "AUTONOMIES", "CATEGORIES", "CONTRIBUTION_KINDS", "EXECUTORS", "LINE_CLASSES", "OUTCOMES",
-    "REVIEW_ACTIONS", "ROLES", "RUNGS", "SCHEMA_VERSION", "SIZE_SOURCES", "SPEND_CATEGORIES", "TASK_EXECUTORS",
-    "EnvelopeArgs", "build", "choice", "integer", "label", "now", "number", "optional_flag", "optional_label",
-    "optional_number", "optional_timestamp", "timestamp",
+    "AUTHORS",
+    "AUTONOMIES",
+    "CATEGORIES",
+    "CONTRIBUTION_KINDS",
+    "EXECUTORS",
+    "LINE_CLASSES",
+    "OUTCOMES",
+    "REVIEW_ACTIONS",
+    "ROLES",
+    "RUNGS",
+    "SCHEMA_VERSION",
+    "SIZE_SOURCES",
+    "SPEND_CATEGORIES",
+    "TASK_EXECUTORS",
+    "EnvelopeArgs",
+    "build",
+    "choice",
+    "integer",
+    "label",
+    "now",
+    "number",
+    "optional_flag",
+    "optional_label",
+    "optional_number",
+    "optional_timestamp",
+    "timestamp",
 ]
 
 
@@ -117,10 +139,10 @@ def timestamp(name: str, value: Any) -> str:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        value = dt.datetime.fromtimestamp(value, dt.UTC)
     if not isinstance(value, dt.datetime):
         raise TypeError(f"{name} must be a datetime, an ISO string or Unix seconds")
-    return value.astimezone(dt.timezone.utc).isoformat()
+    return value.astimezone(dt.UTC).isoformat()
 
 
 def optional_timestamp(name: str, value: Any) -> str | None:
@@ -128,12 +150,10 @@ def optional_timestamp(name: str, value: Any) -> str | None:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
-def build(
-    type_: str, fields: dict[str, Any], settings: Settings, envelope: EnvelopeArgs
-) -> dict[str, Any]:
+def build(type_: str, fields: dict[str, Any], settings: Settings, envelope: EnvelopeArgs) -> dict[str, Any]:
     """The complete event: envelope (configured values, overridden by ``envelope``) + fields."""
     unknown = set(envelope) - set(EnvelopeArgs.__annotations__)
     if unknown:

@@ -43,10 +43,18 @@ class Exporter:
         self._counters = Counters()
         self.report = self._counters.report
         stop = threading.Event()
-        self._delivery = DeliveryPolicy(settings, self._counters, stop, lambda: self._queue.backlog(),
-                                        self._token_from_arguments)
-        self._queue = BatchQueue(settings.max_queue_size, settings.max_batch_size, settings.schedule_delay_s,
-                                 self._counters, self._delivery, stop, closed)
+        self._delivery = DeliveryPolicy(
+            settings, self._counters, stop, lambda: self._queue.backlog(), self._token_from_arguments
+        )
+        self._queue = BatchQueue(
+            settings.max_queue_size,
+            settings.max_batch_size,
+            settings.schedule_delay_s,
+            self._counters,
+            self._delivery,
+            stop,
+            closed,
+        )
 
     def _reset_in_child(self) -> None:
         self._reset(self.settings, self._queue.closed)

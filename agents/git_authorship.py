@@ -63,13 +63,15 @@ DEFAULT_AI_AGENTS: tuple[str, ...] = (
     # github.com>" (anthropics/claude-code c1c3231a, gemini-cli b81423537a), and Copilot's
     # co-author trailer "Copilot <175728472+Copilot@users.noreply.github.com>" (gemini-cli
     # 95c2bc73ea): the GitHub account "Copilot" is GitHub's own bot account.
-    "copilot-swe-agent[bot]", "github:Copilot",
+    "copilot-swe-agent[bot]",
+    "github:Copilot",
     # Copilot Autofix ("Copilot Autofix powered by AI <62310815+github-advanced-security[bot]
     # @users.noreply.github.com>"), gemini-cli e6c98b8910.
     "github-advanced-security[bot]",
     # OpenAI Codex: "Codex <codex@openai.com>" (gemini-cli 320e9bb1f3, claude-code 7e6b7880);
     # Codex cloud's GitHub App chatgpt-codex-connector[bot] (named in issue 13).
-    "codex@openai.com", "chatgpt-codex-connector[bot]",
+    "codex@openai.com",
+    "chatgpt-codex-connector[bot]",
     # Devin's GitHub App (named in issue 13; Devin opens its PRs as devin-ai-integration[bot]).
     "devin-ai-integration[bot]",
     # Google Jules: "google-labs-jules[bot] <161369871+google-labs-jules[bot]@users.noreply.
@@ -77,7 +79,8 @@ DEFAULT_AI_AGENTS: tuple[str, ...] = (
     "google-labs-jules[bot]",
     # Gemini: gemini-cli[bot] authors fixes in google-gemini/gemini-cli (d744945ff4), and
     # gemini-code-assist[bot] co-authors the review suggestions people apply (ea6fd3a685).
-    "gemini-cli[bot]", "gemini-code-assist[bot]",
+    "gemini-cli[bot]",
+    "gemini-code-assist[bot]",
     # Cursor's agent: "Cursor Agent <cursoragent@cursor.com>" (gemini-cli 22a6caf4d2) and
     # "Co-authored-by: Cursor <cursoragent@cursor.com>" (claude-code 795cd136).
     "cursoragent@cursor.com",
@@ -93,13 +96,17 @@ DEFAULT_AUTOMATION: tuple[str, ...] = (
     "actions@github.com",
     # github-actions[bot] (claude-code a4129b84), dependabot[bot] (claude-code be5a7625),
     # Renovate (renovate[bot], named in issue 13), release-please and pre-commit.ci.
-    "github-actions[bot]", "dependabot[bot]", "renovate[bot]", "release-please[bot]",
+    "github-actions[bot]",
+    "dependabot[bot]",
+    "renovate[bot]",
+    "release-please[bot]",
     "pre-commit-ci[bot]",
     # semantic-release's default committer "semantic-release-bot <semantic-release-bot@martynus.net>".
     "semantic-release-bot@martynus.net",
     # Stainless SDK generation (anthropics/anthropic-sdk-python e331230d: 246 of 328 commits
     # since 2025-10-01) and Gemini CLI's release robot (gemini-cli f9768e6737).
-    "stainless-app[bot]", "gemini-cli-robot@google.com",
+    "stainless-app[bot]",
+    "gemini-cli-robot@google.com",
 )
 
 #: lines in a commit message (not trailers) that agents add when they wrote the change with a
@@ -220,8 +227,7 @@ class AuthorshipRules:
     def is_agent(self, text: str) -> bool:
         return self.identity(text).author_class == "ai_agent"
 
-    def classify(self, author: str, trailers: Iterable[tuple[str, str]],
-                 message: str = "") -> Classification:
+    def classify(self, author: str, trailers: Iterable[tuple[str, str]], message: str = "") -> Classification:
         """The :class:`Classification` of a commit by ``author`` ("Name <email>")."""
         keys = [(key.strip().lower(), value.strip()) for key, value in trailers]
         verdict = self.identity(author)
@@ -237,8 +243,9 @@ class AuthorshipRules:
         agents = [c for c in coauthors if c.author_class == "ai_agent"]
         first = "ai" if self.coauthor_first_author == "ai" else "human"
         if agents:
-            return Classification(first, self.coauthored_share, "ai_coauthored",
-                                  f"Co-authored-by {agents[0].rule}", seen)
+            return Classification(
+                first, self.coauthored_share, "ai_coauthored", f"Co-authored-by {agents[0].rule}", seen
+            )
         footer = self.agent_footer(message)
         if footer:
             return Classification(first, self.coauthored_share, "ai_coauthored", f"footer {footer!r}", seen)
@@ -277,7 +284,8 @@ def load_rules(overrides: dict[str, Any] | None = None) -> AuthorshipRules:
         "automation": _identity_list(data, "automation", DEFAULT_AUTOMATION),
     }
     footers = tuple(str(f) for f in data.pop("agent_footers", DEFAULT_AGENT_FOOTERS)) + tuple(
-        str(f) for f in data.pop("extra_agent_footers", ()))
+        str(f) for f in data.pop("extra_agent_footers", ())
+    )
     for pattern in footers:
         re.compile(pattern)
     values["agent_footers"] = footers

@@ -71,8 +71,9 @@ class Commit:
 
 
 def git(repo: Path | str, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                          check=True, timeout=300).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
 
 
 def _new_path(path: str) -> str:
@@ -102,15 +103,25 @@ def _parse(output: str) -> list[Commit]:
             if len(parts) != 3:
                 continue
             added, deleted, path = parts
-            files.append(FileChange(_new_path(path), int(added) if added.isdigit() else 0,
-                                    int(deleted) if deleted.isdigit() else 0))
-        commits.append(Commit(sha, authored_at, name, email, tuple(parents.split()), trailers,
-                              message.strip("\n"), tuple(files)))
+            files.append(
+                FileChange(
+                    _new_path(path), int(added) if added.isdigit() else 0, int(deleted) if deleted.isdigit() else 0
+                )
+            )
+        commits.append(
+            Commit(sha, authored_at, name, email, tuple(parents.split()), trailers, message.strip("\n"), tuple(files))
+        )
     return commits
 
 
-def read_commits(repo: Path | str, *, rev: str = "HEAD", since: str | None = None,
-                 max_count: int | None = None, include_merges: bool = False) -> list[Commit]:
+def read_commits(
+    repo: Path | str,
+    *,
+    rev: str = "HEAD",
+    since: str | None = None,
+    max_count: int | None = None,
+    include_merges: bool = False,
+) -> list[Commit]:
     """Commits reachable from ``rev`` (newest first), with their files' line counts."""
     args = ["log", f"--format={_FORMAT}", "--numstat", "-M", rev]
     if since:
@@ -126,8 +137,10 @@ def read_commit_list(repo: Path | str, shas: list[str]) -> list[Commit]:
     """The commits ``shas`` (in that order; ones git no longer has are left out)."""
     if not shas:
         return []
-    found = {c.sha: c for c in _parse(git(repo, "log", "--no-walk=unsorted", f"--format={_FORMAT}",
-                                          "--numstat", "-M", *shas))}
+    found = {
+        c.sha: c
+        for c in _parse(git(repo, "log", "--no-walk=unsorted", f"--format={_FORMAT}", "--numstat", "-M", *shas))
+    }
     return [found[s] for s in shas if s in found]
 
 
@@ -161,8 +174,15 @@ def reachable_from(repo: Path | str, ref: str | None) -> set[str]:
 def is_ancestor(repo: Path | str, sha: str, ref: str | None) -> bool:
     if not ref:
         return False
-    return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", sha, ref],
-                          capture_output=True, timeout=60, check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", str(repo), "merge-base", "--is-ancestor", sha, ref],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def state_dir(repo: Path | str) -> Path:

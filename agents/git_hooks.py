@@ -69,8 +69,14 @@ _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://autoscope.invalid/git-co
 _ROTATE_BYTES = 256 * 1024
 
 __all__ = [
-    "AuthorshipRules", "Commit", "commit_event", "event_id_of", "install_hook", "load_rules",
-    "read_commits", "scan_command",
+    "AuthorshipRules",
+    "Commit",
+    "commit_event",
+    "event_id_of",
+    "install_hook",
+    "load_rules",
+    "read_commits",
+    "scan_command",
 ]
 
 
@@ -102,15 +108,23 @@ class Report:
     event: dict[str, Any]
 
 
-def commit_event(commit: Commit, rules: AuthorshipRules, *, origin: str | None = None,
-                 team: str | None = None, on_default_branch: bool | None = None) -> dict[str, Any]:
+def commit_event(
+    commit: Commit,
+    rules: AuthorshipRules,
+    *,
+    origin: str | None = None,
+    team: str | None = None,
+    on_default_branch: bool | None = None,
+) -> dict[str, Any]:
     """The contribution event of ``commit`` (built with the hooks' checks, not sent)."""
-    return build_report(commit, rules, origin=origin, teams=TeamMap(default=team),
-                        on_default_branch=on_default_branch).event
+    return build_report(
+        commit, rules, origin=origin, teams=TeamMap(default=team), on_default_branch=on_default_branch
+    ).event
 
 
-def build_report(commit: Commit, rules: AuthorshipRules, *, origin: str | None, teams: TeamMap,
-                 on_default_branch: bool | None) -> Report:
+def build_report(
+    commit: Commit, rules: AuthorshipRules, *, origin: str | None, teams: TeamMap, on_default_branch: bool | None
+) -> Report:
     from autoscope.agents import hooks
 
     origin = origin or commit.sha
@@ -119,11 +133,19 @@ def build_report(commit: Commit, rules: AuthorshipRules, *, origin: str | None, 
     envelope: dict[str, Any] = {"team": team} if team else {}
     with runtime.capturing() as built:
         hooks.contribution.__wrapped__(  # type: ignore[attr-defined]
-            origin, kind="commit", first_author=verdict.first_author, ai_share=verdict.ai_share,
-            lines_added=commit.lines_added, lines_deleted=commit.lines_deleted,
-            line_class=verdict.line_class, on_default_branch=on_default_branch,
-            event_id=event_id_of(origin), occurred_at=commit.authored_at,
-            actor=commit.email or runtime.current().settings.actor, tool="git", **envelope,
+            origin,
+            kind="commit",
+            first_author=verdict.first_author,
+            ai_share=verdict.ai_share,
+            lines_added=commit.lines_added,
+            lines_deleted=commit.lines_deleted,
+            line_class=verdict.line_class,
+            on_default_branch=on_default_branch,
+            event_id=event_id_of(origin),
+            occurred_at=commit.authored_at,
+            actor=commit.email or runtime.current().settings.actor,
+            tool="git",
+            **envelope,
         )
     event = built[0]
     event["source"]["version"] = git_version()
@@ -131,6 +153,7 @@ def build_report(commit: Commit, rules: AuthorshipRules, *, origin: str | None, 
 
 
 # --- hooks -------------------------------------------------------------------------------
+
 
 def hooks_dir(repo: Path | str) -> Path:
     path = Path(git(repo, "rev-parse", "--git-path", "hooks").strip())
@@ -239,8 +262,11 @@ def install_command(repo: str | None, team: str | None = None) -> int:
         print(f"autoscope git install-hook: {detail}", file=sys.stderr)
         return 1
     earlier = ", ".join(str(c) for c in chained)
-    print(f"installed {hook} and post-rewrite" + (f" (runs the earlier hook {earlier} first)" if chained else "")
-          + (f"; team {team}" if team else ""))
+    print(
+        f"installed {hook} and post-rewrite"
+        + (f" (runs the earlier hook {earlier} first)" if chained else "")
+        + (f"; team {team}" if team else "")
+    )
     return 0
 
 
@@ -290,8 +316,13 @@ def drain(repo: Path | str = ".", team: str | None = None, timeout_s: float = 10
         for commit in read_commit_list(repo, todo):
             origin = origin_of(commit, rewrites)
             if event_id_of(origin) not in done_ids:
-                report = build_report(commit, rules, origin=origin, teams=teams,
-                                      on_default_branch=True if is_ancestor(repo, commit.sha, branch) else None)
+                report = build_report(
+                    commit,
+                    rules,
+                    origin=origin,
+                    teams=teams,
+                    on_default_branch=True if is_ancestor(repo, commit.sha, branch) else None,
+                )
                 exporter.submit(report.event)
                 done_ids.add(event_id_of(origin))
                 handed += 1
@@ -345,17 +376,27 @@ def post_commit_command(repo: str | None = None, team: str | None = None) -> int
 
 # --- backfill ----------------------------------------------------------------------------
 
-def scan_reports(path: str | Path, *, since: str | None = None, rev: str = "HEAD",
-                 include_merges: bool = False, team: str | None = None, team_map: str | None = None,
-                 branch: str | None = None) -> list[Report]:
+
+def scan_reports(
+    path: str | Path,
+    *,
+    since: str | None = None,
+    rev: str = "HEAD",
+    include_merges: bool = False,
+    team: str | None = None,
+    team_map: str | None = None,
+    branch: str | None = None,
+) -> list[Report]:
     """The reports of a scan (nothing sent). Raises CalledProcessError, OSError, ValueError."""
     rules = load_rules()
     teams = load_team_map(team, team_map)
     commits = read_commits(path, rev=rev, since=since, include_merges=include_merges)
     rewrites = read_rewrites(path)
     merged = reachable_from(path, default_branch(path, branch or configured_default_branch()))
-    return [build_report(c, rules, origin=origin_of(c, rewrites), teams=teams,
-                         on_default_branch=c.sha in merged) for c in commits]
+    return [
+        build_report(c, rules, origin=origin_of(c, rewrites), teams=teams, on_default_branch=c.sha in merged)
+        for c in commits
+    ]
 
 
 def explain(reports: Iterable[Report], out: TextIO) -> None:
@@ -365,9 +406,12 @@ def explain(reports: Iterable[Report], out: TextIO) -> None:
         c, v = r.commit, r.classification
         lines = "" if c.lines_added is None else f" +{c.lines_added} -{c.lines_deleted}"
         origin = f" (rewrite of {r.origin[:10]})" if r.origin != c.sha else ""
-        print(f"{c.sha[:10]} {c.authored_at[:10]} {v.line_class}: first_author={v.first_author} "
-              f"ai_share={v.ai_share:g}{lines} default_branch={_yes_no(r.on_default_branch)} "
-              f"team={r.team or '(configured)'} [{r.team_rule}]{origin}", file=out)
+        print(
+            f"{c.sha[:10]} {c.authored_at[:10]} {v.line_class}: first_author={v.first_author} "
+            f"ai_share={v.ai_share:g}{lines} default_branch={_yes_no(r.on_default_branch)} "
+            f"team={r.team or '(configured)'} [{r.team_rule}]{origin}",
+            file=out,
+        )
         for role, identity in v.identities:
             print(f"    {role:<9} {identity.identity}: {identity.author_class} ({identity.rule})", file=out)
         print(f"    rule      {v.rule}", file=out)
@@ -394,25 +438,41 @@ def summary(reports: list[Report]) -> str:
     with_ai = merged["ai_authored"] + merged["ai_coauthored"]
     line_share = f"{with_ai}/{written} = {with_ai / written:.1%}" if written else "n/a"
     order = ("ai_authored", "ai_coauthored", "ai_assisted", "human", "automation")
-    return "\n".join([
-        f"{len(reports)} commits: " + ", ".join(f"{classes[k]} {k}" for k in order),
-        f"AI first-author share (automation left out): {share}",
-        (f"people (distinct author emails): {len(people)}; automation accounts: {len(bots)} "
-        f"with {classes['automation']} commits"),
-        "lines added on the default branch: " + ", ".join(f"{merged[k]} {k}" for k in order),
-        f"share of those lines (automation left out) written with AI (authored or co-authored): {line_share}",
-    ])
+    return "\n".join(
+        [
+            f"{len(reports)} commits: " + ", ".join(f"{classes[k]} {k}" for k in order),
+            f"AI first-author share (automation left out): {share}",
+            (
+                f"people (distinct author emails): {len(people)}; automation accounts: {len(bots)} "
+                f"with {classes['automation']} commits"
+            ),
+            "lines added on the default branch: " + ", ".join(f"{merged[k]} {k}" for k in order),
+            f"share of those lines (automation left out) written with AI (authored or co-authored): {line_share}",
+        ]
+    )
 
 
-def scan_command(path: str, *, since: str | None = None, rev: str = "HEAD",
-                 include_merges: bool = False, dry_run: bool = False, explain_: bool = False,
-                 team: str | None = None, team_map: str | None = None, branch: str | None = None,
-                 collector_url: str | None = None, token: str | None = None,
-                 transport: str | None = None, timeout_s: float = 60.0) -> int:
+def scan_command(
+    path: str,
+    *,
+    since: str | None = None,
+    rev: str = "HEAD",
+    include_merges: bool = False,
+    dry_run: bool = False,
+    explain_: bool = False,
+    team: str | None = None,
+    team_map: str | None = None,
+    branch: str | None = None,
+    collector_url: str | None = None,
+    token: str | None = None,
+    transport: str | None = None,
+    timeout_s: float = 60.0,
+) -> int:
     """Backfill: one contribution per commit; 0 when every event was sent or spooled."""
     try:
-        reports = scan_reports(path, since=since, rev=rev, include_merges=include_merges, team=team,
-                               team_map=team_map, branch=branch)
+        reports = scan_reports(
+            path, since=since, rev=rev, include_merges=include_merges, team=team, team_map=team_map, branch=branch
+        )
     except subprocess.CalledProcessError as exc:
         print(f"autoscope git scan: {exc.stderr.strip()}", file=sys.stderr)
         return 2
@@ -427,8 +487,9 @@ def scan_command(path: str, *, since: str | None = None, rev: str = "HEAD",
             for event in events:
                 print(json.dumps(event, separators=(",", ":")))
         return 0
-    runtime.configure(collector_url=collector_url, token=token, transport=transport,
-                      max_queue_size=max(len(events) + 16, 4096))
+    runtime.configure(
+        collector_url=collector_url, token=token, transport=transport, max_queue_size=max(len(events) + 16, 4096)
+    )
     exporter = runtime.current()
     before = exporter.stats()
     for event in events:
@@ -438,9 +499,11 @@ def scan_command(path: str, *, since: str | None = None, rev: str = "HEAD",
     delta = {k: after[k] - before[k] for k in ("sent", "spooled", "rejected", "dropped")}
     ai = sum(e["first_author"] == "ai" for e in events)
     bots = sum(e["first_author"] == "automation" for e in events)
-    print(f"{len(events)} commits ({ai} with AI first author), {bots} by automation, since "
-          f"{since or 'the first'}: sent {delta['sent']}, spooled {delta['spooled']}, "
-          f"rejected {delta['rejected']}, dropped {delta['dropped']}")
+    print(
+        f"{len(events)} commits ({ai} with AI first author), {bots} by automation, since "
+        f"{since or 'the first'}: sent {delta['sent']}, spooled {delta['spooled']}, "
+        f"rejected {delta['rejected']}, dropped {delta['dropped']}"
+    )
     if delta["rejected"] or delta["dropped"]:
         print(f"autoscope git scan: {after['last_error']}", file=sys.stderr)
         return 1

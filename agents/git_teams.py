@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pathspec
+
 from autoscope.agents.config import read_config_file
 from autoscope.agents.git_authorship import entry_key, identity_keys
 from autoscope.agents.git_commits import Commit
@@ -78,8 +79,9 @@ def parse_team_file(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def load_team_map(team: str | None = None, team_map: str | Path | None = None,
-                  config: dict[str, Any] | None = None) -> TeamMap:
+def load_team_map(
+    team: str | None = None, team_map: str | Path | None = None, config: dict[str, Any] | None = None
+) -> TeamMap:
     """The team map of ``autoscope.toml``'s ``[git]`` table, the ``team_map`` file and ``--team``."""
     section = (read_config_file() if config is None else config).get("git", {})
     section = section if isinstance(section, dict) else {}
@@ -92,5 +94,4 @@ def load_team_map(team: str | None = None, team_map: str | Path | None = None,
 
 
 def _specs(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[pathspec.PathSpec, str, str], ...]:
-    return tuple((pathspec.PathSpec.from_lines("gitwildmatch", [pattern]), pattern, team)
-                 for pattern, team in pairs)
+    return tuple((pathspec.PathSpec.from_lines("gitwildmatch", [pattern]), pattern, team) for pattern, team in pairs)

@@ -20,39 +20,63 @@ from autoscope.agents.runtime import current, emit, guarded
 
 
 @guarded
-def review(task_id: str, action: str, *, minutes: float, reviewer: str | None = None,
-           **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def review(
+    task_id: str, action: str, *, minutes: float, reviewer: str | None = None, **envelope: Unpack[EnvelopeArgs]
+) -> str | None:
     """A person reviewed the task ``task_id`` (approved, rejected, modified, intervened).
     ``reviewer`` defaults to the actor."""
     reviewer = reviewer or envelope.get("actor") or current().settings.actor
-    return emit("review", {
-        "task_id": ev.label("task_id", task_id),
-        "reviewer": ev.label("reviewer", reviewer),
-        "action": ev.choice("action", action, ev.REVIEW_ACTIONS),
-        "minutes": ev.number("minutes", minutes),
-    }, envelope)
+    return emit(
+        "review",
+        {
+            "task_id": ev.label("task_id", task_id),
+            "reviewer": ev.label("reviewer", reviewer),
+            "action": ev.choice("action", action, ev.REVIEW_ACTIONS),
+            "minutes": ev.number("minutes", minutes),
+        },
+        envelope,
+    )
 
 
 @guarded
-def experiment(experiment_id: str | None = None, *, designed_by: str, accelerator_hours: float,
-               accelerator_type: str, purpose: str, flops: float | None = None,
-               **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def experiment(
+    experiment_id: str | None = None,
+    *,
+    designed_by: str,
+    accelerator_hours: float,
+    accelerator_type: str,
+    purpose: str,
+    flops: float | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
     """An experiment designed by ai, human or mixed, and the compute it used."""
-    return emit("experiment", {
-        "experiment_id": ev.label("experiment_id", experiment_id or uuid7()),
-        "designed_by": ev.choice("designed_by", designed_by, ev.EXECUTORS),
-        "accelerator_hours": ev.number("accelerator_hours", accelerator_hours),
-        "accelerator_type": ev.label("accelerator_type", accelerator_type),
-        "purpose": ev.label("purpose", purpose),
-        "flops": ev.optional_number("flops", flops),
-    }, envelope)
+    return emit(
+        "experiment",
+        {
+            "experiment_id": ev.label("experiment_id", experiment_id or uuid7()),
+            "designed_by": ev.choice("designed_by", designed_by, ev.EXECUTORS),
+            "accelerator_hours": ev.number("accelerator_hours", accelerator_hours),
+            "accelerator_type": ev.label("accelerator_type", accelerator_type),
+            "purpose": ev.label("purpose", purpose),
+            "flops": ev.optional_number("flops", flops),
+        },
+        envelope,
+    )
 
 
 @guarded
-def contribution(contribution_id: str | None = None, *, kind: str, first_author: str,
-                 ai_share: float, lines_added: int | None = None, lines_deleted: int | None = None,
-                 line_class: str | None = None, on_default_branch: bool | None = None,
-                 **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def contribution(
+    contribution_id: str | None = None,
+    *,
+    kind: str,
+    first_author: str,
+    ai_share: float,
+    lines_added: int | None = None,
+    lines_deleted: int | None = None,
+    line_class: str | None = None,
+    on_default_branch: bool | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
     """A commit, pull request, paper or result, whose first author is ai, human or automation;
     for commits, optionally its lines, their class and whether it reached the default branch."""
     fields = {
@@ -70,57 +94,91 @@ def contribution(contribution_id: str | None = None, *, kind: str, first_author:
 
 
 @guarded
-def model_deployment(model_id: str, *, internal_at: dt.datetime | str | None = None,
-                     public_at: dt.datetime | str | None = None,
-                     **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def model_deployment(
+    model_id: str,
+    *,
+    internal_at: dt.datetime | str | None = None,
+    public_at: dt.datetime | str | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
     """A model deployed internally (default: now) and, once released, publicly."""
-    return emit("model_deployment", {
-        "model_id": ev.label("model_id", model_id),
-        "internal_at": ev.timestamp("internal_at", internal_at or ev.now()),
-        "public_at": ev.optional_timestamp("public_at", public_at),
-    }, envelope)
+    return emit(
+        "model_deployment",
+        {
+            "model_id": ev.label("model_id", model_id),
+            "internal_at": ev.timestamp("internal_at", internal_at or ev.now()),
+            "public_at": ev.optional_timestamp("public_at", public_at),
+        },
+        envelope,
+    )
 
 
 @guarded
-def training_milestone(run_id: str, *, recipe: str, target_loss: float, compute_to_target: float,
-                       baseline_run_id: str | None = None,
-                       **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def training_milestone(
+    run_id: str,
+    *,
+    recipe: str,
+    target_loss: float,
+    compute_to_target: float,
+    baseline_run_id: str | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
     """A training run reached ``target_loss`` after ``compute_to_target`` FLOPs."""
-    return emit("training_milestone", {
-        "run_id": ev.label("run_id", run_id),
-        "recipe": ev.label("recipe", recipe),
-        "target_loss": ev.number("target_loss", target_loss),
-        "compute_to_target": ev.number("compute_to_target", compute_to_target),
-        "baseline_run_id": ev.optional_label("baseline_run_id", baseline_run_id),
-    }, envelope)
+    return emit(
+        "training_milestone",
+        {
+            "run_id": ev.label("run_id", run_id),
+            "recipe": ev.label("recipe", recipe),
+            "target_loss": ev.number("target_loss", target_loss),
+            "compute_to_target": ev.number("compute_to_target", compute_to_target),
+            "baseline_run_id": ev.optional_label("baseline_run_id", baseline_run_id),
+        },
+        envelope,
+    )
 
 
 @guarded
-def impression(question_id: str, *, score: int, tags: Iterable[str] = (),
-               **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def impression(
+    question_id: str, *, score: int, tags: Iterable[str] = (), **envelope: Unpack[EnvelopeArgs]
+) -> str | None:
     """An answer 1..5 to a survey question, with label tags (never free text)."""
     if isinstance(tags, str):
         tags = [tags]
-    return emit("impression", {
-        "question_id": ev.label("question_id", question_id),
-        "score": ev.integer("score", score),
-        "tags": [ev.label("tags", tag) for tag in tags],
-    }, envelope)
+    return emit(
+        "impression",
+        {
+            "question_id": ev.label("question_id", question_id),
+            "score": ev.integer("score", score),
+            "tags": [ev.label("tags", tag) for tag in tags],
+        },
+        envelope,
+    )
 
 
 @guarded
-def spend(category: str, *, amount_usd: float, model: str | None = None,
-          input_tokens: int | None = None, output_tokens: int | None = None,
-          cache_read_tokens: int | None = None, cache_write_tokens: int | None = None,
-          **envelope: Unpack[EnvelopeArgs]) -> str | None:
+def spend(
+    category: str,
+    *,
+    amount_usd: float,
+    model: str | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cache_read_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
     """Money spent on ai_tools, compute, data, staff or other; for AI tools, the tokens
     (prompt-cache reads and writes apart from input: contract revision 5)."""
-    return emit("spend", {
-        "category": ev.choice("category", category, ev.SPEND_CATEGORIES),
-        "amount_usd": ev.number("amount_usd", amount_usd),
-        "model": ev.optional_label("model", model),
-        "input_tokens": ev.integer("input_tokens", input_tokens),
-        "output_tokens": ev.integer("output_tokens", output_tokens),
-        "cache_read_tokens": ev.integer("cache_read_tokens", cache_read_tokens),
-        "cache_write_tokens": ev.integer("cache_write_tokens", cache_write_tokens),
-    }, envelope)
+    return emit(
+        "spend",
+        {
+            "category": ev.choice("category", category, ev.SPEND_CATEGORIES),
+            "amount_usd": ev.number("amount_usd", amount_usd),
+            "model": ev.optional_label("model", model),
+            "input_tokens": ev.integer("input_tokens", input_tokens),
+            "output_tokens": ev.integer("output_tokens", output_tokens),
+            "cache_read_tokens": ev.integer("cache_read_tokens", cache_read_tokens),
+            "cache_write_tokens": ev.integer("cache_write_tokens", cache_write_tokens),
+        },
+        envelope,
+    )

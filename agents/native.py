@@ -19,8 +19,14 @@ class NativeTransport:
     """Posts JSON batches to ``{collector_url}/v1/events`` over one kept-alive connection."""
 
     def __init__(self, settings: Settings) -> None:
-        self._connection = CollectorConnection(settings.collector_url, "/v1/events", "application/json",
-                                               settings.token, settings.export_timeout_s, settings.tool)
+        self._connection = CollectorConnection(
+            settings.collector_url,
+            "/v1/events",
+            "application/json",
+            settings.token,
+            settings.export_timeout_s,
+            settings.tool,
+        )
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> Reply:
         """Send ``events`` as one batch; never raises."""

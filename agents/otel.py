@@ -19,6 +19,7 @@ from typing import Any
 
 from autoscope.agents import semconv
 
+
 def _imported(name: str) -> Any | None:
     """The module ``name`` once its import has finished, else None.
 

@@ -23,9 +23,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autoscope.agents import semconv
-from autoscope.agents.config import Settings
-from autoscope.agents.transport import CollectorConnection, HttpAnswer, Refused, Reply, refusal
 from google.rpc.status_pb2 import Status  # googleapis-common-protos, installed with the OTLP exporter
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -34,6 +31,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_INFO, LogRecord
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+from autoscope.agents import semconv
+from autoscope.agents.config import Settings
+from autoscope.agents.transport import CollectorConnection, HttpAnswer, Refused, Reply, refusal
 
 
 def set_value(target: AnyValue, value: Any) -> None:
@@ -81,8 +82,14 @@ class OtlpTransport:
     """Sends batches of events as OTLP log records; never raises from ``send``."""
 
     def __init__(self, settings: Settings) -> None:
-        self._connection = CollectorConnection(settings.collector_url, "/v1/logs", "application/x-protobuf",
-                                               settings.token, settings.export_timeout_s, settings.tool)
+        self._connection = CollectorConnection(
+            settings.collector_url,
+            "/v1/logs",
+            "application/x-protobuf",
+            settings.token,
+            settings.export_timeout_s,
+            settings.tool,
+        )
         service = {"service.name": settings.tool}
         if settings.tool_version:
             service["service.version"] = settings.tool_version

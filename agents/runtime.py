@@ -30,7 +30,8 @@ _exporter: Exporter | None = None
 _unattributed_errors = 0  # errors before any exporter existed
 _early_report = ErrorReport()  # and what they were
 _capture: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
-    "autoscope_capture", default=None)
+    "autoscope_capture", default=None
+)
 
 
 def configure(
@@ -62,13 +63,24 @@ def configure(
     global _exporter
     try:
         settings = load_settings(
-            collector_url=collector_url, token=token, team=team, tool=tool,
-            tool_version=tool_version, actor=actor, max_queue_size=max_queue_size,
-            max_batch_size=max_batch_size, schedule_delay_s=schedule_delay_s, spool_dir=spool_dir,
-            spool_after_s=spool_after_s, spool_max_bytes=spool_max_bytes,
-            export_timeout_s=export_timeout_s, max_retry_after_s=max_retry_after_s,
-            shutdown_timeout_s=shutdown_timeout_s, transport=transport,
-            otel_provider=otel_provider, task_spans=task_spans,
+            collector_url=collector_url,
+            token=token,
+            team=team,
+            tool=tool,
+            tool_version=tool_version,
+            actor=actor,
+            max_queue_size=max_queue_size,
+            max_batch_size=max_batch_size,
+            schedule_delay_s=schedule_delay_s,
+            spool_dir=spool_dir,
+            spool_after_s=spool_after_s,
+            spool_max_bytes=spool_max_bytes,
+            export_timeout_s=export_timeout_s,
+            max_retry_after_s=max_retry_after_s,
+            shutdown_timeout_s=shutdown_timeout_s,
+            transport=transport,
+            otel_provider=otel_provider,
+            task_spans=task_spans,
         )
         new = Exporter(settings, token_from_arguments=token is not None)
     except Exception as exc:
@@ -190,7 +202,8 @@ def stats() -> dict[str, Any]:
     problems, most recent first, each ``{"time", "count", "message"}``."""
     exporter = _exporter
     result: dict[str, Any] = (
-        exporter.stats() if exporter is not None
+        exporter.stats()
+        if exporter is not None
         else {**dict.fromkeys(COUNTERS, 0), "pending": 0, "last_error": "", "last_errors": []}
     )
     result["errors"] += _unattributed_errors

@@ -54,8 +54,8 @@ def timestamp_ns(iso: str) -> int:
     """Unix nanoseconds of an ISO-8601 time with offset (as the hooks write ``occurred_at``)."""
     moment = dt.datetime.fromisoformat(iso)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
@@ -72,7 +72,10 @@ def log_record(event: dict[str, Any], observed_ns: int) -> Any:
     from opentelemetry._logs import LogRecord, SeverityNumber
 
     return LogRecord(
-        timestamp=timestamp_ns(event["occurred_at"]), observed_timestamp=observed_ns,
-        severity_number=SeverityNumber.INFO, severity_text="INFO",
-        event_name=event_name(event["type"]), attributes=to_attributes(event),
+        timestamp=timestamp_ns(event["occurred_at"]),
+        observed_timestamp=observed_ns,
+        severity_number=SeverityNumber.INFO,
+        severity_text="INFO",
+        event_name=event_name(event["type"]),
+        attributes=to_attributes(event),
     )

@@ -155,12 +155,20 @@ def _build_into(type_: str, values: dict[str, Any], envelope: dict[str, Any]) ->
             if "human_minutes" not in values:
                 raise UsageError("task: --human-minutes is required")
             handle = tasks.TaskHandle(
-                {"category": category, "executor": values.pop("executor", None),
-                 "autonomy": values.pop("autonomy", "supervised"), "role": values.pop("role", "engineer"),
-                 "rung": values.pop("rung", "engineering"), "human_minutes": values.pop("human_minutes"),
-                 "family": values.pop("family", None), "model": values.pop("model", None),
-                 "size_source": values.pop("size_source", None)},
-                envelope, values.pop("task_id", None), values.pop("duration_s"),
+                {
+                    "category": category,
+                    "executor": values.pop("executor", None),
+                    "autonomy": values.pop("autonomy", "supervised"),
+                    "role": values.pop("role", "engineer"),
+                    "rung": values.pop("rung", "engineering"),
+                    "human_minutes": values.pop("human_minutes"),
+                    "family": values.pop("family", None),
+                    "model": values.pop("model", None),
+                    "size_source": values.pop("size_source", None),
+                },
+                envelope,
+                values.pop("task_id", None),
+                values.pop("duration_s"),
             )
             handle._started_at = ev.now()
             tasks._finish_task.__wrapped__(handle, outcome)  # type: ignore[attr-defined]
@@ -202,16 +210,19 @@ def send_now(event: dict[str, Any], settings: Settings, timeout_s: float) -> tup
     if not written:
         return "rejected", f"{reply.detail}, and the spool is full"
     if reply.refused is Refused.UNAUTHORIZED:
-        return "held", (f"the collector refused it ({reply.detail}); set AUTOSCOPE_TOKEN (or "
-                        "--token) to a token with the ingest scope")
+        return "held", (
+            f"the collector refused it ({reply.detail}); set AUTOSCOPE_TOKEN (or "
+            "--token) to a token with the ingest scope"
+        )
     if reply.refused is Refused.MISDIRECTED:
-        return "held", (f"{settings.collector_url} does not take Autoscope events ({reply.detail}); "
-                        "check AUTOSCOPE_COLLECTOR_URL (or --collector-url)")
+        return "held", (
+            f"{settings.collector_url} does not take Autoscope events ({reply.detail}); "
+            "check AUTOSCOPE_COLLECTOR_URL (or --collector-url)"
+        )
     return "spooled", reply.detail
 
 
-def _send_patiently(transport: Transport, event: dict[str, Any], settings: Settings,
-                    timeout_s: float) -> Reply | None:
+def _send_patiently(transport: Transport, event: dict[str, Any], settings: Settings, timeout_s: float) -> Reply | None:
     """Send ``event``, retrying retryable answers (honouring Retry-After) until
     ``settings.spool_after_s``; None when it was accepted, else the last answer."""
     deadline = time.monotonic() + min(settings.spool_after_s, timeout_s)
@@ -228,8 +239,7 @@ def _send_patiently(transport: Transport, event: dict[str, Any], settings: Setti
         delay = min(delay * 2, 2.0)
 
 
-def deliver(event: dict[str, Any], timeout_s: float, out: TextIO = sys.stdout,
-            err: TextIO = sys.stderr) -> int:
+def deliver(event: dict[str, Any], timeout_s: float, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Send ``event``, say what became of it, and send what earlier runs left in the spool."""
     settings = runtime.current().settings
     status, detail = send_now(event, settings, timeout_s)
@@ -237,31 +247,48 @@ def deliver(event: dict[str, Any], timeout_s: float, out: TextIO = sys.stdout,
         print(f"autoscope: the collector rejected the {event['type']} event: {detail}", file=err)
         return 1
     if status == "held":  # not delivered, and it will not be until the configuration is fixed
-        print(f"autoscope: {detail}; {event['event_id']} is kept in the spool {settings.spool_dir} "
-              "and re-sent by the next autoscope command that can deliver it", file=err)
+        print(
+            f"autoscope: {detail}; {event['event_id']} is kept in the spool {settings.spool_dir} "
+            "and re-sent by the next autoscope command that can deliver it",
+            file=err,
+        )
         return 1
     if status == "spooled":
-        print(f"autoscope: {detail}; {event['event_id']} is spooled in "
-              f"{settings.spool_dir} and will be re-sent by the next autoscope command", file=err)
+        print(
+            f"autoscope: {detail}; {event['event_id']} is spooled in "
+            f"{settings.spool_dir} and will be re-sent by the next autoscope command",
+            file=err,
+        )
         return 0
     print(event["event_id"], file=out)
     runtime.flush(timeout_s)  # the collector answers: re-send what earlier runs spooled
     return 0
 
 
-def configure_for_cli(collector_url: str | None = None, token: str | None = None,
-                      transport: str | None = None) -> None:
-    runtime.configure(collector_url=collector_url, token=token, transport=transport,
-                      spool_after_s=min(runtime.load_settings().spool_after_s, 2.0))
+def configure_for_cli(collector_url: str | None = None, token: str | None = None, transport: str | None = None) -> None:
+    runtime.configure(
+        collector_url=collector_url,
+        token=token,
+        transport=transport,
+        spool_after_s=min(runtime.load_settings().spool_after_s, 2.0),
+    )
 
 
-def emit_command(type_: str | None, fields: Sequence[str], *, json_text: str | None = None,
-                 collector_url: str | None = None, token: str | None = None,
-                 transport: str | None = None, timeout_s: float = 10.0) -> int:
+def emit_command(
+    type_: str | None,
+    fields: Sequence[str],
+    *,
+    json_text: str | None = None,
+    collector_url: str | None = None,
+    token: str | None = None,
+    transport: str | None = None,
+    timeout_s: float = 10.0,
+) -> int:
     """``autoscope emit``; the exit code (see the module's docstring)."""
     try:
-        fields, options = _take_options(fields, ("collector_url", "token", "transport", "timeout", "json",
-                                                 "data_dir"))  # the CLI's global option: accepted, unused
+        fields, options = _take_options(
+            fields, ("collector_url", "token", "transport", "timeout", "json", "data_dir")
+        )  # the CLI's global option: accepted, unused
         collector_url = options.get("collector_url", collector_url)
         token = options.get("token", token)
         transport = options.get("transport", transport)
@@ -286,19 +313,32 @@ def emit_command(type_: str | None, fields: Sequence[str], *, json_text: str | N
     return deliver(event, timeout_s)
 
 
-def run_command(command: Sequence[str], *, designed_by: str, accelerators: float,
-                accelerator_type: str, purpose: str | None = None, experiment_id: str | None = None,
-                flops: float | None = None, human_minutes: float | None = None,
-                collector_url: str | None = None, token: str | None = None,
-                transport: str | None = None, timeout_s: float = 10.0) -> int:
+def run_command(
+    command: Sequence[str],
+    *,
+    designed_by: str,
+    accelerators: float,
+    accelerator_type: str,
+    purpose: str | None = None,
+    experiment_id: str | None = None,
+    flops: float | None = None,
+    human_minutes: float | None = None,
+    collector_url: str | None = None,
+    token: str | None = None,
+    transport: str | None = None,
+    timeout_s: float = 10.0,
+) -> int:
     """``autoscope run``: CMD's exit code, after reporting the run (see the module's docstring)."""
     command = list(command[1:] if command and command[0] == "--" else command)
     if not command:
         print("autoscope run: error: no command given (autoscope run ... -- CMD ...)", file=sys.stderr)
         return 2
     if designed_by not in ev.EXECUTORS or accelerators < 0:
-        print(f"autoscope run: error: --designed-by must be one of {', '.join(ev.EXECUTORS)} and "
-              "--accelerators not negative", file=sys.stderr)
+        print(
+            f"autoscope run: error: --designed-by must be one of {', '.join(ev.EXECUTORS)} and "
+            "--accelerators not negative",
+            file=sys.stderr,
+        )
         return 2
     configure_for_cli(collector_url, token, transport)
     started_at = ev.now()
@@ -330,9 +370,12 @@ def run_command(command: Sequence[str], *, designed_by: str, accelerators: float
     experiment_id = experiment_id or uuid7()
     base = purpose or "run"
     values: dict[str, Any] = {
-        "experiment_id": experiment_id, "designed_by": designed_by,
-        "accelerator_hours": wall_s / 3600.0 * accelerators, "accelerator_type": accelerator_type,
-        "purpose": f"{base}:failed" if failed else base, "occurred_at": started_at,
+        "experiment_id": experiment_id,
+        "designed_by": designed_by,
+        "accelerator_hours": wall_s / 3600.0 * accelerators,
+        "accelerator_type": accelerator_type,
+        "purpose": f"{base}:failed" if failed else base,
+        "occurred_at": started_at,
     }
     if flops is not None:
         values["flops"] = flops
@@ -340,11 +383,21 @@ def run_command(command: Sequence[str], *, designed_by: str, accelerators: float
     try:
         reports.append(build_event("experiment", values))
         if human_minutes is not None:
-            reports.append(build_event("task", {
-                "category": "experiment_run", "rung": "experiments", "executor": designed_by,
-                "human_minutes": human_minutes, "duration_s": wall_s, "task_id": experiment_id,
-                "outcome": "failure" if failed else "success", "occurred_at": started_at,
-            }))
+            reports.append(
+                build_event(
+                    "task",
+                    {
+                        "category": "experiment_run",
+                        "rung": "experiments",
+                        "executor": designed_by,
+                        "human_minutes": human_minutes,
+                        "duration_s": wall_s,
+                        "task_id": experiment_id,
+                        "outcome": "failure" if failed else "success",
+                        "occurred_at": started_at,
+                    },
+                )
+            )
     except UsageError as exc:
         print(f"autoscope run: not reported: {exc}", file=sys.stderr)
         return exit_code
@@ -361,8 +414,15 @@ def run_command(command: Sequence[str], *, designed_by: str, accelerators: float
 def cmd_emit(args: argparse.Namespace) -> int:
     if "-h" in args.fields or "--help" in args.fields:
         return _emit_help(args)
-    return emit_command(args.type, args.fields, json_text=args.json, collector_url=args.collector_url,
-                        token=args.token, transport=args.transport, timeout_s=args.timeout)
+    return emit_command(
+        args.type,
+        args.fields,
+        json_text=args.json,
+        collector_url=args.collector_url,
+        token=args.token,
+        transport=args.transport,
+        timeout_s=args.timeout,
+    )
 
 
 def _emit_help(args: argparse.Namespace) -> int:
@@ -372,18 +432,29 @@ def _emit_help(args: argparse.Namespace) -> int:
     if args.type and args.type not in semconv.FIELDS:
         print(f"\nunknown event type {args.type!r}; the types and their fields:")
     for type_ in types:
-        fields = ", ".join(f"--{name.replace('_', '-')}{'' if required else ' (optional)'}"
-                           for name, _, required in semconv.FIELDS[type_])
+        fields = ", ".join(
+            f"--{name.replace('_', '-')}{'' if required else ' (optional)'}"
+            for name, _, required in semconv.FIELDS[type_]
+        )
         print(f"\n{type_}: {fields}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return run_command(args.cmd, designed_by=args.designed_by, accelerators=args.accelerators,
-                       accelerator_type=args.accelerator_type, purpose=args.purpose,
-                       experiment_id=args.experiment_id, flops=args.flops,
-                       human_minutes=args.human_minutes, collector_url=args.collector_url,
-                       token=args.token, transport=args.transport, timeout_s=args.timeout)
+    return run_command(
+        args.cmd,
+        designed_by=args.designed_by,
+        accelerators=args.accelerators,
+        accelerator_type=args.accelerator_type,
+        purpose=args.purpose,
+        experiment_id=args.experiment_id,
+        flops=args.flops,
+        human_minutes=args.human_minutes,
+        collector_url=args.collector_url,
+        token=args.token,
+        transport=args.transport,
+        timeout_s=args.timeout,
+    )
 
 
 def cmd_git(args: argparse.Namespace) -> int:
@@ -393,9 +464,18 @@ def cmd_git(args: argparse.Namespace) -> int:
         return git_hooks.install_command(args.repo, args.team)
     if args.git_command == "post-commit":
         return git_hooks.post_commit_command(args.repo, args.team)
-    return git_hooks.scan_command(args.path, since=args.since, rev=args.rev,
-                                  include_merges=args.include_merges, dry_run=args.dry_run,
-                                  explain_=args.explain, team=args.team, team_map=args.team_map,
-                                  branch=args.default_branch,
-                                  collector_url=args.collector_url, token=args.token,
-                                  transport=args.transport, timeout_s=args.timeout)
+    return git_hooks.scan_command(
+        args.path,
+        since=args.since,
+        rev=args.rev,
+        include_merges=args.include_merges,
+        dry_run=args.dry_run,
+        explain_=args.explain,
+        team=args.team,
+        team_map=args.team_map,
+        branch=args.default_branch,
+        collector_url=args.collector_url,
+        token=args.token,
+        transport=args.transport,
+        timeout_s=args.timeout,
+    )

@@ -61,9 +61,7 @@ class Spool:
     def _entries(self) -> list[os.DirEntry[str]]:
         try:
             with os.scandir(self.directory) as it:
-                return sorted(
-                    (e for e in it if e.name.startswith(_SEGMENT_PREFIX)), key=lambda e: e.name
-                )
+                return sorted((e for e in it if e.name.startswith(_SEGMENT_PREFIX)), key=lambda e: e.name)
         except FileNotFoundError:
             return []
 

@@ -28,8 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class TaskHandle:
     """A task in progress. ``task_id`` is what reviews of this task refer to."""
 
-    def __init__(self, fields: dict[str, Any], envelope: EnvelopeArgs, task_id: Any,
-                 duration_s: Any) -> None:
+    def __init__(self, fields: dict[str, Any], envelope: EnvelopeArgs, task_id: Any, duration_s: Any) -> None:
         self._fields = fields
         self._envelope = envelope
         self._explicit_task_id = task_id is not None
@@ -109,8 +108,9 @@ class TaskHandle:
             runtime.record_error("task span", exc)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.outcome is None and exc_type is not None:
             self.outcome = "failure" if issubclass(exc_type, Exception) else "abandoned"
         self.finish()  # returns None: an exception of the block propagates unchanged
@@ -118,8 +118,9 @@ class TaskHandle:
     async def __aenter__(self) -> TaskHandle:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.__exit__(exc_type, exc, tb)
 
     def state(self) -> dict[str, Any]:
@@ -133,8 +134,11 @@ class TaskHandle:
             except Exception as exc:
                 runtime.record_error("task state", exc)
         return {
-            "task_id": self.task_id, "fields": dict(self._fields), "envelope": envelope,
-            "started_at": self._started_at.isoformat(), "duration_s": self._duration_s,
+            "task_id": self.task_id,
+            "fields": dict(self._fields),
+            "envelope": envelope,
+            "started_at": self._started_at.isoformat(),
+            "duration_s": self._duration_s,
             "outcome": self.outcome,
         }
 
@@ -153,16 +157,19 @@ class TaskHandle:
     def __call__(self, fn: F) -> F:
         """Use as a decorator: every call of ``fn`` is reported as its own task."""
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 async with self._fresh():
                     return await fn(*args, **kwargs)
+
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return fn(*args, **kwargs)
+
         return run  # type: ignore[return-value]
 
 
@@ -227,8 +234,14 @@ def task(
     when the task is reported.
     """
     fields = {
-        "category": category, "executor": executor, "autonomy": autonomy, "role": role,
-        "rung": rung, "human_minutes": human_minutes, "family": family, "model": model,
+        "category": category,
+        "executor": executor,
+        "autonomy": autonomy,
+        "role": role,
+        "rung": rung,
+        "human_minutes": human_minutes,
+        "family": family,
+        "model": model,
         "size_source": size_source,
     }
     given: EnvelopeArgs = {k: v for k, v in envelope.items() if v is not None}  # type: ignore[assignment]
@@ -245,8 +258,7 @@ def resume_task(state: dict[str, Any]) -> TaskHandle:
     ``stats()['errors']`` and gives a handle whose report is refused the same way."""
     try:
         fields = dict(state["fields"])
-        handle = TaskHandle(fields, dict(state.get("envelope") or {}), state["task_id"],
-                            state.get("duration_s"))
+        handle = TaskHandle(fields, dict(state.get("envelope") or {}), state["task_id"], state.get("duration_s"))
         started_at = events.timestamp("started_at", state["started_at"])
         handle._started_at = dt.datetime.fromisoformat(started_at)
         elapsed = max(0.0, (events.now() - handle._started_at).total_seconds())

@@ -145,8 +145,9 @@ class CollectorConnection:
     ``requests`` read them) is used as ``requests`` used it for the OTLP transport before:
     a plain-HTTP collector through the proxy, an HTTPS one through a CONNECT tunnel."""
 
-    def __init__(self, collector_url: str, path: str, content_type: str, token: str | None,
-                 timeout_s: float, tool: str = "") -> None:
+    def __init__(
+        self, collector_url: str, path: str, content_type: str, token: str | None, timeout_s: float, tool: str = ""
+    ) -> None:
         url = urllib.parse.urlsplit(collector_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"collector_url must be http(s)://host[:port], got {collector_url!r}")

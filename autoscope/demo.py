@@ -56,9 +56,7 @@ def _planned_in_warehouse(service: Service, event_ids: list[str]) -> int:
     cursor = service.cursor()
     try:
         cursor.register("planned_ids", pa.table({"event_id": event_ids}))
-        rows = cursor.execute(
-            "SELECT count(*) FROM event_ids JOIN planned_ids USING (event_id)"
-        ).fetchall()
+        rows = cursor.execute("SELECT count(*) FROM event_ids JOIN planned_ids USING (event_id)").fetchall()
         return int(rows[0][0])
     finally:
         cursor.close()
@@ -99,8 +97,12 @@ def run_demo(
         )
         before = agents.stats()
         with Progress(
-            TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=False,
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         ) as progress:
             emitting = progress.add_task("researchers using hooks", total=len(plan.events))
             for index, event in enumerate(plan.events):

@@ -131,7 +131,7 @@ class Service:
                 "token first (autoscope token create --name TOOL) or pass --allow-unauthenticated"
             )
 
-    def start(self) -> "Service":
+    def start(self) -> Service:
         from autoscope.collector.app import CollectorSettings, create_app
         from autoscope.warehouse.ingester import Ingester
         from autoscope.warehouse.lag import IngesterLag
@@ -154,9 +154,7 @@ class Service:
             ensure_topic(self.kafka)
             if self.settings.ingest:
                 self.ingester = Ingester(self.kafka, self.settings.warehouse_path)
-                self._ingester_thread = threading.Thread(
-                    target=self._ingest, name="autoscope-ingester", daemon=True
-                )
+                self._ingester_thread = threading.Thread(target=self._ingest, name="autoscope-ingester", daemon=True)
                 self._ingester_thread.start()
             if self.settings.collect:
                 grpc = GrpcSettings(self.settings.grpc_port, self.settings.host, self.settings.grpc_workers)
@@ -166,11 +164,25 @@ class Service:
                 # durable until the ingester (in this process) has read the records
                 durable = self.settings.kafka_durable
                 keep = self.settings.ingest and (self.broker is not None if durable is None else not durable)
-                app = create_app(CollectorSettings(data_dir=data_dir, kafka=self.kafka, otlp=self.settings.otlp,
-                                                     grpc=grpc, tls=tls, keep_until_consumed=keep),
-                                 ingester_lag=IngesterLag(self.kafka))
-                self.collector = HttpServer(app, self.settings.host, self.settings.port, name="collector",
-                                            tls_cert=self.settings.tls_cert, tls_key=self.settings.tls_key)
+                app = create_app(
+                    CollectorSettings(
+                        data_dir=data_dir,
+                        kafka=self.kafka,
+                        otlp=self.settings.otlp,
+                        grpc=grpc,
+                        tls=tls,
+                        keep_until_consumed=keep,
+                    ),
+                    ingester_lag=IngesterLag(self.kafka),
+                )
+                self.collector = HttpServer(
+                    app,
+                    self.settings.host,
+                    self.settings.port,
+                    name="collector",
+                    tls_cert=self.settings.tls_cert,
+                    tls_key=self.settings.tls_key,
+                )
                 try:
                     self.collector.start()
                 except ListenError as exc:  # lost a race for the port since the check
@@ -235,7 +247,9 @@ class Service:
                 except duckdb.ConnectionException:  # closed under us by a restart: wait for the next
                     pass
             if time.monotonic() >= deadline or self._stop.is_set():
-                raise ServiceError(f"the warehouse is not open in this process (no running ingester after {timeout_s:g} s)")
+                raise ServiceError(
+                    f"the warehouse is not open in this process (no running ingester after {timeout_s:g} s)"
+                )
             time.sleep(0.1)
 
     def _write_run_file(self) -> None:
@@ -277,7 +291,7 @@ class Service:
         if self.broker is not None:
             self.broker.kill()
 
-    def __enter__(self) -> "Service":
+    def __enter__(self) -> Service:
         return self if (self.collector or self.ingester) is not None else self.start()
 
     def __exit__(

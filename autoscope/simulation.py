@@ -38,10 +38,41 @@ DEFAULT_TEAMS: dict[str, int] = {
 DEFAULT_START = dt.date(2026, 8, 31)  # a Monday: ISO week 2026-W36
 CATEGORIES = contract.CATEGORIES
 RUNGS = contract.RUNGS  # lowest rung first: the simulation climbs them over the weeks
-_FIRST = ("ada", "alan", "grace", "edsger", "barbara", "donald", "frances", "john", "katherine",
-          "claude", "radia", "ken", "margaret", "tim", "shafi", "leslie")
-_LAST = ("lovelace", "turing", "hopper", "dijkstra", "liskov", "knuth", "allen", "mccarthy",
-         "johnson", "shannon", "perlman", "thompson", "hamilton", "berners-lee", "goldwasser")
+_FIRST = (
+    "ada",
+    "alan",
+    "grace",
+    "edsger",
+    "barbara",
+    "donald",
+    "frances",
+    "john",
+    "katherine",
+    "claude",
+    "radia",
+    "ken",
+    "margaret",
+    "tim",
+    "shafi",
+    "leslie",
+)
+_LAST = (
+    "lovelace",
+    "turing",
+    "hopper",
+    "dijkstra",
+    "liskov",
+    "knuth",
+    "allen",
+    "mccarthy",
+    "johnson",
+    "shannon",
+    "perlman",
+    "thompson",
+    "hamilton",
+    "berners-lee",
+    "goldwasser",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,9 +145,7 @@ def _researchers(teams: dict[str, int], rng: random.Random) -> list[Researcher]:
 
 def _moment(rng: random.Random, start: dt.date, week: int) -> dt.datetime:
     day = start + dt.timedelta(weeks=week, days=rng.randrange(5))
-    return dt.datetime.combine(day, dt.time(8), dt.timezone.utc) + dt.timedelta(
-        seconds=rng.randrange(10 * 3600)
-    )
+    return dt.datetime.combine(day, dt.time(8), dt.UTC) + dt.timedelta(seconds=rng.randrange(10 * 3600))
 
 
 def _executors(rng: random.Random, count: int, week: int, team: str) -> list[str]:
@@ -147,24 +176,41 @@ def _task_events(
     if rng.random() < 0.03:
         outcome = "abandoned"
     task_id = f"task-{next(seq)}"
-    yield PlannedEvent("task", {
-        **envelope, "event_id": _event_id(rng, when), "occurred_at": when,
-        "task_id": task_id, "category": category, "executor": executor,
-        "autonomy": "autonomous" if executor == "ai" and week > 4 else "supervised",
-        "role": person.role, "rung": rung, "human_minutes": round(minutes, 2),
-        "duration_s": round(minutes * (6 if executor == "ai" else 50), 1), "outcome": outcome,
-        "model": "lab-model-7" if executor != "human" else None,
-    })
+    yield PlannedEvent(
+        "task",
+        {
+            **envelope,
+            "event_id": _event_id(rng, when),
+            "occurred_at": when,
+            "task_id": task_id,
+            "category": category,
+            "executor": executor,
+            "autonomy": "autonomous" if executor == "ai" and week > 4 else "supervised",
+            "role": person.role,
+            "rung": rung,
+            "human_minutes": round(minutes, 2),
+            "duration_s": round(minutes * (6 if executor == "ai" else 50), 1),
+            "outcome": outcome,
+            "model": "lab-model-7" if executor != "human" else None,
+        },
+    )
     if executor == "ai" and rng.random() < review_probability(week):
         for _ in range(1 if rng.random() < 0.8 else 2):
             later = when + dt.timedelta(minutes=rng.randrange(5, 600))
-            yield PlannedEvent("review", {
-                **envelope, "event_id": _event_id(rng, later), "occurred_at": later,
-                "task_id": task_id, "reviewer": person.email,
-                "action": rng.choices(("approved", "modified", "rejected", "intervened"),
-                                      (0.6, 0.25, 0.1, 0.05))[0],
-                "minutes": round(rng.uniform(2, 30), 1),
-            })
+            yield PlannedEvent(
+                "review",
+                {
+                    **envelope,
+                    "event_id": _event_id(rng, later),
+                    "occurred_at": later,
+                    "task_id": task_id,
+                    "reviewer": person.email,
+                    "action": rng.choices(("approved", "modified", "rejected", "intervened"), (0.6, 0.25, 0.1, 0.05))[
+                        0
+                    ],
+                    "minutes": round(rng.uniform(2, 30), 1),
+                },
+            )
 
 
 def designer_probability(week: int) -> float:
@@ -183,12 +229,20 @@ def _experiment_events(
     rng.shuffle(designers)
     for person, designed_by in zip(runners, designers):
         when = _moment(rng, start, week)
-        yield PlannedEvent("experiment", {
-            "actor": person.email, "team": person.team, "event_id": _event_id(rng, when),
-            "occurred_at": when, "experiment_id": f"exp-{next(seq)}", "designed_by": designed_by,
-            "accelerator_hours": round(math.exp(rng.gauss(math.log(64), 0.4)), 2),
-            "accelerator_type": "h100", "purpose": rng.choice(("ablation", "scaling", "eval", "sweep")),
-        })
+        yield PlannedEvent(
+            "experiment",
+            {
+                "actor": person.email,
+                "team": person.team,
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "experiment_id": f"exp-{next(seq)}",
+                "designed_by": designed_by,
+                "accelerator_hours": round(math.exp(rng.gauss(math.log(64), 0.4)), 2),
+                "accelerator_type": "h100",
+                "purpose": rng.choice(("ablation", "scaling", "eval", "sweep")),
+            },
+        )
 
 
 def _weekly_events(
@@ -199,25 +253,45 @@ def _weekly_events(
     for _ in range(rng.randint(1, 3)):
         when = _moment(rng, start, week)
         ai_first = rng.random() < min(0.6, 0.05 + 0.06 * week)
-        yield PlannedEvent("contribution", {
-            **envelope, "event_id": _event_id(rng, when), "occurred_at": when,
-            "contribution_id": f"commit-{next(seq)}", "kind": "commit",
-            "first_author": "ai" if ai_first else "human",
-            "ai_share": round(rng.uniform(0.5, 1.0) if ai_first else rng.uniform(0.0, 0.5), 2),
-        })
+        yield PlannedEvent(
+            "contribution",
+            {
+                **envelope,
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "contribution_id": f"commit-{next(seq)}",
+                "kind": "commit",
+                "first_author": "ai" if ai_first else "human",
+                "ai_share": round(rng.uniform(0.5, 1.0) if ai_first else rng.uniform(0.0, 0.5), 2),
+            },
+        )
     when = _moment(rng, start, week)
     tokens_in = rng.randrange(50_000, 2_000_000)
-    yield PlannedEvent("spend", {
-        **envelope, "event_id": _event_id(rng, when), "occurred_at": when, "category": "ai_tools",
-        "amount_usd": round(tokens_in * 3e-6 * (1 + week / 4), 2), "model": "lab-model-7",
-        "input_tokens": tokens_in, "output_tokens": tokens_in // 10,
-    })
+    yield PlannedEvent(
+        "spend",
+        {
+            **envelope,
+            "event_id": _event_id(rng, when),
+            "occurred_at": when,
+            "category": "ai_tools",
+            "amount_usd": round(tokens_in * 3e-6 * (1 + week / 4), 2),
+            "model": "lab-model-7",
+            "input_tokens": tokens_in,
+            "output_tokens": tokens_in // 10,
+        },
+    )
     if week % 4 == 3:
-        yield PlannedEvent("impression", {
-            **envelope, "event_id": _event_id(rng, when), "occurred_at": when,
-            "question_id": "ai_speedup", "score": min(5, 1 + int(rng.random() * (2 + week / 2))),
-            "tags": ["coding"] if rng.random() < 0.5 else [],
-        })
+        yield PlannedEvent(
+            "impression",
+            {
+                **envelope,
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "question_id": "ai_speedup",
+                "score": min(5, 1 + int(rng.random() * (2 + week / 2))),
+                "tags": ["coding"] if rng.random() < 0.5 else [],
+            },
+        )
 
 
 def plan_lab(
@@ -241,18 +315,37 @@ def plan_lab(
             events.extend(_weekly_events(rng, person, week, start, counter))
     lead = researchers[0]
     for index, internal_week in enumerate(range(0, weeks, 3)):
-        internal = dt.datetime.combine(start + dt.timedelta(weeks=internal_week), dt.time(12), dt.timezone.utc)
+        internal = dt.datetime.combine(start + dt.timedelta(weeks=internal_week), dt.time(12), dt.UTC)
         public = internal + dt.timedelta(days=20 + 5 * index) if internal_week + 3 < weeks else None
-        events.append(PlannedEvent("model_deployment", {
-            "actor": lead.email, "team": lead.team, "event_id": _event_id(rng, internal),
-            "occurred_at": internal, "model_id": f"lab-model-{index + 5}", "internal_at": internal,
-            "public_at": public,
-        }))
-        events.append(PlannedEvent("training_milestone", {
-            "actor": lead.email, "team": lead.team, "event_id": _event_id(rng, internal),
-            "occurred_at": internal, "run_id": f"run-{index + 1}", "recipe": "dense-7b",
-            "target_loss": 2.2, "compute_to_target": 4e21 / (1.3 ** index),
-            "baseline_run_id": "run-1" if index else None,
-        }))
+        events.append(
+            PlannedEvent(
+                "model_deployment",
+                {
+                    "actor": lead.email,
+                    "team": lead.team,
+                    "event_id": _event_id(rng, internal),
+                    "occurred_at": internal,
+                    "model_id": f"lab-model-{index + 5}",
+                    "internal_at": internal,
+                    "public_at": public,
+                },
+            )
+        )
+        events.append(
+            PlannedEvent(
+                "training_milestone",
+                {
+                    "actor": lead.email,
+                    "team": lead.team,
+                    "event_id": _event_id(rng, internal),
+                    "occurred_at": internal,
+                    "run_id": f"run-{index + 1}",
+                    "recipe": "dense-7b",
+                    "target_loss": 2.2,
+                    "compute_to_target": 4e21 / (1.3**index),
+                    "baseline_run_id": "run-1" if index else None,
+                },
+            )
+        )
     events.sort(key=lambda e: e.fields["occurred_at"])
     return LabPlan(researchers, weeks, start, events)

@@ -63,13 +63,20 @@ def _collector(console: Console, collector: dict[str, Any], now: str) -> None:
         console.print(f"collector{where}: [yellow]not asked[/] ({collector['reason']})")
         return
     lag = collector["ingester_lag"]
-    lag_text = (f"{lag['records']:,} records behind (measured {age(lag['measured_at'], now)})"
-                if lag.get("measured") else "not measured yet")
-    console.print(f"collector{where}: up for {age(collector['started_at'], now).removesuffix(' ago')}; "
-                  f"{collector['accepted']:,} events accepted")
-    console.print(f"  spool backlog: {collector['spool']['bytes']:,} bytes in {collector['spool']['segments']} "
-                  f"segment(s); Kafka: {collector['forwarder']['forwarded_records']:,} records forwarded, "
-                  f"{collector['forwarder']['kafka_errors']} errors; ingester lag: {lag_text}")
+    lag_text = (
+        f"{lag['records']:,} records behind (measured {age(lag['measured_at'], now)})"
+        if lag.get("measured")
+        else "not measured yet"
+    )
+    console.print(
+        f"collector{where}: up for {age(collector['started_at'], now).removesuffix(' ago')}; "
+        f"{collector['accepted']:,} events accepted"
+    )
+    console.print(
+        f"  spool backlog: {collector['spool']['bytes']:,} bytes in {collector['spool']['segments']} "
+        f"segment(s); Kafka: {collector['forwarder']['forwarded_records']:,} records forwarded, "
+        f"{collector['forwarder']['kafka_errors']} errors; ingester lag: {lag_text}"
+    )
     refused = _table("refused by the collector (since it started)", "what", "reason or field", "count")
     for field, count in sorted(collector["rejected_by_field"].items(), key=lambda i: -i[1])[:5]:
         refused.add_row("event rejected", field, f"{count:,}")
@@ -97,15 +104,19 @@ def _collector(console: Console, collector: dict[str, Any], now: str) -> None:
 def _without_identity(console: Console, by_tool: dict[str, int]) -> None:
     """The tools whose events named no person, and what to set (issue 12: identity)."""
     for tool, count in sorted(by_tool.items(), key=lambda i: -i[1])[:MAX_ROWS]:
-        console.print(f"  [yellow]no identity[/]: {count:,} event(s) from {tool!r} named no person; they count as "
-                      "one 'unidentified' person of their team. Set OTEL_RESOURCE_ATTRIBUTES="
-                      "user.email=<email>,team=<team> on that client, or map its installation id in "
-                      "[otlp.identity.people] of autoscope.toml (docs/otlp-mapping.md, Identity).")
+        console.print(
+            f"  [yellow]no identity[/]: {count:,} event(s) from {tool!r} named no person; they count as "
+            "one 'unidentified' person of their team. Set OTEL_RESOURCE_ATTRIBUTES="
+            "user.email=<email>,team=<team> on that client, or map its installation id in "
+            "[otlp.identity.people] of autoscope.toml (docs/otlp-mapping.md, Identity)."
+        )
 
 
 def _quarantine(console: Console, quarantine: dict[str, Any], now: str) -> None:
-    console.print(f"quarantine: {quarantine['entries']:,} entries ({quarantine['not_replayed']:,} not replayed), "
-                  f"last {age(quarantine['last_received_at'], now)}")
+    console.print(
+        f"quarantine: {quarantine['entries']:,} entries ({quarantine['not_replayed']:,} not replayed), "
+        f"last {age(quarantine['last_received_at'], now)}"
+    )
     if quarantine["top_reasons"]:
         table = _table("top reasons (autoscope quarantine list)", "field", "reason", "count")
         for item in quarantine["top_reasons"]:
@@ -126,11 +137,22 @@ def _local(console: Console, report: dict[str, Any], now: str) -> None:
     if not warehouse["arrivals"]:
         console.print("warehouse: no events yet")
     for key, what in (("by_tool", "source tool and version"), ("by_type", "event type"), ("by_team", "team")):
-        arrived = _table(f"arrived in the warehouse, by {what}", what.split()[-1] if key != "by_tool" else "tool",
-                         "1 h", "1 day", "total", "last seen")
+        arrived = _table(
+            f"arrived in the warehouse, by {what}",
+            what.split()[-1] if key != "by_tool" else "tool",
+            "1 h",
+            "1 day",
+            "total",
+            "last seen",
+        )
         for row in warehouse[key][:MAX_ROWS]:
-            arrived.add_row(row["name"], f"{row['last_hour']:,}", f"{row['last_day']:,}", f"{row['total']:,}",
-                            age(row["last_ingested"], now))
+            arrived.add_row(
+                row["name"],
+                f"{row['last_hour']:,}",
+                f"{row['last_day']:,}",
+                f"{row['total']:,}",
+                age(row["last_ingested"], now),
+            )
         if arrived.row_count:
             console.print(arrived)
             _more(console, MAX_ROWS, len(warehouse[key]))
@@ -138,15 +160,24 @@ def _local(console: Console, report: dict[str, Any], now: str) -> None:
     console.print("warehouse rows: " + ", ".join(f"{table} {count:,}" for table, count in rows.items()))
     rejects = warehouse["ingest_rejects"]
     if rejects["messages"]:
-        console.print(f"Kafka messages the ingester could not decode: {rejects['messages']:,} (top: "
-                      + "; ".join(f"{r['reason']} ×{r['count']}" for r in rejects["top_reasons"]) + ")")
-    periods = _table("periods with events, and their indicators", "period", "ended", "events", "last in",
-                     "computed", "indicators")
+        console.print(
+            f"Kafka messages the ingester could not decode: {rejects['messages']:,} (top: "
+            + "; ".join(f"{r['reason']} ×{r['count']}" for r in rejects["top_reasons"])
+            + ")"
+        )
+    periods = _table(
+        "periods with events, and their indicators", "period", "ended", "events", "last in", "computed", "indicators"
+    )
     shown = [p for p in warehouse["periods"] if p["period_type"] != "week"]
     weeks = [p for p in warehouse["periods"] if p["period_type"] == "week"]
     for row in [*shown, *weeks[:8]]:
-        periods.add_row(row["period"], "yes" if row["complete"] else "no", f"{row['events']:,}",
-                        age(row["last_ingested"], now), age(row["computed_at"], now) if row["computed_at"] else "–",
-                        row["indicators"])
+        periods.add_row(
+            row["period"],
+            "yes" if row["complete"] else "no",
+            f"{row['events']:,}",
+            age(row["last_ingested"], now),
+            age(row["computed_at"], now) if row["computed_at"] else "–",
+            row["indicators"],
+        )
     console.print(periods)
     _more(console, len(shown) + min(len(weeks), 8), len(warehouse["periods"]))

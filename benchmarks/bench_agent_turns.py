@@ -48,7 +48,9 @@ def measure(facts: int, repeat: int) -> dict[str, float]:
             "INSERT INTO agent_turn_facts (event_id, occurred_at, actor, team, tool, tool_version, session_id,"
             " turn_id, kind, model, duration_s) SELECT 'e' || i, TIMESTAMP '2026-01-01' + to_seconds(i), 'a', 't',"
             " 'x', '1', 's' || (i // 50), 'p' || (i // 10), CASE WHEN i % 10 = 0 THEN 'prompt' ELSE 'model_call' END,"
-            " 'm', 1.0 FROM range(?) t(i)", [facts])
+            " 'm', 1.0 FROM range(?) t(i)",
+            [facts],
+        )
         conn.register("with_facts", pa.table({"event_id": ["e5", f"e{facts // 2 + 5}"]}))
         conn.register("without", pa.table({"event_id": ["not-a-fact"]}))
 
@@ -57,6 +59,7 @@ def measure(facts: int, repeat: int) -> dict[str, float]:
                 conn.execute("BEGIN")
                 refresh_turn_tasks(conn, view)
                 conn.execute("COMMIT")
+
             return step
 
         out = {view: _median_s(repeat, refresh(view)) for view in ("with_facts", "without")}
@@ -70,13 +73,26 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     times = measure(facts, 3 if quick else 5)
     baseline = f"assembling every turn of the warehouse (view agent_turns), {facts:,} facts"
     return [
-        row("agent_turns", f"re-derive a batch's 2 sessions, {facts:,} facts stored (median)",
-            times["with_facts"] * 1000, "ms", baseline=baseline, baseline_value=times["everything"] * 1000,
-            goal="below the whole-warehouse baseline", met=times["with_facts"] < times["everything"],
-            command=COMMAND),
-        row("agent_turns", f"a batch with no turn fact, {facts:,} facts stored (median)",
-            times["without"] * 1000, "ms", baseline=baseline, baseline_value=times["everything"] * 1000,
-            command=COMMAND),
+        row(
+            "agent_turns",
+            f"re-derive a batch's 2 sessions, {facts:,} facts stored (median)",
+            times["with_facts"] * 1000,
+            "ms",
+            baseline=baseline,
+            baseline_value=times["everything"] * 1000,
+            goal="below the whole-warehouse baseline",
+            met=times["with_facts"] < times["everything"],
+            command=COMMAND,
+        ),
+        row(
+            "agent_turns",
+            f"a batch with no turn fact, {facts:,} facts stored (median)",
+            times["without"] * 1000,
+            "ms",
+            baseline=baseline,
+            baseline_value=times["everything"] * 1000,
+            command=COMMAND,
+        ),
     ]
 
 

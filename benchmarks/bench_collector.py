@@ -16,8 +16,7 @@ import os
 import time
 from typing import Any
 
-from benchmarks.common import (SHARED, bodies_for, collector_process, command_for, drive,
-                               embedded_broker, row)
+from benchmarks.common import SHARED, bodies_for, collector_process, command_for, drive, embedded_broker, row
 
 STAGE = "collector"
 WORKERS = int(os.environ.get("BENCH_COLLECTOR_WORKERS", "1"))
@@ -34,13 +33,16 @@ def _decode_rate(payload: str, bodies: list[bytes], batch: int, seconds: float =
         from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
         if payload == "otlp-protobuf":
+
             def decode(body: bytes) -> Any:
                 message = ExportLogsServiceRequest()
                 message.ParseFromString(body)
                 return message
         else:
+
             def decode(body: bytes) -> Any:
                 return json_format.Parse(body, ExportLogsServiceRequest(), ignore_unknown_fields=True)
+
     done = 0
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -91,18 +93,33 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 else:
                     met = eps / max(1, WORKERS) >= goal_eps and per_core >= goal_eps
                 unit = "events/s" if payload == "native" else "records/s"
-                base_name = ("msgspec.json.decode of the same bodies (1 thread)" if payload == "native"
-                             else "opentelemetry-proto " + ("ParseFromString" if payload == "otlp-protobuf"
-                                                            else "json_format.Parse") + " of the same bodies")
-                rows.append(row(
-                    STAGE, f"{payload}: accepted durably (2xx), batches of {batch}, {WORKERS} worker(s)",
-                    eps, unit, baseline=base_name, baseline_value=baseline, ratio=ratio,
-                    goal=goal_text, met=met, command=command,
-                    cpu_us_per_event=result["cpu_us_per_event"],
-                    note=(f"{result['events_per_cpu_s'] or 0:,.0f} {unit.split('/')[0]} per CPU-second of the "
-                          f"collector; request p50 {result['latency_p50_s'] or 0:.3f} s, p99 "
-                          f"{result['latency_p99_s'] or 0:.3f} s; statuses {result['statuses']}; "
-                          f"body {result['body_bytes_mean'] / 1024:.0f} KiB; "
-                          f"{duration if payload == 'native' else duration / 2:.0f} s load"),
-                ))
+                base_name = (
+                    "msgspec.json.decode of the same bodies (1 thread)"
+                    if payload == "native"
+                    else "opentelemetry-proto "
+                    + ("ParseFromString" if payload == "otlp-protobuf" else "json_format.Parse")
+                    + " of the same bodies"
+                )
+                rows.append(
+                    row(
+                        STAGE,
+                        f"{payload}: accepted durably (2xx), batches of {batch}, {WORKERS} worker(s)",
+                        eps,
+                        unit,
+                        baseline=base_name,
+                        baseline_value=baseline,
+                        ratio=ratio,
+                        goal=goal_text,
+                        met=met,
+                        command=command,
+                        cpu_us_per_event=result["cpu_us_per_event"],
+                        note=(
+                            f"{result['events_per_cpu_s'] or 0:,.0f} {unit.split('/')[0]} per CPU-second of the "
+                            f"collector; request p50 {result['latency_p50_s'] or 0:.3f} s, p99 "
+                            f"{result['latency_p99_s'] or 0:.3f} s; statuses {result['statuses']}; "
+                            f"body {result['body_bytes_mean'] / 1024:.0f} KiB; "
+                            f"{duration if payload == 'native' else duration / 2:.0f} s load"
+                        ),
+                    )
+                )
     return rows

@@ -57,16 +57,31 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     one, many = _per_event(contract, number)
     command = command_for(STAGE, quick)
     return [
-        row(STAGE, "decode_event: one event validated and normalized", one, "µs/event",
-            baseline="msgspec JSON → dict, no contract", baseline_value=base_us, command=command),
-        row(STAGE, "decode_events: a Kafka message of 1,000 validated events", many, "µs/event",
-            baseline="msgspec JSON → dict, no contract", baseline_value=base_us, command=command),
+        row(
+            STAGE,
+            "decode_event: one event validated and normalized",
+            one,
+            "µs/event",
+            baseline="msgspec JSON → dict, no contract",
+            baseline_value=base_us,
+            command=command,
+        ),
+        row(
+            STAGE,
+            "decode_events: a Kafka message of 1,000 validated events",
+            many,
+            "µs/event",
+            baseline="msgspec JSON → dict, no contract",
+            baseline_value=base_us,
+            command=command,
+        ),
     ]
 
 
 def _contract_at(revision: str) -> ModuleType:
-    source = subprocess.run(["git", "show", f"{revision}:collector/contract.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{revision}:collector/contract.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "contract_at_revision.py"
     path.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("contract_at_revision", path)

@@ -29,8 +29,14 @@ def tool(endpoint: str, rate: float, duration: float, spool_dir: str, out: str) 
     """The lab tool: hook calls at ``rate`` per second; writes {event_id: call time} to ``out``."""
     from autoscope import agents
 
-    agents.configure(collector_url=endpoint, team="bench", tool="bench", tool_version="1.0",
-                     actor="bench@lab.example", spool_dir=spool_dir)
+    agents.configure(
+        collector_url=endpoint,
+        team="bench",
+        tool="bench",
+        tool_version="1.0",
+        actor="bench@lab.example",
+        spool_dir=spool_dir,
+    )
     # warm-up: the first request opens the connection; the ingester has already joined
     agents.contribution(kind="commit", first_author="ai", ai_share=0.5)
     agents.flush(10)
@@ -64,7 +70,11 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         log = open(Path(tmp) / "service.log", "wb")
         service = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.servers", "service", "--data-dir", str(data_dir)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            text=True,
         )
         try:
             assert service.stdout is not None
@@ -74,9 +84,20 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             endpoint = json.loads(line)["endpoint"]
             out = Path(tmp) / "called.json"
             subprocess.run(
-                [sys.executable, "-m", "benchmarks.bench_end_to_end", "--tool", endpoint, str(rate),
-                 str(duration), str(Path(tmp) / "hook-spool"), str(out)],
-                cwd=ROOT, check=True, timeout=duration + 120,
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.bench_end_to_end",
+                    "--tool",
+                    endpoint,
+                    str(rate),
+                    str(duration),
+                    str(Path(tmp) / "hook-spool"),
+                    str(out),
+                ],
+                cwd=ROOT,
+                check=True,
+                timeout=duration + 120,
             )
             time.sleep(3.0)  # let the last batch reach the warehouse
             result = json.loads(out.read_text())
@@ -85,23 +106,42 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             log.close()
         recorded_path = data_dir / "visible.json"
         if not recorded_path.exists():  # the service died before writing it: a failed run, not "0 visible"
-            raise RuntimeError(f"the service wrote no visible.json; its log: {(Path(tmp) / 'service.log').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"the service wrote no visible.json; its log: {(Path(tmp) / 'service.log').read_text()[-2000:]}"
+            )
         recorded = json.loads(recorded_path.read_text())
     visible, recorder_errors = recorded["visible"], recorded["error_count"]
     called, hook_stats = result["called"], result["stats"]
     latencies = [visible[e] - t for e, t in called.items() if e in visible]
     missing = len(called) - len(latencies)
     p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
-    note = (f"{len(called):,} hook calls at {rate:.0f}/s for {duration:.0f} s; {missing} not visible "
-            f"by the end; p99 {p99 or 0:.2f} s, max {max(latencies, default=0):.2f} s; hook stats: "
-            f"sent {hook_stats.get('sent')}, dropped {hook_stats.get('dropped')}, errors {hook_stats.get('errors')}"
-            + (f"; recorder errors {recorder_errors}: {recorded['errors'][-1]}" if recorder_errors else ""))
+    note = (
+        f"{len(called):,} hook calls at {rate:.0f}/s for {duration:.0f} s; {missing} not visible "
+        f"by the end; p99 {p99 or 0:.2f} s, max {max(latencies, default=0):.2f} s; hook stats: "
+        f"sent {hook_stats.get('sent')}, dropped {hook_stats.get('dropped')}, errors {hook_stats.get('errors')}"
+        + (f"; recorder errors {recorder_errors}: {recorded['errors'][-1]}" if recorder_errors else "")
+    )
     return [
-        row(STAGE, "hook call → row visible in the warehouse, p50", p50, "s", goal="—",
-            met=None, command=command, note=note),
-        row(STAGE, "hook call → row visible in the warehouse, p95", p95, "s",
+        row(
+            STAGE,
+            "hook call → row visible in the warehouse, p50",
+            p50,
+            "s",
+            goal="—",
+            met=None,
+            command=command,
+            note=note,
+        ),
+        row(
+            STAGE,
+            "hook call → row visible in the warehouse, p95",
+            p95,
+            "s",
             goal="p95 ≤ 5 s on the embedded default",
-            met=(p95 is not None and p95 <= 5.0 and missing == 0), command=command, note=note),
+            met=(p95 is not None and p95 <= 5.0 and missing == 0),
+            command=command,
+            note=note,
+        ),
     ]
 
 

@@ -27,31 +27,51 @@ COMMAND = "python -m benchmarks.bench_hook_wire"
 
 
 def _events(n: int) -> list[dict[str, Any]]:
-    return [{
-        "event_id": str(uuid.uuid4()), "schema_version": 1, "type": "task",
-        "occurred_at": "2026-12-02T06:00:00.123456+00:00", "source": {"tool": "bench", "version": "1.0"},
-        "actor": "ada@lab.example", "team": "pretraining", "task_id": f"T-{i}", "family": None,
-        "executor": "ai", "autonomy": "supervised", "category": "analysis", "role": "primary",
-        "rung": "assist", "human_minutes": 30.0, "duration_s": 12.5, "outcome": "success", "model": "m-1",
-    } for i in range(n)]
+    return [
+        {
+            "event_id": str(uuid.uuid4()),
+            "schema_version": 1,
+            "type": "task",
+            "occurred_at": "2026-12-02T06:00:00.123456+00:00",
+            "source": {"tool": "bench", "version": "1.0"},
+            "actor": "ada@lab.example",
+            "team": "pretraining",
+            "task_id": f"T-{i}",
+            "family": None,
+            "executor": "ai",
+            "autonomy": "supervised",
+            "category": "analysis",
+            "role": "primary",
+            "rung": "assist",
+            "human_minutes": 30.0,
+            "duration_s": 12.5,
+            "outcome": "success",
+            "model": "m-1",
+        }
+        for i in range(n)
+    ]
 
 
 def _direct() -> Callable[[list[dict[str, Any]]], bytes]:
     from autoscope.agents.config import load_settings
     from autoscope.agents.otlp import OtlpTransport
 
-    transport = OtlpTransport(load_settings(collector_url="http://127.0.0.1:9", tool="bench", tool_version="1.0",
-                                            team="t", actor="a@lab.example"))
+    transport = OtlpTransport(
+        load_settings(
+            collector_url="http://127.0.0.1:9", tool="bench", tool_version="1.0", team="t", actor="a@lab.example"
+        )
+    )
     return lambda events: transport.request(events).SerializeToString()
 
 
 def _through_the_sdk() -> Callable[[list[dict[str, Any]]], bytes]:
     """The pre-issue-15 OTLP path, rebuilt from the SDK it used."""
-    from autoscope.agents import semconv
     from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs import export as sdk_export
     from opentelemetry.sdk.resources import Resource
+
+    from autoscope.agents import semconv
 
     base = getattr(sdk_export, "LogRecordExporter", None) or sdk_export.LogExporter
     success = (getattr(sdk_export, "LogRecordExportResult", None) or sdk_export.LogExportResult).SUCCESS
@@ -70,8 +90,9 @@ def _through_the_sdk() -> Callable[[list[dict[str, Any]]], bytes]:
             return True
 
     capture = Capture()
-    provider = LoggerProvider(resource=Resource.create({"service.name": "bench", "service.version": "1.0"}),
-                              shutdown_on_exit=False)
+    provider = LoggerProvider(
+        resource=Resource.create({"service.name": "bench", "service.version": "1.0"}), shutdown_on_exit=False
+    )
     provider.add_log_record_processor(sdk_export.SimpleLogRecordProcessor(capture))
     logger = provider.get_logger(semconv.SCOPE)
 
@@ -108,11 +129,18 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     native = _us_per_event(_native, batches)
     goal = "≤ the SDK round trip it replaced"
     return [
-        row("hook wire", f"OTLP request from event dicts, {BATCH}-event batch (median per event)", direct, "µs",
+        row(
+            "hook wire",
+            f"OTLP request from event dicts, {BATCH}-event batch (median per event)",
+            direct,
+            "µs",
             baseline="JSON → dict → SDK LoggerProvider → capture → OTLP encoder (before issue 15)",
-            baseline_value=sdk, goal=goal, met=direct <= sdk, command=COMMAND),
-        row("hook wire", f"native JSON body, {BATCH}-event batch (median per event)", native, "µs",
-            command=COMMAND),
+            baseline_value=sdk,
+            goal=goal,
+            met=direct <= sdk,
+            command=COMMAND,
+        ),
+        row("hook wire", f"native JSON body, {BATCH}-event batch (median per event)", native, "µs", command=COMMAND),
     ]
 
 

@@ -85,12 +85,24 @@ def _bare_otel() -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[
 
     def log_emit(i: int) -> None:
         # a record of the same size as a review event: event name + 9 attributes
-        logger.emit(LogRecord(
-            timestamp=time.time_ns(), severity_number=SeverityNumber.INFO, event_name="bench.review",
-            attributes={"task_id": "t-1", "reviewer": "ada@lab.example", "action": "approved",
-                        "minutes": 4.0, "team": "pretraining", "actor": "ada@lab.example",
-                        "tool": "bench", "version": "1.0", "i": i},
-        ))
+        logger.emit(
+            LogRecord(
+                timestamp=time.time_ns(),
+                severity_number=SeverityNumber.INFO,
+                event_name="bench.review",
+                attributes={
+                    "task_id": "t-1",
+                    "reviewer": "ada@lab.example",
+                    "action": "approved",
+                    "minutes": 4.0,
+                    "team": "pretraining",
+                    "actor": "ada@lab.example",
+                    "tool": "bench",
+                    "version": "1.0",
+                    "i": i,
+                },
+            )
+        )
 
     def span(i: int) -> None:
         tracer.start_span("bench.task").end()
@@ -104,11 +116,10 @@ def _bare_otel() -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[
 
 def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], Callable[[], dict[str, Any]]]:
     """The review hook and a task context manager, their exporter sending into a discarding transport."""
+    from autoscope import agents
     from autoscope.agents import delivery as delivery_module
     from autoscope.agents.otlp import OtlpTransport
     from autoscope.agents.transport import Reply
-
-    from autoscope import agents
 
     class Discard(OtlpTransport):
         """The OTLP transport up to the wire: events → an OTLP request's bytes, then discarded."""
@@ -120,9 +131,16 @@ def _hooks(transport: str) -> tuple[Callable[[int], Any], Callable[[int], Any], 
     original = delivery_module.make_transport
     delivery_module.make_transport = lambda settings: (Discard(settings), "")  # type: ignore[assignment]
     # default settings (task spans on: without a tracer provider in the tool they cost a lookup)
-    agents.configure(collector_url="http://127.0.0.1:9", team="pretraining", actor="ada@lab.example",
-                     tool="bench", tool_version="1.0", transport=transport, max_queue_size=1 << 20,
-                     spool_dir=tempfile.mkdtemp(prefix="bench-hooks-spool-"))
+    agents.configure(
+        collector_url="http://127.0.0.1:9",
+        team="pretraining",
+        actor="ada@lab.example",
+        tool="bench",
+        tool_version="1.0",
+        transport=transport,
+        max_queue_size=1 << 20,
+        spool_dir=tempfile.mkdtemp(prefix="bench-hooks-spool-"),
+    )
 
     def review(i: int) -> None:
         agents.review("t-1", "approved", minutes=4)
@@ -163,30 +181,107 @@ def latency_rows(quick: bool) -> list[dict[str, Any]]:
     rows = []
     for key, label in (("review", "agents.review() hook"), ("task", "agents.task() context manager")):
         ratio = median[key] / median["log"]
-        rows.append(_hook_row("hooks: calling thread", f"{label}, median per event", median[key], "µs",
-                         baseline + ", median", median["log"], ratio,
-                         f"≤ {RATIO_GOAL}× bare OTel log emit", ratio <= RATIO_GOAL, command))
-        rows.append(_hook_row("hooks: calling thread", f"{label}, p99 per event", p99[key], "µs",
-                         baseline + ", p99", p99["log"], p99[key] / p99["log"],
-                         f"≤ {P99_GOAL_US:g} µs p99", p99[key] <= P99_GOAL_US, command))
-    rows.append(_hook_row("hooks: calling thread", "bare OTel span (BatchSpanProcessor), median", median["span"],
-                     "µs", baseline + ", median", median["log"], median["span"] / median["log"],
-                     "reference", True, command))
-    rows.append(_hook_row("hooks: calling thread", "bare OTel span (BatchSpanProcessor), p99", p99["span"],
-                     "µs", baseline + ", p99", p99["log"], p99["span"] / p99["log"], "reference", True, command))
-    rows.append(_hook_row("hooks: calling thread", "events dropped or failed during the timing",
-                     stats["dropped"] + stats["errors"], "events", "events emitted", 2 * (n + warmup),
-                     0.0, "0", stats["dropped"] + stats["errors"] == 0, command))
+        rows.append(
+            _hook_row(
+                "hooks: calling thread",
+                f"{label}, median per event",
+                median[key],
+                "µs",
+                baseline + ", median",
+                median["log"],
+                ratio,
+                f"≤ {RATIO_GOAL}× bare OTel log emit",
+                ratio <= RATIO_GOAL,
+                command,
+            )
+        )
+        rows.append(
+            _hook_row(
+                "hooks: calling thread",
+                f"{label}, p99 per event",
+                p99[key],
+                "µs",
+                baseline + ", p99",
+                p99["log"],
+                p99[key] / p99["log"],
+                f"≤ {P99_GOAL_US:g} µs p99",
+                p99[key] <= P99_GOAL_US,
+                command,
+            )
+        )
+    rows.append(
+        _hook_row(
+            "hooks: calling thread",
+            "bare OTel span (BatchSpanProcessor), median",
+            median["span"],
+            "µs",
+            baseline + ", median",
+            median["log"],
+            median["span"] / median["log"],
+            "reference",
+            True,
+            command,
+        )
+    )
+    rows.append(
+        _hook_row(
+            "hooks: calling thread",
+            "bare OTel span (BatchSpanProcessor), p99",
+            p99["span"],
+            "µs",
+            baseline + ", p99",
+            p99["log"],
+            p99["span"] / p99["log"],
+            "reference",
+            True,
+            command,
+        )
+    )
+    rows.append(
+        _hook_row(
+            "hooks: calling thread",
+            "events dropped or failed during the timing",
+            stats["dropped"] + stats["errors"],
+            "events",
+            "events emitted",
+            2 * (n + warmup),
+            0.0,
+            "0",
+            stats["dropped"] + stats["errors"] == 0,
+            command,
+        )
+    )
     return rows
 
 
-def _hook_row(stage: str, measure: str, value: float, unit: str, baseline: str, baseline_value: float,
-              ratio: float, goal: str, met: bool, command: str) -> dict[str, Any]:
-    return row(stage, measure, value, unit, baseline=baseline, baseline_value=baseline_value, ratio=ratio,
-               goal=goal, met=bool(met), command=command)
+def _hook_row(
+    stage: str,
+    measure: str,
+    value: float,
+    unit: str,
+    baseline: str,
+    baseline_value: float,
+    ratio: float,
+    goal: str,
+    met: bool,
+    command: str,
+) -> dict[str, Any]:
+    return row(
+        stage,
+        measure,
+        value,
+        unit,
+        baseline=baseline,
+        baseline_value=baseline_value,
+        ratio=ratio,
+        goal=goal,
+        met=bool(met),
+        command=command,
+    )
 
 
 # --- memory with the collector down ----------------------------------------------------------
+
 
 def _rss_mib() -> float:
     try:
@@ -205,8 +300,14 @@ def memory_child(seconds: float, rate: int, spool_dir: str) -> dict[str, Any]:
     """In a child process: the collector down, ``rate`` events/s for ``seconds``."""
     from autoscope import agents
 
-    agents.configure(collector_url=f"http://127.0.0.1:{free_port()}", team="t", actor="a@lab.example",
-                     tool="bench-memory", spool_dir=spool_dir, spool_max_bytes=20 * 1024 * 1024)
+    agents.configure(
+        collector_url=f"http://127.0.0.1:{free_port()}",
+        team="t",
+        actor="a@lab.example",
+        tool="bench-memory",
+        spool_dir=spool_dir,
+        spool_max_bytes=20 * 1024 * 1024,
+    )
     log_emit, _, close = _bare_otel()  # the baseline, paced the same way in the same loop
     started = time.monotonic()
     samples: list[tuple[float, float]] = []
@@ -247,45 +348,102 @@ def memory_child(seconds: float, rate: int, spool_dir: str) -> dict[str, Any]:
     stats = agents.stats()
     warm = [rss for t, rss in samples if t >= seconds * 0.25] or [samples[-1][1]]
     spool_bytes = sum(p.stat().st_size for p in Path(spool_dir).rglob("seg-*"))
-    return {"events": sent, "rate": sent / elapsed, "rss_start_mib": samples[0][1],
-            "rss_after_warmup_mib": warm[0], "rss_max_mib": max(rss for _, rss in samples),
-            "growth_after_warmup_mib": max(warm) - warm[0], "spool_bytes": spool_bytes,
-            "spooled": stats["spooled"], "dropped": stats["dropped"], "pending": stats["pending"],
-            "call_p99_us": percentile(list(call_us), 99), "call_median_us": statistics.median(call_us),
-            "otel_p99_us": percentile(list(otel_us), 99), "otel_median_us": statistics.median(otel_us)}
+    return {
+        "events": sent,
+        "rate": sent / elapsed,
+        "rss_start_mib": samples[0][1],
+        "rss_after_warmup_mib": warm[0],
+        "rss_max_mib": max(rss for _, rss in samples),
+        "growth_after_warmup_mib": max(warm) - warm[0],
+        "spool_bytes": spool_bytes,
+        "spooled": stats["spooled"],
+        "dropped": stats["dropped"],
+        "pending": stats["pending"],
+        "call_p99_us": percentile(list(call_us), 99),
+        "call_median_us": statistics.median(call_us),
+        "otel_p99_us": percentile(list(otel_us), 99),
+        "otel_median_us": statistics.median(otel_us),
+    }
 
 
 def memory_rows(minutes: float, quick: bool) -> list[dict[str, Any]]:
     seconds = 20.0 if quick and minutes is None else float(minutes or 10) * 60
     command = f"python -m benchmarks.bench_hooks --memory-only --minutes {seconds / 60:g}"
     with tempfile.TemporaryDirectory(prefix="bench-hooks-memory-") as spool:
-        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_hooks", "--memory-child", str(seconds),
-                              "--spool", spool], cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120,
-                             env={**os.environ, "AUTOSCOPE_CONFIG": os.devnull})
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_hooks", "--memory-child", str(seconds), "--spool", spool],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+            env={**os.environ, "AUTOSCOPE_CONFIG": os.devnull},
+        )
     if out.returncode != 0:
         raise RuntimeError(f"memory child failed: {out.stderr[-2000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     stage = f"hooks: collector down, {result['rate']:.0f} events/s for {seconds / 60:g} min"
     growth = result["growth_after_warmup_mib"]
     return [
-        _hook_row(stage, "resident memory growth after warm-up (first 25 %)", growth, "MiB",
-             "resident memory after warm-up", result["rss_after_warmup_mib"],
-             growth / result["rss_after_warmup_mib"], f"bounded: ≤ {MEMORY_GROWTH_GOAL_MIB:g} MiB",
-             growth <= MEMORY_GROWTH_GOAL_MIB, command),
-        _hook_row(stage, "spool on disk (cap 20 MiB)", result["spool_bytes"] / 2**20, "MiB", "spool cap", 20.0,
-             result["spool_bytes"] / 2**20 / 20.0, "≤ the cap", result["spool_bytes"] <= 20 * 2**20, command),
-        _hook_row(stage, "hook median while the collector is down", result["call_median_us"], "µs",
-             "bare OTel log emit in the same paced loop, median", result["otel_median_us"],
-             result["call_median_us"] / result["otel_median_us"], f"≤ {RATIO_GOAL}× bare OTel log emit",
-             result["call_median_us"] <= RATIO_GOAL * result["otel_median_us"], command),
-        _hook_row(stage, "hook p99 while the collector is down", result["call_p99_us"], "µs",
-             "bare OTel log emit in the same paced loop, p99", result["otel_p99_us"],
-             result["call_p99_us"] / result["otel_p99_us"], f"≤ {P99_GOAL_US:g} µs p99",
-             result["call_p99_us"] <= P99_GOAL_US, command),
-        _hook_row(stage, "events spooled / dropped when the spool was full", result["spooled"], "events",
-             "events emitted", result["events"], result["spooled"] / max(result["events"], 1),
-             "every event spooled or counted as dropped",
-             result["spooled"] + result["dropped"] + result["pending"] >= result["events"], command),
+        _hook_row(
+            stage,
+            "resident memory growth after warm-up (first 25 %)",
+            growth,
+            "MiB",
+            "resident memory after warm-up",
+            result["rss_after_warmup_mib"],
+            growth / result["rss_after_warmup_mib"],
+            f"bounded: ≤ {MEMORY_GROWTH_GOAL_MIB:g} MiB",
+            growth <= MEMORY_GROWTH_GOAL_MIB,
+            command,
+        ),
+        _hook_row(
+            stage,
+            "spool on disk (cap 20 MiB)",
+            result["spool_bytes"] / 2**20,
+            "MiB",
+            "spool cap",
+            20.0,
+            result["spool_bytes"] / 2**20 / 20.0,
+            "≤ the cap",
+            result["spool_bytes"] <= 20 * 2**20,
+            command,
+        ),
+        _hook_row(
+            stage,
+            "hook median while the collector is down",
+            result["call_median_us"],
+            "µs",
+            "bare OTel log emit in the same paced loop, median",
+            result["otel_median_us"],
+            result["call_median_us"] / result["otel_median_us"],
+            f"≤ {RATIO_GOAL}× bare OTel log emit",
+            result["call_median_us"] <= RATIO_GOAL * result["otel_median_us"],
+            command,
+        ),
+        _hook_row(
+            stage,
+            "hook p99 while the collector is down",
+            result["call_p99_us"],
+            "µs",
+            "bare OTel log emit in the same paced loop, p99",
+            result["otel_p99_us"],
+            result["call_p99_us"] / result["otel_p99_us"],
+            f"≤ {P99_GOAL_US:g} µs p99",
+            result["call_p99_us"] <= P99_GOAL_US,
+            command,
+        ),
+        _hook_row(
+            stage,
+            "events spooled / dropped when the spool was full",
+            result["spooled"],
+            "events",
+            "events emitted",
+            result["events"],
+            result["spooled"] / max(result["events"], 1),
+            "every event spooled or counted as dropped",
+            result["spooled"] + result["dropped"] + result["pending"] >= result["events"],
+            command,
+        ),
     ]
 
 
@@ -317,8 +475,10 @@ def main() -> int:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            print(f"{'OK ' if row['met'] else 'MISS'} {row['measure']:<58} {row['value']:>10.3f} {row['unit']:<6}"
-                  f" vs {row['baseline_value']:>9.3f} ({row['ratio']:.2f}×)  goal {row['goal']}")
+            print(
+                f"{'OK ' if row['met'] else 'MISS'} {row['measure']:<58} {row['value']:>10.3f} {row['unit']:<6}"
+                f" vs {row['baseline_value']:>9.3f} ({row['ratio']:.2f}×)  goal {row['goal']}"
+            )
     return 0 if all(row["met"] for row in rows) else 1
 
 

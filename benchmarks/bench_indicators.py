@@ -34,8 +34,7 @@ from typing import Any
 from benchmarks.common import ROOT, command_for, row
 
 STAGE = "indicators"
-BASELINE_SQL = ("SELECT strftime(occurred_at, '%G-W%V') AS week, team, count(*) FROM tasks "
-                "GROUP BY week, team")
+BASELINE_SQL = "SELECT strftime(occurred_at, '%G-W%V') AS week, team, count(*) FROM tasks GROUP BY week, team"
 
 
 def fill(conn: Any, total: int) -> None:
@@ -49,11 +48,13 @@ def fill(conn: Any, total: int) -> None:
         return u.format(m=m, s=s)
 
     week = "(i % 52)"
-    actor_num = f"CAST(hash(i * 3) % 2000 AS BIGINT)"
-    envelope = (f"TIMESTAMP '2025-01-06 08:00:00' + to_days(CAST({week} * 7 + floor({uni(41)} * 5) AS INTEGER))"
-                f" + to_seconds(CAST(floor({uni(43)} * 36000) AS BIGINT)) AS occurred_at,"
-                f" 'k1:' || lpad(CAST({actor_num} AS VARCHAR), 32, '0') AS actor,"
-                f" 'team-' || CAST({actor_num} % 10 AS VARCHAR) AS team, 'bench' AS tool, '1' AS tool_version")
+    actor_num = "CAST(hash(i * 3) % 2000 AS BIGINT)"
+    envelope = (
+        f"TIMESTAMP '2025-01-06 08:00:00' + to_days(CAST({week} * 7 + floor({uni(41)} * 5) AS INTEGER))"
+        f" + to_seconds(CAST(floor({uni(43)} * 36000) AS BIGINT)) AS occurred_at,"
+        f" 'k1:' || lpad(CAST({actor_num} AS VARCHAR), 32, '0') AS actor,"
+        f" 'team-' || CAST({actor_num} % 10 AS VARCHAR) AS team, 'bench' AS tool, '1' AS tool_version"
+    )
     cats = "['hypothesis', 'experiment_design', 'experiment_run', 'analysis', 'communication', 'literature']"
     conn.execute(f"""
         CREATE TEMP TABLE gen AS SELECT i, {week} AS w,
@@ -146,9 +147,19 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
     fill(conn, size)
     conn.execute("CHECKPOINT")
     fill_s = time.perf_counter() - t0
-    events = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
-        "tasks", "reviews", "experiments", "contributions", "spend", "impressions", "model_deployments",
-        "training_milestones"))
+    events = sum(
+        conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+        for t in (
+            "tasks",
+            "reviews",
+            "experiments",
+            "contributions",
+            "spend",
+            "impressions",
+            "model_deployments",
+            "training_milestones",
+        )
+    )
     baseline = _best_of(lambda: conn.execute(BASELINE_SQL).fetchall())
     try:
         Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter after the fill
@@ -162,7 +173,9 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
     elapsed = first if quick else min(first, _best_of(lambda: jobs.compute_indicators(conn), runs=1))
     # the operating mode: a stored full run, then 10,000 new task events in the last week
     # (the fill registered no event_ids; one row, ingested earlier, gives the run its high-water mark)
-    conn.execute("INSERT INTO event_ids VALUES ('bench-mark', 'task', now()::TIMESTAMP - INTERVAL 1 HOUR, 'bench', 0, 0)")
+    conn.execute(
+        "INSERT INTO event_ids VALUES ('bench-mark', 'task', now()::TIMESTAMP - INTERVAL 1 HOUR, 'bench', 0, 0)"
+    )
     jobs.run(conn, full=True)
     conn.execute("""INSERT INTO tasks SELECT * REPLACE ('new-' || event_id AS event_id, 'new-' || task_id AS task_id)
                     FROM tasks WHERE occurred_at >= (SELECT max(occurred_at) - INTERVAL 5 DAY FROM tasks)
@@ -175,7 +188,6 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
     recomputed = {pt: len(v) for pt, v in incremental.periods.items()}
     stages = {}
     from autoscope.pipelines.indicators.cells import Scope
-
     from autoscope.pipelines.indicators.registry import REGISTRY
 
     for indicator in () if quick else REGISTRY:
@@ -183,9 +195,18 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
         indicator.compute(conn, Scope(), 5)
         stages[indicator.name] = round(time.perf_counter() - t, 3)
     conn.close()
-    return {"events": events, "fill_s": fill_s, "elapsed": elapsed, "baseline": baseline, "cells": frame.height,
-            "peak_mb": peak, "rss_before_mb": before, "stages": stages, "incremental_s": incremental_s,
-            "recomputed": recomputed}
+    return {
+        "events": events,
+        "fill_s": fill_s,
+        "elapsed": elapsed,
+        "baseline": baseline,
+        "cells": frame.height,
+        "peak_mb": peak,
+        "rss_before_mb": before,
+        "stages": stages,
+        "incremental_s": incremental_s,
+        "recomputed": recomputed,
+    }
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -196,42 +217,83 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         for size in sizes:
             path = str(Path(tmp) / f"w{size}.duckdb")
             child = subprocess.run(
-                [sys.executable, "-c", f"import json, benchmarks.bench_indicators as b; "
-                 f"print(json.dumps(b.measure({size}, {path!r}, {quick})))"],
-                cwd=ROOT, capture_output=True, text=True, timeout=1800,
+                [
+                    sys.executable,
+                    "-c",
+                    f"import json, benchmarks.bench_indicators as b; "
+                    f"print(json.dumps(b.measure({size}, {path!r}, {quick})))",
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=1800,
             )
             if child.returncode != 0:
-                rows.append(row(STAGE, f"all indicators, {size / 1e6:g} M events", None, "s", command=command,
-                                note="failed: " + child.stderr[-500:]))
+                rows.append(
+                    row(
+                        STAGE,
+                        f"all indicators, {size / 1e6:g} M events",
+                        None,
+                        "s",
+                        command=command,
+                        note="failed: " + child.stderr[-500:],
+                    )
+                )
                 continue
             m = json.loads(child.stdout.strip().splitlines()[-1])
             Path(path).unlink(missing_ok=True)
             times[size] = m["elapsed"]
             goal, met = ("10 M in ≤ 10 s", m["elapsed"] <= 10.0) if size == 10_000_000 else ("—", None)
             slowest = sorted(m["stages"].items(), key=lambda kv: -kv[1])[:3]
-            rows.append(row(
-                STAGE, f"all 12 indicators, week+month+quarter, every cut, {m['events'] / 1e6:.3g} M events",
-                m["elapsed"], "s", baseline="COUNT(*) GROUP BY week, team over the same tasks table",
-                baseline_value=m["baseline"], goal=goal, met=met, command=command,
-                peak_rss_mb=round(m["peak_mb"], 1),
-                note=(f"{m['cells']:,} rows; peak RSS {m['peak_mb']:.0f} MB during the job; "
-                      + ("slowest: " + ", ".join(f"{k} {v:.2f} s" for k, v in slowest) + "; " if slowest else "")
-                      + f"fill {m['fill_s']:.1f} s; "
-                      + ("one cold run (--quick)" if quick else "best of 3 runs, the first cold")),
-            ))
-            rows.append(row(
-                STAGE, f"incremental run after 10,000 new task events (last week), {m['events'] / 1e6:.3g} M events",
-                m["incremental_s"], "s", baseline="the full recompute above", baseline_value=m["elapsed"],
-                command=command,
-                note=("recomputed " + ", ".join(f"{n} {pt}s" for pt, n in m["recomputed"].items())
-                      + " (the quarters holding new events), stored in one transaction"),
-            ))
+            rows.append(
+                row(
+                    STAGE,
+                    f"all 12 indicators, week+month+quarter, every cut, {m['events'] / 1e6:.3g} M events",
+                    m["elapsed"],
+                    "s",
+                    baseline="COUNT(*) GROUP BY week, team over the same tasks table",
+                    baseline_value=m["baseline"],
+                    goal=goal,
+                    met=met,
+                    command=command,
+                    peak_rss_mb=round(m["peak_mb"], 1),
+                    note=(
+                        f"{m['cells']:,} rows; peak RSS {m['peak_mb']:.0f} MB during the job; "
+                        + ("slowest: " + ", ".join(f"{k} {v:.2f} s" for k, v in slowest) + "; " if slowest else "")
+                        + f"fill {m['fill_s']:.1f} s; "
+                        + ("one cold run (--quick)" if quick else "best of 3 runs, the first cold")
+                    ),
+                )
+            )
+            rows.append(
+                row(
+                    STAGE,
+                    f"incremental run after 10,000 new task events (last week), {m['events'] / 1e6:.3g} M events",
+                    m["incremental_s"],
+                    "s",
+                    baseline="the full recompute above",
+                    baseline_value=m["elapsed"],
+                    command=command,
+                    note=(
+                        "recomputed "
+                        + ", ".join(f"{n} {pt}s" for pt, n in m["recomputed"].items())
+                        + " (the quarters holding new events), stored in one transaction"
+                    ),
+                )
+            )
     if len(times) >= 2:
         smallest, largest = min(times), max(times)
         growth = (times[largest] / times[smallest]) / (largest / smallest)
-        rows.append(row(
-            STAGE, f"growth: time({largest / 1e6:g} M) / time({smallest / 1e6:g} M) per ×{largest // smallest} events",
-            growth, "× linear", goal="linear growth (≤ 1.2× linear)", met=growth <= 1.2, command=command,
-            note="1.0 = exactly linear; below 1 = fixed costs (the per-period bootstrap) dominate the small size",
-        ))
+        rows.append(
+            row(
+                STAGE,
+                f"growth: time({largest / 1e6:g} M) / time({smallest / 1e6:g} M) per ×{largest // smallest} events",
+                growth,
+                "× linear",
+                goal="linear growth (≤ 1.2× linear)",
+                met=growth <= 1.2,
+                command=command,
+                note="1.0 = exactly linear; below 1 = fixed costs (the per-period bootstrap) dominate the small size",
+            )
+        )
     return rows

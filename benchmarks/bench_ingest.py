@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from benchmarks.common import EventIds, command_for, embedded_broker, native_events, row
 
 STAGE = "Kafka → DuckDB"
@@ -47,8 +45,15 @@ def _cpu_by_thread() -> dict[str, float]:
     out: dict[str, float] = {}
     for t in psutil.Process().threads():
         name = names.get(t.id, "")
-        kind = ("polling" if t.id == main else "writer" if name.startswith("autoscope-commit")
-                else "log check" if name.startswith("autoscope-logcheck") else "other")
+        kind = (
+            "polling"
+            if t.id == main
+            else "writer"
+            if name.startswith("autoscope-commit")
+            else "log check"
+            if name.startswith("autoscope-logcheck")
+            else "other"
+        )
         out[kind] = out.get(kind, 0.0) + t.user_time + t.system_time
     return out
 
@@ -81,14 +86,16 @@ def _baseline(messages: list[bytes], directory: Path) -> float:
     layouts = table_layouts(conn)
     events = [e for m in messages for e in contract.decode_events(m)]
     now = dt.datetime.now()
-    ids = pa.table({
-        "event_id": pa.array([e.event_id for e in events], pa.string()),
-        "type": pa.array([event_type(e) for e in events], pa.string()),
-        "ingested_at": pa.array([now] * len(events), pa.timestamp("us")),
-        "kafka_topic": pa.array(["t"] * len(events), pa.string()),
-        "kafka_partition": pa.array([0] * len(events), pa.int32()),
-        "kafka_offset": pa.array([i // EVENTS_PER_MESSAGE for i in range(len(events))], pa.int64()),
-    })
+    ids = pa.table(
+        {
+            "event_id": pa.array([e.event_id for e in events], pa.string()),
+            "type": pa.array([event_type(e) for e in events], pa.string()),
+            "ingested_at": pa.array([now] * len(events), pa.timestamp("us")),
+            "kafka_topic": pa.array(["t"] * len(events), pa.string()),
+            "kafka_partition": pa.array([0] * len(events), pa.int32()),
+            "kafka_offset": pa.array([i // EVENTS_PER_MESSAGE for i in range(len(events))], pa.int64()),
+        }
+    )
     by_type: dict[str, list[Any]] = {}
     for e in events:
         by_type.setdefault(event_type(e), []).append(e)
@@ -107,7 +114,6 @@ def _baseline(messages: list[bytes], directory: Path) -> float:
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    import duckdb
     from kafka import KafkaProducer
 
     from autoscope.core.kafka_settings import ensure_topic
@@ -122,8 +128,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         settings = broker.settings(topic=f"bench.ingest.{int(time.time())}")
         ensure_topic(settings)
         # as the collector's forwarder produces them (collector/sinks/forwarder.py)
-        producer = KafkaProducer(**settings.client_kwargs(), acks="all", linger_ms=5,
-                                 batch_size=1024 * 1024, max_request_size=16 * 1024 * 1024)
+        producer = KafkaProducer(
+            **settings.client_kwargs(),
+            acks="all",
+            linger_ms=5,
+            batch_size=1024 * 1024,
+            max_request_size=16 * 1024 * 1024,
+        )
         t0 = time.perf_counter()
         for m in messages:
             producer.send(settings.topic, m)
@@ -149,8 +160,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             threads1 = _cpu_by_thread()
             stats = ingester.stats
             with ingester.cursor() as cur:
-                stored, distinct = cur.execute(
-                    "SELECT count(*), count(DISTINCT event_id) FROM event_ids").fetchone()
+                stored, distinct = cur.execute("SELECT count(*), count(DISTINCT event_id) FROM event_ids").fetchone()
         finally:
             ingester.close()
     steady_events = stats.ingested - first_events
@@ -158,18 +168,32 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     rate = steady_events / steady_s if steady_events else 0.0
     cpu_us = (cpu1 - cpu0) / steady_events * 1e6 if steady_events and cpu0 is not None else None
     exact = stored == distinct == total
-    by_thread = ", ".join(
-        f"{kind} {(threads1.get(kind, 0.0) - threads0.get(kind, 0.0)) / steady_events * 1e6:.1f}"
-        for kind in ("polling", "writer", "log check", "other")
-    ) if steady_events and cpu0 is not None else "n/a"
-    return [row(
-        STAGE, f"events/s ingested exactly once ({total:,} events, {len(messages)} messages of {EVENTS_PER_MESSAGE})",
-        rate, "events/s", baseline="Arrow → DuckDB bulk insert of the same rows, no Kafka",
-        baseline_value=baseline, goal="≥ 100,000 events/s", met=rate >= 100_000 and exact,
-        command=command, cpu_us_per_event=cpu_us,
-        note=(f"{stats.batches} transactions; total incl. group join {end - start:.1f} s; "
-              f"stored {stored:,} rows, {distinct:,} distinct (exactly once: {exact}); "
-              f"producing the topic took {produce_s:.1f} s; CPU is the whole ingesting process; "
-              f"by thread, µs/event: {by_thread} (the polling thread decodes and validates, "
-              f"the writer thread runs the DuckDB transactions)"),
-    )]
+    by_thread = (
+        ", ".join(
+            f"{kind} {(threads1.get(kind, 0.0) - threads0.get(kind, 0.0)) / steady_events * 1e6:.1f}"
+            for kind in ("polling", "writer", "log check", "other")
+        )
+        if steady_events and cpu0 is not None
+        else "n/a"
+    )
+    return [
+        row(
+            STAGE,
+            f"events/s ingested exactly once ({total:,} events, {len(messages)} messages of {EVENTS_PER_MESSAGE})",
+            rate,
+            "events/s",
+            baseline="Arrow → DuckDB bulk insert of the same rows, no Kafka",
+            baseline_value=baseline,
+            goal="≥ 100,000 events/s",
+            met=rate >= 100_000 and exact,
+            command=command,
+            cpu_us_per_event=cpu_us,
+            note=(
+                f"{stats.batches} transactions; total incl. group join {end - start:.1f} s; "
+                f"stored {stored:,} rows, {distinct:,} distinct (exactly once: {exact}); "
+                f"producing the topic took {produce_s:.1f} s; CPU is the whole ingesting process; "
+                f"by thread, µs/event: {by_thread} (the polling thread decodes and validates, "
+                f"the writer thread runs the DuckDB transactions)"
+            ),
+        )
+    ]

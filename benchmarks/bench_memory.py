@@ -15,8 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from benchmarks.common import (SHARED, collector_process, command_for, drive, embedded_broker,
-                               process_tree_rss, row)
+from benchmarks.common import SHARED, collector_process, command_for, drive, embedded_broker, process_tree_rss, row
 
 STAGE = "memory"
 LIMIT_MB = 300
@@ -42,8 +41,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             offered = 2 * requests_per_s
             # enough connections that the schedule is kept while the collector sheds: with 128
             # the client itself queued a third of the requests, and 2x was really about 1.4x
-            result = drive(port, proc.pid, duration=duration, connections=CONNECTIONS, rate=offered,
-                           sample_rss_every_s=0.25)
+            result = drive(
+                port, proc.pid, duration=duration, connections=CONNECTIONS, rate=offered, sample_rss_every_s=0.25
+            )
     samples = result["rss_samples"]
     peak = max(rss for _, rss in samples)
     half = [rss for t, rss in samples if t >= duration / 2]
@@ -55,16 +55,25 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     bounded = peak / mb <= LIMIT_MB and growth <= 0.10
     sent_per_s = (sum(statuses.values()) + result["errors"]) / result["elapsed_s"]
     overload = sent_per_s / requests_per_s  # what the collector really got, not what was scheduled
-    note = (f"scheduled {offered:.0f} requests/s of 500 events (2× the sustainable "
-            f"{requests_per_s:.0f}/s) for {duration:.0f} s on {CONNECTIONS} connections, sent "
-            f"{sent_per_s:.0f}/s ({overload:.2f}× sustainable); answered {statuses}, "
-            f"{shed} shed; accepted {result['events_2xx'] / result['elapsed_s']:,.0f} events/s; "
-            f"RSS second half vs first half peak {growth:+.1%}; client errors {result['errors']}, "
-            f"not sent (client queue) {result['client_dropped']}")
-    return [row(
-        STAGE, "collector peak RSS at 2× sustainable load", peak / mb, "MB",
-        baseline="idle RSS of the same collector", baseline_value=idle / mb,
-        goal=f"≤ {LIMIT_MB} MB, sheds with 429/503 instead of growing (at ≥ 1.8× really sent)",
-        met=bounded and shed > 0 and overload >= 1.8,
-        command=command, note=note,
-    )]
+    note = (
+        f"scheduled {offered:.0f} requests/s of 500 events (2× the sustainable "
+        f"{requests_per_s:.0f}/s) for {duration:.0f} s on {CONNECTIONS} connections, sent "
+        f"{sent_per_s:.0f}/s ({overload:.2f}× sustainable); answered {statuses}, "
+        f"{shed} shed; accepted {result['events_2xx'] / result['elapsed_s']:,.0f} events/s; "
+        f"RSS second half vs first half peak {growth:+.1%}; client errors {result['errors']}, "
+        f"not sent (client queue) {result['client_dropped']}"
+    )
+    return [
+        row(
+            STAGE,
+            "collector peak RSS at 2× sustainable load",
+            peak / mb,
+            "MB",
+            baseline="idle RSS of the same collector",
+            baseline_value=idle / mb,
+            goal=f"≤ {LIMIT_MB} MB, sheds with 429/503 instead of growing (at ≥ 1.8× really sent)",
+            met=bounded and shed > 0 and overload >= 1.8,
+            command=command,
+            note=note,
+        )
+    ]

@@ -24,23 +24,49 @@ import msgspec
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW_KEYS = (
-    "stage", "measure", "value", "unit", "baseline", "baseline_value", "ratio", "goal", "met",
+    "stage",
+    "measure",
+    "value",
+    "unit",
+    "baseline",
+    "baseline_value",
+    "ratio",
+    "goal",
+    "met",
     "command",
 )
 #: results other bench modules can reuse within one run (e.g. the sustainable collector rate)
 SHARED: dict[str, Any] = {}
 
 
-def row(stage: str, measure: str, value: float | None, unit: str, *, baseline: str = "—",
-        baseline_value: float | None = None, ratio: float | None = None, goal: str = "—",
-        met: bool | None = None, command: str = "python -m benchmarks", **extra: Any) -> dict[str, Any]:
+def row(
+    stage: str,
+    measure: str,
+    value: float | None,
+    unit: str,
+    *,
+    baseline: str = "—",
+    baseline_value: float | None = None,
+    ratio: float | None = None,
+    goal: str = "—",
+    met: bool | None = None,
+    command: str = "python -m benchmarks",
+    **extra: Any,
+) -> dict[str, Any]:
     """One result row. ``ratio`` defaults to value / baseline_value when both are given."""
     if ratio is None and value is not None and baseline_value:
         ratio = value / baseline_value
     out = {
-        "stage": stage, "measure": measure, "value": _round(value), "unit": unit,
-        "baseline": baseline, "baseline_value": _round(baseline_value), "ratio": _round(ratio, 3),
-        "goal": goal, "met": met, "command": command,
+        "stage": stage,
+        "measure": measure,
+        "value": _round(value),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": _round(baseline_value),
+        "ratio": _round(ratio, 3),
+        "goal": goal,
+        "met": met,
+        "command": command,
     }
     out.update({k: _round(v) if isinstance(v, float) else v for k, v in extra.items()})
     return out
@@ -71,10 +97,10 @@ def event_templates() -> list[dict[str, Any]]:
 
         out = []
         for planned in plan_lab(seed=7, weeks=8).events:
-            fields = {k: (v.isoformat() if isinstance(v, dt.datetime) else v)
-                      for k, v in planned.fields.items()}
-            out.append({"type": planned.type, "schema_version": 1,
-                        "source": {"tool": "bench", "version": "1.0"}, **fields})
+            fields = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in planned.fields.items()}
+            out.append(
+                {"type": planned.type, "schema_version": 1, "source": {"tool": "bench", "version": "1.0"}, **fields}
+            )
         _TEMPLATES = out
     return _TEMPLATES
 
@@ -83,7 +109,9 @@ class EventIds:
     """Unique, valid UUID-shaped event ids: a random run prefix and a counter."""
 
     def __init__(self) -> None:
-        self.prefix = f"{int.from_bytes(os.urandom(4), 'big'):08x}-{int.from_bytes(os.urandom(2), 'big'):04x}-7000-8000-"
+        self.prefix = (
+            f"{int.from_bytes(os.urandom(4), 'big'):08x}-{int.from_bytes(os.urandom(2), 'big'):04x}-7000-8000-"
+        )
         self.n = 0
 
     def next(self) -> str:
@@ -130,11 +158,13 @@ def otlp_logs_request(batch_size: int, ids: EventIds) -> Any:
             attributes.append(KeyValue(key=f"autoscope.{key}", value=value(v)))
         attributes.append(KeyValue(key="autoscope.source.tool", value=AnyValue(string_value="bench")))
         attributes.append(KeyValue(key="autoscope.source.version", value=AnyValue(string_value="1.0")))
-        records.append(LogRecord(time_unix_nano=time.time_ns(), attributes=attributes,
-                                 event_name=f"autoscope.{event['type']}"))
+        records.append(
+            LogRecord(time_unix_nano=time.time_ns(), attributes=attributes, event_name=f"autoscope.{event['type']}")
+        )
     resource = Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="bench"))])
-    return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
-        resource=resource, scope_logs=[ScopeLogs(log_records=records)])])
+    return ExportLogsServiceRequest(
+        resource_logs=[ResourceLogs(resource=resource, scope_logs=[ScopeLogs(log_records=records)])]
+    )
 
 
 def otlp_bodies(batches: int, batch_size: int, kind: str) -> list[bytes]:
@@ -163,6 +193,7 @@ def bodies_for(payload: str, batches: int, batch_size: int) -> tuple[list[bytes]
 
 
 # -- processes -----------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -194,8 +225,9 @@ def embedded_broker() -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def collector_process(bootstrap: str, topic: str, workers: int = 1,
-                      data_dir: Path | None = None) -> Iterator[tuple[subprocess.Popen, int, Path]]:
+def collector_process(
+    bootstrap: str, topic: str, workers: int = 1, data_dir: Path | None = None
+) -> Iterator[tuple[subprocess.Popen, int, Path]]:
     """A collector (uvicorn, ``workers`` processes) in its own process; yields (proc, port, data dir)."""
     with contextlib.ExitStack() as stack:
         if data_dir is None:
@@ -204,10 +236,26 @@ def collector_process(bootstrap: str, topic: str, workers: int = 1,
         log = open(data_dir / "collector.log", "ab")
         stack.callback(log.close)
         process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.servers", "collector", "--port", str(port),
-             "--data-dir", str(data_dir), "--bootstrap", bootstrap, "--topic", topic,
-             "--workers", str(workers)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.servers",
+                "collector",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--bootstrap",
+                bootstrap,
+                "--topic",
+                topic,
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz", process=process)
@@ -262,16 +310,39 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[index]
 
 
-def drive(port: int, server_pid: int, *, payload: str = "native", batch: int = 500,
-          connections: int = 16, duration: float = 10.0, rate: float | None = None,
-          distinct: int = 32, sample_rss_every_s: float | None = None) -> dict[str, Any]:
+def drive(
+    port: int,
+    server_pid: int,
+    *,
+    payload: str = "native",
+    batch: int = 500,
+    connections: int = 16,
+    duration: float = 10.0,
+    rate: float | None = None,
+    distinct: int = 32,
+    sample_rss_every_s: float | None = None,
+) -> dict[str, Any]:
     """Run the load generator (a second process) against ``port``; adds the server's CPU
     seconds (``server_cpu_s``, process tree) over the load window and, if asked, RSS samples."""
     import threading
 
-    cmd = [sys.executable, "-m", "benchmarks.loadgen", "--port", str(port), "--payload", payload,
-           "--batch", str(batch), "--connections", str(connections), "--duration", str(duration),
-           "--distinct", str(distinct)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.loadgen",
+        "--port",
+        str(port),
+        "--payload",
+        payload,
+        "--batch",
+        str(batch),
+        "--connections",
+        str(connections),
+        "--duration",
+        str(duration),
+        "--distinct",
+        str(distinct),
+    ]
     if rate:
         cmd += ["--rate", str(rate)]
     gen = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -93,14 +93,17 @@ class Connection:
 
 def _heads(bodies: list[bytes], host: str, port: int, path: str, content_type: str) -> list[bytes]:
     return [
-        (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
-         f"Content-Length: {len(body)}\r\n\r\n").encode()
+        (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
         for body in bodies
     ]
 
 
-async def closed_loop(host: str, port: int, heads: list[bytes], bodies: list[bytes],
-                      connections: int, duration: float, stats: Stats) -> float:
+async def closed_loop(
+    host: str, port: int, heads: list[bytes], bodies: list[bytes], connections: int, duration: float, stats: Stats
+) -> float:
     start = time.monotonic()
     end = start + duration
     counter = iter(range(10**12))
@@ -129,8 +132,16 @@ async def closed_loop(host: str, port: int, heads: list[bytes], bodies: list[byt
     return time.monotonic() - start
 
 
-async def open_loop(host: str, port: int, heads: list[bytes], bodies: list[bytes],
-                    connections: int, duration: float, rate: float, stats: Stats) -> float:
+async def open_loop(
+    host: str,
+    port: int,
+    heads: list[bytes],
+    bodies: list[bytes],
+    connections: int,
+    duration: float,
+    rate: float,
+    stats: Stats,
+) -> float:
     queue: asyncio.Queue[float] = asyncio.Queue(maxsize=max(1000, int(rate * 5)))
     start = time.monotonic()
     end = start + duration
@@ -159,7 +170,7 @@ async def open_loop(host: str, port: int, heads: list[bytes], bodies: list[bytes
         while not (done.is_set() and queue.empty()):
             try:
                 due = await asyncio.wait_for(queue.get(), 0.2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if time.monotonic() > end + 10:  # do not drain a huge backlog after the end
                 stats.client_dropped += 1
@@ -210,25 +221,30 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdin.readline()
     stats = Stats()
     if args.rate:
-        elapsed = asyncio.run(open_loop(args.host, args.port, heads, bodies, args.connections,
-                                        args.duration, args.rate, stats))
+        elapsed = asyncio.run(
+            open_loop(args.host, args.port, heads, bodies, args.connections, args.duration, args.rate, stats)
+        )
     else:
-        elapsed = asyncio.run(closed_loop(args.host, args.port, heads, bodies, args.connections,
-                                          args.duration, stats))
+        elapsed = asyncio.run(closed_loop(args.host, args.port, heads, bodies, args.connections, args.duration, stats))
     ok = sum(n for status, n in stats.statuses.items() if 200 <= status < 300)
     per_second = Counter(int(t) for t in stats.ok_at)
-    print(json.dumps({
-        "elapsed_s": elapsed,
-        "requests_2xx": ok,
-        "events_2xx": ok * args.batch,
-        "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
-        "errors": stats.errors,
-        "client_dropped": stats.client_dropped,
-        "latency_p50_s": _pct(stats.latencies, 50),
-        "latency_p99_s": _pct(stats.latencies, 99),
-        "ok_per_second": [per_second.get(s, 0) for s in range(int(elapsed) + 1)],
-        "body_bytes_mean": sum(map(len, bodies)) / len(bodies),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "elapsed_s": elapsed,
+                "requests_2xx": ok,
+                "events_2xx": ok * args.batch,
+                "statuses": {str(k): v for k, v in sorted(stats.statuses.items())},
+                "errors": stats.errors,
+                "client_dropped": stats.client_dropped,
+                "latency_p50_s": _pct(stats.latencies, 50),
+                "latency_p99_s": _pct(stats.latencies, 99),
+                "ok_per_second": [per_second.get(s, 0) for s in range(int(elapsed) + 1)],
+                "body_bytes_mean": sum(map(len, bodies)) / len(bodies),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -56,9 +56,14 @@ def serve_collector(args: argparse.Namespace) -> None:
     os.environ["BENCH_BOOTSTRAP"] = args.bootstrap
     os.environ["BENCH_TOPIC"] = args.topic
     uvicorn.run(
-        "benchmarks.servers:_collector_app", factory=True, host="127.0.0.1", port=args.port,
-        workers=args.workers if args.workers > 1 else None, log_level="warning",
-        access_log=False, lifespan="on",
+        "benchmarks.servers:_collector_app",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers if args.workers > 1 else None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
     )
 
 
@@ -79,7 +84,8 @@ def serve_service(args: argparse.Namespace) -> None:
             if watermark is None:
                 return cursor.execute("SELECT event_id, ingested_at FROM event_ids").fetchall()
             return cursor.execute(
-                "SELECT event_id, ingested_at FROM event_ids WHERE ingested_at >= ?", [watermark]).fetchall()
+                "SELECT event_id, ingested_at FROM event_ids WHERE ingested_at >= ?", [watermark]
+            ).fetchall()
         finally:
             cursor.close()
 
@@ -107,8 +113,9 @@ def serve_service(args: argparse.Namespace) -> None:
     while not stop.is_set():
         stop.wait(0.2)
     recorder.join(5)
-    (data_dir / "visible.json").write_text(json.dumps({"visible": visible, "errors": errors[-20:],
-                                                       "error_count": len(errors)}))
+    (data_dir / "visible.json").write_text(
+        json.dumps({"visible": visible, "errors": errors[-20:], "error_count": len(errors)})
+    )
     service.stop()
 
 

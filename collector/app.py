@@ -84,8 +84,11 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
     keep = settings.keep_until_consumed and ingester_lag is not None
     forwarder = Forwarder(spool, settings.kafka, consumed=ingester_lag.consumed if keep else None)  # type: ignore[union-attr]
     stats = CollectorStats()
-    admission = Admission(Authenticator(TokenStore(settings.data_dir / "tokens.json"), settings.require_auth),
-                          stats, settings.limits.max_in_flight)
+    admission = Admission(
+        Authenticator(TokenStore(settings.data_dir / "tokens.json"), settings.require_auth),
+        stats,
+        settings.limits.max_in_flight,
+    )
     mapper = Mapper(settings.otlp)
     chain = build_chain(settings.limits, pseudonymizer, mapper)
     intake = Intake(
@@ -96,8 +99,11 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
     )
     otlp = OtlpReceiver(intake, chain, mapper)
     grpc = settings.grpc
-    grpc_server = None if grpc.port is None else OtlpGrpcServer(
-        admission, otlp, grpc.host, grpc.port, grpc.workers, tls=settings.tls)
+    grpc_server = (
+        None
+        if grpc.port is None
+        else OtlpGrpcServer(admission, otlp, grpc.host, grpc.port, grpc.workers, tls=settings.tls)
+    )
     lag = ingester_lag
 
     @contextlib.asynccontextmanager
@@ -118,23 +124,34 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
             spool.close()
 
     async def healthz(request: Request) -> Response:
-        return json_response(200, {
-            "status": "ok",
-            **intake.stats.snapshot(),
-            "spool_bytes": spool.total_bytes,
-            "forwarded_records": forwarder.forwarded_records,
-            "kafka_errors": forwarder.kafka_errors,
-            "kafka_last_error": forwarder.last_error,  # why the forwarder last started over
-            "otlp": otlp.stats.snapshot(),
-        })
+        return json_response(
+            200,
+            {
+                "status": "ok",
+                **intake.stats.snapshot(),
+                "spool_bytes": spool.total_bytes,
+                "forwarded_records": forwarder.forwarded_records,
+                "kafka_errors": forwarder.kafka_errors,
+                "kafka_last_error": forwarder.last_error,  # why the forwarder last started over
+                "otlp": otlp.stats.snapshot(),
+            },
+        )
 
     app = Starlette(
         routes=[
             *native_routes(admission, intake, chain),
             *metrics_routes(intake, forwarder, extra=otlp.stats.snapshot, dropped=otlp.stats.dropped_snapshot, lag=lag),
             *otlp_http_routes(admission, otlp),
-            *status_routes(admission, intake, spool, forwarder, settings.data_dir / "quarantine", otlp.stats.snapshot,
-                           otlp.stats.dropped_snapshot, lag),
+            *status_routes(
+                admission,
+                intake,
+                spool,
+                forwarder,
+                settings.data_dir / "quarantine",
+                otlp.stats.snapshot,
+                otlp.stats.dropped_snapshot,
+                lag,
+            ),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,

@@ -28,9 +28,10 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     import json
     import urllib.request
 
-    from autoscope.collector.sinks.quarantine import mark_replayed, read_quarantine
     from rich.console import Console
     from rich.table import Table
+
+    from autoscope.collector.sinks.quarantine import mark_replayed, read_quarantine
 
     console = Console()
     directory = existing_data_dir(args) / "quarantine"
@@ -47,8 +48,14 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         for entry in entries:
             counts[entry["field"]] = counts.get(entry["field"], 0) + 1
             if args.field is None or entry["field"] == args.field:
-                table.add_row(entry["id"], entry["received_at"][:16].replace("T", " "), entry["sender"],
-                              entry["field"], entry["reason"][:200], "yes" if entry["replayed"] else "")
+                table.add_row(
+                    entry["id"],
+                    entry["received_at"][:16].replace("T", " "),
+                    entry["sender"],
+                    entry["field"],
+                    entry["reason"][:200],
+                    "yes" if entry["replayed"] else "",
+                )
         console.print(table)
         console.print("by field: " + (", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "none"))
         return 0
@@ -66,8 +73,10 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     request = urllib.request.Request(
         args.url.rstrip("/") + "/v1/events",
         data=json.dumps([e["payload"]["event"] for e in replayable]).encode(),
-        headers={"content-type": "application/json",
-                 **({"authorization": f"Bearer {args.token}"} if args.token else {})},
+        headers={
+            "content-type": "application/json",
+            **({"authorization": f"Bearer {args.token}"} if args.token else {}),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -106,9 +115,11 @@ def cmd_key(args: argparse.Namespace) -> int:
             # reading the id must never make a key: a fresh key in a mistyped directory would
             # look like the lab's and pseudonymize nobody the same way
             if not key_configured(data_dir):
-                raise UserError(f"no pseudonym key in {data_dir / 'keys'} and none configured "
-                                "(AUTOSCOPE_PSEUDONYM_KEY_FILE or AUTOSCOPE_PSEUDONYM_KEY); "
-                                "`autoscope key rotate` makes one")
+                raise UserError(
+                    f"no pseudonym key in {data_dir / 'keys'} and none configured "
+                    "(AUTOSCOPE_PSEUDONYM_KEY_FILE or AUTOSCOPE_PSEUDONYM_KEY); "
+                    "`autoscope key rotate` makes one"
+                )
             print(key_id_of(load_or_create_key(data_dir)))
     except PseudonymKeyError as exc:
         print(exc, file=sys.stderr)

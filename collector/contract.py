@@ -59,10 +59,32 @@ from autoscope.core.structs import (
 )
 
 __all__ = [
-    "EVENT_ID", "EVENT_TYPES", "IDENTITY", "LABEL", "SCHEMA_VERSION", "STRUCT_BY_TYPE", "Contribution",
-    "ContractError", "Envelope", "Event", "Experiment", "Identity", "Impression", "Label", "ModelDeployment",
-    "Review", "Source", "Spend", "Task", "TrainingMilestone", "UtcTime", "convert_event", "decode_event",
-    "decode_events", "encode_events", "normalize",
+    "EVENT_ID",
+    "EVENT_TYPES",
+    "IDENTITY",
+    "LABEL",
+    "SCHEMA_VERSION",
+    "STRUCT_BY_TYPE",
+    "Contribution",
+    "ContractError",
+    "Envelope",
+    "Event",
+    "Experiment",
+    "Identity",
+    "Impression",
+    "Label",
+    "ModelDeployment",
+    "Review",
+    "Source",
+    "Spend",
+    "Task",
+    "TrainingMilestone",
+    "UtcTime",
+    "convert_event",
+    "decode_event",
+    "decode_events",
+    "encode_events",
+    "normalize",
 ]
 
 _event_decoder = msgspec.json.Decoder(Event)
@@ -109,7 +131,7 @@ _PLAIN_LABEL = re.compile(table.LABEL_PATTERN.replace("]+$", f"]{{0,{table.LABEL
 def _quoted_value(text: str, prefix: str) -> str | None:
     """The sender's value msgspec quoted (with repr) after ``prefix``, e.g. ``Invalid enum value 'x'``."""
     try:
-        value = ast.literal_eval(text[len(prefix):].strip())
+        value = ast.literal_eval(text[len(prefix) :].strip())
     except (ValueError, SyntaxError):
         return None
     return value if isinstance(value, str) else None
@@ -120,9 +142,7 @@ def _field_name(text: str) -> str:
     return text[text.index("`") + 1 : text.rindex("`")]
 
 
-def _contract_error(
-    exc: msgspec.ValidationError | msgspec.DecodeError, raw: object = None
-) -> ContractError:
+def _contract_error(exc: msgspec.ValidationError | msgspec.DecodeError, raw: object = None) -> ContractError:
     # msgspec says "Expected `int`, got `str` - at `$.human_minutes`"; split path and reason.
     message = str(exc)
     reason, sep, where = message.rpartition(" - at `")
@@ -198,21 +218,20 @@ _DEFAULT_FROM: dict[type, tuple[tuple[str, str], ...]] = {
 }
 #: event type → its time fields besides ``occurred_at``
 _TIMES: dict[type, tuple[str, ...]] = {
-    STRUCT_BY_TYPE[type_]: tuple(f.name for f in fields if f.kind == "time")
-    for type_, fields in table.EVENTS.items()
+    STRUCT_BY_TYPE[type_]: tuple(f.name for f in fields if f.kind == "time") for type_, fields in table.EVENTS.items()
 }
 
 
 def normalize(event: Event) -> Event:
     """Fill defaults that depend on other fields and bring times to UTC."""
-    event.occurred_at = event.occurred_at.astimezone(dt.timezone.utc)
+    event.occurred_at = event.occurred_at.astimezone(dt.UTC)
     for name, source in _DEFAULT_FROM[type(event)]:
         if getattr(event, name) is None:
             setattr(event, name, getattr(event, source))
     for name in _TIMES[type(event)]:
         moment = getattr(event, name)
         if moment is not None:
-            setattr(event, name, moment.astimezone(dt.timezone.utc))
+            setattr(event, name, moment.astimezone(dt.UTC))
     return event
 
 
@@ -225,8 +244,9 @@ def decode_event(raw: bytes | str) -> Event:
     except UnicodeDecodeError as exc:  # msgspec decodes a union's tag eagerly (found by fuzzing)
         raise ContractError("$", f"not valid UTF-8 at byte {exc.start}") from None
     except RecursionError:  # msgspec recurses per nesting level (found by structural fuzzing)
-        raise ContractError("$", "nested too deeply: arrays or objects within each other beyond "
-                                 "about 1,000 levels") from None
+        raise ContractError(
+            "$", "nested too deeply: arrays or objects within each other beyond about 1,000 levels"
+        ) from None
 
 
 def convert_event(obj: object) -> Event:

@@ -88,9 +88,7 @@ class Batch:
     content_type: str = ""
     request: Any = None
     mapped: Any = None
-    received_at: dt.datetime = dataclasses.field(
-        default_factory=lambda: dt.datetime.now(dt.timezone.utc)
-    )
+    received_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     items: list[Item] = dataclasses.field(default_factory=list)
     refusal: Refusal | None = None
 

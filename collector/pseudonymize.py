@@ -42,8 +42,9 @@ def key_configured(data_dir: Path) -> bool:
     """Whether a key is given (environment, key file) or already in ``data_dir``: several
     collectors must share one key, or one person gets a pseudonym per collector and k counts
     them several times."""
-    return bool(os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV)
-                or (data_dir / "keys" / "pseudonym.key").exists())
+    return bool(
+        os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV) or (data_dir / "keys" / "pseudonym.key").exists()
+    )
 
 
 def load_or_create_key(data_dir: Path) -> bytes:

@@ -60,8 +60,14 @@ class Denied:
         return 403 if self.denial is Denial.SCOPE else 401
 
 
-def authorize(store: TokenStore | None, token: str | None, scope: str, *, required: bool | None = None,
-              check_presented: bool = False) -> Granted | Denied:
+def authorize(
+    store: TokenStore | None,
+    token: str | None,
+    scope: str,
+    *,
+    required: bool | None = None,
+    check_presented: bool = False,
+) -> Granted | Denied:
     """Decide whether ``token`` may act in ``scope``.
 
     Parameters:

@@ -26,6 +26,8 @@ def existing_data_dir(args: argparse.Namespace) -> Path:
     exist, so a typo in ``--data-dir`` is an error rather than a fresh, empty directory."""
     path = data_dir_of(args)
     if not path.is_dir():
-        raise UserError(f"no data directory at {path} (--data-dir, or $AUTOSCOPE_DATA_DIR; "
-                        "`autoscope up` or `autoscope demo` makes one)")
+        raise UserError(
+            f"no data directory at {path} (--data-dir, or $AUTOSCOPE_DATA_DIR; "
+            "`autoscope up` or `autoscope demo` makes one)"
+        )
     return path

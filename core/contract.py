@@ -70,9 +70,7 @@ EXECUTORS = (*DESIGNERS, "unknown")
 #: where a task's human_minutes came from
 SIZE_SOURCES = ("measured", "estimated", "default")
 AUTONOMIES = ("suggest", "supervised", "autonomous")
-CATEGORIES = (
-    "hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature"
-)
+CATEGORIES = ("hypothesis", "experiment_design", "experiment_run", "analysis", "communication", "literature")
 ROLES = ("scientist", "engineer")
 #: the sophistication ladder, lowest rung first (its ordinal is the ``highest_rung`` indicator)
 RUNGS = ("engineering", "experiments", "ideation", "strategy")
@@ -95,33 +93,62 @@ TURN_FACT_KINDS = ("prompt", "slash_command", "model_call", "tool_call", "activi
 REVISIONS: dict[int, tuple[str, str | None]] = {
     1: ("the eight event types", "001_events.sql"),
     2: ("task.size_source; task.executor may be left out (unknown)", "006_task_size_source.sql"),
-    3: ("contribution lines, line class, default branch; author automation",
-        "007_contribution_lines.sql"),
-    4: (("agent_turn_fact (coding agents' prompt turns, assembled in the warehouse); review "
-         "oversight; spend priced"), "009_agent_turns.sql"),
-    5: ("spend cache_read_tokens and cache_write_tokens (prompt-cache reads and writes, apart from input)",
-        "010_spend_cache_tokens.sql"),
+    3: ("contribution lines, line class, default branch; author automation", "007_contribution_lines.sql"),
+    4: (
+        ("agent_turn_fact (coding agents' prompt turns, assembled in the warehouse); review oversight; spend priced"),
+        "009_agent_turns.sql",
+    ),
+    5: (
+        "spend cache_read_tokens and cache_write_tokens (prompt-cache reads and writes, apart from input)",
+        "010_spend_cache_tokens.sql",
+    ),
 }
 #: the revision that added each event type (1 unless later): a type's own fields may be required
 #: from that revision on, because no older sender sends the type at all
 TYPE_SINCE: dict[str, int] = {"agent_turn_fact": 4}
 
 Kind = Literal[
-    "event_id", "schema_version", "source", "label", "identity", "version", "time", "number",
-    "integer", "flag", "labels", "enum",
+    "event_id",
+    "schema_version",
+    "source",
+    "label",
+    "identity",
+    "version",
+    "time",
+    "number",
+    "integer",
+    "flag",
+    "labels",
+    "enum",
 ]
 
 #: the OpenTelemetry attribute type of each kind (docs/semantic-conventions.md, ``emit``)
 _ATTRIBUTE_TYPE: dict[str, str] = {
-    "event_id": "string", "label": "string", "identity": "string", "version": "string",
-    "enum": "string", "time": "string (ISO-8601)", "number": "double", "integer": "int",
-    "flag": "boolean", "labels": "string[]", "schema_version": "int", "source": "object",
+    "event_id": "string",
+    "label": "string",
+    "identity": "string",
+    "version": "string",
+    "enum": "string",
+    "time": "string (ISO-8601)",
+    "number": "double",
+    "integer": "int",
+    "flag": "boolean",
+    "labels": "string[]",
+    "schema_version": "int",
+    "source": "object",
 }
 #: the warehouse column type of each kind (an integer field may name a narrower one)
 _COLUMN_TYPE: dict[str, str] = {
-    "event_id": "VARCHAR", "label": "VARCHAR", "identity": "VARCHAR", "version": "VARCHAR",
-    "enum": "VARCHAR", "time": "TIMESTAMP", "number": "DOUBLE", "integer": "BIGINT",
-    "flag": "BOOLEAN", "labels": "VARCHAR[]",
+    "event_id": "VARCHAR",
+    "label": "VARCHAR",
+    "identity": "VARCHAR",
+    "version": "VARCHAR",
+    "enum": "VARCHAR",
+    "time": "TIMESTAMP",
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "flag": "BOOLEAN",
+    "labels": "VARCHAR[]",
 }
 
 
@@ -300,8 +327,12 @@ EVENT_TYPES: tuple[str, ...] = tuple(EVENTS)
 
 #: the envelope as stored in every type's table: column → path of the value in the event
 ENVELOPE_COLUMNS: dict[str, str] = {
-    "event_id": "event_id", "occurred_at": "occurred_at", "actor": "actor", "team": "team",
-    "tool": "source.tool", "tool_version": "source.version",
+    "event_id": "event_id",
+    "occurred_at": "occurred_at",
+    "actor": "actor",
+    "team": "team",
+    "tool": "source.tool",
+    "tool_version": "source.version",
 }
 
 
@@ -310,8 +341,7 @@ def column_types(event_type: str) -> dict[str, tuple[str, bool]]:
     column → (SQL type, nullable)."""
     envelope = {field.name: field for field in (*ENVELOPE, *SOURCE)}
     columns = {
-        column: (envelope[path.rsplit(".", 1)[-1]].stored_type, False)
-        for column, path in ENVELOPE_COLUMNS.items()
+        column: (envelope[path.rsplit(".", 1)[-1]].stored_type, False) for column, path in ENVELOPE_COLUMNS.items()
     }
     for field in EVENTS[event_type]:
         columns[field.name] = (field.stored_type, field.nullable)

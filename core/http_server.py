@@ -38,8 +38,10 @@ def check_port_free(host: str, port: int | None, flag: str) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            raise ListenError(f"port {port} on {host} is not available ({exc.strerror}): another process "
-                              f"listens there; stop it or choose another port with {flag}") from None
+            raise ListenError(
+                f"port {port} on {host} is not available ({exc.strerror}): another process "
+                f"listens there; stop it or choose another port with {flag}"
+            ) from None
 
 
 class HttpServer:
@@ -49,15 +51,21 @@ class HttpServer:
     server did not start"). ``tls_cert``/``tls_key`` serve HTTPS.
     """
 
-    def __init__(self, app: object, host: str, port: int, *, name: str, tls_cert: Path | None = None,
-                 tls_key: Path | None = None) -> None:
+    def __init__(
+        self, app: object, host: str, port: int, *, name: str, tls_cert: Path | None = None, tls_key: Path | None = None
+    ) -> None:
         import uvicorn  # lazily: the hooks-only install has no uvicorn
 
         self.host = host
         self.name = name
         self.scheme = "https" if tls_cert else "http"
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="on", access_log=False,
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
             ssl_certfile=str(tls_cert) if tls_cert else None,
             ssl_keyfile=str(tls_key) if tls_key else None,
         )
@@ -93,6 +101,7 @@ class HttpServer:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -47,7 +47,7 @@ class KafkaSettings:
     heartbeat_interval_ms: int = 2000
 
     @classmethod
-    def from_env(cls, bootstrap_servers: str | None = None, **overrides: Any) -> "KafkaSettings | None":
+    def from_env(cls, bootstrap_servers: str | None = None, **overrides: Any) -> KafkaSettings | None:
         """Settings from ``AUTOSCOPE_KAFKA_*`` variables; None when no bootstrap is configured."""
         bootstrap = bootstrap_servers or os.environ.get(BOOTSTRAP_ENV)
         if not bootstrap:
@@ -107,9 +107,7 @@ def ensure_topic(settings: KafkaSettings) -> None:
         if settings.topic in admin.list_topics():
             return
         try:
-            admin.create_topics(
-                [NewTopic(settings.topic, settings.partitions, settings.replication_factor)]
-            )
+            admin.create_topics([NewTopic(settings.topic, settings.partitions, settings.replication_factor)])
         except TopicAlreadyExistsError:
             pass
     finally:

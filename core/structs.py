@@ -21,8 +21,9 @@ from msgspec import Meta
 from autoscope.core import contract
 from autoscope.core.contract import Field
 
-EVENT_ID = Meta(pattern=contract.EVENT_ID_PATTERN,
-                description="UUIDv7 or ULID made by the client; the idempotency key end to end")
+EVENT_ID = Meta(
+    pattern=contract.EVENT_ID_PATTERN, description="UUIDv7 or ULID made by the client; the idempotency key end to end"
+)
 LABEL = Meta(min_length=1, max_length=contract.LABEL_MAX_LENGTH, pattern=contract.LABEL_PATTERN)
 IDENTITY = Meta(min_length=1, max_length=contract.IDENTITY_MAX_LENGTH)
 VERSION = Meta(min_length=1, max_length=contract.VERSION_MAX_LENGTH, pattern=contract.VERSION_PATTERN)
@@ -90,14 +91,20 @@ def struct_fields(fields: tuple[Field, ...]) -> list[tuple[str, Any] | tuple[str
 
 
 Source = msgspec.defstruct(
-    "Source", struct_fields(contract.SOURCE), forbid_unknown_fields=True,
+    "Source",
+    struct_fields(contract.SOURCE),
+    forbid_unknown_fields=True,
     module=__name__,
 )
 Source.__doc__ = "The tool that emitted the event."
 
 #: fields every event carries; ``type`` is the tag that selects the subclass
 Envelope = msgspec.defstruct(
-    "Envelope", struct_fields(contract.ENVELOPE), tag_field="type", module=__name__, **_STRUCT_OPTIONS,
+    "Envelope",
+    struct_fields(contract.ENVELOPE),
+    tag_field="type",
+    module=__name__,
+    **_STRUCT_OPTIONS,
 )
 Envelope.__doc__ = "Fields every event carries. ``type`` is the tag that selects the subclass."
 
@@ -108,8 +115,9 @@ def class_name(event_type: str) -> str:
 
 
 STRUCT_BY_TYPE: dict[str, type] = {
-    type_: msgspec.defstruct(class_name(type_), struct_fields(fields), bases=(Envelope,), tag=type_,
-                             module=__name__, **_STRUCT_OPTIONS)
+    type_: msgspec.defstruct(
+        class_name(type_), struct_fields(fields), bases=(Envelope,), tag=type_, module=__name__, **_STRUCT_OPTIONS
+    )
     for type_, fields in contract.EVENTS.items()
 }
 

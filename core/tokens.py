@@ -81,9 +81,7 @@ class TokenStore:
             version = (stat.st_mtime_ns, stat.st_ino, stat.st_size)
             if version != self._version:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
-                self._records = [
-                    TokenRecord(**{**entry, "scopes": tuple(entry["scopes"])}) for entry in raw
-                ]
+                self._records = [TokenRecord(**{**entry, "scopes": tuple(entry["scopes"])}) for entry in raw]
                 self._any_active = any(r.active for r in self._records)
                 self._version = version
             return list(self._records)
@@ -125,7 +123,7 @@ class TokenStore:
             name=name,
             scopes=tuple(dict.fromkeys(scopes)),
             team=team,
-            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             sha256=_digest(token),
         )
         self._save([*self._load(), record])
@@ -136,7 +134,7 @@ class TokenStore:
         for index, record in enumerate(records):
             if record.token_id == token_id:
                 if record.revoked_at is None:
-                    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
                     records[index] = dataclasses.replace(record, revoked_at=now)
                     self._save(records)
                 return records[index]

@@ -82,20 +82,28 @@ FAMILY_KEY = ["family", "period_type", "period", "cut", "cut_value"]
 #: why a cell is suppressed: the code stored in ``suppression_reason`` → the words a reader sees
 REASONS = {
     "too_few_people": "fewer than k people contributed to this cell",
-    "protects_cut": ("hidden to protect another suppressed cell of the same breakdown (complementary "
-                     "suppression): with the lab-wide total and every other part shown, that cell could be "
-                     "worked out by subtraction"),
-    "protects_period": ("hidden to protect a suppressed cell of another period (complementary suppression): "
-                        "weeks add up to their month and months to their quarter, so one hidden period "
-                        "could be worked out from the others"),
-    "protects_shared_count": ("hidden to protect a suppressed cell of another indicator (complementary "
-                              "suppression): the indicators about AI tasks share one count, so hiding it in "
-                              "one and showing it in another would give it away"),
+    "protects_cut": (
+        "hidden to protect another suppressed cell of the same breakdown (complementary "
+        "suppression): with the lab-wide total and every other part shown, that cell could be "
+        "worked out by subtraction"
+    ),
+    "protects_period": (
+        "hidden to protect a suppressed cell of another period (complementary suppression): "
+        "weeks add up to their month and months to their quarter, so one hidden period "
+        "could be worked out from the others"
+    ),
+    "protects_shared_count": (
+        "hidden to protect a suppressed cell of another indicator (complementary "
+        "suppression): the indicators about AI tasks share one count, so hiding it in "
+        "one and showing it in another would give it away"
+    ),
 }
 BLANKED = ("value", "n_events", "n_actors", "ci_low", "ci_high", "noise_scale")
 #: indicators over the same events (tasks, and reviews of AI tasks)
-FAMILIES = {name: "tasks" for name in (
-    "automation_share", "task_size", "time_horizon", "ladder", "tasks_involved", "review_frequency")}
+FAMILIES = {
+    name: "tasks"
+    for name in ("automation_share", "task_size", "time_horizon", "ladder", "tasks_involved", "review_frequency")
+}
 #: per family, the indicators that release its shared count (the AI tasks) in every cell they
 #: have. The ladder releases it only by rung, the time horizon only lab-wide: leaving them out
 #: can only make the hidden set larger, never let a disclosure through.
@@ -120,19 +128,27 @@ def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
     cell key (prefixed ``t_``), for every total/parts group among ``per_cell``."""
     cut_groups = per_cell.filter(pl.col("cut") != "lab").with_columns(
         group=pl.concat_str([pl.lit("cut"), owner, "period_type", "period", "cut"], separator="|"),
-        t_period_type=pl.col("period_type"), t_period=pl.col("period"),
-        t_cut=pl.lit("lab"), t_cut_value=pl.lit("all"),
+        t_period_type=pl.col("period_type"),
+        t_period=pl.col("period"),
+        t_cut=pl.lit("lab"),
+        t_cut_value=pl.lit("all"),
     )
     labels = per_cell.select(["period_type", "period"]).unique()
     parents = [(pt, p, *(parent(pt, p) or (None, None))) for pt, p in labels.iter_rows()]
-    parent_map = pl.DataFrame(parents, schema={"period_type": pl.Utf8, "period": pl.Utf8,
-                                               "t_period_type": pl.Utf8, "t_period": pl.Utf8}, orient="row")
+    parent_map = pl.DataFrame(
+        parents,
+        schema={"period_type": pl.Utf8, "period": pl.Utf8, "t_period_type": pl.Utf8, "t_period": pl.Utf8},
+        orient="row",
+    )
     time_groups = (
         per_cell.join(parent_map, on=["period_type", "period"], how="left")
         .filter(pl.col("t_period").is_not_null())
         .with_columns(
-            group=pl.concat_str([pl.lit("time"), owner, "cut", "cut_value", "t_period_type", "t_period"], separator="|"),
-            t_cut=pl.col("cut"), t_cut_value=pl.col("cut_value"),
+            group=pl.concat_str(
+                [pl.lit("time"), owner, "cut", "cut_value", "t_period_type", "t_period"], separator="|"
+            ),
+            t_cut=pl.col("cut"),
+            t_cut_value=pl.col("cut_value"),
         )
     )
     cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
@@ -144,10 +160,12 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
     (module docstring), with the ``rule`` (``protects_cut`` or ``protects_period``) that hides it.
     ``status``: per cell ``hidden``, ``n_actors``, ``n_events``."""
     key = [owner, *CELL_KEY[1:]]
-    totals = status.select([pl.col(owner), *[pl.col(c).alias(f"t_{c}") for c in key[1:]],
-                            pl.col("hidden").alias("t_hidden")])
+    totals = status.select(
+        [pl.col(owner), *[pl.col(c).alias(f"t_{c}") for c in key[1:]], pl.col("hidden").alias("t_hidden")]
+    )
     parts = links.join(status, on=key, how="inner").join(
-        totals, on=[owner, "t_period_type", "t_period", "t_cut", "t_cut_value"], how="inner")
+        totals, on=[owner, "t_period_type", "t_period", "t_cut", "t_cut_value"], how="inner"
+    )
     groups = parts.group_by("group").agg(
         t_hidden=pl.col("t_hidden").first(),
         hidden=pl.col("hidden").sum(),
@@ -155,9 +173,9 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
         shown=(~pl.col("hidden")).sum(),
     )
     broken = groups.filter(
-        pl.when(pl.col("t_hidden")).then(pl.col("hidden") == 0)
-        .otherwise((pl.col("hidden") > 0) & (pl.col("shown") > 0)
-                   & ((pl.col("hidden") < 2) | ~pl.col("hidden_big")))
+        pl.when(pl.col("t_hidden"))
+        .then(pl.col("hidden") == 0)
+        .otherwise((pl.col("hidden") > 0) & (pl.col("shown") > 0) & ((pl.col("hidden") < 2) | ~pl.col("hidden_big")))
     )
     if broken.is_empty():
         return status.clear().select(key).with_columns(rule=pl.lit(None, pl.Utf8))
@@ -166,9 +184,13 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
         .filter(~pl.col("hidden"))
         .sort(["n_actors", "n_events", "period", "cut_value", "group"])
         .unique(subset=["group"], keep="first", maintain_order=True)
-        .with_columns(rule=pl.when(pl.col("group").str.starts_with("cut|"))
-                      .then(pl.lit("protects_cut")).otherwise(pl.lit("protects_period")))
-        .sort([*key, "rule"]).unique(subset=key, keep="first", maintain_order=True)
+        .with_columns(
+            rule=pl.when(pl.col("group").str.starts_with("cut|"))
+            .then(pl.lit("protects_cut"))
+            .otherwise(pl.lit("protects_period"))
+        )
+        .sort([*key, "rule"])
+        .unique(subset=key, keep="first", maintain_order=True)
         .select([*key, "rule"])
     )
 
@@ -177,15 +199,21 @@ def _shared_status(state: pl.DataFrame) -> pl.DataFrame:
     """Per family cell: its shared count hidden (hidden by every indicator that releases it
     and has the cell), with the actor and event counts of :data:`SHARED_ACTORS` (the smallest
     among the releasers where that indicator lacks the cell)."""
-    releasers = [(family, name, SHARED_ACTORS.get(family) == name)
-                 for family, names in SHARED_COUNT.items() for name in names]
-    table = pl.DataFrame(releasers, schema={"family": pl.Utf8, "indicator": pl.Utf8, "measure": pl.Boolean},
-                         orient="row")
+    releasers = [
+        (family, name, SHARED_ACTORS.get(family) == name) for family, names in SHARED_COUNT.items() for name in names
+    ]
+    table = pl.DataFrame(
+        releasers, schema={"family": pl.Utf8, "indicator": pl.Utf8, "measure": pl.Boolean}, orient="row"
+    )
     measured = pl.col("measure")
-    return state.join(table, on=["family", "indicator"], how="inner").group_by(FAMILY_KEY).agg(
-        hidden=pl.col("hidden").all(),
-        n_actors=pl.col("n_actors").filter(measured).first().fill_null(pl.col("n_actors").min()),
-        n_events=pl.col("n_events").filter(measured).first().fill_null(pl.col("n_events").min()),
+    return (
+        state.join(table, on=["family", "indicator"], how="inner")
+        .group_by(FAMILY_KEY)
+        .agg(
+            hidden=pl.col("hidden").all(),
+            n_actors=pl.col("n_actors").filter(measured).first().fill_null(pl.col("n_actors").min()),
+            n_events=pl.col("n_events").filter(measured).first().fill_null(pl.col("n_events").min()),
+        )
     )
 
 
@@ -195,10 +223,12 @@ def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
     ``shared_hidden`` (the family's shared count is hidden there); ``cells`` holds the *true*
     n_actors and n_events (long or not)."""
     state = (
-        cells.select([*CELL_KEY, "n_actors", "n_events"]).unique(subset=CELL_KEY, keep="first")
+        cells.select([*CELL_KEY, "n_actors", "n_events"])
+        .unique(subset=CELL_KEY, keep="first")
         .with_columns(
             family=pl.col("indicator").replace_strict(FAMILIES, default=pl.col("indicator")),
-            n_actors=pl.col("n_actors").fill_null(0), n_events=pl.col("n_events").fill_null(0),
+            n_actors=pl.col("n_actors").fill_null(0),
+            n_events=pl.col("n_events").fill_null(0),
         )
         .with_columns(hidden=pl.col("n_actors") < k)
         .with_columns(reason=pl.when(pl.col("hidden")).then(pl.lit("too_few_people")).otherwise(pl.lit(None, pl.Utf8)))
@@ -208,17 +238,24 @@ def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
     family_links = partitions(shared, "family")
     for _ in range(1000):
         own = _repairs(state, own_links, "indicator", k).with_columns(hit=pl.lit(True))
-        family = (_repairs(_shared_status(state), family_links, "family", k)
-                  .drop("rule").with_columns(family_hit=pl.lit(True)))
+        family = (
+            _repairs(_shared_status(state), family_links, "family", k)
+            .drop("rule")
+            .with_columns(family_hit=pl.lit(True))
+        )
         if own.is_empty() and family.is_empty():
             break
         hit, family_hit = pl.col("hit").fill_null(False), pl.col("family_hit").fill_null(False)
         state = (
-            state.join(own, on=CELL_KEY, how="left").join(family, on=FAMILY_KEY, how="left")
+            state.join(own, on=CELL_KEY, how="left")
+            .join(family, on=FAMILY_KEY, how="left")
             .with_columns(
-                reason=pl.when(pl.col("hidden")).then(pl.col("reason"))
-                .when(hit).then(pl.col("rule"))
-                .when(family_hit).then(pl.lit("protects_shared_count"))
+                reason=pl.when(pl.col("hidden"))
+                .then(pl.col("reason"))
+                .when(hit)
+                .then(pl.col("rule"))
+                .when(family_hit)
+                .then(pl.lit("protects_shared_count"))
                 .otherwise(pl.lit(None, pl.Utf8)),
                 hidden=pl.col("hidden") | hit | family_hit,
             )
@@ -228,8 +265,14 @@ def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
         raise RuntimeError("complementary suppression did not settle")
     shared = _shared_status(state).select([*FAMILY_KEY, pl.col("hidden").alias("shared_hidden")])
     return state.join(shared, on=FAMILY_KEY, how="left").select(
-        [*CELL_KEY, "family", pl.col("hidden").alias("suppressed"), pl.col("reason").alias("suppression_reason"),
-         pl.col("shared_hidden").fill_null(False)])
+        [
+            *CELL_KEY,
+            "family",
+            pl.col("hidden").alias("suppressed"),
+            pl.col("reason").alias("suppression_reason"),
+            pl.col("shared_hidden").fill_null(False),
+        ]
+    )
 
 
 def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.DataFrame | None) -> pl.DataFrame:
@@ -247,7 +290,8 @@ def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.D
     if shapes is not None:
         shown = pl.concat([shown, shapes.select(shown.columns)], how="vertical")
     shown = shown.unique().with_columns(
-        family=pl.col("indicator").replace_strict(FAMILIES, default=pl.col("indicator")))
+        family=pl.col("indicator").replace_strict(FAMILIES, default=pl.col("indicator"))
+    )
     wanted = hidden.join(shown, on=["family", "cut"], how="inner").drop("family")
     missing = wanted.join(flagged.select([*CELL_KEY, "metric"]), on=[*CELL_KEY, "metric"], how="anti")
     if missing.is_empty():
@@ -263,7 +307,8 @@ def apply_k_threshold(cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None =
     docstring, "Reasons"); the note says "suppressed"."""
     decided = suppression(cells, k)
     flagged = cells.drop("suppressed", "suppression_reason", strict=False).join(
-        decided.select([*CELL_KEY, "suppressed", "suppression_reason"]), on=CELL_KEY, how="left", maintain_order="left")
+        decided.select([*CELL_KEY, "suppressed", "suppression_reason"]), on=CELL_KEY, how="left", maintain_order="left"
+    )
     flagged = _fill_family_gaps(flagged, decided, shapes)
     suppressed = pl.col("suppressed")
     blank = [pl.when(suppressed).then(None).otherwise(pl.col(c)).alias(c) for c in BLANKED if c in cells.columns]

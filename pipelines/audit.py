@@ -22,18 +22,34 @@ import secrets
 import duckdb
 import polars as pl
 
-COLUMNS = ["audit_id", "occurred_at", "action", "outcome", "who", "token_id", "period", "format", "tables",
-           "out_dir", "files", "rows_exported", "manifest_sha256", "signer", "detail"]
+COLUMNS = [
+    "audit_id",
+    "occurred_at",
+    "action",
+    "outcome",
+    "who",
+    "token_id",
+    "period",
+    "format",
+    "tables",
+    "out_dir",
+    "files",
+    "rows_exported",
+    "manifest_sha256",
+    "signer",
+    "detail",
+]
 
 
 @dataclasses.dataclass
 class Actor:
     """Who is acting: a token's record, or the local operator."""
+
     who: str
     token_id: str | None = None
 
     @classmethod
-    def local(cls) -> "Actor":
+    def local(cls) -> Actor:
         try:
             user = getpass.getuser()
         except Exception:  # no user name in this environment
@@ -42,29 +58,60 @@ class Actor:
 
 
 def new_audit_id() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
 
 
-def record(conn: duckdb.DuckDBPyConnection, *, audit_id: str | None = None, action: str = "export",
-           outcome: str, actor: Actor, period: str | None = None, format: str | None = None,
-           tables: list[str] | None = None, out_dir: str | None = None, files: int | None = None,
-           rows_exported: int | None = None, manifest_sha256: str | None = None,
-           signer: str | None = None, detail: str | None = None) -> str:
+def record(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    audit_id: str | None = None,
+    action: str = "export",
+    outcome: str,
+    actor: Actor,
+    period: str | None = None,
+    format: str | None = None,
+    tables: list[str] | None = None,
+    out_dir: str | None = None,
+    files: int | None = None,
+    rows_exported: int | None = None,
+    manifest_sha256: str | None = None,
+    signer: str | None = None,
+    detail: str | None = None,
+) -> str:
     """Insert one audit row; returns its id."""
     audit_id = audit_id or new_audit_id()
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     conn.execute(
         f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-        [audit_id, now, action, outcome, actor.who, actor.token_id, period, format, tables or [],
-         out_dir, files, rows_exported, manifest_sha256, signer, detail],
+        [
+            audit_id,
+            now,
+            action,
+            outcome,
+            actor.who,
+            actor.token_id,
+            period,
+            format,
+            tables or [],
+            out_dir,
+            files,
+            rows_exported,
+            manifest_sha256,
+            signer,
+            detail,
+        ],
     )
     return audit_id
 
 
 def entries(conn: duckdb.DuckDBPyConnection, limit: int | None = None) -> pl.DataFrame:
     """Audit rows, newest first (``signer`` is empty on a warehouse not yet migrated to 008)."""
-    present = {r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_log'").fetchall()}
+    present = {
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'audit_log'"
+        ).fetchall()
+    }
     columns = [c if c in present else f"NULL::VARCHAR AS {c}" for c in COLUMNS]
     query = f"SELECT {', '.join(columns)} FROM audit_log ORDER BY occurred_at DESC, audit_id DESC"
     if limit:
@@ -118,8 +165,7 @@ def authorize(data_dir, token: str | None, scope: str) -> Actor:
         found = decision.record
         assert found is not None
         raise AccessDenied(
-            f"token {found.token_id} ({found.name}) has scopes {', '.join(found.scopes)}; "
-            f"this needs {scope!r}",
+            f"token {found.token_id} ({found.name}) has scopes {', '.join(found.scopes)}; this needs {scope!r}",
             actor=Actor(found.name, found.token_id),
         )
     if decision.record is None:

@@ -12,12 +12,13 @@ from autoscope.core.command_line import data_dir_of
 def cmd_indicators(args: argparse.Namespace) -> int:
     import duckdb
     import polars as pl
+    from rich.console import Console
+
     from autoscope.pipelines.console_tables import full_tables, summary_tables
     from autoscope.pipelines.jobs import run
     from autoscope.pipelines.privacy import BudgetExceeded
     from autoscope.warehouse.schema import migrate
     from autoscope.warehouse.turns import TurnTimeout, turn
-    from rich.console import Console
 
     show_all = args.all or bool(args.cut)
     # the full tables have a column per metric: they are wider than a terminal by design
@@ -34,12 +35,14 @@ def cmd_indicators(args: argparse.Namespace) -> int:
             conn = duckdb.connect(str(path))
             try:
                 migrate(conn)
-                result = run(conn, k=args.k, full=args.full,
-                             epsilon=args.epsilon, budget=args.budget)
-                frame = pl.from_arrow(conn.sql(  # everything stored, this run's and earlier
-                    "SELECT * FROM indicator_values WHERE list_contains(?, period_type)"
-                    " ORDER BY indicator, period_type, period, cut, cut_value, metric",
-                    params=[list(period_types)]).to_arrow_table())
+                result = run(conn, k=args.k, full=args.full, epsilon=args.epsilon, budget=args.budget)
+                frame = pl.from_arrow(
+                    conn.sql(  # everything stored, this run's and earlier
+                        "SELECT * FROM indicator_values WHERE list_contains(?, period_type)"
+                        " ORDER BY indicator, period_type, period, cut, cut_value, metric",
+                        params=[list(period_types)],
+                    ).to_arrow_table()
+                )
             finally:
                 conn.close()
     except TurnTimeout as exc:
@@ -58,6 +61,8 @@ def cmd_indicators(args: argparse.Namespace) -> int:
         console.print(full_tables(frame, period_type) if show_all else summary_tables(frame, period_type))
     if not show_all:
         console.print("headline metrics only; --all prints every indicator and cut (--cut picks cuts)")
-    console.print(f"{'full run' if result.full else 'incremental run'}: recomputed {recomputed}; "
-                  f"stored in [cyan]{path}[/] table indicator_values")
+    console.print(
+        f"{'full run' if result.full else 'incremental run'}: recomputed {recomputed}; "
+        f"stored in [cyan]{path}[/] table indicator_values"
+    )
     return 0

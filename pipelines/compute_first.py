@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+
 from autoscope.pipelines.jobs import run
 from autoscope.pipelines.report.build import (
     KTooLow,
@@ -37,8 +38,14 @@ from autoscope.pipelines.report.stored import (
 from autoscope.warehouse.schema import migrate
 
 
-def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types: Sequence[str], *,
-                  k: int | None = None, refresh: bool = False) -> bool:
+def ensure_stored(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    period_types: Sequence[str],
+    *,
+    k: int | None = None,
+    refresh: bool = False,
+) -> bool:
     """Make sure ``period`` and the ``period_types`` inside it are stored; True if computed now.
 
     When they are not (or ``refresh``), the indicator job runs in full: an incremental run only
@@ -62,29 +69,34 @@ def ensure_stored(conn: duckdb.DuckDBPyConnection, period: Period, period_types:
         if k < release.k:
             raise KTooLow(
                 f"refused: the stored release uses k={release.k}; a release with the smaller k={k} would show "
-                f"cells the stored one suppresses (k can be raised, never lowered): use --k {release.k} or more")
+                f"cells the stored one suppresses (k can be raised, never lowered): use --k {release.k} or more"
+            )
         refresh = True  # a stricter k: the whole release is recomputed with it (suppression is decided together)
     if not refresh and not uncovered(conn, period, period_types):
         return False
     if not has_events_in(conn, period):
         span = event_span(conn)
-        holds = (f"the warehouse holds events from {span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span
-                 else "the warehouse holds no events yet")
+        holds = (
+            f"the warehouse holds events from {span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}"
+            if span
+            else "the warehouse holds no events yet"
+        )
         raise PeriodUnavailable(
             f"refused: {period.label} ({period.start:%Y-%m-%d} to {period.end - dt.timedelta(days=1):%Y-%m-%d}) "
-            f"has no events, so it has no indicators; {holds}")
-    run(conn, k=k if k is not None else release.k, full=True,
-        epsilon=release.epsilon, budget=release.budget)
+            f"has no events, so it has no indicators; {holds}"
+        )
+    run(conn, k=k if k is not None else release.k, full=True, epsilon=release.epsilon, budget=release.budget)
     missing = uncovered(conn, period, period_types)
     if missing:
         raise PeriodUnavailable(
-            f"refused: {period.label} has events, but the indicator job stored no rows for "
-            f"{' and '.join(missing)}")
+            f"refused: {period.label} has events, but the indicator job stored no rows for {' and '.join(missing)}"
+        )
     return True
 
 
-def ensure_for_read(path: Path, period: Period, *, refresh: bool = False, k: int | None = None,
-                    team: str | None = None) -> bool:
+def ensure_for_read(
+    path: Path, period: Period, *, refresh: bool = False, k: int | None = None, team: str | None = None
+) -> bool:
     """Before the report of ``period`` reads: store what it reads (the period, the one before, the
     chart's weeks) unless it is stored already with the asked ``k``; True if computed now.
 
@@ -97,8 +109,11 @@ def ensure_for_read(path: Path, period: Period, *, refresh: bool = False, k: int
         with open_warehouse(path, write=False) as conn:
             if has_table(conn, "indicator_values"):
                 check_team(conn, team)
-            if (has_table(conn, "indicator_values") and not uncovered(conn, period, types)
-                    and (k is None or stored_release(conn).k == k)):
+            if (
+                has_table(conn, "indicator_values")
+                and not uncovered(conn, period, types)
+                and (k is None or stored_release(conn).k == k)
+            ):
                 return False
     with open_warehouse(path, write=True) as conn:
         computed = ensure_stored(conn, period, types, k=k, refresh=refresh)

@@ -50,7 +50,8 @@ def full_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
         has_ci = "ci_low" in rows.columns
         texts = rows.with_columns(
             text=pl.struct(["metric", "value", "suppressed", *(["ci_low", "ci_high"] if has_ci else [])]).map_elements(
-                lambda r: _with_interval(r), return_dtype=pl.Utf8)
+                lambda r: _with_interval(r), return_dtype=pl.Utf8
+            )
         )
         index = ["period", "cut", "cut_value", "suppressed"]
         actors = texts.group_by(index).agg(pl.col("n_actors").min())
@@ -95,7 +96,9 @@ def summary_tables(frame: pl.DataFrame, period_type: str = "week") -> Group:
     for period in sorted(lab["period"].unique().to_list()):
         cells = []
         for indicator, metric, _ in SUMMARY_COLUMNS:
-            row = lab.filter((pl.col("period") == period) & (pl.col("indicator") == indicator) & (pl.col("metric") == metric))
+            row = lab.filter(
+                (pl.col("period") == period) & (pl.col("indicator") == indicator) & (pl.col("metric") == metric)
+            )
             cells.append(cell_text(metric, row["value"][0], row["suppressed"][0]) if row.height else "–")
         headline.add_row(period, *cells)
 

@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 
 import polars as pl
+
 from autoscope.pipelines.periods import bounds, is_complete
 from autoscope.pipelines.report.data import overlapping_weeks, parse_period
 
@@ -53,7 +54,7 @@ class Span:
 class Coverage:
     period_type: str
     period: str
-    status: str            # activity | no_activity | not_covered
+    status: str  # activity | no_activity | not_covered
     complete: bool
     weeks_with_data: int
     weeks_begun: int
@@ -74,9 +75,15 @@ class Coverage:
         return f"partial: still running, {weeks} ({self.weeks_begun} begun)"
 
     def as_dict(self) -> dict:
-        return {"period_type": self.period_type, "period": self.period, "status": self.status,
-                "complete": self.complete, "weeks_with_data": self.weeks_with_data,
-                "weeks_begun": self.weeks_begun, "weeks_total": self.weeks_total}
+        return {
+            "period_type": self.period_type,
+            "period": self.period,
+            "status": self.status,
+            "complete": self.complete,
+            "weeks_with_data": self.weeks_with_data,
+            "weeks_begun": self.weeks_begun,
+            "weeks_total": self.weeks_total,
+        }
 
 
 def coverage(period_type: str, label: str, frame: pl.DataFrame, span: Span) -> Coverage:
@@ -103,9 +110,13 @@ def comparable(now: Coverage, before: Coverage) -> str | None:
     if now.complete == before.complete and now.weeks_with_data == before.weeks_with_data:
         return None
     if not now.complete and before.complete:
-        return (f"{now.period} is partial ({now.weeks_with_data} of {now.weeks_total} weeks with data) and "
-                f"{before.period} complete: not like for like")
+        return (
+            f"{now.period} is partial ({now.weeks_with_data} of {now.weeks_total} weeks with data) and "
+            f"{before.period} complete: not like for like"
+        )
     if now.weeks_with_data != before.weeks_with_data and now.period_type != "week":
-        return (f"{now.period} has data in {now.weeks_with_data} weeks, {before.period} in "
-                f"{before.weeks_with_data}: not like for like")
+        return (
+            f"{now.period} has data in {now.weeks_with_data} weeks, {before.period} in "
+            f"{before.weeks_with_data}: not like for like"
+        )
     return None

@@ -60,34 +60,40 @@ class Snapshot:
     frame: pl.DataFrame
     version: str
     read_at: dt.datetime
-    live: bool          # computed in memory, not (yet) stored
+    live: bool  # computed in memory, not (yet) stored
     events: int
-    source: str         # where the numbers come from, in words, for the page
+    source: str  # where the numbers come from, in words, for the page
     epsilons: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
 
 
 STORED = "stored indicators"
 LIVE = "live: computed from the events in memory, not yet stored by the indicator job"
-STALE = ("stored indicators: they may be stale (events arrived since they were computed); "
-         "`autoscope indicators` stores the new ones")
-STALE_DP = ("stored indicators, released under differential privacy: they may be stale (events arrived "
-            "since they were computed), and the dashboard never recomputes them without the release's "
-            "noise — run `autoscope indicators --epsilon …` to release the new events")
+STALE = (
+    "stored indicators: they may be stale (events arrived since they were computed); "
+    "`autoscope indicators` stores the new ones"
+)
+STALE_DP = (
+    "stored indicators, released under differential privacy: they may be stale (events arrived "
+    "since they were computed), and the dashboard never recomputes them without the release's "
+    "noise — run `autoscope indicators --epsilon …` to release the new events"
+)
 
 
 class ComputeLive(Protocol):
     """Every indicator in memory, anonymized, nothing stored
     (:func:`autoscope.pipelines.jobs.compute_indicators`)."""
 
-    def __call__(self, conn: duckdb.DuckDBPyConnection, *, k: int | None,
-                 period_types: Sequence[str]) -> pl.DataFrame: ...
+    def __call__(
+        self, conn: duckdb.DuckDBPyConnection, *, k: int | None, period_types: Sequence[str]
+    ) -> pl.DataFrame: ...
 
 
 class DashboardData:
     """The newest readable data of one warehouse file, refreshed by a background thread."""
 
-    def __init__(self, warehouse: Path, refresh_s: float = 5.0, k: int | None = None,
-                 compute_live: ComputeLive | None = None) -> None:
+    def __init__(
+        self, warehouse: Path, refresh_s: float = 5.0, k: int | None = None, compute_live: ComputeLive | None = None
+    ) -> None:
         self.warehouse = Path(warehouse)
         self.compute_live = compute_live
         self.refresh_s = refresh_s
@@ -100,7 +106,7 @@ class DashboardData:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autoscope-dashboard-refresh", daemon=True)
 
-    def start(self) -> "DashboardData":
+    def start(self) -> DashboardData:
         self.refresh()
         self._thread.start()
         return self
@@ -152,7 +158,8 @@ class DashboardData:
     def _read(self, conn: duckdb.DuckDBPyConnection) -> None:
         events, ingested = conn.execute("SELECT count(*), max(ingested_at) FROM event_ids").fetchall()[0]
         through, computed = conn.execute(
-            "SELECT max(ingested_through), max(computed_at) FROM indicator_periods").fetchall()[0]
+            "SELECT max(ingested_through), max(computed_at) FROM indicator_periods"
+        ).fetchall()[0]
         types = conn.execute("SELECT list(DISTINCT period_type) FROM indicator_values").fetchall()[0][0]
         marker = (events, ingested, through, computed)
         if marker == self._marker and self.snapshot is not None:
@@ -171,8 +178,9 @@ class DashboardData:
         if frame is None:
             frame = load_values(conn)
         version = hashlib.sha256(repr(marker).encode()).hexdigest()[:16]
-        self.snapshot = Snapshot(frame, version, dt.datetime.now(dt.timezone.utc), live, int(events), source,
-                                 period_epsilons(conn))
+        self.snapshot = Snapshot(
+            frame, version, dt.datetime.now(dt.UTC), live, int(events), source, period_epsilons(conn)
+        )
         self._marker = marker
         self.status = "up to date"
 
@@ -197,15 +205,20 @@ def _selector(snapshot: Snapshot, period: str, team: str | None) -> str:
     teams = sorted(snapshot.frame.filter(pl.col("cut") == "team")["cut_value"].unique().to_list())
     options = []
     for ptype, labels in periods.items():
-        options.append(f'<optgroup label="{e(ptype)}">' + "".join(
-            f'<option value="{e(p)}"{" selected" if p == period else ""}>{e(p)}</option>' for p in labels)
-            + "</optgroup>")
+        options.append(
+            f'<optgroup label="{e(ptype)}">'
+            + "".join(f'<option value="{e(p)}"{" selected" if p == period else ""}>{e(p)}</option>' for p in labels)
+            + "</optgroup>"
+        )
     team_options = ['<option value="">whole lab</option>'] + [
-        f'<option value="{e(t)}"{" selected" if t == team else ""}>{e(t)}</option>' for t in teams]
-    return ('<form method="get" action="/" class="selector">'
-            f'<label>Period <select name="period" onchange="this.form.submit()">{"".join(options)}</select></label> '
-            f'<label>Team <select name="team" onchange="this.form.submit()">{"".join(team_options)}</select></label> '
-            '<noscript><button>Show</button></noscript></form>')
+        f'<option value="{e(t)}"{" selected" if t == team else ""}>{e(t)}</option>' for t in teams
+    ]
+    return (
+        '<form method="get" action="/" class="selector">'
+        f'<label>Period <select name="period" onchange="this.form.submit()">{"".join(options)}</select></label> '
+        f'<label>Team <select name="team" onchange="this.form.submit()">{"".join(team_options)}</select></label> '
+        "<noscript><button>Show</button></noscript></form>"
+    )
 
 
 SCRIPT = """<script>
@@ -234,8 +247,14 @@ def default_period(snapshot: Snapshot) -> str | None:
     return None
 
 
-def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, data: DashboardData | None = None,
-               compute_live: ComputeLive | None = None):
+def create_app(
+    data_dir: Path,
+    *,
+    refresh_s: float = 5.0,
+    k: int | None = None,
+    data: DashboardData | None = None,
+    compute_live: ComputeLive | None = None,
+):
     """The dashboard's ASGI app for ``<data_dir>/warehouse.duckdb``; ``compute_live`` (given by
     ``autoscope dashboard``) computes the live view when the stored indicators are behind."""
     import contextlib
@@ -252,7 +271,7 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
     data = data or DashboardData(data_dir / "warehouse.duckdb", refresh_s=refresh_s, k=k, compute_live=compute_live)
     headers = {
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                                   "connect-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'",
+        "connect-src 'self'; img-src data:; form-action 'self'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-store",
@@ -269,7 +288,8 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
             rendered = pages.get(key)
             if rendered is None:
                 rendered = Report(snapshot.frame, period, team, epsilons=snapshot.epsilons).render(
-                    live_bar="{LIVE_BAR}", script=SCRIPT % int(refresh_s * 1000))
+                    live_bar="{LIVE_BAR}", script=SCRIPT % int(refresh_s * 1000)
+                )
                 rendered = rendered.replace("<body>", f'<body data-version="{snapshot.version}">', 1)
                 if len(pages) >= 64:
                     pages.clear()
@@ -290,8 +310,10 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
         return None
 
     def denied(reason: str) -> HTMLResponse:
-        body = (f"<!DOCTYPE html><title>autoscope dashboard</title><h1>Not allowed</h1><p>{e(reason)}</p>"
-                "<p>Open the dashboard as <code>/?token=…</code> with a token that has the <b>read</b> scope.</p>")
+        body = (
+            f"<!DOCTYPE html><title>autoscope dashboard</title><h1>Not allowed</h1><p>{e(reason)}</p>"
+            "<p>Open the dashboard as <code>/?token=…</code> with a token that has the <b>read</b> scope.</p>"
+        )
         return HTMLResponse(body, status_code=401, headers={**headers, "WWW-Authenticate": "Bearer"})
 
     async def page(request: Request):
@@ -305,9 +327,11 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
             return response
         snapshot = data.snapshot
         if snapshot is None or snapshot.frame.height == 0:
-            body = (f"<!DOCTYPE html><meta http-equiv=refresh content={int(max(refresh_s, 2))}>"
-                    f"<title>autoscope dashboard</title><p>Nothing to show yet: {e(data.status)}. "
-                    "This page reloads by itself.</p>")
+            body = (
+                f"<!DOCTYPE html><meta http-equiv=refresh content={int(max(refresh_s, 2))}>"
+                f"<title>autoscope dashboard</title><p>Nothing to show yet: {e(data.status)}. "
+                "This page reloads by itself.</p>"
+            )
             return HTMLResponse(body, headers=headers)
         period_label = request.query_params.get("period") or default_period(snapshot)
         team = request.query_params.get("team") or None
@@ -317,11 +341,16 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
             return HTMLResponse(f"<p>{e(str(exc))}</p>", status_code=400, headers=headers)
         teams = sorted(snapshot.frame.filter(pl.col("cut") == "team")["cut_value"].unique().to_list())
         if team is not None and team not in teams:  # a typo must not read as a team with no data
-            return HTMLResponse(f"<p>team {e(team)!r}: no such team in the indicators; the teams are: "
-                                f"{e(', '.join(teams))}</p>", status_code=400, headers=headers)
-        bar = (f'<div class="live noprint">{_selector(snapshot, period.label, team)}'
-               f'<span class="status">{snapshot.events:,} events · {e(snapshot.source)} · read '
-               f'{snapshot.read_at.strftime("%H:%M:%S")} UTC · <span id="status">{e(data.status)}</span></span></div>')
+            return HTMLResponse(
+                f"<p>team {e(team)!r}: no such team in the indicators; the teams are: {e(', '.join(teams))}</p>",
+                status_code=400,
+                headers=headers,
+            )
+        bar = (
+            f'<div class="live noprint">{_selector(snapshot, period.label, team)}'
+            f'<span class="status">{snapshot.events:,} events · {e(snapshot.source)} · read '
+            f'{snapshot.read_at.strftime("%H:%M:%S")} UTC · <span id="status">{e(data.status)}</span></span></div>'
+        )
         rendered = await run_in_threadpool(render, snapshot, period, team)
         html_text = rendered.replace("{LIVE_BAR}", bar, 1)
         return HTMLResponse(html_text, headers=headers)
@@ -331,8 +360,10 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
         if reason:
             return JSONResponse({"error": reason}, status_code=401, headers=headers)
         snap = data.snapshot
-        return JSONResponse({"version": snap.version if snap else None, "status": data.status,
-                             "events": snap.events if snap else 0}, headers=headers)
+        return JSONResponse(
+            {"version": snap.version if snap else None, "status": data.status, "events": snap.events if snap else 0},
+            headers=headers,
+        )
 
     async def healthz(request: Request):
         return PlainTextResponse("ok", headers=headers)
@@ -346,8 +377,14 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
         finally:
             data.stop()
 
-    app = Starlette(routes=[Route("/", page, methods=["GET"]), Route("/api/version", version, methods=["GET"]),
-                            Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+    app = Starlette(
+        routes=[
+            Route("/", page, methods=["GET"]),
+            Route("/api/version", version, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
     app.state.data = data
     return app
 
@@ -355,15 +392,23 @@ def create_app(data_dir: Path, *, refresh_s: float = 5.0, k: int | None = None, 
 class DashboardServer(HttpServer):
     """The dashboard app served in a background thread (``port=0`` picks a free port)."""
 
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 refresh_s: float = 5.0, k: int | None = None, allow_unauthenticated: bool = False,
-                 compute_live: ComputeLive | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        refresh_s: float = 5.0,
+        k: int | None = None,
+        allow_unauthenticated: bool = False,
+        compute_live: ComputeLive | None = None,
+    ) -> None:
         from autoscope.core.access import serves_unauthenticated
         from autoscope.core.tokens import TokenStore
 
         if serves_unauthenticated(TokenStore(Path(data_dir) / "tokens.json"), host, allow_unauthenticated):
             raise PermissionError(
                 f"refusing to serve the dashboard on {host} without tokens: create one with "
-                "`autoscope token create --name NAME --scope read`, or listen on 127.0.0.1")
+                "`autoscope token create --name NAME --scope read`, or listen on 127.0.0.1"
+            )
         self.app = create_app(data_dir, refresh_s=refresh_s, k=k, compute_live=compute_live)
         super().__init__(self.app, host, port, name="dashboard")

@@ -39,9 +39,9 @@ from autoscope import __version__
 from autoscope.pipelines import audit, signing
 from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import ACTIVITY, NO_ACTIVITY, NOT_COVERED, Span, coverage
+from autoscope.pipelines.indicators.registry import REGISTRY
 from autoscope.pipelines.privacy import BudgetExceeded
 from autoscope.pipelines.report.build import KTooLow, PeriodUnavailable, open_warehouse
-from autoscope.pipelines.indicators.registry import REGISTRY
 from autoscope.pipelines.report.catalog import info_for, reader_definition, resolve
 from autoscope.pipelines.report.data import Period, has_table, parse_period
 from autoscope.pipelines.report.stored import needed_types, uncovered
@@ -52,8 +52,18 @@ FORMATS = ("parquet", "csv", "json")
 #: tables an export may carry besides indicator_values: aggregates and their bookkeeping
 AGGREGATE_TABLES = ("indicator_values", "indicator_periods", "dp_ledger")
 #: columns that identify people or single events: a table with one is never exported
-IDENTIFYING_COLUMNS = {"actor", "reviewer", "event_id", "task_id", "contribution_id", "experiment_id",
-                       "run_id", "who", "token_id", "sha256"}
+IDENTIFYING_COLUMNS = {
+    "actor",
+    "reviewer",
+    "event_id",
+    "task_id",
+    "contribution_id",
+    "experiment_id",
+    "run_id",
+    "who",
+    "token_id",
+    "sha256",
+}
 
 
 class ExportRefused(PermissionError):
@@ -76,15 +86,19 @@ class ExportResult:
 #: how the manifest explains suppression, in words (``privacy.suppression``)
 SUPPRESSION_RULES = {
     "column": "suppression_reason: why each suppressed row is suppressed (empty when released)",
-    "k_threshold": ("A cell is released only when at least k distinct people contributed to it. A smaller cell "
-                    "is kept, marked suppressed = true, with its value, counts and interval left blank "
-                    "(suppression_reason too_few_people)."),
-    "complementary": ("A released total must not give a suppressed part back by subtraction. Where a lab-wide "
-                      "total and all but one of its parts (teams, rungs, categories; weeks of a month, months "
-                      "of a quarter; the AI-task count the task indicators share) would be shown, a further "
-                      "cell with at least k people is suppressed too, so that at least two parts are hidden "
-                      "and one of them has k people or more (suppression_reason protects_cut, protects_period "
-                      "or protects_shared_count)."),
+    "k_threshold": (
+        "A cell is released only when at least k distinct people contributed to it. A smaller cell "
+        "is kept, marked suppressed = true, with its value, counts and interval left blank "
+        "(suppression_reason too_few_people)."
+    ),
+    "complementary": (
+        "A released total must not give a suppressed part back by subtraction. Where a lab-wide "
+        "total and all but one of its parts (teams, rungs, categories; weeks of a month, months "
+        "of a quarter; the AI-task count the task indicators share) would be shown, a further "
+        "cell with at least k people is suppressed too, so that at least two parts are hidden "
+        "and one of them has k people or more (suppression_reason protects_cut, protects_period "
+        "or protects_shared_count)."
+    ),
     "reasons": REASONS,
 }
 
@@ -97,8 +111,11 @@ def period_coverage(conn: duckdb.DuckDBPyConnection, period: Period, values: pl.
     if frame.height == 0:
         as_of = conn.execute("SELECT max(computed_at) FROM indicator_values").fetchall()[0][0]
         span = Span(span.since, as_of)
-    return [coverage(ptype, label, frame, span).as_dict()
-            for ptype, labels in periods_within(period).items() for label in labels]
+    return [
+        coverage(ptype, label, frame, span).as_dict()
+        for ptype, labels in periods_within(period).items()
+        for label in labels
+    ]
 
 
 def _raw_tables() -> set[str]:
@@ -117,13 +134,16 @@ def check_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         )
     if table not in AGGREGATE_TABLES:
         raise ExportRefused(
-            f"refused: {table!r} is not one of the aggregate tables an export may carry "
-            f"({', '.join(AGGREGATE_TABLES)})"
+            f"refused: {table!r} is not one of the aggregate tables an export may carry ({', '.join(AGGREGATE_TABLES)})"
         )
     if not has_table(conn, table):
         raise ExportError(f"the warehouse has no table {table!r} (not computed yet?)")
-    columns = {r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    columns = {
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+        ).fetchall()
+    }
     identifying = sorted(columns & IDENTIFYING_COLUMNS)
     if identifying:
         raise ExportRefused(f"refused: {table!r} has identifying columns ({', '.join(identifying)})")
@@ -139,9 +159,12 @@ def periods_within(period: Period) -> dict[str, list[str]]:
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, table: str, period: Period) -> pl.DataFrame:
-    columns = [r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table]).fetchall()]
+    columns = [
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
+        ).fetchall()
+    ]
     where, params = "", {}
     if "period" in columns and "period_type" in columns:
         clauses = []
@@ -173,9 +196,13 @@ def check_json_safe(frame: pl.DataFrame, name: str) -> None:
         bad = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_finite())
         if bad.height:
             row = bad.row(0, named=True)
-            where = ", ".join(f"{c} {row[c]}" for c in ("indicator", "metric", "period", "cut", "cut_value") if c in row)
-            raise ExportError(f"{name}: column {column!r} holds {row[column]} ({where}; {bad.height} row(s)), which "
-                              "JSON cannot represent: export as parquet or csv, or fix the stored rows")
+            where = ", ".join(
+                f"{c} {row[c]}" for c in ("indicator", "metric", "period", "cut", "cut_value") if c in row
+            )
+            raise ExportError(
+                f"{name}: column {column!r} holds {row[column]} ({where}; {bad.height} row(s)), which "
+                "JSON cannot represent: export as parquet or csv, or fix the stored rows"
+            )
 
 
 def write_frame(frame: pl.DataFrame, path: Path, fmt: str) -> None:
@@ -217,28 +244,44 @@ def epsilon_status(conn: duckdb.DuckDBPyConnection, period: Period) -> dict:
     start = dt.datetime.combine(period.start, dt.time())
     end = dt.datetime.combine(period.end, dt.time())
     releases = conn.execute(
-        "SELECT count(DISTINCT release_id) FROM dp_ledger"
-        " WHERE period_start < ? AND period_end > ?", [end, start]).fetchall()[0][0]
+        "SELECT count(DISTINCT release_id) FROM dp_ledger WHERE period_start < ? AND period_end > ?", [end, start]
+    ).fetchall()[0][0]
     budget = budget_in_force(conn)
     used = spent(conn, start, end)
     if not releases:
-        return {"differential_privacy": False, "epsilon_used": 0.0, "epsilon_remaining": None,
-                "note": "no noisy release recorded for this period: k-anonymity only"}
-    return {"differential_privacy": True, "epsilon_used": float(used), "epsilon_budget": float(budget),
-            "epsilon_remaining": float(budget) - float(used), "releases": int(releases)}
+        return {
+            "differential_privacy": False,
+            "epsilon_used": 0.0,
+            "epsilon_remaining": None,
+            "note": "no noisy release recorded for this period: k-anonymity only",
+        }
+    return {
+        "differential_privacy": True,
+        "epsilon_used": float(used),
+        "epsilon_budget": float(budget),
+        "epsilon_remaining": float(budget) - float(used),
+        "releases": int(releases),
+    }
 
 
 class ComputeFirst(Protocol):
     """Stores the indicators of ``period`` and the ``period_types`` inside it when they are not
     (:func:`autoscope.pipelines.compute_first.ensure_stored`); True if it computed."""
 
-    def __call__(self, conn: duckdb.DuckDBPyConnection, period: Period, period_types: Sequence[str], *,
-                 k: int | None = None) -> bool: ...
+    def __call__(
+        self, conn: duckdb.DuckDBPyConnection, period: Period, period_types: Sequence[str], *, k: int | None = None
+    ) -> bool: ...
 
 
 def export_period(
-    data_dir: Path, period_label: str, fmt: str, out_dir: Path, *, token: str | None = None,
-    tables: list[str] | tuple[str, ...] = ("indicator_values",), k: int | None = None,
+    data_dir: Path,
+    period_label: str,
+    fmt: str,
+    out_dir: Path,
+    *,
+    token: str | None = None,
+    tables: list[str] | tuple[str, ...] = ("indicator_values",),
+    k: int | None = None,
     compute_first: ComputeFirst | None = None,
 ) -> ExportResult:
     """Export ``period_label`` from ``<data_dir>/warehouse.duckdb`` into ``out_dir``; audited.
@@ -258,8 +301,9 @@ def export_period(
     with open_warehouse(data_dir / "warehouse.duckdb", write=True) as conn:
         migrate(conn)
         audit_id = audit.new_audit_id()
-        common = dict(audit_id=audit_id, period=period.label, format=fmt, tables=tables,
-                      out_dir=str(out_dir.resolve()))  # where the files went, whatever the caller's cwd
+        common = dict(
+            audit_id=audit_id, period=period.label, format=fmt, tables=tables, out_dir=str(out_dir.resolve())
+        )  # where the files went, whatever the caller's cwd
         try:
             actor = audit.authorize(data_dir, token, "export")
         except audit.AccessDenied as exc:
@@ -270,15 +314,19 @@ def export_period(
             for table in tables:
                 check_table(conn, table)
             if out_dir.exists() and not out_dir.is_dir():
-                raise ExportError(f"--out {out_dir} is a file, not a directory: an export writes one file per "
-                                  "indicator plus manifest.json and manifest.sig, so give a new or empty directory")
+                raise ExportError(
+                    f"--out {out_dir} is a file, not a directory: an export writes one file per "
+                    "indicator plus manifest.json and manifest.sig, so give a new or empty directory"
+                )
             if out_dir.exists() and any(out_dir.iterdir()):
                 raise ExportError(f"{out_dir} is not empty: export into a new or empty directory")
             if compute_first is not None:
                 compute_first(conn, period, list(periods_within(period)), k=k)
             elif uncovered(conn, period, list(periods_within(period))):
-                raise PeriodUnavailable(f"refused: the indicators of {period.label} are not all stored "
-                                        "(`autoscope indicators` computes them)")
+                raise PeriodUnavailable(
+                    f"refused: the indicators of {period.label} are not all stored "
+                    "(`autoscope indicators` computes them)"
+                )
         except (ExportRefused, ExportError) as exc:
             audit.record(conn, outcome="refused", actor=actor, detail=str(exc), **common)
             raise
@@ -305,35 +353,67 @@ def export_period(
             part = values.filter(pl.col("indicator") == stored)
             name = f"{stored}.{ext}"
             write_frame(part, out_dir / name, fmt)
-            files.append({"path": name, "table": "indicator_values", "indicator": stored, "rows": part.height,
-                          "suppressed_rows": int(part["suppressed"].sum()),
-                          "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
+            files.append(
+                {
+                    "path": name,
+                    "table": "indicator_values",
+                    "indicator": stored,
+                    "rows": part.height,
+                    "suppressed_rows": int(part["suppressed"].sum()),
+                    "bytes": (out_dir / name).stat().st_size,
+                    "sha256": sha256_of(out_dir / name),
+                }
+            )
         for info in REGISTRY:
             stored = resolve(info, present)
-            indicators.append({
-                "indicator": stored or info.names[0], "title": info.title, "table1_row": info.table1_row,
-                "computed": stored is not None, "file": f"{stored}.{ext}" if stored else None,
-                "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()) if stored else [],
-                "definition": reader_definition(stored or info.names[0]),
-            })
+            indicators.append(
+                {
+                    "indicator": stored or info.names[0],
+                    "title": info.title,
+                    "table1_row": info.table1_row,
+                    "computed": stored is not None,
+                    "file": f"{stored}.{ext}" if stored else None,
+                    "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list())
+                    if stored
+                    else [],
+                    "definition": reader_definition(stored or info.names[0]),
+                }
+            )
         for stored in sorted(present - {n for n in known if n}):
-            indicators.append({"indicator": stored, "title": info_for(stored).title, "table1_row": None,
-                               "computed": True, "file": f"{stored}.{ext}",
-                               "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()),
-                               "definition": reader_definition(stored)})
+            indicators.append(
+                {
+                    "indicator": stored,
+                    "title": info_for(stored).title,
+                    "table1_row": None,
+                    "computed": True,
+                    "file": f"{stored}.{ext}",
+                    "metrics": sorted(values.filter(pl.col("indicator") == stored)["metric"].unique().to_list()),
+                    "definition": reader_definition(stored),
+                }
+            )
         for table, frame in sorted(others.items()):
             name = f"{table}.{ext}"
             write_frame(frame, out_dir / name, fmt)
-            files.append({"path": name, "table": table, "indicator": None, "rows": frame.height,
-                          "bytes": (out_dir / name).stat().st_size, "sha256": sha256_of(out_dir / name)})
+            files.append(
+                {
+                    "path": name,
+                    "table": table,
+                    "indicator": None,
+                    "rows": frame.height,
+                    "bytes": (out_dir / name).stat().st_size,
+                    "sha256": sha256_of(out_dir / name),
+                }
+            )
         k_values = sorted({int(x) for x in values["k"].to_list()}) if values is not None and values.height else []
         computed_at = values["computed_at"].max() if values is not None and values.height else None
         periods = period_coverage(conn, period, values)
         key, key_created = signing.load_or_create(data_dir)
 
         def listed(status: str) -> dict[str, list[str]]:
-            return {ptype: [p["period"] for p in periods if p["period_type"] == ptype and p["status"] == status]
-                    for ptype in periods_within(period)}
+            return {
+                ptype: [p["period"] for p in periods if p["period_type"] == ptype and p["status"] == status]
+                for ptype in periods_within(period)
+            }
 
         manifest = {
             "manifest_version": MANIFEST_VERSION,
@@ -353,29 +433,43 @@ def export_period(
                 "within the time Autoscope was collecting (from the first week with data to "
                 "indicators_computed_at) but recorded nothing; periods_not_covered fall outside it (before "
                 "collection began, or not begun when the indicators were computed), so nothing is known about "
-                "them. weeks_with_data counts the ISO weeks of a period with rows."),
+                "them. weeks_with_data counts the ISO weeks of a period with rows."
+            ),
             "format": fmt,
-            "privacy": {"k": k_values[0] if len(k_values) == 1 else k_values,
-                        "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",
-                        "suppression": SUPPRESSION_RULES,
-                        **epsilon_status(conn, period)},
+            "privacy": {
+                "k": k_values[0] if len(k_values) == 1 else k_values,
+                "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",
+                "suppression": SUPPRESSION_RULES,
+                **epsilon_status(conn, period),
+            },
             "source": "table indicator_values (long format: indicator, metric, period_type, period, cut, "
-                      "cut_value, value, n_events, n_actors, suppressed, k, computed_at, …)",
+            "cut_value, value, n_events, n_actors, suppressed, k, computed_at, …)",
             "table1": "CSET, When AI Builds AI (2025), Table 1: Signs of how automated AI R&D is "
-                      "progressing inside AI companies",
+            "progressing inside AI companies",
             "exported_by": {"who": actor.who, "token_id": actor.token_id},
-            "signature": {"file": signing.SIGNATURE_FILE, "algorithm": signing.ALGORITHM, "key_id": key.key_id,
-                          "signer": key.signer,
-                          "check": "autoscope export verify DIR --public-key release-public-key.pem"},
+            "signature": {
+                "file": signing.SIGNATURE_FILE,
+                "algorithm": signing.ALGORITHM,
+                "key_id": key.key_id,
+                "signer": key.signer,
+                "check": "autoscope export verify DIR --public-key release-public-key.pem",
+            },
             "files": files,
             "indicators": indicators,
         }
         manifest_path = out_dir / MANIFEST
         manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         signature = signing.sign_manifest(out_dir, key, MANIFEST)
-        audit.record(conn, outcome="ok", actor=actor, files=len(files),
-                     rows_exported=sum(f["rows"] for f in files), manifest_sha256=sha256_of(manifest_path),
-                     signer=key.key_id, **common)
+        audit.record(
+            conn,
+            outcome="ok",
+            actor=actor,
+            files=len(files),
+            rows_exported=sum(f["rows"] for f in files),
+            manifest_sha256=sha256_of(manifest_path),
+            signer=key.key_id,
+            **common,
+        )
     return ExportResult(out_dir, manifest, audit_id, signature, key_created)
 
 
@@ -393,8 +487,10 @@ def _entry_problem(entry: object, index: int) -> tuple[str | None, str | None]:
         return None, f"files[{index}]: no path"
     pure = PurePosixPath(name)
     if pure.is_absolute() or PureWindowsPath(name).is_absolute() or len(pure.parts) != 1 or name in (".", ".."):
-        return None, (f"{name}: refused: a manifest entry must name a file directly in the delivered directory "
-                      "(no absolute path, no '..', no subdirectory)")
+        return None, (
+            f"{name}: refused: a manifest entry must name a file directly in the delivered directory "
+            "(no absolute path, no '..', no subdirectory)"
+        )
     for field, kind in (("sha256", str), ("rows", int)):
         if not isinstance(entry.get(field), kind) or isinstance(entry.get(field), bool):
             return name, f"{name}: the manifest gives no {field} for it, so it cannot be checked"
@@ -412,8 +508,11 @@ def verify(out_dir: Path, public_key: Path | None = None) -> list[str]:
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists():
         return [f"no {MANIFEST} in {out_dir}"]
-    signature_problems = (signing.check_signature(out_dir, signing.read_public_key(public_key), MANIFEST)
-                          if public_key is not None else [])
+    signature_problems = (
+        signing.check_signature(out_dir, signing.read_public_key(public_key), MANIFEST)
+        if public_key is not None
+        else []
+    )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         entries = manifest["files"]
@@ -421,8 +520,10 @@ def verify(out_dir: Path, public_key: Path | None = None) -> list[str]:
     except (ValueError, KeyError, TypeError) as exc:
         return [*signature_problems, f"{MANIFEST} is not a valid manifest: {exc}"]
     if not isinstance(entries, list) or fmt not in FORMATS:
-        return [*signature_problems,
-                f"{MANIFEST} is not a valid manifest: 'files' must be a list and 'format' one of {', '.join(FORMATS)}"]
+        return [
+            *signature_problems,
+            f"{MANIFEST} is not a valid manifest: 'files' must be a list and 'format' one of {', '.join(FORMATS)}",
+        ]
     problems = list(signature_problems)
     if manifest.get("manifest_version") != MANIFEST_VERSION:
         problems.append(f"manifest_version {manifest.get('manifest_version')!r} is not {MANIFEST_VERSION}")
@@ -452,7 +553,8 @@ def verify(out_dir: Path, public_key: Path | None = None) -> list[str]:
             continue
         if rows != entry["rows"]:
             problems.append(f"{name}: {rows} rows, the manifest says {entry['rows']}")
-    extra = sorted(p.name for p in out_dir.iterdir()
-                   if p.name not in (MANIFEST, signing.SIGNATURE_FILE) and p.name not in listed)
+    extra = sorted(
+        p.name for p in out_dir.iterdir() if p.name not in (MANIFEST, signing.SIGNATURE_FILE) and p.name not in listed
+    )
     problems.extend(f"{name}: not in the manifest" for name in extra)
     return problems

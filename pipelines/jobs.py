@@ -37,14 +37,38 @@ from autoscope.pipelines.indicators.registry import REGISTRY
 from autoscope.pipelines.periods import PERIOD_TYPES, bounds, label, parent
 
 STORED_COLUMNS = [
-    "indicator", "metric", "period_type", "period", "cut", "cut_value",
-    "value", "n_events", "n_actors", "suppressed", "k", "computed_at",
-    "ci_low", "ci_high", "noise_scale", "note", "suppression_reason",
+    "indicator",
+    "metric",
+    "period_type",
+    "period",
+    "cut",
+    "cut_value",
+    "value",
+    "n_events",
+    "n_actors",
+    "suppressed",
+    "k",
+    "computed_at",
+    "ci_low",
+    "ci_high",
+    "noise_scale",
+    "note",
+    "suppression_reason",
 ]
 _SCHEMA = {
-    "indicator": pl.Utf8, "metric": pl.Utf8, "period_type": pl.Utf8, "period": pl.Utf8, "cut": pl.Utf8,
-    "cut_value": pl.Utf8, "value": pl.Float64, "n_events": pl.Int64, "n_actors": pl.Int64,
-    "ci_low": pl.Float64, "ci_high": pl.Float64, "noise_scale": pl.Float64, "note": pl.Utf8,
+    "indicator": pl.Utf8,
+    "metric": pl.Utf8,
+    "period_type": pl.Utf8,
+    "period": pl.Utf8,
+    "cut": pl.Utf8,
+    "cut_value": pl.Utf8,
+    "value": pl.Float64,
+    "n_events": pl.Int64,
+    "n_actors": pl.Int64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "noise_scale": pl.Float64,
+    "note": pl.Utf8,
     "suppression_reason": pl.Utf8,
 }
 #: seconds per phase of the last :func:`_compute` (the benchmark's profile)
@@ -65,8 +89,14 @@ class Computed:
     full_indicators: tuple[str, ...]
 
 
-def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: float | None,
-             history: pl.DataFrame | None = None, stored_replicates: dict | None = None) -> Computed:
+def _compute(
+    conn: duckdb.DuckDBPyConnection,
+    k: int,
+    scope: Scope,
+    epsilon: float | None,
+    history: pl.DataFrame | None = None,
+    stored_replicates: dict | None = None,
+) -> Computed:
     full = Scope(scope.period_types)
     frames, replicates, full_names = [], {}, []
     started = time.perf_counter()
@@ -82,8 +112,10 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
         with _timed(profile, f"{indicator.name} (in its thread)"):
             return indicator.compute(apart_conn, scope, k)
 
-    with ThreadPoolExecutor(max_workers=max(1, len(apart)), thread_name_prefix="indicator-apart") as pool, \
-            Facts(conn, scope) as facts:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, len(apart)), thread_name_prefix="indicator-apart") as pool,
+        Facts(conn, scope) as facts,
+    ):
         futures = [pool.submit(compute_apart, ind, c) for ind, c in zip(apart, apart_conns, strict=True)]
         for indicator in REGISTRY:
             this_scope = full if indicator.always_full else scope
@@ -121,7 +153,9 @@ def _compute(conn: duckdb.DuckDBPyConnection, k: int, scope: Scope, epsilon: flo
     all_reps = {**(stored_replicates or {}), **replicates}
     if epsilon is None and h50.height:
         doubling = time_horizon.doubling_times(h50, all_reps, time_horizon.actors_through(conn, scope.period_types))
-        derived.append(_normalize(doubling).with_columns(suppressed=pl.lit(False)) if doubling.height else released.clear())
+        derived.append(
+            _normalize(doubling).with_columns(suppressed=pl.lit(False)) if doubling.height else released.clear()
+        )
     released = pl.concat([released, *[d.select(released.columns) for d in derived if d.height]], how="vertical")
     if epsilon is not None:
         released = released.with_columns(n_actors=pl.lit(None, pl.Int64))
@@ -151,12 +185,18 @@ def release_shapes() -> pl.DataFrame:
 
 def _dp_cells(conn: duckdb.DuckDBPyConnection, cells: pl.DataFrame, scope: Scope, epsilon: float) -> pl.DataFrame:
     """Under DP: automation share from noisy parts, every other value withheld."""
-    noisy = [privacy.noisy_automation_share(conn, pt, None if scope.dirty is None else list(scope.wanted(pt)), epsilon)
-             for pt in scope.period_types]
+    noisy = [
+        privacy.noisy_automation_share(conn, pt, None if scope.dirty is None else list(scope.wanted(pt)), epsilon)
+        for pt in scope.period_types
+    ]
     noisy = [_normalize(f) for f in noisy if f.height]
     others = cells.filter(pl.col("indicator") != automation_share.NAME).with_columns(
-        value=pl.lit(None, pl.Float64), ci_low=pl.lit(None, pl.Float64), ci_high=pl.lit(None, pl.Float64),
-        n_events=pl.lit(None, pl.Int64), note=pl.lit(DP_WITHHELD))
+        value=pl.lit(None, pl.Float64),
+        ci_low=pl.lit(None, pl.Float64),
+        ci_high=pl.lit(None, pl.Float64),
+        n_events=pl.lit(None, pl.Int64),
+        note=pl.lit(DP_WITHHELD),
+    )
     # suppression needs true actor counts; withheld rows keep them until after it
     keep = cells.filter(pl.col("indicator") != automation_share.NAME).select([*CELL_KEY, "metric", "n_actors"])
     others = others.drop("n_actors").join(keep, on=[*CELL_KEY, "metric"], how="left").select(cells.columns)
@@ -164,7 +204,7 @@ def _dp_cells(conn: duckdb.DuckDBPyConnection, cells: pl.DataFrame, scope: Scope
 
 
 def _finish(frame: pl.DataFrame, k: int) -> pl.DataFrame:
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return (
         frame.with_columns(k=pl.lit(k, dtype=pl.Int32), computed_at=pl.lit(now))
         .select(STORED_COLUMNS)
@@ -173,7 +213,9 @@ def _finish(frame: pl.DataFrame, k: int) -> pl.DataFrame:
 
 
 def compute_indicators(
-    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
+    conn: duckdb.DuckDBPyConnection,
+    k: int | None = None,
+    period_types: Sequence[str] = PERIOD_TYPES,
     epsilon: float | None = None,
 ) -> pl.DataFrame:
     """Every indicator for every period of ``period_types`` and every cut, anonymized; nothing is
@@ -188,7 +230,9 @@ def compute_indicators(
 
 
 def _state(conn: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, set[int], set]:
-    row = conn.execute("SELECT max(ingested_through), list(DISTINCT k), list(DISTINCT epsilon) FROM indicator_periods").fetchall()[0]
+    row = conn.execute(
+        "SELECT max(ingested_through), list(DISTINCT k), list(DISTINCT epsilon) FROM indicator_periods"
+    ).fetchall()[0]
     return row[0], set(row[1] or []), set(row[2] or [])
 
 
@@ -201,10 +245,13 @@ def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[s
     parts = [f"SELECT x.occurred_at AS t FROM {table} x JOIN new USING (event_id)" for table in TABLE_BY_TYPE.values()]
     parts.append("SELECT k.occurred_at FROM reviews r JOIN new USING (event_id) JOIN tasks k USING (task_id)")
     parts.append("SELECT internal_at FROM model_deployments x JOIN new USING (event_id)")
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         WITH new AS (SELECT event_id FROM event_ids WHERE ingested_at > ?)
-        SELECT DISTINCT {q} FROM (SELECT DISTINCT t FROM ({' UNION ALL '.join(parts)}) WHERE t IS NOT NULL),
-             LATERAL (SELECT unnest([t, date_trunc('week', t) + INTERVAL 3 DAY]) AS d)""", [since]).fetchall()
+        SELECT DISTINCT {q} FROM (SELECT DISTINCT t FROM ({" UNION ALL ".join(parts)}) WHERE t IS NOT NULL),
+             LATERAL (SELECT unnest([t, date_trunc('week', t) + INTERVAL 3 DAY]) AS d)""",
+        [since],
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -223,7 +270,11 @@ def _scope_for_quarters(conn: duckdb.DuckDBPyConnection, quarters: set[str], per
             for pt in period_types:
                 lab = label(pt, day)
                 # a week belongs to the quarter of its month-by-Thursday (the suppression group)
-                top = lab if pt == "quarter" else (parent(pt, lab)[1] if pt == "month" else parent("month", parent(pt, lab)[1])[1])
+                top = (
+                    lab
+                    if pt == "quarter"
+                    else (parent(pt, lab)[1] if pt == "month" else parent("month", parent(pt, lab)[1])[1])
+                )
                 if top == qtr:
                     dirty[pt].add(lab)
             day += dt.timedelta(days=1)
@@ -233,10 +284,15 @@ def _scope_for_quarters(conn: duckdb.DuckDBPyConnection, quarters: set[str], per
 def _history(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, dict]:
     cursor = conn.cursor()
     try:
-        hist = pl.from_arrow(cursor.sql(
-            f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE indicator IN "
-            f"('{tasks_involved.NAME}', '{time_horizon.NAME}')").to_arrow_table())
-        reps = cursor.execute("SELECT period_type, period, cut, cut_value, log2_h50 FROM time_horizon_replicates").fetchall()
+        hist = pl.from_arrow(
+            cursor.sql(
+                f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE indicator IN "
+                f"('{tasks_involved.NAME}', '{time_horizon.NAME}')"
+            ).to_arrow_table()
+        )
+        reps = cursor.execute(
+            "SELECT period_type, period, cut, cut_value, log2_h50 FROM time_horizon_replicates"
+        ).fetchall()
     finally:
         cursor.close()
     import numpy as np
@@ -254,8 +310,12 @@ class RunResult:
 
 
 def run(
-    conn: duckdb.DuckDBPyConnection, k: int | None = None,
-    *, full: bool = False, epsilon: float | None = None, budget: float | None = None,
+    conn: duckdb.DuckDBPyConnection,
+    k: int | None = None,
+    *,
+    full: bool = False,
+    epsilon: float | None = None,
+    budget: float | None = None,
 ) -> RunResult:
     """Recompute what changed since the last run (or everything), anonymize and store.
 
@@ -277,17 +337,24 @@ def run(
     else:
         quarters = dirty_quarters(conn, last)
         if not quarters:
-            return RunResult(_finish(pl.DataFrame(schema=_SCHEMA).with_columns(suppressed=pl.lit(None, pl.Boolean)), k), False, {})
+            return RunResult(
+                _finish(pl.DataFrame(schema=_SCHEMA).with_columns(suppressed=pl.lit(None, pl.Boolean)), k), False, {}
+            )
         scope = _scope_for_quarters(conn, quarters, period_types)
         history, stored_reps = _history(conn)
     computed = _compute(conn, k, scope, epsilon, history, stored_reps)
     frame = _finish(computed.frame, k)
     # the periods recomputed from events (not the always-full indicators, not the doubling time,
     # which is re-derived for every period from stored fits)
-    periods = frame.filter(
-        pl.col("indicator").is_in([i.name for i in REGISTRY if not i.always_full])
-        & (pl.col("metric") != "doubling_time_days")
-    ).select(["period_type", "period"]).unique().sort(["period_type", "period"])
+    periods = (
+        frame.filter(
+            pl.col("indicator").is_in([i.name for i in REGISTRY if not i.always_full])
+            & (pl.col("metric") != "doubling_time_days")
+        )
+        .select(["period_type", "period"])
+        .unique()
+        .sort(["period_type", "period"])
+    )
     period_list = list(periods.iter_rows())
     ledger = None
     if epsilon is not None:
@@ -303,15 +370,29 @@ def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledge
     cursor = conn.cursor()
     try:
         cursor.register("new_cells", frame.to_arrow())
-        reps = pa.table({
-            "period_type": [key[0] for key in replicates], "period": [key[1] for key in replicates],
-            "cut": [key[2] for key in replicates], "cut_value": [key[3] for key in replicates],
-            "log2_h50": [list(map(float, v)) for v in replicates.values()],
-        }, schema=pa.schema([("period_type", pa.string()), ("period", pa.string()), ("cut", pa.string()),
-                             ("cut_value", pa.string()), ("log2_h50", pa.list_(pa.float64()))]))
+        reps = pa.table(
+            {
+                "period_type": [key[0] for key in replicates],
+                "period": [key[1] for key in replicates],
+                "cut": [key[2] for key in replicates],
+                "cut_value": [key[3] for key in replicates],
+                "log2_h50": [list(map(float, v)) for v in replicates.values()],
+            },
+            schema=pa.schema(
+                [
+                    ("period_type", pa.string()),
+                    ("period", pa.string()),
+                    ("cut", pa.string()),
+                    ("cut_value", pa.string()),
+                    ("log2_h50", pa.list_(pa.float64())),
+                ]
+            ),
+        )
         cursor.register("new_reps", reps)
-        marks = pa.table({"period_type": [p[0] for p in periods], "period": [p[1] for p in periods]},
-                         schema=pa.schema([("period_type", pa.string()), ("period", pa.string())]))
+        marks = pa.table(
+            {"period_type": [p[0] for p in periods], "period": [p[1] for p in periods]},
+            schema=pa.schema([("period_type", pa.string()), ("period", pa.string())]),
+        )
         cursor.register("new_marks", marks)
         types = ", ".join(f"'{pt}'" for pt in period_types)
         cursor.execute("BEGIN TRANSACTION")
@@ -332,12 +413,16 @@ def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledge
             cursor.execute("INSERT INTO time_horizon_replicates SELECT * FROM new_reps")
             cursor.execute("""DELETE FROM indicator_periods AS v USING new_marks AS n
                    WHERE v.period_type = n.period_type AND v.period = n.period""")
-            cursor.execute("INSERT INTO indicator_periods SELECT period_type, period, ?, ?, ?, now()::TIMESTAMP FROM new_marks",
-                           [high_water, k, epsilon])
+            cursor.execute(
+                "INSERT INTO indicator_periods SELECT period_type, period, ?, ?, ?, now()::TIMESTAMP FROM new_marks",
+                [high_water, k, epsilon],
+            )
             # the newest mark is the run's high-water mark even when no period row carries it
-            cursor.execute("UPDATE indicator_periods SET ingested_through = ?"
-                           " WHERE ingested_through IS NULL OR ingested_through < ?",
-                           [high_water, high_water]) if high_water is not None else None
+            cursor.execute(
+                "UPDATE indicator_periods SET ingested_through = ?"
+                " WHERE ingested_through IS NULL OR ingested_through < ?",
+                [high_water, high_water],
+            ) if high_water is not None else None
             if ledger is not None:
                 cursor.register("new_ledger", ledger.to_arrow())
                 cursor.execute("INSERT INTO dp_ledger SELECT * FROM new_ledger")
@@ -356,7 +441,9 @@ def store_indicators(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> in
 
 
 def run_indicators(
-    conn: duckdb.DuckDBPyConnection, k: int | None = None, period_types: Sequence[str] = PERIOD_TYPES,
+    conn: duckdb.DuckDBPyConnection,
+    k: int | None = None,
+    period_types: Sequence[str] = PERIOD_TYPES,
     **kwargs,
 ) -> pl.DataFrame:
     """Compute (incrementally), anonymize and store; returns every stored row of ``period_types``."""
@@ -364,8 +451,11 @@ def run_indicators(
     cursor = conn.cursor()
     try:
         types = ", ".join(f"'{pt}'" for pt in period_types)
-        return pl.from_arrow(cursor.sql(
-            f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE period_type IN ({types})"
-            " ORDER BY indicator, period_type, period, cut, cut_value, metric").to_arrow_table())
+        return pl.from_arrow(
+            cursor.sql(
+                f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE period_type IN ({types})"
+                " ORDER BY indicator, period_type, period, cut, cut_value, metric"
+            ).to_arrow_table()
+        )
     finally:
         cursor.close()

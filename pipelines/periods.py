@@ -92,8 +92,8 @@ def period_type_of(label_: str) -> str:
 
 def _utc_naive(now: dt.datetime | None) -> dt.datetime:
     if now is None:
-        return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    return now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+        return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
 
 
 def is_complete(period: str, now: dt.datetime | None = None) -> bool:
@@ -112,8 +112,9 @@ def periods_with_events(conn: Any, period_type: str) -> list[str]:
     return sorted(row[0] for row in conn.execute(f"SELECT DISTINCT period FROM ({union})").fetchall())
 
 
-def latest_complete_period(conn: Any, period_types: Sequence[str] = DEFAULT_ORDER,
-                           now: dt.datetime | None = None) -> str | None:
+def latest_complete_period(
+    conn: Any, period_types: Sequence[str] = DEFAULT_ORDER, now: dt.datetime | None = None
+) -> str | None:
     """The newest *complete* period that has events, trying ``period_types`` in order: the
     latest ended quarter with data, else the latest ended month, else week. None when no period
     with events has ended yet (everything is in the current one).

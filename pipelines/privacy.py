@@ -84,8 +84,10 @@ Span = tuple[dt.datetime, dt.datetime, float]  # [start, end) and the ε spent o
 
 
 def _ledger(conn: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> list[Span]:
-    return conn.execute("SELECT period_start, period_end, epsilon FROM dp_ledger WHERE period_start < ? AND period_end > ?",
-                        [end, start]).fetchall()
+    return conn.execute(
+        "SELECT period_start, period_end, epsilon FROM dp_ledger WHERE period_start < ? AND period_end > ?",
+        [end, start],
+    ).fetchall()
 
 
 def _peak(spans: list[Span], start: dt.datetime, end: dt.datetime) -> tuple[float, dt.datetime]:
@@ -110,39 +112,59 @@ def require_dp(conn: duckdb.DuckDBPyConnection, epsilon: float | None) -> None:
     if epsilon is None and budget_in_force(conn) is not None:
         raise BudgetExceeded(
             "this warehouse releases under differential privacy (its ε ledger holds releases): an exact "
-            "release beside them would undo the noise; pass --epsilon")
+            "release beside them would undo the noise; pass --epsilon"
+        )
 
 
-def check_budget(conn: duckdb.DuckDBPyConnection, periods: list[tuple[str, str]], epsilon: float, budget: float) -> None:
+def check_budget(
+    conn: duckdb.DuckDBPyConnection, periods: list[tuple[str, str]], epsilon: float, budget: float
+) -> None:
     """Refuse (:class:`BudgetExceeded`) when releasing ``periods`` at ``epsilon`` each would take
     the ε spent on some instant's events past the budget (module docstring), or when ``budget``
     is larger than the one in force."""
     in_force = budget_in_force(conn)
     if in_force is not None and budget > in_force + 1e-12:
-        raise BudgetExceeded(f"the ε budget is {in_force:g} (set by the first DP release); it can be lowered, "
-                             f"not raised to {budget:g}; nothing was released")
+        raise BudgetExceeded(
+            f"the ε budget is {in_force:g} (set by the first DP release); it can be lowered, "
+            f"not raised to {budget:g}; nothing was released"
+        )
     release = [(*bounds(pt, p), epsilon) for pt, p in periods]
     for pt, p in periods:
         start, end = bounds(pt, p)
-        total, instant = _peak(_ledger(conn, start, end) + [r for r in release if r[0] < end and r[1] > start],
-                               start, end)
+        total, instant = _peak(
+            _ledger(conn, start, end) + [r for r in release if r[0] < end and r[1] > start], start, end
+        )
         if total > budget + 1e-12:
             raise BudgetExceeded(
                 f"releasing {pt} {p} would spend ε = {total:g} on the events of {instant:%Y-%m-%d} "
-                f"(budget {budget:g}); nothing was released")
+                f"(budget {budget:g}); nothing was released"
+            )
 
 
 def ledger_rows(periods: list[tuple[str, str]], epsilon: float, budget: float, indicators: str) -> pl.DataFrame:
     release = str(uuid.uuid4())
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [(release, now, pt, p, *bounds(pt, p), epsilon, budget, indicators) for pt, p in periods]
-    return pl.DataFrame(rows, schema={"release_id": pl.Utf8, "released_at": pl.Datetime("us"), "period_type": pl.Utf8,
-                                      "period": pl.Utf8, "period_start": pl.Datetime("us"), "period_end": pl.Datetime("us"),
-                                      "epsilon": pl.Float64, "budget": pl.Float64, "indicators": pl.Utf8}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "release_id": pl.Utf8,
+            "released_at": pl.Datetime("us"),
+            "period_type": pl.Utf8,
+            "period": pl.Utf8,
+            "period_start": pl.Datetime("us"),
+            "period_end": pl.Datetime("us"),
+            "epsilon": pl.Float64,
+            "budget": pl.Float64,
+            "indicators": pl.Utf8,
+        },
+        orient="row",
+    )
 
 
-def noisy_automation_share(conn: duckdb.DuckDBPyConnection, period_type: str, periods: list[str] | None,
-                           epsilon: float) -> pl.DataFrame:
+def noisy_automation_share(
+    conn: duckdb.DuckDBPyConnection, period_type: str, periods: list[str] | None, epsilon: float
+) -> pl.DataFrame:
     """The automation-share cells of ``period_type`` under ε-DP per period (see module doc)."""
     label = period_sql(period_type)
     where = "TRUE" if periods is None else f"{label} IN ({', '.join(repr(p) for p in periods) or 'NULL'})"
@@ -155,7 +177,7 @@ def noisy_automation_share(conn: duckdb.DuckDBPyConnection, period_type: str, pe
                    row_number() OVER (PARTITION BY actor, {label} ORDER BY hash(event_id)) AS rn
             FROM tasks WHERE ({where}) AND executor <> 'unknown'  -- unknown: in no share
         )
-        SELECT period, {cut_name} AS cut, CAST(COALESCE({', '.join(CUTS)}, 'all') AS VARCHAR) AS cut_value,
+        SELECT period, {cut_name} AS cut, CAST(COALESCE({", ".join(CUTS)}, 'all') AS VARCHAR) AS cut_value,
                count(DISTINCT actor) AS n_actors, count(*) AS n,
                count(*) FILTER (WHERE executor = 'ai') AS ai,
                count(*) FILTER (WHERE executor = 'mixed') AS mixed,
@@ -191,14 +213,21 @@ def noisy_automation_share(conn: duckdb.DuckDBPyConnection, period_type: str, pe
         return np.clip(num / np.maximum(den, 1e-9), 0.0, 1.0)
 
     metrics = {
-        "ai_share": share(noisy["ai"], n), "mixed_share": share(noisy["mixed"], n),
-        "human_share": share(noisy["human"], n), "time_weighted_ai_share": share(noisy["tw_num"], noisy["tw_den"]),
+        "ai_share": share(noisy["ai"], n),
+        "mixed_share": share(noisy["mixed"], n),
+        "human_share": share(noisy["human"], n),
+        "time_weighted_ai_share": share(noisy["tw_num"], noisy["tw_den"]),
     }
     frames = [
         wide.select(["period", "cut", "cut_value", "n_actors"]).with_columns(
-            indicator=pl.lit("automation_share"), metric=pl.lit(m), period_type=pl.lit(period_type),
-            value=pl.Series(v), n_events=pl.Series(np.round(noisy["n"]).astype(np.int64)),
-            noise_scale=pl.lit(scale_n), note=pl.lit(f"ε-DP (ε = {epsilon:g} for the period)"),
-        ) for m, v in metrics.items()
+            indicator=pl.lit("automation_share"),
+            metric=pl.lit(m),
+            period_type=pl.lit(period_type),
+            value=pl.Series(v),
+            n_events=pl.Series(np.round(noisy["n"]).astype(np.int64)),
+            noise_scale=pl.lit(scale_n),
+            note=pl.lit(f"ε-DP (ε = {epsilon:g} for the period)"),
+        )
+        for m, v in metrics.items()
     ]
     return pl.concat(frames).with_columns(n_actors=pl.col("n_actors").cast(pl.Int64))

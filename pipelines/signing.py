@@ -74,8 +74,7 @@ def _keys_dir(data_dir: Path) -> Path:
 
 def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, never overwritten
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
@@ -101,8 +100,9 @@ def create(data_dir: Path) -> ReleaseKey:
     """Create the release key; refused (:class:`ReleaseKeyError`) when one exists."""
     path = _keys_dir(data_dir) / KEY_FILE
     if path.exists():
-        raise ReleaseKeyError(f"a release key already exists ({load(data_dir).key_id}); "
-                              "`autoscope key release-rotate` replaces it")
+        raise ReleaseKeyError(
+            f"a release key already exists ({load(data_dir).key_id}); `autoscope key release-rotate` replaces it"
+        )
     _write_private(path, Ed25519PrivateKey.generate())
     return ReleaseKey(_read_private(path), path)
 
@@ -177,13 +177,17 @@ def check_signature(out_dir: Path, public: Ed25519PublicKey, manifest_name: str 
     expected = key_id_of(public)
     problems = []
     if record.get("key_id") != expected:
-        problems.append(f"{SIGNATURE_FILE}: says it was signed by key {record.get('key_id')!r}, "
-                        f"but the public key given is {expected}")
+        problems.append(
+            f"{SIGNATURE_FILE}: says it was signed by key {record.get('key_id')!r}, "
+            f"but the public key given is {expected}"
+        )
     try:
         public.verify(signature, (Path(out_dir) / manifest_name).read_bytes())
     except InvalidSignature:
-        problems.append(f"{manifest_name}: the signature does not match it under key {expected}: the manifest "
-                        "was changed after it was signed, or another key signed it")
+        problems.append(
+            f"{manifest_name}: the signature does not match it under key {expected}: the manifest "
+            "was changed after it was signed, or another key signed it"
+        )
     except FileNotFoundError:
         problems.append(f"{manifest_name}: missing")
     return problems

@@ -16,8 +16,14 @@ from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 # count tests/sizes.py scales, and the examples are the same every run (derandomize), so a CI
 # verdict depends on the change, not on the draw. ``--hypothesis-profile=full`` selects the full
 # size, which explores afresh each run.
-settings.register_profile("ci", max_examples=10, deadline=None, print_blob=True, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    max_examples=10,
+    deadline=None,
+    print_blob=True,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile("full", max_examples=100, deadline=None, print_blob=True)
 settings.load_profile("ci")  # before hypothesis's pytest plugin applies --hypothesis-profile
 

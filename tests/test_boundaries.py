@@ -24,8 +24,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: folder → the room it is
-ROOMS = {"core": "core", "agents": "agents", "collector": "collector", "warehouse": "warehouse",
-         "pipelines": "pipelines", "autoscope": "roof"}
+ROOMS = {
+    "core": "core",
+    "agents": "agents",
+    "collector": "collector",
+    "warehouse": "warehouse",
+    "pipelines": "pipelines",
+    "autoscope": "roof",
+}
 #: room → the rooms it may import (itself included)
 MAY_IMPORT: dict[str, set[str]] = {
     "core": {"core"},

@@ -17,7 +17,9 @@ import pytest
 from autoscope.cli import build_parser, main
 
 
-def leaf_commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+def leaf_commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
     """Every command path of the tree and its parser (a new subcommand is covered automatically)."""
     children = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
     if path:
@@ -50,9 +52,31 @@ CASES = [args for path, parser in ALL_COMMANDS for args in bad_argument_lists(pa
 
 def test_the_tree_is_enumerated() -> None:
     names = {" ".join(path) for path, _ in ALL_COMMANDS}
-    assert {"up", "collect", "ingest", "demo", "indicators", "status", "report", "dashboard", "export", "audit",
-            "emit", "run", "token create", "token list", "token revoke", "quarantine list", "quarantine show",
-            "quarantine replay", "key id", "key rotate", "git scan", "git install-hook", "git post-commit"} <= names
+    assert {
+        "up",
+        "collect",
+        "ingest",
+        "demo",
+        "indicators",
+        "status",
+        "report",
+        "dashboard",
+        "export",
+        "audit",
+        "emit",
+        "run",
+        "token create",
+        "token list",
+        "token revoke",
+        "quarantine list",
+        "quarantine show",
+        "quarantine replay",
+        "key id",
+        "key rotate",
+        "git scan",
+        "git install-hook",
+        "git post-commit",
+    } <= names
     assert len(CASES) > 2 * len(ALL_COMMANDS)
 
 
@@ -70,47 +94,57 @@ def _one_line_refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> st
 
 
 @pytest.mark.parametrize("argv", CASES, ids=[" ".join(c) for c in CASES])
-def test_every_subcommand_refuses_bad_arguments_in_one_line(argv: list[str], tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    line = _one_line_refusal([*argv, "--data-dir", str(tmp_path / "none")] if argv[0] not in ("emit", "run")
-                             else argv, capsys)
+def test_every_subcommand_refuses_bad_arguments_in_one_line(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _one_line_refusal(
+        [*argv, "--data-dir", str(tmp_path / "none")] if argv[0] not in ("emit", "run") else argv, capsys
+    )
     assert line.startswith("autoscope")
     assert not (tmp_path / "none").exists()
 
 
-@pytest.mark.parametrize("argv, names", [
-    (["indicators", "--k", "3"], "--k"),
-    (["report", "--k", "4"], "--k"),
-    (["export", "--k", "1", "--format", "csv", "--out", "x"], "--k"),
-    (["dashboard", "--k", "0"], "--k"),
-    (["up", "--port", "70000"], "--port"),
-    (["up", "--grpc-port", "x"], "--grpc-port"),
-    (["token"], "create|list|revoke"),
-    (["key"], "id|rotate"),
-    (["run", "--designed-by", "ai"], "--accelerators"),
-    (["export", "verify"], "verify"),
-    (["indicators", "--epsilon", "-1"], "--epsilon"),
-    (["indicators", "--wait", "nan"], "--wait"),
-    (["audit", "--limit", "-1"], "--limit"),
-    (["demo", "--weeks", "0"], "--weeks"),
-    (["report", "--period", "Q3-2026"], "--period"),
-])
-def test_value_errors_name_the_argument(argv: list[str], names: str, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv, names",
+    [
+        (["indicators", "--k", "3"], "--k"),
+        (["report", "--k", "4"], "--k"),
+        (["export", "--k", "1", "--format", "csv", "--out", "x"], "--k"),
+        (["dashboard", "--k", "0"], "--k"),
+        (["up", "--port", "70000"], "--port"),
+        (["up", "--grpc-port", "x"], "--grpc-port"),
+        (["token"], "create|list|revoke"),
+        (["key"], "id|rotate"),
+        (["run", "--designed-by", "ai"], "--accelerators"),
+        (["export", "verify"], "verify"),
+        (["indicators", "--epsilon", "-1"], "--epsilon"),
+        (["indicators", "--wait", "nan"], "--wait"),
+        (["audit", "--limit", "-1"], "--limit"),
+        (["demo", "--weeks", "0"], "--weeks"),
+        (["report", "--period", "Q3-2026"], "--period"),
+    ],
+)
+def test_value_errors_name_the_argument(
+    argv: list[str], names: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     line = _one_line_refusal([*argv, "--data-dir", str(tmp_path)], capsys)
     assert names in line
 
 
-def test_a_k_below_5_from_the_environment_is_refused_naming_the_variable(tmp_path: Path, capsys,
-                                                                        monkeypatch) -> None:
+def test_a_k_below_5_from_the_environment_is_refused_naming_the_variable(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("AUTOSCOPE_K", "3")
     line = _one_line_refusal(["indicators", "--data-dir", str(tmp_path)], capsys)
     assert "$AUTOSCOPE_K" in line and "at least 5" in line
 
 
 def test_the_installed_command_refuses_in_one_line_too(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "autoscope.cli", "indicators", "--k", "3"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "indicators", "--k", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "k must be at least 5" in done.stderr
 
@@ -127,8 +161,11 @@ def test_global_options_before_or_after_the_subcommand(where: str, data_dir: Pat
     capsys.readouterr()
     for command in (["key", "id"], ["token", "list"], ["quarantine", "list"]):
         option = ["--data-dir", str(data_dir)]
-        argv = {"before": [*option, *command], "between": [command[0], *option, command[1]],
-                "after": [*command, *option]}[where]
+        argv = {
+            "before": [*option, *command],
+            "between": [command[0], *option, command[1]],
+            "after": [*command, *option],
+        }[where]
         assert main(argv) == 0, argv
     out = capsys.readouterr().out.splitlines()
     key_id = (data_dir / "keys" / "pseudonym.key").exists() and out[0]
@@ -145,11 +182,21 @@ def test_key_id_on_a_missing_data_dir_is_an_error_and_makes_nothing(tmp_path: Pa
     assert not missing.exists()
 
 
-@pytest.mark.parametrize("argv", [
-    ["key", "id"], ["token", "list"], ["token", "revoke", "abc"], ["quarantine", "list"],
-    ["quarantine", "show", "--all"], ["indicators"], ["report"], ["export", "--format", "csv", "--out", "x"],
-    ["audit"], ["status"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["key", "id"],
+        ["token", "list"],
+        ["token", "revoke", "abc"],
+        ["quarantine", "list"],
+        ["quarantine", "show", "--all"],
+        ["indicators"],
+        ["report"],
+        ["export", "--format", "csv", "--out", "x"],
+        ["audit"],
+        ["status"],
+    ],
+)
 def test_reading_commands_make_no_data_dir(argv: list[str], tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv("AUTOSCOPE_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("AUTOSCOPE_PSEUDONYM_KEY_FILE", raising=False)
@@ -175,10 +222,12 @@ def _listening() -> socket.socket:
     return sock
 
 
-@pytest.mark.parametrize("command, flag", [("up", "--port"), ("up", "--grpc-port"), ("collect", "--port"),
-                                           ("dashboard", "--port")])
-def test_a_taken_port_is_an_error_naming_the_port_and_the_flag(command: str, flag: str, tmp_path: Path,
-                                                               capsys, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "command, flag", [("up", "--port"), ("up", "--grpc-port"), ("collect", "--port"), ("dashboard", "--port")]
+)
+def test_a_taken_port_is_an_error_naming_the_port_and_the_flag(
+    command: str, flag: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
     taken = _listening()
     port = taken.getsockname()[1]
     try:
@@ -200,11 +249,20 @@ def _quarantine_entries(data_dir: Path, ids: list[str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "quarantine-2026-12-01.jsonl", "w", encoding="utf-8") as handle:
         for entry_id in ids:  # noqa: FURB122 - one JSON document a line, as the collector writes them
-            handle.write(json.dumps({
-                "id": entry_id, "received_at": "2026-12-01T10:00:00+00:00", "sender": "tool-with-a-long-name",
-                "source": "native", "field": "$.human_minutes",
-                "reason": "Expected `float`, got `str` - a reason long enough to need wrapping in a table",
-                "payload": {"event": {"type": "task"}}}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "id": entry_id,
+                        "received_at": "2026-12-01T10:00:00+00:00",
+                        "sender": "tool-with-a-long-name",
+                        "source": "native",
+                        "field": "$.human_minutes",
+                        "reason": "Expected `float`, got `str` - a reason long enough to need wrapping in a table",
+                        "payload": {"event": {"type": "task"}},
+                    }
+                )
+                + "\n"
+            )
 
 
 def test_quarantine_list_never_cuts_ids_and_show_takes_a_prefix(data_dir: Path, capsys, monkeypatch) -> None:
@@ -231,8 +289,14 @@ def test_every_command_is_handled_in_its_room() -> None:
     ``module:function`` in the room that does its work (imported only when it runs)."""
     import importlib
 
-    rooms = ("autoscope.agents.", "autoscope.collector.", "autoscope.warehouse.", "autoscope.pipelines.",
-             "autoscope.commands", "autoscope.status")
+    rooms = (
+        "autoscope.agents.",
+        "autoscope.collector.",
+        "autoscope.warehouse.",
+        "autoscope.pipelines.",
+        "autoscope.commands",
+        "autoscope.status",
+    )
     for path, parser in ALL_COMMANDS:
         if any(isinstance(a, argparse._SubParsersAction) for a in parser._actions):
             continue  # not a leaf: its subcommands are checked

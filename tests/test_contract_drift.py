@@ -30,7 +30,9 @@ TYPE_FIELDS = [(type_, field) for type_, fields in contract.EVENTS.items() for f
 def columns(conn: duckdb.DuckDBPyConnection, table: str) -> dict[str, tuple[str, bool]]:
     rows = conn.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
-        " WHERE table_schema = 'main' AND table_name = ?", [table]).fetchall()
+        " WHERE table_schema = 'main' AND table_name = ?",
+        [table],
+    ).fetchall()
     return {name: (data_type, nullable == "YES") for name, data_type, nullable in rows}
 
 

@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from autoscope.demo import DemoResult, run_demo
 from autoscope.core.kafka_settings import KafkaSettings
+from autoscope.demo import DemoResult, run_demo
 from autoscope.simulation import LabPlan
 
 pytestmark = pytest.mark.integration
@@ -120,8 +120,11 @@ def test_demo_chain_matches_the_plan_and_reruns_idempotently(kafka: KafkaSetting
     # what stays visible: every lab-wide cell, and most large teams' automation share each week
     assert all(not stored[key][2] for key in expected if key[2] == "all")
     for week in {week for _, week, _ in expected}:
-        shown = [team for (m, w, team), (_, _, hidden) in stored.items()
-                 if m == "ai_share" and w == week and team != "all" and not hidden]
+        shown = [
+            team
+            for (m, w, team), (_, _, hidden) in stored.items()
+            if m == "ai_share" and w == week and team != "all" and not hidden
+        ]
         assert len(shown) >= 2, (week, shown)
     assert checked >= 6 * 8 * 2, checked
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 # A GenAI-instrumented agent: nothing Autoscope-specific, the SDK's OTLP exporter configured
 # by the environment alone (endpoint, protocol, resource attributes).
-AGENT = textwrap.dedent('''
+AGENT = textwrap.dedent("""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -42,7 +42,7 @@ AGENT = textwrap.dedent('''
             }):
                 pass
     provider.shutdown()
-''')
+""")
 
 
 def test_env_configured_agent_shows_in_indicators(kafka: KafkaSettings, tmp_path: Path) -> None:
@@ -75,7 +75,8 @@ def test_env_configured_agent_shows_in_indicators(kafka: KafkaSettings, tmp_path
             cursor.close()
     assert tools == [("research-agent", "evals", "ai")]
     assert tokens == (10_000, 1_000), "usage counted once: the agent span's own usage is not spent again"
-    lab = frame.filter((frame["indicator"] == "automation_share") & (frame["metric"] == "ai_share")
-                       & (frame["cut"] == "lab"))
+    lab = frame.filter(
+        (frame["indicator"] == "automation_share") & (frame["metric"] == "ai_share") & (frame["cut"] == "lab")
+    )
     assert sorted(lab["period_type"]) == ["month", "quarter", "week"]  # one cell of each: all in one week
     assert lab["value"].to_list() == [1.0] * 3 and lab["n_actors"].to_list() == [5] * 3

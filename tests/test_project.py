@@ -9,9 +9,14 @@ from pathlib import Path
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDER_OF = {"autoscope": "autoscope", "autoscope.core": "core", "autoscope.agents": "agents",
-             "autoscope.collector": "collector", "autoscope.warehouse": "warehouse",
-             "autoscope.pipelines": "pipelines"}
+FOLDER_OF = {
+    "autoscope": "autoscope",
+    "autoscope.core": "core",
+    "autoscope.agents": "agents",
+    "autoscope.collector": "collector",
+    "autoscope.warehouse": "warehouse",
+    "autoscope.pipelines": "pipelines",
+}
 
 
 def readme_commands() -> list[str]:

@@ -34,21 +34,32 @@ def attrs(values: dict[str, str]) -> list[dict[str, object]]:
 
 
 def agent_span(span_id: str, person: str) -> dict[str, object]:
-    return {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": span_id, "name": "invoke_agent helper",
-            "startTimeUnixNano": "1790000000000000000", "endTimeUnixNano": "1790000009000000000",
-            "attributes": attrs({"gen_ai.operation.name": "invoke_agent", "lab.person": person,
-                                 "user.email": "someone.else@lab.example"})}
+    return {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": span_id,
+        "name": "invoke_agent helper",
+        "startTimeUnixNano": "1790000000000000000",
+        "endTimeUnixNano": "1790000009000000000",
+        "attributes": attrs(
+            {"gen_ai.operation.name": "invoke_agent", "lab.person": person, "user.email": "someone.else@lab.example"}
+        ),
+    }
 
 
 def test_the_configured_identity_attributes_are_used(kafka: KafkaSettings, tmp_path: Path) -> None:
     config = tmp_path / "autoscope.toml"
     config.write_text(CONFIG)
-    settings = ServiceSettings(data_dir=tmp_path / "data", port=0, grpc_port=None, kafka=kafka,
-                               otlp=load_otlp_settings(config))
-    body = {"resourceSpans": [{
-        "resource": {"attributes": attrs({"service.name": "helper-agent", "lab.group": "alignment"})},
-        "scopeSpans": [{"spans": [agent_span(f"{i:016x}", f"person-{i % 5}") for i in range(1, 11)]}],
-    }]}
+    settings = ServiceSettings(
+        data_dir=tmp_path / "data", port=0, grpc_port=None, kafka=kafka, otlp=load_otlp_settings(config)
+    )
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": attrs({"service.name": "helper-agent", "lab.group": "alignment"})},
+                "scopeSpans": [{"spans": [agent_span(f"{i:016x}", f"person-{i % 5}") for i in range(1, 11)]}],
+            }
+        ]
+    }
     with Service(settings).start() as service:
         answer = httpx.post(f"{service.endpoint}/v1/traces", json=body, timeout=10)
         assert answer.status_code == 200, answer.text
@@ -64,7 +75,9 @@ def test_the_configured_identity_attributes_are_used(kafka: KafkaSettings, tmp_p
     assert {minutes for _, _, minutes in rows} == {42.0}
 
 
-def test_a_bad_setting_names_the_key_and_stops_the_collector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_setting_names_the_key_and_stops_the_collector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "autoscope.toml"
     config.write_text('[otlp.identity]\nactor_attribute = ["user.id"]\n')
     with pytest.raises(ConfigError, match="actor_attribute"):

@@ -35,13 +35,18 @@ def refresh_turn_tasks(conn: duckdb.DuckDBPyConnection, view: str) -> int:
     """Re-derive the tasks of every session that has a fact among the events in ``view`` (a
     registered table of the batch's event ids, column ``event_id``); returns the tasks written.
     Call inside the batch's transaction, after the facts are inserted."""
-    sessions = [row[0] for row in conn.execute(
-        "SELECT DISTINCT session_id FROM agent_turn_facts"
-        f" WHERE event_id IN (SELECT event_id FROM {view})").fetchall()]
+    sessions = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT DISTINCT session_id FROM agent_turn_facts WHERE event_id IN (SELECT event_id FROM {view})"
+        ).fetchall()
+    ]
     if not sessions:
         return 0
     conn.execute(
         "DELETE FROM tasks WHERE event_id IN (SELECT 'turn:' || turn_id FROM agent_turn_facts"
-        " WHERE list_contains(?, session_id) AND turn_id IS NOT NULL)", [sessions])
+        " WHERE list_contains(?, session_id) AND turn_id IS NOT NULL)",
+        [sessions],
+    )
     written = conn.execute(f"INSERT INTO tasks BY NAME {_TASK_FROM_TURN}", [sessions]).fetchall()[0][0]
     return int(written)

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -48,9 +48,7 @@ TABLE_BY_TYPE: dict[str, str] = {
 }
 
 #: columns filled from somewhere other than the field of the same name (the split ``source``).
-_RENAMED: dict[str, str] = {
-    column: path for column, path in contract.ENVELOPE_COLUMNS.items() if column != path
-}
+_RENAMED: dict[str, str] = {column: path for column, path in contract.ENVELOPE_COLUMNS.items() if column != path}
 #: Struct fields that are not stored in the type tables (type is the table, source is split).
 _NOT_STORED = {"type", "schema_version", "source"}
 
@@ -88,7 +86,9 @@ _JSON_TYPES: dict[str, tuple[Any, str]] = {
 #: refuse an event the contract accepts.
 _DEFAULTS: dict[tuple[str, str], str] = {
     (event_type, field.name): f"coalesce({{}}, j.{field.default_from})"
-    for event_type, fields in contract.EVENTS.items() for field in fields if field.default_from
+    for event_type, fields in contract.EVENTS.items()
+    for field in fields
+    if field.default_from
 }
 
 
@@ -110,14 +110,13 @@ class TableLayout:
         return (
             f"INSERT INTO {self.table} BY NAME SELECT {', '.join(self.json_columns)}"
             f" FROM (SELECT from_json(v, '{self.json_structure}') AS j FROM {view}"
-            f" WHERE starts_with(v, '{{\"type\":\"{self.event_type}\",'))"
+            f' WHERE starts_with(v, \'{{"type":"{self.event_type}",\'))'
         )
 
     def build(self, events: Sequence[structs.Envelope]) -> pa.Table:
         """The rows of ``events`` (all of this type) as one Arrow table."""
         arrays = [
-            pa.array(list(map(getter, events)), type=field.type)
-            for getter, field in zip(self.getters, self.schema)
+            pa.array(list(map(getter, events)), type=field.type) for getter, field in zip(self.getters, self.schema)
         ]
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
@@ -167,7 +166,11 @@ def table_layouts(conn: duckdb.DuckDBPyConnection) -> dict[str, TableLayout]:
             value = _DEFAULTS.get((event_type, column), "{}").format(value)
             selects.append(f'{value} AS "{column}"')
         layouts[event_type] = TableLayout(
-            event_type, table, pa.schema(fields), tuple(getters),
-            json.dumps(structure, separators=(",", ":")), tuple(selects),
+            event_type,
+            table,
+            pa.schema(fields),
+            tuple(getters),
+            json.dumps(structure, separators=(",", ":")),
+            tuple(selects),
         )
     return layouts

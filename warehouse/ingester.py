@@ -238,9 +238,7 @@ class Ingester:
         self._finish()
         return self.stats
 
-    def run_until(
-        self, until: int | Callable[["Ingester"], bool], timeout: float = 30.0
-    ) -> bool:
+    def run_until(self, until: int | Callable[[Ingester], bool], timeout: float = 30.0) -> bool:
         """Ingest until ``until`` holds, or ``timeout`` seconds pass; returns whether it held.
 
         ``until`` is a predicate on this Ingester, or a number of events: ``stats.ingested``
@@ -309,7 +307,7 @@ class Ingester:
         self._db.close()
         self._turns.release()
 
-    def __enter__(self) -> "Ingester":
+    def __enter__(self) -> Ingester:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -345,9 +343,7 @@ class Ingester:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
                 return
-            more = self._consumer.poll(
-                timeout_ms=min(50, remaining_ms), max_records=self.gather_records - count
-            )
+            more = self._consumer.poll(timeout_ms=min(50, remaining_ms), max_records=self.gather_records - count)
             if not more:
                 return
             contiguous = True
@@ -388,15 +384,16 @@ class Ingester:
             prepared = self._writer.prepare(records) if records else None
         if prepared is not None and replaced:
             # store the events anyway; the position goes back to 0
-            prepared = dataclasses.replace(prepared, offsets={
-                tp: StoredOffset(0, None) if tp in replaced else position
-                for tp, position in prepared.offsets.items()
-            })
+            prepared = dataclasses.replace(
+                prepared,
+                offsets={
+                    tp: StoredOffset(0, None) if tp in replaced else position
+                    for tp, position in prepared.offsets.items()
+                },
+            )
         return prepared
 
-    def _check_logs(
-        self, checks: list[tuple[TopicPartition, StoredOffset]]
-    ) -> dict[TopicPartition, bool | None]:
+    def _check_logs(self, checks: list[tuple[TopicPartition, StoredOffset]]) -> dict[TopicPartition, bool | None]:
         """Whether each partition's log still holds the record before its position (None:
         the broker does not answer). Runs in the helper thread; touches no ingester state."""
         results: dict[TopicPartition, bool | None] = {}
@@ -443,7 +440,9 @@ class Ingester:
             )
         log.debug(
             "committed batch: %d new, %d duplicates, %d rejected; next offsets %s",
-            result.ingested, result.duplicates, result.rejected,
+            result.ingested,
+            result.duplicates,
+            result.rejected,
             " ".join(f"{tp.topic}/{tp.partition}={o.next_offset}" for tp, o in result.offsets.items()),
         )
         if self.commit_to_kafka and commit_to_kafka:
@@ -488,7 +487,9 @@ class Ingester:
         assert state.stored is not None
         log.warning(
             "%s: the log no longer holds the record before offset %d (topic recreated?);"
-            " reading it again from the beginning", tp, state.stored.next_offset,
+            " reading it again from the beginning",
+            tp,
+            state.stored.next_offset,
         )
         state.stored = None
         self._consumer.seek_to_beginning(tp)
@@ -560,12 +561,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, host:port[,…]")
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="events topic (default: %(default)s)")
     parser.add_argument("--db", required=True, type=Path, help="the warehouse DuckDB file")
-    parser.add_argument("--group", default=None, help="consumer group (default: $AUTOSCOPE_KAFKA_GROUP or autoscope-warehouse)")
+    parser.add_argument(
+        "--group", default=None, help="consumer group (default: $AUTOSCOPE_KAFKA_GROUP or autoscope-warehouse)"
+    )
     parser.add_argument(
         "--max-records", type=int, default=2000, help="most messages per transaction (default: %(default)s)"
     )
     parser.add_argument(
-        "--session-timeout-ms", type=int, default=None,
+        "--session-timeout-ms",
+        type=int,
+        default=None,
         help="consumer-group session timeout (default: the settings' 6000); heartbeats every third",
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG logs every committed batch")

@@ -47,7 +47,7 @@ class IngesterLag:
         self._admin: Any = None
         self._consumer: Any = None
 
-    def start(self) -> "IngesterLag":
+    def start(self) -> IngesterLag:
         self._thread.start()
         return self
 
@@ -97,13 +97,17 @@ class IngesterLag:
 
         if self._admin is None:
             self._admin = KafkaAdminClient(
-                **self.settings.client_kwargs(), request_timeout_ms=REQUEST_TIMEOUT_MS,
+                **self.settings.client_kwargs(),
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
                 bootstrap_timeout_ms=REQUEST_TIMEOUT_MS,
             )
         if self._consumer is None:
             self._consumer = KafkaConsumer(
-                **self.settings.client_kwargs(), group_id=None, enable_auto_commit=False,
-                request_timeout_ms=REQUEST_TIMEOUT_MS, bootstrap_timeout_ms=REQUEST_TIMEOUT_MS,
+                **self.settings.client_kwargs(),
+                group_id=None,
+                enable_auto_commit=False,
+                request_timeout_ms=REQUEST_TIMEOUT_MS,
+                bootstrap_timeout_ms=REQUEST_TIMEOUT_MS,
             )
         return self._admin, self._consumer
 

@@ -46,8 +46,7 @@ def open_read_only(path: str | Path, timeout_s: float = 5.0) -> duckdb.DuckDBPyC
 def event_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Number of stored events per event type (every type present, zero when none)."""
     union = " UNION ALL ".join(
-        f"SELECT '{type_}' AS type, count(*) AS n FROM {table}"
-        for type_, table in TABLE_BY_TYPE.items()
+        f"SELECT '{type_}' AS type, count(*) AS n FROM {table}" for type_, table in TABLE_BY_TYPE.items()
     )
     return {type_: int(n) for type_, n in conn.execute(union).fetchall()}
 

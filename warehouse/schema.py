@@ -42,9 +42,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
         conn.execute("BEGIN TRANSACTION")
         try:
             conn.execute(sql)
-            conn.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name]
-            )
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -144,9 +144,7 @@ class WarehouseWriter:
         ).fetchall()
         return StoredOffset(int(rows[0][0]), rows[0][1]) if rows else None
 
-    def write(
-        self, records: Sequence[KafkaRecord], replaced: Collection[TopicPartition] = ()
-    ) -> BatchResult:
+    def write(self, records: Sequence[KafkaRecord], replaced: Collection[TopicPartition] = ()) -> BatchResult:
         """Store ``records`` (any partitions, each partition's in offset order) in one transaction.
 
         ``replaced`` names partitions whose log turned out to be replaced: their events are
@@ -157,11 +155,9 @@ class WarehouseWriter:
     # -- step 1: Python only -------------------------------------------------------------
 
     @staticmethod
-    def prepare(
-        records: Sequence[KafkaRecord], replaced: Collection[TopicPartition] = ()
-    ) -> PreparedBatch:
+    def prepare(records: Sequence[KafkaRecord], replaced: Collection[TopicPartition] = ()) -> PreparedBatch:
         """Decode, validate and encode ``records`` for :meth:`commit` (see :meth:`write`)."""
-        ingested_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         rejects: list[tuple[KafkaRecord, str]] = []
         last: dict[TopicPartition, KafkaRecord] = {}  # each partition's last record
         decoded: list[tuple[KafkaRecord, list[structs.Envelope], list[str]]] = []
@@ -201,8 +197,7 @@ class WarehouseWriter:
         # the position after each partition's last record; only that record is fingerprinted
         # (hashing every value cost ~0.5 µs per event, all but the last thrown away)
         offsets: dict[TopicPartition, StoredOffset] = {
-            tp: StoredOffset(0, None) if tp in replaced
-            else StoredOffset(record.offset + 1, fingerprint(record))
+            tp: StoredOffset(0, None) if tp in replaced else StoredOffset(record.offset + 1, fingerprint(record))
             for tp, record in last.items()
         }
         return PreparedBatch(ingested_at, messages, rejects, offsets, duplicates)
@@ -249,8 +244,14 @@ class WarehouseWriter:
                         " next_offset = excluded.next_offset,"
                         " last_fingerprint = excluded.last_fingerprint,"
                         " updated_at = excluded.updated_at",
-                        [self.group_id, tp.topic, tp.partition, position.next_offset,
-                         position.fingerprint, batch.ingested_at],
+                        [
+                            self.group_id,
+                            tp.topic,
+                            tp.partition,
+                            position.next_offset,
+                            position.fingerprint,
+                            batch.ingested_at,
+                        ],
                     )
                 conn.execute("COMMIT")
             except BaseException:
@@ -260,9 +261,7 @@ class WarehouseWriter:
                     pass  # no transaction left, or it went with the connection; the original error matters
                 raise
             ingested = tables.events.num_rows if tables.events is not None else 0
-            return BatchResult(
-                ingested, batch.duplicates + tables.excluded, len(rejects), batch.offsets
-            )
+            return BatchResult(ingested, batch.duplicates + tables.excluded, len(rejects), batch.offsets)
 
     @staticmethod
     def _tables(messages: list[_Message], stored: pa.Array | None) -> _Tables:
@@ -277,13 +276,15 @@ class WarehouseWriter:
         if len(event_ids) != len(lines):
             raise RuntimeError(f"{len(lines)} JSON lines for {len(event_ids)} events")
         index = pa.array(np.repeat(np.arange(len(messages)), [len(m.ids) for m in messages]))
-        events = pa.table({
-            "v": lines,
-            "event_id": event_ids,
-            "kafka_topic": pc.take(pa.array([m.record.topic for m in messages], pa.string()), index),
-            "kafka_partition": pc.take(pa.array([m.record.partition for m in messages], pa.int32()), index),
-            "kafka_offset": pc.take(pa.array([m.record.offset for m in messages], pa.int64()), index),
-        })
+        events = pa.table(
+            {
+                "v": lines,
+                "event_id": event_ids,
+                "kafka_topic": pc.take(pa.array([m.record.topic for m in messages], pa.string()), index),
+                "kafka_partition": pc.take(pa.array([m.record.partition for m in messages], pa.int32()), index),
+                "kafka_offset": pc.take(pa.array([m.record.offset for m in messages], pa.int64()), index),
+            }
+        )
         excluded = 0
         if stored is not None and len(stored):
             events = events.filter(pc.invert(pc.is_in(event_ids, value_set=stored)))
@@ -321,9 +322,7 @@ class WarehouseWriter:
             ).fetchall()
         return pa.array([row[0] for row in rows], pa.string())
 
-    def _unstorable(
-        self, messages: list[_Message], stored: pa.Array | None
-    ) -> list[tuple[_Message, str]]:
+    def _unstorable(self, messages: list[_Message], stored: pa.Array | None) -> list[tuple[_Message, str]]:
         """The messages whose rows a table refuses, each tried alone in a rolled-back transaction."""
         found = []
         for message in messages:
@@ -346,7 +345,7 @@ class WarehouseWriter:
             ],
         )
 
-    def _registered(self, table: pa.Table) -> "_Registered":
+    def _registered(self, table: pa.Table) -> _Registered:
         return _Registered(self.conn, table, self._leftovers)
 
     def _rollback(self) -> None:
@@ -358,9 +357,7 @@ class WarehouseWriter:
 class _Registered:
     """An Arrow table visible to SQL under a unique name for the duration of a ``with``."""
 
-    def __init__(
-        self, conn: duckdb.DuckDBPyConnection, table: pa.Table, leftovers: list[str]
-    ) -> None:
+    def __init__(self, conn: duckdb.DuckDBPyConnection, table: pa.Table, leftovers: list[str]) -> None:
         self.conn = conn
         self.table = table
         self.leftovers = leftovers

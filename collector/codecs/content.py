@@ -29,15 +29,20 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 def decode_content(body: bytes, header: str, limit: int) -> bytes | Refusal:
     """``body`` with the codings of a Content-Encoding ``header`` undone (last applied first)."""
-    codings = [_ALIASES.get(c, c) for c in (part.strip().lower() for part in header.split(","))
-               if c and c != "identity"]
+    codings = [
+        _ALIASES.get(c, c) for c in (part.strip().lower() for part in header.split(",")) if c and c != "identity"
+    ]
     unsupported = [c for c in codings if c not in _WBITS]
     if unsupported:
-        return Refusal(415, "Content-Encoding",
-                       f"unsupported content encoding {unsupported[0]!r}; supported: {SUPPORTED}")
+        return Refusal(
+            415, "Content-Encoding", f"unsupported content encoding {unsupported[0]!r}; supported: {SUPPORTED}"
+        )
     if len(codings) > MAX_CODINGS:
-        return Refusal(415, "Content-Encoding",
-                       f"{len(codings)} content codings ({header.strip()!r}); at most {MAX_CODINGS} are undone")
+        return Refusal(
+            415,
+            "Content-Encoding",
+            f"{len(codings)} content codings ({header.strip()!r}); at most {MAX_CODINGS} are undone",
+        )
     for coding in reversed(codings):
         inflated = inflate(body, coding, limit)
         if isinstance(inflated, Refusal):
@@ -45,8 +50,7 @@ def decode_content(body: bytes, header: str, limit: int) -> bytes | Refusal:
         body = inflated
     if body.startswith(GZIP_MAGIC):
         said = f"after undoing Content-Encoding {header.strip()!r}" if codings else "without a Content-Encoding"
-        return Refusal(400, "body", f"the body is gzip-compressed {said}: "
-                                    "compressed once more than the header says")
+        return Refusal(400, "body", f"the body is gzip-compressed {said}: compressed once more than the header says")
     return body
 
 
@@ -78,7 +82,8 @@ def inflate(data: bytes, encoding: str, limit: int) -> bytes | Refusal:
             return Refusal(413, "body", f"decompressed body exceeds {limit} bytes")
         if not decompressor.eof:
             return Refusal(
-                400, "body",
+                400,
+                "body",
                 f"{encoding} body is truncated: the compressed stream stops before its end; "
                 "nothing of it was accepted, send it whole",
             )

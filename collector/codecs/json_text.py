@@ -16,8 +16,10 @@ import codecs
 from autoscope.collector.pipeline import Refusal
 
 _BOMS = (  # longest first: UTF-32LE's mark begins with UTF-16LE's
-    (codecs.BOM_UTF32_LE, "UTF-32LE"), (codecs.BOM_UTF32_BE, "UTF-32BE"),
-    (codecs.BOM_UTF16_LE, "UTF-16LE"), (codecs.BOM_UTF16_BE, "UTF-16BE"),
+    (codecs.BOM_UTF32_LE, "UTF-32LE"),
+    (codecs.BOM_UTF32_BE, "UTF-32BE"),
+    (codecs.BOM_UTF16_LE, "UTF-16LE"),
+    (codecs.BOM_UTF16_BE, "UTF-16BE"),
 )
 
 
@@ -50,11 +52,13 @@ def utf8_json(body: bytes, content_type: str = "") -> bytes | Refusal:
         if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
             return Refusal(415, "Content-Type", f"JSON must be UTF-8, not charset={charset!r}")
     if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8):]
+        return body[len(codecs.BOM_UTF8) :]
     for bom, name in _BOMS:
         if body.startswith(bom):
             return Refusal(400, "body", f"JSON must be UTF-8; this body is {name} (it starts with its byte-order mark)")
     wide = _wide_encoding(body[:4])
     if wide is not None:
-        return Refusal(400, "body", f"JSON must be UTF-8; this body looks like {wide} (NUL bytes around its first character)")
+        return Refusal(
+            400, "body", f"JSON must be UTF-8; this body looks like {wide} (NUL bytes around its first character)"
+        )
     return body

@@ -43,9 +43,7 @@ def decode_json_array(max_events: int) -> Stage:
             batch.refusal = Refusal(400, "$", f"invalid JSON: not valid UTF-8 at byte {exc.start}")
             return batch
         if len(raws) > max_events:
-            batch.refusal = Refusal(
-                413, "$", f"batch of {len(raws)} events exceeds the limit of {max_events}"
-            )
+            batch.refusal = Refusal(413, "$", f"batch of {len(raws)} events exceeds the limit of {max_events}")
             return batch
         if not raws:
             batch.refusal = Refusal(400, "$", "the batch is empty")

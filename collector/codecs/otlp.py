@@ -41,13 +41,27 @@ class Signal:
 
 
 SIGNALS = {
-    "logs": Signal("logs", logs_service_pb2.ExportLogsServiceRequest,
-                   logs_service_pb2.ExportLogsServiceResponse, "rejected_log_records", "map_logs"),
-    "traces": Signal("traces", trace_service_pb2.ExportTraceServiceRequest,
-                     trace_service_pb2.ExportTraceServiceResponse, "rejected_spans", "map_traces"),
-    "metrics": Signal("metrics", metrics_service_pb2.ExportMetricsServiceRequest,
-                      metrics_service_pb2.ExportMetricsServiceResponse, "rejected_data_points",
-                      "map_metrics"),
+    "logs": Signal(
+        "logs",
+        logs_service_pb2.ExportLogsServiceRequest,
+        logs_service_pb2.ExportLogsServiceResponse,
+        "rejected_log_records",
+        "map_logs",
+    ),
+    "traces": Signal(
+        "traces",
+        trace_service_pb2.ExportTraceServiceRequest,
+        trace_service_pb2.ExportTraceServiceResponse,
+        "rejected_spans",
+        "map_traces",
+    ),
+    "metrics": Signal(
+        "metrics",
+        metrics_service_pb2.ExportMetricsServiceRequest,
+        metrics_service_pb2.ExportMetricsServiceResponse,
+        "rejected_data_points",
+        "map_metrics",
+    ),
 }
 
 # OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping expects base64
@@ -87,8 +101,14 @@ def decode(signal: Signal, body: bytes, content_type: str) -> Any:
     except RecursionError:
         return Refusal(400, "body", f"not a valid {kind}: {TOO_DEEP}")
     except Exception as exc:  # noqa: BLE001 - a decoder's surprise is still the sender's malformed body
-        log.warning("an OTLP %s body (%s, %d bytes) failed to decode with %s: %s",
-                    signal.name, content_type, len(body), type(exc).__name__, str(exc)[:200])
+        log.warning(
+            "an OTLP %s body (%s, %d bytes) failed to decode with %s: %s",
+            signal.name,
+            content_type,
+            len(body),
+            type(exc).__name__,
+            str(exc)[:200],
+        )
         return Refusal(400, "body", f"not a valid {kind}: {type(exc).__name__}: {str(exc)[:200]}")
 
 

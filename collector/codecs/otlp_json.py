@@ -53,8 +53,12 @@ _INTS = {
     FieldDescriptor.TYPE_UINT32: Annotated[int, Meta(ge=0, le=2**32 - 1)],
     FieldDescriptor.TYPE_FIXED32: Annotated[int, Meta(ge=0, le=2**32 - 1)],
 }
-_DEFAULTS = {FieldDescriptor.TYPE_DOUBLE: 0.0, FieldDescriptor.TYPE_FLOAT: 0.0, FieldDescriptor.TYPE_STRING: "",
-             FieldDescriptor.TYPE_BOOL: False}
+_DEFAULTS = {
+    FieldDescriptor.TYPE_DOUBLE: 0.0,
+    FieldDescriptor.TYPE_FLOAT: 0.0,
+    FieldDescriptor.TYPE_STRING: "",
+    FieldDescriptor.TYPE_BOOL: False,
+}
 _HEX_FIELDS = {"trace_id", "span_id", "parent_span_id"}
 
 
@@ -181,11 +185,17 @@ def _generate(roots: list[Descriptor], prefix: str, forbid_unknown: bool) -> dic
         made[name] = None  # type: ignore[assignment]  # recursion guard (AnyValue ↔ ArrayValue)
         fields = [(f.name, *field_type(f)) for f in descriptor.fields]
         made[name] = msgspec.defstruct(
-            name, fields, module=__name__, forbid_unknown_fields=forbid_unknown, gc=False,
+            name,
+            fields,
+            module=__name__,
+            forbid_unknown_fields=forbid_unknown,
+            gc=False,
             rename={f.name: f.json_name for f in descriptor.fields},
             namespace={
                 "ONEOFS": {o.name: tuple(f.name for f in o.fields) for o in descriptor.oneofs},
-                "WhichOneof": _which_oneof, "HasField": _has_field, "FULL_NAME": descriptor.full_name,
+                "WhichOneof": _which_oneof,
+                "HasField": _has_field,
+                "FULL_NAME": descriptor.full_name,
             },
         )
 
@@ -214,7 +224,9 @@ def _decoders(structs: dict[str, type], prefix: str) -> dict[str, msgspec.json.D
 
 _STRICT_DECODERS = _decoders(_STRICT, "OtlpJson_")
 _LENIENT_DECODERS = _decoders(_LENIENT, "OtlpJsonLenient_")
-REQUEST_TYPES = tuple(decoder.type for decoders in (_STRICT_DECODERS, _LENIENT_DECODERS) for decoder in decoders.values())
+REQUEST_TYPES = tuple(
+    decoder.type for decoders in (_STRICT_DECODERS, _LENIENT_DECODERS) for decoder in decoders.values()
+)
 
 
 def _protobuf_names() -> re.Pattern[bytes]:
@@ -248,7 +260,7 @@ class Invalid(ValueError):
         self.path = path
         self.reason = reason
 
-    def under(self, prefix: str) -> "Invalid":
+    def under(self, prefix: str) -> Invalid:
         """The same error, its path below ``prefix``."""
         return Invalid(prefix + self.path, self.reason)
 
@@ -301,9 +313,9 @@ def _invalid(message: str) -> Invalid:
 
 _REASONS = {  # msgspec's words for what OTLP/JSON allows
     "Expected `int | null`, got `str`": "expected an integer (a JSON number, or a string of one), "
-                                        "got a string that is not one",
+    "got a string that is not one",
     "Expected `float | null`, got `str`": 'expected a number (a JSON number, "NaN", "Infinity" or "-Infinity", '
-                                          "or a string of a number), got a string that is not one",
+    "or a string of a number), got a string that is not one",
 }
 
 
@@ -355,7 +367,9 @@ def _value(value: Any, depth: int = 0) -> Any:
 
 
 # AnyValue's fields in their order in the Struct (and so in astuple()); all one oneof
-_ANY_VALUE_MEMBERS = tuple(f.name for f in msgspec.structs.fields(_STRICT["OtlpJson_opentelemetry_proto_common_v1_AnyValue"]))
+_ANY_VALUE_MEMBERS = tuple(
+    f.name for f in msgspec.structs.fields(_STRICT["OtlpJson_opentelemetry_proto_common_v1_AnyValue"])
+)
 assert _ANY_VALUE_MEMBERS == tuple(_LENIENT["OtlpJsonLenient_opentelemetry_proto_common_v1_AnyValue"].__struct_fields__)
 _astuple = msgspec.structs.astuple
 
@@ -370,9 +384,16 @@ def _attributes(key_values: list[Any] | None, depth: int = 0) -> dict[str, Any]:
         if value is not None:
             text = value.string_value
             # the common case, one string and nothing else: no loop over the fields
-            if (text is not None and value.int_value is None and value.bool_value is None
-                    and value.double_value is None and value.array_value is None and value.kvlist_value is None
-                    and value.bytes_value is None and value.string_value_strindex is None):
+            if (
+                text is not None
+                and value.int_value is None
+                and value.bool_value is None
+                and value.double_value is None
+                and value.array_value is None
+                and value.kvlist_value is None
+                and value.bytes_value is None
+                and value.string_value_strindex is None
+            ):
                 item: Any = text
             else:
                 try:
@@ -564,9 +585,12 @@ def _finish_metric(metric: Any, path: str) -> None:
             _u64(count, f"{where}.bucketCounts[{c}]")
         for x, exemplar in enumerate(getattr(point, "exemplars", None) or ()):
             if exemplar.as_double is not None and exemplar.as_int is not None:
-                raise Invalid(f"{where}.exemplars[{x}]", "more than one of an exemplar's value fields is set (asDouble, asInt)")
+                raise Invalid(
+                    f"{where}.exemplars[{x}]", "more than one of an exemplar's value fields is set (asDouble, asInt)"
+                )
             exemplar.filtered_attributes = _attributes_at(
-                exemplar.filtered_attributes, f"{where}.exemplars[{x}].filteredAttributes")
+                exemplar.filtered_attributes, f"{where}.exemplars[{x}].filteredAttributes"
+            )
             _u64(exemplar.time_unix_nano, f"{where}.exemplars[{x}].timeUnixNano")
 
 

@@ -41,8 +41,13 @@ def turn_key(client: str, *parts: Any) -> str:
 
 
 def turn_fact(
-    record: Record, settings: OtlpSettings, kind: str, session: str, turn: str | None,
-    identity: tuple[Any, ...], **fields: Any,
+    record: Record,
+    settings: OtlpSettings,
+    kind: str,
+    session: str,
+    turn: str | None,
+    identity: tuple[Any, ...],
+    **fields: Any,
 ) -> MappedEvent:
     raw, described = base_event(record, settings, "agent_turn_fact", kind, *identity)
     raw.update(type="agent_turn_fact", session_id=turn_key("session", session), kind=kind)
@@ -59,8 +64,15 @@ def turn_fact(
 
 
 def review_event(
-    record: Record, settings: OtlpSettings, *, task_id: str, action: str, oversight: str,
-    identity: tuple[Any, ...], kind: str, decision_attribute: str,
+    record: Record,
+    settings: OtlpSettings,
+    *,
+    task_id: str,
+    action: str,
+    oversight: str,
+    identity: tuple[Any, ...],
+    kind: str,
+    decision_attribute: str,
 ) -> MappedEvent:
     raw, fields = base_event(record, settings, kind, *identity)
     raw.update(type="review", task_id=task_id, action=action, minutes=0.0, oversight=oversight)
@@ -71,9 +83,19 @@ def review_event(
 
 
 def spend_event(
-    record: Record, settings: OtlpSettings, *, kind: str, identity: tuple[Any, ...], model: str | None,
-    input_tokens: int | None, output_tokens: int | None, cache_read: int = 0, cache_write: int = 0,
-    reported_usd: float | None = None, input_includes_cache: bool = True, fields: dict[str, str] | None = None,
+    record: Record,
+    settings: OtlpSettings,
+    *,
+    kind: str,
+    identity: tuple[Any, ...],
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cache_read: int = 0,
+    cache_write: int = 0,
+    reported_usd: float | None = None,
+    input_includes_cache: bool = True,
+    fields: dict[str, str] | None = None,
 ) -> MappedEvent:
     """A ``spend`` of one model call: the client's USD, else the price table's (``priced``)."""
     raw, described = base_event(record, settings, kind, *identity)
@@ -82,9 +104,18 @@ def spend_event(
         raw["amount_usd"] = reported_usd
     else:
         price = find_price(settings.prices, model)
-        raw["amount_usd"] = 0.0 if price is None else price_usd(
-            price, input_tokens=input_tokens or 0, output_tokens=output_tokens or 0, cache_read=cache_read,
-            cache_write=cache_write, input_includes_cache=input_includes_cache)
+        raw["amount_usd"] = (
+            0.0
+            if price is None
+            else price_usd(
+                price,
+                input_tokens=input_tokens or 0,
+                output_tokens=output_tokens or 0,
+                cache_read=cache_read,
+                cache_write=cache_write,
+                input_includes_cache=input_includes_cache,
+            )
+        )
         if price is not None:
             raw["priced"] = True
     if model:

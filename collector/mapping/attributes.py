@@ -64,7 +64,7 @@ def iso_from_nanos(nanos: int) -> str | None:
         return None
     seconds, rest = divmod(int(nanos), 1_000_000_000)
     try:
-        moment = dt.datetime.fromtimestamp(seconds, dt.timezone.utc) + dt.timedelta(microseconds=rest // 1000)
+        moment = dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(microseconds=rest // 1000)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.isoformat()

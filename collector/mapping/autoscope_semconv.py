@@ -28,7 +28,7 @@ _CUT = len(PREFIX)
 def event_type(record: Record) -> str | None:
     """The Autoscope event type a log record declares, or None when it is not one of ours."""
     if record.name.startswith(PREFIX):
-        return record.name[len(PREFIX):]
+        return record.name[len(PREFIX) :]
     return None
 
 
@@ -56,8 +56,12 @@ class _Plan:
         # per identity part (actor, team, tool, version): the names present, in priority order
         self.identity = tuple(
             tuple(name for name in names if name in present)
-            for names in (identity.actor_attributes, identity.team_attributes,
-                          identity.tool_attributes, identity.version_attributes)
+            for names in (
+                identity.actor_attributes,
+                identity.team_attributes,
+                identity.tool_attributes,
+                identity.version_attributes,
+            )
         )
 
 
@@ -86,7 +90,9 @@ def _first_present(names: tuple[str, ...], attrs: dict[str, Any]) -> str | None:
 
 
 def map_log(
-    record: Record, identity: IdentitySettings, resource: ResourceIdentity | None = None,
+    record: Record,
+    identity: IdentitySettings,
+    resource: ResourceIdentity | None = None,
     plans: dict[tuple[str, ...], _Plan] | None = None,
 ) -> MappedEvent:
     """The contract dict of one ``autoscope.<type>`` log record.
@@ -110,8 +116,10 @@ def map_log(
     if actor is not None:
         raw["actor"] = actor
     raw["team"] = (team_names and _first_present(team_names, attrs)) or resource.team
-    source = {"tool": (tool_names and _first_present(tool_names, attrs)) or resource.tool,
-              "version": (version_names and _first_present(version_names, attrs)) or resource.version}
+    source = {
+        "tool": (tool_names and _first_present(tool_names, attrs)) or resource.tool,
+        "version": (version_names and _first_present(version_names, attrs)) or resource.version,
+    }
     raw["source"] = source
     if plan.raw_keys:
         raw.update(zip(plan.raw_fields, map(attrs.__getitem__, plan.raw_keys)))

@@ -50,7 +50,7 @@ def short_name(record: Record) -> str | None:
     """The event's short name (``user_prompt`` …) when the record is Claude Code's, else None."""
     body = record.body if isinstance(record.body, str) else ""
     if body.startswith(PREFIX):
-        return record.name.removeprefix(PREFIX) or body[len(PREFIX):]
+        return record.name.removeprefix(PREFIX) or body[len(PREFIX) :]
     if record.name.startswith(PREFIX) or record.scope.startswith(SCOPE):
         return record.name.removeprefix(PREFIX) or None
     return None
@@ -82,8 +82,16 @@ def _session(record: Record) -> str | None:
 
 #: ``tool_decision.source`` → oversight mode. Claude Code reports ``--dangerously-skip-permissions``
 #: as ``config`` too, so bypass reads as a rule: its telemetry cannot tell them apart.
-OVERSIGHT = {"config": "rule", "user_temporary": "person", "user_permanent": "person", "user_reject": "person",
-             "user_abort": "person", "user": "person", "bypass": "never_asked", "bypass_permissions": "never_asked"}
+OVERSIGHT = {
+    "config": "rule",
+    "user_temporary": "person",
+    "user_permanent": "person",
+    "user_reject": "person",
+    "user_abort": "person",
+    "user": "person",
+    "bypass": "never_asked",
+    "bypass_permissions": "never_asked",
+}
 
 
 def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
@@ -104,9 +112,17 @@ def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
     elif name == "api_request":
         result.events.append(_spend_from_request(record, settings))
     elif name == "tool_decision":
-        result.events.append(_review(
-            record, settings, as_str(attrs.get("decision")), as_str(attrs.get("source")),
-            turn or turn_key(CLIENT, "session", session), "claude_code.review", identity))
+        result.events.append(
+            _review(
+                record,
+                settings,
+                as_str(attrs.get("decision")),
+                as_str(attrs.get("source")),
+                turn or turn_key(CLIENT, "session", session),
+                "claude_code.review",
+                identity,
+            )
+        )
     elif name not in ("tool_result", "api_error") and not turn:
         result.unmapped[f"log:claude_code.{name}"[:96]] += 1
     # every record of a turn is a fact of it: the turn's wall time runs to its last record
@@ -115,8 +131,18 @@ def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
     if name == "api_request":
         model = model_name(as_str(attrs.get("model")))
         duration = as_number(attrs.get("duration_ms"))
-        result.events.append(turn_fact(record, settings, "model_call", session, turn, identity, model=model,
-                                       duration_s=None if duration is None else duration / 1000))
+        result.events.append(
+            turn_fact(
+                record,
+                settings,
+                "model_call",
+                session,
+                turn,
+                identity,
+                model=model,
+                duration_s=None if duration is None else duration / 1000,
+            )
+        )
     elif name == "tool_result":
         result.events.append(turn_fact(record, settings, "tool_call", session, turn, identity))
     else:
@@ -126,27 +152,56 @@ def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
 def _spend_from_request(record: Record, settings: OtlpSettings) -> MappedEvent:
     attrs = record.attributes
     return spend_event(
-        record, settings, kind="claude_code.spend", identity=record_identity(record),
-        model=model_name(as_str(attrs.get("model"))), input_tokens=as_int(attrs.get("input_tokens")),
-        output_tokens=as_int(attrs.get("output_tokens")), cache_read=as_int(attrs.get("cache_read_tokens")) or 0,
+        record,
+        settings,
+        kind="claude_code.spend",
+        identity=record_identity(record),
+        model=model_name(as_str(attrs.get("model"))),
+        input_tokens=as_int(attrs.get("input_tokens")),
+        output_tokens=as_int(attrs.get("output_tokens")),
+        cache_read=as_int(attrs.get("cache_read_tokens")) or 0,
         cache_write=as_int(attrs.get("cache_creation_tokens")) or 0,
-        reported_usd=as_number(attrs.get("cost_usd")) or 0.0, input_includes_cache=False,
-        fields={"amount_usd": "cost_usd", "model": "model", "input_tokens": "input_tokens",
-                "output_tokens": "output_tokens"},
+        reported_usd=as_number(attrs.get("cost_usd")) or 0.0,
+        input_includes_cache=False,
+        fields={
+            "amount_usd": "cost_usd",
+            "model": "model",
+            "input_tokens": "input_tokens",
+            "output_tokens": "output_tokens",
+        },
     )
 
 
 def _review(
-    record: Record, settings: OtlpSettings, decision: str | None, source: str | None,
-    task_id: str | None, kind: str, identity: tuple[Any, ...],
+    record: Record,
+    settings: OtlpSettings,
+    decision: str | None,
+    source: str | None,
+    task_id: str | None,
+    kind: str,
+    identity: tuple[Any, ...],
 ) -> MappedEvent:
     decision = (decision or "").lower()
     source = (source or "").lower()
-    action = ("approved" if decision == "accept" else "intervened" if source == "user_abort"
-              else "rejected" if decision == "reject" else decision or "unknown")
-    return review_event(record, settings, task_id=task_id or "unknown", action=action,
-                        oversight=OVERSIGHT.get(source, "person" if source.startswith("user") else "rule"),
-                        identity=identity, kind=kind, decision_attribute="decision")
+    action = (
+        "approved"
+        if decision == "accept"
+        else "intervened"
+        if source == "user_abort"
+        else "rejected"
+        if decision == "reject"
+        else decision or "unknown"
+    )
+    return review_event(
+        record,
+        settings,
+        task_id=task_id or "unknown",
+        action=action,
+        oversight=OVERSIGHT.get(source, "person" if source.startswith("user") else "rule"),
+        identity=identity,
+        kind=kind,
+        decision_attribute="decision",
+    )
 
 
 def map_metric_point(
@@ -160,8 +215,11 @@ def map_metric_point(
         for n in range(units(increment.amount, result, f"metric:{name}")):
             raw, fields = base_event(record, settings, "claude_code.contribution", *window, n)
             raw.update(
-                type="contribution", contribution_id=short_hash(*window, n),
-                kind=CONTRIBUTION_METRICS[name], first_author="ai", ai_share=1.0,
+                type="contribution",
+                contribution_id=short_hash(*window, n),
+                kind=CONTRIBUTION_METRICS[name],
+                first_author="ai",
+                ai_share=1.0,
             )
             result.events.append(MappedEvent(raw, record.origin, record.where, fields))
     elif name == "claude_code.lines_of_code.count":
@@ -174,8 +232,9 @@ def map_metric_point(
         if amount:
             # no prompt.id on a metric: the warehouse gives the lines to the session's latest
             # prompt at or before the point (its export time; lines add no wall time)
-            result.events.append(turn_fact(record, settings, "lines", session, None, window,
-                                           **{f"lines_{kind}": amount}))
+            result.events.append(
+                turn_fact(record, settings, "lines", session, None, window, **{f"lines_{kind}": amount})
+            )
     elif name == "claude_code.cost.usage":
         raw, fields = base_event(record, settings, "claude_code.spend", *window)
         raw.update(type="spend", category="ai_tools", amount_usd=increment.amount)
@@ -197,8 +256,13 @@ def map_metric_point(
         task_id = as_str(attrs.get("session.id"))
         for n in range(units(increment.amount, result, f"metric:{name}")):
             event = _review(
-                record, settings, as_str(attrs.get("decision")), as_str(attrs.get("source")),
-                task_id, "claude_code.review", (*window, n),
+                record,
+                settings,
+                as_str(attrs.get("decision")),
+                as_str(attrs.get("source")),
+                task_id,
+                "claude_code.review",
+                (*window, n),
             )
             result.events.append(event)
     else:

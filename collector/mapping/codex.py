@@ -83,22 +83,49 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
     model = as_str(attrs.get("model"))
     if name == "codex.api_request":
         duration = as_number(attrs.get("duration_ms"))
-        result.events.append(turn_fact(record, settings, "model_call", conversation, turn, identity, model=model,
-                                       duration_s=None if duration is None else duration / 1000))
+        result.events.append(
+            turn_fact(
+                record,
+                settings,
+                "model_call",
+                conversation,
+                turn,
+                identity,
+                model=model,
+                duration_s=None if duration is None else duration / 1000,
+            )
+        )
         return
     if name == "codex.sse_event" and attrs.get("event.kind") == "response.completed" and "input_token_count" in attrs:
-        result.events.append(spend_event(
-            record, settings, kind="codex.spend", identity=identity, model=model,
-            input_tokens=as_int(attrs.get("input_token_count")), output_tokens=as_int(attrs.get("output_token_count")),
-            cache_read=as_int(attrs.get("cached_token_count")) or 0, input_includes_cache=True,
-            fields={"input_tokens": "input_token_count", "output_tokens": "output_token_count", "model": "model"}))
+        result.events.append(
+            spend_event(
+                record,
+                settings,
+                kind="codex.spend",
+                identity=identity,
+                model=model,
+                input_tokens=as_int(attrs.get("input_token_count")),
+                output_tokens=as_int(attrs.get("output_token_count")),
+                cache_read=as_int(attrs.get("cached_token_count")) or 0,
+                input_includes_cache=True,
+                fields={"input_tokens": "input_token_count", "output_tokens": "output_token_count", "model": "model"},
+            )
+        )
     elif name == "codex.tool_decision":
         source = (as_str(attrs.get("source")) or "").lower()
         policy = memory.get(conversation, "approval_policy")
         oversight = "person" if source == "user" else "never_asked" if policy == "never" else "rule"
-        result.events.append(review_event(
-            record, settings, task_id=turn or turn_key(CLIENT, "conversation", conversation),
-            action=_action((as_str(attrs.get("decision")) or "").lower()), oversight=oversight,
-            identity=identity, kind="codex.review", decision_attribute="decision"))
+        result.events.append(
+            review_event(
+                record,
+                settings,
+                task_id=turn or turn_key(CLIENT, "conversation", conversation),
+                action=_action((as_str(attrs.get("decision")) or "").lower()),
+                oversight=oversight,
+                identity=identity,
+                kind="codex.review",
+                decision_attribute="decision",
+            )
+        )
     kind = "tool_call" if name == "codex.tool_result" else "activity"
     result.events.append(turn_fact(record, settings, kind, conversation, turn, identity))

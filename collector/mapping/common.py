@@ -20,7 +20,9 @@ from autoscope.collector.mapping.settings import OtlpSettings
 MAX_UNITS = 10_000  # unit events from one data point's increment
 
 
-def base_event(record: Record, settings: OtlpSettings, kind: str, *identity: Any) -> tuple[dict[str, Any], dict[str, str]]:
+def base_event(
+    record: Record, settings: OtlpSettings, kind: str, *identity: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
     base, fields = envelope(settings.identity, record.attributes, record.resource)
     occurred = as_str(record.attributes.get("event.timestamp"))
     if occurred:
@@ -66,8 +68,13 @@ def task_fields_of(record: Record, settings: OtlpSettings) -> tuple[dict[str, An
 
 
 def task_event(
-    record: Record, settings: OtlpSettings, task_id: str, duration_s: float, model: str | None,
-    kind: str, identity: tuple[Any, ...],
+    record: Record,
+    settings: OtlpSettings,
+    task_id: str,
+    duration_s: float,
+    model: str | None,
+    kind: str,
+    identity: tuple[Any, ...],
 ) -> MappedEvent:
     """An AI ``task`` with the lab's task defaults (shared with the GenAI mapping)."""
     raw, fields = base_event(record, settings, kind, *identity)

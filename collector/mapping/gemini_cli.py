@@ -36,8 +36,13 @@ from autoscope.collector.mapping.settings import OtlpSettings
 CLIENT = "gemini-cli"
 PREFIX = "gemini_cli."
 EDIT_TOOLS = {"write_file", "replace", "edit"}
-ACTIONS = {"accept": "approved", "auto_accept": "approved", "reject": "rejected", "modify": "modified",
-           "cancel": "intervened"}
+ACTIONS = {
+    "accept": "approved",
+    "auto_accept": "approved",
+    "reject": "rejected",
+    "modify": "modified",
+    "cancel": "intervened",
+}
 
 
 def event_name(record: Record) -> str | None:
@@ -74,22 +79,44 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
     elif name == "gemini_cli.plan.approval_mode_switch":
         memory.set(session, "approval_mode", as_str(attrs.get("to_mode")) or "default")
     if name == "gemini_cli.user_prompt":
-        result.events.append(turn_fact(record, settings, "prompt", session, turn or turn_key(CLIENT, *identity[:2]),
-                                       identity))
+        result.events.append(
+            turn_fact(record, settings, "prompt", session, turn or turn_key(CLIENT, *identity[:2]), identity)
+        )
     elif name == "gemini_cli.slash_command":
-        result.events.append(turn_fact(record, settings, "slash_command", session, turn_key(CLIENT, *identity[:2]),
-                                       identity))
+        result.events.append(
+            turn_fact(record, settings, "slash_command", session, turn_key(CLIENT, *identity[:2]), identity)
+        )
     elif name == "gemini_cli.api_response":
         model = as_str(attrs.get("model"))
         inputs, outputs = as_int(attrs.get("input_token_count")), as_int(attrs.get("output_token_count"))
         cached = as_int(attrs.get("cached_content_token_count")) or 0
-        result.events.append(spend_event(
-            record, settings, kind="gemini_cli.spend", identity=identity, model=model, input_tokens=inputs,
-            output_tokens=outputs, cache_read=cached, input_includes_cache=True,
-            fields={"input_tokens": "input_token_count", "output_tokens": "output_token_count", "model": "model"}))
+        result.events.append(
+            spend_event(
+                record,
+                settings,
+                kind="gemini_cli.spend",
+                identity=identity,
+                model=model,
+                input_tokens=inputs,
+                output_tokens=outputs,
+                cache_read=cached,
+                input_includes_cache=True,
+                fields={"input_tokens": "input_token_count", "output_tokens": "output_token_count", "model": "model"},
+            )
+        )
         duration = as_number(attrs.get("duration_ms"))
-        result.events.append(turn_fact(record, settings, "model_call", session, turn, identity, model=model,
-                                       duration_s=None if duration is None else duration / 1000))
+        result.events.append(
+            turn_fact(
+                record,
+                settings,
+                "model_call",
+                session,
+                turn,
+                identity,
+                model=model,
+                duration_s=None if duration is None else duration / 1000,
+            )
+        )
     elif name == "gemini_cli.tool_call":
         _tool_call(record, settings, memory, session, turn, result)
     elif turn is not None:
@@ -99,7 +126,12 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
 
 
 def _tool_call(
-    record: Record, settings: OtlpSettings, memory: SessionMemory, session: str, turn: str | None, result: MapResult,
+    record: Record,
+    settings: OtlpSettings,
+    memory: SessionMemory,
+    session: str,
+    turn: str | None,
+    result: MapResult,
 ) -> None:
     attrs = record.attributes
     identity = record_identity(record)
@@ -113,8 +145,9 @@ def _tool_call(
         if isinstance(lines, dict):
             added = sum(as_int(lines.get(k)) or 0 for k in ("model_added_lines", "user_added_lines"))
             removed = sum(as_int(lines.get(k)) or 0 for k in ("model_removed_lines", "user_removed_lines"))
-    result.events.append(turn_fact(record, settings, "tool_call", session, turn, identity,
-                                   lines_added=added, lines_removed=removed))
+    result.events.append(
+        turn_fact(record, settings, "tool_call", session, turn, identity, lines_added=added, lines_removed=removed)
+    )
     decision = (as_str(attrs.get("decision")) or "").lower()
     if not decision or decision == "none":
         return  # a tool that needs no approval (reads), or one not even registered
@@ -126,6 +159,15 @@ def _tool_call(
         oversight = "rule"
     else:
         oversight = "person"
-    result.events.append(review_event(
-        record, settings, task_id=turn or turn_key(CLIENT, "session", session), action=ACTIONS.get(decision, decision),
-        oversight=oversight, identity=identity, kind="gemini_cli.review", decision_attribute="decision"))
+    result.events.append(
+        review_event(
+            record,
+            settings,
+            task_id=turn or turn_key(CLIENT, "session", session),
+            action=ACTIONS.get(decision, decision),
+            oversight=oversight,
+            identity=identity,
+            kind="gemini_cli.review",
+            decision_attribute="decision",
+        )
+    )

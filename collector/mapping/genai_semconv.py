@@ -59,18 +59,28 @@ USAGE_METRICS = {
     "gen_ai.client.inference.usage.cache_write.input_tokens": "cache_write_tokens",
 }
 #: ``gen_ai.token.type`` of the older histogram → the spend field
-TOKEN_TYPES = {"input": "input_tokens", "output": "output_tokens", "cache_read": "cache_read_tokens",
-               "cache_creation": "cache_write_tokens", "cache_write": "cache_write_tokens"}
+TOKEN_TYPES = {
+    "input": "input_tokens",
+    "output": "output_tokens",
+    "cache_read": "cache_read_tokens",
+    "cache_creation": "cache_write_tokens",
+    "cache_write": "cache_write_tokens",
+}
 #: a spend field → the span attributes that may carry it, the current convention's name first
 SPAN_TOKENS: dict[str, tuple[str, ...]] = {
     "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"),
-    "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                      "llm.token_count.completion"),
-    "cache_read_tokens": ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-                          "llm.token_count.prompt_details.cache_read"),
-    "cache_write_tokens": ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens",
-                           "gen_ai.usage.cache_creation_input_tokens",
-                           "llm.token_count.prompt_details.cache_write"),
+    "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_write.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
 }
 
 
@@ -119,8 +129,9 @@ def map_span(record: Record, settings: OtlpSettings, result: MapResult) -> None:
     if op == "invoke_agent":
         duration = max(0, record.time_ns - record.extra["start_ns"]) / 1e9
         model, model_from = _model(record.attributes)
-        event = task_event(record, settings, record.extra["span_id"] or "unknown", duration,
-                           model, "genai.task", ("span", *ids))
+        event = task_event(
+            record, settings, record.extra["span_id"] or "unknown", duration, model, "genai.task", ("span", *ids)
+        )
         event.fields["model"] = model_from
         if record.extra.get("error") and "autoscope.outcome" not in record.attributes:
             event.raw["outcome"] = "failure"

@@ -47,7 +47,12 @@ class IdentitySettings:
     """
 
     actor_attributes: tuple[str, ...] = (
-        "user.email", "enduser.id", "user.account_uuid", "user.account_id", "user.id", "installation.id",
+        "user.email",
+        "enduser.id",
+        "user.account_uuid",
+        "user.account_id",
+        "user.id",
+        "installation.id",
     )
     team_attributes: tuple[str, ...] = ("team", "department", "autoscope.team")
     tool_attributes: tuple[str, ...] = ("service.name",)
@@ -60,12 +65,14 @@ class IdentitySettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.people, Mapping) or not all(
-                isinstance(k, str) and isinstance(v, str) and v for k, v in self.people.items()):
-            raise ValueError("identity.people must map ids to people: a table of strings "
-                             "(\"<installation id>\" = \"<email>\")")
+            isinstance(k, str) and isinstance(v, str) and v for k, v in self.people.items()
+        ):
+            raise ValueError(
+                'identity.people must map ids to people: a table of strings ("<installation id>" = "<email>")'
+            )
         if not isinstance(self.unidentified_actor, str):
             # a ValueError, as every settings error: server_config reports those naming the file
-            raise ValueError("identity.unidentified_actor must be a string (\"\" to quarantine instead)")  # noqa: TRY004
+            raise ValueError('identity.unidentified_actor must be a string ("" to quarantine instead)')  # noqa: TRY004
 
     def person(self, actor: str | None) -> str | None:
         """``actor`` through the lab's identity map."""
@@ -101,13 +108,18 @@ def ranked(
 
 def missing_identity_message(tool: str, count: int, settings: IdentitySettings) -> str:
     """What an operator reads when ``tool``'s records name no person: what to set, and where."""
-    kept = (f"kept as the actor {settings.unidentified_actor!r} of their team (one person for k-anonymity)"
-            if settings.unidentified_actor else "quarantined for a missing $.actor")
-    return (f"{count} event(s) from {tool!r} arrived with no identity attribute (looked for "
-            f"{', '.join(settings.actor_attributes)}); they are {kept}. Fix it on the client: "
-            "OTEL_RESOURCE_ATTRIBUTES=user.email=<the person's email>,team=<team> in its environment "
-            "(docs/otlp-mapping.md has each client's recipe), or map its installation/user id to a person "
-            "in [otlp.identity.people] of autoscope.toml.")
+    kept = (
+        f"kept as the actor {settings.unidentified_actor!r} of their team (one person for k-anonymity)"
+        if settings.unidentified_actor
+        else "quarantined for a missing $.actor"
+    )
+    return (
+        f"{count} event(s) from {tool!r} arrived with no identity attribute (looked for "
+        f"{', '.join(settings.actor_attributes)}); they are {kept}. Fix it on the client: "
+        "OTEL_RESOURCE_ATTRIBUTES=user.email=<the person's email>,team=<team> in its environment "
+        "(docs/otlp-mapping.md has each client's recipe), or map its installation/user id to a person "
+        "in [otlp.identity.people] of autoscope.toml."
+    )
 
 
 def envelope(
@@ -162,8 +174,14 @@ class ResourceIdentity:
     def __init__(self, settings: IdentitySettings, resource: Mapping[str, Any]) -> None:
         self.settings = settings
         self.resource = resource
-        self.names = frozenset((*settings.actor_attributes, *settings.team_attributes,
-                                *settings.tool_attributes, *settings.version_attributes))
+        self.names = frozenset(
+            (
+                *settings.actor_attributes,
+                *settings.team_attributes,
+                *settings.tool_attributes,
+                *settings.version_attributes,
+            )
+        )
         actor, name = _first(settings.actor_attributes, resource)
         # a record's attribute overrides the resource's actor only if it ranks before it, or is
         # the same attribute (the record before the resource, as in :func:`ranked`)
@@ -175,7 +193,7 @@ class ResourceIdentity:
 
     def actor_of(self, record: Mapping[str, Any]) -> str | None:
         """The actor of an event from ``record``'s attributes and the resource's (see :func:`ranked`)."""
-        found = _first(self.settings.actor_attributes[:self.actor_rank], record)[0]
+        found = _first(self.settings.actor_attributes[: self.actor_rank], record)[0]
         return self.settings.person(found) or self.actor
 
     def values(self, record: Mapping[str, Any]) -> tuple[str | None, str, str, str]:

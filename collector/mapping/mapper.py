@@ -27,6 +27,7 @@ DELTA, CUMULATIVE = 1, 2  # AggregationTemporality
 # same shape whose attribute lists are dicts already and whose log bodies are Python values
 # (codecs.otlp_json). These read either.
 
+
 def _body(log: Any) -> Any:
     return any_value(log.body) if log.HasField("body") else None
 
@@ -74,8 +75,13 @@ class Mapper:
                         event_name = attrs.get("event.name")
                         name = (as_str(event_name) or "") if event_name is not None else ""
                     record = Record(
-                        n, f"log record {n}", attrs, resource, scope,
-                        log.time_unix_nano or log.observed_time_unix_nano, name,
+                        n,
+                        f"log record {n}",
+                        attrs,
+                        resource,
+                        scope,
+                        log.time_unix_nano or log.observed_time_unix_nano,
+                        name,
                         body_of(log),
                     )
                     n += 1
@@ -147,8 +153,13 @@ class Mapper:
         return result
 
     def _metric(
-        self, metric: Any, resource: dict[str, Any], scope: str, transaction: SumTransaction,
-        result: MapResult, attributes_of: Any = attributes,
+        self,
+        metric: Any,
+        resource: dict[str, Any],
+        scope: str,
+        transaction: SumTransaction,
+        result: MapResult,
+        attributes_of: Any = attributes,
     ) -> None:
         data = metric.WhichOneof("data")
         points = list(getattr(metric, data).data_points) if data else []
@@ -172,10 +183,13 @@ class Mapper:
                 continue
             series = json.dumps(
                 [metric.name, sorted(resource.items()), scope, sorted(record.attributes.items())],
-                default=str, separators=(",", ":"),
+                default=str,
+                separators=(",", ":"),
             )
-            value = point.sum if data == "histogram" else (
-                point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
+            value = (
+                point.sum
+                if data == "histogram"
+                else (point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int))
             )
             temporality = getattr(metric, data).aggregation_temporality
             start = point.start_time_unix_nano

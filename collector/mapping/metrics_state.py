@@ -44,7 +44,7 @@ class SumState:
         self._series: dict[str, tuple[int, int, float]] = {}
         self.resets = 0
 
-    def begin(self) -> "SumTransaction":
+    def begin(self) -> SumTransaction:
         return SumTransaction(self)
 
     def last(self, key: str) -> tuple[int, int, float] | None:

@@ -61,11 +61,14 @@ def prices_from_mapping(data: Mapping[str, Any]) -> dict[str, ModelPrice]:
     for model, entry in data.items():
         if not isinstance(entry, Mapping):  # a settings error, reported as the others are
             raise ValueError(  # noqa: TRY004
-                f"otlp.prices.{model}: expected a table of USD per million tokens, got {entry!r}")
+                f"otlp.prices.{model}: expected a table of USD per million tokens, got {entry!r}"
+            )
         unknown = set(entry) - {f.name for f in dataclasses.fields(ModelPrice)}
         if unknown:
-            raise ValueError(f"otlp.prices.{model}: unknown key(s) {', '.join(sorted(unknown))}"
-                             " (expected input, output, cache_read, cache_write)")
+            raise ValueError(
+                f"otlp.prices.{model}: unknown key(s) {', '.join(sorted(unknown))}"
+                " (expected input, output, cache_read, cache_write)"
+            )
         try:
             out[str(model)] = ModelPrice(**entry)
         except (TypeError, ValueError) as exc:
@@ -86,14 +89,18 @@ def find_price(prices: Mapping[str, ModelPrice], model: str | None) -> ModelPric
 
 
 def price_usd(
-    price: ModelPrice, *, input_tokens: int, output_tokens: int, cache_read: int = 0,
-    cache_write: int = 0, input_includes_cache: bool = True,
+    price: ModelPrice,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int = 0,
+    cache_write: int = 0,
+    input_includes_cache: bool = True,
 ) -> float:
     """The USD of one call. ``input_includes_cache``: the client's input count includes the
     cached part (Gemini, OpenAI), which is then billed at the cache-read price instead."""
     uncached = max(0, input_tokens - cache_read) if input_includes_cache else input_tokens
     read_price = price.input if price.cache_read is None else price.cache_read
     write_price = price.input if price.cache_write is None else price.cache_write
-    total = (uncached * price.input + output_tokens * price.output + cache_read * read_price
-             + cache_write * write_price)
+    total = uncached * price.input + output_tokens * price.output + cache_read * read_price + cache_write * write_price
     return round(total / 1e6, 12)

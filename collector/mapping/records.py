@@ -130,6 +130,9 @@ class MapResult:
         if (kind, type(exc).__name__) not in _reported:  # a traceback per kind of bug, not per record
             _reported.add((kind, type(exc).__name__))
             # where it failed, not the message: that may quote the sender's attributes
-            log.error("mapping a record (%s) raised %s; such records are answered as rejected and "
-                      "counted as failed:\n%s", kind, type(exc).__name__,
-                      "".join(traceback.format_tb(exc.__traceback__)))
+            log.error(
+                "mapping a record (%s) raised %s; such records are answered as rejected and counted as failed:\n%s",
+                kind,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )

@@ -70,7 +70,7 @@ class OtlpSettings:
             raise ValueError("genai_usage_from must be 'spans' or 'metrics'")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "OtlpSettings":
+    def from_mapping(cls, data: Mapping[str, Any]) -> OtlpSettings:
         """Settings from a plain dict; unknown keys raise, naming the key."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known

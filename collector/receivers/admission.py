@@ -72,7 +72,8 @@ class RateLimiter:
                 self._buckets[sender] = (tokens, now)
                 wait = math.ceil((events - tokens) / self.events_per_s)
                 return Refusal(
-                    429, "rate",
+                    429,
+                    "rate",
                     f"sender over its limit of {self.events_per_s:g} events/s",
                     min(MAX_RETRY_AFTER_S, max(1, wait)),
                 )

@@ -60,8 +60,12 @@ class Authenticator:
         presented = token if kind.lower() == "bearer" else None
         decision = authorize(self.store, presented, scope, required=self.required)
         if isinstance(decision, Denied):
-            return Refusal(decision.status, "Authorization", _REASONS[decision.denial](decision),
-                           tool=decision.record.name if decision.record else agent_tool)
+            return Refusal(
+                decision.status,
+                "Authorization",
+                _REASONS[decision.denial](decision),
+                tool=decision.record.name if decision.record else agent_tool,
+            )
         record = decision.record
         if record is None:
             return Sender(ANONYMOUS.name, agent_tool=agent_tool)

@@ -32,7 +32,12 @@ async def read_body(request: Request, limits: Limits) -> bytes | Refusal:
     except ClientDisconnect:
         # the sender closed before its Content-Length or last chunk: nothing of it is kept,
         # and the answer (which it may never read) says so instead of a traceback in the log
-        return Refusal(400, "body", f"the connection closed after {size} bytes, before the body's end; "
-                                    "nothing of it was accepted, send it whole")
-    return decode_content(b"".join(chunks), ",".join(request.headers.getlist("content-encoding")),
-                          limits.max_body_bytes)
+        return Refusal(
+            400,
+            "body",
+            f"the connection closed after {size} bytes, before the body's end; "
+            "nothing of it was accepted, send it whole",
+        )
+    return decode_content(
+        b"".join(chunks), ",".join(request.headers.getlist("content-encoding")), limits.max_body_bytes
+    )

@@ -26,16 +26,20 @@ EXTRA_LABELS = {"otlp_events_without_identity": "tool"}
 EXTRA_HELP = {
     "otlp_unmapped": "OTLP records that map to no event, by kind and name (log:<event>, metric:<name>, span:<name>)",
     "otlp_events_without_identity": "OTLP events that named no person (kept as the unidentified actor, or "
-                                    "quarantined), by source tool: set user.email in OTEL_RESOURCE_ATTRIBUTES "
-                                    "or map the id in [otlp.identity.people]",
+    "quarantined), by source tool: set user.email in OTEL_RESOURCE_ATTRIBUTES "
+    "or map the id in [otlp.identity.people]",
 }
 Labelled = Callable[[], dict[str, dict[str, int]]]
 
 
 class _CollectorMetrics:
     def __init__(
-        self, intake: Intake, forwarder: Forwarder, extra: Labelled | None,
-        dropped: Callable[[], dict[str, int]] | None, lag: IngesterLagReading | None,
+        self,
+        intake: Intake,
+        forwarder: Forwarder,
+        extra: Labelled | None,
+        dropped: Callable[[], dict[str, int]] | None,
+        lag: IngesterLagReading | None,
     ) -> None:
         self.intake = intake
         self.forwarder = forwarder
@@ -82,8 +86,11 @@ class _CollectorMetrics:
         if self.lag is not None:
             yield from self._lag(self.lag)
         for name, by_label in (self.extra() if self.extra else {}).items():
-            family = CounterMetricFamily(f"autoscope_{name}", EXTRA_HELP.get(name, name.replace("_", " ")),
-                                         labels=[EXTRA_LABELS.get(name, "kind")])
+            family = CounterMetricFamily(
+                f"autoscope_{name}",
+                EXTRA_HELP.get(name, name.replace("_", " ")),
+                labels=[EXTRA_LABELS.get(name, "kind")],
+            )
             for label, count in by_label.items():
                 family.add_metric([label], float(count))
             yield family
@@ -110,8 +117,11 @@ class _CollectorMetrics:
 
 
 def metrics_routes(
-    intake: Intake, forwarder: Forwarder, extra: Labelled | None = None,
-    dropped: Callable[[], dict[str, int]] | None = None, lag: IngesterLagReading | None = None,
+    intake: Intake,
+    forwarder: Forwarder,
+    extra: Labelled | None = None,
+    dropped: Callable[[], dict[str, int]] | None = None,
+    lag: IngesterLagReading | None = None,
 ) -> list[Route]:
     """``/metrics``; ``extra`` adds labelled counters (e.g. unmapped OTLP telemetry by kind),
     ``dropped`` what is dropped by design, by reason, and ``lag`` the ingester's Kafka lag."""

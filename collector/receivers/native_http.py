@@ -68,8 +68,13 @@ def native_routes(admission: Admission, intake: Intake, chain: Chain) -> list[Ro
     async def handle(request: Request, sender: pipeline.Sender) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            return refusal_response(admission.refuse("unsupported_media_type", Refusal(
-                415, "Content-Type", f"expected application/json, got {content_type!r}"), sender.tool_label))
+            return refusal_response(
+                admission.refuse(
+                    "unsupported_media_type",
+                    Refusal(415, "Content-Type", f"expected application/json, got {content_type!r}"),
+                    sender.tool_label,
+                )
+            )
         body = await read_body(request, intake.limits)
         if not isinstance(body, Refusal):
             body = utf8_json(body, request.headers.get("content-type", ""))

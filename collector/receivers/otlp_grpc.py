@@ -46,9 +46,12 @@ from autoscope.collector.receivers.otlp import OtlpReceiver
 log = logging.getLogger(__name__)
 
 _CODES = {
-    400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
-    403: grpc.StatusCode.PERMISSION_DENIED, 413: grpc.StatusCode.INVALID_ARGUMENT,
-    429: grpc.StatusCode.RESOURCE_EXHAUSTED, 503: grpc.StatusCode.UNAVAILABLE,
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    413: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    503: grpc.StatusCode.UNAVAILABLE,
 }
 CALL_TIMEOUT_S = 30.0
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -76,7 +79,12 @@ class OtlpGrpcServer:
     """
 
     def __init__(
-        self, admission: Admission, receiver: OtlpReceiver, host: str, port: int, workers: int = 8,
+        self,
+        admission: Admission,
+        receiver: OtlpReceiver,
+        host: str,
+        port: int,
+        workers: int = 8,
         tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.admission = admission
@@ -133,7 +141,8 @@ class OtlpGrpcServer:
             return self.export(signal, request, context)
 
         handler = grpc.unary_unary_rpc_method_handler(
-            export, request_deserializer=_lenient_deserializer(signal),
+            export,
+            request_deserializer=_lenient_deserializer(signal),
             response_serializer=signal.response_type.SerializeToString,
         )
         return grpc.method_handlers_generic_handler(service, {"Export": handler})

@@ -29,8 +29,12 @@ from autoscope.collector.receivers.body import read_body
 from autoscope.collector.receivers.otlp import OtlpReceiver
 
 _CODES = {
-    400: code_pb2.INVALID_ARGUMENT, 401: code_pb2.UNAUTHENTICATED, 403: code_pb2.PERMISSION_DENIED,
-    413: code_pb2.INVALID_ARGUMENT, 415: code_pb2.INVALID_ARGUMENT, 429: code_pb2.RESOURCE_EXHAUSTED,
+    400: code_pb2.INVALID_ARGUMENT,
+    401: code_pb2.UNAUTHENTICATED,
+    403: code_pb2.PERMISSION_DENIED,
+    413: code_pb2.INVALID_ARGUMENT,
+    415: code_pb2.INVALID_ARGUMENT,
+    429: code_pb2.RESOURCE_EXHAUSTED,
     503: code_pb2.UNAVAILABLE,
 }
 
@@ -61,8 +65,11 @@ def otlp_http_routes(admission: Admission, receiver: OtlpReceiver) -> list[Route
 
         async def handle(request: Request, content_type: str, sender: Sender) -> object:
             if content_type not in (PROTOBUF, JSON):
-                return admission.refuse("unsupported_media_type", Refusal(
-                    415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"), sender.tool_label)
+                return admission.refuse(
+                    "unsupported_media_type",
+                    Refusal(415, "Content-Type", f"expected {PROTOBUF} or {JSON}, got {content_type!r}"),
+                    sender.tool_label,
+                )
             body = await read_body(request, limits)
             if content_type == JSON and not isinstance(body, Refusal):
                 body = utf8_json(body, request.headers.get("content-type", ""))

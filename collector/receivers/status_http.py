@@ -36,7 +36,7 @@ from autoscope.collector.stats import IngesterLagReading
 def _iso(epoch_s: float | None) -> str | None:
     if epoch_s is None:
         return None
-    return dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(epoch_s, dt.UTC).isoformat(timespec="seconds")
 
 
 def lag_snapshot(lag: IngesterLagReading | None) -> dict[str, object]:
@@ -44,14 +44,26 @@ def lag_snapshot(lag: IngesterLagReading | None) -> dict[str, object]:
     if lag is None:
         return {"measured": False}
     partitions = {f"{topic}/{partition}": records for (topic, partition), records in sorted(lag.snapshot().items())}
-    return {"measured": lag.refreshed_at is not None, "measured_at": _iso(lag.refreshed_at),
-            "records": sum(partitions.values()), "partitions": partitions,
-            "failures": lag.failures, "last_error": lag.last_error}
+    return {
+        "measured": lag.refreshed_at is not None,
+        "measured_at": _iso(lag.refreshed_at),
+        "records": sum(partitions.values()),
+        "partitions": partitions,
+        "failures": lag.failures,
+        "last_error": lag.last_error,
+    }
 
 
-def status_routes(admission: Admission, intake: Intake, spool: Spool, forwarder: Forwarder, quarantine_dir: Path,
-                  otlp: Callable[[], dict[str, dict[str, int]]], dropped: Callable[[], dict[str, int]],
-                  lag: IngesterLagReading | None) -> list[Route]:
+def status_routes(
+    admission: Admission,
+    intake: Intake,
+    spool: Spool,
+    forwarder: Forwarder,
+    quarantine_dir: Path,
+    otlp: Callable[[], dict[str, dict[str, int]]],
+    dropped: Callable[[], dict[str, int]],
+    lag: IngesterLagReading | None,
+) -> list[Route]:
     started_at = time.time()
 
     async def status(request: Request) -> Response:
@@ -59,17 +71,23 @@ def status_routes(admission: Admission, intake: Intake, spool: Spool, forwarder:
         if isinstance(sender, Refusal):
             return refusal_response(sender)
         quarantine = await run_in_threadpool(quarantine_summary, quarantine_dir)  # reads files: off the loop
-        return json_response(200, {
-            "started_at": _iso(started_at),
-            "now": _iso(time.time()),
-            **intake.stats.snapshot(),
-            "otlp": otlp(),
-            "dropped": dropped(),
-            "spool": {"bytes": spool.total_bytes, "segments": len(spool.segments())},
-            "forwarder": {"forwarded_records": forwarder.forwarded_records, "kafka_errors": forwarder.kafka_errors,
-                          "last_error": forwarder.last_error},
-            "ingester_lag": lag_snapshot(lag),
-            "quarantine": quarantine,
-        })
+        return json_response(
+            200,
+            {
+                "started_at": _iso(started_at),
+                "now": _iso(time.time()),
+                **intake.stats.snapshot(),
+                "otlp": otlp(),
+                "dropped": dropped(),
+                "spool": {"bytes": spool.total_bytes, "segments": len(spool.segments())},
+                "forwarder": {
+                    "forwarded_records": forwarder.forwarded_records,
+                    "kafka_errors": forwarder.kafka_errors,
+                    "last_error": forwarder.last_error,
+                },
+                "ingester_lag": lag_snapshot(lag),
+                "quarantine": quarantine,
+            },
+        )
 
     return [Route("/v1/status", status, methods=["GET"])]

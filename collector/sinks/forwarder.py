@@ -51,7 +51,11 @@ class Forwarder:
     """
 
     def __init__(
-        self, spool: Spool, settings: KafkaSettings, seal_after_s: float = 1.0, backoff_s: float = 1.0,
+        self,
+        spool: Spool,
+        settings: KafkaSettings,
+        seal_after_s: float = 1.0,
+        backoff_s: float = 1.0,
         delivery_timeout_s: float = 30.0,
         consumed: Callable[[], tuple[dict[int, int], float | None]] | None = None,
     ) -> None:
@@ -78,7 +82,7 @@ class Forwarder:
         self.kafka_errors = 0
         self.last_error: str | None = None
 
-    def start(self) -> "Forwarder":
+    def start(self) -> Forwarder:
         self._thread.start()
         return self
 
@@ -211,9 +215,7 @@ class Forwarder:
                 highest, last_ack = self._acked.get(sequence, ({}, 0.0))
             if measured_at <= last_ack:
                 continue
-            if all(
-                positions.get(partition, -1) > offset for partition, offset in highest.items()
-            ):
+            if all(positions.get(partition, -1) > offset for partition, offset in highest.items()):
                 self._awaiting.remove(sequence)
                 self._delete(sequence)
 

@@ -90,19 +90,24 @@ class Quarantine:
         lines = []
         for item in rejected:
             assert item.error is not None
-            entry_id = hashlib.sha256(
-                f"{batch.received_at.isoformat()}|{id(batch)}|{item.index}".encode()
-            ).hexdigest()[:16]
-            lines.append(json.dumps({
-                "id": entry_id,
-                "received_at": batch.received_at.isoformat(),
-                "sender": batch.sender.name,
-                "source": source,
-                "field": item.error.kept_field,
-                "reason": item.error.kept_reason,
-                "payload": scrubbed_payload(item.raw, self.pseudonym_of),
-            }, separators=(",", ":")))
-        day = batch.received_at.astimezone(dt.timezone.utc).date().isoformat()
+            entry_id = hashlib.sha256(f"{batch.received_at.isoformat()}|{id(batch)}|{item.index}".encode()).hexdigest()[
+                :16
+            ]
+            lines.append(
+                json.dumps(
+                    {
+                        "id": entry_id,
+                        "received_at": batch.received_at.isoformat(),
+                        "sender": batch.sender.name,
+                        "source": source,
+                        "field": item.error.kept_field,
+                        "reason": item.error.kept_reason,
+                        "payload": scrubbed_payload(item.raw, self.pseudonym_of),
+                    },
+                    separators=(",", ":"),
+                )
+            )
+        day = batch.received_at.astimezone(dt.UTC).date().isoformat()
         path = self.directory / f"quarantine-{day}.jsonl"
         with self._lock:
             with open(path, "a", encoding="utf-8") as handle:
@@ -149,5 +154,9 @@ def quarantine_summary(directory: Path, top: int = 5) -> dict[str, Any]:
             pair = (entry["field"], entry["reason"])
             reasons[pair] = reasons.get(pair, 0) + 1
     ranked = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:top]
-    return {"entries": total, "not_replayed": waiting, "last_received_at": last,
-            "top_reasons": [{"field": f, "reason": r, "count": n} for (f, r), n in ranked]}
+    return {
+        "entries": total,
+        "not_replayed": waiting,
+        "last_received_at": last,
+        "top_reasons": [{"field": f, "reason": r, "count": n} for (f, r), n in ranked],
+    }

@@ -132,8 +132,13 @@ class Spool:
                     os.fsync(kept.fileno())
             handle.truncate(intact)
         self.cut_bytes += len(tail)
-        log.warning("spool %s: %d bytes after the last intact record (offset %d) moved to %s",
-                    path.name, len(tail), intact, aside.name)
+        log.warning(
+            "spool %s: %d bytes after the last intact record (offset %d) moved to %s",
+            path.name,
+            len(tail),
+            intact,
+            aside.name,
+        )
 
     def _open_active(self):  # type: ignore[no-untyped-def]
         self._sizes[self._active] = 0

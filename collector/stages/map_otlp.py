@@ -36,9 +36,10 @@ def map_request(signal: Signal, mapper: Mapper, request: Any) -> MapResult:
         log.error("mapping an OTLP %s export raised %s outside its records", signal.name, type(exc).__name__)
         error = f"could not map the {signal.name} export ({type(exc).__name__})"
         count = count_records(signal, request)
-        return MapResult(records=count, failed=[
-            Failure(i, f"{signal.name} record {i}", f"{signal.name}:export", error) for i in range(count)
-        ])
+        return MapResult(
+            records=count,
+            failed=[Failure(i, f"{signal.name} record {i}", f"{signal.name}:export", error) for i in range(count)],
+        )
 
 
 def limit_events(max_events: int) -> Stage:
@@ -46,8 +47,9 @@ def limit_events(max_events: int) -> Stage:
 
     def limit(batch: Batch) -> Batch:
         if len(batch.items) > max_events:
-            batch.refusal = Refusal(413, "body", f"{len(batch.items)} events exceed the limit of {max_events}",
-                                    counted_as="batch")
+            batch.refusal = Refusal(
+                413, "body", f"{len(batch.items)} events exceed the limit of {max_events}", counted_as="batch"
+            )
         return batch
 
     return limit

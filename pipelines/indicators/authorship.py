@@ -34,12 +34,20 @@ METRICS = {
     "automation_contributions": "coalesce(sum(n_automation), 0)",
     "merged_line_share_ai": "(coalesce(sum(merged_lines_ai_authored), 0)"
     " + coalesce(sum(merged_lines_ai_coauthored), 0))"
-                            " / nullif(sum(merged_lines), 0)",
+    " / nullif(sum(merged_lines), 0)",
     "merged_line_share_ai_authored": "coalesce(sum(merged_lines_ai_authored), 0) / nullif(sum(merged_lines), 0)",
 }
 
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
-        return cells(facts, indicator=NAME, scope=scope, source_sql=f"SELECT * FROM {facts.table('fx_contributions')}",
-                     metrics=METRICS, cuts=CUTS, n_events_sql="sum(n)", n_actors_sql=actors_of())
+        return cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            source_sql=f"SELECT * FROM {facts.table('fx_contributions')}",
+            metrics=METRICS,
+            cuts=CUTS,
+            n_events_sql="sum(n)",
+            n_actors_sql=actors_of(),
+        )

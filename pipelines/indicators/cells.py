@@ -121,19 +121,21 @@ def cells(
         type_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN '{pt}'")
         period_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN {period_sql(pt, f'p_{pt}')}")
         period_coalesce.append(f"p_{pt}")
-    cut_name = "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{c}'" for c in cuts) + " ELSE 'lab' END" if cuts else "'lab'"
+    cut_name = (
+        "CASE " + " ".join(f"WHEN GROUPING({c}) = 0 THEN '{c}'" for c in cuts) + " ELSE 'lab' END" if cuts else "'lab'"
+    )
     cut_value = f"CAST(COALESCE({', '.join(cuts)}, 'all') AS VARCHAR)" if cuts else "'all'"
-    metric_sql = ", ".join(f"CAST({expr} AS {metric_type}) AS \"{name}\"" for name, expr in metrics.items())
+    metric_sql = ", ".join(f'CAST({expr} AS {metric_type}) AS "{name}"' for name, expr in metrics.items())
     any_label = " OR ".join(f"p_{pt} IS NOT NULL" for pt in scope.period_types)
     query = f"""
-        SELECT CASE {' '.join(type_case)} END AS period_type,
-               CASE {' '.join(period_case)} END AS period,
+        SELECT CASE {" ".join(type_case)} END AS period_type,
+               CASE {" ".join(period_case)} END AS period,
                {cut_name} AS cut, {cut_value} AS cut_value,
                CAST({n_events_sql} AS BIGINT) AS n_events, CAST({n_actors_sql} AS BIGINT) AS n_actors, {metric_sql}
         FROM ({labelled(scope, source_sql, time_col, truncated=True)}) AS source
         WHERE {any_label}
-        GROUP BY GROUPING SETS ({', '.join(sets)})
-        HAVING COALESCE({', '.join(period_coalesce)}) IS NOT NULL
+        GROUP BY GROUPING SETS ({", ".join(sets)})
+        HAVING COALESCE({", ".join(period_coalesce)}) IS NOT NULL
     """
     if wide:
         return run_wide(conn, query)
@@ -164,11 +166,15 @@ def to_long(wide: pl.DataFrame, indicator: str, metrics: list[str]) -> pl.DataFr
         return pl.DataFrame(schema=CELL_SCHEMA)
     long = wide.unpivot(
         index=["period_type", "period", "cut", "cut_value", "n_events", "n_actors"],
-        on=metrics, variable_name="metric", value_name="value",
+        on=metrics,
+        variable_name="metric",
+        value_name="value",
     )
     return long.with_columns(
-        indicator=pl.lit(indicator), value=pl.col("value").cast(pl.Float64),
-        n_events=pl.col("n_events").cast(pl.Int64), n_actors=pl.col("n_actors").cast(pl.Int64),
+        indicator=pl.lit(indicator),
+        value=pl.col("value").cast(pl.Float64),
+        n_events=pl.col("n_events").cast(pl.Int64),
+        n_actors=pl.col("n_actors").cast(pl.Int64),
     ).select(CELL_COLUMNS)
 
 
@@ -179,67 +185,95 @@ def to_long(wide: pl.DataFrame, indicator: str, metrics: list[str]) -> pl.DataFr
 PIECE = "greatest(date_trunc('week', {col}), date_trunc('month', {col}))"
 
 #: actors that may share a set: everyone who appears in an event table (a reviewer too)
-_ACTOR_COLUMNS = (("tasks", "actor"), ("experiments", "actor"), ("contributions", "actor"), ("spend", "actor"),
-                  ("impressions", "actor"), ("reviews", "reviewer"))
+_ACTOR_COLUMNS = (
+    ("tasks", "actor"),
+    ("experiments", "actor"),
+    ("contributions", "actor"),
+    ("spend", "actor"),
+    ("impressions", "actor"),
+    ("reviews", "reviewer"),
+)
 
 #: fine tables over one event table each: name → (table, cut columns, aggregates); ``{set}``
 #: is the actor-set aggregate of the actors of the rows it is given
 FINE: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {
-    "fx_tasks": ("tasks", ("team", "rung", "category"), {
-        "n": "count(*)",
-        "n_ai": "count(*) FILTER (WHERE executor = 'ai')",
-        "n_mixed": "count(*) FILTER (WHERE executor = 'mixed')",
-        "n_human": "count(*) FILTER (WHERE executor = 'human')",
-        "minutes_ai_success": "sum(human_minutes) FILTER (WHERE executor = 'ai' AND outcome = 'success')",
-        # tasks whose executor is unknown are counted (n) but left out of every share
-        "n_known": "count(*) FILTER (WHERE executor <> 'unknown')",
-        "n_unknown": "count(*) FILTER (WHERE executor = 'unknown')",
-        "n_known_default_size": "count(*) FILTER (WHERE executor <> 'unknown' AND size_source = 'default')",
-        "n_ai_default_size": "count(*) FILTER (WHERE executor = 'ai' AND size_source = 'default')",
-        "minutes_completed": "sum(human_minutes) FILTER (WHERE outcome IN ('success', 'failure') "
-                             "AND executor <> 'unknown')",
-        "n_ai_over_1h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 60)",
-        "n_ai_over_8h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 480)",
-        "n_ai_over_40h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 2400)",
-        "actors": "{set}",
-        "ai_actors": "{set} FILTER (WHERE executor = 'ai')",
-    }),
-    "fx_experiments": ("experiments", ("team",), {
-        "n": "count(*)",
-        "hours": "sum(accelerator_hours)",
-        "hours_ai": "sum(accelerator_hours) FILTER (WHERE designed_by = 'ai')",
-        "hours_ai_or_mixed": "sum(accelerator_hours) FILTER (WHERE designed_by IN ('ai', 'mixed'))",
-        "actors": "{set}",
-    }),
+    "fx_tasks": (
+        "tasks",
+        ("team", "rung", "category"),
+        {
+            "n": "count(*)",
+            "n_ai": "count(*) FILTER (WHERE executor = 'ai')",
+            "n_mixed": "count(*) FILTER (WHERE executor = 'mixed')",
+            "n_human": "count(*) FILTER (WHERE executor = 'human')",
+            "minutes_ai_success": "sum(human_minutes) FILTER (WHERE executor = 'ai' AND outcome = 'success')",
+            # tasks whose executor is unknown are counted (n) but left out of every share
+            "n_known": "count(*) FILTER (WHERE executor <> 'unknown')",
+            "n_unknown": "count(*) FILTER (WHERE executor = 'unknown')",
+            "n_known_default_size": "count(*) FILTER (WHERE executor <> 'unknown' AND size_source = 'default')",
+            "n_ai_default_size": "count(*) FILTER (WHERE executor = 'ai' AND size_source = 'default')",
+            "minutes_completed": "sum(human_minutes) FILTER (WHERE outcome IN ('success', 'failure') "
+            "AND executor <> 'unknown')",
+            "n_ai_over_1h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 60)",
+            "n_ai_over_8h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 480)",
+            "n_ai_over_40h": "count(*) FILTER (WHERE executor = 'ai' AND human_minutes > 2400)",
+            "actors": "{set}",
+            "ai_actors": "{set} FILTER (WHERE executor = 'ai')",
+        },
+    ),
+    "fx_experiments": (
+        "experiments",
+        ("team",),
+        {
+            "n": "count(*)",
+            "hours": "sum(accelerator_hours)",
+            "hours_ai": "sum(accelerator_hours) FILTER (WHERE designed_by = 'ai')",
+            "hours_ai_or_mixed": "sum(accelerator_hours) FILTER (WHERE designed_by IN ('ai', 'mixed'))",
+            "actors": "{set}",
+        },
+    ),
     # automation (CI, dependency and release bots) is neither a person nor AI: left out of n,
     # of the shares and of the actors counted for k, and counted on its own (issue 13)
-    "fx_contributions": ("contributions", ("team",), {
-        "n": "count(*) FILTER (WHERE first_author <> 'automation')",
-        "n_ai_first": "count(*) FILTER (WHERE first_author = 'ai')",
-        "ai_share_sum": "sum(ai_share) FILTER (WHERE first_author <> 'automation')",
-        "n_automation": "count(*) FILTER (WHERE first_author = 'automation')",
-        "merged_lines": "sum(lines_added) FILTER (WHERE on_default_branch AND first_author <> 'automation')",
-        "merged_lines_ai_authored": (
-            "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_authored')"
-        ),
-        "merged_lines_ai_coauthored": (
-            "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_coauthored')"
-        ),
-        "actors": "{set} FILTER (WHERE first_author <> 'automation')",
-    }),
-    "fx_spend": ("spend", ("team",), {
-        "n": "count(*)",
-        "amount": "sum(amount_usd)",
-        **{f"amount_{c}": f"sum(amount_usd) FILTER (WHERE category = '{c}')"
-           for c in ("ai_tools", "compute", "data", "staff", "other")},
-        "actors": "{set}",
-    }),
-    "fx_impressions": ("impressions", ("question_id AS question",), {
-        "n": "count(*)",
-        "score_sum": "sum(score)",
-        "n_4_or_more": "count(*) FILTER (WHERE score >= 4)",
-        "actors": "{set}",
-    }),
+    "fx_contributions": (
+        "contributions",
+        ("team",),
+        {
+            "n": "count(*) FILTER (WHERE first_author <> 'automation')",
+            "n_ai_first": "count(*) FILTER (WHERE first_author = 'ai')",
+            "ai_share_sum": "sum(ai_share) FILTER (WHERE first_author <> 'automation')",
+            "n_automation": "count(*) FILTER (WHERE first_author = 'automation')",
+            "merged_lines": "sum(lines_added) FILTER (WHERE on_default_branch AND first_author <> 'automation')",
+            "merged_lines_ai_authored": (
+                "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_authored')"
+            ),
+            "merged_lines_ai_coauthored": (
+                "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_coauthored')"
+            ),
+            "actors": "{set} FILTER (WHERE first_author <> 'automation')",
+        },
+    ),
+    "fx_spend": (
+        "spend",
+        ("team",),
+        {
+            "n": "count(*)",
+            "amount": "sum(amount_usd)",
+            **{
+                f"amount_{c}": f"sum(amount_usd) FILTER (WHERE category = '{c}')"
+                for c in ("ai_tools", "compute", "data", "staff", "other")
+            },
+            "actors": "{set}",
+        },
+    ),
+    "fx_impressions": (
+        "impressions",
+        ("question_id AS question",),
+        {
+            "n": "count(*)",
+            "score_sum": "sum(score)",
+            "n_4_or_more": "count(*) FILTER (WHERE score >= 4)",
+            "actors": "{set}",
+        },
+    ),
 }
 
 
@@ -258,7 +292,7 @@ class Facts:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Facts":
+    def __enter__(self) -> Facts:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -284,8 +318,11 @@ class Facts:
         """``fx_actor(h, aid)``: every actor hash → a dense id 0 … width − 1."""
         if "fx_actor" not in self._built:
             hashes = " UNION ".join(f"SELECT DISTINCT hash({col}) AS h FROM {table}" for table, col in _ACTOR_COLUMNS)
-            self._build("fx_actor", f"""CREATE OR REPLACE TEMP TABLE fx_actor AS
-                SELECT h, CAST(row_number() OVER (ORDER BY h) - 1 AS INTEGER) AS aid FROM ({hashes})""")
+            self._build(
+                "fx_actor",
+                f"""CREATE OR REPLACE TEMP TABLE fx_actor AS
+                SELECT h, CAST(row_number() OVER (ORDER BY h) - 1 AS INTEGER) AS aid FROM ({hashes})""",
+            )
             self._width = max(1, self.conn.sql("SELECT count(*) FROM fx_actor").fetchall()[0][0])
             self._built.add("fx_actor")
         return "fx_actor"
@@ -300,9 +337,9 @@ class Facts:
             table, cuts, aggregates = FINE[name]
             keys = ", ".join(cuts)
             aggs = ", ".join(f"{expr.format(set=self.actor_set())} AS {col}" for col, expr in aggregates.items())
-            build = f"""SELECT {PIECE.format(col='occurred_at')} AS ts, {keys}, {aggs}
+            build = f"""SELECT {PIECE.format(col="occurred_at")} AS ts, {keys}, {aggs}
                 FROM {table} JOIN {actors} ON {actors}.h = hash({table}.actor)
-                WHERE {self.scope.since_sql('occurred_at')}
+                WHERE {self.scope.since_sql("occurred_at")}
                 GROUP BY ALL"""
         else:
             build = build.format(set=self.actor_set(), actors=actors)
@@ -312,7 +349,7 @@ class Facts:
 
 
 @contextlib.contextmanager
-def facts_for(conn: "duckdb.DuckDBPyConnection | Facts", scope: Scope) -> Iterator[Facts]:
+def facts_for(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> Iterator[Facts]:
     """``conn`` itself if it is the :class:`Facts` of ``scope``, else new facts for this use."""
     if isinstance(conn, Facts) and conn.scope == scope:
         yield conn

@@ -55,15 +55,30 @@ def add_trend(released: pl.DataFrame) -> pl.DataFrame:
         return released.clear()
     prev = geo.with_columns(
         prev=pl.struct(["period_type", "period"]).map_elements(
-            lambda s: previous(s["period_type"], s["period"]), return_dtype=pl.Utf8))
+            lambda s: previous(s["period_type"], s["period"]), return_dtype=pl.Utf8
+        )
+    )
     joined = prev.join(
-        geo.select(["period_type", pl.col("period").alias("prev"), "cut", "cut_value",
-                    pl.col("value").alias("prev_value"), pl.col("suppressed").alias("prev_suppressed")]),
-        on=["period_type", "prev", "cut", "cut_value"], how="left")
+        geo.select(
+            [
+                "period_type",
+                pl.col("period").alias("prev"),
+                "cut",
+                "cut_value",
+                pl.col("value").alias("prev_value"),
+                pl.col("suppressed").alias("prev_suppressed"),
+            ]
+        ),
+        on=["period_type", "prev", "cut", "cut_value"],
+        how="left",
+    )
     ok = ~pl.col("suppressed") & pl.col("prev_suppressed").eq(False)
     return joined.with_columns(
         metric=pl.lit("trend_vs_previous"),
         value=pl.when(ok).then(pl.col("value") / pl.col("prev_value")).otherwise(None),
-        note=pl.when(pl.col("suppressed")).then(pl.lit(None)).when(~ok).then(pl.lit("no released previous period"))
+        note=pl.when(pl.col("suppressed"))
+        .then(pl.lit(None))
+        .when(~ok)
+        .then(pl.lit("no released previous period"))
         .otherwise(pl.lit(None)),
     ).select(released.columns)

@@ -25,5 +25,13 @@ METRICS = {
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
-        return cells(facts, indicator=NAME, scope=scope, source_sql=f"SELECT * FROM {facts.table('fx_impressions')}",
-                     metrics=METRICS, cuts=CUTS, n_events_sql="sum(n)", n_actors_sql=actors_of())
+        return cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            source_sql=f"SELECT * FROM {facts.table('fx_impressions')}",
+            metrics=METRICS,
+            cuts=CUTS,
+            n_events_sql="sum(n)",
+            n_actors_sql=actors_of(),
+        )

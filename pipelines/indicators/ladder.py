@@ -38,12 +38,12 @@ def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope, k: int = 5) -
         period_case.append(f"WHEN GROUPING(p_{pt}) = 0 THEN {period_sql(pt, f'p_{pt}')}")
     any_label = " OR ".join(f"p_{pt} IS NOT NULL" for pt in scope.period_types)
     query = f"""
-        SELECT CASE {' '.join(type_case)} END AS period_type, CASE {' '.join(period_case)} END AS period,
+        SELECT CASE {" ".join(type_case)} END AS period_type, CASE {" ".join(period_case)} END AS period,
                CASE WHEN GROUPING(team) = 0 THEN team END AS team, CASE WHEN GROUPING(rung) = 0 THEN rung END AS rung,
                CAST(sum(n) AS BIGINT) AS n_events, CAST({actors_of()} AS BIGINT) AS n_actors,
                CAST(sum(n_ai) / nullif(sum(n_known), 0) AS DOUBLE) AS share
-        FROM ({labelled(scope, 'SELECT * FROM {source}', truncated=True)}) WHERE {any_label}
-        GROUP BY GROUPING SETS ({', '.join(sets)})
+        FROM ({labelled(scope, "SELECT * FROM {source}", truncated=True)}) WHERE {any_label}
+        GROUP BY GROUPING SETS ({", ".join(sets)})
         HAVING period IS NOT NULL"""
     with facts_for(conn, scope) as facts:
         g = run_wide(facts, query.replace("{source}", facts.table("fx_tasks")))
@@ -52,26 +52,40 @@ def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope, k: int = 5) -
     g = g.with_columns(pl.col("n_events").cast(pl.Int64), pl.col("n_actors").cast(pl.Int64))
     base = [pl.lit(NAME).alias("indicator"), "period_type", "period"]
     shares = g.filter(pl.col("team").is_null()).select(
-        *base, pl.lit("ai_share").alias("metric"),
+        *base,
+        pl.lit("ai_share").alias("metric"),
         pl.when(pl.col("rung").is_null()).then(pl.lit("lab")).otherwise(pl.lit("rung")).alias("cut"),
-        pl.col("rung").fill_null("all").alias("cut_value"), pl.col("share").alias("value"),
-        "n_events", "n_actors", pl.lit(None, pl.Utf8).alias("note"))
+        pl.col("rung").fill_null("all").alias("cut_value"),
+        pl.col("share").alias("value"),
+        "n_events",
+        "n_actors",
+        pl.lit(None, pl.Utf8).alias("note"),
+    )
     rank = {r: i + 1 for i, r in enumerate(RUNGS)}
     counted = (
         g.filter(pl.col("rung").is_not_null() & (pl.col("share") >= THRESHOLD) & (pl.col("n_actors") >= k))
-        .with_columns(r=pl.col("rung").replace_strict(rank, default=0, return_dtype=pl.Int64),
-                      team=pl.col("team").fill_null("\x00lab"))
-        .group_by(["period_type", "period", "team"]).agg(top=pl.col("r").max())
+        .with_columns(
+            r=pl.col("rung").replace_strict(rank, default=0, return_dtype=pl.Int64),
+            team=pl.col("team").fill_null("\x00lab"),
+        )
+        .group_by(["period_type", "period", "team"])
+        .agg(top=pl.col("r").max())
     )
     names = {0: "none", **{i + 1: r for i, r in enumerate(RUNGS)}}
     highest = (
-        g.filter(pl.col("rung").is_null()).with_columns(team=pl.col("team").fill_null("\x00lab"))
+        g.filter(pl.col("rung").is_null())
+        .with_columns(team=pl.col("team").fill_null("\x00lab"))
         .join(counted, on=["period_type", "period", "team"], how="left")
         .with_columns(top=pl.col("top").fill_null(0))
-        .select(*base, pl.lit("highest_rung").alias("metric"),
-                pl.when(pl.col("team") == "\x00lab").then(pl.lit("lab")).otherwise(pl.lit("team")).alias("cut"),
-                pl.when(pl.col("team") == "\x00lab").then(pl.lit("all")).otherwise(pl.col("team")).alias("cut_value"),
-                pl.col("top").cast(pl.Float64).alias("value"), "n_events", "n_actors",
-                pl.col("top").replace_strict(names, return_dtype=pl.Utf8).alias("note"))
+        .select(
+            *base,
+            pl.lit("highest_rung").alias("metric"),
+            pl.when(pl.col("team") == "\x00lab").then(pl.lit("lab")).otherwise(pl.lit("team")).alias("cut"),
+            pl.when(pl.col("team") == "\x00lab").then(pl.lit("all")).otherwise(pl.col("team")).alias("cut_value"),
+            pl.col("top").cast(pl.Float64).alias("value"),
+            "n_events",
+            "n_actors",
+            pl.col("top").replace_strict(names, return_dtype=pl.Utf8).alias("note"),
+        )
     )
     return pl.concat([shares, highest], how="vertical")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import duckdb
     import polars as pl
+
     from autoscope.pipelines.indicators.cells import Facts, Scope
 
 
@@ -95,62 +96,122 @@ class Indicator:
 
 
 REGISTRY: tuple[Indicator, ...] = (
-    Indicator("automation_share",
-        "automation_share", "Automation share", "automation share",
+    Indicator(
+        "automation_share",
+        "automation_share",
+        "Automation share",
+        "automation share",
         "AI, mixed and human shares of tasks whose executor is known (unknown_share: those left out); "
         "time-weighted: Σ human_minutes of successful AI tasks / Σ human_minutes of completed tasks; "
         "measured_share: tasks whose size is not a configured default.",
-        ("automation_share",), ("time_weighted_ai_share", "ai_share")),
-    Indicator("task_size",
-        "task_size", "Delegated task size", "delegated task size",
+        ("automation_share",),
+        ("time_weighted_ai_share", "ai_share"),
+    ),
+    Indicator(
+        "task_size",
+        "task_size",
+        "Delegated task size",
+        "delegated task size",
         "Median and p90 of human_minutes of AI tasks; share over 1 h, 8 h, 40 h; measured_share: "
         "AI tasks whose size is not a configured default.",
-        ("task_size", "delegated_task_size"), ("median_minutes", "p90_minutes")),
-    Indicator("time_horizon",
-        "time_horizon", "Time horizon", "time horizon",
+        ("task_size", "delegated_task_size"),
+        ("median_minutes", "p90_minutes"),
+    ),
+    Indicator(
+        "time_horizon",
+        "time_horizon",
+        "Time horizon",
+        "time horizon",
         "METR's method: weighted, L2-regularized logistic fit of AI success on log2(human_minutes); "
         "the 50 % and 80 % horizons, hierarchical-bootstrap 95 % interval; doubling time across periods.",
-        ("time_horizon",), ("h50_minutes",), bootstrapped=True),
-    Indicator("ladder",
-        "ladder", "Sophistication ladder", "sophistication ladder",
-        "AI share per rung (engineering, experiments, ideation, strategy); the highest rung where "
-        "AI share ≥ 10 %.",
-        ("sophistication_ladder", "ladder"), ("ai_share",), takes_k=True),
-    Indicator("tasks_involved",
-        "tasks_involved", "Tasks involved", "tasks involved",
+        ("time_horizon",),
+        ("h50_minutes",),
+        bootstrapped=True,
+    ),
+    Indicator(
+        "ladder",
+        "ladder",
+        "Sophistication ladder",
+        "sophistication ladder",
+        "AI share per rung (engineering, experiments, ideation, strategy); the highest rung where AI share ≥ 10 %.",
+        ("sophistication_ladder", "ladder"),
+        ("ai_share",),
+        takes_k=True,
+    ),
+    Indicator(
+        "tasks_involved",
+        "tasks_involved",
+        "Tasks involved",
+        "tasks involved",
         "Distribution of AI tasks across the six activity categories, and its change.",
-        ("tasks_involved",), ()),
-    Indicator("review_frequency",
-        "review_frequency", "Human review frequency", "human review frequency",
+        ("tasks_involved",),
+        (),
+    ),
+    Indicator(
+        "review_frequency",
+        "review_frequency",
+        "Human review frequency",
+        "human review frequency",
         "A person's reviews per AI task; shares of AI tasks reviewed by a person, let through by a "
         "standing rule only, and unreviewed (of which never asked); intervention rate (rejected + "
         "modified + intervened) / a person's reviews; review minutes per AI task.",
-        ("review_frequency",), ("unreviewed_share", "intervention_rate")),
-    Indicator("experiment_compute",
-        "experiment_compute", "AI-vs-human experiment compute", "AI-vs-human experiment compute",
+        ("review_frequency",),
+        ("unreviewed_share", "intervention_rate"),
+    ),
+    Indicator(
+        "experiment_compute",
+        "experiment_compute",
+        "AI-vs-human experiment compute",
+        "AI-vs-human experiment compute",
         "Share of accelerator-hours on AI-designed (and mixed) experiments.",
-        ("experiment_compute",), ("ai_designed_share",)),
-    Indicator("authorship",
-        "first_authorship", "AI first authorship", "AI first authorship",
+        ("experiment_compute",),
+        ("ai_designed_share",),
+    ),
+    Indicator(
+        "authorship",
+        "first_authorship",
+        "AI first authorship",
+        "AI first authorship",
         "Share of contributions whose first author is AI; mean ai_share.",
-        ("authorship", "first_authorship", "ai_first_authorship"), ("ai_first_author_share", "mean_ai_share")),
-    Indicator("release_gap",
-        "deployment_gap", "Internal–public gap", "internal–public gap",
-        "Days from internal_at to public_at per model; unreleased models count as open gaps "
-        "(lower bounds).",
-        ("release_gap", "deployment_gap", "internal_public_gap"), ("mean_gap_days",)),
-    Indicator("compute_multiplier",
-        "compute_multiplier", "Compute multiplier", "compute multiplier",
+        ("authorship", "first_authorship", "ai_first_authorship"),
+        ("ai_first_author_share", "mean_ai_share"),
+    ),
+    Indicator(
+        "release_gap",
+        "deployment_gap",
+        "Internal–public gap",
+        "internal–public gap",
+        "Days from internal_at to public_at per model; unreleased models count as open gaps (lower bounds).",
+        ("release_gap", "deployment_gap", "internal_public_gap"),
+        ("mean_gap_days",),
+    ),
+    Indicator(
+        "compute_multiplier",
+        "compute_multiplier",
+        "Compute multiplier",
+        "compute multiplier",
         "Baseline compute_to_target / compute_to_target for the same recipe and target loss; its trend.",
-        ("compute_multiplier",), ()),
-    Indicator("impressions",
-        "impressions", "Impressions", "impressions",
+        ("compute_multiplier",),
+        (),
+    ),
+    Indicator(
+        "impressions",
+        "impressions",
+        "Impressions",
+        "impressions",
         "Mean score and share ≥ 4 per question.",
-        ("impressions",), ()),
-    Indicator("spend",
-        "spend_distribution", "R&D spend distribution", "R&D spend distribution",
+        ("impressions",),
+        (),
+    ),
+    Indicator(
+        "spend",
+        "spend_distribution",
+        "R&D spend distribution",
+        "R&D spend distribution",
         "Share of spend by category; AI-tool spend per active researcher.",
-        ("spend_distribution", "spend"), ()),
+        ("spend_distribution", "spend"),
+        (),
+    ),
 )
 
 BY_KEY: dict[str, Indicator] = {indicator.key: indicator for indicator in REGISTRY}

@@ -53,9 +53,16 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
         FROM models, as_of"""
     out = cells(conn, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS)
     open_models = out.filter(pl.col("metric") == "open_models").select(
-        ["period_type", "period", "cut", "cut_value", pl.col("value").alias("open")])
-    return out.join(open_models, on=["period_type", "period", "cut", "cut_value"], how="left").with_columns(
-        note=pl.when(pl.col("metric").is_in(["mean_gap_days", "median_gap_days", "max_gap_days"]) & (pl.col("open") > 0))
-        .then(pl.format("lower bound: {} model(s) not yet public", pl.col("open").cast(pl.Int64)))
-        .otherwise(pl.lit(None, pl.Utf8))
-    ).drop("open")
+        ["period_type", "period", "cut", "cut_value", pl.col("value").alias("open")]
+    )
+    return (
+        out.join(open_models, on=["period_type", "period", "cut", "cut_value"], how="left")
+        .with_columns(
+            note=pl.when(
+                pl.col("metric").is_in(["mean_gap_days", "median_gap_days", "max_gap_days"]) & (pl.col("open") > 0)
+            )
+            .then(pl.format("lower bound: {} model(s) not yet public", pl.col("open").cast(pl.Int64)))
+            .otherwise(pl.lit(None, pl.Utf8))
+        )
+        .drop("open")
+    )

@@ -74,12 +74,22 @@ FINE = """
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
-        facts.table("fx_ai_tasks", f"SELECT {PIECE.format(col='occurred_at')} AS ts, * EXCLUDE (occurred_at) FROM ({AI_TASKS})")
+        facts.table(
+            "fx_ai_tasks", f"SELECT {PIECE.format(col='occurred_at')} AS ts, * EXCLUDE (occurred_at) FROM ({AI_TASKS})"
+        )
         source = f"SELECT * FROM {facts.table('fx_review_frequency', FINE)}"
-        return cells(facts, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
-                     n_events_sql="sum(n)", n_actors_sql=N_ACTORS)
+        return cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            source_sql=source,
+            metrics=METRICS,
+            cuts=CUTS,
+            n_events_sql="sum(n)",
+            n_actors_sql=N_ACTORS,
+        )
 
 
 #: task actors, or reviewers where the cell has reviews and they are fewer
-N_ACTORS = f"""CASE WHEN sum(n_reviews) > 0 THEN least({actors_of()}, {actors_of('reviewers')})
+N_ACTORS = f"""CASE WHEN sum(n_reviews) > 0 THEN least({actors_of()}, {actors_of("reviewers")})
     ELSE {actors_of()} END"""

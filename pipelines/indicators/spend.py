@@ -34,12 +34,22 @@ _AMOUNTS = ("n", "amount", *(f"amount_{c}" for c in SPEND_CATEGORIES))
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
         none = ", ".join(f"NULL AS {c}" for c in _AMOUNTS)
-        others = " ".join(f"UNION ALL SELECT ts, team, {none}, NULL AS spenders, actors AS active FROM {facts.table(t)}"
-                          for t in ("fx_tasks", "fx_experiments", "fx_contributions"))
-        source = f"""SELECT ts, team, {', '.join(_AMOUNTS)}, actors AS spenders, actors AS active
-                      FROM {facts.table('fx_spend')} {others}"""
-        return cells(facts, indicator=NAME, scope=scope, source_sql=source, metrics=METRICS, cuts=CUTS,
-                     n_events_sql="coalesce(sum(n), 0)", n_actors_sql=N_ACTORS)
+        others = " ".join(
+            f"UNION ALL SELECT ts, team, {none}, NULL AS spenders, actors AS active FROM {facts.table(t)}"
+            for t in ("fx_tasks", "fx_experiments", "fx_contributions")
+        )
+        source = f"""SELECT ts, team, {", ".join(_AMOUNTS)}, actors AS spenders, actors AS active
+                      FROM {facts.table("fx_spend")} {others}"""
+        return cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            source_sql=source,
+            metrics=METRICS,
+            cuts=CUTS,
+            n_events_sql="coalesce(sum(n), 0)",
+            n_actors_sql=N_ACTORS,
+        )
 
 
 #: the spenders; where nobody reported spend, the active researchers the zero describes

@@ -39,11 +39,29 @@ SOURCE = "SELECT occurred_at AS ts, actor, team, rung, category, human_minutes F
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
-        shares = cells(facts, indicator=NAME, scope=scope, metrics=SHARES, cuts=CUTS, wide=True,
-                       source_sql=f"SELECT * FROM {facts.table('fx_tasks')} WHERE n_ai > 0",
-                       n_events_sql="sum(n_ai)", n_actors_sql=actors_of("ai_actors"))
-        quantiles = cells(facts, indicator=NAME, scope=scope, source_sql=SOURCE, cuts=CUTS, wide=True,
-                          metrics={"q": QUANTILE_SQL}, metric_type="DOUBLE[]", n_events_sql="0", n_actors_sql="0")
+        shares = cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            metrics=SHARES,
+            cuts=CUTS,
+            wide=True,
+            source_sql=f"SELECT * FROM {facts.table('fx_tasks')} WHERE n_ai > 0",
+            n_events_sql="sum(n_ai)",
+            n_actors_sql=actors_of("ai_actors"),
+        )
+        quantiles = cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            source_sql=SOURCE,
+            cuts=CUTS,
+            wide=True,
+            metrics={"q": QUANTILE_SQL},
+            metric_type="DOUBLE[]",
+            n_events_sql="0",
+            n_actors_sql="0",
+        )
     key = ["period_type", "period", "cut", "cut_value"]
     if not shares.is_empty():
         quantiles = quantiles.select(*key, *(pl.col("q").list.get(i).alias(m) for m, i in QUANTILES.items()))

@@ -30,9 +30,16 @@ DEPENDS_ON_PREVIOUS = True
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
-        return cells(facts, indicator=NAME, scope=scope, metrics=METRICS, cuts=CUTS,
-                     source_sql=f"SELECT * FROM {facts.table('fx_tasks')} WHERE n_ai > 0",
-                     n_events_sql="sum(n_ai)", n_actors_sql=actors_of("ai_actors"))
+        return cells(
+            facts,
+            indicator=NAME,
+            scope=scope,
+            metrics=METRICS,
+            cuts=CUTS,
+            source_sql=f"SELECT * FROM {facts.table('fx_tasks')} WHERE n_ai > 0",
+            n_events_sql="sum(n_ai)",
+            n_actors_sql=actors_of("ai_actors"),
+        )
 
 
 def previous(period_type: str, period: str) -> str:
@@ -48,25 +55,33 @@ def add_changes(released: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     mine = released.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_"))
     if mine.is_empty():
         return released.clear()
-    pool = pl.concat([
-        mine.select(["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]),
-        history.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_"))
-        .select(["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]),
-    ]).unique(subset=["metric", "period_type", "period", "cut", "cut_value"], keep="first")
+    pool = pl.concat(
+        [
+            mine.select(["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]),
+            history.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_")).select(
+                ["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]
+            ),
+        ]
+    ).unique(subset=["metric", "period_type", "period", "cut", "cut_value"], keep="first")
     prev_labels = pl.DataFrame(
         [(pt, p, previous(pt, p)) for pt, p in mine.select(["period_type", "period"]).unique().iter_rows()],
-        schema={"period_type": pl.Utf8, "period": pl.Utf8, "prev": pl.Utf8}, orient="row",
+        schema={"period_type": pl.Utf8, "period": pl.Utf8, "prev": pl.Utf8},
+        orient="row",
     )
-    joined = (
-        mine.join(prev_labels, on=["period_type", "period"], how="left")
-        .join(pool.rename({"period": "prev", "value": "prev_value", "suppressed": "prev_suppressed"}),
-              on=["metric", "period_type", "prev", "cut", "cut_value"], how="left")
+    joined = mine.join(prev_labels, on=["period_type", "period"], how="left").join(
+        pool.rename({"period": "prev", "value": "prev_value", "suppressed": "prev_suppressed"}),
+        on=["metric", "period_type", "prev", "cut", "cut_value"],
+        how="left",
     )
     ok = ~pl.col("suppressed") & pl.col("prev_suppressed").eq(False)
     return joined.with_columns(
         metric=pl.col("metric").str.replace("^share_", "change_"),
         value=pl.when(ok).then(pl.col("value") - pl.col("prev_value")).otherwise(None),
-        note=pl.when(pl.col("suppressed")).then(pl.lit(None))
-        .when(pl.col("prev_value").is_null() & pl.col("prev_suppressed").is_null()).then(pl.lit("no previous period"))
-        .when(~ok).then(pl.lit("previous period suppressed")).otherwise(pl.lit(None)),
+        note=pl.when(pl.col("suppressed"))
+        .then(pl.lit(None))
+        .when(pl.col("prev_value").is_null() & pl.col("prev_suppressed").is_null())
+        .then(pl.lit("no previous period"))
+        .when(~ok)
+        .then(pl.lit("previous period suppressed"))
+        .otherwise(pl.lit(None)),
     ).select(released.columns)

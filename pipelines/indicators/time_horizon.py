@@ -89,10 +89,20 @@ def cell_seed(period_type: str, period: str) -> int:
     pairs them."""
     return SEED ^ zlib.crc32(f"{period_type}|{period}".encode())
 
+
 ROW_SCHEMA = {
-    "indicator": pl.Utf8, "metric": pl.Utf8, "period_type": pl.Utf8, "period": pl.Utf8, "cut": pl.Utf8,
-    "cut_value": pl.Utf8, "value": pl.Float64, "n_events": pl.Int64, "n_actors": pl.Int64,
-    "ci_low": pl.Float64, "ci_high": pl.Float64, "note": pl.Utf8,
+    "indicator": pl.Utf8,
+    "metric": pl.Utf8,
+    "period_type": pl.Utf8,
+    "period": pl.Utf8,
+    "cut": pl.Utf8,
+    "cut_value": pl.Utf8,
+    "value": pl.Float64,
+    "n_events": pl.Int64,
+    "n_actors": pl.Int64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "note": pl.Utf8,
 }
 
 
@@ -131,7 +141,9 @@ def horizon(a: np.ndarray | float, b: np.ndarray | float, q: float) -> np.ndarra
     return np.power(2.0, (math.log(q / (1 - q)) - np.asarray(b)) / np.asarray(a))
 
 
-def newton(x: np.ndarray, w1: np.ndarray, w0: np.ndarray, a0: float, b0: float, iters: int = 50) -> tuple[np.ndarray, np.ndarray]:
+def newton(
+    x: np.ndarray, w1: np.ndarray, w0: np.ndarray, a0: float, b0: float, iters: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
     """Minimize C·Σ [w1·log(1+e^−z) + w0·log(1+e^z)] + ½a², z = a·x + b, for every row of the
     (replicates × points) weight matrices w1 (successes) and w0 (failures) at once."""
     R = w1.shape[0]
@@ -159,9 +171,18 @@ def newton(x: np.ndarray, w1: np.ndarray, w0: np.ndarray, a0: float, b0: float, 
     return a, b
 
 
-def bootstrap(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray, w: np.ndarray,
-              a0: float, b0: float, replicates: int = REPLICATES, seed: int = SEED,
-              count: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def bootstrap(
+    family: np.ndarray,
+    x: np.ndarray,
+    n: np.ndarray,
+    s: np.ndarray,
+    w: np.ndarray,
+    a0: float,
+    b0: float,
+    replicates: int = REPLICATES,
+    seed: int = SEED,
+    count: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Slopes and intercepts of the hierarchical bootstrap replicates (NaN: skipped, all alike).
 
     One entry per task (or, with ``count``, per ``count`` exchangeable tasks): its family, x,
@@ -204,7 +225,7 @@ def bootstrap(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray, w
     b = np.full(replicates, np.nan)
     ok = (w1.sum(1) > 0) & (w0.sum(1) > 0)
     for start in range(0, replicates, 250):
-        idx = np.nonzero(ok[start:start + 250])[0] + start
+        idx = np.nonzero(ok[start : start + 250])[0] + start
         if len(idx):
             a[idx], b[idx] = newton(xs, w1[idx], w0[idx], a0, b0)
     return a, b
@@ -241,8 +262,15 @@ def interval(values: np.ndarray) -> tuple[float | None, float | None]:
     return (float(lo) if np.isfinite(lo) else None), (float(hi) if np.isfinite(hi) else None)
 
 
-def fit_cell(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray,
-             replicates: int = REPLICATES, seed: int = SEED, count: np.ndarray | None = None) -> dict:
+def fit_cell(
+    family: np.ndarray,
+    x: np.ndarray,
+    n: np.ndarray,
+    s: np.ndarray,
+    replicates: int = REPLICATES,
+    seed: int = SEED,
+    count: np.ndarray | None = None,
+) -> dict:
     """The full fit and bootstrap of one cell, from per-task arrays; with ``count``, each entry
     stands for that many tasks alike in (family, x, n, s) — the same fit and the same draws as
     the tasks listed one by one, from far shorter arrays."""
@@ -268,8 +296,12 @@ def fit_cell(family: np.ndarray, x: np.ndarray, n: np.ndarray, s: np.ndarray,
         a, b = fit_sklearn(xs, ys, ws)
     else:  # the same objective, solved to convergence by Newton's method (see module doc)
         a0, b0 = fit_sklearn(*_subsample(xs, ys, ws))
-        a_, b_ = newton(np.unique(xs), *(np.bincount(np.unique(xs, return_inverse=True)[1], weights=ws * (ys == v))[None, :]
-                                       for v in (1, 0)), a0, b0)
+        a_, b_ = newton(
+            np.unique(xs),
+            *(np.bincount(np.unique(xs, return_inverse=True)[1], weights=ws * (ys == v))[None, :] for v in (1, 0)),
+            a0,
+            b0,
+        )
         a, b = float(a_[0]), float(b_[0])
     out["a"], out["b"] = a, b
     if a >= 0:
@@ -311,11 +343,14 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pl.DataFrame
                 SELECT p_{pt} AS p, tid, min(fam) AS fam, avg(x) AS x, count(*) AS n, count(*) FILTER (WHERE y) AS s
                 FROM th_src WHERE p_{pt} IS NOT NULL GROUP BY p_{pt}, tid)
             GROUP BY ALL"""
-        for i, pt in enumerate(scope.period_types))
+        for i, pt in enumerate(scope.period_types)
+    )
     sizes = " UNION ALL ".join(
-        f"""SELECT '{pt}' AS period_type, {period_sql(pt, f'p_{pt}')} AS period, count(*) AS n_events,
+        f"""SELECT '{pt}' AS period_type, {period_sql(pt, f"p_{pt}")} AS period, count(*) AS n_events,
                    count(DISTINCT a) AS n_actors
-            FROM th_src WHERE p_{pt} IS NOT NULL GROUP BY p_{pt}""" for pt in scope.period_types)
+            FROM th_src WHERE p_{pt} IS NOT NULL GROUP BY p_{pt}"""
+        for pt in scope.period_types
+    )
     labels = ", ".join(f"p_{pt}" for pt in scope.period_types)
     cursor = conn.cursor()
     try:
@@ -333,14 +368,19 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[pl.DataFrame
     sizes_of = {(r[0], r[1]): (r[2], r[3]) for r in counts.iter_rows()}
     from threadpoolctl import threadpool_limits
 
-    cells = sorted(((scope.period_types[i], label(scope.period_types[i], start)), cell)
-                   for (i, start), cell in tasks.partition_by(["pt", "p"], as_dict=True).items())
+    cells = sorted(
+        ((scope.period_types[i], label(scope.period_types[i], start)), cell)
+        for (i, start), cell in tasks.partition_by(["pt", "p"], as_dict=True).items()
+    )
     # The periods' fits are independent (each has its own seed), and most of a fit's time is
     # numpy drawing and solving with the GIL released: fitting periods in parallel threads uses
     # the cores. Within a fit, the BLAS calls are small: a multi-threaded BLAS only adds hand-offs.
     workers = max(1, min(FIT_THREADS, os.cpu_count() or 1))
-    with threadpool_limits(limits=1), warnings.catch_warnings(), \
-            ThreadPoolExecutor(workers, thread_name_prefix="time-horizon-fit") as pool:
+    with (
+        threadpool_limits(limits=1),
+        warnings.catch_warnings(),
+        ThreadPoolExecutor(workers, thread_name_prefix="time-horizon-fit") as pool,
+    ):
         warnings.simplefilter("ignore")  # sklearn's convergence chatter; the notes say what matters
         fitted = pool.map(lambda item: _fit(item[0][0], item[0][1], item[1], sizes_of), cells)
         for cell_rows, cell_replicates in fitted:  # in period order, whichever thread finished first
@@ -354,12 +394,24 @@ def _fit(pt: str, period: str, cell: pl.DataFrame, sizes_of: dict) -> tuple[list
     rows: list[dict] = []
     replicates: dict = {}
     cell = cell.sort(["fam", "x", "n", "s"])  # a canonical order: the same data, the same draws
-    fit = fit_cell(cell["fam"].to_numpy(), cell["x"].to_numpy(), cell["n"].to_numpy().astype(np.int64),
-                   cell["s"].to_numpy().astype(np.int64), seed=cell_seed(pt, period),
-                   count=cell["c"].to_numpy().astype(np.int64))
+    fit = fit_cell(
+        cell["fam"].to_numpy(),
+        cell["x"].to_numpy(),
+        cell["n"].to_numpy().astype(np.int64),
+        cell["s"].to_numpy().astype(np.int64),
+        seed=cell_seed(pt, period),
+        count=cell["c"].to_numpy().astype(np.int64),
+    )
     n_events, n_actors = sizes_of[(pt, period)]
-    base = {"indicator": NAME, "period_type": pt, "period": period, "cut": "lab", "cut_value": "all",
-            "n_events": n_events, "n_actors": n_actors}
+    base = {
+        "indicator": NAME,
+        "period_type": pt,
+        "period": period,
+        "cut": "lab",
+        "cut_value": "all",
+        "n_events": n_events,
+        "n_actors": n_actors,
+    }
     for metric in (*QUANTILES, "slope", "intercept"):
         row = {**base, "metric": metric, "value": None, "ci_low": None, "ci_high": None, "note": fit["note"]}
         if metric in QUANTILES and metric in fit:
@@ -396,10 +448,21 @@ def doubling_times(points: pl.DataFrame, replicates: dict, actors_through: dict)
         for i in range(2, len(periods)):
             tt, yy = t[: i + 1], y[: i + 1]
             slope = np.polyfit(tt, yy, 1)[0]
-            row = {"indicator": NAME, "metric": "doubling_time_days", "period_type": pt, "period": periods[i],
-                   "cut": "lab", "cut_value": "all", "value": None, "n_events": int(n_ev[i]),
-                   "n_actors": actors_through.get((pt, periods[i])), "ci_low": None, "ci_high": None,
-                   "note": None, "suppressed": False}
+            row = {
+                "indicator": NAME,
+                "metric": "doubling_time_days",
+                "period_type": pt,
+                "period": periods[i],
+                "cut": "lab",
+                "cut_value": "all",
+                "value": None,
+                "n_events": int(n_ev[i]),
+                "n_actors": actors_through.get((pt, periods[i])),
+                "ci_low": None,
+                "ci_high": None,
+                "note": None,
+                "suppressed": False,
+            }
             if slope <= 0:
                 row["note"] = "not meaningful: the 50 % horizon is not growing"
             else:
@@ -422,14 +485,16 @@ def doubling_times(points: pl.DataFrame, replicates: dict, actors_through: dict)
                         if row["ci_high"] is None:
                             row["note"] = "interval unbounded above (the horizon may not be growing)"
                         elif left_out:
-                            row["note"] = (f"interval from {int(finite.sum())} of {len(finite)} replicates "
-                                           f"({left_out} had no finite 50 % horizon in some period)")
+                            row["note"] = (
+                                f"interval from {int(finite.sum())} of {len(finite)} replicates "
+                                f"({left_out} had no finite 50 % horizon in some period)"
+                            )
             rows.append(row)
     schema = {**ROW_SCHEMA, "suppressed": pl.Boolean}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def actors_through(conn: duckdb.DuckDBPyConnection, period_types: tuple[str, ...] = ()) -> "ActorsThrough":
+def actors_through(conn: duckdb.DuckDBPyConnection, period_types: tuple[str, ...] = ()) -> ActorsThrough:
     """Distinct actors of completed AI attempts up to and including a period (one scan)."""
     cursor = conn.cursor()
     try:

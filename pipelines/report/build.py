@@ -29,9 +29,10 @@ from autoscope.pipelines.periods import bounds
 from autoscope.pipelines.report.data import Period, chart_weeks, has_table, load_values, parse_period
 from autoscope.pipelines.report.html import Report
 from autoscope.pipelines.report.stored import (
-    needed_types, period_epsilons, uncovered,
+    needed_types,
+    period_epsilons,
+    uncovered,
 )
-
 
 #: how long to wait for the ingester to hand the file over
 TURN_TIMEOUT_S = 120.0
@@ -57,11 +58,14 @@ def check_team(conn: duckdb.DuckDBPyConnection, team: str | None) -> None:
     """Refuse a team the stored indicators never name (:class:`UnknownTeam`, listing the teams)."""
     if team is None:
         return
-    teams = sorted(r[0] for r in conn.execute(
-        "SELECT DISTINCT cut_value FROM indicator_values WHERE cut = 'team'").fetchall())
+    teams = sorted(
+        r[0] for r in conn.execute("SELECT DISTINCT cut_value FROM indicator_values WHERE cut = 'team'").fetchall()
+    )
     if team not in teams:
-        raise UnknownTeam(f"--team {team!r}: no such team in the indicators; the teams are: "
-                          + (", ".join(teams) or "(none stored yet)"))
+        raise UnknownTeam(
+            f"--team {team!r}: no such team in the indicators; the teams are: "
+            + (", ".join(teams) or "(none stored yet)")
+        )
 
 
 class KTooLow(ValueError):
@@ -69,7 +73,9 @@ class KTooLow(ValueError):
 
 
 @contextlib.contextmanager
-def open_warehouse(path: Path, *, write: bool, timeout_s: float = TURN_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(
+    path: Path, *, write: bool, timeout_s: float = TURN_TIMEOUT_S
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse file, taken in turn with a running ingester.
 
     The ingester hands the file over between two batches when a process asks for a turn
@@ -114,13 +120,14 @@ class Loaded:
 
     frame: pl.DataFrame
     epsilons: dict[tuple[str, str], float]  # the periods released under differential privacy
-    span: Span | None = None                # when the warehouse collected (coverage)
+    span: Span | None = None  # when the warehouse collected (coverage)
 
 
 def collection_span(conn: duckdb.DuckDBPyConnection) -> Span:
     """From the first stored week with rows to when the stored indicators were computed."""
     first, as_of = conn.execute(
-        "SELECT min(period) FILTER (WHERE period_type = 'week'), max(computed_at) FROM indicator_values").fetchall()[0]
+        "SELECT min(period) FILTER (WHERE period_type = 'week'), max(computed_at) FROM indicator_values"
+    ).fetchall()[0]
     return Span(None if first is None else bounds("week", first)[0], as_of)
 
 

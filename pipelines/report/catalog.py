@@ -69,43 +69,54 @@ READER_DEFINITIONS = {
     "automation_share": (
         "The share of tasks done by AI, by AI and humans together, and by humans alone. The time-weighted AI "
         "share weighs each task by the human time it would have taken: the human-equivalent minutes of "
-        "successful AI tasks divided by those of all completed tasks."),
+        "successful AI tasks divided by those of all completed tasks."
+    ),
     "task_size": (
         "How big the tasks delegated to AI are, measured in the human time they would have taken: the median "
-        "and the 90th percentile, and the share of AI tasks over 1 hour, over 8 hours and over 40 hours."),
+        "and the 90th percentile, and the share of AI tasks over 1 hour, over 8 hours and over 40 hours."
+    ),
     "time_horizon": (
         "METR's time horizon: the length of task (in human time) at which AI succeeds half the time (50 %) or "
         "four times in five (80 %), from a logistic fit of AI success against the logarithm of task length, "
         "with a 95 % interval from a bootstrap over people and tasks. The doubling time is how long the 50 % "
-        "horizon takes to double, fitted over three or more periods."),
+        "horizon takes to double, fitted over three or more periods."
+    ),
     "ladder": (
         "The AI share of tasks on each rung of the sophistication ladder (engineering, experiments, ideation, "
-        "strategy), and the highest rung where AI does at least 10 % of the tasks."),
+        "strategy), and the highest rung where AI does at least 10 % of the tasks."
+    ),
     "tasks_involved": (
         "How AI tasks are spread over the six activity categories: each category's share of all AI tasks, and "
-        "its change in percentage points from the previous period."),
+        "its change in percentage points from the previous period."
+    ),
     "review_frequency": (
         "How much humans review AI work: a person's reviews per AI task; the shares of AI tasks a person "
         "reviewed, that a standing rule (an allowlist, accept-edits) let through, and that nobody decided "
         "(unreviewed; of which the agent ran with approval off: never asked); the intervention rate (a "
         "person's reviews that rejected, modified or intervened, out of a person's reviews); and review "
-        "minutes per AI task."),
+        "minutes per AI task."
+    ),
     "experiment_compute": (
         "The share of experiment accelerator-hours spent on experiments designed by AI (and, separately, by AI "
-        "or by AI and humans together)."),
+        "or by AI and humans together)."
+    ),
     "first_authorship": (
         "The share of contributions (commits, pull requests, papers) whose first author is an AI, and AI's "
-        "mean share of each contribution."),
+        "mean share of each contribution."
+    ),
     "deployment_gap": (
         "Days from a model's internal deployment to its public release. Models not yet public count with the "
-        "days so far, so the figure is a lower bound while any is open."),
+        "days so far, so the figure is a lower bound while any is open."
+    ),
     "compute_multiplier": (
         "How much less compute a recipe needs to reach the same target loss than its baseline (baseline "
-        "compute divided by this compute), and its trend."),
+        "compute divided by this compute), and its trend."
+    ),
     "impressions": "Survey answers about AI's role: the mean score (1 to 5) and the share of answers of 4 or 5.",
     "spend_distribution": (
         "How R&D spend is split between AI tools, compute, data, staff and other costs (each category's share "
-        "of the spend reported), and spend on AI tools per active researcher, in US dollars."),
+        "of the spend reported), and spend on AI tools per active researcher, in US dollars."
+    ),
 }
 
 
@@ -131,7 +142,7 @@ CONCERN = {
 
 
 def concern(indicator: str, metric: str) -> str | None:
-    """"rise" or "fall": the direction of ``metric`` that is a concern; None: neutral."""
+    """ "rise" or "fall": the direction of ``metric`` that is a concern; None: neutral."""
     return CONCERN.get((info_for(indicator).key, metric))
 
 
@@ -163,6 +174,7 @@ _NUMBERED = re.compile(r"^(.*?)(\d+)(h|d)?$")  # share_over_8h: base "share_over
 def metric_order(metrics: list[str]) -> list[str]:
     """Metrics in reading order: numbered buckets by their number (1 h, 8 h, 40 h, not 1 h, 40 h,
     8 h as names sort), each group where its first member was, the rest as given."""
+
     def base(metric: str) -> str:
         found = _NUMBERED.match(metric)
         return found.group(1) if found else metric

@@ -26,20 +26,22 @@ PALETTE = ["#1f5fa8", "#e07b00", "#2a9d5b", "#b8336a", "#6a4fb3", "#8c6d31", "#0
 MUTED = "#5f6b7a"
 SIZE = (6.4, 2.6)
 
-matplotlib.rcParams.update({
-    "svg.fonttype": "none",
-    "svg.hashsalt": "autoscope",  # stable ids: the same data renders the same bytes
-    "font.family": "sans-serif",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.edgecolor": "#888888",
-    "axes.grid": True,
-    "grid.color": "#e4e4e4",
-    "grid.linewidth": 0.6,
-    "legend.frameon": False,
-    "legend.fontsize": 8,
-})
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "none",
+        "svg.hashsalt": "autoscope",  # stable ids: the same data renders the same bytes
+        "font.family": "sans-serif",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": "#888888",
+        "axes.grid": True,
+        "grid.color": "#e4e4e4",
+        "grid.linewidth": 0.6,
+        "legend.frameon": False,
+        "legend.fontsize": 8,
+    }
+)
 
 
 @dataclasses.dataclass
@@ -62,12 +64,15 @@ def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]  # drop the XML prolog and DOCTYPE: it is inlined in HTML
+    text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE: it is inlined in HTML
     # many SVGs share one page: make their ids (markers, clip paths) unique to this chart
     prefix = f"c{next(_ids)}-"
     for ident in set(re.findall(r'\bid="([^"]+)"', text)):
-        text = (text.replace(f'id="{ident}"', f'id="{prefix}{ident}"')
-                .replace(f"#{ident})", f"#{prefix}{ident})").replace(f'href="#{ident}"', f'href="#{prefix}{ident}"'))
+        text = (
+            text.replace(f'id="{ident}"', f'id="{prefix}{ident}"')
+            .replace(f"#{ident})", f"#{prefix}{ident})")
+            .replace(f'href="#{ident}"', f'href="#{prefix}{ident}"')
+        )
     # scale with the page: keep the viewBox, drop the fixed size
     text = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart-svg" role="img"', text, count=1)
     return text
@@ -106,8 +111,18 @@ def tick_labels(periods: list[str]) -> list[str]:
 
 
 def _empty(ax, label: str) -> None:
-    ax.text(0.5, 0.5, label, transform=ax.transAxes, ha="center", va="center", color=MUTED, fontsize=10,
-            style="italic", wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        label,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=MUTED,
+        fontsize=10,
+        style="italic",
+        wrap=True,
+    )
 
 
 def _has_values(series: list[Series]) -> bool:
@@ -126,8 +141,14 @@ def _axes(x: list[str], highlight: tuple[int, int] | None):
 
 
 def line_chart(
-    x: list[str], series: list[Series], *, percent: bool = True, highlight: tuple[int, int] | None = None,
-    ylabel: str = "", log_y: bool = False, empty_label: str = "no data in these weeks",
+    x: list[str],
+    series: list[Series],
+    *,
+    percent: bool = True,
+    highlight: tuple[int, int] | None = None,
+    ylabel: str = "",
+    log_y: bool = False,
+    empty_label: str = "no data in these weeks",
 ) -> str:
     """Lines over the periods ``x`` (missing or suppressed points are gaps); shaded ``highlight``.
     With no point at all, the axes are drawn with ``empty_label`` across them."""
@@ -136,10 +157,25 @@ def line_chart(
     for index, s in enumerate(series):
         color = s.color or PALETTE[index % len(PALETTE)]
         if s.band is not None:
-            ax.fill_between(positions, _nan(s.band[0]), _nan(s.band[1]), color=color, alpha=0.18, lw=0,
-                            label=f"{s.label}: 95 % interval")
-        ax.plot(positions, _nan(s.values), marker="o", markersize=3, lw=1.8 if not s.dashed else 1.4,
-                ls="--" if s.dashed else "-", color=color, label=s.label)
+            ax.fill_between(
+                positions,
+                _nan(s.band[0]),
+                _nan(s.band[1]),
+                color=color,
+                alpha=0.18,
+                lw=0,
+                label=f"{s.label}: 95 % interval",
+            )
+        ax.plot(
+            positions,
+            _nan(s.values),
+            marker="o",
+            markersize=3,
+            lw=1.8 if not s.dashed else 1.4,
+            ls="--" if s.dashed else "-",
+            color=color,
+            label=s.label,
+        )
     if log_y and drawn:
         ax.set_yscale("log", base=2)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _duration(v)))
@@ -157,15 +193,26 @@ def line_chart(
     return _svg(fig)
 
 
-def stacked_bars(x: list[str], parts: list[Series], *, highlight: tuple[int, int] | None = None,
-                 empty_label: str = "no data in these weeks") -> str:
+def stacked_bars(
+    x: list[str],
+    parts: list[Series],
+    *,
+    highlight: tuple[int, int] | None = None,
+    empty_label: str = "no data in these weeks",
+) -> str:
     """Shares stacked per period (e.g. spend by category)."""
     fig, ax, positions = _axes(x, highlight)
     bottom = [0.0] * len(x)
     for index, part in enumerate(parts):
         values = [0.0 if v is None else float(v) for v in part.values]
-        ax.bar(positions, values, bottom=bottom, color=part.color or PALETTE[index % len(PALETTE)],
-               width=0.7, label=part.label)
+        ax.bar(
+            positions,
+            values,
+            bottom=bottom,
+            color=part.color or PALETTE[index % len(PALETTE)],
+            width=0.7,
+            label=part.label,
+        )
         bottom = [b + v for b, v in zip(bottom, values)]
     _percent_axis(ax)
     if not _has_values(parts):

@@ -40,8 +40,10 @@ def _default_period(data_dir: Path, console, what: str) -> str | None:
     with open_warehouse(data_dir / "warehouse.duckdb", write=False) as conn:
         period = latest_complete_period(conn)
     if period is None:
-        console.print(f"[red]no complete period has events yet[/]: give --period for {what} "
-                      "(`autoscope report --list-periods` lists them)")
+        console.print(
+            f"[red]no complete period has events yet[/]: give --period for {what} "
+            "(`autoscope report --list-periods` lists them)"
+        )
         return None
     console.print(f"period {period}: the latest complete period with events (--period to choose another)")
     return period
@@ -60,17 +62,24 @@ def list_periods(data_dir: Path, as_json: bool = False) -> int:
 
     with open_warehouse(data_dir / "warehouse.duckdb", write=False) as conn:
         fresh = {(row["period_type"], row["period"]): row for row in indicator_freshness(conn)}
-        rows = [{"period": p, "period_type": t, "complete": is_complete(p),
-                 "indicators": fresh.get((t, p), {}).get("indicators", "not computed")}
-                for t in DEFAULT_ORDER for p in reversed(periods_with_events(conn, t))]
+        rows = [
+            {
+                "period": p,
+                "period_type": t,
+                "complete": is_complete(p),
+                "indicators": fresh.get((t, p), {}).get("indicators", "not computed"),
+            }
+            for t in DEFAULT_ORDER
+            for p in reversed(periods_with_events(conn, t))
+        ]
     if as_json:
         print(json.dumps(rows))
         return 0
-    table = Table("period", "type", "ended", "indicators", title="periods with events (newest first)",
-                  title_justify="left")
+    table = Table(
+        "period", "type", "ended", "indicators", title="periods with events (newest first)", title_justify="left"
+    )
     for row in rows:
-        table.add_row(row["period"], row["period_type"], "yes" if row["complete"] else "no, current",
-                      row["indicators"])
+        table.add_row(row["period"], row["period_type"], "yes" if row["complete"] else "no, current", row["indicators"])
     _console().print(table)
     return 0
 
@@ -85,7 +94,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from autoscope.pipelines.compute_first import ensure_for_read
     from autoscope.pipelines.privacy import BudgetExceeded
     from autoscope.pipelines.report.build import (
-        KTooLow, NoWarehouse, PeriodUnavailable, UnknownTeam, WarehouseBusy, write_report,
+        KTooLow,
+        NoWarehouse,
+        PeriodUnavailable,
+        UnknownTeam,
+        WarehouseBusy,
+        write_report,
     )
     from autoscope.pipelines.report.data import PeriodError, parse_period
 
@@ -105,8 +119,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         warehouse = data_dir / "warehouse.duckdb"
         # compute first when the stored indicators lack the period (or --refresh, or a stricter --k); then read
-        computed = ensure_for_read(warehouse, parse_period(args.period), refresh=args.refresh, k=args.k,
-                                   team=args.team)
+        computed = ensure_for_read(warehouse, parse_period(args.period), refresh=args.refresh, k=args.k, team=args.team)
         path, report = write_report(warehouse, args.period, out, team=args.team)
     except (PeriodError, PeriodUnavailable, UnknownTeam, KTooLow) as exc:
         console.print(f"[red]{_escape(str(exc))}[/]")
@@ -118,8 +131,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/]")
         return 1
     if computed:
-        console.print(f"computed and stored the indicators (every period type, in full) for {args.period}: "
-                      "they were not in the warehouse yet")
+        console.print(
+            f"computed and stored the indicators (every period type, in full) for {args.period}: "
+            "they were not in the warehouse yet"
+        )
     drawn = ", ".join(report.charts_drawn) or "none"
     console.print(f"report: [cyan]{path.resolve()}[/] ({path.stat().st_size / 1024:.0f} KB; charts with data: {drawn})")
     return 0
@@ -142,10 +157,15 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        server = DashboardServer(Path(args.data_dir).resolve(), host=args.host, port=args.port,
-                                 refresh_s=args.refresh, k=args.k,
-                                 allow_unauthenticated=args.allow_unauthenticated,
-                                 compute_live=compute_indicators).start()
+        server = DashboardServer(
+            Path(args.data_dir).resolve(),
+            host=args.host,
+            port=args.port,
+            refresh_s=args.refresh,
+            k=args.k,
+            allow_unauthenticated=args.allow_unauthenticated,
+            compute_live=compute_indicators,
+        ).start()
     except (PermissionError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/]")
         return 2
@@ -168,8 +188,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         from autoscope.pipelines.signing import ReleaseKeyError
 
         if len(words) != 2:
-            print("autoscope export verify: error: give one directory: autoscope export verify DIR "
-                  "[--public-key FILE]", file=sys.stderr)
+            print(
+                "autoscope export verify: error: give one directory: autoscope export verify DIR [--public-key FILE]",
+                file=sys.stderr,
+            )
             return 2
         key = Path(args.public_key) if args.public_key else None
         try:
@@ -184,14 +206,19 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 1
         console.print(f"[green]{_escape(words[1])}: every file matches manifest.json (SHA-256 and row counts)[/]")
         if key is None:
-            console.print("[yellow]the manifest's signature was NOT checked (no --public-key): this shows the files "
-                          "match the manifest beside them, not that the lab issued it[/]")
+            console.print(
+                "[yellow]the manifest's signature was NOT checked (no --public-key): this shows the files "
+                "match the manifest beside them, not that the lab issued it[/]"
+            )
         else:
             console.print(f"[green]manifest.json is signed by the release key in {_escape(str(key))}[/]")
         return 0
     if words:
-        return _refuse("export", f"unknown export action {' '.join(words)!r}: use `autoscope export --period P "
-                       "--format F --out DIR` or `autoscope export verify DIR`")
+        return _refuse(
+            "export",
+            f"unknown export action {' '.join(words)!r}: use `autoscope export --period P "
+            "--format F --out DIR` or `autoscope export verify DIR`",
+        )
     missing = [name for name in ("format", "out") if not getattr(args, name)]
     if missing:
         return _refuse("export", f"needs {', '.join('--' + m for m in missing)}")
@@ -205,9 +232,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 2
     token = args.token or os.environ.get(TOKEN_ENV)
     try:
-        result = export_period(Path(args.data_dir).resolve(), args.period, args.format, Path(args.out),
-                               token=token, tables=args.table or ["indicator_values"], k=args.k,
-                               compute_first=ensure_stored)
+        result = export_period(
+            Path(args.data_dir).resolve(),
+            args.period,
+            args.format,
+            Path(args.out),
+            token=token,
+            tables=args.table or ["indicator_values"],
+            k=args.k,
+            compute_first=ensure_stored,
+        )
     except (ExportRefused, ExportError) as exc:
         console.print(f"[bold red]{_escape(str(exc))}[/] (recorded in the audit log)")
         return 2
@@ -218,15 +252,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/]")
         return 1
     files = result.manifest["files"]
-    console.print(f"exported {args.period} as {args.format}: {len(files)} files, "
-                  f"{sum(f['rows'] for f in files):,} rows → [cyan]{result.out_dir.resolve()}[/]")
+    console.print(
+        f"exported {args.period} as {args.format}: {len(files)} files, "
+        f"{sum(f['rows'] for f in files):,} rows → [cyan]{result.out_dir.resolve()}[/]"
+    )
     console.print(f"manifest: {result.out_dir / 'manifest.json'}; audit entry {result.audit_id}")
     if result.signature:
-        console.print(f"signed by {result.signature['signer']} (manifest.sig); auditors check it with "
-                      "`autoscope export verify DIR --public-key FILE`, the key from `autoscope key release-public`")
+        console.print(
+            f"signed by {result.signature['signer']} (manifest.sig); auditors check it with "
+            "`autoscope export verify DIR --public-key FILE`, the key from `autoscope key release-public`"
+        )
     if result.key_created:
-        console.print(f"created the lab's release key {result.signature['key_id']} (first export); "
-                      "`autoscope key release-public` prints its public key for auditors")
+        console.print(
+            f"created the lab's release key {result.signature['key_id']} (first export); "
+            "`autoscope key release-public` prints its public key for auditors"
+        )
     return 0
 
 
@@ -253,19 +293,38 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(width=max(Console().width, 240))  # the manifest's SHA-256 whole, never cut
-    table = Table("when (UTC)", "outcome", "who", "token", "period", "format", "files", "rows",
-                  title="exports (newest first)", title_justify="left")
+    table = Table(
+        "when (UTC)",
+        "outcome",
+        "who",
+        "token",
+        "period",
+        "format",
+        "files",
+        "rows",
+        title="exports (newest first)",
+        title_justify="left",
+    )
     # the manifest's hash and its signer whole: they are what an auditor compares with a delivered set
     table.add_column("manifest SHA-256", no_wrap=True, min_width=64)
     table.add_column("signer (release key)", no_wrap=True, min_width=16)
     table.add_column("out")
     table.add_column("detail")
     for r in rows.iter_rows(named=True):
-        table.add_row(str(r["occurred_at"])[:19], r["outcome"], r["who"], r["token_id"] or "–", r["period"] or "",
-                      r["format"] or "", "" if r["files"] is None else str(r["files"]),
-                      "" if r["rows_exported"] is None else f"{r['rows_exported']:,}",
-                      r["manifest_sha256"] or "–", r["signer"] or "–", r["out_dir"] or "",
-                      _escape((r["detail"] or "")[:70]))
+        table.add_row(
+            str(r["occurred_at"])[:19],
+            r["outcome"],
+            r["who"],
+            r["token_id"] or "–",
+            r["period"] or "",
+            r["format"] or "",
+            "" if r["files"] is None else str(r["files"]),
+            "" if r["rows_exported"] is None else f"{r['rows_exported']:,}",
+            r["manifest_sha256"] or "–",
+            r["signer"] or "–",
+            r["out_dir"] or "",
+            _escape((r["detail"] or "")[:70]),
+        )
     console.print(table)
     return 0
 
@@ -279,13 +338,17 @@ def cmd_release_key(args: argparse.Namespace) -> int:
     try:
         if args.key_command == "release-create":
             key = signing.create(data_dir)
-            console.print(f"release key {key.key_id} created in {_escape(str(key.path))} (readable by you only); "
-                          "give auditors its public key: `autoscope key release-public --out FILE`")
+            console.print(
+                f"release key {key.key_id} created in {_escape(str(key.path))} (readable by you only); "
+                "give auditors its public key: `autoscope key release-public --out FILE`"
+            )
         elif args.key_command == "release-rotate":
             old, key = signing.rotate(data_dir)
-            console.print(f"release key rotated: {old or '(none)'} -> {key.key_id}; exports are signed with the new key "
-                          "from now on. The old key is kept under keys/retired/ so that `autoscope key release-public "
-                          f"--key-id {old or 'ID'}` still gives the public key that checks older exports")
+            console.print(
+                f"release key rotated: {old or '(none)'} -> {key.key_id}; exports are signed with the new key "
+                "from now on. The old key is kept under keys/retired/ so that `autoscope key release-public "
+                f"--key-id {old or 'ID'}` still gives the public key that checks older exports"
+            )
         else:
             pem = signing.public_key_pem(data_dir, args.key_id)
             if args.out:

@@ -33,10 +33,10 @@ class PeriodError(ValueError):
 class Period:
     label: str
     period_type: str  # week | month | quarter
-    start: dt.date    # first day (Monday for a week)
-    end: dt.date      # first day after
+    start: dt.date  # first day (Monday for a week)
+    end: dt.date  # first day after
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         return parse_period(label(self.period_type, self.start - dt.timedelta(days=1)))
 
     def contains(self, period_type: str, label_: str) -> bool:
@@ -145,12 +145,24 @@ class Cell:
         return None if self.row is None or self.row["suppressed"] else self.row["value"]
 
 
-def find(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str,
-         cut: str = "lab", cut_value: str = "all", dp: bool = False) -> Cell:
+def find(
+    frame: pl.DataFrame,
+    indicator: str,
+    metric: str,
+    ptype: str,
+    period: str,
+    cut: str = "lab",
+    cut_value: str = "all",
+    dp: bool = False,
+) -> Cell:
     """The cell of one (indicator, metric, period, cut) in ``frame``."""
     rows = frame.filter(
-        (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == ptype)
-        & (pl.col("period") == period) & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
+        (pl.col("indicator") == indicator)
+        & (pl.col("metric") == metric)
+        & (pl.col("period_type") == ptype)
+        & (pl.col("period") == period)
+        & (pl.col("cut") == cut)
+        & (pl.col("cut_value") == cut_value)
     )
     return Cell(rows.row(0, named=True) if rows.height else None, dp)
 

@@ -24,13 +24,21 @@ import polars as pl
 
 from autoscope import __version__
 from autoscope.core import contract
-from autoscope.pipelines.report import charts
 from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import Coverage, Span, comparable, coverage
-from autoscope.pipelines.periods import bounds
 from autoscope.pipelines.indicators.registry import BY_KEY, REGISTRY
+from autoscope.pipelines.periods import bounds
+from autoscope.pipelines.report import charts
 from autoscope.pipelines.report.catalog import (
-    COUNTS, concern, info_for, is_share, metric_label, metric_order, reader_definition, resolve, unit,
+    COUNTS,
+    concern,
+    info_for,
+    is_share,
+    metric_label,
+    metric_order,
+    reader_definition,
+    resolve,
+    unit,
 )
 from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find, overlapping_weeks
 from autoscope.pipelines.report.summary import sentences
@@ -39,6 +47,7 @@ e = html.escape
 
 
 # ---------------------------------------------------------------- formatting
+
 
 def minutes_unit(value: float) -> str:
     """The unit a duration of ``value`` minutes reads best in: min, h or days."""
@@ -115,8 +124,10 @@ def sizes(row: dict) -> tuple[str, str]:
     approximate and a withheld one as withheld (never a bare blank or a crash on NULL)."""
     events, people = row.get("n_events"), row.get("n_actors")
     noisy = row.get("noise_scale") is not None
-    return ("withheld" if events is None else f"≈ {events:,}" if noisy else f"{events:,}",
-            "withheld" if people is None else f"{people:,}")
+    return (
+        "withheld" if events is None else f"≈ {events:,}" if noisy else f"{events:,}",
+        "withheld" if people is None else f"{people:,}",
+    )
 
 
 def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing: str = "not computed") -> str:
@@ -125,17 +136,23 @@ def cell_html(cell: Cell, metric: str, tag: str = "td", extra: str = "", missing
         text = missing if tag != "td" else "–"
         return f'<{tag} class="na {extra}" title="not computed for this cut">{text}</{tag}>'
     row = cell.row
-    attrs = (f'data-indicator="{e(row["indicator"])}" data-metric="{e(row["metric"])}" '
-             f'data-period="{e(row["period"])}" data-cut="{e(row["cut"])}" data-cut-value="{e(row["cut_value"])}"')
+    attrs = (
+        f'data-indicator="{e(row["indicator"])}" data-metric="{e(row["metric"])}" '
+        f'data-period="{e(row["period"])}" data-cut="{e(row["cut"])}" data-cut-value="{e(row["cut_value"])}"'
+    )
     if cell.suppressed:
         reason = row.get("suppression_reason") or ""
-        return (f'<{tag} class="suppressed {extra}" {attrs} data-suppressed="true" '
-                f'data-suppression-reason="{e(reason)}" title="{e(reason_words(row))}">suppressed'
-                f' <span class="why">({e(reason_short(row))})</span></{tag}>')
+        return (
+            f'<{tag} class="suppressed {extra}" {attrs} data-suppressed="true" '
+            f'data-suppression-reason="{e(reason)}" title="{e(reason_words(row))}">suppressed'
+            f' <span class="why">({e(reason_short(row))})</span></{tag}>'
+        )
     if cell.withheld:
-        return (f'<{tag} class="withheld {extra}" {attrs} data-withheld="true" '
-                f'title="{e(str(row.get("note") or "no differentially private mechanism for this statistic"))}">'
-                f'{WITHHELD}</{tag}>')
+        return (
+            f'<{tag} class="withheld {extra}" {attrs} data-withheld="true" '
+            f'title="{e(str(row.get("note") or "no differentially private mechanism for this statistic"))}">'
+            f"{WITHHELD}</{tag}>"
+        )
     text = fmt(metric, row["value"])
     if metric == "highest_rung" and row.get("note"):  # the ordinal's name is in the note
         text, row = e(str(row["note"])), {**row, "note": None}
@@ -232,8 +249,10 @@ footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
 
 
 #: printing opens every definition (the page needs no script otherwise)
-PRINT_SCRIPT = ("<script>addEventListener('beforeprint', function () {"
-                " document.querySelectorAll('details').forEach(function (d) { d.open = true; }); });</script>")
+PRINT_SCRIPT = (
+    "<script>addEventListener('beforeprint', function () {"
+    " document.querySelectorAll('details').forEach(function (d) { d.open = true; }); });</script>"
+)
 
 
 def _arrow_class(indicator: str, metric: str, change: float) -> tuple[str, str]:
@@ -247,8 +266,9 @@ def _arrow_class(indicator: str, metric: str, change: float) -> tuple[str, str]:
     return "eases", f"a {worry} of this indicator would be a concern; this is the other way"
 
 
-def _delta(indicator: str, metric: str, now: float | None, before: Cell, before_label: str,
-           caveat: str | None = None) -> str:
+def _delta(
+    indicator: str, metric: str, now: float | None, before: Cell, before_label: str, caveat: str | None = None
+) -> str:
     if before.missing:
         return f'<span class="delta">{e(before_label)}: no data</span>'
     if before.suppressed:
@@ -266,11 +286,15 @@ def _delta(indicator: str, metric: str, now: float | None, before: Cell, before_
         size = f"×{now / before.value:.2f}"
     else:
         size = f"{change:+,.2f}"
-    warn = f' <span class="caveat" data-caveat="unlike" title="{e(caveat)}">(not like for like)</span>' if caveat else ""
-    return (f'<span class="delta">vs {fmt(metric, before.value)} in {e(before_label)} '
-            f'<span class="arrow {cls}" data-concern="{cls}" data-arrow-indicator="{e(indicator)}" '
-            f'data-arrow-metric="{e(metric)}" '
-            f'title="{e(why)}">{arrow} {size}</span>{warn}</span>')
+    warn = (
+        f' <span class="caveat" data-caveat="unlike" title="{e(caveat)}">(not like for like)</span>' if caveat else ""
+    )
+    return (
+        f'<span class="delta">vs {fmt(metric, before.value)} in {e(before_label)} '
+        f'<span class="arrow {cls}" data-concern="{cls}" data-arrow-indicator="{e(indicator)}" '
+        f'data-arrow-metric="{e(metric)}" '
+        f'title="{e(why)}">{arrow} {size}</span>{warn}</span>'
+    )
 
 
 def _definition(name: str) -> str:
@@ -280,14 +304,18 @@ def _definition(name: str) -> str:
 
 def coverage_badge(cov: Coverage) -> str:
     """A period's state as a labelled badge: complete, partial (how much has data), or none."""
-    kind = ("none" if cov.status != "activity" else "complete" if cov.complete else "partial")
-    return (f'<span class="coverage {kind}" data-coverage="{kind}" data-period="{e(cov.period)}">'
-            f"{e(cov.period)}: {e(cov.label)}</span>")
+    kind = "none" if cov.status != "activity" else "complete" if cov.complete else "partial"
+    return (
+        f'<span class="coverage {kind}" data-coverage="{kind}" data-period="{e(cov.period)}">'
+        f"{e(cov.period)}: {e(cov.label)}</span>"
+    )
 
 
 def _card(title: str, body: str, delta: str = "", note: str = "") -> str:
-    return (f'<div class="card"><div class="label">{e(title)}</div>{body}'
-            f'<div>{delta}</div>{f"<div class=delta>{note}</div>" if note else ""}</div>')
+    return (
+        f'<div class="card"><div class="label">{e(title)}</div>{body}'
+        f"<div>{delta}</div>{f'<div class=delta>{note}</div>' if note else ''}</div>"
+    )
 
 
 def _sample(cell: Cell) -> str:
@@ -304,9 +332,15 @@ def _sample(cell: Cell) -> str:
 class Report:
     """Everything one page needs: the rows, the period, the team (None = lab-wide)."""
 
-    def __init__(self, frame: pl.DataFrame, period: Period, team: str | None = None,
-                 generated_at: dt.datetime | None = None, epsilons: dict[tuple[str, str], float] | None = None,
-                 span: Span | None = None) -> None:
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        period: Period,
+        team: str | None = None,
+        generated_at: dt.datetime | None = None,
+        epsilons: dict[tuple[str, str], float] | None = None,
+        span: Span | None = None,
+    ) -> None:
         """``epsilons``: (period_type, period) → epsilon of the periods released under
         differential privacy (``indicator_periods.epsilon``); rows with a noise scale mark
         their period as such too. ``span``: when the warehouse collected (default: from
@@ -320,7 +354,7 @@ class Report:
         self.previous = period.previous()
         self.team = team
         self.cut, self.cut_value = ("team", team) if team else ("lab", "all")
-        self.generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
+        self.generated_at = generated_at or dt.datetime.now(dt.UTC)
         self.present = set(frame["indicator"].unique().to_list()) if frame.height else set()
         self.span = span or Span.of(frame)
         self.coverage = coverage(period.period_type, period.label, frame, self.span)
@@ -332,7 +366,7 @@ class Report:
         window = chart_weeks(period)
         have = [i for i, w in enumerate(window) if w in weeks_with_data]
         begun = [i for i, w in enumerate(window) if self.span.as_of is None or bounds("week", w)[0] < self.span.as_of]
-        self.weeks = window[min(have):max(max(have), max(begun, default=0)) + 1] if have else []
+        self.weeks = window[min(have) : max(max(have), max(begun, default=0)) + 1] if have else []
         self.gaps = [w for w in self.weeks if w not in weeks_with_data]
         own = set(overlapping_weeks(period))
         idx = [i for i, w in enumerate(self.weeks) if w in own]
@@ -344,29 +378,51 @@ class Report:
         return resolve(BY_KEY[key], self.present)
 
     def here(self, indicator: str, metric: str, cut: str | None = None, cut_value: str | None = None) -> Cell:
-        return find(self.frame, indicator, metric, self.period.period_type, self.period.label,
-                    cut or self.cut, cut_value or self.cut_value, dp=self.dp)
+        return find(
+            self.frame,
+            indicator,
+            metric,
+            self.period.period_type,
+            self.period.label,
+            cut or self.cut,
+            cut_value or self.cut_value,
+            dp=self.dp,
+        )
 
     def before(self, indicator: str, metric: str) -> Cell:
-        return find(self.frame, indicator, metric, self.previous.period_type, self.previous.label,
-                    self.cut, self.cut_value,
-                    dp=(self.previous.period_type, self.previous.label) in self.dp_periods)
+        return find(
+            self.frame,
+            indicator,
+            metric,
+            self.previous.period_type,
+            self.previous.label,
+            self.cut,
+            self.cut_value,
+            dp=(self.previous.period_type, self.previous.label) in self.dp_periods,
+        )
 
     def metrics_of(self, indicator: str) -> list[str]:
         return self.frame.filter(pl.col("indicator") == indicator)["metric"].unique(maintain_order=True).to_list()
 
     def weekly(self, indicator: str, metric: str, cut: str, cut_value: str, column: str = "value") -> list:
         rows = self.frame.filter(
-            (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == "week")
-            & (pl.col("cut") == cut) & (pl.col("cut_value") == cut_value)
+            (pl.col("indicator") == indicator)
+            & (pl.col("metric") == metric)
+            & (pl.col("period_type") == "week")
+            & (pl.col("cut") == cut)
+            & (pl.col("cut_value") == cut_value)
         )
         by_week = {r["period"]: (None if r["suppressed"] else r.get(column)) for r in rows.iter_rows(named=True)}
         return [by_week.get(w) for w in self.weeks]
 
     def suppressed_points(self, indicator: str, metric: str, cut: str, cut_values: list[str]) -> list[str]:
         rows = self.frame.filter(
-            (pl.col("indicator") == indicator) & (pl.col("metric") == metric) & (pl.col("period_type") == "week")
-            & (pl.col("cut") == cut) & pl.col("cut_value").is_in(cut_values) & pl.col("suppressed")
+            (pl.col("indicator") == indicator)
+            & (pl.col("metric") == metric)
+            & (pl.col("period_type") == "week")
+            & (pl.col("cut") == cut)
+            & pl.col("cut_value").is_in(cut_values)
+            & pl.col("suppressed")
             & pl.col("period").is_in(self.weeks)
         )
         out = []
@@ -374,8 +430,14 @@ class Report:
             weeks = sorted(rows.filter(pl.col("cut_value") == value)["period"].to_list())
             if weeks:
                 label = "lab" if cut == "lab" else value
-                out.append(f"{label}: " + ("every week shown" if len(weeks) == len(self.weeks)
-                                          else ", ".join(w.split("-")[1] for w in weeks)))
+                out.append(
+                    f"{label}: "
+                    + (
+                        "every week shown"
+                        if len(weeks) == len(self.weeks)
+                        else ", ".join(w.split("-")[1] for w in weeks)
+                    )
+                )
         return out
 
     # -- headline
@@ -385,10 +447,14 @@ class Report:
         if auto:
             metric = "time_weighted_ai_share"
             cell = self.here(auto, metric)
-            cards.append(_card("AI share of R&D work (time-weighted), " + self.period.label,
-                               cell_html(cell, metric, "div", "big"),
-                               _delta(auto, metric, cell.value, self.before(auto, metric), self.previous.label, self.caveat),
-                               _sample(cell)))
+            cards.append(
+                _card(
+                    "AI share of R&D work (time-weighted), " + self.period.label,
+                    cell_html(cell, metric, "div", "big"),
+                    _delta(auto, metric, cell.value, self.before(auto, metric), self.previous.label, self.caveat),
+                    _sample(cell),
+                )
+            )
         else:
             cards.append(_card("AI share of R&D work (time-weighted)", '<div class="big na">not yet computed</div>'))
         cards.append(self._horizon_card())
@@ -396,21 +462,32 @@ class Report:
         if review:
             metric = "unreviewed_share"
             cell = self.here(review, metric)
-            cards.append(_card("AI tasks merged without human review", cell_html(cell, metric, "div", "big"),
-                               _delta(review, metric, cell.value, self.before(review, metric), self.previous.label, self.caveat),
-                               _sample(cell)))
+            cards.append(
+                _card(
+                    "AI tasks merged without human review",
+                    cell_html(cell, metric, "div", "big"),
+                    _delta(review, metric, cell.value, self.before(review, metric), self.previous.label, self.caveat),
+                    _sample(cell),
+                )
+            )
         else:
             cards.append(_card("AI tasks merged without human review", '<div class="big na">not yet computed</div>'))
         compute = self.name("experiment_compute")
         if compute:
             metric = "ai_designed_share"
             cell = self.here(compute, metric)
-            cards.append(_card("Experiment compute on AI-designed experiments", cell_html(cell, metric, "div", "big"),
-                               _delta(compute, metric, cell.value, self.before(compute, metric), self.previous.label, self.caveat),
-                               _sample(cell)))
+            cards.append(
+                _card(
+                    "Experiment compute on AI-designed experiments",
+                    cell_html(cell, metric, "div", "big"),
+                    _delta(compute, metric, cell.value, self.before(compute, metric), self.previous.label, self.caveat),
+                    _sample(cell),
+                )
+            )
         else:
-            cards.append(_card("Experiment compute on AI-designed experiments",
-                               '<div class="big na">not yet computed</div>'))
+            cards.append(
+                _card("Experiment compute on AI-designed experiments", '<div class="big na">not yet computed</div>')
+            )
         return '<section class="headline">' + "".join(cards) + "</section>"
 
     def horizon_metrics(self) -> tuple[str | None, str | None, str | None]:
@@ -428,8 +505,11 @@ class Report:
         title = "50 % time horizon and its doubling time"
         name, h50, doubling = self.horizon_metrics()
         if not name or not h50:
-            return _card(title, '<div class="big na">not yet computed</div>',
-                         note="METR's method; arrives with the time-horizon indicator")
+            return _card(
+                title,
+                '<div class="big na">not yet computed</div>',
+                note="METR's method; arrives with the time-horizon indicator",
+            )
         cell = self.here(name, h50)
         body = cell_html(cell, h50, "div", "big", missing="lab-wide only" if self.team else "not computed")
         note = ""
@@ -437,25 +517,32 @@ class Report:
             # this period's own doubling time only: another period's (a week's, on a quarter's
             # card) would read as this one's; the job fits it lab-wide over three or more periods
             dcell = self.here(name, doubling)
-            absent = ("lab-wide only" if self.team else
-                      f"not meaningful for {e(self.period.label)} (it needs 50 % horizons in three or more "
-                      f"{e(self.period.period_type)}s up to it)")
+            absent = (
+                "lab-wide only"
+                if self.team
+                else f"not meaningful for {e(self.period.label)} (it needs 50 % horizons in three or more "
+                f"{e(self.period.period_type)}s up to it)"
+            )
             note = "doubling time: " + cell_html(dcell, doubling, "span", missing=absent)
-        return _card(title, body, _delta(name, h50, cell.value, self.before(name, h50), self.previous.label,
-                                         self.caveat), note)
+        return _card(
+            title, body, _delta(name, h50, cell.value, self.before(name, h50), self.previous.label, self.caveat), note
+        )
 
     # -- charts
     def series(self, label: str, indicator: str, metric: str, cut: str, cut_value: str, **style) -> charts.Series:
         """A chart line of stored weekly cells, carrying where its points come from."""
-        return charts.Series(label, self.weekly(indicator, metric, cut, cut_value), **style,
-                             source=(indicator, metric, cut, cut_value))
+        return charts.Series(
+            label, self.weekly(indicator, metric, cut, cut_value), **style, source=(indicator, metric, cut, cut_value)
+        )
 
     def _why_empty(self, series: list[charts.Series]) -> str:
         """Why a chart has no point to draw, in words for the chart itself."""
-        sources = pl.DataFrame([s.source for s in series if s.source], orient="row",
-                               schema=["indicator", "metric", "cut", "cut_value"])
+        sources = pl.DataFrame(
+            [s.source for s in series if s.source], orient="row", schema=["indicator", "metric", "cut", "cut_value"]
+        )
         rows = self.frame.filter((pl.col("period_type") == "week") & pl.col("period").is_in(self.weeks)).join(
-            sources, on=["indicator", "metric", "cut", "cut_value"], how="semi")
+            sources, on=["indicator", "metric", "cut", "cut_value"], how="semi"
+        )
         if rows.height == 0:
             return "no data in these weeks"
         if rows["suppressed"].all():
@@ -482,35 +569,59 @@ class Report:
                 lines.append({**base, "column": "ci_high", "values": s.band[1]})
         return json.dumps({"weeks": self.weeks, "series": lines}, allow_nan=False)
 
-    def _figure(self, key: str, title: str, series: list[charts.Series] | None, caption: str = "",
-                indicator: str | None = None, draw=charts.line_chart, **options) -> str:
+    def _figure(
+        self,
+        key: str,
+        title: str,
+        series: list[charts.Series] | None,
+        caption: str = "",
+        indicator: str | None = None,
+        draw=charts.line_chart,
+        **options,
+    ) -> str:
         """One chart, always drawn: with its points, or with a label saying why it has none
         (``series`` None: the indicator is not computed, or no week has data)."""
         if series is None:
             drawn = False
-            svg = charts.empty_chart(self.weeks, "not yet computed" if self.weeks or not self.frame.height
-                                     else "no week with data")
+            svg = charts.empty_chart(
+                self.weeks, "not yet computed" if self.weeks or not self.frame.height else "no week with data"
+            )
             data = ""
         else:
             drawn = any(v is not None for s in series for v in s.values)
-            svg = draw(self.weeks, series, highlight=self.highlight, **options,
-                       **({} if drawn else {"empty_label": self._why_empty(series)}))
+            svg = draw(
+                self.weeks,
+                series,
+                highlight=self.highlight,
+                **options,
+                **({} if drawn else {"empty_label": self._why_empty(series)}),
+            )
             data = f' data-series="{e(self._series_data(series))}"'
         if drawn:
             self.charts_drawn.append(key)
         stored = indicator or (self.name(BY_KEY[key].key) if key in BY_KEY else None) or key
         definition_html = _definition(stored)
         cls = "chart" if drawn else "chart pending"
-        return (f'<figure class="{cls}" data-chart="{e(key)}"{data}><h3>{e(title)}</h3>{svg}'
-                f'{f"<figcaption>{caption}</figcaption>" if caption else ""}{definition_html}</figure>')
+        return (
+            f'<figure class="{cls}" data-chart="{e(key)}"{data}><h3>{e(title)}</h3>{svg}'
+            f"{f'<figcaption>{caption}</figcaption>' if caption else ''}{definition_html}</figure>"
+        )
 
     def _caption(self, suppressed: list[str]) -> str:
         shaded = f"Shaded: {e(self.period.label)} ({e(self.coverage.label)}). " if self.highlight else ""
-        gaps = (f'<span class="gaps">Weeks without data (gaps on the axis): '
-                f'{e(", ".join(w.split("-")[1] for w in self.gaps))}.</span> ') if self.gaps else ""
+        gaps = (
+            (
+                f'<span class="gaps">Weeks without data (gaps on the axis): '
+                f"{e(', '.join(w.split('-')[1] for w in self.gaps))}.</span> "
+            )
+            if self.gaps
+            else ""
+        )
         if suppressed:
-            return (shaded + gaps + '<span class="suppressed">suppressed</span> (too few people, or hidden to protect '
-                    "another cell; gaps in the lines): " + e("; ".join(suppressed)))
+            return (
+                shaded + gaps + '<span class="suppressed">suppressed</span> (too few people, or hidden to protect '
+                "another cell; gaps in the lines): " + e("; ".join(suppressed))
+            )
         return shaded + gaps + "No suppressed points."
 
     def chart_automation(self) -> str:
@@ -518,8 +629,9 @@ class Report:
         name = self.name(key)
         if not name or not self.weeks:
             return self._figure(key, title, None)
-        teams = sorted(self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "team"))["cut_value"]
-                       .unique().to_list())
+        teams = sorted(
+            self.frame.filter((pl.col("indicator") == name) & (pl.col("cut") == "team"))["cut_value"].unique().to_list()
+        )
         if self.team:
             teams = [t for t in teams if t == self.team]
         series = []
@@ -529,8 +641,11 @@ class Report:
                 line.label = f"{t} (suppressed)"
             series.append(line)
         series.append(self.series("lab, share of tasks", name, "ai_share", "lab", "all", dashed=True, color="#1d2430"))
-        series.append(self.series("lab, time-weighted", name, "time_weighted_ai_share", "lab", "all",
-                                  dashed=True, color="#9aa3ad"))
+        series.append(
+            self.series(
+                "lab, time-weighted", name, "time_weighted_ai_share", "lab", "all", dashed=True, color="#9aa3ad"
+            )
+        )
         return self._figure(key, title, series, self._caption(self.suppressed_points(name, "ai_share", "team", teams)))
 
     def chart_ladder(self) -> str:
@@ -541,7 +656,9 @@ class Report:
             return self._figure(key, title, None, indicator=name)
         order = list(contract.RUNGS)
         metric = "ai_share" if "ai_share" in rungs_rows["metric"].to_list() else rungs_rows["metric"][0]
-        rungs = sorted(rungs_rows["cut_value"].unique().to_list(), key=lambda r: (order.index(r) if r in order else 9, r))
+        rungs = sorted(
+            rungs_rows["cut_value"].unique().to_list(), key=lambda r: (order.index(r) if r in order else 9, r)
+        )
         series = [self.series(r, name, metric, "rung", r) for r in rungs]
         caption = self._caption(self.suppressed_points(name, metric, "rung", rungs))
         if self.team:
@@ -554,12 +671,21 @@ class Report:
         if not name or not h50 or not self.weeks:
             return self._figure(key, title, None)
         line = self.series("50 % horizon", name, h50, self.cut, self.cut_value)
-        band = (self.weekly(name, h50, self.cut, self.cut_value, "ci_low"),
-                self.weekly(name, h50, self.cut, self.cut_value, "ci_high"))
+        band = (
+            self.weekly(name, h50, self.cut, self.cut_value, "ci_low"),
+            self.weekly(name, h50, self.cut, self.cut_value, "ci_high"),
+        )
         if any(v is not None for v in band[0]):
             line.band = band
-        return self._figure(key, title, [line], self._caption(self.suppressed_points(name, h50, self.cut, [self.cut_value])),
-                            percent=False, ylabel="human minutes", log_y=True)
+        return self._figure(
+            key,
+            title,
+            [line],
+            self._caption(self.suppressed_points(name, h50, self.cut, [self.cut_value])),
+            percent=False,
+            ylabel="human minutes",
+            log_y=True,
+        )
 
     def chart_metrics(self, key: str, title: str, metrics: list[str] | None = None) -> str:
         name = self.name(key)
@@ -570,16 +696,20 @@ class Report:
         if not chosen:
             return self._figure(key, title, None)
         series = [self.series(metric_label(m), name, m, self.cut, self.cut_value) for m in chosen]
-        return self._figure(key, title, series,
-                            self._caption(self.suppressed_points(name, chosen[0], self.cut, [self.cut_value])))
+        return self._figure(
+            key, title, series, self._caption(self.suppressed_points(name, chosen[0], self.cut, [self.cut_value]))
+        )
 
     def chart_spend(self) -> str:
         key, title = "spend_distribution", "R&D spend distribution (share of spend by category)"
         name = self.name(key)
         if not name or not self.weeks:
             return self._figure(key, title, None)
-        parts = [self.series(metric_label(m), name, m, self.cut, self.cut_value)
-                 for m in self.metrics_of(name) if is_share(m)]
+        parts = [
+            self.series(metric_label(m), name, m, self.cut, self.cut_value)
+            for m in self.metrics_of(name)
+            if is_share(m)
+        ]
         if not parts:
             return self._figure(key, title, None)
         used = [p for p in parts if any(v for v in p.values if v is not None)]
@@ -587,24 +717,33 @@ class Report:
             only = used[0]
             weeks = [w for w, v in zip(self.weeks, only.values) if v is not None]
             category = only.label.removeprefix("share ").replace("_", " ")
-            sentence = (f"All spend reported in the {len(weeks)} week{'s' if len(weeks) != 1 else ''} with released "
-                        f"data ({weeks[0].split('-')[1]}–{weeks[-1].split('-')[1]}) was on {category}: 100 %. "
-                        "No other category had any spend, so there is no split to chart.")
+            sentence = (
+                f"All spend reported in the {len(weeks)} week{'s' if len(weeks) != 1 else ''} with released "
+                f"data ({weeks[0].split('-')[1]}–{weeks[-1].split('-')[1]}) was on {category}: 100 %. "
+                "No other category had any spend, so there is no split to chart."
+            )
             self.charts_drawn.append(key)
-            return (f'<figure class="chart" data-chart="{e(key)}" data-sentence="true" '
-                    f'data-series="{e(self._series_data(used))}"><h3>{e(title)}</h3>'
-                    f'<p class="sentence">{e(sentence)}</p>{_definition(name)}</figure>')
-        return self._figure(key, title, parts,
-                            self._caption(self.suppressed_points(name, parts[0].source[1], self.cut, [self.cut_value])),
-                            draw=charts.stacked_bars)
+            return (
+                f'<figure class="chart" data-chart="{e(key)}" data-sentence="true" '
+                f'data-series="{e(self._series_data(used))}"><h3>{e(title)}</h3>'
+                f'<p class="sentence">{e(sentence)}</p>{_definition(name)}</figure>'
+            )
+        return self._figure(
+            key,
+            title,
+            parts,
+            self._caption(self.suppressed_points(name, parts[0].source[1], self.cut, [self.cut_value])),
+            draw=charts.stacked_bars,
+        )
 
     def charts_section(self) -> str:
         figures = [
             self.chart_automation(),
             self.chart_ladder(),
             self.chart_horizon(),
-            self.chart_metrics("review_frequency", "Review and intervention rates",
-                               ["unreviewed_share", "intervention_rate"]),
+            self.chart_metrics(
+                "review_frequency", "Review and intervention rates", ["unreviewed_share", "intervention_rate"]
+            ),
             self.chart_metrics("experiment_compute", "AI-designed experiment compute share"),
             self.chart_metrics("first_authorship", "AI first-authorship share"),
             self.chart_spend(),
@@ -613,32 +752,44 @@ class Report:
 
     # -- tables
     def tables_section(self) -> str:
-        parts = [f"<h2>Every indicator for {e(self.period.label)}, with sample sizes</h2>",
-                 '<p class="pending">Rows: the whole lab, then each team (and rung or category where the '
-                 'indicator is cut that way). A <span class="suppressed">suppressed</span> cell is shown, never '
-                 "dropped, with its numbers withheld and the reason: either fewer than k people contributed to "
-                 "it, or it is hidden to protect another suppressed cell that could otherwise be worked out by "
-                 "subtraction from a total (complementary suppression).</p>"]
+        parts = [
+            f"<h2>Every indicator for {e(self.period.label)}, with sample sizes</h2>",
+            '<p class="pending">Rows: the whole lab, then each team (and rung or category where the '
+            'indicator is cut that way). A <span class="suppressed">suppressed</span> cell is shown, never '
+            "dropped, with its numbers withheld and the reason: either fewer than k people contributed to "
+            "it, or it is hidden to protect another suppressed cell that could otherwise be worked out by "
+            "subtraction from a total (complementary suppression).</p>",
+        ]
         ordered = [resolve(info, self.present) for info in REGISTRY]
         extra = sorted(self.present - {n for n in ordered if n})
         pending = [info for info in REGISTRY if not resolve(info, self.present)]
         for name in [n for n in ordered if n] + extra:
             parts.append(self._indicator_table(name))
         if pending:
-            parts.append("<h3>Not yet computed</h3><ul class=pending>" + "".join(
-                f"<li>{e(info.title)} (Table 1: {e(info.table1_row)}) — not yet computed"
-                f"{_definition(info.key)}</li>"
-                for info in pending) + "</ul>")
+            parts.append(
+                "<h3>Not yet computed</h3><ul class=pending>"
+                + "".join(
+                    f"<li>{e(info.title)} (Table 1: {e(info.table1_row)}) — not yet computed"
+                    f"{_definition(info.key)}</li>"
+                    for info in pending
+                )
+                + "</ul>"
+            )
         return "".join(parts)
 
     def _indicator_table(self, name: str) -> str:
         info = info_for(name)
-        rows = self.frame.filter((pl.col("indicator") == name) & (pl.col("period_type") == self.period.period_type)
-                                 & (pl.col("period") == self.period.label))
+        rows = self.frame.filter(
+            (pl.col("indicator") == name)
+            & (pl.col("period_type") == self.period.period_type)
+            & (pl.col("period") == self.period.label)
+        )
         if self.team:
             rows = rows.filter((pl.col("cut") != "team") | (pl.col("cut_value") == self.team))
-        head = (f'<section class="indicator" data-indicator="{e(name)}"><h3>{e(info.title)} '
-                f'<span class="pending">· Table 1: {e(info.table1_row)}</span></h3>')
+        head = (
+            f'<section class="indicator" data-indicator="{e(name)}"><h3>{e(info.title)} '
+            f'<span class="pending">· Table 1: {e(info.table1_row)}</span></h3>'
+        )
         foot = _definition(name) + "</section>"
         if rows.height == 0:
             return head + f'<p class="pending">No rows for {e(self.period.label)}.</p>' + foot
@@ -648,32 +799,54 @@ class Report:
         metrics = [m for m in metrics if m not in folded]
         under = {share: change for change, share in folded.items()}
         cut_order = {"lab": 0, "team": 1, "rung": 2, "category": 3}
-        keys = (rows.select(["cut", "cut_value"]).unique()
-                .sort([pl.col("cut").replace_strict(cut_order, default=9, return_dtype=pl.Int32), "cut_value"]))
-        out = ['<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
-               + "".join(f"<th>{e(metric_label(m))}" + ('<span class="sub">and its change</span>' if m in under else "")
-                         + "</th>" for m in metrics) + "</tr></thead><tbody>"]
+        keys = (
+            rows.select(["cut", "cut_value"])
+            .unique()
+            .sort([pl.col("cut").replace_strict(cut_order, default=9, return_dtype=pl.Int32), "cut_value"])
+        )
+        out = [
+            '<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
+            + "".join(
+                f"<th>{e(metric_label(m))}"
+                + ('<span class="sub">and its change</span>' if m in under else "")
+                + "</th>"
+                for m in metrics
+            )
+            + "</tr></thead><tbody>"
+        ]
         reasons_seen: dict[str, str] = {}
         for cut, cut_value in keys.iter_rows():
-            cells = {m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value, self.dp)
-                     for m in [*metrics, *folded]}
+            cells = {
+                m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value, self.dp)
+                for m in [*metrics, *folded]
+            }
             any_cell = next(c for c in cells.values() if not c.missing)
             label = "lab (all teams)" if cut == "lab" else f"{cut}: {cut_value}"
             if any_cell.suppressed:
                 counts = '<td class="suppressed">suppressed</td><td class="suppressed">suppressed</td>'
             else:
                 counts = "".join(
-                    f'<td class="withheld" title="{WITHHELD}">withheld</td>' if text == "withheld"
+                    f'<td class="withheld" title="{WITHHELD}">withheld</td>'
+                    if text == "withheld"
                     else f'<td class="num" data-{attr}="{any_cell.row[column]}">{text}</td>'
-                    for text, attr, column in zip(sizes(any_cell.row), ("n-events", "n-actors"), ("n_events", "n_actors")))
+                    for text, attr, column in zip(
+                        sizes(any_cell.row), ("n-events", "n-actors"), ("n_events", "n_actors")
+                    )
+                )
             if any_cell.suppressed:
                 reasons_seen.setdefault(reason_short(any_cell.row), reason_words(any_cell.row))
-            out.append(f"<tr><td>{e(label)}</td>{counts}" + "".join(self._table_cell(cells, m, under) for m in metrics)
-                       + "</tr>")
+            out.append(
+                f"<tr><td>{e(label)}</td>{counts}"
+                + "".join(self._table_cell(cells, m, under) for m in metrics)
+                + "</tr>"
+            )
         out.append("</tbody></table></div>")
         if reasons_seen:
-            out.append('<p class="reasons">' + " ".join(
-                f"<b>Suppressed: {e(short)}</b> — {e(words)}." for short, words in reasons_seen.items()) + "</p>")
+            out.append(
+                '<p class="reasons">'
+                + " ".join(f"<b>Suppressed: {e(short)}</b> — {e(words)}." for short, words in reasons_seen.items())
+                + "</p>"
+            )
         return head + "".join(out) + foot
 
     @staticmethod
@@ -683,16 +856,21 @@ class Report:
         change = under.get(metric)
         if change is None or cells[change].missing or cells[metric].suppressed:
             return html_
-        return html_.replace("</td>", cell_html(cells[change], change, "span", "sub") + "</td>", 1) if \
-            html_.endswith("</td>") else html_
+        return (
+            html_.replace("</td>", cell_html(cells[change], change, "span", "sub") + "</td>", 1)
+            if html_.endswith("</td>")
+            else html_
+        )
 
     def _dp_words(self) -> str:
         if not self.dp:
             return ""
         epsilon = self.epsilons.get((self.period.period_type, self.period.label))
         spent = f" (ε = {epsilon:g} for {e(self.period.label)})" if epsilon is not None else ""
-        return (f", with differential privacy{spent}: the automation share is released with Laplace noise, "
-                f"every other indicator is {WITHHELD.replace('(differential privacy)', '').strip()}")
+        return (
+            f", with differential privacy{spent}: the automation share is released with Laplace noise, "
+            f"every other indicator is {WITHHELD.replace('(differential privacy)', '').strip()}"
+        )
 
     def _caveat_html(self) -> str:
         if not self.caveat:
@@ -706,8 +884,10 @@ class Report:
         scope = f"team {e(self.team)}" if self.team else "whole lab"
         summary = "".join(f"<li>{e(s)}</li>" for s in sentences(self.frame, self.period, self.team))
         if self.caveat:  # the moves below compare unlike periods: say so before them
-            summary = (f'<li class="caveat" data-caveat="unlike">Read the changes below with care: {e(self.caveat)}.'
-                       "</li>" + summary)
+            summary = (
+                f'<li class="caveat" data-caveat="unlike">Read the changes below with care: {e(self.caveat)}.'
+                "</li>" + summary
+            )
         title = f"AI R&amp;D automation report — {e(self.period.label)}"
         return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -732,4 +912,3 @@ aggregate over at least k people (k-anonymity{self._dp_words()});
 no individual's work can be read from it. Definitions: open “Definition” under each chart or table.</footer>
 </main>{PRINT_SCRIPT}{script}</body></html>
 """
-

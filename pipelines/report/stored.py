@@ -46,14 +46,18 @@ def stored_release(conn: duckdb.DuckDBPyConnection) -> Release:
         from autoscope.pipelines.privacy import budget_in_force
 
         budget = budget_in_force(conn)
-    return Release(None if k is None else int(k), None if epsilon is None else float(epsilon),
-                   None if budget is None else float(budget))
+    return Release(
+        None if k is None else int(k),
+        None if epsilon is None else float(epsilon),
+        None if budget is None else float(budget),
+    )
 
 
 def period_epsilons(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], float]:
     """(period_type, period) → epsilon, for every period released under differential privacy."""
     rows = conn.execute(
-        "SELECT period_type, period, epsilon FROM indicator_periods WHERE epsilon IS NOT NULL").fetchall()
+        "SELECT period_type, period, epsilon FROM indicator_periods WHERE epsilon IS NOT NULL"
+    ).fetchall()
     return {(pt, p): float(eps) for pt, p, eps in rows}
 
 
@@ -74,10 +78,14 @@ def uncovered(conn: duckdb.DuckDBPyConnection, period: Period, period_types: Ite
         labels = period.within(period_type)
         found = conn.execute(
             "SELECT count(*) FROM indicator_values WHERE period_type = ? AND list_contains(?, period)",
-            [period_type, labels]).fetchall()[0][0]
+            [period_type, labels],
+        ).fetchall()[0][0]
         if not found:
-            missing.append(f"{period_type} {period.label}" if period_type == period.period_type
-                           else f"the {period_type}s of {period.label}")
+            missing.append(
+                f"{period_type} {period.label}"
+                if period_type == period.period_type
+                else f"the {period_type}s of {period.label}"
+            )
     return missing
 
 
@@ -111,28 +119,44 @@ def indicator_freshness(conn: Any, now: dt.datetime | None = None) -> list[dict[
 
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     union = " UNION ALL ".join(f"SELECT event_id, occurred_at FROM {t}" for t in TABLE_BY_TYPE.values())
-    has_stored = conn.execute("SELECT count(*) FROM information_schema.tables "
-                              "WHERE table_name = 'indicator_periods'").fetchall()[0][0]
-    stored = ("(SELECT period_type, period, ingested_through, computed_at FROM indicator_periods)" if has_stored
-              else "(SELECT NULL::VARCHAR AS period_type, NULL::VARCHAR AS period, NULL::TIMESTAMP AS "
-                   "ingested_through, NULL::TIMESTAMP AS computed_at WHERE false)")
+    has_stored = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'indicator_periods'"
+    ).fetchall()[0][0]
+    stored = (
+        "(SELECT period_type, period, ingested_through, computed_at FROM indicator_periods)"
+        if has_stored
+        else "(SELECT NULL::VARCHAR AS period_type, NULL::VARCHAR AS period, NULL::TIMESTAMP AS "
+        "ingested_through, NULL::TIMESTAMP AS computed_at WHERE false)"
+    )
     out = []
     for period_type in DEFAULT_ORDER:
-        rows = conn.execute(f"""
+        rows = conn.execute(
+            f"""
             SELECT e.period, count(*), max(i.ingested_at), any_value(s.computed_at),
                    count(*) FILTER (WHERE s.ingested_through IS NULL OR i.ingested_at > s.ingested_through)
             FROM (SELECT event_id, {period_sql(period_type)} AS period FROM ({union})) e
             JOIN event_ids i USING (event_id)
             LEFT JOIN {stored} s ON s.period_type = ? AND s.period = e.period
-            GROUP BY e.period ORDER BY e.period DESC""", [period_type]).fetchall()
+            GROUP BY e.period ORDER BY e.period DESC""",
+            [period_type],
+        ).fetchall()
         for period, events, last_ingested, computed, newer in rows:
             if computed is None:
                 state, newer = "not computed", None
             else:
                 state = "current" if newer == 0 else f"stale: {newer:,} newer events"
-            out.append({"period_type": period_type, "period": period, "complete": is_complete(period, now),
-                        "events": int(events), "last_ingested": _iso_or_none(last_ingested),
-                        "computed_at": _iso_or_none(computed), "events_since_computed": newer, "indicators": state})
+            out.append(
+                {
+                    "period_type": period_type,
+                    "period": period,
+                    "complete": is_complete(period, now),
+                    "events": int(events),
+                    "last_ingested": _iso_or_none(last_ingested),
+                    "computed_at": _iso_or_none(computed),
+                    "events_since_computed": newer,
+                    "indicators": state,
+                }
+            )
     return out
 
 

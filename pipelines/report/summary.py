@@ -24,8 +24,10 @@ WORDS = {
     ("review_frequency", "unreviewed_share"): "the share of AI tasks merged without human review",
     ("review_frequency", "intervention_rate"): "the rate at which reviewers intervene",
     ("experiment_compute", "ai_designed_share"): "the share of experiment compute on AI-designed experiments",
-    ("experiment_compute", "ai_or_mixed_designed_share"):
-        "the share of experiment compute on AI-designed or jointly designed experiments",
+    (
+        "experiment_compute",
+        "ai_or_mixed_designed_share",
+    ): "the share of experiment compute on AI-designed or jointly designed experiments",
     ("impressions", "share_4_or_more"): "the share of survey answers scoring 4 or 5 (impressions)",
     ("authorship", "ai_first_author_share"): "the share of contributions with AI as first author",
     ("authorship", "mean_ai_share"): "AI's mean share of contributions",
@@ -60,8 +62,9 @@ class Move:
         return self.after - self.before
 
 
-def _value(frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str, cut: str,
-           cut_value: str) -> float | None:
+def _value(
+    frame: pl.DataFrame, indicator: str, metric: str, ptype: str, period: str, cut: str, cut_value: str
+) -> float | None:
     value = find(frame, indicator, metric, ptype, period, cut, cut_value).value
     return None if value is None else float(value)
 
@@ -70,7 +73,9 @@ def moves(frame: pl.DataFrame, period: Period, cut: str = "lab", cut_value: str 
     """Changes of every share metric, largest first."""
     previous = period.previous()
     weeks = period.weeks()
-    present_weeks = [w for w in weeks if frame.filter((pl.col("period_type") == "week") & (pl.col("period") == w)).height]
+    present_weeks = [
+        w for w in weeks if frame.filter((pl.col("period_type") == "week") & (pl.col("period") == w)).height
+    ]
     out = []
     pairs = frame.select(["indicator", "metric"]).unique().sort(["indicator", "metric"]).iter_rows()
     for indicator, metric in (pair for pair in pairs if is_share(pair[1])):
@@ -96,8 +101,10 @@ def sentences(frame: pl.DataFrame, period: Period, team: str | None = None, top:
     found = moves(frame, period, cut, cut_value)
     out: list[str] = []
     if not found:
-        return [f"{where}, there is not enough released data in {period.label} to say what moved "
-                "(no two comparable periods with released values)."]
+        return [
+            f"{where}, there is not enough released data in {period.label} to say what moved "
+            "(no two comparable periods with released values)."
+        ]
     chosen, seen = [], set()
     for move in found:  # one sentence per indicator: its biggest move
         same = any(m.before == move.before and m.after == move.after for m in chosen)  # one number, two names
@@ -114,8 +121,10 @@ def sentences(frame: pl.DataFrame, period: Period, team: str | None = None, top:
         )
     if not team:
         teams = frame.filter(
-            (pl.col("indicator") == "automation_share") & (pl.col("metric") == "ai_share")
-            & (pl.col("period_type") == period.period_type) & (pl.col("period") == period.label)
+            (pl.col("indicator") == "automation_share")
+            & (pl.col("metric") == "ai_share")
+            & (pl.col("period_type") == period.period_type)
+            & (pl.col("period") == period.label)
             & (pl.col("cut") == "team")
         )
         released = teams.filter(~pl.col("suppressed") & pl.col("value").is_not_null()).sort("value", descending=True)
@@ -125,9 +134,9 @@ def sentences(frame: pl.DataFrame, period: Period, team: str | None = None, top:
                 f"Among teams with enough people to report, AI does the largest share of tasks in "
                 f"{hi['cut_value']} ({_pct(hi['value'])}) and the smallest in {lo['cut_value']} ({_pct(lo['value'])})."
             )
-    cells = frame.filter(
-        (pl.col("period_type") == period.period_type) & (pl.col("period") == period.label)
-    ).unique(subset=["indicator", "cut", "cut_value"])
+    cells = frame.filter((pl.col("period_type") == period.period_type) & (pl.col("period") == period.label)).unique(
+        subset=["indicator", "cut", "cut_value"]
+    )
     hidden = cells.filter(pl.col("suppressed"))
     if hidden.height:
         reason = pl.col("suppression_reason") if "suppression_reason" in hidden.columns else pl.lit(None)
@@ -139,6 +148,9 @@ def sentences(frame: pl.DataFrame, period: Period, team: str | None = None, top:
             why.append(f"{protecting} to protect another suppressed cell (complementary suppression)")
         if unknown:
             why.append(f"{unknown} for a reason not recorded (stored before reasons were kept)")
-        out.append(f"{hidden.height} of {cells.height} cells of {period.label} are suppressed: "
-                   + " and ".join(why) + "; they are labelled, not hidden.")
+        out.append(
+            f"{hidden.height} of {cells.height} cells of {period.label} are suppressed: "
+            + " and ".join(why)
+            + "; they are labelled, not hidden."
+        )
     return out

@@ -13,15 +13,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
-from autoscope import agents
-from autoscope.agents import runtime
-from autoscope.agents.error_report import ErrorReport
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
 
+from autoscope import agents
+from autoscope.agents import runtime
+from autoscope.agents.error_report import ErrorReport
 from autoscope.collector.contract import ContractError, convert_event
 
 
@@ -55,8 +54,14 @@ def request_event_ids(record: dict[str, object]) -> list[str]:
     body = record["body"]
     if record["path"] == "/v1/logs":
         request = ExportLogsServiceRequest.FromString(body)  # type: ignore[arg-type]
-        return [str(any_value(kv.value)) for rl in request.resource_logs for sl in rl.scope_logs
-                for log in sl.log_records for kv in log.attributes if kv.key == "autoscope.event_id"]
+        return [
+            str(any_value(kv.value))
+            for rl in request.resource_logs
+            for sl in rl.scope_logs
+            for log in sl.log_records
+            for kv in log.attributes
+            if kv.key == "autoscope.event_id"
+        ]
     return [str(e["event_id"]) for e in json.loads(body)]  # type: ignore[arg-type]
 
 
@@ -117,11 +122,15 @@ class StubCollector:
                 with stub.lock:
                     scripted = stub.script.pop(0) if stub.script else None
                 record: dict[str, object] = {
-                    "path": self.path, "headers": dict(self.headers), "body": body, "accepted": [],
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                    "accepted": [],
                     "time": time.monotonic(),
                 }
-                authorized = (stub.required_token is None
-                              or self.headers.get("Authorization") == f"Bearer {stub.required_token}")
+                authorized = (
+                    stub.required_token is None or self.headers.get("Authorization") == f"Bearer {stub.required_token}"
+                )
                 if scripted is not None:
                     status, headers = scripted
                     answer: object = {"error": {"field": "body", "reason": "scripted"}}
@@ -157,9 +166,14 @@ class StubCollector:
             try:
                 convert_event(event)
             except ContractError as exc:
-                results.append({"index": index, "event_id": event.get("event_id"),
-                                "status": "rejected",
-                                "error": {"field": exc.field, "reason": exc.reason}})
+                results.append(
+                    {
+                        "index": index,
+                        "event_id": event.get("event_id"),
+                        "status": "rejected",
+                        "error": {"field": exc.field, "reason": exc.reason},
+                    }
+                )
             else:
                 record["accepted"].append(event)  # type: ignore[attr-defined]
                 results.append({"index": index, "event_id": event["event_id"], "status": "accepted"})
@@ -181,9 +195,14 @@ class StubCollector:
                 for log in scope_logs.log_records:
                     attributes = {kv.key: any_value(kv.value) for kv in log.attributes}
                     record["log_records"].append(  # type: ignore[attr-defined]
-                        {"event_name": log.event_name, "attributes": attributes,
-                         "resource": resource, "time_unix_nano": log.time_unix_nano,
-                         "scope": scope_logs.scope.name})
+                        {
+                            "event_name": log.event_name,
+                            "attributes": attributes,
+                            "resource": resource,
+                            "time_unix_nano": log.time_unix_nano,
+                            "scope": scope_logs.scope.name,
+                        }
+                    )
                     event = event_from_attributes(log.event_name, attributes)
                     try:
                         convert_event(event)
@@ -209,9 +228,17 @@ class StubCollector:
 @pytest.fixture(autouse=True)
 def isolated_hooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts unconfigured, with its own spool and no config file or env."""
-    for name in ("AUTOSCOPE_COLLECTOR_URL", "AUTOSCOPE_TOKEN", "AUTOSCOPE_TEAM", "AUTOSCOPE_TOOL",
-                 "AUTOSCOPE_TOOL_VERSION", "AUTOSCOPE_ACTOR", "AUTOSCOPE_TRANSPORT",
-                 "AUTOSCOPE_OTEL_PROVIDER", "AUTOSCOPE_TASK_SPANS"):
+    for name in (
+        "AUTOSCOPE_COLLECTOR_URL",
+        "AUTOSCOPE_TOKEN",
+        "AUTOSCOPE_TEAM",
+        "AUTOSCOPE_TOOL",
+        "AUTOSCOPE_TOOL_VERSION",
+        "AUTOSCOPE_ACTOR",
+        "AUTOSCOPE_TRANSPORT",
+        "AUTOSCOPE_OTEL_PROVIDER",
+        "AUTOSCOPE_TASK_SPANS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AUTOSCOPE_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.setenv("AUTOSCOPE_CONFIG", str(tmp_path / "absent.toml"))
@@ -233,7 +260,13 @@ def collector() -> Iterator[StubCollector]:
 def hook_settings(url: str, **overrides: object) -> dict[str, object]:
     """configure() arguments for fast tests."""
     return {
-        "collector_url": url, "token": "s3cret", "team": "pretraining", "tool": "test-tool",
-        "tool_version": "1.0", "actor": "ada@lab.example", "schedule_delay_s": 0.05,
-        "spool_after_s": 0.5, **overrides,
+        "collector_url": url,
+        "token": "s3cret",
+        "team": "pretraining",
+        "tool": "test-tool",
+        "tool_version": "1.0",
+        "actor": "ada@lab.example",
+        "schedule_delay_s": 0.05,
+        "spool_after_s": 0.5,
+        **overrides,
     }

@@ -101,8 +101,9 @@ def test_actor_is_what_git_config_says(tmp_path: Path, monkeypatch: pytest.Monke
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
 
     def git_says() -> str:
-        return subprocess.run(["git", "config", "user.email"], cwd=repo / "sub", capture_output=True,
-                              text=True, check=False).stdout.strip()
+        return subprocess.run(
+            ["git", "config", "user.email"], cwd=repo / "sub", capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     monkeypatch.chdir(repo / "sub")
     (home / ".config" / "git" / "config").write_text('[user]\n\temail = "xdg@lab.example"\n')
@@ -160,7 +161,8 @@ def test_ids_differ_after_fork_and_ignore_random_seed() -> None:
 
 
 def test_the_token_is_re_read_from_the_environment_then_the_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What the exporter reads while the collector refuses its events for want of a token."""
     from autoscope.agents.config import configured_token
 

@@ -61,8 +61,13 @@ def flush_until(predicate: Callable[[], bool], timeout_s: float = 15.0) -> bool:
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("status", [401, 403])
 def test_unauthorized_events_stay_in_the_spool_until_a_token_is_set(
-        collector: StubCollector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture, transport: str, status: int) -> None:
+    collector: StubCollector,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    transport: str,
+    status: int,
+) -> None:
     """Refused for want of a token (401) or for its scope (403): kept, counted, reported with
     the fix, and re-sent once AUTOSCOPE_TOKEN is set in the running process."""
     collector.required_token, collector.refusal_status = "new-token", status
@@ -92,7 +97,8 @@ def test_unauthorized_events_stay_in_the_spool_until_a_token_is_set(
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("status", [400, 413])
 def test_a_batch_too_large_or_unreadable_is_split_and_resent(
-        collector: StubCollector, transport: str, status: int) -> None:
+    collector: StubCollector, transport: str, status: int
+) -> None:
     agents.configure(**hook_settings(collector.url, transport=transport, schedule_delay_s=30))
     collector.script.append((status, {}))
     ids = emit_tasks(4)
@@ -105,7 +111,8 @@ def test_a_batch_too_large_or_unreadable_is_split_and_resent(
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_an_event_refused_on_its_own_is_set_aside_not_dropped(
-        collector: StubCollector, tmp_path: Path, transport: str) -> None:
+    collector: StubCollector, tmp_path: Path, transport: str
+) -> None:
     agents.configure(**hook_settings(collector.url, transport=transport, schedule_delay_s=30))
     collector.script.extend([(413, {})] * 3)
     ids = emit_tasks(2)
@@ -113,8 +120,11 @@ def test_an_event_refused_on_its_own_is_set_aside_not_dropped(
     assert [len(request_event_ids(r)) for r in collector.requests] == [2, 1, 1]
     stats = agents.stats()
     assert (stats["sent"], stats["rejected"], stats["dropped"]) == (0, 2, 0)
-    kept = [json.loads(line) for path in (tmp_path / "spool").rglob("refused/seg-*.jsonl")
-            for line in path.read_text().splitlines()]
+    kept = [
+        json.loads(line)
+        for path in (tmp_path / "spool").rglob("refused/seg-*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
     assert sorted(k["event"]["event_id"] for k in kept) == sorted(ids)
     assert all(k["answer"].startswith("HTTP 413") for k in kept)
     assert "set aside" in stats["last_errors"][0]["message"]
@@ -124,7 +134,8 @@ def test_an_event_refused_on_its_own_is_set_aside_not_dropped(
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("status", [404, 415])
 def test_a_misdirected_batch_is_kept_and_resent_at_the_next_probe(
-        collector: StubCollector, tmp_path: Path, transport: str, status: int) -> None:
+    collector: StubCollector, tmp_path: Path, transport: str, status: int
+) -> None:
     agents.configure(**hook_settings(collector.url, transport=transport))
     collector.script.append((status, {}))
     ids = emit_tasks(2)
@@ -138,7 +149,8 @@ def test_a_misdirected_batch_is_kept_and_resent_at_the_next_probe(
 
 
 def test_a_collector_that_stalls_past_the_timeout_is_retried_then_spooled(
-        collector: StubCollector, tmp_path: Path) -> None:
+    collector: StubCollector, tmp_path: Path
+) -> None:
     agents.configure(**hook_settings(collector.url, export_timeout_s=0.3, spool_after_s=0.5))
     collector.release.clear()  # every request waits: the hooks' socket times out
     ids = emit_tasks(2)
@@ -153,8 +165,7 @@ def test_a_collector_that_stalls_past_the_timeout_is_retried_then_spooled(
 
 
 def test_full_queue_drops_counts_and_returns_fast(collector: StubCollector) -> None:
-    agents.configure(**hook_settings(collector.url, max_queue_size=10, max_batch_size=5,
-                                     spool_after_s=60))
+    agents.configure(**hook_settings(collector.url, max_queue_size=10, max_batch_size=5, spool_after_s=60))
     collector.release.clear()  # the collector stalls: the exporter is stuck in one POST
     emit_tasks(1)
     deadline = time.monotonic() + 5
@@ -211,8 +222,9 @@ def test_spool_left_by_another_process_is_resent(tmp_path: Path) -> None:
                          schedule_delay_s=0.05)
         print(agents.task("analysis", human_minutes=5).finish())
     """)
-    out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True,
-                         text=True, timeout=30, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=30, check=True
+    )
     event_id = out.stdout.strip()
     segments = list((tmp_path / "spool").rglob("seg-*.jsonl"))
     assert len(segments) == 1 and event_id in segments[0].read_text()  # spooled at exit
@@ -236,8 +248,9 @@ def test_interpreter_exit_flushes(collector: StubCollector, tmp_path: Path) -> N
         print(agents.task("analysis", human_minutes=5).finish())
     """)
     env = {**os.environ, "AUTOSCOPE_SPOOL_DIR": str(tmp_path / "child")}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                         timeout=30, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=30, check=True
+    )
     assert collector.accepted_ids() == [out.stdout.strip()]
 
 

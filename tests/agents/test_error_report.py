@@ -9,26 +9,27 @@ import logging
 import time
 
 import pytest
-from autoscope.agents.error_report import ErrorReport
 
 from autoscope import agents
+from autoscope.agents.error_report import ErrorReport
 
 from .conftest import StubCollector, hook_settings
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "autoscope.agents" and r.levelno == logging.WARNING]
+    return [r.getMessage() for r in caplog.records if r.name == "autoscope.agents" and r.levelno == logging.WARNING]
 
 
 def test_two_different_mistakes_of_one_exception_type_are_both_reported(
-        collector: StubCollector, caplog: pytest.LogCaptureFixture) -> None:
+    collector: StubCollector, caplog: pytest.LogCaptureFixture
+) -> None:
     agents.configure(**hook_settings(collector.url))
     with caplog.at_level(logging.WARNING, logger="autoscope.agents"):
         for _ in range(5):  # the same mistake, again and again: one line
             assert agents.review("t-1", "approved", minutes="4") is None  # TypeError
-        assert agents.experiment(designed_by="ai", accelerator_hours="x", accelerator_type="h100",
-                                 purpose="p") is None  # TypeError too, another field
+        assert (
+            agents.experiment(designed_by="ai", accelerator_hours="x", accelerator_type="h100", purpose="p") is None
+        )  # TypeError too, another field
         with agents.task("analysis"):  # no human_minutes: a TypeError once more
             pass
     logged = warnings_of(caplog)
@@ -56,7 +57,8 @@ def test_an_error_before_the_hooks_have_an_exporter_is_listed_too() -> None:
     stats = agents.stats()
     assert stats["errors"] == 1
     assert stats["last_errors"][0]["message"].startswith(
-        "agents.configure(): collector_url must be http(s)://host[:port]")
+        "agents.configure(): collector_url must be http(s)://host[:port]"
+    )
     assert stats["last_error"] == stats["last_errors"][0]["message"]
 
 
@@ -76,7 +78,9 @@ def test_a_problem_that_lasts_is_logged_again_after_the_interval(caplog: pytest.
     ]
     assert logged[1].startswith("autoscope: the collector does not answer (again 3 time(s) in the last")
     assert [(e["message"], e["count"]) for e in report.last_errors()] == [
-        ("another problem", 1), ("the collector does not answer", 4)]
+        ("another problem", 1),
+        ("the collector does not answer", 4),
+    ]
 
 
 def test_last_errors_is_bounded_and_a_key_groups_changing_messages() -> None:

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from autoscope import agents
 from autoscope.agents import delivery, runtime
 from autoscope.agents.config import load_settings
 from autoscope.agents.counters import Counters
 from autoscope.agents.delivery import DeliveryPolicy
 from autoscope.agents.transport import Refused, Reply, Transport
-
-from autoscope import agents
 
 from .conftest import StubCollector, hook_settings
 
@@ -39,11 +39,18 @@ class Scripted:
         self.closed = True
 
 
-def policy_with(transport: Transport, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> tuple[DeliveryPolicy, Counters]:
+def policy_with(
+    transport: Transport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[DeliveryPolicy, Counters]:
     monkeypatch.setattr(delivery, "make_transport", lambda settings: (transport, ""))
-    settings = load_settings(collector_url="http://127.0.0.1:9", team="t", actor="a@lab.example", tool="test",
-                             spool_dir=tmp_path / "spool", spool_after_s=0.1)
+    settings = load_settings(
+        collector_url="http://127.0.0.1:9",
+        team="t",
+        actor="a@lab.example",
+        tool="test",
+        spool_dir=tmp_path / "spool",
+        spool_after_s=0.1,
+    )
     counters = Counters()
     return DeliveryPolicy(settings, counters, threading.Event(), lambda: False), counters
 
@@ -52,8 +59,7 @@ def events(n: int) -> list[dict[str, Any]]:
     return [{"event_id": f"e-{i}", "type": "review"} for i in range(n)]
 
 
-def test_the_transport_is_given_the_submitted_dicts_themselves(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_transport_is_given_the_submitted_dicts_themselves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No JSON round trip on the way out: what the queue hands over reaches the transport."""
     transport = Scripted(lambda batch: Reply(accepted=len(batch)))
     policy, counters = policy_with(transport, tmp_path, monkeypatch)
@@ -66,8 +72,9 @@ def test_the_transport_is_given_the_submitted_dicts_themselves(tmp_path: Path,
     assert transport.closed
 
 
-def test_a_batch_too_large_is_halved_down_to_the_event_at_fault(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_too_large_is_halved_down_to_the_event_at_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def judge(batch: Sequence[Mapping[str, Any]]) -> Reply:
         if any(event["event_id"] == "e-5" for event in batch):
             return Reply(refused=Refused.TOO_LARGE, status=413, detail="HTTP 413: too large")
@@ -88,8 +95,11 @@ def test_a_batch_too_large_is_halved_down_to_the_event_at_fault(tmp_path: Path,
 def test_offline_then_back_resends_the_kept_dicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Kept in the spool as JSON lines while the collector is down; re-sent as dicts after."""
     up = threading.Event()
-    transport = Scripted(lambda batch: Reply(accepted=len(batch)) if up.is_set()
-                         else Reply(retry=True, detail="collector unreachable: refused"))
+    transport = Scripted(
+        lambda batch: (
+            Reply(accepted=len(batch)) if up.is_set() else Reply(retry=True, detail="collector unreachable: refused")
+        )
+    )
     policy, counters = policy_with(transport, tmp_path, monkeypatch)
     policy.export(events(4))
     assert counters.snapshot()["spooled"] == 4 and policy.has_pending()
@@ -100,8 +110,7 @@ def test_offline_then_back_resends_the_kept_dicts(tmp_path: Path, monkeypatch: p
     assert [e["event_id"] for e in transport.batches[-1]] == [e["event_id"] for e in events(4)]
 
 
-def test_an_event_the_transport_cannot_write_is_set_aside_not_lost(collector: StubCollector,
-                                                                  tmp_path: Path) -> None:
+def test_an_event_the_transport_cannot_write_is_set_aside_not_lost(collector: StubCollector, tmp_path: Path) -> None:
     """Not JSON (a NaN slipped past the hooks' checks): split out of its batch and set aside
     with the reason, while the rest of the batch is delivered."""
     agents.configure(**hook_settings(collector.url, transport="native"))
@@ -133,8 +142,9 @@ print(json.dumps({"stats": agents.stats(), "heavy": heavy}))
 def test_the_otlp_transport_needs_neither_the_sdk_nor_its_exporter(collector: StubCollector) -> None:
     """Records are built from the dicts with opentelemetry-proto and posted directly: no private
     LoggerProvider, no OTLPLogExporter and its requests session, in the tool's process."""
-    done = subprocess.run([sys.executable, "-c", PROBE, collector.url], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, collector.url], capture_output=True, text=True, timeout=60, check=True
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["heavy"] == [], result
     assert result["stats"]["sent"] == 2 and result["stats"]["errors"] == 0, (result, done.stderr[-2000:])
@@ -193,7 +203,8 @@ class ForwardProxy:
 
 @pytest.mark.parametrize("transport", ["otlp", "native"])
 def test_both_transports_go_through_the_proxy_the_environment_names(
-        collector: StubCollector, monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    collector: StubCollector, monkeypatch: pytest.MonkeyPatch, transport: str
+) -> None:
     """As requests did for the OTLP transport before: HTTP_PROXY is used, NO_PROXY respected."""
     proxy = ForwardProxy()
     try:

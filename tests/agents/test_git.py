@@ -21,19 +21,28 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def git_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@lab.example",
-            "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@lab.example",
-            "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1", **extra}
+    return {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@lab.example",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@lab.example",
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **extra,
+    }
 
 
-def commit(repo: Path, env: dict[str, str], message: str, date: str = "2026-03-02T10:00:00+00:00",
-           **author: str) -> str:
+def commit(
+    repo: Path, env: dict[str, str], message: str, date: str = "2026-03-02T10:00:00+00:00", **author: str
+) -> str:
     (repo / "file.txt").write_text(f"{message}\n{time.time_ns()}\n")
     subprocess.run(["git", "add", "file.txt"], cwd=repo, check=True, env=env)
     env = {**env, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **author}
     subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True, env=env)
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -45,8 +54,13 @@ def repo(tmp_path: Path) -> Path:
 
 
 def scan(path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autoscope.cli", "git", "scan", str(path), *args],
-                          env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "git", "scan", str(path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_trailers_decide_authorship(repo: Path, tmp_path: Path) -> None:
@@ -58,16 +72,21 @@ def test_trailers_decide_authorship(repo: Path, tmp_path: Path) -> None:
         "human_pair": commit(repo, env, "Pairing\n\nCo-authored-by: Bob <bob@lab.example>"),
         "generated": commit(repo, env, "Refactor\n\nGenerated-by: some-internal-tool 2.1"),
         "assisted": commit(repo, env, "Docs\n\nAssisted-by: Gemini:gemini-2.5-pro"),
-        "agent_author": commit(repo, env, "Bump deps", GIT_AUTHOR_NAME="codex-agent[bot]",
-                               GIT_AUTHOR_EMAIL="codex@openai.com"),
+        "agent_author": commit(
+            repo, env, "Bump deps", GIT_AUTHOR_NAME="codex-agent[bot]", GIT_AUTHOR_EMAIL="codex@openai.com"
+        ),
     }
     out = scan(repo, env, "--dry-run")
     assert out.returncode == 0, out.stderr
     events = {e["contribution_id"]: e for e in map(json.loads, out.stdout.splitlines())}
     got = {name: (events[sha]["first_author"], events[sha]["ai_share"]) for name, sha in shas.items()}
     assert got == {
-        "plain": ("human", 0.0), "claude": ("ai", 0.5), "copilot": ("ai", 0.5),
-        "human_pair": ("human", 0.0), "generated": ("ai", 1.0), "assisted": ("human", 0.25),
+        "plain": ("human", 0.0),
+        "claude": ("ai", 0.5),
+        "copilot": ("ai", 0.5),
+        "human_pair": ("human", 0.0),
+        "generated": ("ai", 1.0),
+        "assisted": ("human", 0.25),
         "agent_author": ("ai", 1.0),
     }
     claude = events[shas["claude"]]
@@ -81,8 +100,7 @@ def test_trailers_decide_authorship(repo: Path, tmp_path: Path) -> None:
 
 def test_rules_are_configurable(repo: Path, tmp_path: Path) -> None:
     config = tmp_path / "autoscope.toml"
-    config.write_text('[git]\nextra_ai_agents = ["labbot"]\ncoauthor_first_author = "human"\n'
-                      'coauthored_share = 0.3\n')
+    config.write_text('[git]\nextra_ai_agents = ["labbot"]\ncoauthor_first_author = "human"\ncoauthored_share = 0.3\n')
     env = git_env(tmp_path, AUTOSCOPE_CONFIG=str(config))
     ours = commit(repo, env, "x\n\nCo-authored-by: LabBot <labbot@lab.example>")
     claude = commit(repo, env, "y\n\nCo-authored-by: Claude <noreply@anthropic.com>")
@@ -103,18 +121,29 @@ def test_rescan_is_deduplicated_by_event_id(repo: Path, tmp_path: Path, collecto
 
 
 def test_install_hook_chains_an_existing_hook_and_reports_commits(
-        repo: Path, tmp_path: Path, collector: StubCollector) -> None:
+    repo: Path, tmp_path: Path, collector: StubCollector
+) -> None:
     env = git_env(tmp_path, AUTOSCOPE_COLLECTOR_URL=collector.url, AUTOSCOPE_TEAM="infra")
     hooks = repo / ".git" / "hooks"
     hooks.mkdir(exist_ok=True)
     marker = tmp_path / "earlier-hook-ran"
     (hooks / "post-commit").write_text(f"#!/bin/sh\necho ran >> {marker}\nexit 3\n")
     (hooks / "post-commit").chmod(0o755)
-    out = subprocess.run([sys.executable, "-m", "autoscope.cli", "git", "install-hook", "--repo", str(repo)],
-                         env=env, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "git", "install-hook", "--repo", str(repo)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0 and "runs the earlier hook" in out.stdout, out.stderr
-    again = subprocess.run([sys.executable, "-m", "autoscope.cli", "git", "install-hook", "--repo", str(repo)],
-                           env=env, capture_output=True, text=True, timeout=30)
+    again = subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "git", "install-hook", "--repo", str(repo)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert again.returncode == 0  # idempotent: the chained hook is not replaced by ours
     assert "echo ran" in (hooks / git_hooks.CHAINED).read_text()
     sha = commit(repo, env, "Add\n\nGenerated-by: Claude Code")

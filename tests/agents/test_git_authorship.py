@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from autoscope.agents import git_hooks
 
 from .conftest import StubCollector
@@ -24,12 +25,12 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def run_git(repo: Path, env: dict[str, str], *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True, text=True).stdout.strip()
 
 
-def commit(repo: Path, env: dict[str, str], message: str, *, author: str | None = None,
-           files: dict[str, str] | None = None) -> str:
+def commit(
+    repo: Path, env: dict[str, str], message: str, *, author: str | None = None, files: dict[str, str] | None = None
+) -> str:
     """A commit of ``files`` (default: one new line in file.txt) by ``author`` ("Name <email>")."""
     for name, text in (files or {"file.txt": f"{time.time_ns()}\n"}).items():
         path = repo / name
@@ -45,8 +46,14 @@ def commit(repo: Path, env: dict[str, str], message: str, *, author: str | None 
 
 
 def scan(path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "autoscope.cli", "git", "scan", str(path), *args],
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "git", "scan", str(path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def events_of(path: Path, env: dict[str, str], *args: str) -> dict[str, dict]:
@@ -73,51 +80,117 @@ CASES: dict[str, tuple[str, str, tuple[str, float, str]]] = {
     # a real person's address with "chatgpt" in it (google-gemini/gemini-cli 4859359e40)
     "chatgpt_in_email": ("aiden <servicechatgpt@gmail.com>", "Typo", ("human", 0.0, "human")),
     "claude_human": ("Claude Dupont <claude@lab.example>", "Bump", ("human", 0.0, "human")),
-    "human_coauthor": ("Ada <ada@lab.example>", "Pair\n\nCo-authored-by: Bob <bob@lab.example>", ("human", 0.0, "human")),
+    "human_coauthor": (
+        "Ada <ada@lab.example>",
+        "Pair\n\nCo-authored-by: Bob <bob@lab.example>",
+        ("human", 0.0, "human"),
+    ),
     # AI agents as author
     "claude_author": ("Claude <noreply@anthropic.com>", "Remove footer", ("ai", 1.0, "ai_authored")),  # claude-code
     "claude_bot": ("claude[bot] <209825114+claude[bot]@users.noreply.github.com>", "Fix", ("ai", 1.0, "ai_authored")),
-    "copilot_agent": ("copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>", "Add tests",
-                      ("ai", 1.0, "ai_authored")),  # claude-code c1c3231a
-    "jules_bot": ("google-labs-jules[bot] <161369871+google-labs-jules[bot]@users.noreply.github.com>", "Refactor",
-                  ("ai", 1.0, "ai_authored")),  # gemini-cli d6e648f2d7
-    "devin_bot": ("devin-ai-integration[bot] <158243242+devin-ai-integration[bot]@users.noreply.github.com>",
-                  "Feature", ("ai", 1.0, "ai_authored")),  # named in issue 13
-    "codex_bot": ("chatgpt-codex-connector[bot] <199175422+chatgpt-codex-connector[bot]@users.noreply.github.com>",
-                  "Fix", ("ai", 1.0, "ai_authored")),  # named in issue 13
+    "copilot_agent": (
+        "copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>",
+        "Add tests",
+        ("ai", 1.0, "ai_authored"),
+    ),  # claude-code c1c3231a
+    "jules_bot": (
+        "google-labs-jules[bot] <161369871+google-labs-jules[bot]@users.noreply.github.com>",
+        "Refactor",
+        ("ai", 1.0, "ai_authored"),
+    ),  # gemini-cli d6e648f2d7
+    "devin_bot": (
+        "devin-ai-integration[bot] <158243242+devin-ai-integration[bot]@users.noreply.github.com>",
+        "Feature",
+        ("ai", 1.0, "ai_authored"),
+    ),  # named in issue 13
+    "codex_bot": (
+        "chatgpt-codex-connector[bot] <199175422+chatgpt-codex-connector[bot]@users.noreply.github.com>",
+        "Fix",
+        ("ai", 1.0, "ai_authored"),
+    ),  # named in issue 13
     "cursor_agent": ("Cursor Agent <cursoragent@cursor.com>", "Refactor", ("ai", 1.0, "ai_authored")),  # gemini-cli
     # AI agents as co-author, or Claude Code's footer
-    "claude_coauthor": ("Ada <ada@lab.example>", ("Fix loader\n\nCo-Authored-By: Claude Opus 4.6 (1M context) "
-                        "<noreply@anthropic.com>"), ("ai", 0.5, "ai_coauthored")),
-    "codex_coauthor": ("Ada <ada@lab.example>", "Port\n\nCo-authored-by: Codex <codex@openai.com>",
-                       ("ai", 0.5, "ai_coauthored")),  # gemini-cli 320e9bb1f3
-    "gemini_assist": ("Ada <ada@lab.example>", ("Apply suggestion\n\nCo-authored-by: gemini-code-assist[bot] "
-                      "<176961590+gemini-code-assist[bot]@users.noreply.github.com>"), ("ai", 0.5, "ai_coauthored")),
-    "cursor_coauthor": ("Ada <ada@lab.example>", "Wire\n\nCo-authored-by: Cursor <cursoragent@cursor.com>",
-                        ("ai", 0.5, "ai_coauthored")),  # claude-code 795cd136
-    "claude_footer": ("Ada <ada@lab.example>", ("Split module\n\n🤖 Generated with [Claude Code]"
-                      "(https://claude.com/claude-code)"), ("ai", 0.5, "ai_coauthored")),  # claude-code add6f9cc
-    "anthropic_with_claude": ("Boris C <boris@anthropic.com>", ("Refactor\n\nCo-Authored-By: Claude "
-                              "<noreply@anthropic.com>"), ("ai", 0.5, "ai_coauthored")),
-    "generated": ("Ada <ada@lab.example>", "Refactor\n\nGenerated-by: some-internal-tool 2.1", ("ai", 1.0, "ai_authored")),
+    "claude_coauthor": (
+        "Ada <ada@lab.example>",
+        ("Fix loader\n\nCo-Authored-By: Claude Opus 4.6 (1M context) <noreply@anthropic.com>"),
+        ("ai", 0.5, "ai_coauthored"),
+    ),
+    "codex_coauthor": (
+        "Ada <ada@lab.example>",
+        "Port\n\nCo-authored-by: Codex <codex@openai.com>",
+        ("ai", 0.5, "ai_coauthored"),
+    ),  # gemini-cli 320e9bb1f3
+    "gemini_assist": (
+        "Ada <ada@lab.example>",
+        (
+            "Apply suggestion\n\nCo-authored-by: gemini-code-assist[bot] "
+            "<176961590+gemini-code-assist[bot]@users.noreply.github.com>"
+        ),
+        ("ai", 0.5, "ai_coauthored"),
+    ),
+    "cursor_coauthor": (
+        "Ada <ada@lab.example>",
+        "Wire\n\nCo-authored-by: Cursor <cursoragent@cursor.com>",
+        ("ai", 0.5, "ai_coauthored"),
+    ),  # claude-code 795cd136
+    "claude_footer": (
+        "Ada <ada@lab.example>",
+        ("Split module\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)"),
+        ("ai", 0.5, "ai_coauthored"),
+    ),  # claude-code add6f9cc
+    "anthropic_with_claude": (
+        "Boris C <boris@anthropic.com>",
+        ("Refactor\n\nCo-Authored-By: Claude <noreply@anthropic.com>"),
+        ("ai", 0.5, "ai_coauthored"),
+    ),
+    "generated": (
+        "Ada <ada@lab.example>",
+        "Refactor\n\nGenerated-by: some-internal-tool 2.1",
+        ("ai", 1.0, "ai_authored"),
+    ),
     "assisted": ("Ada <ada@lab.example>", "Docs\n\nAssisted-by: Gemini:gemini-2.5-pro", ("human", 0.25, "ai_assisted")),
     # Automation: CI, dependency updaters, release bots, unknown GitHub Apps
-    "actions": ("GitHub Actions <actions@github.com>", "chore: Update CHANGELOG.md",
-                ("automation", 0.0, "automation")),  # claude-code 5cfc0a19
-    "actions_bot": ("github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>", "Release",
-                    ("automation", 0.0, "automation")),  # claude-code a4129b84
-    "dependabot": ("dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>", "Bump x",
-                   ("automation", 0.0, "automation")),  # claude-code be5a7625
-    "renovate": ("renovate[bot] <29139614+renovate[bot]@users.noreply.github.com>", "Update y",
-                 ("automation", 0.0, "automation")),
-    "semantic_release": ("semantic-release-bot <semantic-release-bot@martynus.net>", "chore(release): 1.2.0",
-                         ("automation", 0.0, "automation")),
-    "stainless": ("stainless-app[bot] <142633134+stainless-app[bot]@users.noreply.github.com>", "feat(api): update",
-                  ("automation", 0.0, "automation")),  # anthropic-sdk-python e331230d
-    "unknown_app": ("some-ci[bot] <1+some-ci[bot]@users.noreply.github.com>", "Sync", ("automation", 0.0, "automation")),
+    "actions": (
+        "GitHub Actions <actions@github.com>",
+        "chore: Update CHANGELOG.md",
+        ("automation", 0.0, "automation"),
+    ),  # claude-code 5cfc0a19
+    "actions_bot": (
+        "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>",
+        "Release",
+        ("automation", 0.0, "automation"),
+    ),  # claude-code a4129b84
+    "dependabot": (
+        "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>",
+        "Bump x",
+        ("automation", 0.0, "automation"),
+    ),  # claude-code be5a7625
+    "renovate": (
+        "renovate[bot] <29139614+renovate[bot]@users.noreply.github.com>",
+        "Update y",
+        ("automation", 0.0, "automation"),
+    ),
+    "semantic_release": (
+        "semantic-release-bot <semantic-release-bot@martynus.net>",
+        "chore(release): 1.2.0",
+        ("automation", 0.0, "automation"),
+    ),
+    "stainless": (
+        "stainless-app[bot] <142633134+stainless-app[bot]@users.noreply.github.com>",
+        "feat(api): update",
+        ("automation", 0.0, "automation"),
+    ),  # anthropic-sdk-python e331230d
+    "unknown_app": (
+        "some-ci[bot] <1+some-ci[bot]@users.noreply.github.com>",
+        "Sync",
+        ("automation", 0.0, "automation"),
+    ),
     # a CI bot whose commit names an AI co-author is still automation: the author decides first
-    "bot_with_ai_trailer": ("GitHub Actions <actions@github.com>", ("Sync\n\nCo-authored-by: Claude "
-                            "<noreply@anthropic.com>"), ("automation", 0.0, "automation")),
+    "bot_with_ai_trailer": (
+        "GitHub Actions <actions@github.com>",
+        ("Sync\n\nCo-authored-by: Claude <noreply@anthropic.com>"),
+        ("automation", 0.0, "automation"),
+    ),
 }
 
 
@@ -125,8 +198,10 @@ def test_every_rule_classifies_real_identity_forms(repo: Path, tmp_path: Path) -
     env = git_env(tmp_path)
     shas = {name: commit(repo, env, message, author=author) for name, (author, message, _) in CASES.items()}
     events = events_of(repo, env)
-    got = {name: (events[sha]["first_author"], events[sha]["ai_share"], events[sha]["line_class"])
-           for name, sha in shas.items()}
+    got = {
+        name: (events[sha]["first_author"], events[sha]["ai_share"], events[sha]["line_class"])
+        for name, sha in shas.items()
+    }
     assert got == {name: expected for name, (_, _, expected) in CASES.items()}
 
 
@@ -139,7 +214,10 @@ def test_explain_names_each_identity_its_class_and_the_rule(repo: Path, tmp_path
     blocks = {block.split()[0]: block for block in out.stdout.split("\n") if block and not block.startswith(" ")}
     text = out.stdout
     assert f"{shas['claude_coauthor'][:10]} " in text
-    assert "co-author Claude Opus 4.6 (1M context) <noreply@anthropic.com>: ai_agent (AI agent 'noreply@anthropic.com')" in text
+    assert (
+        "co-author Claude Opus 4.6 (1M context) <noreply@anthropic.com>: ai_agent (AI agent 'noreply@anthropic.com')"
+        in text
+    )
     assert "author    Boris C <boris@anthropic.com>: person (on neither list)" in text
     assert "author    GitHub Actions <actions@github.com>: automation (automation 'actions@github.com')" in text
     assert "rule      author: AI agent 'github:Copilot'" in text  # its noreply address's account
@@ -152,8 +230,10 @@ def test_explain_names_each_identity_its_class_and_the_rule(repo: Path, tmp_path
 
 def test_lists_are_extended_in_autoscope_toml(repo: Path, tmp_path: Path) -> None:
     config = tmp_path / "autoscope.toml"
-    config.write_text('[git]\nextra_ai_agents = ["Lab Agent <agent@lab.example>", "lab-coder[bot]"]\n'
-                      'extra_automation = ["ci@lab.example"]\n')
+    config.write_text(
+        '[git]\nextra_ai_agents = ["Lab Agent <agent@lab.example>", "lab-coder[bot]"]\n'
+        'extra_automation = ["ci@lab.example"]\n'
+    )
     env = git_env(tmp_path, AUTOSCOPE_CONFIG=str(config))
     ours = commit(repo, env, "x", author="Lab Agent <agent@lab.example>")
     app = commit(repo, env, "y\n\nCo-authored-by: lab-coder[bot] <7+lab-coder[bot]@users.noreply.github.com>")
@@ -161,15 +241,20 @@ def test_lists_are_extended_in_autoscope_toml(repo: Path, tmp_path: Path) -> Non
     still = commit(repo, env, "w\n\nCo-authored-by: Claude <noreply@anthropic.com>")  # defaults are kept
     events = events_of(repo, env)
     assert [events[s]["line_class"] for s in (ours, app, ci, still)] == [
-        "ai_authored", "ai_coauthored", "automation", "ai_coauthored"]
+        "ai_authored",
+        "ai_coauthored",
+        "automation",
+        "ai_coauthored",
+    ]
 
 
 def test_lines_and_the_default_branch(repo: Path, tmp_path: Path) -> None:
     env = git_env(tmp_path)
     base = commit(repo, env, "base", files={"a.py": "1\n2\n3\n"})
     run_git(repo, env, "checkout", "-q", "-b", "feature")
-    merged = commit(repo, env, "feature work\n\nCo-authored-by: Claude <noreply@anthropic.com>",
-                    files={"b.py": "x\n" * 10})
+    merged = commit(
+        repo, env, "feature work\n\nCo-authored-by: Claude <noreply@anthropic.com>", files={"b.py": "x\n" * 10}
+    )
     run_git(repo, env, "checkout", "-q", "main")
     run_git(repo, env, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
     run_git(repo, env, "checkout", "-q", "-b", "open-pr")
@@ -187,8 +272,9 @@ def test_lines_and_the_default_branch(repo: Path, tmp_path: Path) -> None:
 
 def test_teams_from_flag_author_map_and_paths(repo: Path, tmp_path: Path) -> None:
     config = tmp_path / "autoscope.toml"
-    config.write_text('[git.team_authors]\n"ada@lab.example" = "infra"\n'
-                      '[git.team_paths]\n"/evals/" = "evals"\n"*.md" = "docs"\n')
+    config.write_text(
+        '[git.team_authors]\n"ada@lab.example" = "infra"\n[git.team_paths]\n"/evals/" = "evals"\n"*.md" = "docs"\n'
+    )
     owners = tmp_path / "OWNERS"
     owners.write_text("# CODEOWNERS-like: the last match wins\n/training/  @pretraining\n/training/rl/ rl\n")
     env = git_env(tmp_path, AUTOSCOPE_CONFIG=str(config), AUTOSCOPE_TEAM="lab")
@@ -200,8 +286,10 @@ def test_teams_from_flag_author_map_and_paths(repo: Path, tmp_path: Path) -> Non
     agent = commit(repo, env, "agent", author="Claude <noreply@anthropic.com>", files={"notes.md": "n\n"})
     other = commit(repo, env, "elsewhere", author=bob, files={"src/x.py": "1\n"})
     events = events_of(repo, env, "--team", "research", "--team-map", str(owners))
-    assert {k: events[s]["team"] for k, s in {"ada": ada, "evals": evals, "rl": rl, "pre": pre, "agent": agent, "other": other}.items()} == {
-        "ada": "infra", "evals": "evals", "rl": "rl", "pre": "pretraining", "agent": "docs", "other": "research"}
+    assert {
+        k: events[s]["team"]
+        for k, s in {"ada": ada, "evals": evals, "rl": rl, "pre": pre, "agent": agent, "other": other}.items()
+    } == {"ada": "infra", "evals": "evals", "rl": "rl", "pre": "pretraining", "agent": "docs", "other": "research"}
     assert events_of(repo, env)[other]["team"] == "lab"  # no --team: the configured team
     bad = tmp_path / "BAD"
     bad.write_text("/x/\n")
@@ -211,9 +299,16 @@ def test_teams_from_flag_author_map_and_paths(repo: Path, tmp_path: Path) -> Non
 
 # --- the hooks: no commit lost, none counted twice ---------------------------------------------
 
+
 def install(repo: Path, env: dict[str, str], *args: str) -> None:
-    out = subprocess.run([sys.executable, "-m", "autoscope.cli", "git", "install-hook", "--repo", str(repo), *args],
-                         env=env, capture_output=True, text=True, timeout=30, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "git", "install-hook", "--repo", str(repo), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -246,7 +341,8 @@ def test_twenty_rapid_commits_through_the_hook_arrive_once_each(tmp_path: Path, 
 
 
 def test_amend_rebase_and_cherry_pick_neither_lose_nor_double(
-        repo: Path, tmp_path: Path, collector: StubCollector) -> None:
+    repo: Path, tmp_path: Path, collector: StubCollector
+) -> None:
     env = git_env(tmp_path, AUTOSCOPE_COLLECTOR_URL=collector.url)
     install(repo, env)
     first = commit(repo, env, "first")
@@ -282,13 +378,16 @@ def test_cherry_pick_x_is_deduplicated_without_the_hook(repo: Path, tmp_path: Pa
 
 
 def test_a_hook_installed_by_an_earlier_version_still_reports(
-        repo: Path, tmp_path: Path, collector: StubCollector) -> None:
+    repo: Path, tmp_path: Path, collector: StubCollector
+) -> None:
     env = git_env(tmp_path, AUTOSCOPE_COLLECTOR_URL=collector.url)
     hook = repo / ".git" / "hooks" / "post-commit"
     hook.parent.mkdir(exist_ok=True)
     # what `install-hook` wrote before issue 13: it only starts the sender, which read HEAD
-    hook.write_text(f"#!/bin/sh\n# autoscope post-commit hook (installed by `autoscope git install-hook`)\n"
-                    f"{sys.executable} -m autoscope.cli git post-commit\n")
+    hook.write_text(
+        f"#!/bin/sh\n# autoscope post-commit hook (installed by `autoscope git install-hook`)\n"
+        f"{sys.executable} -m autoscope.cli git post-commit\n"
+    )
     hook.chmod(0o755)
     sha = commit(repo, env, "old hook")
     assert settle(collector, 1) == [git_hooks.event_id_of(sha)]

@@ -23,6 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
 from autoscope.pipelines.indicators import authorship
 from autoscope.pipelines.indicators.cells import Scope
 
@@ -30,17 +31,35 @@ from .test_against_collector import rows, service  # noqa: F401  (the fixture)
 
 REPO = os.environ.get("AUTOSCOPE_REAL_GIT_REPO")
 SINCE = os.environ.get("AUTOSCOPE_REAL_GIT_SINCE", "2025-10-01")
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not REPO, reason="set AUTOSCOPE_REAL_GIT_REPO to a clone of a real repository")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not REPO, reason="set AUTOSCOPE_REAL_GIT_REPO to a clone of a real repository"),
+]
 
 # The documented default lists, as the specification the classifier is checked against.
 AI_EMAILS = {"noreply@anthropic.com", "codex@openai.com", "cursoragent@cursor.com", "cascade@windsurf.ai"}
-AI_ACCOUNTS = {"claude[bot]", "anthropic-code-agent[bot]", "copilot-swe-agent[bot]", "copilot",
-               "github-advanced-security[bot]", "chatgpt-codex-connector[bot]", "devin-ai-integration[bot]",
-               "google-labs-jules[bot]", "gemini-cli[bot]", "gemini-code-assist[bot]", "coderabbitai[bot]"}
+AI_ACCOUNTS = {
+    "claude[bot]",
+    "anthropic-code-agent[bot]",
+    "copilot-swe-agent[bot]",
+    "copilot",
+    "github-advanced-security[bot]",
+    "chatgpt-codex-connector[bot]",
+    "devin-ai-integration[bot]",
+    "google-labs-jules[bot]",
+    "gemini-cli[bot]",
+    "gemini-code-assist[bot]",
+    "coderabbitai[bot]",
+}
 BOT_EMAILS = {"actions@github.com", "semantic-release-bot@martynus.net", "gemini-cli-robot@google.com"}
-BOT_ACCOUNTS = {"github-actions[bot]", "dependabot[bot]", "renovate[bot]", "release-please[bot]",
-                "pre-commit-ci[bot]", "stainless-app[bot]"}
+BOT_ACCOUNTS = {
+    "github-actions[bot]",
+    "dependabot[bot]",
+    "renovate[bot]",
+    "release-please[bot]",
+    "pre-commit-ci[bot]",
+    "stainless-app[bot]",
+}
 FOOTER = re.compile(r"Generated with \[Claude Code\]\(https://claude\.(ai|com)/")
 
 
@@ -66,13 +85,22 @@ def quarter(iso: str) -> str:
 
 def independent_count(repo: str, since: str) -> dict[str, dict[str, float]]:
     """Per quarter: commits per class, people + agents (actors), AI first authors, merged lines."""
-    fmt = ("%x1e%H%x1f%aI%x1f%an <%ae>%x1f%ae%x1f%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1d)"
-           "%x1f%(trailers:key=Generated-by,valueonly,separator=%x1d)%x1f%(trailers:key=Assisted-by,valueonly,"
-           "separator=%x1d)%x1f%B%x1f")
-    out = subprocess.run(["git", "-C", repo, "log", "--no-merges", f"--since={since}", f"--format={fmt}",
-                          "--shortstat", "-M", "HEAD"], capture_output=True, text=True, check=True).stdout
-    merged = set(subprocess.run(["git", "-C", repo, "rev-list", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.split())
+    fmt = (
+        "%x1e%H%x1f%aI%x1f%an <%ae>%x1f%ae%x1f%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1d)"
+        "%x1f%(trailers:key=Generated-by,valueonly,separator=%x1d)%x1f%(trailers:key=Assisted-by,valueonly,"
+        "separator=%x1d)%x1f%B%x1f"
+    )
+    out = subprocess.run(
+        ["git", "-C", repo, "log", "--no-merges", f"--since={since}", f"--format={fmt}", "--shortstat", "-M", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    merged = set(
+        subprocess.run(
+            ["git", "-C", repo, "rev-list", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
     per: dict[str, dict] = defaultdict(lambda: defaultdict(float))
     actors: dict[str, set[str]] = defaultdict(set)
     for record in filter(str.strip, out.split("\x1e")):
@@ -106,12 +134,28 @@ def independent_count(repo: str, since: str) -> dict[str, dict[str, float]]:
 
 def test_indicator_equals_an_independent_count_on_real_history(service, tmp_path: Path) -> None:  # noqa: F811
     expected = independent_count(REPO, SINCE)
-    total = int(sum(q.get(c, 0) for q in expected.values() for c in
-                    ("automation", "ai_authored", "ai_coauthored", "ai_assisted", "human")))
-    env = {**os.environ, "AUTOSCOPE_COLLECTOR_URL": service.endpoint, "AUTOSCOPE_TEAM": "lab",
-           "AUTOSCOPE_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "autoscope.cli", "git", "scan", REPO, "--since", SINCE],
-                         env=env, capture_output=True, text=True, timeout=600, check=False)
+    total = int(
+        sum(
+            q.get(c, 0)
+            for q in expected.values()
+            for c in ("automation", "ai_authored", "ai_coauthored", "ai_assisted", "human")
+        )
+    )
+    env = {
+        **os.environ,
+        "AUTOSCOPE_COLLECTOR_URL": service.endpoint,
+        "AUTOSCOPE_TEAM": "lab",
+        "AUTOSCOPE_CONFIG": str(tmp_path / "none.toml"),
+        "HOME": str(tmp_path),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "autoscope.cli", "git", "scan", REPO, "--since", SINCE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"{total} commits"), out.stdout
     deadline = time.monotonic() + 120
@@ -138,4 +182,5 @@ def test_indicator_equals_an_independent_count_on_real_history(service, tmp_path
         assert got[(label, "automation_contributions")]["value"] == q.get("automation", 0), label
         if q.get("merged_lines"):
             assert got[(label, "merged_line_share_ai")]["value"] == pytest.approx(
-                q["merged_ai_lines"] / q["merged_lines"]), label
+                q["merged_ai_lines"] / q["merged_lines"]
+            ), label

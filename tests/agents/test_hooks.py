@@ -26,15 +26,16 @@ def test_every_event_type_arrives_valid(collector: StubCollector, transport: str
     ids = [
         t.event_id,
         agents.review(t.task_id, "modified", minutes=4),
-        agents.experiment(designed_by="ai", accelerator_hours=12, accelerator_type="h100",
-                          purpose="ablation", flops=1e20),
+        agents.experiment(
+            designed_by="ai", accelerator_hours=12, accelerator_type="h100", purpose="ablation", flops=1e20
+        ),
         agents.contribution("c1", kind="commit", first_author="ai", ai_share=0.8),
-        agents.model_deployment("m1", internal_at=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc)),
-        agents.training_milestone("r2", recipe="llama-like", target_loss=2.1,
-                                  compute_to_target=1e21, baseline_run_id="r1"),
+        agents.model_deployment("m1", internal_at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC)),
+        agents.training_milestone(
+            "r2", recipe="llama-like", target_loss=2.1, compute_to_target=1e21, baseline_run_id="r1"
+        ),
         agents.impression("q_speedup", score=4, tags=["coding"]),
-        agents.spend("ai_tools", amount_usd=12.5, model="claude-x", input_tokens=1000,
-                     output_tokens=200),
+        agents.spend("ai_tools", amount_usd=12.5, model="claude-x", input_tokens=1000, output_tokens=200),
     ]
     assert all(ids), ids
     assert agents.flush(10)
@@ -53,8 +54,7 @@ def test_every_event_type_arrives_valid(collector: StubCollector, transport: str
     assert request["path"] == {"otlp": "/v1/logs", "native": "/v1/events"}[transport]
     headers = {k.lower(): v for k, v in request["headers"].items()}  # case-insensitive
     assert headers["authorization"] == "Bearer s3cret"
-    assert headers["content-type"] == {
-        "otlp": "application/x-protobuf", "native": "application/json"}[transport]
+    assert headers["content-type"] == {"otlp": "application/x-protobuf", "native": "application/json"}[transport]
     stats = agents.stats()
     assert stats["sent"] == 8 and stats["queued"] == 8
     assert stats["rejected"] == stats["dropped"] == stats["errors"] == 0
@@ -64,9 +64,18 @@ def test_envelope_overrides_for_backfills(collector: StubCollector) -> None:
     agents.configure(**hook_settings(collector.url))
     when = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     fixed = "0190d6a2-7a9b-7c1e-8f00-0123456789ab"
-    with agents.task("literature", executor="human", human_minutes=90, duration_s=4500,
-                     task_id="t-77", team="rl", actor="bob@lab.example", occurred_at=when,
-                     event_id=fixed, tool="backfill") as t:
+    with agents.task(
+        "literature",
+        executor="human",
+        human_minutes=90,
+        duration_s=4500,
+        task_id="t-77",
+        team="rl",
+        actor="bob@lab.example",
+        occurred_at=when,
+        event_id=fixed,
+        tool="backfill",
+    ) as t:
         assert t.task_id == "t-77"
     assert agents.flush(10)
     (event,) = collector.accepted
@@ -99,12 +108,23 @@ def test_outcomes_of_the_context_manager(collector: StubCollector) -> None:
             raise RuntimeError("explicit outcome wins")
     assert agents.flush(10)
     got = tasks_by_id(collector)
-    assert {name: got[h.task_id]["outcome"] for name, h in {
-        "ok": ok, "failed": failed, "interrupted": interrupted, "explicit": explicit,
-        "failed_quietly": failed_quietly, "given_up": given_up,
-    }.items()} == {
-        "ok": "success", "failed": "failure", "interrupted": "abandoned", "explicit": "abandoned",
-        "failed_quietly": "failure", "given_up": "abandoned",
+    assert {
+        name: got[h.task_id]["outcome"]
+        for name, h in {
+            "ok": ok,
+            "failed": failed,
+            "interrupted": interrupted,
+            "explicit": explicit,
+            "failed_quietly": failed_quietly,
+            "given_up": given_up,
+        }.items()
+    } == {
+        "ok": "success",
+        "failed": "failure",
+        "interrupted": "abandoned",
+        "explicit": "abandoned",
+        "failed_quietly": "failure",
+        "given_up": "abandoned",
     }
     assert all(float(e["duration_s"]) >= 0 for e in got.values())
 
@@ -139,8 +159,8 @@ def test_decorator_sync_and_async(collector: StubCollector) -> None:
     assert run.__name__ == "run" and think.__name__ == "think"
     assert agents.flush(10)
     tasks = [e for e in collector.accepted if e["type"] == "task"]
-    runs = sorted((e["outcome"] for e in tasks if e["category"] == "experiment_run"))
-    thoughts = sorted((e["outcome"] for e in tasks if e["category"] == "hypothesis"))
+    runs = sorted(e["outcome"] for e in tasks if e["category"] == "experiment_run")
+    thoughts = sorted(e["outcome"] for e in tasks if e["category"] == "hypothesis")
     assert runs == ["failure", "success", "success"]
     assert thoughts == ["abandoned", "success"]
     assert len({e["task_id"] for e in tasks}) == 5  # every call is its own task
@@ -186,14 +206,13 @@ def test_garbage_never_raises_into_the_caller(collector: StubCollector) -> None:
         lambda: agents.task("analysis", executor="robot", human_minutes=5).finish(),
         lambda: agents.review("t1", "approved", minutes=object()),  # type: ignore[arg-type]
         lambda: agents.review(Unserializable(), "approved", minutes=1),  # type: ignore[arg-type]
-        lambda: agents.experiment(designed_by="ai", accelerator_hours=float("nan"),
-                                  accelerator_type="h100", purpose="x"),
+        lambda: agents.experiment(
+            designed_by="ai", accelerator_hours=float("nan"), accelerator_type="h100", purpose="x"
+        ),
         lambda: agents.spend("bogus", amount_usd=1),
         lambda: agents.impression("q", score=4, tags=[object()]),  # type: ignore[list-item]
-        lambda: agents.contribution(kind="commit", first_author="ai", ai_share=0.5,
-                                    occurred_at="not a date"),
-        lambda: agents.contribution(kind="commit", first_author="ai", ai_share=0.5,
-                                    color="red"),  # type: ignore[call-arg]
+        lambda: agents.contribution(kind="commit", first_author="ai", ai_share=0.5, occurred_at="not a date"),
+        lambda: agents.contribution(kind="commit", first_author="ai", ai_share=0.5, color="red"),  # type: ignore[call-arg]
         lambda: agents.model_deployment("m1", internal_at=Unserializable()),  # type: ignore[arg-type]
     ]
     results = [call() for call in bad_calls]  # none of them raises

@@ -57,8 +57,13 @@ HOST = textwrap.dedent("""
 def test_fork_threads_asyncio_abrupt_exit(collector: StubCollector, tmp_path: Path, transport: str) -> None:
     script = tmp_path / "host.py"
     script.write_text(HOST)
-    out = subprocess.run([sys.executable, str(script), collector.url, transport], capture_output=True,
-                         text=True, timeout=60, env=dict(os.environ))
+    out = subprocess.run(
+        [sys.executable, str(script), collector.url, transport],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
     assert out.returncode == 0, out.stderr
     child_code, flushed, sent = out.stdout.split()
     assert (child_code, flushed, sent) == ("0", "True", str(200 + 40 + 1))

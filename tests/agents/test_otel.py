@@ -26,7 +26,7 @@ def log_records(collector: StubCollector) -> list[dict[str, object]]:
 
 def test_log_records_follow_the_semantic_conventions(collector: StubCollector) -> None:
     agents.configure(**hook_settings(collector.url))
-    when = dt.datetime(2026, 5, 4, 3, 2, 1, 500_000, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 5, 4, 3, 2, 1, 500_000, tzinfo=dt.UTC)
     with agents.task("analysis", executor="ai", human_minutes=30, model="claude-x", occurred_at=when) as t:
         pass
     agents.impression("q1", score=5, tags=["a", "b"])
@@ -37,14 +37,24 @@ def test_log_records_follow_the_semantic_conventions(collector: StubCollector) -
     attributes = task["attributes"]
     assert attributes["event.name"] == "autoscope.task"  # type: ignore[index]
     assert attributes == {  # every contract field, flattened, nothing else
-        "event.name": "autoscope.task", "autoscope.event_id": t.event_id,
+        "event.name": "autoscope.task",
+        "autoscope.event_id": t.event_id,
         "autoscope.occurred_at": "2026-05-04T03:02:01.500000+00:00",
-        "autoscope.source.tool": "test-tool", "autoscope.source.version": "1.0",
-        "autoscope.actor": "ada@lab.example", "autoscope.team": "pretraining",
-        "autoscope.task_id": t.task_id, "autoscope.executor": "ai", "autoscope.autonomy": "supervised",
-        "autoscope.category": "analysis", "autoscope.role": "engineer", "autoscope.rung": "engineering",
-        "autoscope.human_minutes": 30, "autoscope.duration_s": attributes["autoscope.duration_s"],  # type: ignore[index]
-        "autoscope.outcome": "success", "autoscope.family": "analysis", "autoscope.model": "claude-x",
+        "autoscope.source.tool": "test-tool",
+        "autoscope.source.version": "1.0",
+        "autoscope.actor": "ada@lab.example",
+        "autoscope.team": "pretraining",
+        "autoscope.task_id": t.task_id,
+        "autoscope.executor": "ai",
+        "autoscope.autonomy": "supervised",
+        "autoscope.category": "analysis",
+        "autoscope.role": "engineer",
+        "autoscope.rung": "engineering",
+        "autoscope.human_minutes": 30,
+        "autoscope.duration_s": attributes["autoscope.duration_s"],  # type: ignore[index]
+        "autoscope.outcome": "success",
+        "autoscope.family": "analysis",
+        "autoscope.model": "claude-x",
         "autoscope.size_source": "estimated",
     }
     assert isinstance(attributes["autoscope.duration_s"], float)  # type: ignore[index]
@@ -57,8 +67,9 @@ def test_log_records_follow_the_semantic_conventions(collector: StubCollector) -
     assert len(collector.accepted) == 3  # and they validate against the contract
 
 
-def test_tasks_become_spans_in_the_tools_tracer_provider(collector: StubCollector,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tasks_become_spans_in_the_tools_tracer_provider(
+    collector: StubCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spans = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -95,8 +106,9 @@ def test_no_tracer_provider_means_no_spans_and_none_is_created(collector: StubCo
     assert isinstance(before, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
 
-def test_global_logger_provider_is_used_only_when_configured(collector: StubCollector,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_global_logger_provider_is_used_only_when_configured(
+    collector: StubCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from opentelemetry import _logs
     from opentelemetry._logs import _internal as logs_internal
 
@@ -137,8 +149,9 @@ def test_resume_a_task_in_another_process(collector: StubCollector) -> None:
     assert agents.resume_task({"garbage": 1}).finish() is None  # never raises
 
 
-def test_the_tools_otlp_headers_never_reach_the_collector(collector: StubCollector,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tools_otlp_headers_never_reach_the_collector(
+    collector: StubCollector, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A tool exporting to a vendor has its API key in OTEL_EXPORTER_OTLP_HEADERS: the OTLP
     exporter would merge it into ours."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=vendor-secret")
@@ -153,7 +166,7 @@ def test_the_tools_otlp_headers_never_reach_the_collector(collector: StubCollect
     assert len(collector.accepted) == 1
 
 
-RACE = '''
+RACE = """
 import json, sys, time
 sys.setswitchinterval(1e-6)  # hand the GIL over as often as possible
 from autoscope import agents
@@ -165,7 +178,7 @@ while time.monotonic() < deadline:  # while the exporter thread imports the OTel
     agents.review("t1", "approved", minutes=1)
 agents.flush(10)
 print(json.dumps(agents.stats()))
-'''
+"""
 
 
 @pytest.mark.parametrize("provider", ["own", "global"])
@@ -177,8 +190,9 @@ def test_hooks_called_while_the_sdk_is_still_importing(collector: StubCollector,
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", RACE, collector.url, provider],
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RACE, collector.url, provider], capture_output=True, text=True, timeout=60, check=True
+    )
     stats = json.loads(done.stdout.strip().splitlines()[-1])
     assert stats["errors"] == 0 and stats["dropped"] == 0, (stats, done.stderr[-2000:])
     assert stats["sent"] == stats["queued"] > 100, stats

@@ -34,8 +34,9 @@ def test_claim_release_and_done(tmp_path: Path) -> None:
 def test_claim_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     spool = Spool(tmp_path, max_bytes=10_000)
     spool.write([b'{"a":1}'])
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (segment,) = tmp_path.glob("seg-*.jsonl")
     segment.rename(tmp_path / f"{segment.name}.claimed-{dead}")
     alive = tmp_path / f"seg-0-00000000-ffffffff.jsonl.claimed-{os.getppid()}"

@@ -33,13 +33,17 @@ def batch() -> bytes:
     return json.dumps([event("task", event_id=str(uuid.uuid4()))]).encode()
 
 
-@pytest.mark.parametrize(("body", "encoding"), [
-    (b"\xef\xbb\xbf" + batch(), None),
-    (zlib.compress(batch())[2:-4], "deflate"),  # raw deflate, without zlib's header
-    (gzip.compress(gzip.compress(batch())), "gzip, gzip"),
-    (gzip.compress(batch()), "x-gzip"),
-    (gzip.compress(batch()), "identity, gzip"),
-], ids=["utf-8 BOM", "raw deflate", "gzip, gzip", "x-gzip", "identity, gzip"])
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (b"\xef\xbb\xbf" + batch(), None),
+        (zlib.compress(batch())[2:-4], "deflate"),  # raw deflate, without zlib's header
+        (gzip.compress(gzip.compress(batch())), "gzip, gzip"),
+        (gzip.compress(batch()), "x-gzip"),
+        (gzip.compress(batch()), "identity, gzip"),
+    ],
+    ids=["utf-8 BOM", "raw deflate", "gzip, gzip", "x-gzip", "identity, gzip"],
+)
 def test_bodies_a_lenient_reader_takes_are_accepted(client: TestClient, body: bytes, encoding: str | None) -> None:
     headers = {"content-type": "application/json"}
     if encoding:
@@ -49,10 +53,15 @@ def test_bodies_a_lenient_reader_takes_are_accepted(client: TestClient, body: by
     assert response.json()["accepted"] == 1
 
 
-@pytest.mark.parametrize(("body", "name"), [
-    ('[{"a":1}]'.encode("utf-16"), "UTF-16LE"), ('[{"a":1}]'.encode("utf-16-be"), "UTF-16BE"),
-    ('[{"a":1}]'.encode("utf-32"), "UTF-32LE"), ('[{"a":1}]'.encode("utf-32-be"), "UTF-32BE"),
-])
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ('[{"a":1}]'.encode("utf-16"), "UTF-16LE"),
+        ('[{"a":1}]'.encode("utf-16-be"), "UTF-16BE"),
+        ('[{"a":1}]'.encode("utf-32"), "UTF-32LE"),
+        ('[{"a":1}]'.encode("utf-32-be"), "UTF-32BE"),
+    ],
+)
 def test_json_in_another_encoding_is_refused_naming_it(body: bytes, name: str) -> None:
     refusal = utf8_json(body)
     assert isinstance(refusal, Refusal) and refusal.status == 400 and name in refusal.reason

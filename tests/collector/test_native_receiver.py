@@ -140,7 +140,7 @@ def test_truncated_gzip_body_is_refused_not_half_accepted(client: TestClient, cu
     assert response.json()["error"] == {
         "field": "body",
         "reason": "gzip body is truncated: the compressed stream stops before its end; "
-                  "nothing of it was accepted, send it whole",
+        "nothing of it was accepted, send it whole",
     }
     assert client.get("/healthz").json()["accepted"] == 0
 
@@ -221,7 +221,9 @@ def secured(kafka: KafkaSettings, tmp_path: Path) -> Iterator[tuple[TestClient, 
         ("read", 403, "lacks the 'ingest' scope"),
     ],
 )
-def test_auth_refusals(secured: tuple[TestClient, dict[str, str]], header: str | None, status: int, reason: str) -> None:
+def test_auth_refusals(
+    secured: tuple[TestClient, dict[str, str]], header: str | None, status: int, reason: str
+) -> None:
     client, tokens = secured
     headers = {}
     if header is not None:
@@ -253,7 +255,8 @@ def test_a_token_created_while_running_is_enforced_at_once(kafka: KafkaSettings,
         with grpc.insecure_channel(f"127.0.0.1:{app.state.otlp_grpc.port}") as channel:
             with pytest.raises(grpc.RpcError) as failure:
                 logs_service_pb2_grpc.LogsServiceStub(channel).Export(
-                    logs_service_pb2.ExportLogsServiceRequest(), timeout=10)
+                    logs_service_pb2.ExportLogsServiceRequest(), timeout=10
+                )
         assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert post(client, [new_event()], authorization=f"Bearer {token}").status_code == 200
 
@@ -317,7 +320,8 @@ def refused_samples(client: TestClient) -> dict[tuple[str, str], float]:
     return {
         (s.labels["reason"], s.labels["tool"]): s.value
         for family in text_string_to_metric_families(client.get("/metrics").text)
-        for s in family.samples if s.name == "autoscope_requests_refused_total"
+        for s in family.samples
+        if s.name == "autoscope_requests_refused_total"
     }
 
 
@@ -331,8 +335,11 @@ def test_refusals_are_counted_by_reason_and_tool(secured: tuple[TestClient, dict
     assert post(client, [new_event()], **{"user-agent": "OTel-OTLP-Exporter-Python/1.45.0"}).status_code == 401
     assert post(client, [new_event()]).status_code == 401  # the test client's own User-Agent
     assert post(client, [new_event()], authorization=f"Bearer {tokens['read']}").status_code == 403
-    bad = client.post("/v1/events", content=b"[]", headers={
-        "content-type": "text/plain", "authorization": f"Bearer {tokens['ingest']}"})
+    bad = client.post(
+        "/v1/events",
+        content=b"[]",
+        headers={"content-type": "text/plain", "authorization": f"Bearer {tokens['ingest']}"},
+    )
     assert bad.status_code == 415
     refused = refused_samples(client)
     assert refused[("unauthorized", "notebook-7")] == 2

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from autoscope.collector.pseudonymize import (
-    KEY_ENV, Pseudonymizer, load_or_create_key, rotate_key,
+    KEY_ENV,
+    Pseudonymizer,
+    load_or_create_key,
+    rotate_key,
 )
 
 
@@ -46,8 +49,9 @@ def test_key_from_environment_must_be_hex(tmp_path: Path, monkeypatch: pytest.Mo
         load_or_create_key(tmp_path)
 
 
-def test_collect_refuses_to_start_without_the_labs_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_collect_refuses_to_start_without_the_labs_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Several collectors each generating a key would give one person several pseudonyms."""
     from autoscope.cli import main
 

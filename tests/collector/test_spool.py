@@ -45,7 +45,7 @@ def test_damage_mid_segment_keeps_the_rest_aside(tmp_path: Path) -> None:
     reopened = Spool(tmp_path)
     assert records_in(reopened) == [b"one"]
     aside = segment.with_name(segment.name + ".cut")
-    assert aside.read_bytes() == bytes(data[8 + 3:]) and reopened.cut_bytes == len(data) - 11
+    assert aside.read_bytes() == bytes(data[8 + 3 :]) and reopened.cut_bytes == len(data) - 11
     assert b"three" in aside.read_bytes()
 
 
@@ -67,7 +67,9 @@ def test_segments_roll_over_at_their_size(tmp_path: Path) -> None:
 
 def consume(settings: KafkaSettings, expected: int, timeout_ms: int = 5000) -> list[bytes]:
     consumer = KafkaConsumer(
-        settings.topic, auto_offset_reset="earliest", consumer_timeout_ms=timeout_ms,
+        settings.topic,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=timeout_ms,
         **settings.client_kwargs(),
     )
     values = []
@@ -127,7 +129,6 @@ def test_kafka_down_keeps_everything_then_delivers(tmp_path: Path) -> None:
         broker.stop()
 
 
-
 @pytest.mark.integration
 def test_a_failed_producer_with_records_pending_is_closed_once_they_expire(tmp_path: Path) -> None:
     """kafka-python's close() raises while records are pending, and then leaves the producer's
@@ -136,8 +137,9 @@ def test_a_failed_producer_with_records_pending_is_closed_once_they_expire(tmp_p
     from kafka import KafkaProducer
 
     broker = EmbeddedBroker().start()
-    producer = KafkaProducer(**broker.settings().client_kwargs(), linger_ms=5, request_timeout_ms=1000,
-                             delivery_timeout_ms=2000)
+    producer = KafkaProducer(
+        **broker.settings().client_kwargs(), linger_ms=5, request_timeout_ms=1000, delivery_timeout_ms=2000
+    )
     producer.send("t", b"x").get(10)
     broker.stop(timeout_s=0.1)
     producer.send("t", b"pending")  # never acknowledged: the broker is gone

@@ -16,7 +16,6 @@ from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.contract import convert_event, decode_events
 from autoscope.collector.intake import Limits, spool_records
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.event_samples import event
 
 
@@ -52,7 +51,9 @@ def test_kafka_messages_stay_under_the_record_limit(kafka: KafkaSettings, tmp_pa
     with TestClient(app) as client:
         response = client.post("/v1/events", content=json.dumps(batch), headers={"content-type": "application/json"})
         assert response.status_code == 200, response.text
-    consumer = KafkaConsumer(kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_kwargs())
+    consumer = KafkaConsumer(
+        kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_kwargs()
+    )
     sizes, ids = [], []
     for message in consumer:
         sizes.append(len(message.value))

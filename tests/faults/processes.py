@@ -41,18 +41,32 @@ LAB_KEY = "5eed" * 8  # 16 bytes, hex
 class CollectorProcess:
     """``autoscope collect`` as a child process on ``port`` with its own data directory."""
 
-    def __init__(self, kafka: KafkaSettings, data_dir: Path, port: int, log: Path,
-                 grpc_port: int | None = None) -> None:
-        self.args = [sys.executable, "-m", "autoscope.cli", "collect", "--data-dir", str(data_dir),
-                     "--port", str(port), "--grpc-port", "off" if grpc_port is None else str(grpc_port)]
-        self.env = {**os.environ, "AUTOSCOPE_KAFKA_BOOTSTRAP": kafka.bootstrap_servers,
-                    "AUTOSCOPE_KAFKA_TOPIC": kafka.topic,
-                    "AUTOSCOPE_PSEUDONYM_KEY": LAB_KEY}  # the lab's key, as every collector gets it
+    def __init__(
+        self, kafka: KafkaSettings, data_dir: Path, port: int, log: Path, grpc_port: int | None = None
+    ) -> None:
+        self.args = [
+            sys.executable,
+            "-m",
+            "autoscope.cli",
+            "collect",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--grpc-port",
+            "off" if grpc_port is None else str(grpc_port),
+        ]
+        self.env = {
+            **os.environ,
+            "AUTOSCOPE_KAFKA_BOOTSTRAP": kafka.bootstrap_servers,
+            "AUTOSCOPE_KAFKA_TOPIC": kafka.topic,
+            "AUTOSCOPE_PSEUDONYM_KEY": LAB_KEY,
+        }  # the lab's key, as every collector gets it
         self.port = port
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "CollectorProcess":
+    def start(self) -> CollectorProcess:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         wait_healthy(self.port)

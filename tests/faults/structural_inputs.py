@@ -33,10 +33,17 @@ TOO_BIG = frozenset({413})
 MEDIA = frozenset({415})
 
 
-def _case(name: str, body: bytes, native: frozenset[int] | None = BAD, otlp: frozenset[int] | None = BAD,
-          content_type: str = JSON, **headers: str) -> Case:
-    return Case(name, body, {"content-type": content_type, **{k.replace("_", "-"): v for k, v in headers.items()}},
-                native, otlp)
+def _case(
+    name: str,
+    body: bytes,
+    native: frozenset[int] | None = BAD,
+    otlp: frozenset[int] | None = BAD,
+    content_type: str = JSON,
+    **headers: str,
+) -> Case:
+    return Case(
+        name, body, {"content-type": content_type, **{k.replace("_", "-"): v for k, v in headers.items()}}, native, otlp
+    )
 
 
 def _any_value(depth: int, kind: str) -> str:
@@ -86,8 +93,13 @@ def json_cases() -> list[Case]:
         _case("a number", b"1"),
         _case("true", b"true"),
         _case("charset=utf-16", b"[]", native=MEDIA, otlp=MEDIA, content_type=JSON + "; charset=utf-16"),
-        _case("gzip bomb (50 MB of spaces)", gzip.compress(b"[" + b" " * 50_000_000 + b"]"),
-              native=TOO_BIG, otlp=TOO_BIG, content_encoding="gzip"),
+        _case(
+            "gzip bomb (50 MB of spaces)",
+            gzip.compress(b"[" + b" " * 50_000_000 + b"]"),
+            native=TOO_BIG,
+            otlp=TOO_BIG,
+            content_encoding="gzip",
+        ),
         _case("gzip inside gzip", gzip.compress(gzip.compress(b"[]")), content_encoding="gzip"),
         _case("gzip, undeclared", gzip.compress(b"[]")),
         _case("gzip, truncated", gzip.compress(b'[{"a":1}]' * 50)[:30], content_encoding="gzip"),
@@ -102,24 +114,36 @@ def json_cases() -> list[Case]:
         _case("gzip, gzip", gzip.compress(gzip.compress(b"[]")), content_encoding="gzip, gzip"),
         _case("gzip, identity", gzip.compress(b"[]"), content_encoding="gzip, identity"),
         _case("four codings", b"[]", native=MEDIA, otlp=MEDIA, content_encoding="gzip, gzip, gzip, gzip"),
-        _case("text/plain with gzip", gzip.compress(b"[]"), native=MEDIA, otlp=MEDIA,
-              content_type="text/plain", content_encoding="gzip"),
+        _case(
+            "text/plain with gzip",
+            gzip.compress(b"[]"),
+            native=MEDIA,
+            otlp=MEDIA,
+            content_type="text/plain",
+            content_encoding="gzip",
+        ),
         _case("protobuf sent as JSON", b"\x0a\x02\x0a\x00"),
         _case("JSON sent as protobuf", b'{"resourceLogs":[]}', native=MEDIA, content_type=PROTOBUF),
         _case("OTLP/JSON, deep arrayValue", _log_request('{"body":' + _any_value(60, "array") + "}"), native=BAD),
-        _case("OTLP/JSON, deep kvlistValue", _log_request(
-            '{"attributes":[{"key":"a","value":' + _any_value(60, "kvlist") + "}]}"), native=BAD),
+        _case(
+            "OTLP/JSON, deep kvlistValue",
+            _log_request('{"attributes":[{"key":"a","value":' + _any_value(60, "kvlist") + "}]}"),
+            native=BAD,
+        ),
         _case("OTLP/JSON, very deep arrayValue", _log_request('{"body":' + _any_value(3_000, "array") + "}")),
         _case("OTLP/JSON, snake_case and deep", b'{"resource_logs":' + b"[" * 50_000 + b"]" * 50_000 + b"}"),
         _case("OTLP/JSON, 5000-digit time", _log_request('{"timeUnixNano":' + "9" * 5_000 + "}")),
-        _case("OTLP/JSON, time as a 5000-digit string", _log_request('{"timeUnixNano":"' + "9" * 5_000 + '"}'),
-              otlp=None),
+        _case(
+            "OTLP/JSON, time as a 5000-digit string", _log_request('{"timeUnixNano":"' + "9" * 5_000 + '"}'), otlp=None
+        ),
         _case("OTLP/JSON, time 1e999", _log_request('{"timeUnixNano":1e999}')),
         _case("OTLP/JSON, enum 1e999", _log_request('{"severityNumber":1e999}')),
         _case("OTLP/JSON, 300k records", _log_request(",".join(["{}"] * 300_000)), otlp=None),
         _case("OTLP/JSON, duplicate resourceLogs", b'{"resourceLogs":[],"resourceLogs":[{}]}', otlp=None),
-        _case("OTLP/JSON, lone surrogate key", _log_request(
-            '{"attributes":[{"key":"\\ud800","value":{"stringValue":"x"}}]}')),
+        _case(
+            "OTLP/JSON, lone surrogate key",
+            _log_request('{"attributes":[{"key":"\\ud800","value":{"stringValue":"x"}}]}'),
+        ),
     ]
     return cases
 
@@ -162,8 +186,10 @@ def protobuf_bodies() -> dict[str, bytes]:
 
 
 def protobuf_cases() -> list[Case]:
-    return [_case(f"protobuf: {name}", body, native=MEDIA, content_type=PROTOBUF)
-            for name, body in protobuf_bodies().items()]
+    return [
+        _case(f"protobuf: {name}", body, native=MEDIA, content_type=PROTOBUF)
+        for name, body in protobuf_bodies().items()
+    ]
 
 
 def all_cases() -> list[Case]:

@@ -57,7 +57,7 @@ class Sender:
             self.ids.append(task.event_id)
             time.sleep(0.005)
 
-    def start(self) -> "Sender":
+    def start(self) -> Sender:
         self._thread.start()
         return self
 
@@ -94,12 +94,19 @@ def wait_for(service: Service, ids: list[str], timeout_s: float) -> tuple[int, i
 
 def test_broker_outage_loses_and_doubles_nothing(tmp_path: Path) -> None:
     broker = EmbeddedBroker().start()
-    kafka = broker.settings(topic="outage", consumer_group="outage", session_timeout_ms=3000, heartbeat_interval_ms=1000)
+    kafka = broker.settings(
+        topic="outage", consumer_group="outage", session_timeout_ms=3000, heartbeat_interval_ms=1000
+    )
     ensure_topic(kafka)
     # the embedded broker, run by the test: it keeps nothing across its restart
     with Service(ServiceSettings(data_dir=tmp_path, port=0, grpc_port=0, kafka=kafka, kafka_durable=False)) as service:
-        agents.configure(collector_url=service.endpoint, tool="outage-test", spool_dir=tmp_path / "hook-spool",
-                         max_queue_size=100_000, schedule_delay_s=0.2)
+        agents.configure(
+            collector_url=service.endpoint,
+            tool="outage-test",
+            spool_dir=tmp_path / "hook-spool",
+            max_queue_size=100_000,
+            schedule_delay_s=0.2,
+        )
         sender = Sender().start()
         try:
             time.sleep(3)
@@ -129,9 +136,11 @@ def test_broker_outage_loses_and_doubles_nothing(tmp_path: Path) -> None:
     assert rows == distinct == len(sender.ids), "none doubled, nothing else"
     assert ingester_stats.log_resets >= 1, "the recreated log was noticed"
     assert sender.slowest_call_s < 0.5, "no hook call blocked the tool"
-    print(f"\nRELIABILITY broker down {OUTAGE_S:.0f} s: {len(sender.ids)} events sent by hooks "
-          f"({sent_during} during the outage), {found} in the warehouse, {rows - distinct} doubled, "
-          f"log resets noticed {ingester_stats.log_resets}, slowest hook call {sender.slowest_call_s * 1e3:.1f} ms")
+    print(
+        f"\nRELIABILITY broker down {OUTAGE_S:.0f} s: {len(sender.ids)} events sent by hooks "
+        f"({sent_during} during the outage), {found} in the warehouse, {rows - distinct} doubled, "
+        f"log resets noticed {ingester_stats.log_resets}, slowest hook call {sender.slowest_call_s * 1e3:.1f} ms"
+    )
 
 
 def _wait(condition, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]
@@ -159,8 +168,9 @@ def test_acknowledged_but_not_yet_ingested_events_survive_a_broker_restart(tmp_p
     ensure_topic(settings)
     spool = Spool(tmp_path / "spool")
     lag = IngesterLag(settings, interval_s=0.2).start()
-    forwarder = Forwarder(spool, settings, seal_after_s=0.1, backoff_s=0.2, delivery_timeout_s=2,
-                          consumed=lag.consumed).start()
+    forwarder = Forwarder(
+        spool, settings, seal_after_s=0.1, backoff_s=0.2, delivery_timeout_s=2, consumed=lag.consumed
+    ).start()
     events = make_events(110)
     try:
         first = spool.active_sequence

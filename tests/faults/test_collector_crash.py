@@ -63,5 +63,7 @@ def test_sigkill_under_load_loses_and_doubles_nothing(kafka: KafkaSettings, tmp_
     assert rows == distinct, "and none twice"
     # unanswered requests may or may not have been accepted; nothing else may appear
     assert rows <= len(load.acknowledged | load.unanswered)
-    print(f"\nRELIABILITY collector SIGKILL x2 under load: {len(load.acknowledged)} events answered 2xx, "
-          f"{found} in the warehouse, {rows - distinct} doubled; statuses {load.statuses}")
+    print(
+        f"\nRELIABILITY collector SIGKILL x2 under load: {len(load.acknowledged)} events answered 2xx, "
+        f"{found} in the warehouse, {rows - distinct} doubled; statuses {load.statuses}"
+    )

@@ -44,7 +44,7 @@ from autoscope.collector.mapping.mapper import Mapper
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.pipeline import Batch, Refusal
 from autoscope.core.kafka_settings import KafkaSettings
-from tests.collector.otlp.conftest import attrs, log_record, logs_body, metrics_body, point, sum_metric
+from tests.collector.otlp.conftest import log_record, logs_body, metrics_body, point, sum_metric
 from tests.event_samples import event
 from tests.faults import structural_inputs
 from tests.faults.processes import CollectorProcess
@@ -57,8 +57,21 @@ from tests.sizes import scale
 pytestmark = pytest.mark.slow
 
 SCALE = float(os.environ.get("AUTOSCOPE_FUZZ_SCALE", scale(full=1, ci=0.1)))
-HOSTILE = [b"null", b"1e999", b'"\\ud800"', b"[" * 200, b"{}" * 50, b"\x00", b"-0", b'"' + b"a" * 5000 + b'"',
-           b"true", b"NaN", b'{"type":', b"\xef\xbb\xbf", b"9" * 400]
+HOSTILE = [
+    b"null",
+    b"1e999",
+    b'"\\ud800"',
+    b"[" * 200,
+    b"{}" * 50,
+    b"\x00",
+    b"-0",
+    b'"' + b"a" * 5000 + b'"',
+    b"true",
+    b"NaN",
+    b'{"type":',
+    b"\xef\xbb\xbf",
+    b"9" * 400,
+]
 TOTAL = {"count": 0}
 
 
@@ -77,10 +90,10 @@ def mutations(seeds: list[bytes], count: int, seed: int) -> Iterator[bytes]:
             elif choice == 2:  # insert a hostile token
                 data[at:at] = rng.choice(HOSTILE)
             elif choice == 3 and data:  # delete a run
-                del data[at:at + rng.randint(1, 16)]
+                del data[at : at + rng.randint(1, 16)]
             elif choice == 4:  # splice in part of another seed
                 other = rng.choice(seeds)
-                data[at:at] = other[rng.randrange(len(other) + 1):][:64]
+                data[at:at] = other[rng.randrange(len(other) + 1) :][:64]
             else:  # replace a byte with a random one
                 if data:
                     data[rng.randrange(len(data))] = rng.randrange(256)
@@ -111,7 +124,7 @@ def test_contract_decoder_never_crashes() -> None:
 
 
 def test_native_batch_decoder_never_crashes() -> None:
-    seeds = [b"[" + b",".join(native_seeds()[:i + 1]) + b"]" for i in range(8)]
+    seeds = [b"[" + b",".join(native_seeds()[: i + 1]) + b"]" for i in range(8)]
     decode = decode_json_array(max_events=5000)
 
     def target(data: bytes) -> None:
@@ -130,19 +143,44 @@ def test_native_batch_decoder_never_crashes() -> None:
 
 def otlp_seeds() -> dict[str, list[bytes]]:
     resource = {"service.name": "claude-code", "user.email": "ada@lab.example", "team": "evals"}
-    logs = logs_body([
-        log_record(1_760_000_000_000_000_000, {"event.name": "autoscope.task", "autoscope.event_id": str(uuid.uuid4()),
-                                               "autoscope.task_id": "t1", "autoscope.human_minutes": 30}),
-        log_record(1_760_000_000_000_000_001, {"event.name": "user_prompt", "prompt.id": "p1"}, "claude_code.user_prompt"),
-        log_record(1_760_000_000_000_000_002, {"event.name": "api_request", "prompt.id": "p1", "cost_usd": "0.02",
-                                               "input_tokens": "100", "model": "claude"}, "claude_code.api_request"),
-    ], resource)
-    metrics = metrics_body([sum_metric("claude_code.commit.count", [point(2, 1_760_000_000_000_000_000, {})])], resource)
+    logs = logs_body(
+        [
+            log_record(
+                1_760_000_000_000_000_000,
+                {
+                    "event.name": "autoscope.task",
+                    "autoscope.event_id": str(uuid.uuid4()),
+                    "autoscope.task_id": "t1",
+                    "autoscope.human_minutes": 30,
+                },
+            ),
+            log_record(
+                1_760_000_000_000_000_001, {"event.name": "user_prompt", "prompt.id": "p1"}, "claude_code.user_prompt"
+            ),
+            log_record(
+                1_760_000_000_000_000_002,
+                {
+                    "event.name": "api_request",
+                    "prompt.id": "p1",
+                    "cost_usd": "0.02",
+                    "input_tokens": "100",
+                    "model": "claude",
+                },
+                "claude_code.api_request",
+            ),
+        ],
+        resource,
+    )
+    metrics = metrics_body(
+        [sum_metric("claude_code.commit.count", [point(2, 1_760_000_000_000_000_000, {})])], resource
+    )
     json_logs, json_metrics = json.dumps(logs).encode(), json.dumps(metrics).encode()
-    proto_logs = json_format.ParseDict(json.loads(json_logs), logs_service_pb2.ExportLogsServiceRequest(),
-                                       ignore_unknown_fields=True).SerializeToString()
-    proto_metrics = json_format.ParseDict(json.loads(json_metrics), metrics_service_pb2.ExportMetricsServiceRequest(),
-                                          ignore_unknown_fields=True).SerializeToString()
+    proto_logs = json_format.ParseDict(
+        json.loads(json_logs), logs_service_pb2.ExportLogsServiceRequest(), ignore_unknown_fields=True
+    ).SerializeToString()
+    proto_metrics = json_format.ParseDict(
+        json.loads(json_metrics), metrics_service_pb2.ExportMetricsServiceRequest(), ignore_unknown_fields=True
+    ).SerializeToString()
     return {"logs": [json_logs, proto_logs], "metrics": [json_metrics, proto_metrics]}
 
 
@@ -180,9 +218,25 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
-event_like = st.fixed_dictionaries({}, optional={k: json_values for k in (
-    "event_id", "schema_version", "type", "occurred_at", "source", "actor", "team", "task_id", "executor",
-    "human_minutes", "outcome")})
+event_like = st.fixed_dictionaries(
+    {},
+    optional={
+        k: json_values
+        for k in (
+            "event_id",
+            "schema_version",
+            "type",
+            "occurred_at",
+            "source",
+            "actor",
+            "team",
+            "task_id",
+            "executor",
+            "human_minutes",
+            "outcome",
+        )
+    },
+)
 
 
 @settings(max_examples=int(1500 * SCALE), deadline=None, suppress_health_check=list(HealthCheck))
@@ -241,7 +295,7 @@ def _raw_post(port: int, path: str, body: bytes, headers: dict[str, str], chunke
     head.append("transfer-encoding: chunked" if chunked else f"content-length: {len(body)}")
     head += [f"{key}: {value}" for key, value in headers.items()]
     if chunked:
-        pieces = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+        pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)]
         body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
@@ -268,8 +322,9 @@ def test_structural_corpus_through_the_real_server_and_grpc(kafka: KafkaSettings
                     assert body, (case.name, path, chunked)
         channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
         for service in ("logs.v1.LogsService", "trace.v1.TraceService", "metrics.v1.MetricsService"):
-            export = channel.unary_unary(f"/opentelemetry.proto.collector.{service}/Export",
-                                         request_serializer=None, response_deserializer=None)
+            export = channel.unary_unary(
+                f"/opentelemetry.proto.collector.{service}/Export", request_serializer=None, response_deserializer=None
+            )
             for name, body in structural_inputs.protobuf_bodies().items():
                 TOTAL["count"] += 1
                 try:
@@ -292,16 +347,33 @@ def _nested(depth: int, kinds: str) -> str:
 
 structures = st.one_of(
     st.builds(_nested, st.integers(0, 4_000), st.sampled_from(["[", "{", "[{"])),
-    st.builds(lambda n, dup: "{" + ",".join(f'"{"k" if dup else f"k{i}"}":{i}' for i in range(n)) + "}",
-              st.integers(0, 20_000), st.booleans()),
+    st.builds(
+        lambda n, dup: "{" + ",".join(f'"{"k" if dup else f"k{i}"}":{i}' for i in range(n)) + "}",
+        st.integers(0, 20_000),
+        st.booleans(),
+    ),
     st.builds(lambda n: "[" + ",".join(["{}"] * n) + "]", st.integers(0, 6_000)),
-    st.builds(lambda digits, exp: "[" + "9" * digits + ("e" + str(exp) if exp else "") + "]",
-              st.integers(1, 5_000), st.sampled_from([0, 999, -999, 308, 309])),
-    st.builds(lambda n, ch: '["' + ch * n + '"]', st.integers(0, 200_000), st.sampled_from(["a", "\\ud800", "\\u0000", "é"])),
-    st.builds(lambda record, depth: '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":'
-              + '{"arrayValue":{"values":[' * depth + '{"stringValue":"x"}' + "]}}" * depth
-              + ',"timeUnixNano":' + record + "}]}]}]}",
-              st.sampled_from(['"1"', "1e999", '"1e999"', "9" * 40, '"NaN"', "-1", "null", "[]"]), st.integers(0, 400)),
+    st.builds(
+        lambda digits, exp: "[" + "9" * digits + ("e" + str(exp) if exp else "") + "]",
+        st.integers(1, 5_000),
+        st.sampled_from([0, 999, -999, 308, 309]),
+    ),
+    st.builds(
+        lambda n, ch: '["' + ch * n + '"]', st.integers(0, 200_000), st.sampled_from(["a", "\\ud800", "\\u0000", "é"])
+    ),
+    st.builds(
+        lambda record, depth: (
+            '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":'
+            + '{"arrayValue":{"values":[' * depth
+            + '{"stringValue":"x"}'
+            + "]}}" * depth
+            + ',"timeUnixNano":'
+            + record
+            + "}]}]}]}"
+        ),
+        st.sampled_from(['"1"', "1e999", '"1e999"', "9" * 40, '"NaN"', "-1", "null", "[]"]),
+        st.integers(0, 400),
+    ),
 )
 
 
@@ -333,11 +405,18 @@ def _compressed(body: bytes, how: str) -> tuple[bytes, str | None]:
 @given(
     text=structures,
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"]),
-    compression=st.sampled_from(["none", "gzip", "gzip twice, declared once", "gzip, gzip", "deflate",
-                                 "truncated gzip", "br"]),
+    compression=st.sampled_from(
+        ["none", "gzip", "gzip twice, declared once", "gzip, gzip", "deflate", "truncated gzip", "br"]
+    ),
     path=st.sampled_from(ENDPOINTS),
-    content_type=st.sampled_from(["application/json", "application/x-protobuf", "application/json; charset=utf-8",
-                                  "application/json; charset=latin-1"]),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "application/x-protobuf",
+            "application/json; charset=utf-8",
+            "application/json; charset=latin-1",
+        ]
+    ),
 )
 def test_endpoints_answer_every_malformed_structure(
     client: TestClient, text: str, encoding: str, compression: str, path: str, content_type: str

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 
 from autoscope.cli import main
 from autoscope.collector.app import CollectorSettings, create_app
-from autoscope.demo import run_demo
 from autoscope.core.kafka_settings import KafkaSettings
+from autoscope.demo import run_demo
 from tests.event_samples import event
 
 pytestmark = pytest.mark.integration
@@ -66,8 +66,7 @@ def test_no_identity_reaches_disk_kafka_or_export(kafka: KafkaSettings, tmp_path
     period = demo_quarter(tmp_path)
     out = tmp_path / "export"
     assert main(["indicators", "--data-dir", str(tmp_path), "--period", "quarter"]) == 0
-    assert main(["export", "--data-dir", str(tmp_path), "--period", period, "--format", "csv",
-                 "--out", str(out)]) == 0
+    assert main(["export", "--data-dir", str(tmp_path), "--period", period, "--format", "csv", "--out", str(out)]) == 0
     exported = [p for p in out.rglob("*") if p.is_file()]
     assert any(p.suffix == ".csv" for p in exported) and any(p.name == "manifest.json" for p in exported)
 
@@ -81,7 +80,9 @@ def test_no_identity_reaches_disk_kafka_or_export(kafka: KafkaSettings, tmp_path
         leaked = sorted(n.decode() for n in needles if n in content)
         assert not leaked, f"{path.relative_to(tmp_path)} holds {leaked[:5]}"
 
-    consumer = KafkaConsumer(kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_kwargs())
+    consumer = KafkaConsumer(
+        kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=3000, **kafka.client_kwargs()
+    )
     messages = [m.value.lower() for m in consumer]
     consumer.close()
     assert messages

@@ -47,9 +47,21 @@ class Up:
         self.log = data_dir.parent / "up.log"
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "autoscope.cli", "up", "--data-dir", str(data_dir), "--port", "0",
-                 "--grpc-port", "0"],
-                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                [
+                    sys.executable,
+                    "-m",
+                    "autoscope.cli",
+                    "up",
+                    "--data-dir",
+                    str(data_dir),
+                    "--port",
+                    "0",
+                    "--grpc-port",
+                    "0",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
 
     def output(self) -> str:

@@ -53,8 +53,11 @@ KNOWN: Kind = ("known", None)
 
 #: indicator → the count its n_events is
 N_EVENTS: dict[str, Kind] = {
-    "automation_share": ALL, "ladder": ALL,
-    "task_size": AI, "review_frequency": AI, "tasks_involved": AI,
+    "automation_share": ALL,
+    "ladder": ALL,
+    "task_size": AI,
+    "review_frequency": AI,
+    "tasks_involved": AI,
 }
 #: (indicator, metric) → (numerator, denominator, complement): the share is numerator /
 #: denominator, or 1 − that when ``complement`` (``measured_share`` = 1 − default-sized / all)
@@ -72,16 +75,28 @@ SHARES: dict[tuple[str, str], tuple[Kind, Kind, bool]] = {
 STATED: dict[str, set[Kind]] = {
     "automation_share": {ALL, ("unknown", None), KNOWN},
     "ladder": {ALL},
-    "task_size": {AI}, "review_frequency": {AI}, "tasks_involved": {AI},
+    "task_size": {AI},
+    "review_frequency": {AI},
+    "tasks_involved": {AI},
 }
 #: metrics of those indicators that release no further count over these atoms: every task of
 #: the generated data takes 10 minutes and succeeds (so time_weighted_ai_share is ai_share,
 #: the quantiles and shares over 1 h are constants), is its own task_id with no review and is
 #: of one category (so tasks involved's ``share_``/``change_`` rows are 1 or 0);
 #: highest_rung is a rank, not a count
-UNMODELLED = {"time_weighted_ai_share", "median_minutes", "p90_minutes", "share_over_1h", "share_over_8h",
-              "share_over_40h", "highest_rung", "reviews_per_ai_task", "unreviewed_share", "intervention_rate",
-              "review_minutes_per_ai_task"}
+UNMODELLED = {
+    "time_weighted_ai_share",
+    "median_minutes",
+    "p90_minutes",
+    "share_over_1h",
+    "share_over_8h",
+    "share_over_40h",
+    "highest_rung",
+    "reviews_per_ai_task",
+    "unreviewed_share",
+    "intervention_rate",
+    "review_minutes_per_ai_task",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,14 +177,17 @@ def disclosed(atoms: Atoms, equations: Iterable[np.ndarray], secrets: dict[str, 
     names = list(secrets)
     stacked = np.vstack([*rows, *(secrets[n] for n in names)])[:, ~fixed]
     stacked = np.unique(stacked, axis=1)  # identical columns merged
-    matrix, wanted = stacked[: len(rows)], stacked[len(rows):]
+    matrix, wanted = stacked[: len(rows)], stacked[len(rows) :]
     matrix = matrix[matrix.any(axis=1)]
     if not matrix.size:
         return [n for n, v in zip(names, wanted) if not v.any()]
     _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
     basis = vt[: int((singular > 1e-9 * singular[0]).sum())]
-    return [n for n, v in zip(names, wanted)
-            if np.linalg.norm(v - basis.T @ (basis @ v)) < 1e-6 * max(1.0, np.linalg.norm(v))]
+    return [
+        n
+        for n, v in zip(names, wanted)
+        if np.linalg.norm(v - basis.T @ (basis @ v)) < 1e-6 * max(1.0, np.linalg.norm(v))
+    ]
 
 
 def _empty(row: np.ndarray) -> list[np.ndarray]:
@@ -193,8 +211,9 @@ def assert_model_matches(frame: pl.DataFrame, atoms: Atoms, truth: np.ndarray, c
     """The model is exact for this release: with ``truth`` (the data set's atoms), every
     released n_events is its count (:data:`N_EVENTS`) and every released share is its
     numerator over its denominator (:data:`SHARES`), NULL where that denominator is 0."""
-    for r in frame.filter(~pl.col("suppressed") & pl.col("cut").is_in(["lab", *cuts])
-                          & pl.col("indicator").is_in(list(N_EVENTS))).iter_rows(named=True):
+    for r in frame.filter(
+        ~pl.col("suppressed") & pl.col("cut").is_in(["lab", *cuts]) & pl.col("indicator").is_in(list(N_EVENTS))
+    ).iter_rows(named=True):
         cell = (r["period_type"], r["period"], r["cut"], r["cut_value"])
         where = f"{r['indicator']}.{r['metric']} {cell}"
         assert r["n_events"] == atoms.count(cell, N_EVENTS[r["indicator"]]) @ truth, f"{where}: n_events"
@@ -205,8 +224,9 @@ def assert_model_matches(frame: pl.DataFrame, atoms: Atoms, truth: np.ndarray, c
         if den == 0:
             assert r["value"] is None, f"{where}: a share over nothing is NULL"
         else:
-            assert r["value"] is not None and math.isclose(r["value"], 1 - num / den if complement else num / den,
-                                                           abs_tol=1e-12), f"{where}: {r['value']} ≠ {num}/{den}"
+            assert r["value"] is not None and math.isclose(
+                r["value"], 1 - num / den if complement else num / den, abs_tol=1e-12
+            ), f"{where}: {r['value']} ≠ {num}/{den}"
 
 
 def released_equations(frame: pl.DataFrame, atoms: Atoms, cuts: Sequence[str]) -> list[np.ndarray]:

@@ -14,18 +14,35 @@ import pytest
 
 from autoscope.pipelines.jobs import compute_indicators
 from tests.pipelines.warehouse_rows import (
-    MONDAY, add_contribution, add_deployment, add_impression, add_milestone, add_spend, add_task, warehouse,
+    MONDAY,
+    add_contribution,
+    add_deployment,
+    add_impression,
+    add_milestone,
+    add_spend,
+    add_task,
+    warehouse,
 )
 
 ACTORS = [f"p{i}" for i in range(6)]
 W37, W38 = "2026-W37", "2026-W38"
 
 
-def cell(frame: pl.DataFrame, indicator: str, metric: str, cut_value: str = "all", period: str = W37,
-         period_type: str = "week") -> dict:
-    rows = frame.filter((pl.col("indicator") == indicator) & (pl.col("metric") == metric)
-                        & (pl.col("cut_value") == cut_value) & (pl.col("period") == period)
-                        & (pl.col("period_type") == period_type))
+def cell(
+    frame: pl.DataFrame,
+    indicator: str,
+    metric: str,
+    cut_value: str = "all",
+    period: str = W37,
+    period_type: str = "week",
+) -> dict:
+    rows = frame.filter(
+        (pl.col("indicator") == indicator)
+        & (pl.col("metric") == metric)
+        & (pl.col("cut_value") == cut_value)
+        & (pl.col("period") == period)
+        & (pl.col("period_type") == period_type)
+    )
     assert rows.height == 1, (indicator, metric, cut_value, period, rows)
     return rows.row(0, named=True)
 
@@ -115,12 +132,24 @@ def test_automation_is_left_out_of_authorship_and_of_people(tmp_path: Path) -> N
 
 def test_merged_line_share_counts_default_branch_lines_by_class(tmp_path: Path) -> None:
     conn = warehouse(tmp_path / "w.duckdb")
-    rows = [("ai", "ai_authored", 100, True), ("ai", "ai_coauthored", 300, True), ("human", "human", 600, True),
-            ("ai", "ai_authored", 5000, False),  # never reached the default branch
-            ("automation", "automation", 9000, True), ("human", "human", None, None)]  # a bot; lines unknown
+    rows = [
+        ("ai", "ai_authored", 100, True),
+        ("ai", "ai_coauthored", 300, True),
+        ("human", "human", 600, True),
+        ("ai", "ai_authored", 5000, False),  # never reached the default branch
+        ("automation", "automation", 9000, True),
+        ("human", "human", None, None),
+    ]  # a bot; lines unknown
     for i, (author, line_class, lines, merged) in enumerate(rows):
-        add_contribution(conn, actor=ACTORS[i], first_author=author, ai_share=0.5, lines_added=lines,
-                         line_class=line_class, on_default_branch=merged)
+        add_contribution(
+            conn,
+            actor=ACTORS[i],
+            first_author=author,
+            ai_share=0.5,
+            lines_added=lines,
+            line_class=line_class,
+            on_default_branch=merged,
+        )
     frame = compute_indicators(conn)
     assert cell(frame, "authorship", "merged_line_share_ai")["value"] == pytest.approx(400 / 1000)
     assert cell(frame, "authorship", "merged_line_share_ai_authored")["value"] == pytest.approx(100 / 1000)
@@ -142,9 +171,12 @@ def test_internal_public_gap_counts_open_gaps_as_lower_bounds(tmp_path: Path) ->
     mean = cell(frame, "release_gap", "mean_gap_days", period="2026-09", period_type="month")
     assert mean["value"] == pytest.approx(sum(lower) / 5)
     assert mean["note"] == "lower bound: 2 model(s) not yet public"
-    assert cell(frame, "release_gap", "median_gap_days", period="2026-09", period_type="month")["value"] == pytest.approx(30)
-    assert cell(frame, "release_gap", "mean_gap_days_released", period="2026-09", period_type="month")["value"] == \
-        pytest.approx((10 + 30 + 4) / 3)
+    assert cell(frame, "release_gap", "median_gap_days", period="2026-09", period_type="month")[
+        "value"
+    ] == pytest.approx(30)
+    assert cell(frame, "release_gap", "mean_gap_days_released", period="2026-09", period_type="month")[
+        "value"
+    ] == pytest.approx((10 + 30 + 4) / 3)
     assert cell(frame, "release_gap", "open_models", period="2026-09", period_type="month")["value"] == 2
 
 
@@ -158,16 +190,16 @@ def test_compute_multiplier_pairs_recipe_and_loss(tmp_path: Path) -> None:
     add_milestone(conn, actor="p5", run_id="r5", compute=5e21, baseline="base")
     add_milestone(conn, actor="p6", run_id="r6", compute=8e21, baseline="base")
     for a in ["q1", "q2", "q3", "q4", "q5"]:
-        add_milestone(conn, actor=a, run_id=f"n-{a}", compute=4e21, baseline="base",
-                      at=MONDAY + dt.timedelta(days=7))
+        add_milestone(conn, actor=a, run_id=f"n-{a}", compute=4e21, baseline="base", at=MONDAY + dt.timedelta(days=7))
     frame = compute_indicators(conn)
     ratios = [2.0, 8.0, 4.0, 8 / 5, 1.0]
     geo = cell(frame, "compute_multiplier", "geomean_multiplier")
     assert geo["value"] == pytest.approx(math.exp(statistics.mean(map(math.log, ratios))))
     assert geo["n_events"] == 5
     assert cell(frame, "compute_multiplier", "max_multiplier")["value"] == pytest.approx(8.0)
-    assert cell(frame, "compute_multiplier", "trend_vs_previous", period=W38)["value"] == \
-        pytest.approx(2.0 / geo["value"])
+    assert cell(frame, "compute_multiplier", "trend_vs_previous", period=W38)["value"] == pytest.approx(
+        2.0 / geo["value"]
+    )
 
 
 def test_impressions_per_question(tmp_path: Path) -> None:
@@ -179,7 +211,9 @@ def test_impressions_per_question(tmp_path: Path) -> None:
     frame = compute_indicators(conn)
     for q, values in scores.items():
         assert cell(frame, "impressions", "mean_score", q)["value"] == pytest.approx(statistics.mean(values))
-        assert cell(frame, "impressions", "share_4_or_more", q)["value"] == pytest.approx(sum(v >= 4 for v in values) / 6)
+        assert cell(frame, "impressions", "share_4_or_more", q)["value"] == pytest.approx(
+            sum(v >= 4 for v in values) / 6
+        )
 
 
 def test_spend_distribution_and_per_researcher(tmp_path: Path) -> None:

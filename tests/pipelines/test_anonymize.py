@@ -13,9 +13,19 @@ def cells(sizes: dict[str, int], *, metrics: tuple[str, ...] = ("m1", "m2")) -> 
     rows = [("team", team, n) for team, n in sizes.items()] + [("lab", "all", sum(sizes.values()))]
     return pl.DataFrame(
         [
-            {"indicator": "x", "metric": m, "period_type": "week", "period": "2026-W07", "cut": cut,
-             "cut_value": value, "value": 0.5, "n_events": 2 * n, "n_actors": n}
-            for cut, value, n in rows for m in metrics
+            {
+                "indicator": "x",
+                "metric": m,
+                "period_type": "week",
+                "period": "2026-W07",
+                "cut": cut,
+                "cut_value": value,
+                "value": 0.5,
+                "n_events": 2 * n,
+                "n_actors": n,
+            }
+            for cut, value, n in rows
+            for m in metrics
         ]
     )
 
@@ -80,9 +90,22 @@ def test_each_suppressed_cell_says_why() -> None:
 def test_a_period_hidden_to_protect_another_period_says_so() -> None:
     # two weeks of one month for one team: week 2 is small, so the month forces week 1 hidden too
     rows = [("week", "2026-W02", 9), ("week", "2026-W03", 3), ("month", "2026-01", 10)]
-    frame = pl.DataFrame([
-        {"indicator": "x", "metric": "m", "period_type": pt, "period": p, "cut": "lab", "cut_value": "all",
-         "value": 0.5, "n_events": 2 * n, "n_actors": n} for pt, p, n in rows])
+    frame = pl.DataFrame(
+        [
+            {
+                "indicator": "x",
+                "metric": "m",
+                "period_type": pt,
+                "period": p,
+                "cut": "lab",
+                "cut_value": "all",
+                "value": 0.5,
+                "n_events": 2 * n,
+                "n_actors": n,
+            }
+            for pt, p, n in rows
+        ]
+    )
     out = apply_k_threshold(frame, 5)
     reasons = dict(out.select(["period", "suppression_reason"]).iter_rows())
     assert reasons == {"2026-W02": "protects_period", "2026-W03": "too_few_people", "2026-01": None}

@@ -10,15 +10,18 @@ import pytest
 
 from autoscope.pipelines.anonymize import resolve_k
 from autoscope.pipelines.jobs import compute_indicators, run_indicators
-from tests.pipelines.warehouse_rows import MONDAY, add_experiment, add_review, add_task, warehouse
+from tests.pipelines.warehouse_rows import add_experiment, add_review, add_task, warehouse
 
 ACTORS = [f"p{i}" for i in range(6)]
 
 
 def value(frame: pl.DataFrame, indicator: str, metric: str, cut_value: str = "all", period: str = "2026-W37"):
     rows = frame.filter(
-        (pl.col("indicator") == indicator) & (pl.col("metric") == metric)
-        & (pl.col("cut_value") == cut_value) & (pl.col("period") == period) & (pl.col("period_type") == "week")
+        (pl.col("indicator") == indicator)
+        & (pl.col("metric") == metric)
+        & (pl.col("cut_value") == cut_value)
+        & (pl.col("period") == period)
+        & (pl.col("period_type") == "week")
     )
     assert rows.height == 1, rows
     return rows.row(0, named=True)
@@ -27,8 +30,12 @@ def value(frame: pl.DataFrame, indicator: str, metric: str, cut_value: str = "al
 def test_automation_share_by_count_and_time(tmp_path: Path) -> None:
     conn = warehouse(tmp_path / "w.duckdb")
     tasks = [  # (executor, outcome, human_minutes)
-        ("ai", "success", 30), ("ai", "failure", 60), ("ai", "abandoned", 500),
-        ("mixed", "success", 40), ("human", "success", 120), ("human", "failure", 10),
+        ("ai", "success", 30),
+        ("ai", "failure", 60),
+        ("ai", "abandoned", 500),
+        ("mixed", "success", 40),
+        ("human", "success", 120),
+        ("human", "failure", 10),
     ]
     for actor, (executor, outcome, minutes) in zip(ACTORS, tasks):
         add_task(conn, actor=actor, executor=executor, outcome=outcome, human_minutes=minutes)
@@ -66,8 +73,14 @@ def test_review_frequency_splits_ai_work_by_oversight_mode(tmp_path: Path) -> No
     conn = warehouse(tmp_path / "w.duckdb")
     tasks = [add_task(conn, actor=f"a{i}") for i in range(12)]
     for i in range(5):  # five people review (k): no mode is a person's (the hooks' review())
-        add_review(conn, tasks[i], "rejected" if i == 0 else "approved", 2, actor=f"r{i}",
-                   oversight=None if i % 2 else "person")
+        add_review(
+            conn,
+            tasks[i],
+            "rejected" if i == 0 else "approved",
+            2,
+            actor=f"r{i}",
+            oversight=None if i % 2 else "person",
+        )
     add_review(conn, tasks[1], "approved", 0, actor="rule", oversight="rule")  # and a rule: the person counts
     for i in (5, 6, 7):
         add_review(conn, tasks[i], "approved", 0, actor="rule", oversight="rule")
@@ -117,8 +130,11 @@ def test_a_team_of_four_is_suppressed_and_kept(tmp_path: Path) -> None:
         add_task(conn, actor=f"c-{actor}", team="bigger")
         add_task(conn, actor=f"c-{actor}-2", team="bigger")
     frame = compute_indicators(conn)
-    for indicator, metric in (("automation_share", "ai_share"), ("automation_share", "time_weighted_ai_share"),
-                              ("review_frequency", "reviews_per_ai_task")):
+    for indicator, metric in (
+        ("automation_share", "ai_share"),
+        ("automation_share", "time_weighted_ai_share"),
+        ("review_frequency", "reviews_per_ai_task"),
+    ):
         small = value(frame, indicator, metric, "small")
         assert small["suppressed"] and small["value"] is None and small["n_actors"] is None
         assert small["n_events"] is None, "a suppressed cell does not even tell how small it is"

@@ -43,20 +43,48 @@ def build_rows() -> tuple[list[Row], list[Row], list[Row]]:
             actor = f"{team}-{person}"
             for j in range(person % 3 + 1):
                 i = next(n)
-                task = {"task_id": f"t{i}", "actor": actor, "team": team, "week": week,
-                        "at": monday + dt.timedelta(hours=i % 50), "executor": "ai" if j == 0 else EXECUTORS[i % 7],
-                        "outcome": OUTCOMES[i % 8], "human_minutes": float(5 + (i * 37) % 300)}
+                task = {
+                    "task_id": f"t{i}",
+                    "actor": actor,
+                    "team": team,
+                    "week": week,
+                    "at": monday + dt.timedelta(hours=i % 50),
+                    "executor": "ai" if j == 0 else EXECUTORS[i % 7],
+                    "outcome": OUTCOMES[i % 8],
+                    "human_minutes": float(5 + (i * 37) % 300),
+                }
                 tasks.append(task)
                 for r in range(i % 3):  # 0, 1 or 2 reviews, some of them a week later
-                    reviews.append({"task_id": task["task_id"], "action": ACTIONS[(i + r) % 6],
-                                    "minutes": float(1 + (i + r) % 9), "team": "reviewers",
-                                    "reviewer": f"reviewer-{(i + r) % REVIEWERS}",
-                                    "at": task["at"] + dt.timedelta(days=7 * r)})
-            experiments.append({"actor": actor, "team": team, "week": week, "at": monday,
-                                "designed_by": DESIGNERS[(person + int(week[-1])) % 5],
-                                "hours": float(1 + (person * 13) % 40)})
-    reviews.append({"task_id": "never-seen", "action": "rejected", "minutes": 30.0, "team": "reviewers",
-                    "reviewer": "reviewer-0", "at": WEEKS["2026-W37"]})
+                    reviews.append(
+                        {
+                            "task_id": task["task_id"],
+                            "action": ACTIONS[(i + r) % 6],
+                            "minutes": float(1 + (i + r) % 9),
+                            "team": "reviewers",
+                            "reviewer": f"reviewer-{(i + r) % REVIEWERS}",
+                            "at": task["at"] + dt.timedelta(days=7 * r),
+                        }
+                    )
+            experiments.append(
+                {
+                    "actor": actor,
+                    "team": team,
+                    "week": week,
+                    "at": monday,
+                    "designed_by": DESIGNERS[(person + int(week[-1])) % 5],
+                    "hours": float(1 + (person * 13) % 40),
+                }
+            )
+    reviews.append(
+        {
+            "task_id": "never-seen",
+            "action": "rejected",
+            "minutes": 30.0,
+            "team": "reviewers",
+            "reviewer": "reviewer-0",
+            "at": WEEKS["2026-W37"],
+        }
+    )
     return tasks, reviews, experiments
 
 
@@ -79,8 +107,13 @@ def expected(tasks: list[Row], reviews: list[Row], experiments: list[Row]) -> di
         reviews_of[review["task_id"]].append(review)
     out: dict[tuple[str, ...], tuple] = {}
 
-    def put(indicator: str, cell: tuple[str, str], rows: list[Row], metrics: dict[str, float | None],
-            reviewers: set[object] | None = None) -> None:
+    def put(
+        indicator: str,
+        cell: tuple[str, str],
+        rows: list[Row],
+        metrics: dict[str, float | None],
+        reviewers: set[object] | None = None,
+    ) -> None:
         actors = len({r["actor"] for r in rows})
         if reviewers:  # review metrics describe the reviewers too: the fewer of the two counts
             actors = min(actors, len(reviewers))
@@ -91,29 +124,49 @@ def expected(tasks: list[Row], reviews: list[Row], experiments: list[Row]) -> di
         known = [r for r in rows if r["executor"] != "unknown"]  # an unknown executor is in no share
         completed = sum(r["human_minutes"] for r in known if r["outcome"] in ("success", "failure"))
         ai_won = sum(r["human_minutes"] for r in rows if r["executor"] == "ai" and r["outcome"] == "success")
-        put("automation_share", cell, rows, {
-            **{f"{e}_share": ratio(sum(r["executor"] == e for r in known), len(known)) for e in ("ai", "mixed", "human")},
-            "time_weighted_ai_share": ratio(ai_won, completed),
-            "unknown_share": (len(rows) - len(known)) / len(rows),
-            "measured_share": ratio(sum(r.get("size_source") != "default" for r in known), len(known)),
-        })
+        put(
+            "automation_share",
+            cell,
+            rows,
+            {
+                **{
+                    f"{e}_share": ratio(sum(r["executor"] == e for r in known), len(known))
+                    for e in ("ai", "mixed", "human")
+                },
+                "time_weighted_ai_share": ratio(ai_won, completed),
+                "unknown_share": (len(rows) - len(known)) / len(rows),
+                "measured_share": ratio(sum(r.get("size_source") != "default" for r in known), len(known)),
+            },
+        )
     for cell, ai in by_cell(t for t in tasks if t["executor"] == "ai").items():
         seen = [v for t in ai for v in reviews_of[t["task_id"]]]
-        put("review_frequency", cell, ai, {
-            "reviews_per_ai_task": len(seen) / len(ai),
-            "unreviewed_share": sum(not reviews_of[t["task_id"]] for t in ai) / len(ai),
-            # these reviews say no oversight mode: each is a person's (issue 12)
-            "person_reviewed_share": sum(bool(reviews_of[t["task_id"]]) for t in ai) / len(ai),
-            "rule_approved_share": 0.0, "never_asked_share": 0.0,
-            "intervention_rate": ratio(sum(v["action"] != "approved" for v in seen), len(seen)),
-            "review_minutes_per_ai_task": sum(v["minutes"] for v in seen) / len(ai),
-        }, reviewers={v["reviewer"] for v in seen})
+        put(
+            "review_frequency",
+            cell,
+            ai,
+            {
+                "reviews_per_ai_task": len(seen) / len(ai),
+                "unreviewed_share": sum(not reviews_of[t["task_id"]] for t in ai) / len(ai),
+                # these reviews say no oversight mode: each is a person's (issue 12)
+                "person_reviewed_share": sum(bool(reviews_of[t["task_id"]]) for t in ai) / len(ai),
+                "rule_approved_share": 0.0,
+                "never_asked_share": 0.0,
+                "intervention_rate": ratio(sum(v["action"] != "approved" for v in seen), len(seen)),
+                "review_minutes_per_ai_task": sum(v["minutes"] for v in seen) / len(ai),
+            },
+            reviewers={v["reviewer"] for v in seen},
+        )
     for cell, rows in by_cell(experiments).items():
         hours = sum(r["hours"] for r in rows)
-        put("experiment_compute", cell, rows, {
-            "ai_designed_share": sum(r["hours"] for r in rows if r["designed_by"] == "ai") / hours,
-            "ai_or_mixed_designed_share": sum(r["hours"] for r in rows if r["designed_by"] != "human") / hours,
-        })
+        put(
+            "experiment_compute",
+            cell,
+            rows,
+            {
+                "ai_designed_share": sum(r["hours"] for r in rows if r["designed_by"] == "ai") / hours,
+                "ai_or_mixed_designed_share": sum(r["hours"] for r in rows if r["designed_by"] != "human") / hours,
+            },
+        )
     return out
 
 
@@ -150,18 +203,36 @@ def computed(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, di
     tasks, reviews, experiments = build_rows()
     conn = warehouse(Path(tmp_path_factory.mktemp("known")) / "w.duckdb")
     for t in tasks:
-        add_task(conn, actor=t["actor"], team=t["team"], executor=t["executor"], outcome=t["outcome"],
-                 human_minutes=t["human_minutes"], task_id=t["task_id"], at=t["at"])
+        add_task(
+            conn,
+            actor=t["actor"],
+            team=t["team"],
+            executor=t["executor"],
+            outcome=t["outcome"],
+            human_minutes=t["human_minutes"],
+            task_id=t["task_id"],
+            at=t["at"],
+        )
     for r in reviews:
         add_review(conn, r["task_id"], r["action"], r["minutes"], at=r["at"], team=r["team"], actor=r["reviewer"])
     add_task(conn, actor="alpha-0", team="alpha", executor="human", task_id="human-task", at=WEEKS["2026-W37"])
-    tasks.append({"task_id": "human-task", "actor": "alpha-0", "team": "alpha", "week": "2026-W37",
-                  "executor": "human", "outcome": "success", "human_minutes": 10.0})
+    tasks.append(
+        {
+            "task_id": "human-task",
+            "actor": "alpha-0",
+            "team": "alpha",
+            "week": "2026-W37",
+            "executor": "human",
+            "outcome": "success",
+            "human_minutes": 10.0,
+        }
+    )
     add_review(conn, "human-task", "rejected", 50.0)  # reviews of human work are not counted
     reviews.append({"task_id": "human-task", "action": "rejected", "minutes": 50.0, "reviewer": "reviewer"})
     for e in experiments:
-        add_experiment(conn, actor=e["actor"], team=e["team"], designed_by=e["designed_by"], hours=e["hours"],
-                       at=e["at"])
+        add_experiment(
+            conn, actor=e["actor"], team=e["team"], designed_by=e["designed_by"], hours=e["hours"], at=e["at"]
+        )
     frame = only_original(compute_indicators(conn, period_types=("week",)))
     conn.close()
     cells = expected(tasks, reviews, experiments)
@@ -170,8 +241,10 @@ def computed(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, di
 
 def only_original(frame: pl.DataFrame) -> pl.DataFrame:
     """The three indicators and the team cut this test's plain-Python copy computes."""
-    return frame.filter(pl.col("indicator").is_in(["automation_share", "review_frequency", "experiment_compute"])
-                        & pl.col("cut").is_in(["lab", "team"]))
+    return frame.filter(
+        pl.col("indicator").is_in(["automation_share", "review_frequency", "experiment_compute"])
+        & pl.col("cut").is_in(["lab", "team"])
+    )
 
 
 def test_every_cell_is_present_once(computed: tuple[pl.DataFrame, dict, set]) -> None:
@@ -221,15 +294,20 @@ def test_review_goes_to_the_week_and_team_of_its_task(tmp_path: Path) -> None:
         add_task(conn, actor=f"a{i}", team="t1", at=next_monday)
     # five reviewers of another team, all a week later (fewer than k reviewers would withhold
     # the cell: its intervention rate describes them)
-    for task, action, minutes, reviewer in ((0, "modified", 8, "r0"), (0, "approved", 2, "r1"),
-                                             (1, "approved", 1, "r2"), (1, "rejected", 3, "r3"),
-                                             (2, "approved", 1, "r4")):
+    for task, action, minutes, reviewer in (
+        (0, "modified", 8, "r0"),
+        (0, "approved", 2, "r1"),
+        (1, "approved", 1, "r2"),
+        (1, "rejected", 3, "r3"),
+        (2, "approved", 1, "r4"),
+    ):
         add_review(conn, ai_tasks[task], action, minutes, at=next_monday, team="elsewhere", actor=reviewer)
     frame = compute_indicators(conn)
 
     def metric(name: str, period: str, cut_value: str = "all") -> float | None:
-        rows = frame.filter((pl.col("metric") == name) & (pl.col("period") == period)
-                            & (pl.col("cut_value") == cut_value))
+        rows = frame.filter(
+            (pl.col("metric") == name) & (pl.col("period") == period) & (pl.col("cut_value") == cut_value)
+        )
         assert rows.height == 1
         return rows["value"][0]
 

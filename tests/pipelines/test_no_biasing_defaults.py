@@ -29,8 +29,14 @@ pytestmark = pytest.mark.integration
 WEEK = "2026-W45"  # 2026-11-02 is its Monday
 # (executor or None for "not given", human_minutes, size_source or None) per actor, 6 actors
 PLAN = [
-    ("ai", 30, "measured"), ("ai", 60, None), ("human", 20, "estimated"), (None, 45, None),
-    ("mixed", 10, "default"), (None, 15, "default"), ("ai", 90, "default"), ("human", 40, None),
+    ("ai", 30, "measured"),
+    ("ai", 60, None),
+    ("human", 20, "estimated"),
+    (None, 45, None),
+    ("mixed", 10, "default"),
+    (None, 15, "default"),
+    ("ai", 90, "default"),
+    ("human", 40, None),
 ]
 
 
@@ -46,18 +52,37 @@ def test_a_task_without_an_executor_is_unknown_in_every_hook() -> None:
         run_sweep()
     assert [e["executor"] for e in built] == ["unknown", "unknown"]
     assert {e["size_source"] for e in built} == {"estimated"}
-    emitted = shell.build_event("task", {"category": "analysis", "human_minutes": 30.0, "duration_s": 60.0,
-                                         "team": "t", "tool": "sh", "actor": "ada"})
+    emitted = shell.build_event(
+        "task",
+        {"category": "analysis", "human_minutes": 30.0, "duration_s": 60.0, "team": "t", "tool": "sh", "actor": "ada"},
+    )
     assert emitted["executor"] == "unknown"
-    measured = shell.build_event("task", {"category": "analysis", "human_minutes": 30.0, "duration_s": 60.0,
-                                          "executor": "human", "size_source": "measured",
-                                          "team": "t", "tool": "sh", "actor": "ada"})
+    measured = shell.build_event(
+        "task",
+        {
+            "category": "analysis",
+            "human_minutes": 30.0,
+            "duration_s": 60.0,
+            "executor": "human",
+            "size_source": "measured",
+            "team": "t",
+            "tool": "sh",
+            "actor": "ada",
+        },
+    )
     assert (measured["executor"], measured["size_source"]) == ("human", "measured")
 
 
 def _task(actor: int, executor: str | None, minutes: float, size_source: str | None) -> dict[str, object]:
-    body = event("task", event_id=str(uuid.uuid4()), actor=f"actor-{actor}", team="evals",
-                 task_id=f"t-{uuid.uuid4().hex[:8]}", human_minutes=minutes, outcome="success")
+    body = event(
+        "task",
+        event_id=str(uuid.uuid4()),
+        actor=f"actor-{actor}",
+        team="evals",
+        task_id=f"t-{uuid.uuid4().hex[:8]}",
+        human_minutes=minutes,
+        outcome="success",
+    )
     body.pop("executor")
     if executor is not None:
         body["executor"] = executor
@@ -72,21 +97,37 @@ def test_shares_leave_unknown_out_and_the_default_size_mark_reaches_the_warehous
     sent = [_task(a, *PLAN[(a + i) % len(PLAN)]) for a in range(6) for i in range(len(PLAN))]
     app = make_app(tmp_path / "collector", kafka)
     with TestClient(app) as client:
-        response = client.post("/v1/events", content=json.dumps(sent).encode(),
-                               headers={"content-type": "application/json"})
+        response = client.post(
+            "/v1/events", content=json.dumps(sent).encode(), headers={"content-type": "application/json"}
+        )
         assert response.status_code == 200, response.text
         # a Claude Code prompt and its model call: a task (derived from the turn in the
         # warehouse, issue 12) whose size comes from the collector's task_defaults
         who = {"prompt.id": "p-1", "session.id": "s-1", "user.email": "bo@lab.example", "team": "evals"}
-        prompt = log_record(1_793_613_600_000_000_000, {
-            "event.name": "user_prompt", **who, "event.timestamp": "2026-11-02T10:00:00.000Z"},
-            "claude_code.user_prompt")
-        call = log_record(1_793_613_602_000_000_000, {
-            "event.name": "api_request", **who, "event.timestamp": "2026-11-02T10:00:02.000Z", "model": "m",
-            "cost_usd": 0.01, "duration_ms": 1500, "input_tokens": 10, "output_tokens": 5},
-            "claude_code.api_request")
-        answer = post_json(client, "logs", logs_body([prompt, call], {"service.name": "claude-code"},
-                                                     "com.anthropic.claude_code.events"))
+        prompt = log_record(
+            1_793_613_600_000_000_000,
+            {"event.name": "user_prompt", **who, "event.timestamp": "2026-11-02T10:00:00.000Z"},
+            "claude_code.user_prompt",
+        )
+        call = log_record(
+            1_793_613_602_000_000_000,
+            {
+                "event.name": "api_request",
+                **who,
+                "event.timestamp": "2026-11-02T10:00:02.000Z",
+                "model": "m",
+                "cost_usd": 0.01,
+                "duration_ms": 1500,
+                "input_tokens": 10,
+                "output_tokens": 5,
+            },
+            "claude_code.api_request",
+        )
+        answer = post_json(
+            client,
+            "logs",
+            logs_body([prompt, call], {"service.name": "claude-code"}, "com.anthropic.claude_code.events"),
+        )
         assert answer.status_code == 200 and "partialSuccess" not in answer.json(), answer.text
 
     db = tmp_path / "warehouse.duckdb"
@@ -96,7 +137,8 @@ def test_shares_leave_unknown_out_and_the_default_size_mark_reaches_the_warehous
     stored = dict(conn.sql("SELECT size_source, count(*) FROM tasks GROUP BY ALL").fetchall())
     given = [t.get("size_source") for t in sent]
     assert stored == {
-        "measured": given.count("measured"), "estimated": given.count("estimated"),
+        "measured": given.count("measured"),
+        "estimated": given.count("estimated"),
         "default": given.count("default") + 1,  # + the Claude Code prompt
         None: given.count(None),
     }
@@ -121,9 +163,11 @@ def test_shares_leave_unknown_out_and_the_default_size_mark_reaches_the_warehous
         assert value("automation_share", f"{kind}_share") == pytest.approx(expected)
     assert value("automation_share", "unknown_share") == pytest.approx(executors.count("unknown") / len(executors))
     assert value("automation_share", "measured_share") == pytest.approx(
-        sum(sizes[i] != "default" for i in known) / len(known))
+        sum(sizes[i] != "default" for i in known) / len(known)
+    )
     ai = [i for i in known if executors[i] == "ai"]
     assert value("task_size", "measured_share") == pytest.approx(sum(sizes[i] != "default" for i in ai) / len(ai))
     minutes = [t["human_minutes"] for t in sent] + [15.0]
     assert value("automation_share", "time_weighted_ai_share") == pytest.approx(
-        sum(minutes[i] for i in ai) / sum(minutes[i] for i in known))
+        sum(minutes[i] for i in ai) / sum(minutes[i] for i in known)
+    )

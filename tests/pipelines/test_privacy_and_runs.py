@@ -14,7 +14,7 @@ from autoscope.pipelines import privacy
 from autoscope.pipelines.jobs import run
 from tests.pipelines.warehouse_rows import add_task, warehouse
 
-W37 = dt.datetime(2026, 9, 7, 10)   # 2026-W37, September, Q3
+W37 = dt.datetime(2026, 9, 7, 10)  # 2026-W37, September, Q3
 W41 = dt.datetime(2026, 10, 5, 10)  # 2026-W41, October, Q4
 
 
@@ -43,13 +43,20 @@ def test_dp_release_is_noisy_recorded_and_refused_past_the_budget(tmp_path: Path
     _lab(conn, 30)
     # one release charges each period with ε for itself, its month and its quarter (they overlap)
     first = run(conn, epsilon=1.0, budget=3.5)
-    share = first.frame.filter((pl.col("indicator") == "automation_share") & (pl.col("metric") == "ai_share")
-                               & (pl.col("cut") == "lab") & (pl.col("period_type") == "week")).row(0, named=True)
+    share = first.frame.filter(
+        (pl.col("indicator") == "automation_share")
+        & (pl.col("metric") == "ai_share")
+        & (pl.col("cut") == "lab")
+        & (pl.col("period_type") == "week")
+    ).row(0, named=True)
     assert 0 <= share["value"] <= 1 and share["noise_scale"] == privacy.MAX_EVENTS_PER_ACTOR / (1.0 / 24)
     assert share["n_actors"] is None, "exact actor counts are not released under DP"
     withheld = first.frame.filter(pl.col("indicator") == "task_size")
     assert withheld.height and withheld["value"].null_count() == withheld.height
-    assert set(withheld["note"]) <= {"suppressed", "withheld under differential privacy (no DP mechanism for this statistic)"}
+    assert set(withheld["note"]) <= {
+        "suppressed",
+        "withheld under differential privacy (no DP mechanism for this statistic)",
+    }
     assert conn.execute("SELECT count(*), sum(epsilon) FROM dp_ledger").fetchall() == [(3, 3.0)]
     before = conn.execute("SELECT * FROM indicator_values ORDER BY ALL").fetchall()
     with pytest.raises(privacy.BudgetExceeded, match="budget 3.5"):
@@ -93,16 +100,23 @@ def test_under_dp_tasks_of_unknown_executor_and_default_sizes_release_no_exact_c
     the task family carries an exact count."""
     conn = warehouse(tmp_path / "w.duckdb")
     for i in range(30):
-        add_task(conn, actor=f"a{i}", at=W37, executor=("ai", "human", "unknown")[i % 3],
-                 size_source="default" if i % 2 else "measured", human_minutes=30)
+        add_task(
+            conn,
+            actor=f"a{i}",
+            at=W37,
+            executor=("ai", "human", "unknown")[i % 3],
+            size_source="default" if i % 2 else "measured",
+            human_minutes=30,
+        )
     frame = run(conn, epsilon=1.0, budget=3.5).frame
     share = frame.filter(pl.col("indicator") == "automation_share")
     assert share.height and set(share["metric"]) <= {"ai_share", "mixed_share", "human_share", "time_weighted_ai_share"}
     assert share.filter(pl.col("value").is_not_null() & pl.col("noise_scale").is_null()).is_empty()
     lab = share.filter((pl.col("metric") == "ai_share") & (pl.col("cut") == "lab") & (pl.col("period_type") == "week"))
     assert lab["note"][0].startswith("ε-DP") and lab["n_actors"][0] is None
-    family = frame.filter(pl.col("indicator").is_in(["task_size", "ladder", "tasks_involved", "review_frequency",
-                                                     "time_horizon"]))
+    family = frame.filter(
+        pl.col("indicator").is_in(["task_size", "ladder", "tasks_involved", "review_frequency", "time_horizon"])
+    )
     assert family.height and family["value"].null_count() == family["n_events"].null_count() == family.height
 
 
@@ -116,16 +130,25 @@ def test_only_quarters_with_new_events_are_recomputed_and_reruns_change_nothing(
         add_task(conn, actor=f"a{i}", at=W37)
         add_task(conn, actor=f"a{i}", at=W41, executor="human")
     assert run(conn).full
-    q3 = conn.execute("SELECT * FROM indicator_values WHERE period IN ('2026-W37', '2026-09', '2026-Q3') ORDER BY ALL").fetchall()
+    q3 = conn.execute(
+        "SELECT * FROM indicator_values WHERE period IN ('2026-W37', '2026-09', '2026-Q3') ORDER BY ALL"
+    ).fetchall()
 
     add_task(conn, actor="a0", at=W41)  # a new event in Q4
     second = run(conn)
     assert not second.full
     assert "2026-W37" not in second.periods["week"] and "2026-W41" in second.periods["week"]
     assert set(second.periods["quarter"]) == {"2026-Q4"}
-    assert conn.execute("SELECT * FROM indicator_values WHERE period IN ('2026-W37', '2026-09', '2026-Q3') ORDER BY ALL").fetchall() == q3
-    share = conn.execute("SELECT value FROM indicator_values WHERE indicator = 'automation_share' AND metric = 'ai_share'"
-                         " AND period = '2026-W41' AND cut = 'lab'").fetchall()
+    assert (
+        conn.execute(
+            "SELECT * FROM indicator_values WHERE period IN ('2026-W37', '2026-09', '2026-Q3') ORDER BY ALL"
+        ).fetchall()
+        == q3
+    )
+    share = conn.execute(
+        "SELECT value FROM indicator_values WHERE indicator = 'automation_share' AND metric = 'ai_share'"
+        " AND period = '2026-W41' AND cut = 'lab'"
+    ).fetchall()
     assert share == [(1 / 7,)]
 
     after = stored(conn)
@@ -157,6 +180,8 @@ def test_a_week_straddling_a_quarter_end_is_recomputed(tmp_path: Path) -> None:
     add_task(conn, actor="a0", at=monday, executor="human")
     again = run(conn)
     assert "2026-W40" in again.periods["week"] and "2026-09" in again.periods["month"]
-    share = conn.execute("SELECT value FROM indicator_values WHERE indicator = 'automation_share'"
-                         " AND metric = 'ai_share' AND period = '2026-W40' AND cut = 'lab'").fetchall()
+    share = conn.execute(
+        "SELECT value FROM indicator_values WHERE indicator = 'automation_share'"
+        " AND metric = 'ai_share' AND period = '2026-W40' AND cut = 'lab'"
+    ).fetchall()
     assert share == [(6 / 7,)]

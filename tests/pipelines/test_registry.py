@@ -7,8 +7,7 @@ import pkgutil
 
 import duckdb
 
-from autoscope.pipelines import indicators
-from autoscope.pipelines import jobs
+from autoscope.pipelines import indicators, jobs
 from autoscope.pipelines.indicators.cells import Scope
 from autoscope.pipelines.indicators.registry import REGISTRY, IndicatorRows
 from autoscope.pipelines.report.catalog import info_for
@@ -16,8 +15,11 @@ from autoscope.warehouse.schema import migrate
 
 
 def test_every_indicator_module_is_registered_once() -> None:
-    modules = {m.name for m in pkgutil.iter_modules(indicators.__path__)
-               if hasattr(__import__(f"autoscope.pipelines.indicators.{m.name}", fromlist=["NAME"]), "NAME")}
+    modules = {
+        m.name
+        for m in pkgutil.iter_modules(indicators.__path__)
+        if hasattr(__import__(f"autoscope.pipelines.indicators.{m.name}", fromlist=["NAME"]), "NAME")
+    }
     registered = [indicator.module_name for indicator in REGISTRY]
     assert sorted(registered) == sorted(modules)
     assert len({indicator.key for indicator in REGISTRY}) == len(REGISTRY)

@@ -46,7 +46,9 @@ def test_only_recomputed_periods_are_replaced(tmp_path: Path) -> None:
     store_indicators(conn, fresh)
 
     assert conn.execute("SELECT * FROM indicator_values WHERE period = '2026-W37' ORDER BY ALL").fetchall() == week37
-    teams = conn.execute("SELECT DISTINCT cut_value FROM indicator_values WHERE period = '2026-W38' AND cut IN ('lab', 'team')").fetchall()
+    teams = conn.execute(
+        "SELECT DISTINCT cut_value FROM indicator_values WHERE period = '2026-W38' AND cut IN ('lab', 'team')"
+    ).fetchall()
     assert sorted(t for (t,) in teams) == ["all", "t1"], "a team no longer in the period leaves no stale row"
     ai_share = conn.execute(
         "SELECT value FROM indicator_values WHERE period = '2026-W38' AND cut = 'lab' AND metric = 'ai_share'"

@@ -20,11 +20,13 @@ from tests.pipelines.warehouse_rows import MONDAY, add_task, warehouse
 
 def scipy_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float | None) -> tuple[float, float]:
     """argmin of c·Σ w·logloss + ½·a² (intercept unpenalized); c None: no penalty."""
+
     def objective(p: np.ndarray) -> float:
         a, b = p
         z = a * x + b
         loss = np.sum(w * (np.logaddexp(0, -z) * y + np.logaddexp(0, z) * (1 - y)))
         return (c if c else 1.0) * loss + (0.5 * a * a if c else 0.0)
+
     return tuple(minimize(objective, np.array([-0.5, 3.0]), method="BFGS", options={"gtol": 1e-12}).x)
 
 
@@ -56,8 +58,14 @@ def test_matches_an_independent_minimization_where_weights_and_penalty_matter(tm
     rows = skewed_attempts()
     conn = warehouse(tmp_path / "w.duckdb")
     for i, (family, task, minutes, ok) in enumerate(rows):
-        add_task(conn, actor=f"a{i % 7}", family=family, task_id=task, human_minutes=minutes,
-                 outcome="success" if ok else "failure")
+        add_task(
+            conn,
+            actor=f"a{i % 7}",
+            family=family,
+            task_id=task,
+            human_minutes=minutes,
+            outcome="success" if ok else "failure",
+        )
     frame = compute_indicators(conn, period_types=("week",))
     horizon = frame.filter(pl.col("indicator") == "time_horizon")
     got = horizon.filter(pl.col("metric") == "h50_minutes")["value"][0]
@@ -117,8 +125,15 @@ def test_tasks_given_with_counts_fit_as_the_same_tasks_listed_one_by_one(n_tasks
     s = rng.binomial(n, 1 / (1 + np.exp(1.0 * (x - np.log2(60.0)))))
     one_by_one = th.fit_cell(family, x, n, s, replicates=200, seed=3)
     shapes, count = np.unique(np.rec.fromarrays([family, x, n, s]), return_counts=True)
-    grouped = th.fit_cell(shapes.f0, shapes.f1, shapes.f2.astype(np.int64), shapes.f3.astype(np.int64),
-                          replicates=200, seed=3, count=count)
+    grouped = th.fit_cell(
+        shapes.f0,
+        shapes.f1,
+        shapes.f2.astype(np.int64),
+        shapes.f3.astype(np.int64),
+        replicates=200,
+        seed=3,
+        count=count,
+    )
     assert len(shapes) < n_tasks / 5
     assert grouped["attempts"] == one_by_one["attempts"]
     for metric in ("a", "b", "h50_minutes", "h80_minutes"):
@@ -137,11 +152,14 @@ def test_bootstrap_skips_replicates_whose_outcomes_are_all_alike() -> None:
     assert 300 < fit["valid_replicates"] < 700  # about half draw both families
 
 
-@pytest.mark.parametrize(("outcomes", "minutes", "reason"), [
-    (["success", "failure"] * 4, [10, 20] * 4, "fewer than 10"),
-    (["success"] * 12, list(range(1, 13)), "one outcome only"),
-    (["failure", "success"] * 6, [10, 1000] * 6, "slope ≥ 0"),
-])
+@pytest.mark.parametrize(
+    ("outcomes", "minutes", "reason"),
+    [
+        (["success", "failure"] * 4, [10, 20] * 4, "fewer than 10"),
+        (["success"] * 12, list(range(1, 13)), "one outcome only"),
+        (["failure", "success"] * 6, [10, 1000] * 6, "slope ≥ 0"),
+    ],
+)
 def test_not_meaningful_is_said_plainly(tmp_path: Path, outcomes: list[str], minutes: list[int], reason: str) -> None:
     conn = warehouse(tmp_path / "w.duckdb")
     for i, (o, m) in enumerate(zip(outcomes, minutes)):
@@ -161,8 +179,14 @@ def test_doubling_time_across_weeks(tmp_path: Path) -> None:
         for i in range(400):
             x = math.log2(true) + rng.uniform(-4, 4)
             ok = rng.random() < 1 / (1 + math.exp(1.5 * (x - math.log2(true))))
-            add_task(conn, actor=f"a{i % 8}", family=f"f{i % 20}", human_minutes=2 ** x, at=at,
-                     outcome="success" if ok else "failure")
+            add_task(
+                conn,
+                actor=f"a{i % 8}",
+                family=f"f{i % 20}",
+                human_minutes=2**x,
+                at=at,
+                outcome="success" if ok else "failure",
+            )
     frame = compute_indicators(conn, period_types=("week",))
     doubling = frame.filter(pl.col("metric") == "doubling_time_days").sort("period")
     assert doubling.height == 4  # from the third week on

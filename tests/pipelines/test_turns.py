@@ -63,9 +63,22 @@ def test_indicators_run_while_the_ingester_runs(kafka: KafkaSettings, tmp_path: 
         ingester.wait_for_commit(timeout=60, at_least_offset=80)
         started = time.monotonic()
         job = subprocess.run(
-            [sys.executable, "-m", "autoscope.cli", "indicators", "--data-dir", str(data_dir), "--period", "week",
-             "--wait", "60"],
-            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+            [
+                sys.executable,
+                "-m",
+                "autoscope.cli",
+                "indicators",
+                "--data-dir",
+                str(data_dir),
+                "--period",
+                "week",
+                "--wait",
+                "60",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
         )
         assert job.returncode == 0, job.stdout + job.stderr
         assert "run: recomputed" in job.stdout

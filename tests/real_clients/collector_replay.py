@@ -23,8 +23,12 @@ KEPT_HEADERS = ("content-type", "user-agent")
 Rewrite = Callable[[Any], None]  # changes a decoded request in place before it is sent
 
 
-def replay(service: Service, recording: str, rewrite: Rewrite | None = None,
-           order: Callable[[Iterable[Path]], Iterable[Path]] = sorted) -> int:
+def replay(
+    service: Service,
+    recording: str,
+    rewrite: Rewrite | None = None,
+    order: Callable[[Iterable[Path]], Iterable[Path]] = sorted,
+) -> int:
     """Send every request of ``recording`` (in ``order`` of their header files: recorded order
     by default); returns how many were sent. With ``rewrite``, each request is decoded, changed
     and encoded again in the recording's own encoding."""

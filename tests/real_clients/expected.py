@@ -57,7 +57,10 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "real_clients"
 REQUEST_TYPES: dict[str, type[Message]] = {
-    "logs": ExportLogsServiceRequest, "metrics": ExportMetricsServiceRequest, "traces": ExportTraceServiceRequest}
+    "logs": ExportLogsServiceRequest,
+    "metrics": ExportMetricsServiceRequest,
+    "traces": ExportTraceServiceRequest,
+}
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write", "thoughts")
 
 
@@ -200,9 +203,15 @@ def records(requests: list[Request]) -> Iterator[Record]:
                 res = _attrs(rs.resource.attributes)
                 for ss in rs.scope_spans:
                     for s in ss.spans:
-                        yield Record("span", s.name, s.start_time_unix_nano, _attrs(s.attributes), res,
-                                     end_ns=s.end_time_unix_nano,
-                                     value=float(s.status.code))
+                        yield Record(
+                            "span",
+                            s.name,
+                            s.start_time_unix_nano,
+                            _attrs(s.attributes),
+                            res,
+                            end_ns=s.end_time_unix_nano,
+                            value=float(s.status.code),
+                        )
         else:
             for rm in m.resource_metrics:
                 res = _attrs(rm.resource.attributes)
@@ -214,7 +223,9 @@ def records(requests: list[Request]) -> Iterator[Record]:
 def _points(metric: Any, res: dict[str, Any], last: dict[tuple[Any, ...], float]) -> Iterator[Record]:
     kind = metric.WhichOneof("data")
     data = getattr(metric, kind)
-    cumulative = getattr(data, "aggregation_temporality", 0) == AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+    cumulative = (
+        getattr(data, "aggregation_temporality", 0) == AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+    )
     for p in data.data_points:
         attrs = _attrs(p.attributes)
         if kind == "histogram":
@@ -222,8 +233,12 @@ def _points(metric: Any, res: dict[str, Any], last: dict[tuple[Any, ...], float]
         else:
             value = p.as_double if p.WhichOneof("value") == "as_double" else float(p.as_int)
         if cumulative and kind in ("sum", "histogram"):
-            key = (metric.name, tuple(sorted((k, str(v)) for k, v in attrs.items())), p.start_time_unix_nano,
-                   tuple(sorted((k, str(v)) for k, v in res.items())))
+            key = (
+                metric.name,
+                tuple(sorted((k, str(v)) for k, v in attrs.items())),
+                p.start_time_unix_nano,
+                tuple(sorted((k, str(v)) for k, v in res.items())),
+            )
             value, last[key] = value - last.get(key, 0.0), value
         yield Record("metric", metric.name, p.time_unix_nano, attrs, res, value=value)
 
@@ -272,8 +287,15 @@ def _claude(recs: list[Record]) -> Sums:
             s.failed_model_calls += 1
         elif r.name == "tool_decision":
             source = str(r.attrs.get("source", ""))
-            mode = ("rule" if source == "config" else "person" if source.startswith("user")
-                    else "never_asked" if source in ("bypass", "bypass_permissions") else f"unknown:{source}")
+            mode = (
+                "rule"
+                if source == "config"
+                else "person"
+                if source.startswith("user")
+                else "never_asked"
+                if source in ("bypass", "bypass_permissions")
+                else f"unknown:{source}"
+            )
             s.decide(mode, str(r.attrs["decision"]))
     kinds = {"input": "input", "output": "output", "cacheRead": "cache_read", "cacheCreation": "cache_write"}
     metric_tokens: Counter[str] = Counter()
@@ -372,8 +394,11 @@ def _codex(recs: list[Record]) -> Sums:
             current[conv].last_ns = max(current[conv].last_ns, r.time_ns)
         # Codex logs each `response.completed` twice: once bare, once with the usage. Only the
         # one with the usage is a model call's record of spend.
-        if (r.name == "codex.sse_event" and r.attrs.get("event.kind") == "response.completed"
-                and "input_token_count" in r.attrs):
+        if (
+            r.name == "codex.sse_event"
+            and r.attrs.get("event.kind") == "response.completed"
+            and "input_token_count" in r.attrs
+        ):
             s.model_calls += 1
             s.tokens["input"] += int(r.attrs.get("input_token_count") or 0)
             s.tokens["output"] += int(r.attrs.get("output_token_count") or 0)
@@ -385,11 +410,24 @@ def _codex(recs: list[Record]) -> Sums:
         elif r.name == "codex.tool_decision":
             source = str(r.attrs.get("source", "")).lower()  # Codex 0.171 spells it `Config`, `User`
             decision = str(r.attrs.get("decision"))
-            mode = ("person" if source == "user" else "never_asked" if policy.get(conv) == "never"
-                    else "rule" if source == "config" else f"unknown:{source}")
+            mode = (
+                "person"
+                if source == "user"
+                else "never_asked"
+                if policy.get(conv) == "never"
+                else "rule"
+                if source == "config"
+                else f"unknown:{source}"
+            )
             s.decide(mode, decision)
-    kinds = {"input": "input", "output": "output", "cached_input": "cache_read",
-             "cache_write_input": "cache_write", "reasoning_output": "thoughts", "total": "total"}
+    kinds = {
+        "input": "input",
+        "output": "output",
+        "cached_input": "cache_read",
+        "cache_write_input": "cache_write",
+        "reasoning_output": "thoughts",
+        "total": "total",
+    }
     metric_tokens: Counter[str] = Counter()
     for r in recs:
         if r.kind == "metric" and r.name == "codex.turn.token_usage":  # a histogram: its sum
@@ -426,23 +464,52 @@ def names_sent(recording: str) -> dict[str, int]:
 
 def summary(recording: str) -> dict[str, Any]:
     s = expected(recording)
-    return {"recording": recording, "prompts": s.prompts, "slash_commands": s.slash_commands,
-            "model_calls": s.model_calls, "failed_model_calls": s.failed_model_calls, "tokens": s.tokens,
-            "usd": s.usd, "decisions": s.decisions, "lines": [s.lines_added, s.lines_removed],
-            "commits": s.commits, "metric_tokens": s.metric_tokens,
-            "turns": [{"wall_s": round(t.wall_s, 3), "model_s": round(t.model_ms / 1000, 3),
-                       "model_calls": t.model_calls} for t in s.turns]}
+    return {
+        "recording": recording,
+        "prompts": s.prompts,
+        "slash_commands": s.slash_commands,
+        "model_calls": s.model_calls,
+        "failed_model_calls": s.failed_model_calls,
+        "tokens": s.tokens,
+        "usd": s.usd,
+        "decisions": s.decisions,
+        "lines": [s.lines_added, s.lines_removed],
+        "commits": s.commits,
+        "metric_tokens": s.metric_tokens,
+        "turns": [
+            {"wall_s": round(t.wall_s, 3), "model_s": round(t.model_ms / 1000, 3), "model_calls": t.model_calls}
+            for t in s.turns
+        ],
+    }
 
 
 # The records a mapping reads, per client: shown by name in the README's table.
 KEY_NAMES = {
-    "claude-code": ("log:user_prompt", "log:api_request", "log:api_error", "log:tool_decision", "log:tool_result",
-                    "metric:claude_code.lines_of_code.count", "metric:claude_code.commit.count"),
-    "gemini-cli": ("log:gemini_cli.user_prompt", "log:gemini_cli.slash_command", "log:gemini_cli.api_response",
-                   "log:gemini_cli.api_error", "log:gemini_cli.tool_call", "log:gemini_cli.plan.approval_mode_switch",
-                   "log:gen_ai.client.inference.operation.details"),
-    "codex": ("log:codex.user_prompt", "log:codex.api_request", "log:codex.sse_event", "log:codex.tool_decision",
-              "log:codex.tool_result"),
+    "claude-code": (
+        "log:user_prompt",
+        "log:api_request",
+        "log:api_error",
+        "log:tool_decision",
+        "log:tool_result",
+        "metric:claude_code.lines_of_code.count",
+        "metric:claude_code.commit.count",
+    ),
+    "gemini-cli": (
+        "log:gemini_cli.user_prompt",
+        "log:gemini_cli.slash_command",
+        "log:gemini_cli.api_response",
+        "log:gemini_cli.api_error",
+        "log:gemini_cli.tool_call",
+        "log:gemini_cli.plan.approval_mode_switch",
+        "log:gen_ai.client.inference.operation.details",
+    ),
+    "codex": (
+        "log:codex.user_prompt",
+        "log:codex.api_request",
+        "log:codex.sse_event",
+        "log:codex.tool_decision",
+        "log:codex.tool_result",
+    ),
     "openai-v2": ("span:chat", "metric:gen_ai.client.token.usage", "metric:gen_ai.client.operation.duration"),
 }
 
@@ -453,24 +520,37 @@ def table_row(recording: str) -> str:
     names = names_sent(recording)
     kinds = Counter(key.split(":", 1)[0] for key, n in names.items() for _ in range(n))
     # A key is a name or its start ("span:chat" covers "chat gpt-4o-mini").
-    key_names = ", ".join(f"{n.split(':', 1)[1]} {names[n]}" for k in KEY_NAMES[s.client] for n in names
-                          if n == k or n.startswith(k + " "))
+    key_names = ", ".join(
+        f"{n.split(':', 1)[1]} {names[n]}"
+        for k in KEY_NAMES[s.client]
+        for n in names
+        if n == k or n.startswith(k + " ")
+    )
     t = s.tokens
     tokens = f"{t['input']}/{t['output']}/{t['cache_read']}/{t['cache_write']}/{t['thoughts']}"
-    decisions = "; ".join(f"{mode}: " + ", ".join(f"{d} {n}" for d, n in sorted(ds.items()))
-                          for mode, ds in sorted(s.decisions.items())) or "—"
+    decisions = (
+        "; ".join(
+            f"{mode}: " + ", ".join(f"{d} {n}" for d, n in sorted(ds.items()))
+            for mode, ds in sorted(s.decisions.items())
+        )
+        or "—"
+    )
     lines = "—" if s.lines_added is None else f"+{s.lines_added} −{s.lines_removed}"
     usd = "—" if s.usd is None else f"{s.usd:.3f}"
     commits = "—" if s.commits is None else str(s.commits)
     requests = len(load(recording))
     totals = f"{kinds.get('log', 0)} logs, {kinds.get('metric', 0)} points, {kinds.get('span', 0)} spans"
-    return (f"| `{recording}` | {requests} ({totals}) | {key_names} | {s.prompts} / {s.slash_commands} | "
-            f"{s.model_calls} ({s.failed_model_calls} failed) | {tokens} | {usd} | {decisions} | {lines} | {commits} |")
+    return (
+        f"| `{recording}` | {requests} ({totals}) | {key_names} | {s.prompts} / {s.slash_commands} | "
+        f"{s.model_calls} ({s.failed_model_calls} failed) | {tokens} | {usd} | {decisions} | {lines} | {commits} |"
+    )
 
 
-TABLE_HEAD = ("| recording | requests (records) | records a mapping reads, by name | turns / slash | model calls "
-              "| tokens in/out/cache read/cache write/thoughts | USD | decisions by mode | lines | commits |\n"
-              "|---|---|---|---|---|---|---|---|---|---|")
+TABLE_HEAD = (
+    "| recording | requests (records) | records a mapping reads, by name | turns / slash | model calls "
+    "| tokens in/out/cache read/cache write/thoughts | USD | decisions by mode | lines | commits |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
+)
 
 
 if __name__ == "__main__":

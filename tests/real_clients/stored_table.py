@@ -20,9 +20,11 @@ from tests.real_clients import expected as ex
 from tests.real_clients.collector_replay import healthz, replay, wait_until_ingested
 from tests.real_clients.test_privacy import _kafka_messages, _variants, _warehouse_texts, sensitive_texts
 
-HEAD = ("| recording | events stored (by type) | tokens sent in/out/cache r/cache w "
-        "| tokens stored in/out/cache r/cache w "
-        "| events without identity | unmapped names | sensitive texts found |\n|---|---|---|---|---|---|---|")
+HEAD = (
+    "| recording | events stored (by type) | tokens sent in/out/cache r/cache w "
+    "| tokens stored in/out/cache r/cache w "
+    "| events without identity | unmapped names | sensitive texts found |\n|---|---|---|---|---|---|---|"
+)
 
 
 def row(broker: EmbeddedBroker, recording: str, needles: set[str], n: int) -> str:
@@ -36,10 +38,13 @@ def row(broker: EmbeddedBroker, recording: str, needles: set[str], n: int) -> st
             wait_until_ingested(service)
             cursor = service.cursor()
             try:
-                by_type = dict(cursor.execute(
-                    "SELECT type, count(*) FROM event_ids GROUP BY type ORDER BY type").fetchall())
-                tokens = cursor.execute("SELECT sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
-                                        "sum(cache_write_tokens) FROM spend").fetchone()
+                by_type = dict(
+                    cursor.execute("SELECT type, count(*) FROM event_ids GROUP BY type ORDER BY type").fetchall()
+                )
+                tokens = cursor.execute(
+                    "SELECT sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+                    "sum(cache_write_tokens) FROM spend"
+                ).fetchone()
                 texts = _warehouse_texts(cursor)
             finally:
                 cursor.close()
@@ -52,8 +57,10 @@ def row(broker: EmbeddedBroker, recording: str, needles: set[str], n: int) -> st
     stored = "/".join("0" if v is None else str(int(v)) for v in tokens)
     types = ", ".join(f"{k} {v}" for k, v in by_type.items()) or "none"
     unidentified = sum(otlp.get("otlp_events_without_identity", {}).values())
-    return (f"| `{recording}` | {types} | {sent} | {stored} | {unidentified} | {len(otlp['otlp_unmapped'])} "
-            f"| {len(found)} |")
+    return (
+        f"| `{recording}` | {types} | {sent} | {stored} | {unidentified} | {len(otlp['otlp_unmapped'])} "
+        f"| {len(found)} |"
+    )
 
 
 def main(names: list[str]) -> None:

@@ -34,10 +34,13 @@ def team_only(request: Any) -> None:
 
 @pytest.mark.parametrize("recording", RECORDINGS)
 def test_the_sdks_tokens_are_stored_exactly_with_the_team_only_recipe(
-        recording: str, kafka: KafkaSettings, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    recording: str, kafka: KafkaSettings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     sums = ex.expected(recording)
-    with caplog.at_level(logging.WARNING), \
-            Service(ServiceSettings(data_dir=tmp_path / "data", port=0, grpc_port=0, kafka=kafka)) as service:
+    with (
+        caplog.at_level(logging.WARNING),
+        Service(ServiceSettings(data_dir=tmp_path / "data", port=0, grpc_port=0, kafka=kafka)) as service,
+    ):
         replay(service, recording, rewrite=team_only)
         wait_until_ingested(service)
         cursor = service.cursor()
@@ -66,6 +69,7 @@ def test_the_sdks_tokens_are_stored_exactly_with_the_team_only_recipe(
 
 def test_the_person_the_program_names_is_the_actor(kafka: KafkaSettings, tmp_path: Path) -> None:
     """With ``user.email`` on the resource (the documented recipe) nothing is unidentified."""
+
     def named(request: Any) -> None:
         team_only(request)
         for resource in getattr(request, "resource_spans", ()):

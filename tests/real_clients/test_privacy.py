@@ -32,8 +32,12 @@ from tests.real_clients.collector_replay import replay, wait_until_ingested
 #: free text the recordings carry that is not read from one attribute by name: the Gemini
 #: CLI's system instructions and tool descriptions (gen_ai.* attributes of its spans/events)
 #: and an error text, and the node command line's flag
-FIXED_NEEDLES = ("You are Gemini CLI", "This tool executes a given shell command", "not found. Did you mean",
-                 "--max-old-space-size")
+FIXED_NEEDLES = (
+    "You are Gemini CLI",
+    "This tool executes a given shell command",
+    "not found. Did you mean",
+    "--max-old-space-size",
+)
 MIN_NEEDLE = 8  # shorter pieces (e.g. "-p") could match innocently
 
 
@@ -111,8 +115,10 @@ def replayed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
     mode = request.param
     data_dir = tmp_path_factory.mktemp(f"privacy-{mode}") / "data"
-    kafka: KafkaSettings = broker.settings(topic=f"autoscope.test.privacy.{mode}",  # type: ignore[attr-defined]
-                                           consumer_group=f"autoscope-test-privacy-{mode}")
+    kafka: KafkaSettings = broker.settings(
+        topic=f"autoscope.test.privacy.{mode}",  # type: ignore[attr-defined]
+        consumer_group=f"autoscope-test-privacy-{mode}",
+    )
     ensure_topic(kafka)
     otlp = OtlpSettings(identity=IdentitySettings(unidentified_actor="")) if mode == "quarantined" else OtlpSettings()
     handler = _Capture()
@@ -128,8 +134,15 @@ def replayed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
                 cursor.close()
     finally:
         logging.getLogger().removeHandler(handler)
-    return {"mode": mode, "data_dir": data_dir, "sent": sent, "stored": stored, "texts": texts,
-            "kafka": _kafka_messages(kafka), "log": "\n".join(handler.lines)}
+    return {
+        "mode": mode,
+        "data_dir": data_dir,
+        "sent": sent,
+        "stored": stored,
+        "texts": texts,
+        "kafka": _kafka_messages(kafka),
+        "log": "\n".join(handler.lines),
+    }
 
 
 class _Capture(logging.Handler):
@@ -144,7 +157,8 @@ class _Capture(logging.Handler):
 def _warehouse_texts(cursor: object) -> list[str]:
     columns = cursor.execute(  # type: ignore[attr-defined]
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE data_type LIKE 'VARCHAR%' OR data_type LIKE '%[]' OR data_type = 'JSON'").fetchall()
+        "WHERE data_type LIKE 'VARCHAR%' OR data_type LIKE '%[]' OR data_type = 'JSON'"
+    ).fetchall()
     texts = []
     for table, column in columns:
         for (value,) in cursor.execute(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{table}"').fetchall():  # type: ignore[attr-defined]
@@ -154,8 +168,9 @@ def _warehouse_texts(cursor: object) -> list[str]:
 
 
 def _kafka_messages(kafka: KafkaSettings) -> list[bytes]:
-    consumer = KafkaConsumer(kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=2000,
-                             **kafka.client_kwargs())
+    consumer = KafkaConsumer(
+        kafka.topic, auto_offset_reset="earliest", consumer_timeout_ms=2000, **kafka.client_kwargs()
+    )
     try:
         return [(m.key or b"") + b"\n" + (m.value or b"") for m in consumer]
     finally:
@@ -173,8 +188,12 @@ def test_no_file_under_the_data_dir_holds_a_prompt_command_line_or_tool_text(rep
     data_dir: Path = replayed["data_dir"]
     files = [p for p in data_dir.rglob("*") if p.is_file()]
     assert any(p.name == "warehouse.duckdb" for p in files)
-    found = [(str(p.relative_to(data_dir)), n) for p in files for n in sensitive_texts()
-             if any(v in p.read_bytes() for v in _variants(n))]
+    found = [
+        (str(p.relative_to(data_dir)), n)
+        for p in files
+        for n in sensitive_texts()
+        if any(v in p.read_bytes() for v in _variants(n))
+    ]
     assert not found, found
 
 

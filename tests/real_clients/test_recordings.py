@@ -92,9 +92,11 @@ def test_claude_code_turn_spans_several_exports() -> None:
     # turn's records arrive in three log exports (0003: prompt and the first calls; 0005 and
     # 0008: each after a person's answer).
     turn_id = ex.expected("claude-code-interactive-http-protobuf").turns[0].prompt_id
-    exports = [req.path.name[:-len("-logs.pb")].rsplit("-", 1)[1]
-               for req in ex.load("claude-code-interactive-http-protobuf") if req.signal == "logs"
-               and any(r.attrs.get("prompt.id") == turn_id for r in ex.records([req]))]
+    exports = [
+        req.path.name[: -len("-logs.pb")].rsplit("-", 1)[1]
+        for req in ex.load("claude-code-interactive-http-protobuf")
+        if req.signal == "logs" and any(r.attrs.get("prompt.id") == turn_id for r in ex.records([req]))
+    ]
     assert exports == ["0003", "0005", "0008"]
 
 
@@ -237,5 +239,6 @@ def test_no_test_here_uses_autoscope_code() -> None:
         tree = ast.parse(module.read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        assert not any(name.split(".")[0] in ("autoscope", "collector", "warehouse", "pipelines", "agents")
-                       for name in imported), module.name
+        assert not any(
+            name.split(".")[0] in ("autoscope", "collector", "warehouse", "pipelines", "agents") for name in imported
+        ), module.name

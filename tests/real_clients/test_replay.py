@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from autoscope.collector.mapping.prices import DEFAULT_PRICES
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.core.kafka_settings import KafkaSettings
-
 from autoscope.service import Service, ServiceSettings
 from tests.real_clients import expected as sent
 from tests.real_clients.collector_replay import replay
@@ -28,8 +28,14 @@ pytestmark = pytest.mark.integration
 
 RECORDINGS = [r for r in sent.recordings() if sent.client_of(r) in ("claude-code", "gemini-cli", "codex")]
 #: the clients' decision words → the review action they are stored as
-ACTIONS = {"accept": "approved", "reject": "rejected", "modify": "modified", "approved": "approved",
-           "denied": "rejected", "abort": "intervened"}
+ACTIONS = {
+    "accept": "approved",
+    "reject": "rejected",
+    "modify": "modified",
+    "approved": "approved",
+    "denied": "rejected",
+    "abort": "intervened",
+}
 SETTINGS = OtlpSettings()
 
 
@@ -40,7 +46,11 @@ def list_price_usd(recording: str) -> tuple[float, int]:
     usd, priced = 0.0, 0
     for r in sent.records(sent.load(recording)):
         if r.name == "gemini_cli.api_response":
-            tokens = (r.attrs["input_token_count"], r.attrs["output_token_count"], r.attrs["cached_content_token_count"])
+            tokens = (
+                r.attrs["input_token_count"],
+                r.attrs["output_token_count"],
+                r.attrs["cached_content_token_count"],
+            )
         elif r.name == "codex.sse_event" and "input_token_count" in r.attrs:
             tokens = (r.attrs["input_token_count"], r.attrs["output_token_count"], r.attrs["cached_token_count"])
         else:
@@ -74,16 +84,27 @@ def settled(service: Service) -> None:
 
 def stored(service: Service) -> dict[str, Any]:
     cursor = service.cursor()
-    q = lambda sql: cursor.execute(sql).fetchall()
+
+    def q(sql: str) -> list[tuple]:
+        return cursor.execute(sql).fetchall()
+
     try:
-        tokens = dict(zip(("input", "output", "cache_read", "cache_write"), q(
-            "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
-            " coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0) FROM spend")[0]))
+        tokens = dict(
+            zip(
+                ("input", "output", "cache_read", "cache_write"),
+                q(
+                    "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
+                    " coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0) FROM spend"
+                )[0],
+            )
+        )
         decisions: dict[str, dict[str, int]] = {}
         for mode, action, n in q("SELECT oversight, action, count(*) FROM reviews GROUP BY ALL"):
             decisions.setdefault(mode, {})[action] = n
-        turns = q("SELECT t.duration_s, a.model_s, a.model_calls FROM tasks t JOIN agent_turns a ON t.task_id = a.turn_id"
-                  " WHERE t.event_id LIKE 'turn:%' ORDER BY a.started_at")
+        turns = q(
+            "SELECT t.duration_s, a.model_s, a.model_calls FROM tasks t JOIN agent_turns a ON t.task_id = a.turn_id"
+            " WHERE t.event_id LIKE 'turn:%' ORDER BY a.started_at"
+        )
         return {
             "prompts": q("SELECT count(*) FROM agent_turn_facts WHERE kind = 'prompt'")[0][0],
             "tasks": q("SELECT count(*) FROM tasks")[0][0],
@@ -93,7 +114,9 @@ def stored(service: Service) -> dict[str, Any]:
             "usd": q("SELECT coalesce(sum(amount_usd), 0) FROM spend")[0][0],
             "priced": q("SELECT count(*) FILTER (WHERE priced), count(*) FROM spend")[0],
             "decisions": decisions,
-            "lines": list(q("SELECT coalesce(sum(lines_added), 0), coalesce(sum(lines_removed), 0) FROM agent_turn_facts")[0]),
+            "lines": list(
+                q("SELECT coalesce(sum(lines_added), 0), coalesce(sum(lines_removed), 0) FROM agent_turn_facts")[0]
+            ),
             "commits": q("SELECT count(*) FROM contributions")[0][0],
             "turns": turns,
             "reviews_of_tasks": q("SELECT count(*) FROM reviews r JOIN tasks t USING (task_id)")[0][0],
@@ -148,8 +171,10 @@ def _logs_last_first(heads: Any) -> list[Path]:
     return [h for h in heads if h not in logs] + logs[::-1]
 
 
-@pytest.mark.parametrize("recording", ["claude-code-interactive-http-protobuf", "gemini-cli-interactive-http-json",
-                                       "codex-interactive-http-protobuf"])
+@pytest.mark.parametrize(
+    "recording",
+    ["claude-code-interactive-http-protobuf", "gemini-cli-interactive-http-json", "codex-interactive-http-protobuf"],
+)
 def test_exports_in_reverse_order_and_sent_twice_store_the_same_turns(
     recording: str, kafka: KafkaSettings, tmp_path: Path
 ) -> None:
@@ -164,7 +189,8 @@ def test_exports_in_reverse_order_and_sent_twice_store_the_same_turns(
     assert got["tasks"] == len(want.turns) and got["prompts"] == want.prompts
     assert got["model_calls"] == want.model_calls and got["tokens"]["input"] == want.tokens["input"]
     assert sum(n for ds in got["decisions"].values() for n in ds.values()) == sum(
-        n for ds in want.decisions.values() for n in ds.values())
+        n for ds in want.decisions.values() for n in ds.values()
+    )
     for (wall, model_s, calls), turn in zip(got["turns"], want.turns):
         assert wall == pytest.approx(turn.wall_s, abs=0.003)
         assert model_s == pytest.approx(turn.model_ms / 1000, abs=1e-6)

@@ -23,9 +23,18 @@ def chromium() -> str:
 
 def _run(args: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="autoscope-chromium-") as profile:
-        command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                   "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
-                   f"--user-data-dir={profile}", *args]
+        command = [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            *args,
+        ]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
 

@@ -9,10 +9,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-
 #: the charts the issue asks for, by the key the page gives them
-CHARTS = ("automation_share", "ladder", "time_horizon", "review_frequency", "experiment_compute",
-          "first_authorship", "spend_distribution")
+CHARTS = (
+    "automation_share",
+    "ladder",
+    "time_horizon",
+    "review_frequency",
+    "experiment_compute",
+    "first_authorship",
+    "spend_distribution",
+)
 
 
 class ReportDom(HTMLParser):
@@ -34,9 +40,13 @@ class ReportDom(HTMLParser):
         if tag == "figure" and "data-chart" in a:
             self._figure = a["data-chart"]
             self._depth = 1
-            self.charts[self._figure] = {"pending": "pending" in a.get("class", ""), "svg": 0, "drawing": 0,
-                                         "text": "", "series": json.loads(a["data-series"]) if "data-series" in a
-                                         else None}
+            self.charts[self._figure] = {
+                "pending": "pending" in a.get("class", ""),
+                "svg": 0,
+                "drawing": 0,
+                "text": "",
+                "series": json.loads(a["data-series"]) if "data-series" in a else None,
+            }
         elif self._figure:
             if tag == "figure":
                 self._depth += 1

@@ -43,8 +43,9 @@ def test_report_computes_a_period_type_not_stored_yet(weeks_only: Path, tmp_path
     assert set(table["k"]) == {7}  # computed with the stored k, not the default 5
     # the page shows the quarter's own numbers, straight from the rows just stored
     text = out.read_text(encoding="utf-8")
-    headline = table.filter((pl.col("metric") == "time_weighted_ai_share") & (pl.col("period") == "2026-Q3")
-                            & (pl.col("cut") == "lab"))
+    headline = table.filter(
+        (pl.col("metric") == "time_weighted_ai_share") & (pl.col("period") == "2026-Q3") & (pl.col("cut") == "lab")
+    )
     assert headline.height == 1 and f'data-value="{headline["value"][0]!r}"' in text
 
 
@@ -57,8 +58,10 @@ def test_report_and_export_refuse_a_period_without_events(data_dir: Path, tmp_pa
     assert "the warehouse holds events from 2026-" in said
     assert not out.exists()
     filing = tmp_path / "filing"
-    assert main(["export", "--data-dir", str(data_dir), "--period", "2025-Q1", "--format", "csv",
-                 "--out", str(filing)]) == 2
+    assert (
+        main(["export", "--data-dir", str(data_dir), "--period", "2025-Q1", "--format", "csv", "--out", str(filing)])
+        == 2
+    )
     assert "2025-Q1 (2025-01-01 to 2025-03-31) has no events" in " ".join(capsys.readouterr().out.split())
     assert not filing.exists()
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
@@ -72,14 +75,24 @@ def test_report_and_export_refuse_a_period_without_events(data_dir: Path, tmp_pa
 
 def test_export_computes_the_months_and_quarter_it_files(weeks_only: Path, tmp_path: Path) -> None:
     filing = tmp_path / "filing"
-    assert main(["export", "--data-dir", str(weeks_only), "--period", "2026-Q3", "--format", "json",
-                 "--out", str(filing)]) == 0
+    assert (
+        main(["export", "--data-dir", str(weeks_only), "--period", "2026-Q3", "--format", "json", "--out", str(filing)])
+        == 0
+    )
     manifest = json.loads((filing / "manifest.json").read_text())
-    rows = pl.DataFrame([r for f in manifest["files"] for r in json.loads((filing / f["path"]).read_text())],
-                        infer_schema_length=None)
+    rows = pl.DataFrame(
+        [r for f in manifest["files"] for r in json.loads((filing / f["path"]).read_text())], infer_schema_length=None
+    )
     assert {("quarter", "2026-Q3"), ("month", "2026-09"), ("week", "2026-W39")} <= set(
-        rows.select(["period_type", "period"]).unique().iter_rows())
+        rows.select(["period_type", "period"]).unique().iter_rows()
+    )
     assert manifest["privacy"]["k"] == 7
     table = stored(weeks_only / "warehouse.duckdb")
-    assert rows.height == table.filter((pl.col("period") == "2026-Q3") | pl.col("period").is_in(
-        ["2026-07", "2026-08", "2026-09"]) | pl.col("period").is_in(manifest["periods_included"]["week"])).height
+    assert (
+        rows.height
+        == table.filter(
+            (pl.col("period") == "2026-Q3")
+            | pl.col("period").is_in(["2026-07", "2026-08", "2026-09"])
+            | pl.col("period").is_in(manifest["periods_included"]["week"])
+        ).height
+    )

@@ -36,9 +36,21 @@ def serve(data_dir: Path) -> Iterator[tuple[str, str]]:
     token, _ = TokenStore(data_dir / "tokens.json").create("leadership", ["read"])
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "autoscope.cli", "dashboard", "--data-dir", str(data_dir), "--port", str(port),
-         "--refresh", "0.5"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "autoscope.cli",
+            "dashboard",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--refresh",
+            "0.5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 30
@@ -71,14 +83,17 @@ def _new_tasks(data_dir: Path, n: int = 12, ingested_at: dt.datetime | None = No
         conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
         try:
             for i in range(n):
-                conn.execute("INSERT INTO event_ids VALUES (?, 'task', ?, 't', 0, ?)",
-                             [f"new-{i}", ingested_at or at, 10_000 + i])
+                conn.execute(
+                    "INSERT INTO event_ids VALUES (?, 'task', ?, 't', 0, ?)",
+                    [f"new-{i}", ingested_at or at, 10_000 + i],
+                )
                 conn.execute(
                     "INSERT INTO tasks (event_id, occurred_at, actor, team, tool, tool_version, task_id, family,"
                     " executor, autonomy, category, role, rung, human_minutes, duration_s, outcome) VALUES"
                     " (?, ?, ?, 'evals', 'tool', '1', ?, 'analysis', 'ai', 'autonomous', 'analysis', 'engineer',"
                     " 'engineering', 30, 60, 'success')",
-                    [f"new-{i}", at, f"newcomer-{i % 6}", f"new-task-{i}"])
+                    [f"new-{i}", at, f"newcomer-{i % 6}", f"new-task-{i}"],
+                )
         finally:
             conn.close()
 
@@ -140,7 +155,9 @@ def test_dashboard_follows_new_events(dashboard, data_dir: Path) -> None:
 
 
 def _cells(page: str, **where: str) -> list[dict]:
-    return [c for c in ReportDom(page).cells if all(c.get(f"data-{k.replace('_', '-')}") == v for k, v in where.items())]
+    return [
+        c for c in ReportDom(page).cells if all(c.get(f"data-{k.replace('_', '-')}") == v for k, v in where.items())
+    ]
 
 
 def test_dashboard_keeps_the_k_of_the_stored_release(data_dir: Path) -> None:
@@ -154,19 +171,26 @@ def test_dashboard_keeps_the_k_of_the_stored_release(data_dir: Path) -> None:
     key = ["indicator", "metric", "period_type", "period", "cut", "cut_value"]
     # cells of 2026-09 that k = 7 suppresses and k = 5 would release (the new events are in Q4)
     newly = at_7.filter(pl.col("suppressed") & (pl.col("period") == "2026-09")).join(
-        at_5.filter(~pl.col("suppressed")), on=key, how="semi")
+        at_5.filter(~pl.col("suppressed")), on=key, how="semi"
+    )
     assert newly.height
     with serve(data_dir) as (url, token):
         bearer = {"authorization": f"Bearer {token}"}
         before = httpx.get(url + "api/version", headers=bearer).json()
-        _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))  # after the run
+        _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))  # after the run
         _next_version(url, bearer, before)
         page = httpx.get(url, params={"period": "2026-09"}, headers=bearer).text
     assert "live: computed from the events in memory" in page and "k = 7" in page
     checked = 0
     for row in newly.iter_rows(named=True):
-        cells = _cells(page, indicator=row["indicator"], metric=row["metric"], period="2026-09",
-                       cut=row["cut"], cut_value=row["cut_value"])
+        cells = _cells(
+            page,
+            indicator=row["indicator"],
+            metric=row["metric"],
+            period="2026-09",
+            cut=row["cut"],
+            cut_value=row["cut_value"],
+        )
         for cell in cells:
             assert cell.get("data-suppressed") == "true" and cell["text"].strip().startswith("suppressed ("), cell
             checked += 1
@@ -183,15 +207,19 @@ def test_dashboard_never_recomputes_a_release_under_differential_privacy(data_di
     with serve(data_dir) as (url, token):
         bearer = {"authorization": f"Bearer {token}"}
         before = httpx.get(url + "api/version", headers=bearer).json()
-        _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
         _next_version(url, bearer, before)
         page = httpx.get(url, params={"period": "2026-Q4"}, headers=bearer).text
     assert "released under differential privacy: they may be stale" in " ".join(page.split())
     assert "live: computed" not in page
     # the noisy stored numbers, not numbers recomputed without noise
     shown = _cells(page, indicator="automation_share", metric="time_weighted_ai_share", period="2026-Q4", cut="lab")
-    expected = table.filter((pl.col("indicator") == "automation_share") & (pl.col("metric") == "time_weighted_ai_share")
-                            & (pl.col("period") == "2026-Q4") & (pl.col("cut") == "lab"))["value"][0]
+    expected = table.filter(
+        (pl.col("indicator") == "automation_share")
+        & (pl.col("metric") == "time_weighted_ai_share")
+        & (pl.col("period") == "2026-Q4")
+        & (pl.col("cut") == "lab")
+    )["value"][0]
     assert shown and all(float(c["data-value"]) == expected for c in shown)
     assert _cells(page, indicator="review_frequency", period="2026-Q4", cut="lab", withheld="true")
 

@@ -22,9 +22,12 @@ def expected_period(data_dir: Path) -> str:
     return period
 
 
-def test_report_defaults_to_the_latest_complete_period_and_says_so(data_dir: Path, tmp_path: Path, capsys,
-                                                                    monkeypatch) -> None:
-    period = expected_period(data_dir)  # 2026-Q3 once Q3 2026 is over: the demo's Q4 weeks are in a quarter still running
+def test_report_defaults_to_the_latest_complete_period_and_says_so(
+    data_dir: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    period = expected_period(
+        data_dir
+    )  # 2026-Q3 once Q3 2026 is over: the demo's Q4 weeks are in a quarter still running
     monkeypatch.chdir(tmp_path)
     assert main(["report", "--data-dir", str(data_dir)]) == 0
     out = " ".join(capsys.readouterr().out.split())

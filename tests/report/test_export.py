@@ -148,8 +148,9 @@ def test_exported_numbers_equal_the_indicator_table(data_dir: Path, tmp_path: Pa
     exported = pl.concat([pl.read_parquet(p) for p in sorted(out.glob("*.parquet"))], how="diagonal_relaxed")
     table = stored(data_dir / "warehouse.duckdb")
     wanted = periods_within(parse_period("2026-Q4"))
-    expected = table.filter(pl.any_horizontal(
-        (pl.col("period_type") == t) & pl.col("period").is_in(labels) for t, labels in wanted.items()))
+    expected = table.filter(
+        pl.any_horizontal((pl.col("period_type") == t) & pl.col("period").is_in(labels) for t, labels in wanted.items())
+    )
     key = ["indicator", "metric", "period_type", "period", "cut", "cut_value"]
     assert exported.height == expected.height
     joined = expected.join(exported, on=key, how="left", suffix="_exported")
@@ -177,16 +178,20 @@ def test_verify_refuses_entries_outside_the_set_or_without_checksums(data_dir: P
     (out / "manifest.json").write_text(json.dumps(manifest))
     problems = verify(out)  # no KeyError, no reading outside the directory
     assert f"{first['path']}: the manifest gives no sha256 for it, so it cannot be checked" in problems
-    assert sum("refused: a manifest entry must name a file directly in the delivered directory" in p
-               for p in problems) == 2
+    assert (
+        sum("refused: a manifest entry must name a file directly in the delivered directory" in p for p in problems)
+        == 2
+    )
     assert not any(first["path"] in p and "not in the manifest" in p for p in problems)
     assert main(["export", "verify", str(out)]) == 1
 
 
 def test_json_export_refuses_a_value_json_cannot_carry(data_dir: Path, tmp_path: Path, capsys) -> None:
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
-    conn.execute("UPDATE indicator_values SET value = 'NaN'::DOUBLE WHERE indicator = 'spend' AND period = '2026-Q3'"
-                 " AND cut = 'lab' AND metric = 'share_compute'")
+    conn.execute(
+        "UPDATE indicator_values SET value = 'NaN'::DOUBLE WHERE indicator = 'spend' AND period = '2026-Q3'"
+        " AND cut = 'lab' AND metric = 'share_compute'"
+    )
     conn.close()
     assert _export(data_dir, tmp_path / "filing", "json") == 2
     said = " ".join(capsys.readouterr().out.split())
@@ -201,8 +206,9 @@ def test_manifest_counts_releases_not_ledger_rows(data_dir: Path, tmp_path: Path
 
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"))
     run(conn, epsilon=1.0, budget=100)  # one release: a ledger row per week, month and quarter
-    ledger_rows = conn.execute("SELECT count(*) FROM dp_ledger WHERE period_start < '2026-10-01'"
-                               " AND period_end > '2026-07-01'").fetchall()[0][0]
+    ledger_rows = conn.execute(
+        "SELECT count(*) FROM dp_ledger WHERE period_start < '2026-10-01' AND period_end > '2026-07-01'"
+    ).fetchall()[0][0]
     conn.close()
     monkeypatch.chdir(tmp_path)
     assert _export(data_dir, Path("filing"), "parquet") == 0  # a relative --out

@@ -27,8 +27,12 @@ def test_all_prints_every_indicator_and_cut(data_dir: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["indicators", "--all", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    for title in ("automation_share (per week)", "automation_share (per month)", "automation_share (per quarter)",
-                  "review_frequency (per week)"):
+    for title in (
+        "automation_share (per week)",
+        "automation_share (per month)",
+        "automation_share (per quarter)",
+        "review_frequency (per week)",
+    ):
         assert title in out
     assert "team: infrastructure" in out and "lab (all teams)" in out
     capsys.readouterr()

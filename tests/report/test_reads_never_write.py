@@ -14,8 +14,11 @@ from autoscope.pipelines.export import ExportRefused, export_period
 from autoscope.pipelines.report.build import PeriodUnavailable, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
-READERS = [*sorted((ROOT / "pipelines" / "report").glob("*.py")), ROOT / "pipelines" / "export.py",
-           ROOT / "pipelines" / "dashboard.py"]
+READERS = [
+    *sorted((ROOT / "pipelines" / "report").glob("*.py")),
+    ROOT / "pipelines" / "export.py",
+    ROOT / "pipelines" / "dashboard.py",
+]
 
 
 def _forget_indicators(data_dir: Path) -> None:

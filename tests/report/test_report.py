@@ -56,9 +56,12 @@ def test_numbers_in_report_equal_the_table(data_dir: Path, tmp_path: Path) -> No
     for cell in dom.cells:
         ptype = parse_period(cell["data-period"]).period_type
         row = table.filter(
-            (pl.col("indicator") == cell["data-indicator"]) & (pl.col("metric") == cell["data-metric"])
-            & (pl.col("period_type") == ptype) & (pl.col("period") == cell["data-period"])
-            & (pl.col("cut") == cell["data-cut"]) & (pl.col("cut_value") == cell["data-cut-value"])
+            (pl.col("indicator") == cell["data-indicator"])
+            & (pl.col("metric") == cell["data-metric"])
+            & (pl.col("period_type") == ptype)
+            & (pl.col("period") == cell["data-period"])
+            & (pl.col("cut") == cell["data-cut"])
+            & (pl.col("cut_value") == cell["data-cut-value"])
         )
         assert row.height == 1, cell
         if cell.get("data-suppressed") == "true":
@@ -68,10 +71,14 @@ def test_numbers_in_report_equal_the_table(data_dir: Path, tmp_path: Path) -> No
             checked += 1
     assert checked > 50
     # the headline: time-weighted AI share of 2026-Q4, lab-wide, as stored
-    headline = [c for c in dom.cells if c["data-metric"] == "time_weighted_ai_share" and c["data-period"] == "2026-Q4"
-                and c["data-cut"] == "lab"]
-    expected = table.filter((pl.col("metric") == "time_weighted_ai_share") & (pl.col("period") == "2026-Q4")
-                            & (pl.col("cut") == "lab"))["value"][0]
+    headline = [
+        c
+        for c in dom.cells
+        if c["data-metric"] == "time_weighted_ai_share" and c["data-period"] == "2026-Q4" and c["data-cut"] == "lab"
+    ]
+    expected = table.filter(
+        (pl.col("metric") == "time_weighted_ai_share") & (pl.col("period") == "2026-Q4") & (pl.col("cut") == "lab")
+    )["value"][0]
     assert headline and float(headline[0]["data-value"]) == expected
     assert f"{expected:.1%}".replace("%", " %") in headline[0]["text"]
 
@@ -80,12 +87,18 @@ def test_summary_names_what_moved_most(data_dir: Path, tmp_path: Path) -> None:
     out = _report(data_dir, "2026-Q4", tmp_path)
     table = stored(data_dir / "warehouse.duckdb")
     # independently: the lab-wide share metric with the largest change from 2026-Q3 to 2026-Q4
-    lab = table.filter((pl.col("cut") == "lab") & (pl.col("period_type") == "quarter") & ~pl.col("suppressed")
-                       & pl.col("metric").str.contains(r"(_share|_rate)$|^share_"))
+    lab = table.filter(
+        (pl.col("cut") == "lab")
+        & (pl.col("period_type") == "quarter")
+        & ~pl.col("suppressed")
+        & pl.col("metric").str.contains(r"(_share|_rate)$|^share_")
+    )
     wide = lab.pivot(on="period", index=["indicator", "metric"], values="value").drop_nulls()
     biggest = wide.with_columns(change=(pl.col("2026-Q4") - pl.col("2026-Q3")).abs()).sort("change").row(-1, named=True)
     text = out.read_text(encoding="utf-8")
-    summary = text[text.index('<section class="summary">'):text.index("</section>", text.index('<section class="summary">'))]
+    summary = text[
+        text.index('<section class="summary">') : text.index("</section>", text.index('<section class="summary">'))
+    ]
     items = summary.split("</li>")  # Q4 is partial: a caveat comes first, then the largest move
     assert 'data-caveat="unlike"' in items[0]
     assert words(biggest["indicator"], biggest["metric"]) in items[1]
@@ -123,16 +136,27 @@ def test_report_of_a_release_under_differential_privacy(data_dir: Path, tmp_path
     withheld = [c for c in dom.cells if c.get("data-withheld") == "true"]
     assert withheld and all(c["text"].strip() == "withheld (differential privacy)" for c in withheld)
     for cell in withheld:  # withheld by the DP job: released (not suppressed) but without a value
-        row = table.filter((pl.col("indicator") == cell["data-indicator"]) & (pl.col("metric") == cell["data-metric"])
-                           & (pl.col("period") == cell["data-period"]) & (pl.col("cut") == cell["data-cut"])
-                           & (pl.col("cut_value") == cell["data-cut-value"]))
+        row = table.filter(
+            (pl.col("indicator") == cell["data-indicator"])
+            & (pl.col("metric") == cell["data-metric"])
+            & (pl.col("period") == cell["data-period"])
+            & (pl.col("cut") == cell["data-cut"])
+            & (pl.col("cut_value") == cell["data-cut-value"])
+        )
         assert row.height == 1 and not row["suppressed"][0] and row["value"][0] is None
     assert {c["data-indicator"] for c in withheld} >= {"review_frequency", "experiment_compute"}
     noisy = [c for c in dom.cells if c["data-indicator"] == "automation_share" and "data-value" in c]
-    assert noisy and all(float(c["data-value"]) == table.filter(
-        (pl.col("indicator") == "automation_share") & (pl.col("metric") == c["data-metric"])
-        & (pl.col("period") == c["data-period"]) & (pl.col("cut") == c["data-cut"])
-        & (pl.col("cut_value") == c["data-cut-value"]))["value"][0] for c in noisy)
+    assert noisy and all(
+        float(c["data-value"])
+        == table.filter(
+            (pl.col("indicator") == "automation_share")
+            & (pl.col("metric") == c["data-metric"])
+            & (pl.col("period") == c["data-period"])
+            & (pl.col("cut") == c["data-cut"])
+            & (pl.col("cut_value") == c["data-cut-value"])
+        )["value"][0]
+        for c in noisy
+    )
     assert "n: ≈ " in text and "events (noisy count), people withheld (differential privacy)" in text
     for key in CHARTS:  # charts of withheld values still draw, and say why they are empty
         chart = dom.charts[key]
@@ -146,7 +170,7 @@ def test_report_of_a_release_under_differential_privacy(data_dir: Path, tmp_path
 def test_doubling_time_card_shows_only_the_periods_own(data_dir: Path, tmp_path: Path) -> None:
     def card(text: str) -> str:
         start = text.index("50 % time horizon and its doubling time")
-        return text[start:text.index('<div class="card">', start)]
+        return text[start : text.index('<div class="card">', start)]
 
     quarter = card(_report(data_dir, "2026-Q4", tmp_path).read_text(encoding="utf-8"))
     assert "doubling time: " in quarter and "not meaningful for 2026-Q4" in quarter
@@ -157,8 +181,13 @@ def test_doubling_time_card_shows_only_the_periods_own(data_dir: Path, tmp_path:
 
 def test_chart_of_suppressed_points_draws_and_says_so(data_dir: Path, tmp_path: Path) -> None:
     table = stored(data_dir / "warehouse.duckdb")
-    team = table.filter((pl.col("indicator") == "review_frequency") & (pl.col("cut") == "team")
-                        & (pl.col("period_type") == "week")).group_by("cut_value").agg(pl.col("suppressed").all())
+    team = (
+        table.filter(
+            (pl.col("indicator") == "review_frequency") & (pl.col("cut") == "team") & (pl.col("period_type") == "week")
+        )
+        .group_by("cut_value")
+        .agg(pl.col("suppressed").all())
+    )
     small = sorted(team.filter(pl.col("suppressed"))["cut_value"].to_list())
     assert small  # the demo has a team below k in every week
     dom = ReportDom(_report(data_dir, "2026-Q4", tmp_path, "--team", small[0]).read_text(encoding="utf-8"))
@@ -174,8 +203,12 @@ def test_chart_points_equal_the_table(data_dir: Path, tmp_path: Path) -> None:
     for key in CHARTS:
         data = dom.charts[key]["series"]
         for line in data["series"]:
-            rows = table.filter((pl.col("indicator") == line["indicator"]) & (pl.col("metric") == line["metric"])
-                                & (pl.col("cut") == line["cut"]) & (pl.col("cut_value") == line["cut_value"]))
+            rows = table.filter(
+                (pl.col("indicator") == line["indicator"])
+                & (pl.col("metric") == line["metric"])
+                & (pl.col("cut") == line["cut"])
+                & (pl.col("cut_value") == line["cut_value"])
+            )
             by_week = {r["period"]: r for r in rows.iter_rows(named=True)}
             assert len(line["values"]) == len(data["weeks"])
             for week, shown in zip(data["weeks"], line["values"]):

@@ -18,10 +18,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from autoscope.pipelines.report.data import load_values, parse_period
-from autoscope.pipelines.report.html import Report
 
 from autoscope.cli import main
+from autoscope.pipelines.report.data import load_values, parse_period
+from autoscope.pipelines.report.html import Report
 from tests.report import browser
 from tests.report.helpers import stored
 
@@ -102,7 +102,8 @@ def test_complementary_suppressed_cell_explains_itself_in_chromium(data_dir: Pat
     # every table fits its column of the page at 1280 px (no sideways scrolling)
     tables = [m for m in marked if m["tag"] == "table"]
     assert tables and all(t["data-probe-fits"] == "true" for t in tables), [
-        t["data-probe-text"][:60] for t in tables if t["data-probe-fits"] != "true"]
+        t["data-probe-text"][:60] for t in tables if t["data-probe-fits"] != "true"
+    ]
 
 
 def test_partial_period_is_labelled_and_not_compared_as_whole(data_dir: Path, tmp_path: Path) -> None:
@@ -111,7 +112,9 @@ def test_partial_period_is_labelled_and_not_compared_as_whole(data_dir: Path, tm
     q4, q3 = badges["2026-Q4"], badges["2026-Q3"]
     # 2026-Q4 (W40–W53) had not ended when the demo's indicators were computed; the demo ran W36–W43
     assert q4["data-coverage"] == "partial", q4
-    assert re.fullmatch(r"2026-Q4: partial: still running, 4 of 14 weeks have data \(\d+ begun\)", q4["data-probe-text"])
+    assert re.fullmatch(
+        r"2026-Q4: partial: still running, 4 of 14 weeks have data \(\d+ begun\)", q4["data-probe-text"]
+    )
     assert q3["data-coverage"] == "complete" and q3["data-probe-text"].startswith("2026-Q3: complete (")
     caveats = [m for m in marked if m.get("data-caveat") == "unlike"]
     assert caveats and any("not like for like" in m["data-probe-text"] for m in caveats)
@@ -123,13 +126,20 @@ def test_concern_arrow_is_red_and_a_neutral_one_grey_in_chromium(data_dir: Path,
         frame = load_values(conn)
     finally:
         conn.close()
-    where = ((pl.col("indicator") == "review_frequency") & (pl.col("metric") == "unreviewed_share")
-             & (pl.col("cut") == "lab") & (pl.col("period_type") == "quarter"))
+    where = (
+        (pl.col("indicator") == "review_frequency")
+        & (pl.col("metric") == "unreviewed_share")
+        & (pl.col("cut") == "lab")
+        & (pl.col("period_type") == "quarter")
+    )
     q3 = frame.filter(where & (pl.col("period") == "2026-Q3"))["value"][0]
 
     def page(unreviewed_q4: float) -> dict[str, dict]:
-        changed = frame.with_columns(value=pl.when(where & (pl.col("period") == "2026-Q4"))
-                                     .then(pl.lit(unreviewed_q4)).otherwise(pl.col("value")))
+        changed = frame.with_columns(
+            value=pl.when(where & (pl.col("period") == "2026-Q4"))
+            .then(pl.lit(unreviewed_q4))
+            .otherwise(pl.col("value"))
+        )
         html_text = Report(changed, parse_period("2026-Q4")).render()
         marked = _in_chromium(html_text, tmp_path, f"arrows-{unreviewed_q4:.3f}.html")
         return {m["data-arrow-metric"]: m for m in marked if "arrow" in m.get("class", "")}
@@ -150,14 +160,17 @@ def test_concern_arrow_is_red_and_a_neutral_one_grey_in_chromium(data_dir: Path,
 def test_units_buckets_gaps_and_a_one_category_chart(data_dir: Path, tmp_path: Path) -> None:
     text = _report(data_dir, "2026-Q4", tmp_path).read_text(encoding="utf-8")
     # the time horizon: value and interval in one unit
-    for value, low, high in re.findall(r'data-metric="h50_minutes"[^>]*>([\d.]+ \w+) <span class="ci">\[([\d.]+ \w+) – '
-                                       r'([\d.]+ \w+)\]', text):
+    for value, low, high in re.findall(
+        r'data-metric="h50_minutes"[^>]*>([\d.]+ \w+) <span class="ci">\[([\d.]+ \w+) – '
+        r"([\d.]+ \w+)\]",
+        text,
+    ):
         assert len({v.split()[1] for v in (value, low, high)}) == 1, (value, low, high)
     # spend per researcher carries its unit
     assert re.search(r'data-metric="ai_tool_spend_per_active_researcher"[^>]*>\$[\d,.]+ per active researcher', text)
     # task-size buckets in order of size
-    head = text[text.index('data-indicator="task_size"'):]
-    head = head[:head.index("</tr>")]
+    head = text[text.index('data-indicator="task_size"') :]
+    head = head[: head.index("</tr>")]
     assert head.index("share over 1h") < head.index("share over 8h") < head.index("share over 40h")
     # the spend chart: one category every week, so a sentence
     assert re.search(r'data-chart="spend_distribution" data-sentence="true"', text)
@@ -200,8 +213,9 @@ def test_month_view_charts_agree_with_its_headline(data_dir: Path, tmp_path: Pat
 # ---------------------------------------------------------------- signed, reproducible releases
 
 
-def test_doctored_file_with_a_recomputed_manifest_fails_on_the_signature(data_dir: Path, tmp_path: Path,
-                                                                        capsys) -> None:
+def test_doctored_file_with_a_recomputed_manifest_fails_on_the_signature(
+    data_dir: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "filing"
     assert _export(data_dir, out, "2026-Q3", "csv") == 0
     key = tmp_path / "release.pem"
@@ -240,8 +254,21 @@ def test_rotated_key_signs_new_exports_and_old_ones_still_verify(data_dir: Path,
     assert _export(data_dir, tmp_path / "new", "2026-Q3", "json") == 0
     new_id = json.loads((tmp_path / "new" / "manifest.sig").read_text())["key_id"]
     assert new_id != old_id
-    assert main(["key", "--data-dir", str(data_dir), "release-public", "--key-id", old_id,
-                 "--out", str(tmp_path / "old.pem")]) == 0
+    assert (
+        main(
+            [
+                "key",
+                "--data-dir",
+                str(data_dir),
+                "release-public",
+                "--key-id",
+                old_id,
+                "--out",
+                str(tmp_path / "old.pem"),
+            ]
+        )
+        == 0
+    )
     assert main(["export", "verify", str(tmp_path / "old"), "--public-key", str(tmp_path / "old.pem")]) == 0
     assert main(["export", "verify", str(tmp_path / "new"), "--public-key", str(tmp_path / "old.pem")]) == 1
     signature = json.loads((tmp_path / "new" / "manifest.sig").read_text())
@@ -279,9 +306,13 @@ def test_export_tells_no_activity_from_not_covered(data_dir: Path, tmp_path: Pat
     manifest = json.loads((out / "manifest.json").read_text())
     # the demo starts in W36: Q3's earlier weeks and July were not covered; W36–W39 had activity
     assert manifest["periods_included"]["week"] == ["2026-W36", "2026-W37", "2026-W38", "2026-W39"]
-    assert "2026-W30" in manifest["periods_not_covered"]["week"] and "2026-07" in manifest["periods_not_covered"]["month"]
+    assert (
+        "2026-W30" in manifest["periods_not_covered"]["week"] and "2026-07" in manifest["periods_not_covered"]["month"]
+    )
     assert manifest["period_complete"] is True
-    rows = {(r["period_type"], r["period"]) for f in manifest["files"] for r in json.loads((out / f["path"]).read_text())}
+    rows = {
+        (r["period_type"], r["period"]) for f in manifest["files"] for r in json.loads((out / f["path"]).read_text())
+    }
     for ptype, labels in manifest["periods_included"].items():
         assert all((ptype, label) in rows for label in labels)
     for ptype, labels in manifest["periods_not_covered"].items():
@@ -322,8 +353,9 @@ def test_export_to_a_file_is_a_clear_refusal_and_audited(data_dir: Path, tmp_pat
 
 def test_team_typo_is_refused_with_the_teams(data_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "r.html"
-    assert main(["report", "--data-dir", str(data_dir), "--period", "2026-Q4", "--team", "evalz",
-                 "--out", str(out)]) == 2
+    assert (
+        main(["report", "--data-dir", str(data_dir), "--period", "2026-Q4", "--team", "evalz", "--out", str(out)]) == 2
+    )
     said = capsys.readouterr().out
     assert "no such team" in said and "evals, infrastructure, policy, post-training, pretraining" in said
     assert not out.exists()
@@ -337,8 +369,22 @@ def test_k_is_honoured_without_refresh_and_never_lowered(data_dir: Path, tmp_pat
     released = table.filter(~pl.col("suppressed") & pl.col("n_actors").is_not_null())
     assert released["n_actors"].min() >= 10
     capsys.readouterr()
-    assert main(["report", "--data-dir", str(data_dir), "--period", "2026-Q3", "--k", "5",
-                 "--out", str(tmp_path / "weak.html")]) == 2
+    assert (
+        main(
+            [
+                "report",
+                "--data-dir",
+                str(data_dir),
+                "--period",
+                "2026-Q3",
+                "--k",
+                "5",
+                "--out",
+                str(tmp_path / "weak.html"),
+            ]
+        )
+        == 2
+    )
     assert "k can be raised, never lowered" in capsys.readouterr().out
     out = tmp_path / "weak-export"
     assert _export(data_dir, out, "2026-Q3", "csv", "--k", "5") == 2

@@ -29,11 +29,15 @@ def status_json(capsys, *argv: str) -> tuple[int, dict]:
 def test_status_answers_on_the_demos_data_dir_alone(data_dir: Path, capsys) -> None:
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     by_type = {t: n for t, n in event_counts(conn).items() if n}
-    teams = dict(conn.execute("SELECT team, count(*) FROM (SELECT team FROM tasks UNION ALL SELECT team FROM reviews "
-                              "UNION ALL SELECT team FROM experiments UNION ALL SELECT team FROM contributions "
-                              "UNION ALL SELECT team FROM model_deployments UNION ALL SELECT team FROM "
-                              "training_milestones UNION ALL SELECT team FROM impressions UNION ALL SELECT team "
-                              "FROM spend) GROUP BY team").fetchall())
+    teams = dict(
+        conn.execute(
+            "SELECT team, count(*) FROM (SELECT team FROM tasks UNION ALL SELECT team FROM reviews "
+            "UNION ALL SELECT team FROM experiments UNION ALL SELECT team FROM contributions "
+            "UNION ALL SELECT team FROM model_deployments UNION ALL SELECT team FROM "
+            "training_milestones UNION ALL SELECT team FROM impressions UNION ALL SELECT team "
+            "FROM spend) GROUP BY team"
+        ).fetchall()
+    )
     total = conn.execute("SELECT count(*) FROM event_ids").fetchall()[0][0]
     conn.close()
 
@@ -79,13 +83,20 @@ def test_status_tables_fit_80_columns(data_dir: Path, capsys, monkeypatch) -> No
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "…" not in out.replace("… ", "")  # no cut cell; "… N more rows" is the only ellipsis
-    for words in ("by source tool and version", "autoscope-demo 0.1.0", "by event type", "by team",
-                  "infrastructure", "2026-Q3", "current", "warehouse rows"):
+    for words in (
+        "by source tool and version",
+        "autoscope-demo 0.1.0",
+        "by event type",
+        "by team",
+        "infrastructure",
+        "2026-Q3",
+        "current",
+        "warehouse rows",
+    ):
         assert words in out, words
 
 
-def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Path, kafka, capsys,
-                                                                   monkeypatch) -> None:
+def test_status_while_the_service_runs_and_from_a_remote_collector(data_dir: Path, kafka, capsys, monkeypatch) -> None:
     from autoscope.core.tokens import TokenStore
     from autoscope.service import Service, ServiceSettings
 
@@ -140,7 +151,9 @@ def test_an_unreachable_remote_collector_is_exit_1_with_the_reason(argv: list[st
 def test_status_while_autoscope_up_runs_in_another_process(data_dir: Path, capsys) -> None:
     up = subprocess.Popen(
         [sys.executable, "-m", "autoscope.cli", "up", "--data-dir", str(data_dir), "--port", "0", "--grpc-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

@@ -17,7 +17,10 @@ from autoscope.pipelines.export import verify
 def test_report_and_export_while_the_ingester_holds_the_warehouse(data_dir: Path, tmp_path: Path, capsys) -> None:
     up = subprocess.Popen(
         [sys.executable, "-m", "autoscope.cli", "up", "--data-dir", str(data_dir), "--port", "0", "--grpc-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
         seen = ""
@@ -27,11 +30,26 @@ def test_report_and_export_while_the_ingester_holds_the_warehouse(data_dir: Path
             assert line or up.poll() is None, seen
             seen += line
             assert time.monotonic() < deadline, seen
-        assert main(["report", "--data-dir", str(data_dir), "--period", "2026-Q4",
-                     "--out", str(tmp_path / "r.html")]) == 0
+        assert (
+            main(["report", "--data-dir", str(data_dir), "--period", "2026-Q4", "--out", str(tmp_path / "r.html")]) == 0
+        )
         assert (tmp_path / "r.html").stat().st_size > 50_000
-        assert main(["export", "--data-dir", str(data_dir), "--period", "2026-Q4", "--format", "csv",
-                     "--out", str(tmp_path / "filing")]) == 0
+        assert (
+            main(
+                [
+                    "export",
+                    "--data-dir",
+                    str(data_dir),
+                    "--period",
+                    "2026-Q4",
+                    "--format",
+                    "csv",
+                    "--out",
+                    str(tmp_path / "filing"),
+                ]
+            )
+            == 0
+        )
         assert verify(tmp_path / "filing") == []
         capsys.readouterr()
         assert main(["audit", "--data-dir", str(data_dir), "--json"]) == 0

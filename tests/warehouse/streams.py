@@ -43,7 +43,7 @@ def produce(settings: KafkaSettings, events: Sequence[contract.Event], per_messa
     try:
         sent = 0
         for start in range(0, len(events), per_message):
-            producer.send(settings.topic, contract.encode_events(list(events[start:start + per_message])))
+            producer.send(settings.topic, contract.encode_events(list(events[start : start + per_message])))
             sent += 1
         producer.flush()
         return sent

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from autoscope.collector import contract
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.warehouse.ingester import Ingester
 from autoscope.warehouse.reader import open_read_only
-
 from tests.event_samples import event
 from tests.warehouse.streams import produce
 
@@ -26,9 +26,19 @@ _n = 0
 def fact(at_s: float, session: str, kind: str, turn: str | None, **fields: Any) -> contract.Event:
     global _n
     _n += 1
-    body = event("agent_turn_fact", **{
-        "event_id": f"0190d6a2-7a9b-7c1e-8f00-{_n:012x}", "occurred_at": (T0 + dt.timedelta(seconds=at_s)).isoformat(),
-        "session_id": session, "kind": kind, "turn_id": turn, "model": None, "duration_s": None, **fields})
+    body = event(
+        "agent_turn_fact",
+        **{
+            "event_id": f"0190d6a2-7a9b-7c1e-8f00-{_n:012x}",
+            "occurred_at": (T0 + dt.timedelta(seconds=at_s)).isoformat(),
+            "session_id": session,
+            "kind": kind,
+            "turn_id": turn,
+            "model": None,
+            "duration_s": None,
+            **fields,
+        },
+    )
     return contract.convert_event(body)
 
 
@@ -56,8 +66,10 @@ CODEX = [
 
 def tasks(db: Path) -> dict[str, tuple]:
     with open_read_only(db) as conn:
-        rows = conn.execute("SELECT task_id, executor, duration_s, model, human_minutes, category, size_source"
-                            " FROM tasks ORDER BY task_id").fetchall()
+        rows = conn.execute(
+            "SELECT task_id, executor, duration_s, model, human_minutes, category, size_source"
+            " FROM tasks ORDER BY task_id"
+        ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
@@ -81,11 +93,16 @@ def test_turns_assembled_across_exports_in_any_order_and_restarts(kafka: KafkaSe
         "q2": ("ai", 1.0, "gpt-x", 15.0, "experiment_run", "default"),
     }
     with open_read_only(db) as conn:
-        turns = conn.execute("SELECT turn_id, slash_command, wall_s, model_s, model_calls, tool_calls,"
-                             " lines_added, lines_removed FROM agent_turns ORDER BY turn_id").fetchall()
+        turns = conn.execute(
+            "SELECT turn_id, slash_command, wall_s, model_s, model_calls, tool_calls,"
+            " lines_added, lines_removed FROM agent_turns ORDER BY turn_id"
+        ).fetchall()
         stored = conn.execute("SELECT count(*) FROM tasks WHERE event_id LIKE 'turn:%'").fetchall()
     assert turns == [
-        ("p1", False, 8.0, 2.0, 2, 1, 5, 1), ("p2", True, 1.0, 0.2, 1, 0, 0, 0), ("p3", False, 1.0, 0.0, 0, 0, 0, 0),
-        ("q1", False, 3.0, 0.25, 1, 0, 0, 0), ("q2", False, 1.0, 0.5, 1, 0, 0, 0),
+        ("p1", False, 8.0, 2.0, 2, 1, 5, 1),
+        ("p2", True, 1.0, 0.2, 1, 0, 0, 0),
+        ("p3", False, 1.0, 0.0, 0, 0, 0, 0),
+        ("q1", False, 3.0, 0.25, 1, 0, 0, 0),
+        ("q2", False, 1.0, 0.5, 1, 0, 0, 0),
     ]
     assert stored == [(3,)]

@@ -34,14 +34,28 @@ class IngesterProcess:
     def __init__(self, settings: KafkaSettings, db: Path) -> None:
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "autoscope.warehouse.ingester",
-                "--bootstrap", settings.bootstrap_servers, "--topic", settings.topic,
-                "--db", str(db), "--group", settings.consumer_group,
-                "--max-records", "10", "--log-level", "DEBUG",
+                sys.executable,
+                "-m",
+                "autoscope.warehouse.ingester",
+                "--bootstrap",
+                settings.bootstrap_servers,
+                "--topic",
+                settings.topic,
+                "--db",
+                str(db),
+                "--group",
+                settings.consumer_group,
+                "--max-records",
+                "10",
+                "--log-level",
+                "DEBUG",
                 # a killed member leaves the group when its session expires: keep that short
-                "--session-timeout-ms", "2000",
+                "--session-timeout-ms",
+                "2000",
             ],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
@@ -69,9 +83,7 @@ class IngesterProcess:
         raise AssertionError("no committed batch in time; log:\n" + "".join(self.log[-40:]))
 
 
-def test_sigkill_mid_stream_loses_and_duplicates_nothing(
-    kafka: KafkaSettings, tmp_path: Path
-) -> None:
+def test_sigkill_mid_stream_loses_and_duplicates_nothing(kafka: KafkaSettings, tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("AUTOSCOPE_CRASH_SEED", "7")))
     events = make_events(EVENTS)
     # the collector's replay after its own crash: a run of messages sent twice
@@ -105,11 +117,14 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(
         assert conn.execute("SELECT count(DISTINCT event_id) FROM event_ids").fetchall() == [(EVENTS,)]
         assert event_counts(conn) == type_counts(events)
         union = " UNION ALL ".join(
-            f"SELECT event_id FROM {table}" for table in TABLE_BY_TYPE.values()  # every type's table
+            f"SELECT event_id FROM {table}"
+            for table in TABLE_BY_TYPE.values()  # every type's table
         )
-        assert conn.execute(
-            f"SELECT count(*), count(DISTINCT event_id) FROM ({union})"
-        ).fetchall() == [(EVENTS, EVENTS)]
+        assert conn.execute(f"SELECT count(*), count(DISTINCT event_id) FROM ({union})").fetchall() == [
+            (EVENTS, EVENTS)
+        ]
         assert conn.execute("SELECT next_offset FROM kafka_offsets").fetchall() == [(messages,)]
-    print(f"\nRELIABILITY ingester SIGKILL x{KILLS} mid-stream: {EVENTS} events in {messages} messages, "
-          f"{EVENTS} in the warehouse, 0 doubled")
+    print(
+        f"\nRELIABILITY ingester SIGKILL x{KILLS} mid-stream: {EVENTS} events in {messages} messages, "
+        f"{EVENTS} in the warehouse, 0 doubled"
+    )

@@ -38,9 +38,7 @@ def record_at(settings: KafkaSettings, offset: int):
         consumer.close()
 
 
-def test_batch_is_stored_with_its_offsets_and_duplicates_are_absorbed(
-    kafka: KafkaSettings, tmp_path: Path
-) -> None:
+def test_batch_is_stored_with_its_offsets_and_duplicates_are_absorbed(kafka: KafkaSettings, tmp_path: Path) -> None:
     events = make_events(400)
     sent = produce(kafka, events, per_message=40)  # 10 messages
     # a message repeating one event within itself, and a replay of an earlier message
@@ -58,7 +56,9 @@ def test_batch_is_stored_with_its_offsets_and_duplicates_are_absorbed(
     with open_read_only(db) as conn:
         assert event_counts(conn) == type_counts(events)
         assert total_events(conn) == 400
-        assert conn.execute("SELECT count(DISTINCT event_id) FROM tasks").fetchall()[0][0] == type_counts(events)["task"]
+        assert (
+            conn.execute("SELECT count(DISTINCT event_id) FROM tasks").fetchall()[0][0] == type_counts(events)["task"]
+        )
     [(next_offset, stored_fp)] = stored_rows(
         db,
         "SELECT next_offset, last_fingerprint FROM kafka_offsets"
@@ -67,9 +67,7 @@ def test_batch_is_stored_with_its_offsets_and_duplicates_are_absorbed(
     assert next_offset == sent + 2
     assert stored_fp == fingerprint(record_at(kafka, next_offset - 1))
     # every stored event comes from before the stored position, with its own offset
-    assert stored_rows(db, "SELECT min(kafka_offset), max(kafka_offset) FROM event_ids") == [
-        (0, sent - 1)
-    ]
+    assert stored_rows(db, "SELECT min(kafka_offset), max(kafka_offset) FROM event_ids") == [(0, sent - 1)]
 
 
 def test_envelope_and_fields_land_in_the_type_tables(kafka: KafkaSettings, tmp_path: Path) -> None:
@@ -79,22 +77,29 @@ def test_envelope_and_fields_land_in_the_type_tables(kafka: KafkaSettings, tmp_p
     with Ingester(kafka, db) as ingester:
         assert ingester.run_until(8, timeout=20)
     task, deployment, impression = (
-        stored_rows(db, f"SELECT * FROM {table}")[0]
-        for table in ("tasks", "model_deployments", "impressions")
+        stored_rows(db, f"SELECT * FROM {table}")[0] for table in ("tasks", "model_deployments", "impressions")
     )
     # occurred_at 2026-11-02T10:00:00+01:00 is stored as naive UTC
-    assert task[:6] == (
-        events[0].event_id, dt.datetime(2026, 11, 2, 9, 0), "p0", "pretraining", "notebook", "1.2"
-    )
-    assert task[6:] == ("t1", "analysis", "ai", "supervised", "analysis", "engineer",
-                        "engineering", 30.0, 12.5, "success", None, None)  # model, size_source: not sent
+    assert task[:6] == (events[0].event_id, dt.datetime(2026, 11, 2, 9, 0), "p0", "pretraining", "notebook", "1.2")
+    assert task[6:] == (
+        "t1",
+        "analysis",
+        "ai",
+        "supervised",
+        "analysis",
+        "engineer",
+        "engineering",
+        30.0,
+        12.5,
+        "success",
+        None,
+        None,
+    )  # model, size_source: not sent
     assert str(deployment[7]) == "2026-10-01 00:00:00" and deployment[8] is None
     assert impression[6:] == ("q_speedup", 4, ["coding"])
 
 
-def test_a_message_that_is_not_valid_events_is_recorded_and_passed(
-    kafka: KafkaSettings, tmp_path: Path
-) -> None:
+def test_a_message_that_is_not_valid_events_is_recorded_and_passed(kafka: KafkaSettings, tmp_path: Path) -> None:
     from kafka import KafkaProducer
 
     producer = KafkaProducer(**kafka.client_kwargs())
@@ -130,9 +135,7 @@ def test_restart_resumes_at_the_stored_offset(kafka: KafkaSettings, tmp_path: Pa
 
 
 @pytest.mark.parametrize("new_messages", [3, 25], ids=["shorter-log", "longer-log"])
-def test_a_replaced_log_behind_the_stored_offset_is_read_from_the_start(
-    tmp_path: Path, new_messages: int
-) -> None:
+def test_a_replaced_log_behind_the_stored_offset_is_read_from_the_start(tmp_path: Path, new_messages: int) -> None:
     """The embedded broker restarted empty: the stored offset (10) points past or into a new log."""
     db = tmp_path / "w.duckdb"
     with EmbeddedBroker() as old:
@@ -156,9 +159,7 @@ def test_a_replaced_log_behind_the_stored_offset_is_read_from_the_start(
         assert conn.execute("SELECT next_offset FROM kafka_offsets").fetchall() == [(new_messages,)]
 
 
-def test_a_topic_recreated_while_running_is_noticed_when_idle(
-    kafka: KafkaSettings, tmp_path: Path
-) -> None:
+def test_a_topic_recreated_while_running_is_noticed_when_idle(kafka: KafkaSettings, tmp_path: Path) -> None:
     produce(kafka, make_events(100, stream=1), per_message=10)
     db = tmp_path / "w.duckdb"
     with Ingester(kafka, db, idle_check_s=1.0) as ingester:
@@ -242,14 +243,16 @@ def test_every_partition_of_a_topic_recreated_with_more_partitions_is_read(
         producer = KafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=False)
         try:
             for i in range(0, len(fresh), 2):  # 5 messages of 2 events in each partition
-                producer.send(kafka.topic, contract.encode_events(fresh[i:i + 2]), partition=i // 10)
+                producer.send(kafka.topic, contract.encode_events(fresh[i : i + 2]), partition=i // 10)
             producer.flush(10)
         finally:
             producer.close()
         read_all = ingester.run_until(100 + len(fresh), timeout=30)
 
-        assert read_all, (f"{100 + len(fresh) - ingester.stats.ingested} events not read; "
-                          f"assigned {sorted(tp.partition for tp in ingester._consumer.assignment())}")
+        assert read_all, (
+            f"{100 + len(fresh) - ingester.stats.ingested} events not read; "
+            f"assigned {sorted(tp.partition for tp in ingester._consumer.assignment())}"
+        )
         assert ingester.stats.log_resets >= 1
     with open_read_only(db) as conn:
         assert total_events(conn) == 140
@@ -278,4 +281,3 @@ def _wait(condition, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
-

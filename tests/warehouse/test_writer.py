@@ -21,8 +21,13 @@ from tests.warehouse.streams import TEMPLATES, make_events
 
 def records(events, per_message: int, first_offset: int = 0, partition: int = 0):
     return [
-        SimpleNamespace(topic="t", partition=partition, offset=first_offset + n, timestamp=1000 + n,
-                        value=contract.encode_events(events[i:i + per_message]))
+        SimpleNamespace(
+            topic="t",
+            partition=partition,
+            offset=first_offset + n,
+            timestamp=1000 + n,
+            value=contract.encode_events(events[i : i + per_message]),
+        )
         for n, i in enumerate(range(0, len(events), per_message))
     ]
 
@@ -63,16 +68,20 @@ def test_stored_values_are_the_validated_ones_times_in_utc_and_defaults_filled(c
     writer = WarehouseWriter(conn, "g")
     plus_5_30 = dt.timezone(dt.timedelta(hours=5, minutes=30))
     task = msgspec.structs.replace(
-        TEMPLATES["task"], event_id=str(uuid.UUID(int=1)), family=None,  # family: normalize's default
+        TEMPLATES["task"],
+        event_id=str(uuid.UUID(int=1)),
+        family=None,  # family: normalize's default
         occurred_at=dt.datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=plus_5_30),
     )
     deployment = msgspec.structs.replace(
-        TEMPLATES["model_deployment"], event_id=str(uuid.UUID(int=2)),
+        TEMPLATES["model_deployment"],
+        event_id=str(uuid.UUID(int=2)),
         internal_at=dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.timezone(-dt.timedelta(hours=8))),
         public_at=None,
     )
-    spend = msgspec.structs.replace(TEMPLATES["spend"], event_id=str(uuid.UUID(int=3)),
-                                    amount_usd=0.1, input_tokens=2**62)
+    spend = msgspec.structs.replace(
+        TEMPLATES["spend"], event_id=str(uuid.UUID(int=3)), amount_usd=0.1, input_tokens=2**62
+    )
     writer.write(records([task, deployment, spend], 3))
     assert conn.execute("SELECT occurred_at, family, category FROM tasks").fetchall() == [
         (dt.datetime(2026, 3, 1, 6, 30, 0, 250_000), task.category, task.category)
@@ -114,13 +123,19 @@ def test_replayed_events_are_absorbed_with_the_new_ones_stored(conn) -> None:
 def test_a_message_that_breaks_the_contract_stores_none_of_its_events(conn) -> None:
     writer = WarehouseWriter(conn, "g")
     good = make_events(10)
-    bad = msgspec.json.encode([msgspec.to_builtins(good[0]) | {"event_id": str(uuid.UUID(int=77))},
-                               msgspec.to_builtins(good[1]) | {"team": "has spaces@example"}])
+    bad = msgspec.json.encode(
+        [
+            msgspec.to_builtins(good[0]) | {"event_id": str(uuid.UUID(int=77))},
+            msgspec.to_builtins(good[1]) | {"team": "has spaces@example"},
+        ]
+    )
     batch = [SimpleNamespace(topic="t", partition=0, offset=0, timestamp=1, value=bad)]
     batch += records(good[2:], 8, first_offset=1)
     result = writer.write(batch)
     assert (result.ingested, result.rejected) == (8, 1)
-    assert conn.execute("SELECT count(*) FROM event_ids WHERE event_id = ?", [str(uuid.UUID(int=77))]).fetchall() == [(0,)]
+    assert conn.execute("SELECT count(*) FROM event_ids WHERE event_id = ?", [str(uuid.UUID(int=77))]).fetchall() == [
+        (0,)
+    ]
     [(reason,)] = conn.execute("SELECT reason FROM ingest_rejects").fetchall()
     assert "$[1].team" in reason
 
@@ -128,9 +143,15 @@ def test_a_message_that_breaks_the_contract_stores_none_of_its_events(conn) -> N
 def test_cache_tokens_have_columns_of_their_own(conn) -> None:
     """Contract revision 5: prompt-cache reads and writes stored apart from input, NULL when not sent."""
     writer = WarehouseWriter(conn, "g")
-    cached = msgspec.structs.replace(TEMPLATES["spend"], event_id=str(uuid.UUID(int=11)), input_tokens=120,
-                                     cache_read_tokens=800, cache_write_tokens=40)
+    cached = msgspec.structs.replace(
+        TEMPLATES["spend"],
+        event_id=str(uuid.UUID(int=11)),
+        input_tokens=120,
+        cache_read_tokens=800,
+        cache_write_tokens=40,
+    )
     plain = msgspec.structs.replace(TEMPLATES["spend"], event_id=str(uuid.UUID(int=12)), input_tokens=5)
     writer.write(records([cached, plain], 2))
-    assert conn.execute("SELECT input_tokens, cache_read_tokens, cache_write_tokens FROM spend "
-                        "ORDER BY input_tokens").fetchall() == [(5, None, None), (120, 800, 40)]
+    assert conn.execute(
+        "SELECT input_tokens, cache_read_tokens, cache_write_tokens FROM spend ORDER BY input_tokens"
+    ).fetchall() == [(5, None, None), (120, 800, 40)]

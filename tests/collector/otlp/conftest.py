@@ -40,7 +40,7 @@ class RunningCollector:
     def grpc_port(self) -> int:
         return self.app.state.otlp_grpc.port
 
-    def __enter__(self) -> "RunningCollector":
+    def __enter__(self) -> RunningCollector:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
@@ -87,6 +87,7 @@ def consume(kafka: KafkaSettings, at_least: int, quiet_ms: int = 1500) -> list[c
 
 # -- OTLP/JSON builders (the spec's encoding: camelCase, ints as strings, hex ids) ---------
 
+
 def value(v: Any) -> dict[str, Any]:
     if isinstance(v, bool):
         return {"boolValue": v}
@@ -104,10 +105,14 @@ def attrs(mapping: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def logs_body(records: list[dict[str, Any]], resource: dict[str, Any], scope: str = "test") -> dict[str, Any]:
-    return {"resourceLogs": [{
-        "resource": {"attributes": attrs(resource)},
-        "scopeLogs": [{"scope": {"name": scope}, "logRecords": records}],
-    }]}
+    return {
+        "resourceLogs": [
+            {
+                "resource": {"attributes": attrs(resource)},
+                "scopeLogs": [{"scope": {"name": scope}, "logRecords": records}],
+            }
+        ]
+    }
 
 
 def log_record(time_ns: int, attributes: dict[str, Any], body: str | None = None) -> dict[str, Any]:
@@ -118,25 +123,38 @@ def log_record(time_ns: int, attributes: dict[str, Any], body: str | None = None
 
 
 def sum_metric(name: str, points: list[dict[str, Any]], temporality: int = 1, unit: str = "") -> dict[str, Any]:
-    return {"name": name, "unit": unit, "sum": {
-        "dataPoints": points, "aggregationTemporality": temporality, "isMonotonic": True,
-    }}
+    return {
+        "name": name,
+        "unit": unit,
+        "sum": {
+            "dataPoints": points,
+            "aggregationTemporality": temporality,
+            "isMonotonic": True,
+        },
+    }
 
 
 def point(v: float, time_ns: int, attributes: dict[str, Any], start_ns: int = 0) -> dict[str, Any]:
-    return {"asDouble": v, "startTimeUnixNano": str(start_ns), "timeUnixNano": str(time_ns),
-            "attributes": attrs(attributes)}
+    return {
+        "asDouble": v,
+        "startTimeUnixNano": str(start_ns),
+        "timeUnixNano": str(time_ns),
+        "attributes": attrs(attributes),
+    }
 
 
 def metrics_body(metrics: list[dict[str, Any]], resource: dict[str, Any], scope: str = "test") -> dict[str, Any]:
-    return {"resourceMetrics": [{
-        "resource": {"attributes": attrs(resource)},
-        "scopeMetrics": [{"scope": {"name": scope}, "metrics": metrics}],
-    }]}
+    return {
+        "resourceMetrics": [
+            {
+                "resource": {"attributes": attrs(resource)},
+                "scopeMetrics": [{"scope": {"name": scope}, "metrics": metrics}],
+            }
+        ]
+    }
 
 
 def post_json(client: Any, signal: str, body: dict[str, Any]) -> Any:
     import json
 
-    return client.post(f"/v1/{signal}", content=json.dumps(body).encode(),
-                       headers={"content-type": "application/json"})
+    return client.post(f"/v1/{signal}", content=json.dumps(body).encode(), headers={"content-type": "application/json"})

@@ -12,9 +12,15 @@ from starlette.testclient import TestClient
 
 from autoscope.collector import contract
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import (
-    consume, log_record, logs_body, make_app, metrics_body, point, post_json, sum_metric,
+    consume,
+    log_record,
+    logs_body,
+    make_app,
+    metrics_body,
+    point,
+    post_json,
+    sum_metric,
 )
 
 pytestmark = pytest.mark.integration
@@ -22,30 +28,67 @@ pytestmark = pytest.mark.integration
 T0 = 1_764_300_000_000_000_000
 SCOPE = "com.anthropic.claude_code.events"
 RESOURCE = {"service.name": "claude-code", "service.version": "2.0.14", "team": "pretraining"}
-WHO = {"user.email": "Ada@Lab.org", "user.account_uuid": "acc-1", "session.id": "s-1",
-       "organization.id": "org-1", "team": "pretraining"}
+WHO = {
+    "user.email": "Ada@Lab.org",
+    "user.account_uuid": "acc-1",
+    "session.id": "s-1",
+    "organization.id": "org-1",
+    "team": "pretraining",
+}
 
 
 def cc_event(n: int, name: str, prompt: str, **fields: Any) -> dict[str, Any]:
-    attributes = {**WHO, "event.name": name, "prompt.id": prompt,
-                  "event.timestamp": f"2025-11-28T10:00:{n:02d}.000Z", "event.sequence": n, **fields}
+    attributes = {
+        **WHO,
+        "event.name": name,
+        "prompt.id": prompt,
+        "event.timestamp": f"2025-11-28T10:00:{n:02d}.000Z",
+        "event.sequence": n,
+        **fields,
+    }
     return log_record(T0 + n * 1_000_000_000, attributes, body=f"claude_code.{name}")
 
 
 EVENTS = [
     cc_event(1, "user_prompt", "p-1", prompt_length=42),
-    cc_event(2, "api_request", "p-1", model="claude-sonnet-4-5", cost_usd=0.01, duration_ms=1500,
-             input_tokens=100, output_tokens=10, cache_read_tokens=5000, cache_creation_tokens=70),
+    cc_event(
+        2,
+        "api_request",
+        "p-1",
+        model="claude-sonnet-4-5",
+        cost_usd=0.01,
+        duration_ms=1500,
+        input_tokens=100,
+        output_tokens=10,
+        cache_read_tokens=5000,
+        cache_creation_tokens=70,
+    ),
     cc_event(3, "tool_decision", "p-1", tool_name="Edit", decision="accept", source="user_temporary"),
     cc_event(4, "tool_result", "p-1", tool_name="Edit", success="true", duration_ms=12),
-    cc_event(5, "api_request", "p-1", model="claude-sonnet-4-5", cost_usd=0.02, duration_ms=2500,
-             input_tokens=200, output_tokens=20),
+    cc_event(
+        5,
+        "api_request",
+        "p-1",
+        model="claude-sonnet-4-5",
+        cost_usd=0.02,
+        duration_ms=2500,
+        input_tokens=200,
+        output_tokens=20,
+    ),
     cc_event(6, "tool_decision", "p-1", tool_name="Bash", decision="reject", source="user_reject"),
     cc_event(7, "tool_decision", "p-1", tool_name="Read", decision="accept", source="config"),
     cc_event(8, "user_prompt", "p-2", prompt_length=7),
     # numbers as stringValue digits, as some events send them
-    cc_event(9, "api_request", "p-2", model="claude-haiku-4-5", cost_usd="0.03", duration_ms="800",
-             input_tokens="300", output_tokens="20"),
+    cc_event(
+        9,
+        "api_request",
+        "p-2",
+        model="claude-haiku-4-5",
+        cost_usd="0.03",
+        duration_ms="800",
+        input_tokens="300",
+        output_tokens="20",
+    ),
     cc_event(10, "api_error", "p-2", model="claude-haiku-4-5", error="overloaded", status_code="529"),
     cc_event(11, "tool_decision", "p-2", tool_name="Write", decision="reject", source="user_abort"),
 ]
@@ -55,24 +98,43 @@ def cc_metrics(time_ns: int, temporality: int = 1) -> dict[str, Any]:
     def at(v: float, **extra: Any) -> dict[str, Any]:
         return point(v, time_ns, {**WHO, **extra}, start_ns=T0)
 
-    return metrics_body([
-        sum_metric("claude_code.session.count", [at(1)], temporality),
-        sum_metric("claude_code.cost.usage", [at(0.03, model="claude-sonnet-4-5"),
-                                              at(0.03, model="claude-haiku-4-5")], temporality, "USD"),
-        sum_metric("claude_code.token.usage", [
-            at(300, type="input", model="claude-sonnet-4-5"), at(30, type="output", model="claude-sonnet-4-5"),
-            at(5000, type="cacheRead", model="claude-sonnet-4-5"),
-            at(300, type="input", model="claude-haiku-4-5"), at(20, type="output", model="claude-haiku-4-5"),
-        ], temporality, "tokens"),
-        sum_metric("claude_code.code_edit_tool.decision", [
-            at(1, tool="Edit", decision="accept", source="user_temporary", language="Python"),
-            at(1, tool="Write", decision="reject", source="user_reject", language="Python"),
-        ], temporality),
-        sum_metric("claude_code.commit.count", [at(2)], temporality),
-        sum_metric("claude_code.pull_request.count", [at(1)], temporality),
-        sum_metric("claude_code.lines_of_code.count", [at(120, type="added")], temporality),
-        sum_metric("claude_code.active_time.total", [at(95.5)], temporality, "s"),
-    ], RESOURCE, scope="com.anthropic.claude_code")
+    return metrics_body(
+        [
+            sum_metric("claude_code.session.count", [at(1)], temporality),
+            sum_metric(
+                "claude_code.cost.usage",
+                [at(0.03, model="claude-sonnet-4-5"), at(0.03, model="claude-haiku-4-5")],
+                temporality,
+                "USD",
+            ),
+            sum_metric(
+                "claude_code.token.usage",
+                [
+                    at(300, type="input", model="claude-sonnet-4-5"),
+                    at(30, type="output", model="claude-sonnet-4-5"),
+                    at(5000, type="cacheRead", model="claude-sonnet-4-5"),
+                    at(300, type="input", model="claude-haiku-4-5"),
+                    at(20, type="output", model="claude-haiku-4-5"),
+                ],
+                temporality,
+                "tokens",
+            ),
+            sum_metric(
+                "claude_code.code_edit_tool.decision",
+                [
+                    at(1, tool="Edit", decision="accept", source="user_temporary", language="Python"),
+                    at(1, tool="Write", decision="reject", source="user_reject", language="Python"),
+                ],
+                temporality,
+            ),
+            sum_metric("claude_code.commit.count", [at(2)], temporality),
+            sum_metric("claude_code.pull_request.count", [at(1)], temporality),
+            sum_metric("claude_code.lines_of_code.count", [at(120, type="added")], temporality),
+            sum_metric("claude_code.active_time.total", [at(95.5)], temporality, "s"),
+        ],
+        RESOURCE,
+        scope="com.anthropic.claude_code",
+    )
 
 
 def by_type(events: list[contract.Event]) -> dict[str, list[Any]]:
@@ -113,17 +175,20 @@ def test_events_preferred_nothing_doubled(tmp_path: Path, kafka: KafkaSettings) 
     assert sum(s.input_tokens for s in spend) == 600 and sum(s.output_tokens for s in spend) == 50
     assert not any(s.priced for s in spend), "Claude Code reports its cost"
     assert Counter((r.action, r.oversight) for r in kinds["Review"]) == Counter(
-        {("approved", "person"): 1, ("rejected", "person"): 1, ("approved", "rule"): 1, ("intervened", "person"): 1})
+        {("approved", "person"): 1, ("rejected", "person"): 1, ("approved", "rule"): 1, ("intervened", "person"): 1}
+    )
     prompts = {f.turn_id for f in facts if f.kind == "prompt"}
     assert {r.task_id for r in kinds["Review"]} == prompts, "a decision reviews its turn's task"
     assert Counter(c.kind for c in kinds["Contribution"]) == Counter(commit=2, pull_request=1)
     assert all(c.first_author == "ai" and c.ai_share == 1.0 for c in kinds["Contribution"])
     assert len({e.actor for e in events}) == 1 and "@" not in events[0].actor
     assert otlp["otlp_unmapped"] == {
-        "metric:claude_code.session.count": 1, "metric:claude_code.active_time.total": 1,
+        "metric:claude_code.session.count": 1,
+        "metric:claude_code.active_time.total": 1,
     }
     assert otlp["otlp_superseded"] == {
-        "metric:claude_code.cost.usage": 2, "metric:claude_code.token.usage": 5,
+        "metric:claude_code.cost.usage": 2,
+        "metric:claude_code.token.usage": 5,
         "metric:claude_code.code_edit_tool.decision": 2,
     }
     assert 'autoscope_otlp_unmapped_total{kind="metric:claude_code.session.count"} 1.0' in prom

@@ -15,9 +15,16 @@ from autoscope.collector import contract
 from autoscope.collector.mapping import claude_code, genai_semconv
 from autoscope.collector.mapping.mapper import Mapper
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import (
-    attrs, consume, log_record, logs_body, make_app, metrics_body, point, post_json, sum_metric,
+    attrs,
+    consume,
+    log_record,
+    logs_body,
+    make_app,
+    metrics_body,
+    point,
+    post_json,
+    sum_metric,
 )
 
 pytestmark = pytest.mark.integration
@@ -27,16 +34,25 @@ WHO = {"service.name": "agent", "user.id": "ada", "team": "rl"}
 
 
 def span(span_id: str, name: str) -> dict[str, Any]:
-    return {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": span_id, "name": name,
-            "startTimeUnixNano": str(S), "endTimeUnixNano": str(9 * S),
-            "attributes": attrs({"gen_ai.operation.name": "invoke_agent"})}
+    return {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": span_id,
+        "name": name,
+        "startTimeUnixNano": str(S),
+        "endTimeUnixNano": str(9 * S),
+        "attributes": attrs({"gen_ai.operation.name": "invoke_agent"}),
+    }
 
 
 def counter(family: str, client: TestClient) -> dict[str, float]:
     text = client.get("/metrics").text
-    return {tuple(s.labels.values())[0] if s.labels else "": s.value
-            for f in text_string_to_metric_families(text) if f.name == family for s in f.samples
-            if s.name.endswith("_total")}
+    return {
+        tuple(s.labels.values())[0] if s.labels else "": s.value
+        for f in text_string_to_metric_families(text)
+        if f.name == family
+        for s in f.samples
+        if s.name.endswith("_total")
+    }
 
 
 def test_a_record_whose_mapping_raises_is_rejected_alone(
@@ -50,10 +66,22 @@ def test_a_record_whose_mapping_raises_is_rejected_alone(
             raise RuntimeError("a bug in the mapping")
 
     monkeypatch.setattr(genai_semconv, "map_span", map_span)
-    body = {"resourceSpans": [{"resource": {"attributes": attrs(WHO)}, "scopeSpans": [{"spans": [
-        span("0000000000000001", "invoke_agent ok"), span("0000000000000002", "invoke_agent boom"),
-        span("0000000000000003", "invoke_agent fine"),
-    ]}]}]}
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": attrs(WHO)},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            span("0000000000000001", "invoke_agent ok"),
+                            span("0000000000000002", "invoke_agent boom"),
+                            span("0000000000000003", "invoke_agent fine"),
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     response = post_json(client, "traces", body)
     assert response.status_code == 200, response.text
     assert response.json()["partialSuccess"] == {
@@ -80,9 +108,16 @@ def test_a_failed_cumulative_point_is_counted_by_the_next_one(
     monkeypatch.setattr(claude_code, "map_metric_point", map_metric_point)
 
     def commits(total: float, time_s: int) -> dict[str, Any]:
-        return metrics_body([sum_metric("claude_code.commit.count", [
-            point(total, time_s * S, {"user.email": "ada@lab.org"}, start_ns=S)], temporality=2)],
-            {"service.name": "claude-code"})
+        return metrics_body(
+            [
+                sum_metric(
+                    "claude_code.commit.count",
+                    [point(total, time_s * S, {"user.email": "ada@lab.org"}, start_ns=S)],
+                    temporality=2,
+                )
+            ],
+            {"service.name": "claude-code"},
+        )
 
     with TestClient(make_app(tmp_path, kafka)) as client:
         first = post_json(client, "metrics", commits(2, 10))
@@ -110,15 +145,25 @@ def test_an_export_whose_mapping_raises_outright_rejects_its_records_not_the_req
 
 @pytest.mark.parametrize("cost", ["1e999", "nan", "-inf"])
 def test_a_number_that_is_not_finite_is_rejected_naming_the_attribute(client: TestClient, cost: str) -> None:
-    record = log_record(S, {"user.email": "ada@lab.org", "event.name": "api_request", "prompt.id": "p",
-                            "cost_usd": cost, "model": "claude-x"}, body="claude_code.api_request")
+    record = log_record(
+        S,
+        {
+            "user.email": "ada@lab.org",
+            "event.name": "api_request",
+            "prompt.id": "p",
+            "cost_usd": cost,
+            "model": "claude-x",
+        },
+        body="claude_code.api_request",
+    )
     response = post_json(client, "logs", logs_body([record], {"service.name": "claude-code"}))
     assert response.status_code == 200
     partial = response.json()["partialSuccess"]
     assert partial["rejectedLogRecords"] == "1"
     value = float(cost)
     assert partial["errorMessage"] == (
-        f"log record 0: attribute cost_usd ($.amount_usd): must be a finite number, not {value!r}")
+        f"log record 0: attribute cost_usd ($.amount_usd): must be a finite number, not {value!r}"
+    )
 
 
 def test_an_infinite_amount_is_rejected_by_the_contract() -> None:

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 from autoscope.collector import contract
 from autoscope.collector.mapping.metrics_state import SumState
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import consume, make_app, metrics_body, point, post_json, sum_metric
 
 S = 1_000_000_000
@@ -28,10 +27,10 @@ def commits(value: float, time_s: int, start_s: int, temporality: int) -> dict:
 @pytest.mark.integration
 def test_cumulative_counter_repeated_and_reset_counts_once(tmp_path: Path, kafka: KafkaSettings) -> None:
     exports = [
-        (2, 10, 1),   # 2 commits since start
-        (2, 10, 1),   # the same export again (a retry): nothing new
-        (3, 20, 1),   # +1
-        (3, 30, 1),   # no change
+        (2, 10, 1),  # 2 commits since start
+        (2, 10, 1),  # the same export again (a retry): nothing new
+        (3, 20, 1),  # +1
+        (3, 30, 1),  # no change
         (1, 40, 35),  # restarted (later start time): +1
         (0, 50, 35),  # value below the last with the same start: a reset too, of 0
         (2, 60, 35),  # +2

@@ -14,7 +14,6 @@ from autoscope.collector.intake import Limits
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.receivers.grpc_settings import GrpcSettings
 from autoscope.core.kafka_settings import KafkaSettings
-
 from tests.collector.otlp.conftest import log_record, logs_body, post_json
 
 pytestmark = pytest.mark.integration
@@ -31,10 +30,21 @@ PROTO = {"content-type": "application/x-protobuf"}
         ("/v1/metrics", b'{"resourceMetrics": [', JSON, 400, "invalid JSON"),
         ("/v1/logs", b"[1, 2]", JSON, 400, "must be a JSON object (ExportLogsServiceRequest)"),
         ("/v1/logs", b'{"resourceLogs": {"no": "list"}}', JSON, 400, "resourceLogs"),
-        ("/v1/traces", b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}', JSON,
-         400, "$.resourceSpans[0].scopeSpans[0].spans[0].traceId: 'xyz' is not a hex id"),
-        ("/v1/metrics", b'{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"dataPoints": '
-         b'[{"timeUnixNano": "soon"}]}}]}]}]}', JSON, 400, "timeUnixNano"),
+        (
+            "/v1/traces",
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}',
+            JSON,
+            400,
+            "$.resourceSpans[0].scopeSpans[0].spans[0].traceId: 'xyz' is not a hex id",
+        ),
+        (
+            "/v1/metrics",
+            b'{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"dataPoints": '
+            b'[{"timeUnixNano": "soon"}]}}]}]}]}',
+            JSON,
+            400,
+            "timeUnixNano",
+        ),
         ("/v1/logs", b"{}", {"content-type": "text/plain"}, 415, "expected application/x-protobuf or application/json"),
         ("/v1/logs", b"{}", {**JSON, "content-encoding": "br"}, 415, "unsupported content encoding 'br'"),
         ("/v1/logs", b"not gzip", {**JSON, "content-encoding": "gzip"}, 400, "not valid gzip"),
@@ -100,7 +110,8 @@ def test_chunked_gzip_protobuf_is_accepted(client: TestClient) -> None:
     message = json_format.ParseDict(logs_body([log_record(1, {"event.name": "x"})], {}), ExportLogsServiceRequest())
     payload = gzip.compress(message.SerializeToString())
     response = client.post(
-        "/v1/logs", content=iter([payload[:10], payload[10:]]),  # no Content-Length: chunked
+        "/v1/logs",
+        content=iter([payload[:10], payload[10:]]),  # no Content-Length: chunked
         headers={**PROTO, "content-encoding": "gzip"},
     )
     assert response.status_code == 200 and response.content == b""
@@ -108,8 +119,9 @@ def test_chunked_gzip_protobuf_is_accepted(client: TestClient) -> None:
 
 def test_full_spool_is_503_with_a_short_retry_after(tmp_path: Path, kafka: KafkaSettings) -> None:
     settings = CollectorSettings(tmp_path, kafka, spool_max_bytes=10, grpc=GrpcSettings(port=None))
-    record = log_record(1, {"event.name": "autoscope.impression", "user.id": "ada",
-                            "autoscope.question_id": "q", "autoscope.score": 3})
+    record = log_record(
+        1, {"event.name": "autoscope.impression", "user.id": "ada", "autoscope.question_id": "q", "autoscope.score": 3}
+    )
     with TestClient(create_app(settings)) as client:
         response = post_json(client, "logs", logs_body([record], {"service.name": "x"}))
     assert response.status_code == 503
@@ -134,13 +146,17 @@ def test_oversized_body_is_413(tmp_path: Path, kafka: KafkaSettings) -> None:
 def test_odd_values_are_counted_or_rejected_never_a_500(client: TestClient) -> None:
     from tests.collector.otlp.conftest import metrics_body, sum_metric
 
-    huge = {"event.name": "autoscope.impression", "user.id": "ada", "autoscope.question_id": "q",
-            "autoscope.score": 3}
+    huge = {"event.name": "autoscope.impression", "user.id": "ada", "autoscope.question_id": "q", "autoscope.score": 3}
     logs = post_json(client, "logs", logs_body([log_record(0, huge)], {"service.name": "x"}))
     assert logs.status_code == 200
-    assert "attribute time_unix_nano ($.occurred_at): required field is missing" in logs.json()["partialSuccess"]["errorMessage"]
-    points = [{"asDouble": "Infinity", "timeUnixNano": "5", "attributes": []},
-              {"asDouble": 1e12, "timeUnixNano": "6", "attributes": []}]
+    assert (
+        "attribute time_unix_nano ($.occurred_at): required field is missing"
+        in logs.json()["partialSuccess"]["errorMessage"]
+    )
+    points = [
+        {"asDouble": "Infinity", "timeUnixNano": "5", "attributes": []},
+        {"asDouble": 1e12, "timeUnixNano": "6", "attributes": []},
+    ]
     metrics = post_json(client, "metrics", metrics_body([sum_metric("claude_code.commit.count", points)], {}))
     assert metrics.status_code == 200 and metrics.json() == {}
     unmapped = client.get("/healthz").json()["otlp"]["otlp_unmapped"]
@@ -148,10 +164,12 @@ def test_odd_values_are_counted_or_rejected_never_a_500(client: TestClient) -> N
 
 
 def test_settings_load_from_a_mapping() -> None:
-    settings = OtlpSettings.from_mapping({
-        "identity": {"actor_attributes": ["user.id"], "default_team": "lab"},
-        "claude_code_usage_from": "metrics",
-    })
+    settings = OtlpSettings.from_mapping(
+        {
+            "identity": {"actor_attributes": ["user.id"], "default_team": "lab"},
+            "claude_code_usage_from": "metrics",
+        }
+    )
     assert settings.identity.actor_attributes == ("user.id",) and settings.identity.default_team == "lab"
     assert settings.claude_code_usage_from == "metrics"
     with pytest.raises(ValueError, match="unknown OTLP setting"):

@@ -22,13 +22,13 @@ from tests.collector.otlp.conftest import log_record, logs_body
 
 pytestmark = pytest.mark.integration
 
-RECORD = {"event.name": "autoscope.impression", "user.id": "ada", "autoscope.question_id": "q",
-          "autoscope.score": 9}
+RECORD = {"event.name": "autoscope.impression", "user.id": "ada", "autoscope.question_id": "q", "autoscope.score": 9}
 
 
 def export(port: int, attributes: dict) -> logs_service_pb2.ExportLogsServiceResponse:
-    request = json_format.ParseDict(logs_body([log_record(1, attributes)], {"service.name": "x"}),
-                                    logs_service_pb2.ExportLogsServiceRequest())
+    request = json_format.ParseDict(
+        logs_body([log_record(1, attributes)], {"service.name": "x"}), logs_service_pb2.ExportLogsServiceRequest()
+    )
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         return logs_service_pb2_grpc.LogsServiceStub(channel).Export(request, timeout=10)
 
@@ -74,8 +74,10 @@ def test_calls_beyond_max_in_flight_are_refused_not_queued(
             append(records)
 
         monkeypatch.setattr(spool, "append", held_append)
-        request = json_format.ParseDict(logs_body([log_record(1, {**RECORD, "autoscope.score": 3})], {"service.name": "x"}),
-                                        logs_service_pb2.ExportLogsServiceRequest())
+        request = json_format.ParseDict(
+            logs_body([log_record(1, {**RECORD, "autoscope.score": 3})], {"service.name": "x"}),
+            logs_service_pb2.ExportLogsServiceRequest(),
+        )
         with grpc.insecure_channel(f"127.0.0.1:{client.app.state.otlp_grpc.port}") as channel:
             stub = logs_service_pb2_grpc.LogsServiceStub(channel)
             first = stub.Export.future(request, timeout=30)
@@ -102,11 +104,15 @@ def test_port_in_use_leaves_http_working(tmp_path: Path, kafka: KafkaSettings) -
         settings = CollectorSettings(tmp_path, kafka, grpc=GrpcSettings(port=port))
         with TestClient(create_app(settings)) as client:
             assert client.app.state.otlp_grpc.error is not None
-            assert client.post("/v1/logs", content=b"", headers={"content-type": "application/x-protobuf"}).status_code == 200
+            assert (
+                client.post("/v1/logs", content=b"", headers={"content-type": "application/x-protobuf"}).status_code
+                == 200
+            )
 
 
 def test_a_grpc_request_that_does_not_parse_is_counted_by_reason_and_tool(
-    tmp_path: Path, kafka: KafkaSettings,
+    tmp_path: Path,
+    kafka: KafkaSettings,
 ) -> None:
     """The gRPC receiver takes the same admission step as HTTP: a body that does not parse is
     INVALID_ARGUMENT naming the reason, and counted under ``body`` for the tool its

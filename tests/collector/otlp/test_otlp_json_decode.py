@@ -28,9 +28,12 @@ def new(signal: str, body: Any) -> Any:
 def mapped(signal: str, request: Any) -> dict[str, Any]:
     result = getattr(Mapper(OtlpSettings()), SIGNALS[signal].map_method)(request)
     return {
-        "records": result.records, "events": [(e.raw, e.origin, e.where, e.fields) for e in result.events],
-        "unmapped": dict(result.unmapped), "superseded": dict(result.superseded),
-        "failed": [(f.origin, f.kind) for f in result.failed], "series": sorted(result.series),
+        "records": result.records,
+        "events": [(e.raw, e.origin, e.where, e.fields) for e in result.events],
+        "unmapped": dict(result.unmapped),
+        "superseded": dict(result.superseded),
+        "failed": [(f.origin, f.kind) for f in result.failed],
+        "series": sorted(result.series),
     }
 
 
@@ -42,16 +45,56 @@ def refusal(signal: str, body: Any) -> str:
 
 # -- random documents: the old path (json_format) and the new one agree ---------------------
 
+
 class Documents:
     """Random OTLP/JSON exports: values in every form the JSON mapping allows, and some it does not."""
 
-    KEYS = ["event.name", "autoscope.task_id", "autoscope.human_minutes", "user.email", "team", "prompt.id",
-            "model", "cost_usd", "input_tokens", "gen_ai.operation.name", "gen_ai.usage.input_tokens",
-            "gen_ai.request.model", "service.name", "decision", "source", "gen_ai.token.type", "autoscope.score",
-            "autoscope.question_id", "autoscope.actor", "autoscope.occurred_at", "autoscope.executor"]
-    TEXT = ["autoscope.task", "autoscope.impression", "user_prompt", "api_request", "tool_decision", "chat",
-            "invoke_agent", "ada@lab.org", "x", "", "accept", "config", "input", "output", "claude", "q1",
-            "2026-01-01T00:00:00Z", "12", "1.5", "ai", "1e999"]
+    KEYS = [
+        "event.name",
+        "autoscope.task_id",
+        "autoscope.human_minutes",
+        "user.email",
+        "team",
+        "prompt.id",
+        "model",
+        "cost_usd",
+        "input_tokens",
+        "gen_ai.operation.name",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.request.model",
+        "service.name",
+        "decision",
+        "source",
+        "gen_ai.token.type",
+        "autoscope.score",
+        "autoscope.question_id",
+        "autoscope.actor",
+        "autoscope.occurred_at",
+        "autoscope.executor",
+    ]
+    TEXT = [
+        "autoscope.task",
+        "autoscope.impression",
+        "user_prompt",
+        "api_request",
+        "tool_decision",
+        "chat",
+        "invoke_agent",
+        "ada@lab.org",
+        "x",
+        "",
+        "accept",
+        "config",
+        "input",
+        "output",
+        "claude",
+        "q1",
+        "2026-01-01T00:00:00Z",
+        "12",
+        "1.5",
+        "ai",
+        "1e999",
+    ]
     HEX = ["5b8efff798038103d269b633813fc60c", "051581bf3cb55c13", "", "ABCDEF0123456789", "xyz", 5]
 
     def __init__(self, seed: int) -> None:
@@ -120,56 +163,103 @@ class Documents:
         return self.thin({"attributes": self.attributes(), "droppedAttributesCount": self.pick(0, "2", -1)})
 
     def scope(self) -> dict[str, Any]:
-        return self.thin({"name": self.pick("test", "com.anthropic.claude_code.events", ""), "attributes": self.attributes()})
+        return self.thin(
+            {"name": self.pick("test", "com.anthropic.claude_code.events", ""), "attributes": self.attributes()}
+        )
 
     def log(self) -> dict[str, Any]:
-        return self.thin({
-            "timeUnixNano": self.u64(), "observedTimeUnixNano": self.u64(),
-            "severityNumber": self.pick(9, "SEVERITY_NUMBER_INFO", "BOGUS", "3", 9.0, True),
-            "body": self.pick(self.value(), {}, None), "attributes": self.attributes(),
-            "eventName": self.pick("", "autoscope.task", "user_prompt", None), "flags": self.pick(0, "1", -1, 2**32),
-            "traceId": self.pick(*self.HEX), "spanId": self.pick(*self.HEX)})
+        return self.thin(
+            {
+                "timeUnixNano": self.u64(),
+                "observedTimeUnixNano": self.u64(),
+                "severityNumber": self.pick(9, "SEVERITY_NUMBER_INFO", "BOGUS", "3", 9.0, True),
+                "body": self.pick(self.value(), {}, None),
+                "attributes": self.attributes(),
+                "eventName": self.pick("", "autoscope.task", "user_prompt", None),
+                "flags": self.pick(0, "1", -1, 2**32),
+                "traceId": self.pick(*self.HEX),
+                "spanId": self.pick(*self.HEX),
+            }
+        )
 
     def span(self) -> dict[str, Any]:
-        return self.thin({
-            "traceId": self.pick(*self.HEX), "spanId": self.pick(*self.HEX), "parentSpanId": self.pick(*self.HEX),
-            "name": self.pick("invoke_agent x", "chat m", "GET /", ""), "kind": self.pick(1, "SPAN_KIND_CLIENT", "nope"),
-            "startTimeUnixNano": self.u64(), "endTimeUnixNano": self.u64(), "attributes": self.attributes(),
-            "status": self.pick({"code": self.pick(0, 2, "STATUS_CODE_ERROR", "x")}, {}, None),
-            "events": [self.thin({"timeUnixNano": self.u64(), "attributes": self.attributes()})] if self.rng.random() < .2 else [],
-            "links": [self.thin({"traceId": self.pick(*self.HEX), "attributes": self.attributes()})] if self.rng.random() < .2 else []})
+        return self.thin(
+            {
+                "traceId": self.pick(*self.HEX),
+                "spanId": self.pick(*self.HEX),
+                "parentSpanId": self.pick(*self.HEX),
+                "name": self.pick("invoke_agent x", "chat m", "GET /", ""),
+                "kind": self.pick(1, "SPAN_KIND_CLIENT", "nope"),
+                "startTimeUnixNano": self.u64(),
+                "endTimeUnixNano": self.u64(),
+                "attributes": self.attributes(),
+                "status": self.pick({"code": self.pick(0, 2, "STATUS_CODE_ERROR", "x")}, {}, None),
+                "events": [self.thin({"timeUnixNano": self.u64(), "attributes": self.attributes()})]
+                if self.rng.random() < 0.2
+                else [],
+                "links": [self.thin({"traceId": self.pick(*self.HEX), "attributes": self.attributes()})]
+                if self.rng.random() < 0.2
+                else [],
+            }
+        )
 
     def point(self, histogram: bool = False) -> dict[str, Any]:
-        p: dict[str, Any] = {"attributes": self.attributes(), "startTimeUnixNano": self.u64(), "timeUnixNano": self.u64()}
+        p: dict[str, Any] = {
+            "attributes": self.attributes(),
+            "startTimeUnixNano": self.u64(),
+            "timeUnixNano": self.u64(),
+        }
         if histogram:
-            p.update(count=self.u64(), sum=self.double(), bucketCounts=[self.u64() for _ in range(self.rng.randint(0, 2))])
+            p.update(
+                count=self.u64(), sum=self.double(), bucketCounts=[self.u64() for _ in range(self.rng.randint(0, 2))]
+            )
         else:
             r = self.rng.random()
-            if r < .45:
+            if r < 0.45:
                 p["asDouble"] = self.double()
-            elif r < .9:
+            elif r < 0.9:
                 p["asInt"] = self.int64()
-            elif r < .95:
+            elif r < 0.95:
                 p.update(asDouble=1.0, asInt="1")
         if self.rng.random() < 0.1:
-            p["exemplars"] = [self.thin({"timeUnixNano": self.u64(), "asDouble": 1.0, "filteredAttributes": self.attributes()})]
+            p["exemplars"] = [
+                self.thin({"timeUnixNano": self.u64(), "asDouble": 1.0, "filteredAttributes": self.attributes()})
+            ]
         return self.thin(p)
 
     def metric(self) -> dict[str, Any]:
-        m: dict[str, Any] = {"name": self.pick("claude_code.commit.count", "claude_code.cost.usage",
-                                               "gen_ai.client.token.usage", "claude_code.session.count", "other")}
+        m: dict[str, Any] = {
+            "name": self.pick(
+                "claude_code.commit.count",
+                "claude_code.cost.usage",
+                "gen_ai.client.token.usage",
+                "claude_code.session.count",
+                "other",
+            )
+        }
         temporality = self.pick(1, 2, "AGGREGATION_TEMPORALITY_CUMULATIVE", 0, "x")
         k = self.rng.random()
         if k < 0.5:
-            m["sum"] = self.thin({"dataPoints": [self.point() for _ in range(self.rng.randint(0, 3))],
-                                  "aggregationTemporality": temporality, "isMonotonic": self.pick(True, False, "true", None)})
+            m["sum"] = self.thin(
+                {
+                    "dataPoints": [self.point() for _ in range(self.rng.randint(0, 3))],
+                    "aggregationTemporality": temporality,
+                    "isMonotonic": self.pick(True, False, "true", None),
+                }
+            )
         elif k < 0.7:
-            m["histogram"] = self.thin({"dataPoints": [self.point(True) for _ in range(self.rng.randint(0, 3))],
-                                        "aggregationTemporality": temporality})
+            m["histogram"] = self.thin(
+                {
+                    "dataPoints": [self.point(True) for _ in range(self.rng.randint(0, 3))],
+                    "aggregationTemporality": temporality,
+                }
+            )
         elif k < 0.8:
             m["gauge"] = {"dataPoints": [self.point()]}
         elif k < 0.85:
-            m["summary"] = {"dataPoints": [self.thin({"count": self.u64(), "sum": self.double(), "timeUnixNano": self.u64()})]}
+            m["summary"] = {
+                "dataPoints": [self.thin({"count": self.u64(), "sum": self.double(), "timeUnixNano": self.u64()})]
+            }
         elif k < 0.9:
             m.update(sum={"dataPoints": []}, gauge={"dataPoints": []})
         return self.thin(m)
@@ -177,23 +267,62 @@ class Documents:
     def export(self, signal: str) -> dict[str, Any]:
         n = self.rng.randint
         if signal == "logs":
-            return {"resourceLogs": [self.thin({"resource": self.resource(), "scopeLogs": [self.thin(
-                {"scope": self.scope(), "logRecords": [self.log() for _ in range(n(0, 5))]}) for _ in range(n(0, 2))]})
-                for _ in range(n(0, 2))]}
+            return {
+                "resourceLogs": [
+                    self.thin(
+                        {
+                            "resource": self.resource(),
+                            "scopeLogs": [
+                                self.thin({"scope": self.scope(), "logRecords": [self.log() for _ in range(n(0, 5))]})
+                                for _ in range(n(0, 2))
+                            ],
+                        }
+                    )
+                    for _ in range(n(0, 2))
+                ]
+            }
         if signal == "traces":
-            return {"resourceSpans": [self.thin({"resource": self.resource(), "scopeSpans": [self.thin(
-                {"scope": self.scope(), "spans": [self.span() for _ in range(n(0, 5))]}) for _ in range(n(0, 2))]})
-                for _ in range(n(0, 2))]}
-        return {"resourceMetrics": [self.thin({"resource": self.resource(), "scopeMetrics": [self.thin(
-            {"scope": self.scope(), "metrics": [self.metric() for _ in range(n(0, 4))]}) for _ in range(n(0, 2))]})
-            for _ in range(n(0, 2))]}
+            return {
+                "resourceSpans": [
+                    self.thin(
+                        {
+                            "resource": self.resource(),
+                            "scopeSpans": [
+                                self.thin({"scope": self.scope(), "spans": [self.span() for _ in range(n(0, 5))]})
+                                for _ in range(n(0, 2))
+                            ],
+                        }
+                    )
+                    for _ in range(n(0, 2))
+                ]
+            }
+        return {
+            "resourceMetrics": [
+                self.thin(
+                    {
+                        "resource": self.resource(),
+                        "scopeMetrics": [
+                            self.thin({"scope": self.scope(), "metrics": [self.metric() for _ in range(n(0, 4))]})
+                            for _ in range(n(0, 2))
+                        ],
+                    }
+                )
+                for _ in range(n(0, 2))
+            ]
+        }
 
 
 # Where the two paths part, on purpose: json_format takes ``true`` as the double 1.0 or as an
 # enum's 1, and Python spellings of integers (" 5" aside: "1_0", "5.0"); it refuses the float
 # "nan" (lowercase), which msgspec reads as NaN.
-DELIBERATE = ("doubleValue", "intValue", "asInt", "asDouble", "Couldn't parse float \"nan\"",
-              "enum number or name, got bool")
+DELIBERATE = (
+    "doubleValue",
+    "intValue",
+    "asInt",
+    "asDouble",
+    'Couldn\'t parse float "nan"',
+    "enum number or name, got bool",
+)
 
 
 @pytest.mark.parametrize("signal", ["logs", "traces", "metrics"])
@@ -218,14 +347,27 @@ def test_random_exports_map_as_json_format_mapped_them(signal: str) -> None:
 
 # -- the rules, one by one ---------------------------------------------------------------
 
+
 def test_the_forms_the_json_mapping_allows() -> None:
-    record = {"timeUnixNano": "1764300000000000000", "observedTimeUnixNano": 5, "severityNumber": "SEVERITY_NUMBER_WARN",
-              "traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "", "flags": "1", "body": None,
-              "attributes": [{"key": "i", "value": {"intValue": "-12"}}, {"key": "e", "value": {"intValue": "1e3"}},
-                             {"key": "d", "value": {"doubleValue": "NaN"}}, {"key": "b", "value": {"boolValue": False}},
-                             {"key": "y", "value": {"bytesValue": "_-8"}}, {"key": "n", "value": {"stringValue": None}},
-                             {"key": "a", "value": {"arrayValue": {"values": [{"intValue": 1}, {}]}}},
-                             {"key": "k", "value": {"kvlistValue": {"values": [{"key": "x", "value": None}]}}}]}
+    record = {
+        "timeUnixNano": "1764300000000000000",
+        "observedTimeUnixNano": 5,
+        "severityNumber": "SEVERITY_NUMBER_WARN",
+        "traceId": "5B8EFFF798038103D269B633813FC60C",
+        "spanId": "",
+        "flags": "1",
+        "body": None,
+        "attributes": [
+            {"key": "i", "value": {"intValue": "-12"}},
+            {"key": "e", "value": {"intValue": "1e3"}},
+            {"key": "d", "value": {"doubleValue": "NaN"}},
+            {"key": "b", "value": {"boolValue": False}},
+            {"key": "y", "value": {"bytesValue": "_-8"}},
+            {"key": "n", "value": {"stringValue": None}},
+            {"key": "a", "value": {"arrayValue": {"values": [{"intValue": 1}, {}]}}},
+            {"key": "k", "value": {"kvlistValue": {"values": [{"key": "x", "value": None}]}}},
+        ],
+    }
     request = new("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]})
     log = request.resource_logs[0].scope_logs[0].log_records[0]
     assert log.time_unix_nano == T0 and log.observed_time_unix_nano == 5 and log.severity_number == 13
@@ -233,46 +375,120 @@ def test_the_forms_the_json_mapping_allows() -> None:
     values = log.attributes
     assert values["i"] == -12 and values["e"] == 1000 and values["d"] != values["d"] and values["b"] is False
     assert values["y"] == "ffef" and values["n"] is None and values["a"] == [1, None] and values["k"] == {"x": None}
-    assert request.resource_logs[0].resource.attributes == {} and request.resource_logs[0].scope_logs[0].scope.name == ""
+    assert (
+        request.resource_logs[0].resource.attributes == {} and request.resource_logs[0].scope_logs[0].scope.name == ""
+    )
 
 
 def test_unknown_fields_and_enum_names_are_ignored_protobuf_names_still_work() -> None:
-    later = {"resourceLogs": [{"newTopLevel": {"x": [1]}, "scopeLogs": [{"logRecords": [
-        {"timeUnixNano": "7", "severityNumber": "SEVERITY_NUMBER_FROM_THE_FUTURE", "someNewField": True,
-         "attributes": attrs({"event.name": "x"})}]}]}]}
+    later = {
+        "resourceLogs": [
+            {
+                "newTopLevel": {"x": [1]},
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {
+                                "timeUnixNano": "7",
+                                "severityNumber": "SEVERITY_NUMBER_FROM_THE_FUTURE",
+                                "someNewField": True,
+                                "attributes": attrs({"event.name": "x"}),
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     log = new("logs", later).resource_logs[0].scope_logs[0].log_records[0]
     assert log.time_unix_nano == 7 and log.severity_number == 0 and log.attributes == {"event.name": "x"}
-    snake = {"resource_logs": [{"scope_logs": [{"log_records": [{"time_unix_nano": "7", "attributes": attrs({"a": "b"})}]}]}]}
+    snake = {
+        "resource_logs": [{"scope_logs": [{"log_records": [{"time_unix_nano": "7", "attributes": attrs({"a": "b"})}]}]}]
+    }
     message = new("logs", snake)  # json_format's path: a protobuf message
     assert message.resource_logs[0].scope_logs[0].log_records[0].time_unix_nano == 7
     assert mapped("logs", message)["unmapped"] == {"log:other": 1}
 
 
-@pytest.mark.parametrize(("signal", "body", "needle"), [
-    ("traces", {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]},
-     "$.resourceSpans[0].scopeSpans[0].spans[0].traceId: 'xyz' is not a hex id"),
-    ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "soon"}]}]}]},
-     "$.resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano: expected an integer"),
-    ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": str(2**64)}]}]}]},
-     "logRecords[0].timeUnixNano: 18446744073709551616 is out of range for uint64"),
-    ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"flags": -1}]}]}]}, "logRecords[0].flags"),
-    ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": [
-        {"key": "a", "value": {"stringValue": "x"}}, {"key": "b", "value": {"stringValue": "x", "intValue": "1"}}]}]}]}]},
-     "logRecords[0].attributes[1].value: more than one of AnyValue's value fields is set "
-     "(stringValue, intValue)"),
-    ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": {"arrayValue": {"values": [
-        {"boolValue": "true"}]}}}]}]}]}, "logRecords[0].body.arrayValue.values[0].boolValue: expected true or false"),
-    ("logs", {"resourceLogs": [{"resource": {"attributes": [{"key": "k", "value": {"bytesValue": "AAAAA"}}]}}]},
-     "$.resourceLogs[0].resource.attributes[0].value.bytesValue: 'AAAAA' is not base64"),
-    ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [None]}]}]}, "logRecords[0]"),
-    ("metrics", {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {}, "gauge": {}}]}]}]},
-     "metrics[0]: more than one of a metric's data fields is set (gauge, sum)"),
-    ("metrics", {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"gauge": {"dataPoints": [
-        {"asDouble": 1, "asInt": "1"}]}}]}]}]}, "gauge.dataPoints[0]: more than one of a point's value fields"),
-    ("metrics", {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"aggregationTemporality": [2]}}]}]}]},
-     "sum.aggregationTemporality: expected an enum number or name"),
-    ("logs", {"resourceLogs": {"no": "list"}}, "resourceLogs"),
-])
+@pytest.mark.parametrize(
+    ("signal", "body", "needle"),
+    [
+        (
+            "traces",
+            {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]},
+            "$.resourceSpans[0].scopeSpans[0].spans[0].traceId: 'xyz' is not a hex id",
+        ),
+        (
+            "logs",
+            {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": "soon"}]}]}]},
+            "$.resourceLogs[0].scopeLogs[0].logRecords[0].timeUnixNano: expected an integer",
+        ),
+        (
+            "logs",
+            {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": str(2**64)}]}]}]},
+            "logRecords[0].timeUnixNano: 18446744073709551616 is out of range for uint64",
+        ),
+        ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"flags": -1}]}]}]}, "logRecords[0].flags"),
+        (
+            "logs",
+            {
+                "resourceLogs": [
+                    {
+                        "scopeLogs": [
+                            {
+                                "logRecords": [
+                                    {
+                                        "attributes": [
+                                            {"key": "a", "value": {"stringValue": "x"}},
+                                            {"key": "b", "value": {"stringValue": "x", "intValue": "1"}},
+                                        ]
+                                    }
+                                ]
+                            }
+                        ]
+                    }
+                ]
+            },
+            "logRecords[0].attributes[1].value: more than one of AnyValue's value fields is set "
+            "(stringValue, intValue)",
+        ),
+        (
+            "logs",
+            {
+                "resourceLogs": [
+                    {"scopeLogs": [{"logRecords": [{"body": {"arrayValue": {"values": [{"boolValue": "true"}]}}}]}]}
+                ]
+            },
+            "logRecords[0].body.arrayValue.values[0].boolValue: expected true or false",
+        ),
+        (
+            "logs",
+            {"resourceLogs": [{"resource": {"attributes": [{"key": "k", "value": {"bytesValue": "AAAAA"}}]}}]},
+            "$.resourceLogs[0].resource.attributes[0].value.bytesValue: 'AAAAA' is not base64",
+        ),
+        ("logs", {"resourceLogs": [{"scopeLogs": [{"logRecords": [None]}]}]}, "logRecords[0]"),
+        (
+            "metrics",
+            {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {}, "gauge": {}}]}]}]},
+            "metrics[0]: more than one of a metric's data fields is set (gauge, sum)",
+        ),
+        (
+            "metrics",
+            {
+                "resourceMetrics": [
+                    {"scopeMetrics": [{"metrics": [{"gauge": {"dataPoints": [{"asDouble": 1, "asInt": "1"}]}}]}]}
+                ]
+            },
+            "gauge.dataPoints[0]: more than one of a point's value fields",
+        ),
+        (
+            "metrics",
+            {"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {"aggregationTemporality": [2]}}]}]}]},
+            "sum.aggregationTemporality: expected an enum number or name",
+        ),
+        ("logs", {"resourceLogs": {"no": "list"}}, "resourceLogs"),
+    ],
+)
 def test_what_breaks_the_rules_is_refused_naming_path_and_reason(signal: str, body: Any, needle: str) -> None:
     assert needle in refusal(signal, body)
 
@@ -287,9 +503,21 @@ def test_bodies_that_are_not_json_are_refused_as_before() -> None:
 
 
 def test_the_helpers_build_what_the_receiver_maps() -> None:
-    body = logs_body([log_record(T0, {"event.name": "autoscope.impression", "user.id": "ada",
-                                      "autoscope.question_id": "q", "autoscope.score": 4}, body="hi")],
-                     {"service.name": "svc"})
+    body = logs_body(
+        [
+            log_record(
+                T0,
+                {
+                    "event.name": "autoscope.impression",
+                    "user.id": "ada",
+                    "autoscope.question_id": "q",
+                    "autoscope.score": 4,
+                },
+                body="hi",
+            )
+        ],
+        {"service.name": "svc"},
+    )
     request = new("logs", body)
     assert otlp_json.is_json_request(request)
     result = mapped("logs", request)
