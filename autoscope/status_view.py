@@ -128,7 +128,10 @@ def _local(console: Console, report: dict[str, Any], now: str) -> None:
     _quarantine(console, report["quarantine"], now)
     if not report["collector"]["available"]:  # a running collector reported its spool above
         spool = report["spool"]
-        console.print(f"spool on disk: {spool['bytes']:,} bytes in {spool['segments']} segment(s) not yet in Kafka")
+        console.print(
+            f"spool on disk: {spool['bytes']:,} bytes in {spool['segments']} segment(s) "
+            "not yet in Kafka, or (embedded broker) not yet confirmed read by the ingester"
+        )
         console.print("Kafka lag: unknown (the running collector measures it)")
     warehouse = report["warehouse"]
     if not warehouse["available"]:
