@@ -63,6 +63,20 @@ def turn_fact(
     return MappedEvent(raw, record.origin, record.where, described)
 
 
+def model_call_fact(
+    record: Record,
+    settings: OtlpSettings,
+    session: str,
+    turn: str | None,
+    identity: tuple[Any, ...],
+    model: str | None,
+    duration_ms: float | None,
+) -> MappedEvent:
+    """A ``model_call`` fact: one call of the model within a turn, its model and its length."""
+    duration_s = None if duration_ms is None else duration_ms / 1000
+    return turn_fact(record, settings, "model_call", session, turn, identity, model=model, duration_s=duration_s)
+
+
 def review_event(
     record: Record,
     settings: OtlpSettings,

@@ -29,7 +29,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoscope.collector.mapping.agent_turns import model_name, review_event, spend_event, turn_fact, turn_key
+from autoscope.collector.mapping.agent_turns import (
+    model_call_fact,
+    model_name,
+    review_event,
+    spend_event,
+    turn_fact,
+    turn_key,
+)
 from autoscope.collector.mapping.attributes import as_int, as_number, as_str, short_hash
 from autoscope.collector.mapping.common import base_event, record_identity, units
 from autoscope.collector.mapping.metrics_state import Increment
@@ -130,19 +137,8 @@ def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
         return
     if name == "api_request":
         model = model_name(as_str(attrs.get("model")))
-        duration = as_number(attrs.get("duration_ms"))
-        result.events.append(
-            turn_fact(
-                record,
-                settings,
-                "model_call",
-                session,
-                turn,
-                identity,
-                model=model,
-                duration_s=None if duration is None else duration / 1000,
-            )
-        )
+        duration_ms = as_number(attrs.get("duration_ms"))
+        result.events.append(model_call_fact(record, settings, session, turn, identity, model, duration_ms))
     elif name == "tool_result":
         result.events.append(turn_fact(record, settings, "tool_call", session, turn, identity))
     else:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from autoscope.collector.mapping.agent_turns import (
     SessionMemory,
+    model_call_fact,
     review_event,
     spend_event,
     turn_fact,
@@ -82,19 +83,8 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
     turn = latest[1] if latest is not None and record.time_ns >= latest[0] else None
     model = as_str(attrs.get("model"))
     if name == "codex.api_request":
-        duration = as_number(attrs.get("duration_ms"))
-        result.events.append(
-            turn_fact(
-                record,
-                settings,
-                "model_call",
-                conversation,
-                turn,
-                identity,
-                model=model,
-                duration_s=None if duration is None else duration / 1000,
-            )
-        )
+        duration_ms = as_number(attrs.get("duration_ms"))
+        result.events.append(model_call_fact(record, settings, conversation, turn, identity, model, duration_ms))
         return
     if name == "codex.sse_event" and attrs.get("event.kind") == "response.completed" and "input_token_count" in attrs:
         result.events.append(

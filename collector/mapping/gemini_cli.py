@@ -23,6 +23,7 @@ import json
 
 from autoscope.collector.mapping.agent_turns import (
     SessionMemory,
+    model_call_fact,
     review_event,
     spend_event,
     turn_fact,
@@ -104,19 +105,8 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
                 fields={"input_tokens": "input_token_count", "output_tokens": "output_token_count", "model": "model"},
             )
         )
-        duration = as_number(attrs.get("duration_ms"))
-        result.events.append(
-            turn_fact(
-                record,
-                settings,
-                "model_call",
-                session,
-                turn,
-                identity,
-                model=model,
-                duration_s=None if duration is None else duration / 1000,
-            )
-        )
+        duration_ms = as_number(attrs.get("duration_ms"))
+        result.events.append(model_call_fact(record, settings, session, turn, identity, model, duration_ms))
     elif name == "gemini_cli.tool_call":
         _tool_call(record, settings, memory, session, turn, result)
     elif turn is not None:
