@@ -60,7 +60,7 @@ class TaskHandle:
             if self._span is None and runtime.current().settings.task_spans:
                 self._span = otel.start_span(self._fields.get("category"), self._started_ns)
         except Exception as exc:
-            runtime.record_error("task span", exc)
+            runtime.record_error("agents.task() (its span in the tool's tracer)", exc)
 
     def succeed(self) -> None:
         self.outcome = "success"
@@ -97,7 +97,7 @@ class TaskHandle:
             if span is not None:
                 otel.end_span(span, event, outcome)
         except Exception as exc:
-            runtime.record_error("task span", exc)
+            runtime.record_error("agents.task() (its span in the tool's tracer)", exc)
 
     def __enter__(self) -> TaskHandle:
         self.start()
@@ -105,7 +105,7 @@ class TaskHandle:
             if self._span is not None:
                 self._token = otel.attach(self._span)
         except Exception as exc:
-            runtime.record_error("task span", exc)
+            runtime.record_error("agents.task() (its span in the tool's tracer)", exc)
         return self
 
     def __exit__(
@@ -132,7 +132,7 @@ class TaskHandle:
             try:
                 envelope[key] = events.timestamp(key, value) if key == "occurred_at" else value
             except Exception as exc:
-                runtime.record_error("task state", exc)
+                runtime.record_error("agents.task().state()", exc)
         return {
             "task_id": self.task_id,
             "fields": dict(self._fields),
@@ -248,7 +248,7 @@ def task(
     try:
         return TaskHandle(fields, given, task_id, duration_s)
     except Exception as exc:  # e.g. a task_id whose str() raises
-        runtime.record_error("task", exc)
+        runtime.record_error("agents.task()", exc)
         return TaskHandle(fields, given, None, duration_s)
 
 
@@ -267,5 +267,5 @@ def resume_task(state: dict[str, Any]) -> TaskHandle:
         handle.outcome = state.get("outcome")
         return handle
     except Exception as exc:
-        runtime.record_error("resume_task", exc)
+        runtime.record_error("agents.resume_task()", exc)
         return TaskHandle({"category": None}, {}, None, None)
