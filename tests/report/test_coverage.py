@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from autoscope.cli import main
-from tests.report.helpers import stored
+from tests.report.report_reader import stored
 
 KEY = ["indicator", "metric", "period_type", "period", "cut", "cut_value"]
 

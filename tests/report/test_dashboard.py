@@ -21,7 +21,7 @@ import pytest
 from autoscope.core.tokens import TokenStore
 from autoscope.warehouse.turns import turn
 from tests.report import browser
-from tests.report.helpers import CHARTS, ReportDom, stored
+from tests.report.report_reader import CHARTS, ReportDom, stored
 
 
 def _free_port() -> int:

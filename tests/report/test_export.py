@@ -16,7 +16,7 @@ from autoscope.cli import main
 from autoscope.core.tokens import TokenStore
 from autoscope.pipelines.export import periods_within, verify
 from autoscope.pipelines.report.data import parse_period
-from tests.report.helpers import stored
+from tests.report.report_reader import stored
 
 
 def _export(data_dir: Path, out: Path, fmt: str = "parquet", period: str = "2026-Q3", *extra: str) -> int:

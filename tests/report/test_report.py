@@ -12,7 +12,7 @@ from autoscope.cli import main
 from autoscope.pipelines.report.data import parse_period
 from autoscope.pipelines.report.summary import moves, words
 from tests.report import browser
-from tests.report.helpers import CHARTS, ReportDom, stored
+from tests.report.report_reader import CHARTS, ReportDom, stored
 
 
 def _report(data_dir: Path, period: str, tmp_path: Path, *extra: str) -> Path:

@@ -23,7 +23,7 @@ from autoscope.cli import main
 from autoscope.pipelines.report.data import load_values, parse_period
 from autoscope.pipelines.report.html import Report
 from tests.report import browser
-from tests.report.helpers import stored
+from tests.report.report_reader import stored
 
 #: run in Chromium after load: what the browser computed, written back into the DOM
 PROBE = """<script>addEventListener('load', function () {
