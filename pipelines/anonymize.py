@@ -32,8 +32,12 @@ totals and parts released together are:
 * every cut (team, rung, category, question) of a period partitions the lab-wide cell of that
   period (each event has exactly one team, one rung, …);
 * the months of a quarter partition the quarter (same family, cut and cut value), and the ISO
-  weeks whose Thursday falls in a month are treated as partitioning that month (a week
-  straddling a month end does not exactly; it is protected as if it did).
+  weeks overlapping a month are treated as partitioning that month. A week straddling a month
+  end is a part of both months' groups: it partitions neither exactly, but when one month's
+  share of it is known (that month empty, or its other weeks all shown), the other month less
+  its other weeks is the week. This links the groups of neighbouring months, and of
+  neighbouring quarters where a week straddles a quarter end (the incremental job in
+  ``jobs.py`` recomputes such a neighbour with the quarter).
 
 Rule, applied to every group until nothing changes:
 
@@ -66,11 +70,12 @@ hidden parts have such a cell.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import polars as pl
 
-from autoscope.pipelines.periods import parent
+from autoscope.pipelines.periods import bounds, label, parent
 
 MIN_K = 5
 K_ENV = "AUTOSCOPE_K"
@@ -134,7 +139,7 @@ def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
         t_cut_value=pl.lit("all"),
     )
     labels = per_cell.select(["period_type", "period"]).unique()
-    parents = [(pt, p, *(parent(pt, p) or (None, None))) for pt, p in labels.iter_rows()]
+    parents = [(pt, p, *up) for pt, p in labels.iter_rows() for up in _parents(pt, p)]
     parent_map = pl.DataFrame(
         parents,
         schema={"period_type": pl.Utf8, "period": pl.Utf8, "t_period_type": pl.Utf8, "t_period": pl.Utf8},
@@ -153,6 +158,21 @@ def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
     )
     cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
     return pl.concat([cut_groups.select(cols), time_groups.select(cols)], how="vertical")
+
+
+def _parents(period_type: str, period: str) -> list[tuple[str, str] | tuple[None, None]]:
+    """The totals a period is a part of: its :func:`parent`, and for a week straddling a month
+    end the other month too. Such a week is not a part of either month exactly, but a reader who
+    knows one month's share of it (the other month empty, or differenced out) recovers it from
+    either, so it is protected in both groups."""
+    up = parent(period_type, period)
+    if up is None:
+        return [(None, None)]
+    if period_type != "week":
+        return [up]
+    start, end = bounds("week", period)
+    months = {label("month", start), label("month", end - dt.timedelta(days=1))}
+    return [up, *sorted(("month", m) for m in months - {up[1]})]
 
 
 def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> pl.DataFrame:

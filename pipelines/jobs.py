@@ -10,7 +10,9 @@
   of the task it reviews) — and recomputes exactly the *quarters* holding them, with every
   month and week of those quarters (complementary suppression ties weeks to months and months
   to quarters, so a group is decided whole), plus the quarter after each (its first week's
-  change depends on the last week before it). Indicators over small tables (model
+  change depends on the last week before it). A week with events straddling a quarter end is
+  a part of a month on each side, so the quarters it joins are recomputed together, and so on
+  along such a chain. Indicators over small tables (model
   deployments, training milestones) are recomputed in full. Rows are replaced per
   (indicator, metric, period type, period) in one transaction together with the marks, the
   bootstrap replicates and (under DP) the epsilon ledger, so a rerun with no new events
@@ -255,13 +257,47 @@ def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[s
     return {r[0] for r in rows}
 
 
+def _weeks_with_events(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The ISO weeks holding at least one event (of any table the week-level cells come from)."""
+    from autoscope.warehouse.columns import TABLE_BY_TYPE
+
+    times = [f"SELECT occurred_at AS t FROM {table}" for table in TABLE_BY_TYPE.values()]
+    times.append("SELECT internal_at FROM model_deployments")
+    rows = conn.execute(
+        f"SELECT DISTINCT strftime(t, '%G-W%V') FROM ({' UNION ALL '.join(times)}) WHERE t IS NOT NULL"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _next_quarter(qtr: str) -> str:
+    return label("quarter", bounds("quarter", qtr)[1])
+
+
+def _linked(quarters: set[str], weeks: set[str]) -> set[str]:
+    """``quarters`` and every quarter tied to them through a chain of quarter ends straddled by
+    a week with events: such a week is a part of a month on each side
+    (:func:`autoscope.pipelines.anonymize.partitions`), so both quarters' groups are decided
+    together, and a new event on one side can change what is hidden on the other."""
+    out, todo = set(quarters), list(quarters)
+    while todo:
+        qtr = todo.pop()
+        start, end = bounds("quarter", qtr)
+        for edge, neighbour in ((start, label("quarter", start - dt.timedelta(days=1))), (end, label("quarter", end))):
+            week = label("week", edge - dt.timedelta(days=1))
+            if week == label("week", edge) and week in weeks and neighbour not in out:
+                out.add(neighbour)
+                todo.append(neighbour)
+    return out
+
+
 def _scope_for_quarters(conn: duckdb.DuckDBPyConnection, quarters: set[str], period_types: Sequence[str]) -> Scope:
-    """Every period of ``period_types`` overlapping the quarters and the quarter after each."""
-    wanted: set[str] = set()
-    for qtr in quarters:
-        wanted.add(qtr)
-        _, end = bounds("quarter", qtr)
-        wanted.add(label("quarter", end))
+    """Every period of ``period_types`` overlapping the quarters, the quarters linked to them
+    (:func:`_linked`), the quarter after each of those, and the quarters linked to that one."""
+    weeks = _weeks_with_events(conn)
+    # the quarter after: its first week's change depends on the last week before it, which
+    # can change with the quarter's own events or with what a linked quarter made it hide
+    linked = _linked(quarters, weeks)
+    wanted = _linked(linked | {_next_quarter(q) for q in linked}, weeks)
     dirty: dict[str, set[str]] = {pt: set() for pt in period_types}
     for qtr in wanted:
         start, end = bounds("quarter", qtr)

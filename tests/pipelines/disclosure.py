@@ -82,7 +82,8 @@ STATED: dict[str, set[Kind]] = {
 #: metrics of those indicators that release no further count over these atoms: every task of
 #: the generated data takes 10 minutes and succeeds (so time_weighted_ai_share is ai_share,
 #: the quantiles and shares over 1 h are constants), is its own task_id with no review and is
-#: of one category (so tasks involved's ``share_``/``change_`` rows are 1 or 0);
+#: of one category (so tasks involved's ``share_``/``change_`` rows are 1 or 0); with no review
+#: there is no oversight either, so review frequency's person/rule/never-asked shares are 0;
 #: highest_rung is a rank, not a count
 UNMODELLED = {
     "time_weighted_ai_share",
@@ -94,6 +95,9 @@ UNMODELLED = {
     "highest_rung",
     "reviews_per_ai_task",
     "unreviewed_share",
+    "person_reviewed_share",
+    "rule_approved_share",
+    "never_asked_share",
     "intervention_rate",
     "review_minutes_per_ai_task",
 }

@@ -185,3 +185,29 @@ def test_a_week_straddling_a_quarter_end_is_recomputed(tmp_path: Path) -> None:
         " AND metric = 'ai_share' AND period = '2026-W40' AND cut = 'lab'"
     ).fetchall()
     assert share == [(6 / 7,)]
+
+
+def test_an_event_in_one_quarter_rehides_a_week_of_the_quarter_before(tmp_path: Path) -> None:
+    """2026-W40 (Sep 28 – Oct 4) is a part of September and of October. A new person in October's
+    W42 makes October hide W40 too; September then has W40 as its only hidden week, so it must
+    hide W38, in Q3, although Q3 had no new event: the incremental run recomputes Q3 with Q4 and
+    stores what a full run does."""
+    conn = warehouse(tmp_path / "w.duckdb")
+    for i in range(6):
+        add_task(conn, actor=f"a{i}", at=dt.datetime(2026, 9, 14, 10))  # W38
+        add_task(conn, actor=f"c{i}", at=dt.datetime(2026, 10, 5, 10))  # W41
+    for i in range(5):
+        add_task(conn, actor=f"b{i}", at=dt.datetime(2026, 9, 28, 10))  # W40, Monday in September
+    run(conn)
+    w38 = "SELECT DISTINCT suppressed FROM indicator_values WHERE indicator = 'automation_share' AND period = ?"
+    assert conn.execute(w38, ["2026-W38"]).fetchall() == [(False,)]
+
+    add_task(conn, actor="d0", at=dt.datetime(2026, 10, 12, 10))  # W42: one person
+    second = run(conn)
+    assert not second.full and "2026-Q3" in second.periods["quarter"]
+    assert conn.execute(w38, ["2026-W40"]).fetchall() == [(True,)]
+    assert conn.execute(w38, ["2026-W38"]).fetchall() == [(True,)]
+    incremental = stored(conn)
+    run(conn, full=True)
+    strip = lambda rows: sorted(r[:11] + r[12:] for r in rows)  # noqa: E731 (all but computed_at)
+    assert strip(stored(conn)) == strip(incremental)

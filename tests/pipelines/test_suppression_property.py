@@ -314,13 +314,9 @@ WEEK_INTO_AN_EMPTY_MONTH: list[TaskRow] = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap in pipelines/anonymize.py: a week straddling a month end is "
-    "grouped only with the month of its Thursday; with the other month empty, the week is that "
-    "month's total less its other weeks",
-)
 def test_a_week_straddling_into_an_empty_month() -> None:
+    """A week straddling a month end is grouped with both months (``anonymize.partitions``), so
+    September's weeks hide another beside W40 even though W40's Thursday is in October."""
     rows = WEEK_INTO_AN_EMPTY_MONTH
     frame = compute_indicators(task_warehouse(rows), k=K)
     atoms, _ = task_atoms(rows)
