@@ -35,10 +35,30 @@ CONTRIBUTION_KINDS = contract.CONTRIBUTION_KINDS
 AUTHORS = contract.AUTHORS
 LINE_CLASSES = contract.LINE_CLASSES
 SPEND_CATEGORIES = contract.SPEND_CATEGORIES
+OVERSIGHT_MODES = contract.OVERSIGHT_MODES
+REVIEWER_KINDS = contract.REVIEWER_KINDS
+INCIDENT_KINDS = contract.INCIDENT_KINDS
+SEVERITIES = contract.SEVERITIES
+FINDERS = contract.FINDERS
+PERMISSION_SCOPES = contract.PERMISSION_SCOPES
+PERMISSION_ACTIONS = contract.PERMISSION_ACTIONS
+GRANTERS = contract.GRANTERS
+TIME_ACTIVITIES = contract.TIME_ACTIVITIES
+TIME_ORIGINS = contract.TIME_ORIGINS
 
 __all__ = [
     "AUTHORS",
     "AUTONOMIES",
+    "FINDERS",
+    "GRANTERS",
+    "INCIDENT_KINDS",
+    "OVERSIGHT_MODES",
+    "PERMISSION_ACTIONS",
+    "PERMISSION_SCOPES",
+    "REVIEWER_KINDS",
+    "SEVERITIES",
+    "TIME_ACTIVITIES",
+    "TIME_ORIGINS",
     "CATEGORIES",
     "CONTRIBUTION_KINDS",
     "EXECUTORS",
@@ -58,6 +78,7 @@ __all__ = [
     "label",
     "now",
     "number",
+    "optional_choice",
     "optional_flag",
     "optional_label",
     "optional_number",
@@ -81,6 +102,11 @@ def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name}={value!r}; allowed: {', '.join(allowed)}")
     return value
+
+
+def optional_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str | None:
+    """``value`` if it is None or one of ``allowed``."""
+    return None if value is None else choice(name, value, allowed)
 
 
 def label(name: str, value: Any) -> str:

@@ -21,10 +21,19 @@ from autoscope.agents.runtime import current, emit, guarded
 
 @guarded
 def review(
-    task_id: str, action: str, *, minutes: float, reviewer: str | None = None, **envelope: Unpack[EnvelopeArgs]
+    task_id: str,
+    action: str,
+    *,
+    minutes: float,
+    reviewer: str | None = None,
+    reviewer_kind: str | None = None,
+    oversight: str | None = None,
+    **envelope: Unpack[EnvelopeArgs],
 ) -> str | None:
-    """A person reviewed the task ``task_id`` (approved, rejected, modified, intervened).
-    ``reviewer`` defaults to the actor."""
+    """The task ``task_id`` was reviewed (approved, rejected, modified, intervened).
+    ``reviewer`` defaults to the actor; ``reviewer_kind`` says whether a ``person`` (the
+    default when left out) or an ``ai`` reviewed it; ``oversight`` who let the work through
+    (person, rule, never_asked; left out: a person)."""
     reviewer = reviewer or envelope.get("actor") or current().settings.actor
     return emit(
         "review",
@@ -33,6 +42,8 @@ def review(
             "reviewer": ev.label("reviewer", reviewer),
             "action": ev.choice("action", action, ev.REVIEW_ACTIONS),
             "minutes": ev.number("minutes", minutes),
+            "oversight": ev.optional_choice("oversight", oversight, ev.OVERSIGHT_MODES),
+            "reviewer_kind": ev.optional_choice("reviewer_kind", reviewer_kind, ev.REVIEWER_KINDS),
         },
         envelope,
     )
@@ -179,6 +190,98 @@ def spend(
             "output_tokens": ev.integer("output_tokens", output_tokens),
             "cache_read_tokens": ev.integer("cache_read_tokens", cache_read_tokens),
             "cache_write_tokens": ev.integer("cache_write_tokens", cache_write_tokens),
+        },
+        envelope,
+    )
+
+
+@guarded
+def incident(
+    kind: str,
+    *,
+    severity: str,
+    found_by: str | None = None,
+    introduced_by_task: str | None = None,
+    introduced_by_commit: str | None = None,
+    incident_id: str | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
+    """An error that escaped review (defect, revert, security, data, subversion), found after the
+    work was accepted by a test, a person, an AI or in production; the task or commit
+    (contribution_id) that introduced it, when known."""
+    return emit(
+        "incident",
+        {
+            "incident_id": ev.label("incident_id", incident_id or uuid7()),
+            "kind": ev.choice("kind", kind, ev.INCIDENT_KINDS),
+            "severity": ev.choice("severity", severity, ev.SEVERITIES),
+            "found_by": ev.optional_choice("found_by", found_by, ev.FINDERS),
+            "introduced_by_task": ev.optional_label("introduced_by_task", introduced_by_task),
+            "introduced_by_commit": ev.optional_label("introduced_by_commit", introduced_by_commit),
+        },
+        envelope,
+    )
+
+
+@guarded
+def permission(
+    agent: str,
+    scope: str,
+    action: str = "granted",
+    *,
+    granted_by: str,
+    oversight: str | None = None,
+    mode: str | None = None,
+    session_id: str | None = None,
+    **envelope: Unpack[EnvelopeArgs],
+) -> str | None:
+    """A ``scope`` (repo_write, shell, job_submission, internet, secrets, production_deploy)
+    ``granted`` to or ``revoked`` from ``agent`` acting for the actor, by a ``person`` or a
+    ``policy``; ``oversight``: whether the agent still asks a person under it."""
+    return emit(
+        "permission",
+        {
+            "agent": ev.label("agent", agent),
+            "scope": ev.choice("scope", scope, ev.PERMISSION_SCOPES),
+            "action": ev.choice("action", action, ev.PERMISSION_ACTIONS),
+            "granted_by": ev.choice("granted_by", granted_by, ev.GRANTERS),
+            "oversight": ev.optional_choice("oversight", oversight, ev.OVERSIGHT_MODES),
+            "mode": ev.optional_label("mode", mode),
+            "session_id": ev.optional_label("session_id", session_id),
+        },
+        envelope,
+    )
+
+
+@guarded
+def time_allocation(
+    activity: str, *, minutes: float, origin: str = "survey", **envelope: Unpack[EnvelopeArgs]
+) -> str | None:
+    """Minutes of the actor's time spent ``directing_ai``, ``reviewing_ai`` or on ``own_work``,
+    from a ``survey`` answer (the default), ``agent_telemetry`` or ``time_tracking``."""
+    return emit(
+        "time_allocation",
+        {
+            "activity": ev.choice("activity", activity, ev.TIME_ACTIVITIES),
+            "minutes": ev.number("minutes", minutes),
+            "origin": ev.choice("origin", origin, ev.TIME_ORIGINS),
+        },
+        envelope,
+    )
+
+
+@guarded
+def line_survival(
+    contribution_id: str, *, as_of: dt.datetime | str, lines_surviving: int, **envelope: Unpack[EnvelopeArgs]
+) -> str | None:
+    """How many of the merged commit ``contribution_id``'s added lines are still on the default
+    branch at ``as_of`` (``autoscope git scan`` computes it with git blame)."""
+    return emit(
+        "line_survival",
+        {
+            "contribution_id": ev.label("contribution_id", contribution_id),
+            "as_of": ev.timestamp("as_of", as_of),
+            "lines_surviving": ev.integer("lines_surviving", lines_surviving),
         },
         envelope,
     )

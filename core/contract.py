@@ -88,6 +88,24 @@ SPEND_CATEGORIES = ("ai_tools", "compute", "data", "staff", "other")
 OVERSIGHT_MODES = ("person", "rule", "never_asked")
 #: what one record of a coding agent's prompt turn was (revision 4, ``agent_turn_fact``)
 TURN_FACT_KINDS = ("prompt", "slash_command", "model_call", "tool_call", "activity", "lines")
+#: who did a review (revision 6): a person, or an AI acting as reviewer
+REVIEWER_KINDS = ("person", "ai")
+#: what went wrong (revision 6, ``incident``); ``subversion``: an AI acting against its
+#: instructions or its overseers (GovAI, "Measuring AI R&D Automation", 2026)
+INCIDENT_KINDS = ("defect", "revert", "security", "data", "subversion")
+SEVERITIES = ("low", "medium", "high", "critical")
+#: how an incident was found after the work was accepted
+FINDERS = ("test", "person", "ai", "production")
+#: what an agent may do (revision 6, ``permission``), narrowest first
+PERMISSION_SCOPES = ("repo_write", "shell", "job_submission", "internet", "secrets", "production_deploy")
+PERMISSION_ACTIONS = ("granted", "revoked")
+#: who granted or revoked: a person's decision, or a standing policy (config, an org rule)
+GRANTERS = ("person", "policy")
+#: what a researcher's time went to (revision 6, ``time_allocation``)
+TIME_ACTIVITIES = ("directing_ai", "reviewing_ai", "own_work")
+#: where a time_allocation figure came from (review minutes are read from reviews, not sent);
+#: ``origin``, because ``source`` is the envelope's sending tool
+TIME_ORIGINS = ("survey", "agent_telemetry", "time_tracking")
 
 #: the additive revisions of schema_version 1: revision → (what it added, its migration)
 REVISIONS: dict[int, tuple[str, str | None]] = {
@@ -102,10 +120,20 @@ REVISIONS: dict[int, tuple[str, str | None]] = {
         "spend cache_read_tokens and cache_write_tokens (prompt-cache reads and writes, apart from input)",
         "010_spend_cache_tokens.sql",
     ),
+    6: (
+        "incident, permission, time_allocation and line_survival events; review reviewer_kind",
+        "011_beyond_table1.sql",
+    ),
 }
 #: the revision that added each event type (1 unless later): a type's own fields may be required
 #: from that revision on, because no older sender sends the type at all
-TYPE_SINCE: dict[str, int] = {"agent_turn_fact": 4}
+TYPE_SINCE: dict[str, int] = {
+    "agent_turn_fact": 4,
+    "incident": 6,
+    "permission": 6,
+    "time_allocation": 6,
+    "line_survival": 6,
+}
 
 Kind = Literal[
     "event_id",
@@ -246,6 +274,8 @@ EVENTS: dict[str, tuple[Field, ...]] = {
         _amount("minutes"),
         #: who let the work through; None (old senders, the hooks' review()) reads as a person
         _enum("oversight", OVERSIGHT_MODES, optional=True, since=4),
+        #: a person or an AI reviewer; None (older senders) reads as a person
+        _enum("reviewer_kind", REVIEWER_KINDS, optional=True, since=6),
     ),
     "experiment": (
         _label("experiment_id"),
@@ -319,6 +349,47 @@ EVENTS: dict[str, tuple[Field, ...]] = {
         _enum("rung", RUNGS, optional=True, since=4),
         Field("human_minutes", "number", gt=0, le=525_600, optional=True, since=4),
         _enum("size_source", SIZE_SOURCES, optional=True, since=4),
+    ),
+    # Revision 6: the events behind the indicators beyond Table 1 (docs/indicators.md).
+    # An error that escaped review, found after the work was accepted. ``actor`` is who
+    # reported it; the work that introduced it is named when known.
+    "incident": (
+        _label("incident_id", since=6),
+        _enum("kind", INCIDENT_KINDS, since=6),
+        _enum("severity", SEVERITIES, since=6),
+        #: None: not known (git-derived reverts and fixes say nothing of how they were found)
+        _enum("found_by", FINDERS, optional=True, since=6),
+        _label("introduced_by_task", optional=True, since=6),
+        #: the contribution_id of the commit that introduced it
+        _label("introduced_by_commit", optional=True, since=6),
+    ),
+    # A scope granted to or revoked from an agent. ``actor`` is whom the agent acts for (its
+    # grant holder); ``oversight`` says whether, under the grant, the agent still asks a person.
+    "permission": (
+        _label("agent", since=6),
+        _enum("scope", PERMISSION_SCOPES, since=6),
+        _enum("action", PERMISSION_ACTIONS, since=6),
+        _enum("granted_by", GRANTERS, since=6),
+        _enum("oversight", OVERSIGHT_MODES, optional=True, since=6),
+        #: the agent's own name for its mode (Claude Code's permission mode, Codex's approval
+        #: policy, Gemini CLI's approval mode)
+        _label("mode", optional=True, since=6),
+        #: a grant that holds for one agent session only
+        _label("session_id", optional=True, since=6),
+    ),
+    # Minutes of a researcher's time by activity, from a survey, an agent's active-time split
+    # or time tracking; attributed to the period of ``occurred_at``.
+    "time_allocation": (
+        _enum("activity", TIME_ACTIVITIES, since=6),
+        _amount("minutes", le=525_600, since=6),
+        _enum("origin", TIME_ORIGINS, since=6),
+    ),
+    # How many of a merged commit's added lines are still present at ``as_of`` (git blame of the
+    # default branch then); the commit's class and period are its contribution's.
+    "line_survival": (
+        _label("contribution_id", since=6),
+        Field("as_of", "time", since=6),
+        Field("lines_surviving", "integer", ge=0, since=6),
     ),
 }
 

@@ -130,6 +130,10 @@ TrainingMilestone = STRUCT_BY_TYPE["training_milestone"]
 Impression = STRUCT_BY_TYPE["impression"]
 Spend = STRUCT_BY_TYPE["spend"]
 AgentTurnFact = STRUCT_BY_TYPE["agent_turn_fact"]
+Incident = STRUCT_BY_TYPE["incident"]
+Permission = STRUCT_BY_TYPE["permission"]
+TimeAllocation = STRUCT_BY_TYPE["time_allocation"]
+LineSurvival = STRUCT_BY_TYPE["line_survival"]
 
 Event = Union[tuple(STRUCT_BY_TYPE.values())]  # type: ignore[valid-type]  # noqa: UP007 (built from a tuple at run time)
 

@@ -56,6 +56,23 @@ FIELDS = {
         "model": "claude-x",
         "duration_s": 1.5,
     },
+    "incident": {
+        "incident_id": "i1",
+        "kind": "defect",
+        "severity": "high",
+        "found_by": "production",
+        "introduced_by_task": "t1",
+    },
+    "permission": {
+        "agent": "claude-code",
+        "scope": "repo_write",
+        "action": "granted",
+        "granted_by": "person",
+        "oversight": "rule",
+        "mode": "acceptEdits",
+    },
+    "time_allocation": {"activity": "directing_ai", "minutes": 90.0, "origin": "survey"},
+    "line_survival": {"contribution_id": "c1", "as_of": "2026-12-31T00:00:00Z", "lines_surviving": 40},
 }
 
 

@@ -45,6 +45,10 @@ TABLE_BY_TYPE: dict[str, str] = {
     "impression": "impressions",
     "spend": "spend",
     "agent_turn_fact": "agent_turn_facts",
+    "incident": "incidents",
+    "permission": "permissions",
+    "time_allocation": "time_allocations",
+    "line_survival": "line_survival",
 }
 
 #: columns filled from somewhere other than the field of the same name (the split ``source``).
