@@ -3,14 +3,20 @@ inserts; and human review frequency no longer counting an AI's review as a perso
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autoscope.pipelines.jobs import compute_indicators
+from autoscope.warehouse.schema import migrate
 from tests.pipelines.test_all_indicators import cell
 from tests.pipelines.warehouse_rows import add_review, add_task, warehouse
+from tests.sizes import examples
 
 ACTORS = [f"p{i}" for i in range(9)]
 #: per AI task (one per actor p0…p8): its reviews as (reviewer_kind, oversight); each person's
@@ -79,3 +85,43 @@ def test_ai_review_is_suppressed_with_review_frequency(tmp_path: Path) -> None:
         for name in ("ai_review", "review_frequency")
     }
     assert per_indicator["ai_review"] == per_indicator["review_frequency"]
+
+
+#: (task actor, team, day offset, reviews: 0 none, 1 a person's, 2 an AI's, 3 both)
+review_rows = st.lists(
+    st.tuples(st.integers(0, 11), st.sampled_from(["a", "b", "c"]), st.integers(0, 30), st.integers(0, 3)),
+    min_size=1,
+    max_size=80,
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(review_rows)
+def test_ai_review_is_suppressed_exactly_where_review_frequency_is(rows) -> None:  # type: ignore[no-untyped-def]
+    """The two release the same AI-task count over the same cells and people, in one family:
+    they must hide the same cells, and no released cell rests on fewer than k people."""
+    conn = duckdb.connect()
+    migrate(conn)
+    start = dt.datetime(2026, 9, 14, 10)
+    for actor, team, day, reviews in rows:
+        at = start + dt.timedelta(days=day)
+        task = add_task(conn, actor=f"p{actor}", team=team, at=at)
+        if reviews in (1, 3):
+            add_review(conn, task, "approved", actor=f"p{actor}", team=team, at=at, reviewer=f"r{actor % 7}")
+        if reviews in (2, 3):
+            add_review(conn, task, "approved", actor=f"p{actor}", team=team, at=at, reviewer="bot", reviewer_kind="ai")
+    frame = compute_indicators(conn)
+    key = ["period_type", "period", "cut", "cut_value"]
+    hidden = {
+        name: set(frame.filter((pl.col("indicator") == name) & pl.col("suppressed")).select(key).unique().rows())
+        for name in ("ai_review", "review_frequency")
+    }
+    cells = {
+        name: set(frame.filter(pl.col("indicator") == name).select(key).unique().rows())
+        for name in ("ai_review", "review_frequency")
+    }
+    assert cells["ai_review"] == cells["review_frequency"]
+    assert hidden["ai_review"] == hidden["review_frequency"]
+    released = frame.filter((pl.col("indicator") == "ai_review") & ~pl.col("suppressed"))
+    assert (released["n_actors"] >= 5).all()
