@@ -368,7 +368,7 @@ def _merged_code_events(person: Researcher, week: int, start: dt.date) -> Iterat
     and quarter, as ``autoscope git scan --survival`` would count them. Drawn from an rng of its
     own (seeded by person and week), so these events change no other planned event."""
     rng = random.Random(f"merged-code/{person.email}/{week}")
-    envelope = {"actor": person.email, "team": person.team, "tool": "git"}
+    envelope = {"actor": person.email, "team": person.team}
     for _ in range(rng.randint(1, 2)):
         when = _moment(rng, start, week)
         draw = rng.random()
