@@ -32,7 +32,11 @@ The merged-line shares were the authorship indicator's ``merged_line_share_ai`` 
 ``ai_authored_share``), never under two names.
 
 Cut: team. Contributing actors (for k): the distinct authors of the merged commits (automation
-left out). ``n_events``: those commits. Survival events arrive after their commit's period
+left out). ``n_events``: those commits. It is a family of its own (``pipelines/anonymize.py``):
+its count is not authorship's (contributions of every kind, merged or not) and the difference,
+the contributions that are not merged commits, is released nowhere, so neither count follows
+from the other; where the two coincide (every contribution a merged commit) so do the actors,
+and both indicators then make the same suppression decisions. Survival events arrive after their commit's period
 ended, so the incremental job recomputes the commit's period when one arrives (``jobs.py``).
 """
 
