@@ -29,6 +29,7 @@ branch commit may be merged later and the warehouse keeps the first report of a 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fcntl
 import functools
 import json
@@ -58,6 +59,7 @@ from autoscope.agents.git_commits import (
     read_rewrites,
     state_dir,
 )
+from autoscope.agents.git_survival import Merged, survivals
 from autoscope.agents.git_teams import TeamMap, load_team_map
 
 HOOK_MARKER = "# autoscope git hook"
@@ -399,6 +401,49 @@ def scan_reports(
     ]
 
 
+def survival_events(
+    path: str | Path, reports: Iterable[Report], *, branch: str | None = None, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """``line_survival`` events for the merged commits of a scan (:mod:`~autoscope.agents.git_survival`):
+    each commit's added lines still on the default branch at the end of the next month and quarter,
+    where that has passed. Raises CalledProcessError, OSError, ValueError."""
+    from autoscope.agents import hooks
+
+    ref = default_branch(path, branch or configured_default_branch())
+    if ref is None:
+        return []
+    by_origin = {r.origin: r for r in reports}
+    merged = [
+        Merged(
+            r.commit.sha,
+            r.origin,
+            dt.datetime.fromisoformat(r.commit.authored_at),
+            tuple(f.path for f in r.commit.files),
+        )
+        for r in by_origin.values()
+        if r.on_default_branch and r.commit.lines_added
+    ]
+    events = []
+    for found in survivals(path, merged, ref, now=now):
+        report = by_origin[found.origin]
+        envelope: dict[str, Any] = {"team": report.team} if report.team else {}
+        with runtime.capturing() as built:
+            hooks.line_survival.__wrapped__(  # type: ignore[attr-defined]
+                found.origin,
+                as_of=found.as_of,
+                lines_surviving=found.lines_surviving,
+                event_id=found.event_id,
+                occurred_at=report.commit.authored_at,  # the commit's period (module docstring)
+                actor=report.commit.email or runtime.current().settings.actor,
+                tool="git",
+                **envelope,
+            )
+        event = built[0]
+        event["source"]["version"] = git_version()
+        events.append(event)
+    return events
+
+
 def explain(reports: Iterable[Report], out: TextIO) -> None:
     """Per commit, the class of each identity, the rule that matched and the result; then the totals."""
     reports = list(reports)
@@ -463,16 +508,19 @@ def scan_command(
     team: str | None = None,
     team_map: str | None = None,
     branch: str | None = None,
+    survival: bool = False,
     collector_url: str | None = None,
     token: str | None = None,
     transport: str | None = None,
     timeout_s: float = 60.0,
 ) -> int:
-    """Backfill: one contribution per commit; 0 when every event was sent or spooled."""
+    """Backfill: one contribution per commit (and with ``survival`` the line_survival of each
+    merged one); 0 when every event was sent or spooled."""
     try:
         reports = scan_reports(
             path, since=since, rev=rev, include_merges=include_merges, team=team, team_map=team_map, branch=branch
         )
+        counted = survival_events(path, reports, branch=branch) if survival else []
     except subprocess.CalledProcessError as exc:
         print(f"autoscope git scan: {exc.stderr.strip()}", file=sys.stderr)
         return 2
@@ -484,15 +532,18 @@ def scan_command(
         explain(reports, sys.stdout)
     if dry_run:
         if not explain_:
-            for event in events:
+            for event in [*events, *counted]:
                 print(json.dumps(event, separators=(",", ":")))
         return 0
     runtime.configure(
-        collector_url=collector_url, token=token, transport=transport, max_queue_size=max(len(events) + 16, 4096)
+        collector_url=collector_url,
+        token=token,
+        transport=transport,
+        max_queue_size=max(len(events) + len(counted) + 16, 4096),
     )
     exporter = runtime.current()
     before = exporter.stats()
-    for event in events:
+    for event in [*events, *counted]:
         exporter.submit(event)
     runtime.flush(timeout_s)
     after = exporter.stats()
@@ -503,6 +554,7 @@ def scan_command(
         f"{len(events)} commits ({ai} with AI first author), {bots} by automation, since "
         f"{since or 'the first'}: sent {delta['sent']}, spooled {delta['spooled']}, "
         f"rejected {delta['rejected']}, dropped {delta['dropped']}"
+        + (f"; {len(counted)} survival counts (line_survival) among them" if survival else "")
     )
     if delta["rejected"] or delta["dropped"]:
         print(f"autoscope git scan: {after['last_error']}", file=sys.stderr)

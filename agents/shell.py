@@ -474,6 +474,7 @@ def cmd_git(args: argparse.Namespace) -> int:
         team=args.team,
         team_map=args.team_map,
         branch=args.default_branch,
+        survival=args.survival,
         collector_url=args.collector_url,
         token=args.token,
         transport=args.transport,

@@ -375,6 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the branch whose history counts as merged "
         "(default: [git] default_branch, origin/HEAD, init.defaultBranch, main, master)",
     )
+    scan.add_argument(
+        "--survival",
+        action="store_true",
+        help="also count, with git blame, each merged commit's added lines still on the default branch at the "
+        "end of the next month and quarter (line_survival events; rescans send the same ones)",
+    )
     git.set_defaults(handler="autoscope.agents.shell:cmd_git")
 
     add_report_parsers(commands, with_data_dir)

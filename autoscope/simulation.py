@@ -12,7 +12,15 @@ What the simulator intends (and the tests check the indicators recover):
 * review of AI work becomes less frequent as trust grows;
 * more experiment compute goes to AI-designed experiments (``designer_probability``);
 * one team (``policy``) has fewer researchers than the k-anonymity threshold, so its cells
-  must come out suppressed.
+  must come out suppressed;
+* merged code (issue 16): besides the contributions above, each researcher's git commits with
+  their lines, class and whether they reached the default branch; the AI-authored share of
+  those lines rises every week (``merged_code_ai_probability``), and AI-written lines survive
+  less than human ones at first, converging later (``survival_probability``: the
+  ``line_survival`` of each merged commit at the end of the next month and the next quarter);
+* AI as reviewer (issue 16): an AI reviewer reviews more of the AI tasks every week
+  (``ai_review_probability``), while people review fewer, so the share of AI tasks reviewed
+  only by AI rises.
 """
 
 from __future__ import annotations
@@ -211,6 +219,41 @@ def _task_events(
                     "minutes": round(rng.uniform(2, 30), 1),
                 },
             )
+    yield from _ai_review_events(person, executor, task_id, when, week)
+
+
+#: the lab's AI reviewer (a review bot), an identity like any other: pseudonymized on the way in
+AI_REVIEWER = "review-agent@lab.example"
+
+
+def ai_review_probability(week: int) -> float:
+    """The chance that the AI reviewer reviews an AI task of simulated week ``week``."""
+    return min(0.8, 0.1 + 0.1 * week)
+
+
+def _ai_review_events(
+    person: Researcher, executor: str, task_id: str, when: dt.datetime, week: int
+) -> Iterator[PlannedEvent]:
+    """The AI reviewer's review of an AI task, if it reviews it. Drawn from an rng of its own
+    (seeded by the task), so adding these reviews changes no other planned event."""
+    rng = random.Random(f"ai-review/{task_id}")
+    if executor != "ai" or rng.random() >= ai_review_probability(week):
+        return
+    later = when + dt.timedelta(minutes=rng.randrange(1, 60))
+    yield PlannedEvent(
+        "review",
+        {
+            "actor": person.email,
+            "team": person.team,
+            "event_id": _event_id(rng, later),
+            "occurred_at": later,
+            "task_id": task_id,
+            "reviewer": AI_REVIEWER,
+            "reviewer_kind": "ai",
+            "action": rng.choices(("approved", "modified", "rejected"), (0.7, 0.2, 0.1))[0],
+            "minutes": round(rng.uniform(0.5, 3), 1),
+        },
+    )
 
 
 def designer_probability(week: int) -> float:
@@ -265,6 +308,7 @@ def _weekly_events(
                 "ai_share": round(rng.uniform(0.5, 1.0) if ai_first else rng.uniform(0.0, 0.5), 2),
             },
         )
+    yield from _merged_code_events(person, week, start)
     when = _moment(rng, start, week)
     tokens_in = rng.randrange(50_000, 2_000_000)
     yield PlannedEvent(
@@ -292,6 +336,92 @@ def _weekly_events(
                 "tags": ["coding"] if rng.random() < 0.5 else [],
             },
         )
+
+
+def merged_code_ai_probability(week: int) -> float:
+    """The chance that a git commit of simulated week ``week`` is AI-authored (a further 20 % are
+    AI-co-authored and 10 % AI-assisted; the rest are a person's alone)."""
+    return min(0.5, 0.1 + 0.05 * week)
+
+
+def survival_probability(line_class: str, week: int, horizon: str) -> float:
+    """The share of a merged commit's added lines still present at the end of the month
+    (``horizon`` month) or quarter after its own: human lines 90 % (85 % a quarter on); AI-written
+    lines 60 % in the first week, five points more every week up to the human rate."""
+    human = 0.9 if horizon == "month" else 0.85
+    if line_class not in ("ai_authored", "ai_coauthored"):
+        return human
+    return min(human, 0.6 + 0.05 * week - (0.0 if horizon == "month" else 0.05))
+
+
+def _period_end_after_next(moment: dt.datetime, months: int) -> dt.datetime:
+    """The end of the period after the one ``moment`` is in (periods of ``months`` months:
+    1 a month, 3 a quarter), as the first instant of the period after that."""
+    first = (moment.month - 1) // months * months  # 0-based first month of moment's period
+    index = moment.year * 12 + first + 2 * months
+    return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC)
+
+
+def _merged_code_events(person: Researcher, week: int, start: dt.date) -> Iterator[PlannedEvent]:
+    """A researcher's git commits of one week, as ``autoscope git`` reports them (lines, class,
+    default branch), and the survival of each merged one's lines at the end of the next month
+    and quarter, as ``autoscope git scan --survival`` would count them. Drawn from an rng of its
+    own (seeded by person and week), so these events change no other planned event."""
+    rng = random.Random(f"merged-code/{person.email}/{week}")
+    envelope = {"actor": person.email, "team": person.team}
+    for _ in range(rng.randint(1, 2)):
+        when = _moment(rng, start, week)
+        draw = rng.random()
+        p_ai = merged_code_ai_probability(week)
+        line_class = (
+            "ai_authored"
+            if draw < p_ai
+            else "ai_coauthored"
+            if draw < p_ai + 0.2
+            else "ai_assisted"
+            if draw < p_ai + 0.3
+            else "human"
+        )
+        first_author, ai_share = {
+            "ai_authored": ("ai", 1.0),
+            "ai_coauthored": ("human", 0.5),
+            "ai_assisted": ("human", 0.2),
+            "human": ("human", 0.0),
+        }[line_class]
+        lines = rng.randint(20, 400)
+        merged = rng.random() < 0.85
+        commit = f"git-{rng.getrandbits(64):016x}"
+        yield PlannedEvent(
+            "contribution",
+            {
+                **envelope,
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "contribution_id": commit,
+                "kind": "commit",
+                "first_author": first_author,
+                "ai_share": ai_share,
+                "lines_added": lines,
+                "lines_deleted": rng.randint(0, lines // 2),
+                "line_class": line_class,
+                "on_default_branch": merged,
+            },
+        )
+        if not merged:
+            continue
+        for horizon, months in (("month", 1), ("quarter", 3)):
+            # placed at its commit's time, as the scan places it (the count describes that commit)
+            yield PlannedEvent(
+                "line_survival",
+                {
+                    **envelope,
+                    "event_id": _event_id(rng, when),
+                    "occurred_at": when,
+                    "contribution_id": commit,
+                    "as_of": _period_end_after_next(when, months),
+                    "lines_surviving": round(lines * survival_probability(line_class, week, horizon)),
+                },
+            )
 
 
 def plan_lab(

@@ -9,7 +9,7 @@ learns nothing else. k can be raised (``AUTOSCOPE_K`` or ``--k``) but never lowe
 
 Families. Indicators computed from the same events release the same counts (the number of
 AI tasks of a team-week is in task size's n_events, in review frequency's, in tasks involved's
-and in automation share's ``ai_share × n_known``, n_known being its n_events less
+in AI as reviewer's, and in automation share's ``ai_share × n_known``, n_known being its n_events less
 ``unknown_share × n_events``). Each indicator decides its own cells by the
 rule below (for what only it releases), and the count they share is protected across them:
 a family cell's shared count is hidden only where *every* indicator that releases it
@@ -107,12 +107,20 @@ BLANKED = ("value", "n_events", "n_actors", "ci_low", "ci_high", "noise_scale")
 #: indicators over the same events (tasks, and reviews of AI tasks)
 FAMILIES = {
     name: "tasks"
-    for name in ("automation_share", "task_size", "time_horizon", "ladder", "tasks_involved", "review_frequency")
+    for name in (
+        "automation_share",
+        "task_size",
+        "time_horizon",
+        "ladder",
+        "tasks_involved",
+        "review_frequency",
+        "ai_review",
+    )
 }
 #: per family, the indicators that release its shared count (the AI tasks) in every cell they
 #: have. The ladder releases it only by rung, the time horizon only lab-wide: leaving them out
 #: can only make the hidden set larger, never let a disclosure through.
-SHARED_COUNT = {"tasks": ("automation_share", "task_size", "tasks_involved", "review_frequency")}
+SHARED_COUNT = {"tasks": ("automation_share", "task_size", "tasks_involved", "review_frequency", "ai_review")}
 #: per family, the indicator whose actor count is the population behind the shared count: a
 #: cell's AI tasks are a share of the work of everyone with a task in it (automation share
 #: releases that count wherever that population reaches k; review frequency's count is capped by

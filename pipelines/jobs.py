@@ -239,13 +239,19 @@ def _state(conn: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, set[int
 
 
 def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[str]:
-    """Quarters holding events ingested after ``since`` (a review counts in its task's period too)."""
+    """Quarters holding events ingested after ``since`` (a review counts in its task's period too,
+    a line_survival in its commit's)."""
     from autoscope.warehouse.columns import TABLE_BY_TYPE
 
     # the quarter of the day, and of the week's Thursday (a week belongs to that quarter's group)
     q = "CAST(year(d) AS VARCHAR) || '-Q' || CAST(quarter(d) AS VARCHAR)"
     parts = [f"SELECT x.occurred_at AS t FROM {table} x JOIN new USING (event_id)" for table in TABLE_BY_TYPE.values()]
     parts.append("SELECT k.occurred_at FROM reviews r JOIN new USING (event_id) JOIN tasks k USING (task_id)")
+    # a commit's survival is measured after its period ended: it changes the commit's period
+    parts.append(
+        "SELECT c.occurred_at FROM line_survival s JOIN new USING (event_id)"
+        " JOIN contributions c USING (contribution_id)"
+    )
     parts.append("SELECT internal_at FROM model_deployments x JOIN new USING (event_id)")
     rows = conn.execute(
         f"""

@@ -37,7 +37,7 @@ def expected_cells(plan: LabPlan) -> dict[tuple[str, str, str], tuple[float | No
                 tasks[(iso_week(f["occurred_at"]), cell_team)].append(f)
             elif event.type == "experiment":
                 experiments[(iso_week(f["occurred_at"]), cell_team)].append(f)
-        if event.type == "review":
+        if event.type == "review" and f.get("reviewer_kind") != "ai":  # an AI's review is not a person's
             reviews[f["task_id"]].append(f)
     out: dict[tuple[str, str, str], tuple[float | None, int]] = {}
     for (week, team), rows in tasks.items():

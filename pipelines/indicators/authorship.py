@@ -4,15 +4,11 @@
 * ``mean_ai_share``: mean of ai_share (0..1);
 * ``automation_contributions``: how many contributions automation (CI, dependency and release
   bots) made. Automation is neither a person nor AI: it is left out of both shares, of
-  ``n_events`` and of the actors counted for k (issue 13);
-* ``merged_line_share_ai``: of the lines added by commits that reached the default branch
-  (automation left out), the share in AI-authored or AI-co-authored commits;
-  ``merged_line_share_ai_authored`` the share in AI-authored ones only. NULL where no
-  contribution says its lines (events before git reported them, or not from git).
+  ``n_events`` and of the actors counted for k (issue 13).
 
-Git is the source of truth for merged lines. Coding agents' own telemetry (lines an agent
-edited in a session) measures agent activity, much of which never reaches a commit; the two
-are never added together (docs/semantic-conventions.md, "Lines").
+The share of merged *lines* written with AI (``merged_line_share_ai`` and
+``merged_line_share_ai_authored`` here before issue 16) is the merged-code indicator's
+(:mod:`~autoscope.pipelines.indicators.merged_code`), released there only.
 
 Cuts: team. Contributing actors (for k): the distinct people and AI agents who made the
 contributions.
@@ -32,10 +28,6 @@ METRICS = {
     "ai_first_author_share": "sum(n_ai_first) / nullif(sum(n), 0)",
     "mean_ai_share": "sum(ai_share_sum) / nullif(sum(n), 0)",
     "automation_contributions": "coalesce(sum(n_automation), 0)",
-    "merged_line_share_ai": "(coalesce(sum(merged_lines_ai_authored), 0)"
-    " + coalesce(sum(merged_lines_ai_coauthored), 0))"
-    " / nullif(sum(merged_lines), 0)",
-    "merged_line_share_ai_authored": "coalesce(sum(merged_lines_ai_authored), 0) / nullif(sum(merged_lines), 0)",
 }
 
 

@@ -241,13 +241,6 @@ FINE: dict[str, tuple[str, tuple[str, ...], Mapping[str, str]]] = {
             "n_ai_first": "count(*) FILTER (WHERE first_author = 'ai')",
             "ai_share_sum": "sum(ai_share) FILTER (WHERE first_author <> 'automation')",
             "n_automation": "count(*) FILTER (WHERE first_author = 'automation')",
-            "merged_lines": "sum(lines_added) FILTER (WHERE on_default_branch AND first_author <> 'automation')",
-            "merged_lines_ai_authored": (
-                "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_authored')"
-            ),
-            "merged_lines_ai_coauthored": (
-                "sum(lines_added) FILTER (WHERE on_default_branch AND line_class = 'ai_coauthored')"
-            ),
             "actors": "{set} FILTER (WHERE first_author <> 'automation')",
         },
     ),

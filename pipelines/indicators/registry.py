@@ -159,6 +159,17 @@ REGISTRY: tuple[Indicator, ...] = (
         ("unreviewed_share", "intervention_rate"),
     ),
     Indicator(
+        "ai_review",
+        "ai_review",
+        "AI as reviewer",
+        "beyond Table 1 — GovAI's oversight metrics (Measuring AI R&D Automation, 2026); engineering "
+        "analytics' AI reviewers",
+        "Of the reviews of AI tasks, the share an AI did; shares of AI tasks an AI reviewed, and reviewed "
+        "only by AI (reviewed, every review an AI's).",
+        ("ai_review",),
+        ("ai_review_share", "ai_only_reviewed_share"),
+    ),
+    Indicator(
         "experiment_compute",
         "experiment_compute",
         "AI-vs-human experiment compute",
@@ -175,6 +186,18 @@ REGISTRY: tuple[Indicator, ...] = (
         "Share of contributions whose first author is AI; mean ai_share.",
         ("authorship", "first_authorship", "ai_first_authorship"),
         ("ai_first_author_share", "mean_ai_share"),
+    ),
+    Indicator(
+        "merged_code",
+        "merged_code",
+        "Merged code written with AI",
+        "beyond Table 1 — share of merged code written by AI (labs' own disclosures; engineering "
+        "analytics' AI-written lines and their survival)",
+        "Lines added by commits that reached the default branch, by class (AI-authored, AI-co-authored, "
+        "AI-assisted, human; automation apart), from git only; survival: of the AI-written (and human) lines "
+        "merged in a month or quarter, the share still present at the end of the next one (git blame).",
+        ("merged_code",),
+        ("ai_share", "ai_survival_share"),
     ),
     Indicator(
         "release_gap",

@@ -1,14 +1,16 @@
 """Human review frequency (docs/indicators.md), over AI tasks (executor ``ai``), split by who let the
 work through (a review's ``oversight``, issue 12: a ``person`` answered; a standing ``rule`` —
 an allowlist, accept-edits, a config rule — did; or the agent ran ``never_asked`` — yolo,
-bypass, approval never; a review without the field is a person's, as every review was before):
+bypass, approval never; a review without the field is a person's, as every review was before).
+A review by an AI reviewer (``reviewer_kind`` ``ai``, revision 6) is no human oversight: it
+counts in none of the figures below (the AI-as-reviewer indicator, ``ai_review``, counts it):
 
 * ``reviews_per_ai_task``: a person's reviews of the cell's AI tasks / its AI tasks;
 * ``person_reviewed_share``: share of its AI tasks a person reviewed at least once;
 * ``rule_approved_share``: share let through by a standing rule only (no person reviewed them);
-* ``unreviewed_share``: share with neither a person's review nor a rule: nobody decided (the
-  rest, so the three add up to 1). Allowlisted work is thus read neither as unreviewed nor as
-  human-reviewed;
+* ``unreviewed_share``: share with neither a person's review nor a rule: no person decided
+  (the rest, so the three add up to 1; work only an AI reviewed is in it). Allowlisted work is
+  thus read neither as unreviewed nor as human-reviewed;
 * ``never_asked_share``: of those unreviewed, the share whose agent reported running with
   approval off (the rest reported no decision at all);
 * ``intervention_rate``: a person's (rejected + modified + intervened) / a person's reviews;
@@ -42,6 +44,8 @@ METRICS = {
     "intervention_rate": "sum(n_interventions) / nullif(sum(n_reviews), 0)",
     "review_minutes_per_ai_task": "coalesce(sum(review_minutes), 0) / sum(n)",
 }
+#: a review by a person: an AI reviewer's is not (no reviewer_kind: a person, as before revision 6)
+BY_PERSON = "coalesce(reviewer_kind, 'person') = 'person'"
 #: AI tasks: one row per task_id, placed by its first attempt
 AI_TASKS = """SELECT task_id, min(occurred_at) AS occurred_at,
            arg_min(team, occurred_at) AS team, arg_min(actor, occurred_at) AS actor,
@@ -51,7 +55,7 @@ AI_TASKS = """SELECT task_id, min(occurred_at) AS occurred_at,
 #: those tasks (count, interventions, minutes, tasks with any review) and their reviewers
 FINE = """
     WITH task_oversight AS (
-        SELECT task_id, bool_or(coalesce(oversight, 'person') = 'person') AS by_person,
+        SELECT task_id, bool_or(coalesce(oversight, 'person') = 'person' AND {person}) AS by_person,
                bool_or(oversight = 'rule') AS by_rule, bool_or(oversight = 'never_asked') AS never_asked
         FROM reviews WHERE task_id IN (SELECT task_id FROM fx_ai_tasks) GROUP BY task_id
     ), tasks_fine AS (
@@ -66,10 +70,10 @@ FINE = """
                count(*) FILTER (WHERE r.action IN ('rejected', 'modified', 'intervened')) AS n_interventions,
                sum(r.minutes) AS review_minutes, count(DISTINCT r.task_id) AS n_reviewed, {set} AS reviewers
         FROM reviews r JOIN fx_ai_tasks a USING (task_id) JOIN {actors} ON {actors}.h = hash(r.reviewer)
-        WHERE coalesce(r.oversight, 'person') = 'person'  -- a rule or nobody is not a human review
+        WHERE coalesce(r.oversight, 'person') = 'person' AND {person}  -- a rule, nobody or an AI is not a person
         GROUP BY ALL
     )
-    SELECT * FROM tasks_fine LEFT JOIN reviews_fine USING (ts, team, rung, category)"""
+    SELECT * FROM tasks_fine LEFT JOIN reviews_fine USING (ts, team, rung, category)""".replace("{person}", BY_PERSON)
 
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:

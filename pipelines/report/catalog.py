@@ -104,6 +104,17 @@ READER_DEFINITIONS = {
         "The share of contributions (commits, pull requests, papers) whose first author is an AI, and AI's "
         "mean share of each contribution."
     ),
+    "merged_code": (
+        "How much of the code that reached the default branch was written with AI: the lines added by merged "
+        "commits, split by whose they are (AI-authored, AI-co-authored, AI-assisted, a person's alone; bots' "
+        "lines counted apart), from git only. Survival: of the AI-written lines merged in a month (or quarter), "
+        "the share still present at the end of the next month (quarter), beside the same share for human lines."
+    ),
+    "ai_review": (
+        "How much of the reviewing of AI work an AI does: of the reviews of AI tasks, the share done by an AI "
+        "reviewer; the share of AI tasks an AI reviewed; and the share reviewed only by AI (reviewed, but never "
+        "by a person)."
+    ),
     "deployment_gap": (
         "Days from a model's internal deployment to its public release. Models not yet public count with the "
         "days so far, so the figure is a lower bound while any is open."
@@ -138,6 +149,8 @@ CONCERN = {
     ("review_frequency", "reviews_per_ai_task"): "fall",
     ("review_frequency", "review_minutes_per_ai_task"): "fall",
     ("review_frequency", "intervention_rate"): "rise",
+    ("ai_review", "ai_only_reviewed_share"): "rise",
+    ("merged_code", "ai_survival_share"): "fall",
 }
 
 
@@ -158,9 +171,11 @@ UNITS = {
     "runs": "runs",
     "models": "models",
     "open_models": "models not yet public",
+    "merged_lines": "lines",
+    "automation_lines": "lines",
 }
 #: metrics that count things: shown as whole numbers
-COUNTS = {"runs", "models", "open_models"}
+COUNTS = {"runs", "models", "open_models", "merged_lines", "automation_lines"}
 
 
 def unit(metric: str) -> str:

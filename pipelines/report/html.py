@@ -746,6 +746,12 @@ class Report:
             ),
             self.chart_metrics("experiment_compute", "AI-designed experiment compute share"),
             self.chart_metrics("first_authorship", "AI first-authorship share"),
+            self.chart_metrics(
+                "merged_code", "Share of merged lines written with AI", ["ai_share", "ai_authored_share"]
+            ),
+            self.chart_metrics(
+                "ai_review", "AI as reviewer (reviews of AI work)", ["ai_review_share", "ai_only_reviewed_share"]
+            ),
             self.chart_spend(),
         ]
         return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from autoscope.pipelines.indicators import authorship
+from autoscope.pipelines.indicators import authorship, merged_code
 from autoscope.pipelines.indicators.cells import Scope
 
 from .test_against_collector import rows, service  # noqa: F401  (the fixture)
@@ -165,10 +165,12 @@ def test_indicator_equals_an_independent_count_on_real_history(service, tmp_path
     cursor = service.cursor()
     try:
         frame = authorship.compute(cursor, Scope(("quarter",)))
+        lines = merged_code.compute(cursor, Scope(("quarter",)))
     finally:
         cursor.close()
     lab = frame.filter(frame["cut"] == "lab")
     got = {(r["period"], r["metric"]): r for r in lab.iter_rows(named=True)}
+    merged = {(r["period"], r["metric"]): r for r in lines.filter(lines["cut"] == "lab").iter_rows(named=True)}
     for label, q in expected.items():
         share = got[(label, "ai_first_author_share")]
         print(f"{label}: {q}")
@@ -181,6 +183,6 @@ def test_indicator_equals_an_independent_count_on_real_history(service, tmp_path
             assert share["value"] is None, label
         assert got[(label, "automation_contributions")]["value"] == q.get("automation", 0), label
         if q.get("merged_lines"):
-            assert got[(label, "merged_line_share_ai")]["value"] == pytest.approx(
-                q["merged_ai_lines"] / q["merged_lines"]
-            ), label
+            assert merged[(label, "ai_share")]["value"] == pytest.approx(q["merged_ai_lines"] / q["merged_lines"]), (
+                label
+            )

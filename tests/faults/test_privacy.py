@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from autoscope.cli import main
 from autoscope.collector.app import CollectorSettings, create_app
+from autoscope.core import contract
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.demo import run_demo
 from tests.event_samples import event
@@ -23,13 +24,30 @@ from tests.event_samples import event
 pytestmark = pytest.mark.integration
 
 
+def _enum_values(value: object) -> tuple[str, ...]:
+    """The strings of a contract constant that is a tuple of labels (an enum), else none."""
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, tuple) else ()
+
+
+#: labels every warehouse holds (enum values, the lab-wide cut value "all"); DuckDB stores a
+#: column's distinct strings back to back, so two of them can spell a name across their border
+#: ("all" + "engineering" holds "allen")
+VOCABULARY = {"all", *(v for name in dir(contract) if name.isupper() for v in _enum_values(getattr(contract, name)))}
+
+
 def identities(emails: set[str]) -> set[bytes]:
-    """Each email, its local part ("ada.lovelace") and each name in it of 5+ letters."""
+    """Each email, its local part ("ada.lovelace") and each name in it of 5+ letters — unless
+    that name is spelled by two labels side by side (then the email and local part still count)."""
+    borders = {a + b for a in VOCABULARY for b in VOCABULARY}
     found: set[bytes] = set()
     for email in emails:
         local = email.split("@")[0]
         found |= {email.encode(), local.encode()}
-        found |= {part.encode() for part in local.replace("-", ".").split(".") if len(part) >= 5 and part.isalpha()}
+        found |= {
+            part.encode()
+            for part in local.replace("-", ".").split(".")
+            if len(part) >= 5 and part.isalpha() and not any(part in joined for joined in borders)
+        }
     return found
 
 

@@ -57,6 +57,7 @@ N_EVENTS: dict[str, Kind] = {
     "ladder": ALL,
     "task_size": AI,
     "review_frequency": AI,
+    "ai_review": AI,
     "tasks_involved": AI,
 }
 #: (indicator, metric) → (numerator, denominator, complement): the share is numerator /
@@ -77,14 +78,15 @@ STATED: dict[str, set[Kind]] = {
     "ladder": {ALL},
     "task_size": {AI},
     "review_frequency": {AI},
+    "ai_review": {AI},
     "tasks_involved": {AI},
 }
 #: metrics of those indicators that release no further count over these atoms: every task of
 #: the generated data takes 10 minutes and succeeds (so time_weighted_ai_share is ai_share,
 #: the quantiles and shares over 1 h are constants), is its own task_id with no review and is
 #: of one category (so tasks involved's ``share_``/``change_`` rows are 1 or 0); with no review
-#: there is no oversight either, so review frequency's person/rule/never-asked shares are 0;
-#: highest_rung is a rank, not a count
+#: there is no oversight either, so review frequency's person/rule/never-asked shares are 0, and
+#: AI as reviewer's shares are 0 or NULL (no review by anyone); highest_rung is a rank, not a count
 UNMODELLED = {
     "time_weighted_ai_share",
     "median_minutes",
@@ -100,6 +102,9 @@ UNMODELLED = {
     "never_asked_share",
     "intervention_rate",
     "review_minutes_per_ai_task",
+    "ai_review_share",
+    "ai_reviewed_share",
+    "ai_only_reviewed_share",
 }
 
 

@@ -130,31 +130,6 @@ def test_automation_is_left_out_of_authorship_and_of_people(tmp_path: Path) -> N
     assert cell(frame, "authorship", "automation_contributions")["value"] == 4
 
 
-def test_merged_line_share_counts_default_branch_lines_by_class(tmp_path: Path) -> None:
-    conn = warehouse(tmp_path / "w.duckdb")
-    rows = [
-        ("ai", "ai_authored", 100, True),
-        ("ai", "ai_coauthored", 300, True),
-        ("human", "human", 600, True),
-        ("ai", "ai_authored", 5000, False),  # never reached the default branch
-        ("automation", "automation", 9000, True),
-        ("human", "human", None, None),
-    ]  # a bot; lines unknown
-    for i, (author, line_class, lines, merged) in enumerate(rows):
-        add_contribution(
-            conn,
-            actor=ACTORS[i],
-            first_author=author,
-            ai_share=0.5,
-            lines_added=lines,
-            line_class=line_class,
-            on_default_branch=merged,
-        )
-    frame = compute_indicators(conn)
-    assert cell(frame, "authorship", "merged_line_share_ai")["value"] == pytest.approx(400 / 1000)
-    assert cell(frame, "authorship", "merged_line_share_ai_authored")["value"] == pytest.approx(100 / 1000)
-
-
 def test_internal_public_gap_counts_open_gaps_as_lower_bounds(tmp_path: Path) -> None:
     conn = warehouse(tmp_path / "w.duckdb")
     t0 = dt.datetime(2026, 9, 1, 12)

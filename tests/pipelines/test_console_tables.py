@@ -24,8 +24,9 @@ def test_suppressed_cells_are_named_and_actors_shown(tmp_path: Path) -> None:
         add_task(conn, actor=f"l{i}", team="large", at=at, executor="human")
     out = io.StringIO()
     Console(file=out, width=250, color_system=None).print(full_tables(compute_indicators(conn)))
-    lines: dict[str, str] = {}  # label → its row in the first table (automation share)
-    for line in out.getvalue().splitlines():
+    lines: dict[str, str] = {}  # label → its row in the automation share table
+    text = out.getvalue()
+    for line in text[text.index("automation_share (per week)") :].splitlines():
         if line.count("│") > 3:
             lines.setdefault(line.split("│")[2].strip(), line)
     assert set(lines) >= {"lab (all teams)", "team: small", "team: mid", "team: large"}

@@ -78,11 +78,13 @@ def add_review(
     at: dt.datetime = MONDAY,
     team: str = "t1",
     oversight: str | None = None,
+    reviewer_kind: str | None = None,
+    reviewer: str | None = None,
 ) -> None:
     event_id = _new_id(conn, "review")
     conn.execute(
-        "INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
-        [event_id, at, actor, team, task_id, actor, action, minutes, oversight],
+        "INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?, ?)",
+        [event_id, at, actor, team, task_id, reviewer or actor, action, minutes, oversight, reviewer_kind],
     )
 
 
@@ -113,8 +115,10 @@ def add_contribution(
     lines_added: int | None = None,
     line_class: str | None = None,
     on_default_branch: bool | None = None,
-) -> None:
+    contribution_id: str | None = None,
+) -> str:
     event_id = _new_id(conn, "contribution")
+    contribution_id = contribution_id or f"c{event_id}"
     conn.execute(
         "INSERT INTO contributions VALUES (?, ?, ?, ?, 'tool', '1', ?, 'commit', ?, ?, ?, ?, ?, ?)",
         [
@@ -122,7 +126,7 @@ def add_contribution(
             at,
             actor,
             team,
-            f"c{event_id}",
+            contribution_id,
             first_author,
             ai_share,
             lines_added,
@@ -130,6 +134,23 @@ def add_contribution(
             line_class,
             on_default_branch,
         ],
+    )
+    return contribution_id
+
+
+def add_line_survival(
+    conn: duckdb.DuckDBPyConnection,
+    contribution_id: str,
+    *,
+    as_of: dt.datetime,
+    lines_surviving: int,
+    actor: str = "scanner",
+    team: str = "t1",
+) -> None:
+    event_id = _new_id(conn, "line_survival")
+    conn.execute(
+        "INSERT INTO line_survival VALUES (?, ?, ?, ?, 'git', '1', ?, ?, ?)",
+        [event_id, as_of, actor, team, contribution_id, as_of, lines_surviving],
     )
 
 

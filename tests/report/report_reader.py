@@ -17,6 +17,8 @@ CHARTS = (
     "review_frequency",
     "experiment_compute",
     "first_authorship",
+    "merged_code",
+    "ai_review",
     "spend_distribution",
 )
 
