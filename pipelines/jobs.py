@@ -269,10 +269,12 @@ def _weeks_with_events(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
     times = [f"SELECT occurred_at AS t FROM {table}" for table in TABLE_BY_TYPE.values()]
     times.append("SELECT internal_at FROM model_deployments")
+    # each week's Monday, labelled in Python: formatting every event's time as '%G-W%V' in SQL
+    # cost ~1.2 s of CPU at 10 M events, the distinct Mondays ~0.2 s (the same weeks)
     rows = conn.execute(
-        f"SELECT DISTINCT strftime(t, '%G-W%V') FROM ({' UNION ALL '.join(times)}) WHERE t IS NOT NULL"
+        f"SELECT DISTINCT CAST(date_trunc('week', t) AS DATE) FROM ({' UNION ALL '.join(times)}) WHERE t IS NOT NULL"
     ).fetchall()
-    return {r[0] for r in rows}
+    return {label("week", r[0]) for r in rows}
 
 
 def _next_quarter(qtr: str) -> str:

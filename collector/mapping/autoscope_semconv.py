@@ -38,7 +38,7 @@ class _Plan:
     which ``autoscope.*`` attributes become which fields (``source.*`` into the source), and
     which identity attributes are present, in priority order."""
 
-    __slots__ = ("raw_keys", "raw_fields", "source_keys", "source_fields", "identity")
+    __slots__ = ("raw", "source", "identity")
 
     def __init__(self, keys: tuple[str, ...], identity: IdentitySettings) -> None:
         raw: list[tuple[str, str]] = []
@@ -47,11 +47,13 @@ class _Plan:
             if key.startswith(PREFIX):
                 field = key[_CUT:]
                 if field.startswith("source."):
-                    source.append((key, field[7:]))
+                    source.append((field[7:], key))
                 else:
-                    raw.append((key, field))
-        self.raw_keys, self.raw_fields = tuple(k for k, _ in raw), tuple(f for _, f in raw)
-        self.source_keys, self.source_fields = tuple(k for k, _ in source), tuple(f for _, f in source)
+                    raw.append((field, key))
+        # (field, attribute name) pairs, copied by a plain loop: cheaper than dict.update over
+        # zip/map (callgrind: ~11.0k against ~14.5k instructions for 13 attributes)
+        self.raw: tuple[tuple[str, str], ...] = tuple(raw)
+        self.source: tuple[tuple[str, str], ...] = tuple(source)
         present = set(keys)
         # per identity part (actor, team, tool, version): the names present, in priority order
         self.identity = tuple(
@@ -121,11 +123,11 @@ def map_log(
         "version": (version_names and _first_present(version_names, attrs)) or resource.version,
     }
     raw["source"] = source
-    if plan.raw_keys:
-        raw.update(zip(plan.raw_fields, map(attrs.__getitem__, plan.raw_keys)))
-    if plan.source_keys:
-        source.update(zip(plan.source_fields, map(attrs.__getitem__, plan.source_keys)))
-    raw["source"] = source
+    for field, key in plan.raw:
+        raw[field] = attrs[key]
+    for field, key in plan.source:
+        source[field] = attrs[key]
+    raw["source"] = source  # again: an ``autoscope.source`` attribute does not replace it
     if "occurred_at" not in raw:
         occurred = iso_from_nanos(record.time_ns)
         if occurred:

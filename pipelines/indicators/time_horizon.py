@@ -296,12 +296,10 @@ def fit_cell(
         a, b = fit_sklearn(xs, ys, ws)
     else:  # the same objective, solved to convergence by Newton's method (see module doc)
         a0, b0 = fit_sklearn(*_subsample(xs, ys, ws))
-        a_, b_ = newton(
-            np.unique(xs),
-            *(np.bincount(np.unique(xs, return_inverse=True)[1], weights=ws * (ys == v))[None, :] for v in (1, 0)),
-            a0,
-            b0,
-        )
+        # Newton takes the merged rows by x: that is (ux, w1, w0) already — every x has an
+        # attempt, so w1 or w0 is positive at each; re-deriving them from (xs, ys, ws) took
+        # three sorts of the ~2×len(ux) rows and gave the same arrays bit for bit
+        a_, b_ = newton(ux, w1[None, :], w0[None, :], a0, b0)
         a, b = float(a_[0]), float(b_[0])
     out["a"], out["b"] = a, b
     if a >= 0:

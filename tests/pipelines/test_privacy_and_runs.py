@@ -211,3 +211,24 @@ def test_an_event_in_one_quarter_rehides_a_week_of_the_quarter_before(tmp_path: 
     run(conn, full=True)
     strip = lambda rows: sorted(r[:11] + r[12:] for r in rows)  # noqa: E731 (all but computed_at)
     assert strip(stored(conn)) == strip(incremental)
+
+
+def test_the_weeks_with_events_are_iso_weeks_across_year_ends(tmp_path: Path) -> None:
+    """The weeks that tie quarters together (jobs._weeks_with_events) come from each event's
+    ISO week: days of one calendar year inside the next ISO year's first week, or the previous
+    ISO year's last (53rd) week, are labelled as SQL's '%G-W%V' labels them."""
+    from autoscope.pipelines.jobs import _weeks_with_events
+
+    conn = warehouse(tmp_path / "w.duckdb")
+    days = [
+        dt.datetime(2024, 12, 30, 9),  # Monday of 2025-W01
+        dt.datetime(2025, 12, 31, 23, 59),  # Wednesday of 2026-W01
+        dt.datetime(2027, 1, 3, 12),  # Sunday of 2026-W53
+        dt.datetime(2027, 1, 4, 0, 0),  # Monday of 2027-W01
+        dt.datetime(2026, 9, 13, 23, 59, 59),  # Sunday of 2026-W37
+    ]
+    for day in days:
+        add_task(conn, actor="a@lab.example", at=day)
+    expected = {r[0] for r in conn.execute("SELECT DISTINCT strftime(occurred_at, '%G-W%V') FROM tasks").fetchall()}
+    assert expected == {"2025-W01", "2026-W01", "2026-W53", "2027-W01", "2026-W37"}
+    assert _weeks_with_events(conn) == expected

@@ -210,3 +210,33 @@ def test_large_fits_solved_by_newton_agree_with_sklearn() -> None:
     model = LogisticRegression(C=th.C).fit(x.reshape(-1, 1), s, sample_weight=w)
     assert fit["a"] == pytest.approx(model.coef_[0, 0], rel=1e-3)
     assert fit["b"] == pytest.approx(model.intercept_[0], rel=1e-3)
+
+
+def test_newtons_merged_rows_are_the_fits_rows_bit_for_bit() -> None:
+    """fit_cell hands Newton (unique x, success weight, failure weight) as it merged them; the
+    earlier code re-derived them from the concatenated (x, y, weight) rows with np.unique and
+    np.bincount. Both are computed here over data with several attempts per task, families of
+    unequal size and repeated lengths: the same arrays, and so the same fit, to the last bit."""
+    rng = np.random.default_rng(5)
+    n_tasks = th.SKLEARN_ROWS + 10_000
+    family = rng.choice(["a", "b", "c", "d"], n_tasks, p=[0.4, 0.3, 0.2, 0.1])
+    x = np.round(rng.uniform(0, 10, n_tasks) * 3000) / 3000  # ~1/3 of the lengths repeat
+    n = rng.integers(1, 4, n_tasks)
+    s = rng.binomial(n, 1 / (1 + np.exp(1.1 * (x - 5))))
+    count = rng.integers(1, 3, n_tasks)
+    w = th.attempt_weights(n, family, count)
+    ux, inv = np.unique(x, return_inverse=True)
+    w1 = np.bincount(inv, weights=w * s * count, minlength=len(ux))
+    w0 = np.bincount(inv, weights=w * (n - s) * count, minlength=len(ux))
+    assert ((w1 > 0) | (w0 > 0)).all()  # every length has an attempt
+    xs = np.concatenate([ux[w1 > 0], ux[w0 > 0]])
+    ys = np.concatenate([np.ones(int((w1 > 0).sum())), np.zeros(int((w0 > 0).sum()))])
+    ws = np.concatenate([w1[w1 > 0], w0[w0 > 0]])
+    assert len(xs) > th.SKLEARN_ROWS  # the Newton path
+    rederived = [np.bincount(np.unique(xs, return_inverse=True)[1], weights=ws * (ys == v)) for v in (1, 0)]
+    assert np.array_equal(np.unique(xs), ux)
+    assert np.array_equal(rederived[0], w1) and np.array_equal(rederived[1], w0)
+    a0, b0 = th.fit_sklearn(*th._subsample(xs, ys, ws))
+    before = th.newton(np.unique(xs), rederived[0][None, :], rederived[1][None, :], a0, b0)
+    fit = th.fit_cell(family, x, n, s, replicates=20, count=count)
+    assert (fit["a"], fit["b"]) == (float(before[0][0]), float(before[1][0]))
