@@ -107,12 +107,30 @@ BLANKED = ("value", "n_events", "n_actors", "ci_low", "ci_high", "noise_scale")
 #: indicators over the same events (tasks, and reviews of AI tasks)
 FAMILIES = {
     name: "tasks"
-    for name in ("automation_share", "task_size", "time_horizon", "ladder", "tasks_involved", "review_frequency")
+    for name in (
+        "automation_share",
+        "task_size",
+        "time_horizon",
+        "ladder",
+        "tasks_involved",
+        "review_frequency",
+        "escaped_errors",
+        "agent_permissions",
+    )
 }
 #: per family, the indicators that release its shared count (the AI tasks) in every cell they
 #: have. The ladder releases it only by rung, the time horizon only lab-wide: leaving them out
 #: can only make the hidden set larger, never let a disclosure through.
-SHARED_COUNT = {"tasks": ("automation_share", "task_size", "tasks_involved", "review_frequency")}
+SHARED_COUNT = {
+    "tasks": (
+        "automation_share",
+        "task_size",
+        "tasks_involved",
+        "review_frequency",
+        "escaped_errors",
+        "agent_permissions",
+    )
+}
 #: per family, the indicator whose actor count is the population behind the shared count: a
 #: cell's AI tasks are a share of the work of everyone with a task in it (automation share
 #: releases that count wherever that population reaches k; review frequency's count is capped by

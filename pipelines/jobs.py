@@ -239,13 +239,28 @@ def _state(conn: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, set[int
 
 
 def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[str]:
-    """Quarters holding events ingested after ``since`` (a review counts in its task's period too)."""
+    """Quarters holding events ingested after ``since`` (a review counts in its task's period too,
+    an incident in its task's or commit's, a permission in the periods of its holder's later tasks)."""
     from autoscope.warehouse.columns import TABLE_BY_TYPE
 
     # the quarter of the day, and of the week's Thursday (a week belongs to that quarter's group)
     q = "CAST(year(d) AS VARCHAR) || '-Q' || CAST(quarter(d) AS VARCHAR)"
     parts = [f"SELECT x.occurred_at AS t FROM {table} x JOIN new USING (event_id)" for table in TABLE_BY_TYPE.values()]
     parts.append("SELECT k.occurred_at FROM reviews r JOIN new USING (event_id) JOIN tasks k USING (task_id)")
+    # escaped errors are placed in the period of the work that introduced them (a cohort rate)
+    parts.append(
+        "SELECT k.occurred_at FROM incidents i JOIN new USING (event_id)"
+        " JOIN tasks k ON k.task_id = i.introduced_by_task"
+    )
+    parts.append(
+        "SELECT c.occurred_at FROM incidents i JOIN new USING (event_id)"
+        " JOIN contributions c ON c.contribution_id = i.introduced_by_commit"
+    )
+    # a grant or revocation changes what every later task of its holder was done under
+    parts.append(
+        "SELECT k.occurred_at FROM permissions p JOIN new USING (event_id)"
+        " JOIN tasks k ON k.actor = p.actor AND k.occurred_at >= p.occurred_at"
+    )
     parts.append("SELECT internal_at FROM model_deployments x JOIN new USING (event_id)")
     rows = conn.execute(
         f"""
