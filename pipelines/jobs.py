@@ -256,10 +256,15 @@ def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[s
         "SELECT c.occurred_at FROM incidents i JOIN new USING (event_id)"
         " JOIN contributions c ON c.contribution_id = i.introduced_by_commit"
     )
-    # a grant or revocation changes what every later task of its holder was done under
+    # a grant or revocation changes what every later task of its holder was done under, and a
+    # session's grant what every task of that session was
     parts.append(
         "SELECT k.occurred_at FROM permissions p JOIN new USING (event_id)"
         " JOIN tasks k ON k.actor = p.actor AND k.occurred_at >= p.occurred_at"
+    )
+    parts.append(
+        "SELECT k.occurred_at FROM permissions p JOIN new USING (event_id)"
+        " JOIN agent_turn_facts f ON f.session_id = p.session_id JOIN tasks k ON k.task_id = f.turn_id"
     )
     parts.append("SELECT internal_at FROM model_deployments x JOIN new USING (event_id)")
     rows = conn.execute(

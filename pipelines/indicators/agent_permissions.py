@@ -9,12 +9,14 @@ a person or a policy, for good or for one agent session (``session_id``). The co
 the agents' own modes onto them (docs/otlp-mapping.md, "Permission modes").
 
 An AI task (executor ``ai``, one per task_id placed by its first attempt: the family's AI
-tasks) is done *under* a scope when a grant of it is in force at the task's start: a grant to
-the task's own agent (the grant's ``agent`` is the task's ``tool``) for the task's actor, at or
-before the task, not revoked since (the latest event for that actor, agent, scope and session
-decides; on a tie, the revocation), and either standing (no session) or for the task's own
-session (a task derived from an agent's turn knows its session; a native task has none, so only
-standing grants apply to it).
+tasks) is done *under* a scope when a grant of it to the task's own agent (the grant's ``agent``
+is the task's ``tool``) for the task's actor is in force for the task: a standing grant (no
+session) made at or before the task's start and not revoked since (the latest event for that
+actor, agent and scope decides; on a tie, the revocation), or a grant of the task's own session,
+which holds for the whole session (the latest event of that session decides), because agents
+report a session's mode when it starts or, like Claude Code, only through the decisions taken
+during its turns. A task derived from an agent's turn knows its session; a native task has none,
+so only standing grants apply to it.
 
 * ``share_under_<scope>``: the share of the cell's AI tasks done under that scope;
 * ``share_under_no_approval``: done under a grant whose agent does not ask a person
@@ -58,8 +60,8 @@ WITH ai AS (
 ), latest AS (  -- per task, the latest event of each (scope, session) grant that could apply
     SELECT a.task_id, p.scope, p.action, p.oversight
     FROM ai a LEFT JOIN session s USING (task_id)
-    JOIN permissions p ON p.actor = a.actor AND p.agent = a.tool AND p.occurred_at <= a.occurred_at
-         AND (p.session_id IS NULL OR p.session_id = s.session_id)
+    JOIN permissions p ON p.actor = a.actor AND p.agent = a.tool
+         AND (p.session_id IS NULL AND p.occurred_at <= a.occurred_at OR p.session_id = s.session_id)
     QUALIFY row_number() OVER (
         PARTITION BY a.task_id, p.scope, p.session_id
         ORDER BY p.occurred_at DESC, p.action = 'revoked' DESC, p.event_id) = 1
