@@ -736,6 +736,30 @@ class Report:
             draw=charts.stacked_bars,
         )
 
+    def chart_escaped_errors(self) -> str:
+        """Escaped errors per 100 tasks (not a share: its own axis), AI work by oversight beside
+        human work."""
+        key, title = "escaped_errors", "Escaped errors per 100 tasks, by who let the work through"
+        name = self.name(key)
+        metrics = {
+            "escaped_per_100_ai_tasks_person_reviewed": "AI, person-reviewed",
+            "escaped_per_100_ai_tasks_rule_approved": "AI, rule-approved",
+            "escaped_per_100_ai_tasks_never_asked": "AI, never asked",
+            "escaped_per_100_human_tasks": "human",
+        }
+        if not name or not self.weeks:
+            return self._figure(key, title, None)
+        series = [self.series(label, name, m, self.cut, self.cut_value) for m, label in metrics.items()]
+        first = next(iter(metrics))
+        return self._figure(
+            key,
+            title,
+            series,
+            self._caption(self.suppressed_points(name, first, self.cut, [self.cut_value])),
+            percent=False,
+            ylabel="per 100 tasks (week of the work)",
+        )
+
     def charts_section(self) -> str:
         figures = [
             self.chart_automation(),
@@ -747,6 +771,17 @@ class Report:
             self.chart_metrics("experiment_compute", "AI-designed experiment compute share"),
             self.chart_metrics("first_authorship", "AI first-authorship share"),
             self.chart_spend(),
+            self.chart_escaped_errors(),
+            self.chart_metrics(
+                "agent_permissions",
+                "AI work by what the agent was allowed to do",
+                [
+                    "share_under_job_submission",
+                    "share_under_internet",
+                    "share_under_secrets",
+                    "share_under_no_approval",
+                ],
+            ),
         ]
         return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"
 

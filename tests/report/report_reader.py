@@ -18,6 +18,8 @@ CHARTS = (
     "experiment_compute",
     "first_authorship",
     "spend_distribution",
+    "escaped_errors",
+    "agent_permissions",
 )
 
 

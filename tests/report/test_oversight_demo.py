@@ -182,3 +182,57 @@ def test_the_demo_shows_what_the_simulator_intends(demo_dir: Path) -> None:
         if m == "agents_with_broad_scope" and pt == "week" and team == "all"
     )
     assert all(a[1] <= b[1] for a, b in zip(broad, broad[1:])), broad
+
+
+def test_the_report_has_a_section_and_a_chart_for_each_in_chromium(data_dir: Path, tmp_path: Path) -> None:
+    from autoscope.cli import main
+    from tests.report import browser
+    from tests.report.report_reader import ReportDom
+
+    out = tmp_path / "report.html"
+    assert main(["report", "--data-dir", str(data_dir), "--period", "2026-Q4", "--out", str(out)]) == 0
+    html = browser.dump_dom(out.as_uri())
+    dom = ReportDom(html)
+    for indicator, metric in (
+        ("escaped_errors", "escaped_per_100_ai_tasks_never_asked"),
+        ("agent_permissions", "share_under_internet"),
+    ):
+        assert f'<section class="indicator" data-indicator="{indicator}">' in html, indicator
+        shown = [
+            c
+            for c in dom.cells
+            if c["data-indicator"] == indicator and c["data-metric"] == metric and c["data-cut"] == "lab"
+        ]
+        assert shown and "data-value" in shown[0], (indicator, shown)
+        chart = dom.charts[indicator]
+        assert not chart["pending"] and chart["svg"] == 1 and chart["drawing"] > 20, (indicator, chart)
+    assert "per 100 never-asked AI tasks" in html and "agents" in html
+
+
+def test_the_export_has_their_rows(data_dir: Path, tmp_path: Path) -> None:
+    import polars as pl
+
+    from autoscope.cli import main
+
+    out = tmp_path / "filing"
+    args = ["export", "--data-dir", str(data_dir), "--period", "2026-Q4", "--format", "parquet", "--out", str(out)]
+    assert main(args) == 0
+    exported = pl.concat([pl.read_parquet(p) for p in sorted(out.glob("*.parquet"))], how="diagonal_relaxed")
+    for indicator, want in (
+        ("escaped_errors", expected_escaped_errors),
+        ("agent_permissions", expected_agent_permissions),
+    ):
+        rows = exported.filter(
+            (pl.col("indicator") == indicator) & (pl.col("period") == "2026-Q4") & (pl.col("cut") == "lab")
+        )
+        expected = {
+            m: v
+            for (m, pt, period, team), (v, _) in want().items()
+            if (pt, period, team) == ("quarter", "2026-Q4", "all")
+        }
+        assert set(rows["metric"].to_list()) == set(expected) | set(rows["metric"].to_list()) and rows.height >= len(
+            expected
+        )
+        for metric, value in expected.items():
+            got = rows.filter(pl.col("metric") == metric)["value"].to_list()
+            assert got == [pytest.approx(value)] if value is not None else got == [None], (indicator, metric)
