@@ -10,7 +10,8 @@ as ``incident`` events (revision 6) naming the commit that introduced the error.
 
 Only a reference that resolves to a commit of the repository counts (an abbreviated sha of at
 least 7 hex digits is resolved by git); a reference to nothing, to the commit itself, or a
-revert of a revert (a re-landing, not an error of the original work) is left out. One commit
+revert of a revert (a re-landing, not an error of the original work; a revert is known by git's
+line or by its ``Revert "…"`` subject, which a squash merge keeps) is left out. One commit
 yields at most one incident per commit it names (a revert that also says ``Fixes:`` is a revert).
 ``found_by`` is left out: git does not say how the error was found.
 
@@ -99,6 +100,11 @@ def _message_of(repo: Path | str, sha: str) -> str:
         return ""
 
 
+def _is_revert(message: str) -> bool:
+    """``git revert``'s line, or its subject ``Revert "…"`` (kept by a squash merge that drops the line)."""
+    return bool(_REVERTS.search(message)) or message.lstrip().startswith('Revert "')
+
+
 def find_incidents(repo: Path | str, reports: Iterable[_Reported]) -> list[GitIncident]:
     """The reverts and fixes among ``reports`` (the commits of a scan, or the hook's)."""
     reports = list(reports)
@@ -111,7 +117,7 @@ def find_incidents(repo: Path | str, reports: Iterable[_Reported]) -> list[GitIn
             if target is None or target == report.commit.sha:
                 continue
             message = messages.get(target) if target in messages else _message_of(repo, target)
-            if kind == "revert" and _REVERTS.search(message or ""):
+            if kind == "revert" and _is_revert(message or ""):
                 continue  # a revert of a revert re-lands the work: no error of it
             key = (report.origin, origins.get(target, target))
             if key not in out:  # reverts come first: a revert that also says Fixes is a revert
