@@ -80,8 +80,9 @@ def add_review(
     oversight: str | None = None,
 ) -> None:
     event_id = _new_id(conn, "review")
-    conn.execute(
-        "INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
+    conn.execute(  # by name: later revisions add columns (reviewer_kind, revision 6)
+        "INSERT INTO reviews (event_id, occurred_at, actor, team, tool, tool_version, task_id, reviewer, action,"
+        " minutes, oversight) VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
         [event_id, at, actor, team, task_id, actor, action, minutes, oversight],
     )
 
