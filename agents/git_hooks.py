@@ -60,6 +60,7 @@ from autoscope.agents.git_commits import (
     state_dir,
 )
 from autoscope.agents.git_survival import Merged, survivals
+from autoscope.agents.git_incidents import find_incidents, incident_event
 from autoscope.agents.git_teams import TeamMap, load_team_map
 
 HOOK_MARKER = "# autoscope git hook"
@@ -328,6 +329,9 @@ def drain(repo: Path | str = ".", team: str | None = None, timeout_s: float = 10
                 exporter.submit(report.event)
                 done_ids.add(event_id_of(origin))
                 handed += 1
+                for incident in find_incidents(repo, [report]):  # a revert or fix of an earlier commit
+                    exporter.submit(incident_event(incident, git_version()))
+                    handed += 1
         runtime.flush(timeout_s)  # what the collector does not take now waits in the spool
         with open(sent_path, "a") as sent:
             sent.write("".join(f"{sha}\n" for sha in todo))
@@ -514,8 +518,9 @@ def scan_command(
     transport: str | None = None,
     timeout_s: float = 60.0,
 ) -> int:
-    """Backfill: one contribution per commit (and with ``survival`` the line_survival of each
-    merged one); 0 when every event was sent or spooled."""
+    """Backfill: one contribution per commit, an incident per revert or fix of an earlier commit
+    (:mod:`~autoscope.agents.git_incidents`), and with ``survival`` the line_survival of each
+    merged commit; 0 when every event was sent or spooled."""
     try:
         reports = scan_reports(
             path, since=since, rev=rev, include_merges=include_merges, team=team, team_map=team_map, branch=branch
@@ -527,9 +532,20 @@ def scan_command(
     except (OSError, ValueError, TypeError, re.error) as exc:
         print(f"autoscope git scan: {exc}", file=sys.stderr)
         return 2
-    events = [r.event for r in reports]
+    commits = [r.event for r in reports]
+    try:
+        incidents = find_incidents(path, reports)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"autoscope git scan: reverts and fixes not read: {exc}", file=sys.stderr)
+        incidents = []
+    events = commits + [incident_event(i, git_version()) for i in incidents]
     if explain_:
         explain(reports, sys.stdout)
+        for i in incidents:
+            print(
+                f"{i.fixing.sha[:10]} {i.kind} of {i.target[:10]}: incident, severity {i.event_severity}",
+                file=sys.stdout,
+            )
     if dry_run:
         if not explain_:
             for event in [*events, *counted]:
@@ -548,10 +564,11 @@ def scan_command(
     runtime.flush(timeout_s)
     after = exporter.stats()
     delta = {k: after[k] - before[k] for k in ("sent", "spooled", "rejected", "dropped")}
-    ai = sum(e["first_author"] == "ai" for e in events)
-    bots = sum(e["first_author"] == "automation" for e in events)
+    ai = sum(e["first_author"] == "ai" for e in commits)
+    bots = sum(e["first_author"] == "automation" for e in commits)
     print(
-        f"{len(events)} commits ({ai} with AI first author), {bots} by automation, since "
+        f"{len(commits)} commits ({ai} with AI first author), {bots} by automation, "
+        f"{len(incidents)} reverts or fixes of earlier commits (incidents), since "
         f"{since or 'the first'}: sent {delta['sent']}, spooled {delta['spooled']}, "
         f"rejected {delta['rejected']}, dropped {delta['dropped']}"
         + (f"; {len(counted)} survival counts (line_survival) among them" if survival else "")

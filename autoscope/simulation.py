@@ -20,7 +20,18 @@ What the simulator intends (and the tests check the indicators recover):
   ``line_survival`` of each merged commit at the end of the next month and the next quarter);
 * AI as reviewer (issue 16): an AI reviewer reviews more of the AI tasks every week
   (``ai_review_probability``), while people review fewer, so the share of AI tasks reviewed
-  only by AI rises.
+  only by AI rises;
+* coding agents get more leeway each week (:func:`_agent_work_events`): every researcher works
+  with one agent (Claude Code, Codex or Gemini CLI) that holds repo write and shell from the
+  start, then job submission, internet, secrets and (in infrastructure) production deploy, granted
+  as the weeks pass, and whose approval mode moves from asking a person to a standing rule to
+  never asking (:func:`agent_leeway`); the agent's tasks carry that mode as their review's
+  oversight;
+* errors escape into accepted work at rates set by who let the work through
+  (:data:`ESCAPE_RATES`: person-reviewed AI work least often among AI work, never-asked AI work
+  most often, human work less often than any AI work), found days later (within the simulated
+  weeks) and named against the task or commit that introduced them; a few are AI subversion
+  (:func:`_incident_events`).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import datetime as dt
 import math
 import random
 import uuid
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -324,6 +336,7 @@ def _weekly_events(
             "output_tokens": tokens_in // 10,
         },
     )
+    yield from _agent_work_events(rng, person, week, start, seq)
     if week % 4 == 3:
         yield PlannedEvent(
             "impression",
@@ -393,6 +406,70 @@ def _merged_code_events(person: Researcher, week: int, start: dt.date) -> Iterat
         commit = f"git-{rng.getrandbits(64):016x}"
         yield PlannedEvent(
             "contribution",
+#: the coding agent each researcher works with, and its own names for the three approval modes
+#: (asks a person / a standing rule decides / never asks): Claude Code's permission modes, Codex's
+#: approval policies, Gemini CLI's approval modes
+AGENT_MODES: dict[str, dict[str, str]] = {
+    "claude-code": {"person": "default", "rule": "acceptEdits", "never_asked": "bypassPermissions"},
+    "codex": {"person": "on-request", "rule": "on-failure", "never_asked": "never"},
+    "gemini-cli": {"person": "default", "rule": "autoEdit", "never_asked": "yolo"},
+}
+#: the chance that a unit of accepted work lets an error escape, by who let it through: an AI
+#: task's oversight class, a human task, an AI or a human commit
+ESCAPE_RATES: dict[str, float] = {
+    "person": 0.03,
+    "rule": 0.06,
+    "no_decision": 0.08,
+    "never_asked": 0.14,
+    "human": 0.02,
+    "ai_commit": 0.05,
+    "human_commit": 0.02,
+}
+
+
+def _leaning(person: Researcher) -> float:
+    """A researcher's fixed leaning in [0, 1): the lower, the sooner their agent gets leeway."""
+    return zlib.crc32(person.email.encode()) / 2**32
+
+
+def agent_leeway(person: Researcher, week: int) -> tuple[str, tuple[str, ...]]:
+    """The approval mode (oversight: person, rule, never_asked) and the permission scopes the
+    researcher's agent holds in ``week``: both widen as the weeks pass, sooner for a low leaning."""
+    u = _leaning(person)
+    mode = "never_asked" if u < min(0.35, 0.05 * week) else "rule" if u < min(0.7, 0.12 * week) else "person"
+    scopes = ["repo_write", "shell"]
+    if week >= 4 or (week >= 2 and u < 0.7):
+        scopes.append("job_submission")
+    if week >= 3 + int(4 * u):
+        scopes.append("internet")
+    if week >= 5 and u < 0.3:
+        scopes.append("secrets")
+    if person.team == "infrastructure" and week >= 5 and u < 0.6:
+        scopes.append("production_deploy")
+    return mode, tuple(scopes)
+
+
+def agent_of(person: Researcher) -> str:
+    return tuple(AGENT_MODES)[zlib.crc32(person.email.encode()[::-1]) % len(AGENT_MODES)]
+
+
+def _agent_work_events(
+    rng: random.Random, person: Researcher, week: int, start: dt.date, seq: Iterator[int]
+) -> Iterator[PlannedEvent]:
+    """A researcher's week with their coding agent: the grants that changed since last week
+    (every held scope again when the approval mode changed), then one or two AI tasks done by
+    the agent, each with the review its mode gives (a person's, most of the time; a rule's; or
+    the agent's never-asked)."""
+    envelope = {"actor": person.email, "team": person.team}
+    agent = agent_of(person)
+    mode, scopes = agent_leeway(person, week)
+    before = agent_leeway(person, week - 1) if week else (None, ())
+    granted = scopes if mode != before[0] else tuple(s for s in scopes if s not in before[1])
+    monday = dt.datetime.combine(start + dt.timedelta(weeks=week), dt.time(7), dt.UTC)
+    for scope in granted:
+        when = monday + dt.timedelta(seconds=rng.randrange(3600))
+        yield PlannedEvent(
+            "permission",
             {
                 **envelope,
                 "event_id": _event_id(rng, when),
@@ -422,6 +499,106 @@ def _merged_code_events(person: Researcher, week: int, start: dt.date) -> Iterat
                     "lines_surviving": round(lines * survival_probability(line_class, week, horizon)),
                 },
             )
+                "agent": agent,
+                "scope": scope,
+                "action": "granted",
+                "granted_by": "policy" if mode == "rule" else "person",
+                "oversight": mode,
+                "mode": AGENT_MODES[agent][mode],
+                "tool": agent,
+            },
+        )
+    for _ in range(rng.randint(1, 2)):
+        when = _moment(rng, start, week)
+        minutes = math.exp(rng.gauss(math.log(25), 0.7))
+        task_id = f"task-{next(seq)}"
+        yield PlannedEvent(
+            "task",
+            {
+                **envelope,
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "task_id": task_id,
+                "category": rng.choice(("experiment_run", "analysis")),
+                "executor": "ai",
+                "autonomy": "autonomous" if mode == "never_asked" else "supervised",
+                "role": person.role,
+                "rung": "engineering",
+                "human_minutes": round(minutes, 2),
+                "duration_s": round(minutes * 6, 1),
+                "outcome": "success" if rng.random() < 0.85 else "failure",
+                "model": "lab-model-7",
+                "tool": agent,
+            },
+        )
+        if mode == "person" and rng.random() >= 0.85:
+            continue  # the person did not get to it
+        later = when + dt.timedelta(minutes=rng.randrange(1, 120))
+        yield PlannedEvent(
+            "review",
+            {
+                **envelope,
+                "event_id": _event_id(rng, later),
+                "occurred_at": later,
+                "task_id": task_id,
+                "reviewer": person.email,
+                "action": rng.choices(("approved", "modified", "rejected"), (0.8, 0.15, 0.05))[0]
+                if mode == "person"
+                else "approved",
+                "minutes": round(rng.uniform(2, 20), 1) if mode == "person" else 0.0,
+                "oversight": mode,
+                "tool": agent,
+            },
+        )
+
+
+def _incident_events(rng: random.Random, events: list[PlannedEvent], end: dt.datetime) -> Iterator[PlannedEvent]:
+    """Errors that escaped from the lab's accepted work, at :data:`ESCAPE_RATES` by who let the
+    work through, each found 1–21 days after the work (and before ``end``) by its author. Git
+    shows those in commits as reverts and fixes (found by nobody said); a tenth of those in AI
+    tasks nobody reviewed are subversion."""
+    oversight: dict[str, set[str]] = {}
+    for event in events:
+        if event.type == "review":
+            oversight.setdefault(event.fields["task_id"], set()).add(event.fields.get("oversight") or "person")
+    for number, event in enumerate(list(events)):
+        f = event.fields
+        if event.type == "task" and f["executor"] in ("ai", "human"):
+            modes = oversight.get(f["task_id"], set())
+            unit = (
+                "human"
+                if f["executor"] == "human"
+                else next((m for m in ("person", "rule", "never_asked") if m in modes), "no_decision")
+            )
+            work = {"introduced_by_task": f["task_id"]}
+        elif event.type == "contribution" and f["first_author"] in ("ai", "human"):
+            unit, work = f"{f['first_author']}_commit", {"introduced_by_commit": f["contribution_id"]}
+        else:
+            continue
+        if rng.random() >= ESCAPE_RATES[unit]:
+            continue
+        when = min(f["occurred_at"] + dt.timedelta(days=rng.uniform(1, 21)), end)
+        if unit.endswith("_commit"):
+            kind, found_by = rng.choice(("revert", "defect")), None
+        elif unit in ("never_asked", "no_decision") and rng.random() < 0.1:
+            kind, found_by = "subversion", rng.choice(("person", "ai"))
+        else:
+            kind = rng.choices(("defect", "security", "data"), (0.75, 0.12, 0.13))[0]
+            found_by = rng.choices(("test", "person", "ai", "production"), (0.35, 0.3, 0.15, 0.2))[0]
+        yield PlannedEvent(
+            "incident",
+            {
+                "actor": f["actor"],
+                "team": f["team"],
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "incident_id": f"incident-{number}",
+                "kind": kind,
+                "severity": rng.choices(("low", "medium", "high", "critical"), (0.5, 0.3, 0.15, 0.05))[0],
+                "found_by": found_by,
+                **work,
+            },
+        )
 
 
 def plan_lab(
@@ -477,5 +654,7 @@ def plan_lab(
                 },
             )
         )
+    last_friday = dt.datetime.combine(start + dt.timedelta(weeks=weeks - 1, days=4), dt.time(18), dt.UTC)
+    events.extend(_incident_events(rng, events, last_friday))
     events.sort(key=lambda e: e.fields["occurred_at"])
     return LabPlan(researchers, weeks, start, events)

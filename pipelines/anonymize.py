@@ -115,12 +115,24 @@ FAMILIES = {
         "tasks_involved",
         "review_frequency",
         "ai_review",
+        "escaped_errors",
+        "agent_permissions",
     )
 }
 #: per family, the indicators that release its shared count (the AI tasks) in every cell they
 #: have. The ladder releases it only by rung, the time horizon only lab-wide: leaving them out
 #: can only make the hidden set larger, never let a disclosure through.
-SHARED_COUNT = {"tasks": ("automation_share", "task_size", "tasks_involved", "review_frequency", "ai_review")}
+SHARED_COUNT = {
+    "tasks": (
+        "automation_share",
+        "task_size",
+        "tasks_involved",
+        "review_frequency",
+        "ai_review",
+        "escaped_errors",
+        "agent_permissions",
+    )
+}
 #: per family, the indicator whose actor count is the population behind the shared count: a
 #: cell's AI tasks are a share of the work of everyone with a task in it (automation share
 #: releases that count wherever that population reaches k; review frequency's count is capped by

@@ -240,7 +240,8 @@ def _state(conn: duckdb.DuckDBPyConnection) -> tuple[dt.datetime | None, set[int
 
 def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[str]:
     """Quarters holding events ingested after ``since`` (a review counts in its task's period too,
-    a line_survival in its commit's)."""
+    a line_survival in its commit's, an incident in its task's or commit's, a permission in the periods
+    of its holder's later tasks)."""
     from autoscope.warehouse.columns import TABLE_BY_TYPE
 
     # the quarter of the day, and of the week's Thursday (a week belongs to that quarter's group)
@@ -251,6 +252,25 @@ def dirty_quarters(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> set[s
     parts.append(
         "SELECT c.occurred_at FROM line_survival s JOIN new USING (event_id)"
         " JOIN contributions c USING (contribution_id)"
+    )
+    # escaped errors are placed in the period of the work that introduced them (a cohort rate)
+    parts.append(
+        "SELECT k.occurred_at FROM incidents i JOIN new USING (event_id)"
+        " JOIN tasks k ON k.task_id = i.introduced_by_task"
+    )
+    parts.append(
+        "SELECT c.occurred_at FROM incidents i JOIN new USING (event_id)"
+        " JOIN contributions c ON c.contribution_id = i.introduced_by_commit"
+    )
+    # a grant or revocation changes what every later task of its holder was done under, and a
+    # session's grant what every task of that session was
+    parts.append(
+        "SELECT k.occurred_at FROM permissions p JOIN new USING (event_id)"
+        " JOIN tasks k ON k.actor = p.actor AND k.occurred_at >= p.occurred_at"
+    )
+    parts.append(
+        "SELECT k.occurred_at FROM permissions p JOIN new USING (event_id)"
+        " JOIN agent_turn_facts f ON f.session_id = p.session_id JOIN tasks k ON k.task_id = f.turn_id"
     )
     parts.append("SELECT internal_at FROM model_deployments x JOIN new USING (event_id)")
     rows = conn.execute(

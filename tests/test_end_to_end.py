@@ -30,6 +30,7 @@ def expected_cells(plan: LabPlan) -> dict[tuple[str, str, str], tuple[float | No
     tasks: dict[tuple[str, str], list[dict]] = defaultdict(list)
     experiments: dict[tuple[str, str], list[dict]] = defaultdict(list)
     reviews: dict[str, list[dict]] = defaultdict(list)
+    rule_approved: set[str] = set()
     for event in plan.events:
         f = event.fields
         for cell_team in (f["team"], "all"):
@@ -37,8 +38,11 @@ def expected_cells(plan: LabPlan) -> dict[tuple[str, str, str], tuple[float | No
                 tasks[(iso_week(f["occurred_at"]), cell_team)].append(f)
             elif event.type == "experiment":
                 experiments[(iso_week(f["occurred_at"]), cell_team)].append(f)
-        if event.type == "review" and f.get("reviewer_kind") != "ai":  # an AI's review is not a person's
+        # a person's review: not an AI's, and not a rule's or nobody's
+        if event.type == "review" and f.get("reviewer_kind") != "ai" and (f.get("oversight") or "person") == "person":
             reviews[f["task_id"]].append(f)
+        if event.type == "review" and f.get("oversight") == "rule":
+            rule_approved.add(f["task_id"])
     out: dict[tuple[str, str, str], tuple[float | None, int]] = {}
     for (week, team), rows in tasks.items():
         actors = len({r["actor"] for r in rows})
@@ -54,7 +58,8 @@ def expected_cells(plan: LabPlan) -> dict[tuple[str, str, str], tuple[float | No
         if reviewers:  # review rates describe the reviewers too: k counts the fewer
             ai_actors = min(ai_actors, len(reviewers))
         out[("reviews_per_ai_task", week, team)] = (n_reviews / len(ai), ai_actors)
-        out[("unreviewed_share", week, team)] = (sum(not reviews[r["task_id"]] for r in ai) / len(ai), ai_actors)
+        unreviewed = sum(not reviews[r["task_id"]] and r["task_id"] not in rule_approved for r in ai)
+        out[("unreviewed_share", week, team)] = (unreviewed / len(ai), ai_actors)
         out[("intervention_rate", week, team)] = (interventions / n_reviews if n_reviews else None, ai_actors)
     for (week, team), rows in experiments.items():
         hours = sum(r["accelerator_hours"] for r in rows)

@@ -96,6 +96,47 @@ def review_event(
     return MappedEvent(raw, record.origin, record.where, fields)
 
 
+def permission_events(
+    record: Record,
+    settings: OtlpSettings,
+    *,
+    client: str,
+    session: str,
+    grants: dict[str, str],
+    granted_by: str,
+    mode: str | None,
+    mode_attribute: str,
+    memory: SessionMemory | None = None,
+) -> list[MappedEvent]:
+    """A ``permission`` grant per scope of ``grants`` (scope → oversight) to the agent (the
+    record's tool, so it matches the agent's tasks) for the session's actor, for this session
+    only (docs/otlp-mapping.md, "Permission modes"). Each (session, scope, oversight, mode) is
+    sent once: ``memory`` remembers what was sent, and the event_id is derived from those four,
+    so what a restarted collector sends again is the same event, which the warehouse keeps once."""
+    out = []
+    for scope, oversight in grants.items():
+        key = f"permission:{scope}:{oversight}:{mode}"
+        if memory is not None:
+            if memory.get(session, key):
+                continue
+            memory.set(session, key, True)
+        raw, fields = base_event(record, settings, "permission", client, session, scope, oversight, mode)
+        raw.update(
+            type="permission",
+            agent=raw.get("source", {}).get("tool", client),
+            scope=scope,
+            action="granted",
+            granted_by=granted_by,
+            oversight=oversight,
+            session_id=turn_key("session", session),
+        )
+        if mode:
+            raw["mode"] = mode
+        fields.update(agent="source.tool", mode=mode_attribute, oversight=mode_attribute, session_id="session.id")
+        out.append(MappedEvent(raw, record.origin, record.where, fields))
+    return out
+
+
 def spend_event(
     record: Record,
     settings: OtlpSettings,

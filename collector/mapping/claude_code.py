@@ -11,7 +11,8 @@ Events (logs signal; body ``claude_code.<name>``, attribute ``event.name`` = ``<
 * ``tool_decision`` → ``review`` of the turn's task: ``accept`` → approved, ``reject`` →
   rejected, a user abort → intervened; ``oversight`` from ``source``: ``user_*`` → person,
   ``config`` (an allowlist, accept-edits — and bypass, which Claude Code reports the same way)
-  → rule. Plus an ``activity`` fact.
+  → rule. Plus an ``activity`` fact, and a ``permission`` grant of the tool's scope for the
+  session (:func:`_grant`: Claude Code reports no permission mode, so decisions show it).
 * ``tool_result`` → a ``tool_call`` fact; any other record with a ``prompt.id`` → ``activity``.
 
 Metrics (monotonic sums, delta or cumulative):
@@ -30,8 +31,10 @@ from __future__ import annotations
 from typing import Any
 
 from autoscope.collector.mapping.agent_turns import (
+    SessionMemory,
     model_call_fact,
     model_name,
+    permission_events,
     review_event,
     spend_event,
     turn_fact,
@@ -67,13 +70,16 @@ def is_metric(name: str) -> bool:
     return name.startswith(PREFIX)
 
 
-def map_logs(records: list[Record], settings: OtlpSettings, result: MapResult) -> None:
+def map_logs(
+    records: list[Record], settings: OtlpSettings, result: MapResult, memory: SessionMemory | None = None
+) -> None:
     """Map one export's Claude Code log records; each is mapped on its own (its turn is
-    assembled in the warehouse from every export's facts)."""
+    assembled in the warehouse from every export's facts; ``memory``: the grants each session
+    was already reported to hold)."""
     for record in records:
         before = len(result.events)
         try:
-            _map_log(record, settings, result)
+            _map_log(record, settings, result, memory)
         except Exception as exc:  # noqa: BLE001 - this record only (see MapResult.guard)
             result.fail(record, "log:claude_code", exc, before)
 
@@ -101,7 +107,7 @@ OVERSIGHT = {
 }
 
 
-def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
+def _map_log(record: Record, settings: OtlpSettings, result: MapResult, memory: SessionMemory | None = None) -> None:
     name = short_name(record) or "unknown"
     attrs = record.attributes
     session, turn = _session(record), _turn(record)
@@ -130,6 +136,7 @@ def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
                 identity,
             )
         )
+        result.events.extend(_grant(record, settings, session, memory))
     elif name not in ("tool_result", "api_error") and not turn:
         result.unmapped[f"log:claude_code.{name}"[:96]] += 1
     # every record of a turn is a fact of it: the turn's wall time runs to its last record
@@ -143,6 +150,45 @@ def _map_log(record: Record, settings: OtlpSettings, result: MapResult) -> None:
         result.events.append(turn_fact(record, settings, "tool_call", session, turn, identity))
     else:
         result.events.append(turn_fact(record, settings, "activity", session, turn, identity))
+
+
+#: Claude Code's tools → the permission scope using them takes (read-only tools take none)
+TOOL_SCOPES = {
+    "Edit": "repo_write",
+    "MultiEdit": "repo_write",
+    "Write": "repo_write",
+    "NotebookEdit": "repo_write",
+    "Bash": "shell",
+    "WebFetch": "internet",
+    "WebSearch": "internet",
+}
+
+
+def _grant(
+    record: Record, settings: OtlpSettings, session: str | None, memory: SessionMemory | None
+) -> list[MappedEvent]:
+    """The scope a ``tool_decision`` shows the session holds. Claude Code reports no permission
+    mode (the recordings of default, accept-edits, allowlist and bypass sessions carry none), so
+    the grant is read from the decisions: a tool allowed by ``config`` (an allowlist,
+    accept-edits or bypass) is a scope held by rule; one a person allowed, a scope held by asking
+    a person. A rejected tool grants nothing."""
+    attrs = record.attributes
+    scope = TOOL_SCOPES.get(as_str(attrs.get("tool_name")) or "")
+    decision, source = (as_str(attrs.get("decision")) or "").lower(), (as_str(attrs.get("source")) or "").lower()
+    if session is None or scope is None or decision != "accept":
+        return []
+    oversight = OVERSIGHT.get(source, "person")
+    return permission_events(
+        record,
+        settings,
+        client=CLIENT,
+        session=session,
+        grants={scope: oversight},
+        granted_by="policy" if oversight != "person" else "person",
+        mode=source or None,
+        mode_attribute="source",
+        memory=memory,
+    )
 
 
 def _spend_from_request(record: Record, settings: OtlpSettings) -> MappedEvent:

@@ -7,6 +7,8 @@ policy (bounded, :class:`~autoscope.collector.mapping.agent_turns.SessionMemory`
 cannot place (after a restart) goes without ``turn_id`` and the warehouse gives it to the
 latest prompt of its conversation by time.
 
+* ``codex.conversation_starts`` → the session's ``permission`` grants from its
+  ``approval_policy`` and ``sandbox_policy`` (:func:`grants`; docs/otlp-mapping.md).
 * ``codex.user_prompt`` → a ``prompt`` fact. The TUI's helper conversation (an escalation
   reviewer it starts next to the person's, with its own prompt) is one too: its telemetry
   cannot be told from a person's prompt under ``approval_policy = never``.
@@ -26,6 +28,7 @@ from __future__ import annotations
 from autoscope.collector.mapping.agent_turns import (
     SessionMemory,
     model_call_fact,
+    permission_events,
     review_event,
     spend_event,
     turn_fact,
@@ -55,6 +58,28 @@ def map_logs(records: list[Record], settings: OtlpSettings, memory: SessionMemor
             result.fail(record, "log:codex", exc, before)
 
 
+#: ``approval_policy`` → whether the agent still asks a person (``on-failure``: only when the
+#: sandbox refuses, so the sandbox is the standing rule)
+APPROVAL_OVERSIGHT = {"never": "never_asked", "on-failure": "rule", "on-request": "person", "untrusted": "person"}
+
+
+def grants(policy: str, sandbox: str) -> dict[str, str]:
+    """The scopes a Codex session holds (scope → oversight) under its approval and sandbox
+    policies: commands always (``shell``, inside the sandbox); writing the workspace without
+    asking under ``workspace-write`` and ``danger-full-access``, else only by asking a person
+    (and not at all under ``never``); the network only under ``danger-full-access`` (the
+    sandbox keeps it off otherwise)."""
+    oversight = APPROVAL_OVERSIGHT.get(policy, "person")
+    held = {"shell": oversight}
+    if sandbox in ("workspace-write", "danger-full-access"):
+        held["repo_write"] = oversight
+    elif policy != "never":
+        held["repo_write"] = "person"  # read-only: each write is an escalation a person approves
+    if sandbox == "danger-full-access":
+        held["internet"] = oversight
+    return held
+
+
 def _action(decision: str) -> str:
     if decision.startswith("approved"):
         return "approved"
@@ -70,7 +95,22 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
         result.unmapped[f"log:{name[:64]}(no conversation.id)"] += 1
         return
     if name == "codex.conversation_starts":
-        memory.set(conversation, "approval_policy", (as_str(attrs.get("approval_policy")) or "").lower())
+        policy = (as_str(attrs.get("approval_policy")) or "").lower()
+        memory.set(conversation, "approval_policy", policy)
+        sandbox = (as_str(attrs.get("sandbox_policy")) or "").lower()
+        result.events.extend(
+            permission_events(
+                record,
+                settings,
+                client=CLIENT,
+                session=conversation,
+                grants=grants(policy, sandbox),
+                granted_by="policy",
+                mode=f"{policy or 'unknown'}/{sandbox or 'unknown'}",
+                mode_attribute="approval_policy",
+                memory=memory,
+            )
+        )
         return
     if name == "codex.user_prompt":
         turn = turn_key(CLIENT, conversation, record.time_ns)

@@ -13,6 +13,8 @@
   approval mode in force: ``gemini_cli.config.approval_mode`` at start, changed by
   ``gemini_cli.plan.approval_mode_switch`` (remembered per session). ``yolo`` → never_asked;
   ``auto_accept``, or an edit under ``autoEdit`` → rule; otherwise a person answered.
+* ``gemini_cli.config`` and ``gemini_cli.plan.approval_mode_switch`` → the session's
+  ``permission`` grants under the approval mode (:func:`grants`; docs/otlp-mapping.md).
 * every other record with a ``prompt_id`` → an ``activity`` fact (the turn's wall time runs to
   its last record); the rest is counted as unmapped.
 """
@@ -24,6 +26,7 @@ import json
 from autoscope.collector.mapping.agent_turns import (
     SessionMemory,
     model_call_fact,
+    permission_events,
     review_event,
     spend_event,
     turn_fact,
@@ -65,6 +68,19 @@ def map_logs(records: list[Record], settings: OtlpSettings, memory: SessionMemor
             result.fail(record, "log:gemini_cli", exc, before)
 
 
+def grants(mode: str) -> dict[str, str]:
+    """The scopes a Gemini CLI session holds (scope → oversight) under its approval mode: it
+    edits files and runs shell commands, asking a person first (``default``), editing without
+    asking (``autoEdit``/``auto_edit``: edits by rule, commands still asked), or asking nothing
+    (``yolo``)."""
+    normal = mode.replace("_", "").lower()
+    if normal == "yolo":
+        return {"repo_write": "never_asked", "shell": "never_asked"}
+    if normal == "autoedit":
+        return {"repo_write": "rule", "shell": "person"}
+    return {"repo_write": "person", "shell": "person"}
+
+
 def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, result: MapResult) -> None:
     name = event_name(record) or "unnamed"
     attrs = record.attributes
@@ -75,10 +91,23 @@ def _map_log(record: Record, settings: OtlpSettings, memory: SessionMemory, resu
     if session is None:
         result.unmapped[f"log:{name[:64]}(no session.id)"] += 1
         return
-    if name == "gemini_cli.config":
-        memory.set(session, "approval_mode", as_str(attrs.get("approval_mode")) or "default")
-    elif name == "gemini_cli.plan.approval_mode_switch":
-        memory.set(session, "approval_mode", as_str(attrs.get("to_mode")) or "default")
+    if name in ("gemini_cli.config", "gemini_cli.plan.approval_mode_switch"):
+        attribute = "approval_mode" if name == "gemini_cli.config" else "to_mode"
+        mode = as_str(attrs.get(attribute)) or "default"
+        memory.set(session, "approval_mode", mode)
+        result.events.extend(
+            permission_events(
+                record,
+                settings,
+                client=CLIENT,
+                session=session,
+                grants=grants(mode),
+                granted_by="policy",
+                mode=mode,
+                mode_attribute=attribute,
+                memory=memory,
+            )
+        )
     if name == "gemini_cli.user_prompt":
         result.events.append(
             turn_fact(record, settings, "prompt", session, turn or turn_key(CLIENT, *identity[:2]), identity)

@@ -50,7 +50,7 @@ class Mapper:
         self.settings = settings
         self.state = state or SumState()
         self._log_plans: dict[tuple[str, ...], Any] = {}  # see autoscope_semconv.map_log
-        self.sessions = SessionMemory()  # what Gemini CLI and Codex say once per session
+        self.sessions = SessionMemory()  # what the coding agents say once per session, grants sent
 
     # -- logs ---------------------------------------------------------------------------
 
@@ -100,7 +100,7 @@ class Mapper:
                     else:
                         result.unmapped[unmapped_key("log", name)] += 1
         result.records = n
-        claude_code.map_logs(claude, self.settings, result)
+        claude_code.map_logs(claude, self.settings, result, self.sessions)
         gemini_cli.map_logs(gemini, self.settings, self.sessions, result)
         codex.map_logs(codex_records, self.settings, self.sessions, result)
         return result

@@ -235,6 +235,29 @@ REGISTRY: tuple[Indicator, ...] = (
         ("spend_distribution", "spend"),
         (),
     ),
+    Indicator(
+        "escaped_errors",
+        "escaped_errors",
+        "Escaped errors by oversight level",
+        "GovAI 2026: AI-introduced errors escaping human review; AI subversion incidents",
+        "Incidents (and git reverts and Fixes: references) per 100 units of work, placed in the period of the work "
+        "that introduced them: AI tasks by oversight (person-reviewed, rule-approved, never asked, no decision), "
+        "human tasks, AI and human commits; subversion incidents per 100 AI tasks; kinds, finders and severity of "
+        "the errors in AI work.",
+        ("escaped_errors",),
+        ("escaped_per_100_ai_tasks", "escaped_per_100_human_tasks"),
+    ),
+    Indicator(
+        "agent_permissions",
+        "agent_permissions",
+        "What agents may do",
+        "GovAI 2026: extent of automation and oversight; agents' permission and approval modes",
+        "Share of AI tasks done under each permission scope (repo write, shell, job submission, internet, secrets, "
+        "production deploy) and under a no-approval mode; agents (person × agent) that did work holding internet, "
+        "secrets or production-deploy access.",
+        ("agent_permissions",),
+        ("share_under_no_approval", "agents_with_broad_scope"),
+    ),
 )
 
 BY_KEY: dict[str, Indicator] = {indicator.key: indicator for indicator in REGISTRY}

@@ -128,6 +128,20 @@ READER_DEFINITIONS = {
         "How R&D spend is split between AI tools, compute, data, staff and other costs (each category's share "
         "of the spend reported), and spend on AI tools per active researcher, in US dollars."
     ),
+    "escaped_errors": (
+        "How often errors escape into accepted work: incidents (defects, reverts, security and data problems, and "
+        "AI subversion) found after the work was accepted, per 100 AI tasks, split by who let the AI work through "
+        "(a person reviewed it, a standing rule approved it, the agent never asked, or no decision was recorded), "
+        "beside the same rate for human tasks, and per 100 AI and human commits (git's reverts and fixes count). "
+        "Each error counts in the period of the work that introduced it. Also: AI subversion incidents per 100 AI "
+        "tasks, and the kinds, finders and severity of the errors in AI work."
+    ),
+    "agent_permissions": (
+        "What AI agents may do while they work: the share of AI tasks done while the agent held each permission "
+        "(writing the repository, running shell commands, submitting jobs, internet access, secrets, deploying to "
+        "production) and while it ran without asking anyone; and how many agents (one person's agent each) did work "
+        "while holding internet, secrets or production-deploy access."
+    ),
 }
 
 
@@ -151,6 +165,26 @@ CONCERN = {
     ("review_frequency", "intervention_rate"): "rise",
     ("ai_review", "ai_only_reviewed_share"): "rise",
     ("merged_code", "ai_survival_share"): "fall",
+    **{
+        ("escaped_errors", m): "rise"
+        for m in (
+            "escaped_per_100_ai_tasks",
+            "escaped_per_100_ai_tasks_person_reviewed",
+            "escaped_per_100_ai_tasks_rule_approved",
+            "escaped_per_100_ai_tasks_never_asked",
+            "escaped_per_100_ai_tasks_no_decision",
+            "escaped_per_100_human_tasks",
+            "subversion_per_100_ai_tasks",
+            "escaped_per_100_ai_commits",
+            "escaped_per_100_human_commits",
+            "found_by_production_share",
+            "severe_share",
+        )
+    },
+    ("agent_permissions", "share_under_no_approval"): "rise",
+    ("agent_permissions", "agents_with_broad_scope"): "rise",
+    ("agent_permissions", "agents_with_secrets"): "rise",
+    ("agent_permissions", "agents_with_production_deploy"): "rise",
 }
 
 
@@ -173,9 +207,31 @@ UNITS = {
     "open_models": "models not yet public",
     "merged_lines": "lines",
     "automation_lines": "lines",
+    **{
+        m: f"per 100 {what}"
+        for m, what in (
+            ("escaped_per_100_ai_tasks", "AI tasks"),
+            ("escaped_per_100_ai_tasks_person_reviewed", "person-reviewed AI tasks"),
+            ("escaped_per_100_ai_tasks_rule_approved", "rule-approved AI tasks"),
+            ("escaped_per_100_ai_tasks_never_asked", "never-asked AI tasks"),
+            ("escaped_per_100_ai_tasks_no_decision", "AI tasks with no decision"),
+            ("escaped_per_100_human_tasks", "human tasks"),
+            ("subversion_per_100_ai_tasks", "AI tasks"),
+            ("escaped_per_100_ai_commits", "AI commits"),
+            ("escaped_per_100_human_commits", "human commits"),
+        )
+    },
+    **{f"agents_with_{s}": "agents" for s in ("internet", "secrets", "production_deploy", "broad_scope")},
 }
 #: metrics that count things: shown as whole numbers
-COUNTS = {"runs", "models", "open_models", "merged_lines", "automation_lines"}
+COUNTS = {
+    "runs",
+    "models",
+    "open_models",
+    "merged_lines",
+    "automation_lines",
+    *(f"agents_with_{s}" for s in ("internet", "secrets", "production_deploy", "broad_scope")),
+}
 
 
 def unit(metric: str) -> str:

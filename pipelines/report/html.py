@@ -49,6 +49,10 @@ e = html.escape
 # ---------------------------------------------------------------- formatting
 
 
+#: the most metric columns one table holds (with cut, events and people it fits a 1280 px page)
+TABLE_COLUMNS = 7
+
+
 def minutes_unit(value: float) -> str:
     """The unit a duration of ``value`` minutes reads best in: min, h or days."""
     if value < 90:
@@ -736,6 +740,30 @@ class Report:
             draw=charts.stacked_bars,
         )
 
+    def chart_escaped_errors(self) -> str:
+        """Escaped errors per 100 tasks (not a share: its own axis), AI work by oversight beside
+        human work."""
+        key, title = "escaped_errors", "Escaped errors per 100 tasks, by who let the work through"
+        name = self.name(key)
+        metrics = {
+            "escaped_per_100_ai_tasks_person_reviewed": "AI, person-reviewed",
+            "escaped_per_100_ai_tasks_rule_approved": "AI, rule-approved",
+            "escaped_per_100_ai_tasks_never_asked": "AI, never asked",
+            "escaped_per_100_human_tasks": "human",
+        }
+        if not name or not self.weeks:
+            return self._figure(key, title, None)
+        series = [self.series(label, name, m, self.cut, self.cut_value) for m, label in metrics.items()]
+        first = next(iter(metrics))
+        return self._figure(
+            key,
+            title,
+            series,
+            self._caption(self.suppressed_points(name, first, self.cut, [self.cut_value])),
+            percent=False,
+            ylabel="per 100 tasks (week of the work)",
+        )
+
     def charts_section(self) -> str:
         figures = [
             self.chart_automation(),
@@ -753,6 +781,17 @@ class Report:
                 "ai_review", "AI as reviewer (reviews of AI work)", ["ai_review_share", "ai_only_reviewed_share"]
             ),
             self.chart_spend(),
+            self.chart_escaped_errors(),
+            self.chart_metrics(
+                "agent_permissions",
+                "AI work by what the agent was allowed to do",
+                [
+                    "share_under_job_submission",
+                    "share_under_internet",
+                    "share_under_secrets",
+                    "share_under_no_approval",
+                ],
+            ),
         ]
         return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"
 
@@ -810,23 +849,51 @@ class Report:
             .unique()
             .sort([pl.col("cut").replace_strict(cut_order, default=9, return_dtype=pl.Int32), "cut_value"])
         )
+        reasons_seen: dict[str, str] = {}
+        # a wide indicator is shown as several tables of at most TABLE_COLUMNS metrics, so that
+        # every table fits the page (no sideways scrolling); each repeats the cut and the sizes
+        out = [
+            self._metrics_table(name, rows, keys, metrics[at : at + TABLE_COLUMNS], folded, under, reasons_seen)
+            for at in range(0, len(metrics), TABLE_COLUMNS)
+        ]
+        if reasons_seen:
+            out.append(
+                '<p class="reasons">'
+                + " ".join(f"<b>Suppressed: {e(short)}</b> — {e(words)}." for short, words in reasons_seen.items())
+                + "</p>"
+            )
+        return head + "".join(out) + foot
+
+    def _metrics_table(
+        self,
+        name: str,
+        rows: pl.DataFrame,
+        keys: pl.DataFrame,
+        group: list[str],
+        folded: dict[str, str],
+        under: dict[str, str],
+        reasons_seen: dict[str, str],
+    ) -> str:
+        """One table of ``group``'s metrics, a row per cut (``reasons_seen`` collects why cells
+        are suppressed)."""
         out = [
             '<div class="scroll"><table><thead><tr><th>cut</th><th>events</th><th>people</th>'
             + "".join(
                 f"<th>{e(metric_label(m))}"
                 + ('<span class="sub">and its change</span>' if m in under else "")
                 + "</th>"
-                for m in metrics
+                for m in group
             )
             + "</tr></thead><tbody>"
         ]
-        reasons_seen: dict[str, str] = {}
         for cut, cut_value in keys.iter_rows():
             cells = {
                 m: find(rows, name, m, self.period.period_type, self.period.label, cut, cut_value, self.dp)
-                for m in [*metrics, *folded]
+                for m in [*group, *folded]
             }
-            any_cell = next(c for c in cells.values() if not c.missing)
+            any_cell = next((c for c in cells.values() if not c.missing), None)
+            if any_cell is None:  # none of this table's metrics has the cut: nothing to show
+                continue
             label = "lab (all teams)" if cut == "lab" else f"{cut}: {cut_value}"
             if any_cell.suppressed:
                 counts = '<td class="suppressed">suppressed</td><td class="suppressed">suppressed</td>'
@@ -842,18 +909,10 @@ class Report:
             if any_cell.suppressed:
                 reasons_seen.setdefault(reason_short(any_cell.row), reason_words(any_cell.row))
             out.append(
-                f"<tr><td>{e(label)}</td>{counts}"
-                + "".join(self._table_cell(cells, m, under) for m in metrics)
-                + "</tr>"
+                f"<tr><td>{e(label)}</td>{counts}" + "".join(self._table_cell(cells, m, under) for m in group) + "</tr>"
             )
         out.append("</tbody></table></div>")
-        if reasons_seen:
-            out.append(
-                '<p class="reasons">'
-                + " ".join(f"<b>Suppressed: {e(short)}</b> — {e(words)}." for short, words in reasons_seen.items())
-                + "</p>"
-            )
-        return head + "".join(out) + foot
+        return "".join(out)
 
     @staticmethod
     def _table_cell(cells: dict[str, Cell], metric: str, under: dict[str, str]) -> str:

@@ -50,6 +50,9 @@ Kind = tuple[str | None, str | None]
 ALL: Kind = (None, None)
 AI: Kind = ("ai", None)
 KNOWN: Kind = ("known", None)
+#: a count that is 0 in every generated data set (incidents, commits, permission grants: the
+#: audit's data sets hold tasks only)
+NOTHING: Kind = ("nothing", None)
 
 #: indicator → the count its n_events is
 N_EVENTS: dict[str, Kind] = {
@@ -59,6 +62,8 @@ N_EVENTS: dict[str, Kind] = {
     "review_frequency": AI,
     "ai_review": AI,
     "tasks_involved": AI,
+    "escaped_errors": AI,
+    "agent_permissions": AI,
 }
 #: (indicator, metric) → (numerator, denominator, complement): the share is numerator /
 #: denominator, or 1 − that when ``complement`` (``measured_share`` = 1 − default-sized / all)
@@ -70,6 +75,33 @@ SHARES: dict[tuple[str, str], tuple[Kind, Kind, bool]] = {
     ("automation_share", "measured_share"): (("known", "default"), KNOWN, True),
     ("task_size", "measured_share"): (("ai", "default"), AI, True),
     ("ladder", "ai_share"): (AI, KNOWN, False),
+    # over tasks alone, escaped errors' rates are 0 over their units (NULL where there are none:
+    # that says the units' count is 0) and its shares over errors are NULL; agent permissions'
+    # shares are 0 over the AI tasks, but the share without a known grant, which is all of them
+    **{
+        ("escaped_errors", m): (NOTHING, AI, False)
+        for m in ("escaped_per_100_ai_tasks", "escaped_per_100_ai_tasks_no_decision", "subversion_per_100_ai_tasks")
+    },
+    **{
+        ("escaped_errors", f"escaped_per_100_ai_tasks_{m}"): (NOTHING, NOTHING, False)
+        for m in ("person_reviewed", "rule_approved", "never_asked")
+    },
+    ("escaped_errors", "escaped_per_100_human_tasks"): (NOTHING, ("human", None), False),
+    ("escaped_errors", "escaped_per_100_ai_commits"): (NOTHING, NOTHING, False),
+    ("escaped_errors", "escaped_per_100_human_commits"): (NOTHING, NOTHING, False),
+    **{
+        ("escaped_errors", f"{m}_share"): (NOTHING, NOTHING, False)
+        for m in (
+            *(f"kind_{k}" for k in ("defect", "revert", "security", "data", "subversion")),
+            *(f"found_by_{f}" for f in ("test", "person", "ai", "production")),
+            "severe",
+        )
+    },
+    **{
+        ("agent_permissions", f"share_under_{s}"): (NOTHING, AI, False)
+        for s in ("repo_write", "shell", "job_submission", "internet", "secrets", "production_deploy", "no_approval")
+    },
+    ("agent_permissions", "share_without_known_grant"): (AI, AI, False),
 }
 #: indicator → the counts one released cell of it states outright (n_events, and what follows
 #: from it and the cell's shares over it: known = n_events − unknown_share × n_events)
@@ -80,6 +112,8 @@ STATED: dict[str, set[Kind]] = {
     "review_frequency": {AI},
     "ai_review": {AI},
     "tasks_involved": {AI},
+    "escaped_errors": {AI},
+    "agent_permissions": {AI},
 }
 #: metrics of those indicators that release no further count over these atoms: every task of
 #: the generated data takes 10 minutes and succeeds (so time_weighted_ai_share is ai_share,
@@ -105,6 +139,11 @@ UNMODELLED = {
     "ai_review_share",
     "ai_reviewed_share",
     "ai_only_reviewed_share",
+    # counts of agents holding a scope: 0 without grants
+    "agents_with_internet",
+    "agents_with_secrets",
+    "agents_with_production_deploy",
+    "agents_with_broad_scope",
 }
 
 
@@ -139,7 +178,9 @@ class Atoms:
         keep = (first <= day) & (day < last)
         if size is not None:
             keep &= mark == size
-        if executor == "known":
+        if executor == "nothing":
+            keep &= False
+        elif executor == "known":
             keep &= exe != "unknown"
         elif executor is not None:
             keep &= exe == executor

@@ -82,8 +82,9 @@ def add_review(
     reviewer: str | None = None,
 ) -> None:
     event_id = _new_id(conn, "review")
-    conn.execute(
-        "INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?, ?)",
+    conn.execute(  # by name: later revisions add columns
+        "INSERT INTO reviews (event_id, occurred_at, actor, team, tool, tool_version, task_id, reviewer, action,"
+        " minutes, oversight, reviewer_kind) VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?, ?)",
         [event_id, at, actor, team, task_id, reviewer or actor, action, minutes, oversight, reviewer_kind],
     )
 

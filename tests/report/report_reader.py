@@ -20,6 +20,8 @@ CHARTS = (
     "merged_code",
     "ai_review",
     "spend_distribution",
+    "escaped_errors",
+    "agent_permissions",
 )
 
 

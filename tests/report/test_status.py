@@ -30,8 +30,13 @@ def status_json(capsys, *argv: str) -> tuple[int, dict]:
 def test_status_answers_on_the_demos_data_dir_alone(data_dir: Path, capsys) -> None:
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     by_type = {t: n for t, n in event_counts(conn).items() if n}
-    every_table = " UNION ALL ".join(f"SELECT team FROM {table}" for table in TABLE_BY_TYPE.values())
-    teams = dict(conn.execute(f"SELECT team, count(*) FROM ({every_table}) GROUP BY team").fetchall())
+    every_event = " UNION ALL ".join(f"SELECT team, tool, tool_version FROM {t}" for t in TABLE_BY_TYPE.values())
+    teams = dict(conn.execute(f"SELECT team, count(*) FROM ({every_event}) GROUP BY team").fetchall())
+    # the demo's own hooks, and the coding agents its researchers work with (their tasks, reviews
+    # and grants carry the agent's name)
+    tools = dict(
+        conn.execute(f"SELECT tool || ' ' || tool_version, count(*) FROM ({every_event}) GROUP BY ALL").fetchall()
+    )
     total = conn.execute("SELECT count(*) FROM event_ids").fetchall()[0][0]
     conn.close()
 
@@ -42,7 +47,8 @@ def test_status_answers_on_the_demos_data_dir_alone(data_dir: Path, capsys) -> N
     assert warehouse["available"]
     assert {row["name"]: row["total"] for row in warehouse["by_type"]} == by_type
     assert {row["name"]: row["total"] for row in warehouse["by_team"]} == teams
-    assert [(row["name"], row["total"]) for row in warehouse["by_tool"]] == [("autoscope-demo 0.1.0", total)]
+    assert {row["name"]: row["total"] for row in warehouse["by_tool"]} == tools
+    assert sum(tools.values()) == total
     assert sum(row["total"] for row in warehouse["arrivals"]) == total
     # the demo ingested everything moments ago: the last hour holds it all, and it was seen
     assert sum(row["last_hour"] for row in warehouse["arrivals"]) == total

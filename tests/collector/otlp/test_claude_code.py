@@ -156,10 +156,11 @@ def test_events_preferred_nothing_doubled(tmp_path: Path, kafka: KafkaSettings) 
     # issue 12: a prompt is no longer a task in the collector: every record of a turn is a turn
     # fact (the warehouse assembles the turn, tests/warehouse/test_agent_turns.py); a decision
     # made by configuration is a review with oversight "rule"; lines_of_code.count is a fact
-    events = consume(kafka, 22)
+    # an accepted tool that takes a scope is a permission grant of the session, sent once
+    events = consume(kafka, 23)
     kinds = by_type(events)
     assert Counter({k: len(v) for k, v in kinds.items()}) == Counter(
-        AgentTurnFact=12, Spend=3, Review=4, Contribution=3
+        AgentTurnFact=12, Spend=3, Review=4, Contribution=3, Permission=1
     )
     facts = kinds["AgentTurnFact"]
     assert Counter(f.kind for f in facts) == Counter(prompt=2, model_call=3, activity=5, tool_call=1, lines=1)
@@ -217,5 +218,6 @@ def test_resent_export_keeps_its_event_ids(tmp_path: Path, kafka: KafkaSettings)
     with TestClient(make_app(tmp_path, kafka)) as client:
         for _ in range(2):  # an exporter's retry of the same payload
             assert post_json(client, "logs", logs_body(EVENTS, RESOURCE, SCOPE)).status_code == 200
-    events = consume(kafka, 36)  # 11 facts, 3 spend, 4 reviews, twice
-    assert len(events) == 36 and len({e.event_id for e in events}) == 18  # absorbed downstream
+    # 11 facts, 3 spend, 4 reviews, twice; the session's grant once (the collector remembers it)
+    events = consume(kafka, 37)
+    assert len(events) == 37 and len({e.event_id for e in events}) == 19  # absorbed downstream
