@@ -59,8 +59,8 @@ from autoscope.agents.git_commits import (
     read_rewrites,
     state_dir,
 )
-from autoscope.agents.git_survival import Merged, survivals
 from autoscope.agents.git_incidents import find_incidents, incident_event
+from autoscope.agents.git_survival import Merged, survivals
 from autoscope.agents.git_teams import TeamMap, load_team_map
 
 HOOK_MARKER = "# autoscope git hook"

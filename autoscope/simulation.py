@@ -406,6 +406,37 @@ def _merged_code_events(person: Researcher, week: int, start: dt.date) -> Iterat
         commit = f"git-{rng.getrandbits(64):016x}"
         yield PlannedEvent(
             "contribution",
+            {
+                **envelope,
+                "event_id": _event_id(rng, when),
+                "occurred_at": when,
+                "contribution_id": commit,
+                "kind": "commit",
+                "first_author": first_author,
+                "ai_share": ai_share,
+                "lines_added": lines,
+                "lines_deleted": rng.randint(0, lines // 2),
+                "line_class": line_class,
+                "on_default_branch": merged,
+            },
+        )
+        if not merged:
+            continue
+        for horizon, months in (("month", 1), ("quarter", 3)):
+            # placed at its commit's time, as the scan places it (the count describes that commit)
+            yield PlannedEvent(
+                "line_survival",
+                {
+                    **envelope,
+                    "event_id": _event_id(rng, when),
+                    "occurred_at": when,
+                    "contribution_id": commit,
+                    "as_of": _period_end_after_next(when, months),
+                    "lines_surviving": round(lines * survival_probability(line_class, week, horizon)),
+                },
+            )
+
+
 #: the coding agent each researcher works with, and its own names for the three approval modes
 #: (asks a person / a standing rule decides / never asks): Claude Code's permission modes, Codex's
 #: approval policies, Gemini CLI's approval modes
@@ -474,31 +505,6 @@ def _agent_work_events(
                 **envelope,
                 "event_id": _event_id(rng, when),
                 "occurred_at": when,
-                "contribution_id": commit,
-                "kind": "commit",
-                "first_author": first_author,
-                "ai_share": ai_share,
-                "lines_added": lines,
-                "lines_deleted": rng.randint(0, lines // 2),
-                "line_class": line_class,
-                "on_default_branch": merged,
-            },
-        )
-        if not merged:
-            continue
-        for horizon, months in (("month", 1), ("quarter", 3)):
-            # placed at its commit's time, as the scan places it (the count describes that commit)
-            yield PlannedEvent(
-                "line_survival",
-                {
-                    **envelope,
-                    "event_id": _event_id(rng, when),
-                    "occurred_at": when,
-                    "contribution_id": commit,
-                    "as_of": _period_end_after_next(when, months),
-                    "lines_surviving": round(lines * survival_probability(line_class, week, horizon)),
-                },
-            )
                 "agent": agent,
                 "scope": scope,
                 "action": "granted",
