@@ -78,6 +78,8 @@ def fmt(metric: str, value: float | None, in_unit: str | None = None) -> str:
         return "–"
     if metric.startswith("change_"):
         return f"{value * 100:+.1f} pts"
+    if metric.startswith("source_"):  # which source a cell's figures came from (time allocation)
+        return "used" if value else "not used"
     if is_share(metric):
         return f"{value:.1%}".replace("%", " %")
     if _is_minutes(metric):
@@ -747,6 +749,12 @@ class Report:
             self.chart_metrics("experiment_compute", "AI-designed experiment compute share"),
             self.chart_metrics("first_authorship", "AI first-authorship share"),
             self.chart_spend(),
+            self.chart_metrics(
+                "time_allocation",
+                "Researchers' time directing and reviewing AI (share of their time)",
+                ["ai_directed_share", "directing_share", "reviewing_share"],
+            ),
+            self.chart_metrics("capital_share", "Capital share of R&D spending", ["capital_share"]),
         ]
         return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"
 

@@ -18,6 +18,8 @@ CHARTS = (
     "experiment_compute",
     "first_authorship",
     "spend_distribution",
+    "time_allocation",
+    "capital_share",
 )
 
 
