@@ -17,6 +17,7 @@ import pytest
 
 from autoscope.cli import main
 from autoscope.pipelines.periods import is_complete
+from autoscope.warehouse.columns import TABLE_BY_TYPE
 from autoscope.warehouse.reader import event_counts
 
 
@@ -31,11 +32,10 @@ def test_status_answers_on_the_demos_data_dir_alone(data_dir: Path, capsys) -> N
     by_type = {t: n for t, n in event_counts(conn).items() if n}
     teams = dict(
         conn.execute(
-            "SELECT team, count(*) FROM (SELECT team FROM tasks UNION ALL SELECT team FROM reviews "
-            "UNION ALL SELECT team FROM experiments UNION ALL SELECT team FROM contributions "
-            "UNION ALL SELECT team FROM model_deployments UNION ALL SELECT team FROM "
-            "training_milestones UNION ALL SELECT team FROM impressions UNION ALL SELECT team "
-            "FROM spend) GROUP BY team"
+            # every event table, those of types added later too (the demo sends them)
+            "SELECT team, count(*) FROM ("
+            + " UNION ALL ".join(f"SELECT team FROM {table}" for table in TABLE_BY_TYPE.values())
+            + ") GROUP BY team"
         ).fetchall()
     )
     total = conn.execute("SELECT count(*) FROM event_ids").fetchall()[0][0]
