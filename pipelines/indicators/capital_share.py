@@ -7,7 +7,7 @@ than people's time, over the cell's spend events:
   metric counts with the infrastructure; ``other`` is neither capital nor labour that we can
   tell and is left out of both. NULL where the cell has no staff cost: without the labour side
   the share would read 100 %, which says nothing;
-* ``capital_share_excluding_data``: (compute + ai_tools) / (compute + ai_tools + staff), the
+* ``narrow_capital_share``: (compute + ai_tools) / (compute + ai_tools + staff), the
   narrower reading (accelerators and AI tools against people), NULL likewise;
 * ``change_capital_share``: the capital share minus the previous period's (same type and cut),
   in share points — the trend; NULL when the previous cell is missing or suppressed. Computed
@@ -41,7 +41,7 @@ _STAFF = "coalesce(sum(amount_staff), 0)"
 #: over spend's source rows (:func:`autoscope.pipelines.indicators.spend.source_sql`)
 METRICS = {
     "capital_share": f"CASE WHEN {_STAFF} > 0 THEN ({_CAPITAL} + {_DATA}) / ({_CAPITAL} + {_DATA} + {_STAFF}) END",
-    "capital_share_excluding_data": f"CASE WHEN {_STAFF} > 0 THEN ({_CAPITAL}) / ({_CAPITAL} + {_STAFF}) END",
+    "narrow_capital_share": f"CASE WHEN {_STAFF} > 0 THEN ({_CAPITAL}) / ({_CAPITAL} + {_STAFF}) END",
 }
 
 

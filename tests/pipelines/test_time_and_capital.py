@@ -97,7 +97,7 @@ def test_capital_share_counts_data_as_capital_leaves_other_out_and_needs_staff_c
         add_spend(conn, actor=person, category="compute", amount=10.0, at=WEEK2)
     frame = compute_indicators(conn, k=5)
     assert cell(frame, "capital_share", "capital_share")["value"] == pytest.approx(1000 / 5000)
-    assert cell(frame, "capital_share", "capital_share_excluding_data")["value"] == pytest.approx(950 / 4950)
+    assert cell(frame, "capital_share", "narrow_capital_share")["value"] == pytest.approx(950 / 4950)
     assert cell(frame, "capital_share", "capital_share", "2026-W38")["value"] is None
     # the change needs both periods: W38 has no share, so its change is NULL
     assert cell(frame, "capital_share", "change_capital_share", "2026-W38")["value"] is None

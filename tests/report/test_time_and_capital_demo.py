@@ -137,6 +137,10 @@ def test_report_shows_a_section_and_a_chart_for_each(data_dir: Path, tmp_path: P
         chart = dom.charts[key]
         values = [v for line in chart["series"]["series"] for v in line["values"] if v is not None]
         assert not chart["pending"] and chart["svg"] == 1 and chart["drawing"] > 20 and len(values) >= 3, key
+    # the demo's even weeks have no survey: the chart says why they have no share
+    assert "Weeks with no survey or time tracking (W36, W38, W40, W42) have no share" in " ".join(
+        dom.charts["time_allocation"]["text"].split()
+    )
     cells = {(c["data-indicator"], c["data-metric"], c.get("data-cut-value")): c["text"] for c in dom.cells}
     assert cells[("capital_share", "capital_share", "all")].strip().endswith("%")
     assert "pts" in cells[("capital_share", "change_capital_share", "all")]
@@ -146,6 +150,7 @@ def test_report_shows_a_section_and_a_chart_for_each(data_dir: Path, tmp_path: P
     assert cells[("time_allocation", "ai_directed_share", "all")].strip().endswith("%")
     text = out.read_text()
     assert "Researcher time allocation" in text and "Capital share of R&amp;D spending" in text
+    assert "· GovAI (2026): capital share of AI R&amp;D spending" in text  # what it answers, not a Table 1 row
 
 
 def test_export_has_their_rows(data_dir: Path, tmp_path: Path) -> None:
