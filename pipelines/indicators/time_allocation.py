@@ -29,7 +29,12 @@ week's answers. The lab-wide cell with any survey answer describes the people wh
   figures came from, else 0 (the method note per period).
 
 Cut: team. Contributing actors (for k): the researchers who contributed figures of the chosen
-source; ``n_events`` its figures (answers, tracked entries, or telemetry reports plus reviews).
+source (whom the values describe). ``n_events``: every time figure of the cell, of any source
+(survey answers, tracked entries, telemetry reports, reviews), so that it partitions exactly.
+Not protected by construction: a reader who knows that a hidden part of a released total used
+another source than the total could difference the chosen source's minutes (per researcher ×
+researchers); the source flags of released cells are such knowledge only within one period's
+cut or nested periods, and what it would give is minutes of time, not a person's answers.
 """
 
 from __future__ import annotations
@@ -92,12 +97,10 @@ def _share(*activities: str) -> str:
     )
 
 
-def _chosen(what: str) -> str:
-    """``what`` (a format string over the source's name) of the cell's chosen source."""
-    return _by_source({s: what.format(s=s) for s in SOURCES}, "0")
-
-
-N_EVENTS = _chosen("sum(n_{s})")
+#: every time figure of the cell, whichever source it used: a count that partitions exactly over
+#: teams and periods (the chosen source may differ between a total and its parts, and a count of
+#: it would not), so complementary suppression protects it as it protects every other count
+N_EVENTS = " + ".join(f"coalesce(sum(n_{s}), 0)" for s in SOURCES)
 N_ACTORS = _by_source({s: actors_of(f"{s}_actors") for s in SOURCES}, "0")
 METRICS = {
     "ai_directed_share": _share("directing_ai", "reviewing_ai"),

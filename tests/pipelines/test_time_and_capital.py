@@ -4,14 +4,20 @@ answers are worked out by hand (issue 16, items 3 and 5)."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from autoscope.pipelines.jobs import compute_indicators, run_indicators
+from autoscope.pipelines.periods import label
 from tests.pipelines.warehouse_rows import MONDAY, _new_id, add_review, add_spend, add_task, warehouse
+from tests.sizes import examples
 
 PEOPLE = [f"p{i}" for i in range(6)]
 WEEK2 = MONDAY + dt.timedelta(weeks=1)  # 2026-W38
@@ -49,7 +55,8 @@ def test_survey_answers_win_over_telemetry_and_say_so(tmp_path: Path) -> None:
     frame = compute_indicators(conn, k=5)
     share = cell(frame, "time_allocation", "ai_directed_share")
     assert share["value"] == pytest.approx((sum(100 + i for i in range(6)) + 300) / 6000)
-    assert (share["n_events"], share["n_actors"]) == (18, 6)  # the answers, not the telemetry
+    # k counts who answered (the values describe them); events are every figure, telemetry too
+    assert (share["n_events"], share["n_actors"]) == (24, 6)
     assert cell(frame, "time_allocation", "directing_share")["value"] == pytest.approx(615 / 6000)
     assert cell(frame, "time_allocation", "reviewing_share")["value"] == pytest.approx(300 / 6000)
     assert cell(frame, "time_allocation", "ai_directed_minutes_per_researcher")["value"] == pytest.approx(915 / 6)
@@ -144,3 +151,56 @@ def test_capital_share_is_suppressed_exactly_where_spend_is(tmp_path: Path) -> N
     )
     assert spend.sort(key).equals(capital.sort(key))
     assert spend["suppressed"].any() and not spend["suppressed"].all()
+
+
+time_rows = st.lists(
+    st.tuples(
+        st.integers(0, 14),  # researcher
+        st.sampled_from(["a", "b", "c", "d"]),  # team
+        st.integers(0, 40),  # day offset (weeks crossing a month end and a quarter end)
+        st.sampled_from(["survey", "agent_telemetry"]),  # origin
+    ),
+    min_size=1,
+    max_size=80,
+)
+
+
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(time_rows)
+def test_time_allocation_suppression_holds_over_its_cuts(rows: list[tuple[int, str, int, str]]) -> None:
+    """Whatever mix of sources: a released cell has k researchers of the source its values come
+    from, and where a released total is partitioned by its released team parts, the hidden parts
+    rest on k researchers (of every source: each may have given figures the others did not)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = warehouse(Path(tmp) / "w.duckdb")
+        start = dt.datetime(2026, 9, 14, 10)
+        for actor, team, day, origin in rows:
+            event_id = _new_id(conn, "time_allocation")
+            conn.execute(
+                "INSERT INTO time_allocations VALUES (?, ?, ?, ?, 'tool', '1', 'directing_ai', 30, ?)",
+                [event_id, start + dt.timedelta(days=day), f"r{actor}", team, origin],
+            )
+        frame = compute_indicators(conn, k=5).filter(
+            (pl.col("indicator") == "time_allocation") & (pl.col("metric") == "ai_directed_minutes_per_researcher")
+        )
+        conn.close()
+    people: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for actor, team, day, origin in rows:
+        when = start + dt.timedelta(days=day)
+        for pt in ("week", "month", "quarter"):
+            for cut, value in (("lab", "all"), ("team", team)):
+                people[(pt, label(pt, when), cut, value)][origin].add(actor)
+    status = {
+        tuple(r[:4]): r[4] for r in frame.select(["period_type", "period", "cut", "cut_value", "suppressed"]).rows()
+    }
+    assert set(status) == set(people)
+    for key, hidden in status.items():
+        chosen = people[key]["survey"] or people[key]["agent_telemetry"]
+        assert hidden or len(chosen) >= 5, key
+    for (pt, period, cut, _), hidden in status.items():
+        if cut != "lab" or hidden:
+            continue
+        parts = [k for k in status if k[:2] == (pt, period) and k[2] == "team" and status[k]]
+        if parts:
+            behind = set().union(*(people[k]["survey"] | people[k]["agent_telemetry"] for k in parts))
+            assert len(behind) >= 5, (pt, period, parts)
