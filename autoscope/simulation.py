@@ -31,7 +31,17 @@ What the simulator intends (and the tests check the indicators recover):
   (:data:`ESCAPE_RATES`: person-reviewed AI work least often among AI work, never-asked AI work
   most often, human work less often than any AI work), found days later (within the simulated
   weeks) and named against the task or commit that introduced them; a few are AI subversion
-  (:func:`_incident_events`).
+  (:func:`_incident_events`);
+* researchers spend more of their time directing and reviewing AI and less on their own work
+  (``ai_directed_time_share``): every researcher answers the time survey in odd weeks with
+  exactly that share of a 40-hour week (60 % of it directing, 40 % reviewing), and every week
+  their coding agent reports the minutes they spent driving it (``agent_telemetry``, rising
+  too); in even weeks the indicator has only that and review minutes, a lower bound;
+* the capital share of R&D spend rises (``capital_share``): each researcher's staff cost is
+  $4,000 a week and the compute spent for them is set so that compute / (compute + staff) is
+  exactly ``capital_share(week)``; their AI-tool spend (a few dollars) adds a little on top.
+  Staff cost is reported per person (the person is the spend's actor), as the capital share
+  indicator needs (docs/indicators.md).
 """
 
 from __future__ import annotations
@@ -607,6 +617,52 @@ def _incident_events(rng: random.Random, events: list[PlannedEvent], end: dt.dat
         )
 
 
+def ai_directed_time_share(week: int) -> float:
+    """The share of a researcher's time spent directing and reviewing AI in week ``week``."""
+    return min(0.6, 0.15 + 0.05 * week)
+
+
+def agent_driving_minutes(week: int) -> float:
+    """The mean minutes a week a researcher's coding agent reports them actively driving it."""
+    return 120.0 + 45.0 * week
+
+
+#: a researcher's weekly staff cost (USD) and survey week (minutes)
+STAFF_COST_PER_WEEK = 4000.0
+SURVEY_WEEK_MINUTES = 2400.0
+
+
+def capital_share(week: int) -> float:
+    """compute / (compute + staff) of the lab's spend in week ``week``."""
+    return min(0.7, 0.30 + 0.04 * week)
+
+
+def _time_and_cost_events(person: Researcher, week: int, start: dt.date) -> Iterator[PlannedEvent]:
+    """A researcher's time allocation (survey answers in odd weeks, agent telemetry every week)
+    and the week's staff and compute cost. Its own random stream (seeded by person and week), so
+    that these events leave every other event of the plan as it was."""
+    rng = random.Random(f"time-and-cost/{person.email}/{week}")
+    envelope = {"actor": person.email, "team": person.team}
+
+    def event(kind: str, **fields: Any) -> PlannedEvent:
+        when = _moment(rng, start, week)
+        return PlannedEvent(kind, {**envelope, "event_id": _event_id(rng, when), "occurred_at": when, **fields})
+
+    driving = round(agent_driving_minutes(week) * rng.uniform(0.8, 1.2), 1)
+    yield event("time_allocation", activity="directing_ai", minutes=driving, origin="agent_telemetry")
+    if week % 2 == 1:
+        share = ai_directed_time_share(week)
+        for activity, minutes in (
+            ("directing_ai", SURVEY_WEEK_MINUTES * share * 0.6),
+            ("reviewing_ai", SURVEY_WEEK_MINUTES * share * 0.4),
+            ("own_work", SURVEY_WEEK_MINUTES * (1 - share)),
+        ):
+            yield event("time_allocation", activity=activity, minutes=round(minutes, 1), origin="survey")
+    yield event("spend", category="staff", amount_usd=STAFF_COST_PER_WEEK)
+    share = capital_share(week)
+    yield event("spend", category="compute", amount_usd=round(STAFF_COST_PER_WEEK * share / (1 - share), 2))
+
+
 def plan_lab(
     seed: int = 7,
     teams: dict[str, int] | None = None,
@@ -626,6 +682,7 @@ def plan_lab(
         events.extend(_experiment_events(rng, researchers, week, start, counter))
         for person in researchers:
             events.extend(_weekly_events(rng, person, week, start, counter))
+            events.extend(_time_and_cost_events(person, week, start))
     lead = researchers[0]
     for index, internal_week in enumerate(range(0, weeks, 3)):
         internal = dt.datetime.combine(start + dt.timedelta(weeks=internal_week), dt.time(12), dt.UTC)

@@ -3,7 +3,8 @@
 * :func:`compute_indicators` reads only: every indicator for the requested period types
   (default week, month and quarter) and all their periods, k-anonymized (with complementary
   suppression across every cut and period of the result) and with the derived rows (change of
-  the task mix, compute-multiplier trend, doubling time of the 50 % horizon).
+  the task mix and of the capital share, compute-multiplier trend, doubling time of the 50 %
+  horizon).
 * :func:`run_indicators` is the incremental, idempotent job. It finds the periods that received
   events since the last run — the events whose ``event_ids.ingested_at`` is past the newest
   ``indicator_periods.ingested_through`` mark, placed in their periods (a review in the period
@@ -33,7 +34,13 @@ import polars as pl
 
 from autoscope.pipelines import privacy
 from autoscope.pipelines.anonymize import CELL_KEY, apply_k_threshold, resolve_k
-from autoscope.pipelines.indicators import automation_share, compute_multiplier, tasks_involved, time_horizon
+from autoscope.pipelines.indicators import (
+    automation_share,
+    capital_share,
+    compute_multiplier,
+    tasks_involved,
+    time_horizon,
+)
 from autoscope.pipelines.indicators.cells import Facts, Scope
 from autoscope.pipelines.indicators.registry import REGISTRY
 from autoscope.pipelines.periods import PERIOD_TYPES, bounds, label, parent
@@ -146,6 +153,7 @@ def _compute(
     history = history if history is not None else released.clear()
     derived = [
         tasks_involved.add_changes(released, history),
+        capital_share.add_change(released, history),
         compute_multiplier.add_trend(released),
     ]
     # doubling time: every period's released h50, this run's or stored, with its replicates
@@ -351,7 +359,7 @@ def _history(conn: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, dict]:
         hist = pl.from_arrow(
             cursor.sql(
                 f"SELECT {', '.join(STORED_COLUMNS)} FROM indicator_values WHERE indicator IN "
-                f"('{tasks_involved.NAME}', '{time_horizon.NAME}')"
+                f"('{tasks_involved.NAME}', '{time_horizon.NAME}', '{capital_share.NAME}')"
             ).to_arrow_table()
         )
         reps = cursor.execute(

@@ -23,7 +23,14 @@ Metrics (monotonic sums, delta or cumulative):
   only with ``claude_code_usage_from = "metrics"``; by default the events carry the same
   usage and these points are counted as superseded, so nothing is doubled.
 * ``lines_of_code.count`` (type added/removed) → a ``lines`` fact of the session, always.
-* ``session.count``, ``active_time.total`` map to nothing (counted).
+* ``active_time.total`` (seconds) of type ``user`` → a ``time_allocation`` of the increment in
+  minutes, activity ``directing_ai``, origin ``agent_telemetry``, always: the time the person
+  was actively driving the agent (typing, answering it). Type ``cli`` — the agent's own working
+  time (tool runs, model responses) — is not the researcher's time (they may be doing anything
+  meanwhile) and maps to nothing, counted ``metric:claude_code.active_time.total[type=cli]``.
+  Claude Code exports delta points by default; cumulative ones become increments like every
+  sum (:mod:`.metrics_state`), so no second counted.
+* ``session.count`` maps to nothing (counted).
 """
 
 from __future__ import annotations
@@ -52,7 +59,8 @@ USAGE_EVENTS = ("api_request", "tool_decision")
 USAGE_METRICS = ("claude_code.cost.usage", "claude_code.token.usage", "claude_code.code_edit_tool.decision")
 CLIENT = "claude-code"
 #: metrics mapped whatever ``claude_code_usage_from`` says (they have no event twin)
-FACT_METRICS = ("claude_code.lines_of_code.count",)
+ACTIVE_TIME_METRIC = "claude_code.active_time.total"
+FACT_METRICS = ("claude_code.lines_of_code.count", ACTIVE_TIME_METRIC)
 CONTRIBUTION_METRICS = {"claude_code.commit.count": "commit", "claude_code.pull_request.count": "pull_request"}
 
 
@@ -277,6 +285,17 @@ def map_metric_point(
             result.events.append(
                 turn_fact(record, settings, "lines", session, None, window, **{f"lines_{kind}": amount})
             )
+    elif name == ACTIVE_TIME_METRIC:
+        kind = as_str(attrs.get("type"))
+        if kind != "user":  # cli: the agent's working time, not the person's (module docstring)
+            result.unmapped[f"metric:{name}[type={(kind or 'none')[:16]}]"] += 1
+            return
+        raw, fields = base_event(record, settings, "claude_code.time_allocation", *window)
+        raw.update(
+            type="time_allocation", activity="directing_ai", minutes=increment.amount / 60, origin="agent_telemetry"
+        )
+        fields["minutes"] = f"{name} (s / 60)"
+        result.events.append(MappedEvent(raw, record.origin, record.where, fields))
     elif name == "claude_code.cost.usage":
         raw, fields = base_event(record, settings, "claude_code.spend", *window)
         raw.update(type="spend", category="ai_tools", amount_usd=increment.amount)

@@ -192,6 +192,7 @@ _ACTOR_COLUMNS = (
     ("spend", "actor"),
     ("impressions", "actor"),
     ("reviews", "reviewer"),
+    ("time_allocations", "actor"),
 )
 
 #: fine tables over one event table each: name → (table, cut columns, aggregates); ``{set}``

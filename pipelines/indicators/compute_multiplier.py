@@ -48,7 +48,7 @@ def compute(conn: duckdb.DuckDBPyConnection, scope: Scope) -> pl.DataFrame:
 
 def add_trend(released: pl.DataFrame) -> pl.DataFrame:
     """``trend_vs_previous`` rows, from released geomeans only (this indicator is always full)."""
-    from autoscope.pipelines.indicators.tasks_involved import previous
+    from autoscope.pipelines.indicators.period_change import previous
 
     geo = released.filter((pl.col("indicator") == NAME) & (pl.col("metric") == "geomean_multiplier"))
     if geo.is_empty():

@@ -257,6 +257,25 @@ REGISTRY: tuple[Indicator, ...] = (
         "secrets or production-deploy access.",
         ("agent_permissions",),
         ("share_under_no_approval", "agents_with_broad_scope"),
+        "time_allocation",
+        "time_allocation",
+        "Researcher time allocation",
+        "GovAI (2026): researcher time allocation",
+        "Share of researchers' time spent directing and reviewing AI versus their own work, from survey "
+        "answers, else time tracking, else (a lower bound, minutes only) agents' active time and review "
+        "minutes; source_*: which one the cell used.",
+        ("time_allocation",),
+        ("ai_directed_share", "ai_directed_minutes_per_researcher"),
+    ),
+    Indicator(
+        "capital_share",
+        "capital_share",
+        "Capital share of R&D spending",
+        "GovAI (2026): capital share of AI R&D spending",
+        "(compute + AI tools + data) / (those + staff) of the spend reported, and its change from the "
+        "previous period; NULL without staff cost.",
+        ("capital_share",),
+        ("capital_share", "change_capital_share"),
     ),
 )
 

@@ -33,24 +33,30 @@ _AMOUNTS = ("n", "amount", *(f"amount_{c}" for c in SPEND_CATEGORIES))
 
 def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFrame:
     with facts_for(conn, scope) as facts:
-        none = ", ".join(f"NULL AS {c}" for c in _AMOUNTS)
-        others = " ".join(
-            f"UNION ALL SELECT ts, team, {none}, NULL AS spenders, actors AS active FROM {facts.table(t)}"
-            for t in ("fx_tasks", "fx_experiments", "fx_contributions")
-        )
-        source = f"""SELECT ts, team, {", ".join(_AMOUNTS)}, actors AS spenders, actors AS active
-                      FROM {facts.table("fx_spend")} {others}"""
         return cells(
             facts,
             indicator=NAME,
             scope=scope,
-            source_sql=source,
+            source_sql=source_sql(facts),
             metrics=METRICS,
             cuts=CUTS,
-            n_events_sql="coalesce(sum(n), 0)",
+            n_events_sql=N_EVENTS,
             n_actors_sql=N_ACTORS,
         )
 
 
+def source_sql(facts: Facts) -> str:
+    """The fine spend rows and the active researchers' fine rows of tasks, experiments and
+    contributions (shared with the capital share, so that both decide the same cells)."""
+    none = ", ".join(f"NULL AS {c}" for c in _AMOUNTS)
+    others = " ".join(
+        f"UNION ALL SELECT ts, team, {none}, NULL AS spenders, actors AS active FROM {facts.table(t)}"
+        for t in ("fx_tasks", "fx_experiments", "fx_contributions")
+    )
+    return f"""SELECT ts, team, {", ".join(_AMOUNTS)}, actors AS spenders, actors AS active
+                  FROM {facts.table("fx_spend")} {others}"""
+
+
+N_EVENTS = "coalesce(sum(n), 0)"
 #: the spenders; where nobody reported spend, the active researchers the zero describes
 N_ACTORS = f"coalesce(nullif({actors_of('spenders')}, 0), {actors_of('active')})"

@@ -16,8 +16,8 @@ import duckdb
 import polars as pl
 
 from autoscope.core import contract
+from autoscope.pipelines.indicators import period_change
 from autoscope.pipelines.indicators.cells import Facts, Scope, actors_of, cells, facts_for
-from autoscope.pipelines.periods import bounds, label
 
 NAME = "tasks_involved"
 CUTS = ("team", "rung")
@@ -42,46 +42,9 @@ def compute(conn: duckdb.DuckDBPyConnection | Facts, scope: Scope) -> pl.DataFra
         )
 
 
-def previous(period_type: str, period: str) -> str:
-    start, _ = bounds(period_type, period)
-    return label(period_type, start - __import__("datetime").timedelta(days=1))
-
-
 def add_changes(released: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
     """``change_<category>`` rows for the released ``share_`` rows of this indicator.
 
     ``history`` holds earlier stored rows (already anonymized) the previous periods may come from.
     """
-    mine = released.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_"))
-    if mine.is_empty():
-        return released.clear()
-    pool = pl.concat(
-        [
-            mine.select(["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]),
-            history.filter((pl.col("indicator") == NAME) & pl.col("metric").str.starts_with("share_")).select(
-                ["metric", "period_type", "period", "cut", "cut_value", "value", "suppressed"]
-            ),
-        ]
-    ).unique(subset=["metric", "period_type", "period", "cut", "cut_value"], keep="first")
-    prev_labels = pl.DataFrame(
-        [(pt, p, previous(pt, p)) for pt, p in mine.select(["period_type", "period"]).unique().iter_rows()],
-        schema={"period_type": pl.Utf8, "period": pl.Utf8, "prev": pl.Utf8},
-        orient="row",
-    )
-    joined = mine.join(prev_labels, on=["period_type", "period"], how="left").join(
-        pool.rename({"period": "prev", "value": "prev_value", "suppressed": "prev_suppressed"}),
-        on=["metric", "period_type", "prev", "cut", "cut_value"],
-        how="left",
-    )
-    ok = ~pl.col("suppressed") & pl.col("prev_suppressed").eq(False)
-    return joined.with_columns(
-        metric=pl.col("metric").str.replace("^share_", "change_"),
-        value=pl.when(ok).then(pl.col("value") - pl.col("prev_value")).otherwise(None),
-        note=pl.when(pl.col("suppressed"))
-        .then(pl.lit(None))
-        .when(pl.col("prev_value").is_null() & pl.col("prev_suppressed").is_null())
-        .then(pl.lit("no previous period"))
-        .when(~ok)
-        .then(pl.lit("previous period suppressed"))
-        .otherwise(pl.lit(None)),
-    ).select(released.columns)
+    return period_change.add_changes(released, history, NAME, "^share_", "change_")

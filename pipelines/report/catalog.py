@@ -142,6 +142,18 @@ READER_DEFINITIONS = {
         "production) and while it ran without asking anyone; and how many agents (one person's agent each) did work "
         "while holding internet, secrets or production-deploy access."
     ),
+    "time_allocation": (
+        "The share of researchers' time spent directing and reviewing AI rather than on their own work. From "
+        "survey answers where the period has them (they cover all of a person's time), else time tracking, "
+        "else only what the tools measure — coding agents' active time driving them plus review minutes of AI "
+        "work — which gives AI-directed minutes per researcher, a lower bound, and no share. The source rows "
+        "say which source each cell used."
+    ),
+    "capital_share": (
+        "The share of R&D spend that buys capital — compute, AI tools and data — rather than staff time: "
+        "(compute + AI tools + data) / (those + staff), and its change in points from the previous period. "
+        "Blank where no staff cost was reported."
+    ),
 }
 
 
@@ -186,6 +198,8 @@ CONCERN = {
     ("agent_permissions", "agents_with_secrets"): "rise",
     ("agent_permissions", "agents_with_production_deploy"): "rise",
 }
+# (time allocation and capital share: neutral, like the AI share: a shift towards AI is what
+# they measure, not a warning)
 
 
 def concern(indicator: str, metric: str) -> str | None:
@@ -196,6 +210,7 @@ def concern(indicator: str, metric: str) -> str | None:
 #: units of metrics that are neither shares (%) nor durations (their unit is in their name)
 UNITS = {
     "ai_tool_spend_per_active_researcher": "USD per active researcher",
+    "ai_directed_minutes_per_researcher": "per researcher",
     "reviews_per_ai_task": "reviews per AI task",
     "review_minutes_per_ai_task": "min per AI task",
     "mean_score": "of 5",

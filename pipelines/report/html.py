@@ -82,6 +82,8 @@ def fmt(metric: str, value: float | None, in_unit: str | None = None) -> str:
         return "–"
     if metric.startswith("change_"):
         return f"{value * 100:+.1f} pts"
+    if metric.startswith("source_"):  # which source a cell's figures came from (time allocation)
+        return "used" if value else "not used"
     if is_share(metric):
         return f"{value:.1%}".replace("%", " %")
     if _is_minutes(metric):
@@ -299,6 +301,12 @@ def _delta(
         f'data-arrow-metric="{e(metric)}" '
         f'title="{e(why)}">{arrow} {size}</span>{warn}</span>'
     )
+
+
+def _answers(row: str) -> str:
+    """What an indicator answers: a row of the CSET report's Table 1, or (for the indicators
+    beyond it, issue 16) the metric named with its source, e.g. "GovAI (2026): …"."""
+    return row if row.startswith("GovAI") else f"Table 1: {row}"
 
 
 def _definition(name: str) -> str:
@@ -764,6 +772,30 @@ class Report:
             ylabel="per 100 tasks (week of the work)",
         )
 
+    def chart_time_allocation(self) -> str:
+        """The shares where a week's figures came from a survey (or time tracking); a week with
+        only measured minutes has no share, and the caption says so rather than leave a silent gap."""
+        key = "time_allocation"
+        figure = self.chart_metrics(
+            key,
+            "Researchers' time directing and reviewing AI (share of their time)",
+            ["ai_directed_share", "directing_share", "reviewing_share"],
+        )
+        name = self.name(key)
+        measured = (
+            [w for w, v in zip(self.weeks, self.weekly(name, "source_measured", self.cut, self.cut_value)) if v]
+            if name and self.weeks
+            else []
+        )
+        if not measured:
+            return figure
+        note = (
+            f' <span class="measured-only">Weeks with no survey or time tracking '
+            f"({e(', '.join(w.split('-')[1] for w in measured))}) have no share: only agents' active time and "
+            "review minutes were measured, a lower bound given in minutes per researcher in the table.</span>"
+        )
+        return figure.replace("</figcaption>", note + "</figcaption>", 1)
+
     def charts_section(self) -> str:
         figures = [
             self.chart_automation(),
@@ -792,6 +824,8 @@ class Report:
                     "share_under_no_approval",
                 ],
             ),
+            self.chart_time_allocation(),
+            self.chart_metrics("capital_share", "Capital share of R&D spending", ["capital_share"]),
         ]
         return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"
 
@@ -814,7 +848,7 @@ class Report:
             parts.append(
                 "<h3>Not yet computed</h3><ul class=pending>"
                 + "".join(
-                    f"<li>{e(info.title)} (Table 1: {e(info.table1_row)}) — not yet computed"
+                    f"<li>{e(info.title)} ({e(_answers(info.table1_row))}) — not yet computed"
                     f"{_definition(info.key)}</li>"
                     for info in pending
                 )
@@ -833,7 +867,7 @@ class Report:
             rows = rows.filter((pl.col("cut") != "team") | (pl.col("cut_value") == self.team))
         head = (
             f'<section class="indicator" data-indicator="{e(name)}"><h3>{e(info.title)} '
-            f'<span class="pending">· Table 1: {e(info.table1_row)}</span></h3>'
+            f'<span class="pending">· {e(_answers(info.table1_row))}</span></h3>'
         )
         foot = _definition(name) + "</section>"
         if rows.height == 0:

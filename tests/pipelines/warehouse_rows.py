@@ -82,7 +82,7 @@ def add_review(
     reviewer: str | None = None,
 ) -> None:
     event_id = _new_id(conn, "review")
-    conn.execute(  # by name: later revisions add columns
+    conn.execute(  # by name: later revisions add columns (reviewer_kind: revision 6, NULL a person)
         "INSERT INTO reviews (event_id, occurred_at, actor, team, tool, tool_version, task_id, reviewer, action,"
         " minutes, oversight, reviewer_kind) VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?, ?)",
         [event_id, at, actor, team, task_id, reviewer or actor, action, minutes, oversight, reviewer_kind],

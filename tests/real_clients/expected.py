@@ -115,6 +115,9 @@ class Sums:
     lines_added: int | None = None  # None: the client does not report lines
     lines_removed: int | None = None
     commits: int | None = None  # None: the client does not report commits
+    #: seconds the person actively drove the agent (Claude Code's active_time.total of type
+    #: user); 0 for clients that report no such split
+    driving_s: float = 0.0
     turns: list[Turn] = field(default_factory=list)
     metric_tokens: dict[str, int] = field(default_factory=dict)  # the same usage, read from metrics
 
@@ -309,6 +312,8 @@ def _claude(recs: list[Record]) -> Sums:
                 s.lines_removed += int(r.value)
         elif r.name == "claude_code.commit.count":
             s.commits += int(r.value)
+        elif r.name == "claude_code.active_time.total" and r.attrs.get("type") == "user":
+            s.driving_s += r.value
         elif r.name == "claude_code.token.usage":
             metric_tokens[kinds[str(r.attrs["type"])]] += int(r.value)
     s.metric_tokens = dict(metric_tokens)

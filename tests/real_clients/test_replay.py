@@ -118,6 +118,11 @@ def stored(service: Service) -> dict[str, Any]:
                 q("SELECT coalesce(sum(lines_added), 0), coalesce(sum(lines_removed), 0) FROM agent_turn_facts")[0]
             ),
             "commits": q("SELECT count(*) FROM contributions")[0][0],
+            "driving": q(
+                "SELECT coalesce(sum(minutes), 0) FROM time_allocations"
+                " WHERE activity = 'directing_ai' AND origin = 'agent_telemetry'"
+            )[0][0],
+            "time_allocations": q("SELECT count(*) FROM time_allocations")[0][0],
             "turns": turns,
             "reviews_of_tasks": q("SELECT count(*) FROM reviews r JOIN tasks t USING (task_id)")[0][0],
             "reviews": q("SELECT count(*) FROM reviews")[0][0],
@@ -156,6 +161,9 @@ def test_replay_stores_what_was_sent(recording: str, kafka: KafkaSettings, tmp_p
     else:
         assert got["lines"] == [0, 0]
     assert got["commits"] == (want.commits or 0)
+    # the person's active time driving the agent, in minutes (the agent's own time is not theirs)
+    assert got["driving"] * 60 == pytest.approx(want.driving_s, abs=1e-6)
+    assert (got["time_allocations"] > 0) == (want.driving_s > 0)
     for (wall, model_s, calls), turn in zip(got["turns"], want.turns):
         # occurred_at is the client's event.timestamp (milliseconds) where it gives one
         assert wall == pytest.approx(turn.wall_s, abs=0.003)

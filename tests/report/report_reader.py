@@ -22,6 +22,8 @@ CHARTS = (
     "spend_distribution",
     "escaped_errors",
     "agent_permissions",
+    "time_allocation",
+    "capital_share",
 )
 
 

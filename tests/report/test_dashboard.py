@@ -113,11 +113,8 @@ def test_dashboard_draws_in_chromium(dashboard) -> None:
     page = f"{url}?period=2026-Q4&token={token}"
     dom = ReportDom(browser.dump_dom(page))
     assert set(dom.charts) == set(CHARTS)
-    for key in CHARTS:  # every chart drew, with its data (the demo's one-category spend: a sentence)
+    for key in CHARTS:  # every chart drew, with its data
         chart = dom.charts[key]
-        if key == "spend_distribution":
-            assert not chart["pending"] and "100 %" in chart["text"], (key, chart)
-            continue
         assert not chart["pending"] and chart["svg"] == 1 and chart["drawing"] > 20, (key, chart)
     suppressed = [c for c in dom.cells if c.get("data-suppressed") == "true"]
     assert suppressed and all(c["text"].strip().startswith("suppressed (") for c in suppressed)
@@ -127,13 +124,15 @@ def test_dashboard_draws_in_chromium(dashboard) -> None:
 
 
 def test_dashboard_needs_a_read_token_and_is_read_only(dashboard, data_dir: Path) -> None:
+    # a page renders its charts (about a second of CPU each): on a loaded machine that takes
+    # longer than httpx's default 5 s, so page requests wait as the other tests here do
     url, token = dashboard
     assert httpx.get(url).status_code == 401
     assert httpx.get(url + "api/version").status_code == 401
     _, other = TokenStore(data_dir / "tokens.json").create("compliance", ["export"])
     assert httpx.get(url, headers={"authorization": f"Bearer {other}"}).status_code == 401
     bearer = {"authorization": f"Bearer {token}"}
-    answer = httpx.get(url, params={"period": "2026-Q3", "team": "evals"}, headers=bearer)
+    answer = httpx.get(url, params={"period": "2026-Q3", "team": "evals"}, headers=bearer, timeout=60)
     assert answer.status_code == 200 and "team evals" in answer.text
     assert "default-src 'none'" in answer.headers["content-security-policy"]
     assert httpx.post(url, headers=bearer).status_code == 405
@@ -150,7 +149,7 @@ def test_dashboard_follows_new_events(dashboard, data_dir: Path) -> None:
     _new_tasks(data_dir)
     now = _next_version(url, bearer, before)
     assert now["events"] == before["events"] + 12
-    page = httpx.get(url, params={"period": "2026-W44"}, headers=bearer).text
+    page = httpx.get(url, params={"period": "2026-W44"}, headers=bearer, timeout=60).text
     assert "2026-W44" in page and f"{now['events']:,} events" in page
 
 
@@ -179,7 +178,7 @@ def test_dashboard_keeps_the_k_of_the_stored_release(data_dir: Path) -> None:
         before = httpx.get(url + "api/version", headers=bearer).json()
         _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))  # after the run
         _next_version(url, bearer, before)
-        page = httpx.get(url, params={"period": "2026-09"}, headers=bearer).text
+        page = httpx.get(url, params={"period": "2026-09"}, headers=bearer, timeout=60).text
     assert "live: computed from the events in memory" in page and "k = 7" in page
     checked = 0
     for row in newly.iter_rows(named=True):
@@ -209,7 +208,7 @@ def test_dashboard_never_recomputes_a_release_under_differential_privacy(data_di
         before = httpx.get(url + "api/version", headers=bearer).json()
         _new_tasks(data_dir, ingested_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
         _next_version(url, bearer, before)
-        page = httpx.get(url, params={"period": "2026-Q4"}, headers=bearer).text
+        page = httpx.get(url, params={"period": "2026-Q4"}, headers=bearer, timeout=60).text
     assert "released under differential privacy: they may be stale" in " ".join(page.split())
     assert "live: computed" not in page
     # the noisy stored numbers, not numbers recomputed without noise

@@ -172,8 +172,9 @@ def test_units_buckets_gaps_and_a_one_category_chart(data_dir: Path, tmp_path: P
     head = text[text.index('data-indicator="task_size"') :]
     head = head[: head.index("</tr>")]
     assert head.index("share over 1h") < head.index("share over 8h") < head.index("share over 40h")
-    # the spend chart: one category every week, so a sentence
-    assert re.search(r'data-chart="spend_distribution" data-sentence="true"', text)
+    # the spend chart: the demo spends on AI tools, compute and staff, so stacked bars (one
+    # category alone is a sentence, not a 100 % bar: below)
+    assert re.search(r'data-chart="spend_distribution" data-series=', text)
     # a week without data stays on the axis, named as a gap
     conn = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
@@ -184,6 +185,14 @@ def test_units_buckets_gaps_and_a_one_category_chart(data_dir: Path, tmp_path: P
     html_text = report.render()
     assert "2026-W38" in report.weeks and report.gaps == ["2026-W38"]
     assert "Weeks without data (gaps on the axis): W38" in html_text
+    # spend on one category only (the others stored as 0 %): a sentence, not a 100 % bar
+    only_ai_tools = frame.with_columns(
+        value=pl.when((pl.col("indicator") == "spend") & pl.col("metric").is_in(["share_compute", "share_staff"]))
+        .then(0.0)
+        .otherwise(pl.col("value"))
+    )
+    one = Report(only_ai_tools, parse_period("2026-Q3")).render()
+    assert re.search(r'data-chart="spend_distribution" data-sentence="true"', one) and "ai tools: 100 %" in one
 
 
 def test_definitions_are_plain_text_and_cite_the_projects_docs(data_dir: Path, tmp_path: Path) -> None:

@@ -130,7 +130,9 @@ def cc_metrics(time_ns: int, temporality: int = 1) -> dict[str, Any]:
             sum_metric("claude_code.commit.count", [at(2)], temporality),
             sum_metric("claude_code.pull_request.count", [at(1)], temporality),
             sum_metric("claude_code.lines_of_code.count", [at(120, type="added")], temporality),
-            sum_metric("claude_code.active_time.total", [at(95.5)], temporality, "s"),
+            sum_metric(
+                "claude_code.active_time.total", [at(95.5, type="user"), at(30.0, type="cli")], temporality, "s"
+            ),
         ],
         RESOURCE,
         scope="com.anthropic.claude_code",
@@ -156,12 +158,16 @@ def test_events_preferred_nothing_doubled(tmp_path: Path, kafka: KafkaSettings) 
     # issue 12: a prompt is no longer a task in the collector: every record of a turn is a turn
     # fact (the warehouse assembles the turn, tests/warehouse/test_agent_turns.py); a decision
     # made by configuration is a review with oversight "rule"; lines_of_code.count is a fact
-    # an accepted tool that takes a scope is a permission grant of the session, sent once
-    events = consume(kafka, 23)
+    # an accepted tool that takes a scope is a permission grant of the session, sent once; the
+    # user's active time becomes a time allocation
+    events = consume(kafka, 24)
     kinds = by_type(events)
     assert Counter({k: len(v) for k, v in kinds.items()}) == Counter(
-        AgentTurnFact=12, Spend=3, Review=4, Contribution=3, Permission=1
+        AgentTurnFact=12, Spend=3, Review=4, Contribution=3, Permission=1, TimeAllocation=1
     )
+    # the person's active time driving the agent; the agent's own (cli) time is nobody's time
+    (driving,) = kinds["TimeAllocation"]
+    assert (driving.activity, driving.origin, driving.minutes) == ("directing_ai", "agent_telemetry", 95.5 / 60)
     facts = kinds["AgentTurnFact"]
     assert Counter(f.kind for f in facts) == Counter(prompt=2, model_call=3, activity=5, tool_call=1, lines=1)
     assert len({f.turn_id for f in facts if f.kind != "lines"}) == 2 and len({f.session_id for f in facts}) == 1
@@ -185,7 +191,7 @@ def test_events_preferred_nothing_doubled(tmp_path: Path, kafka: KafkaSettings) 
     assert len({e.actor for e in events}) == 1 and "@" not in events[0].actor
     assert otlp["otlp_unmapped"] == {
         "metric:claude_code.session.count": 1,
-        "metric:claude_code.active_time.total": 1,
+        "metric:claude_code.active_time.total[type=cli]": 1,
     }
     assert otlp["otlp_superseded"] == {
         "metric:claude_code.cost.usage": 2,
@@ -200,10 +206,10 @@ def test_metrics_preferred_when_configured(tmp_path: Path, kafka: KafkaSettings)
         assert post_json(client, "logs", logs_body(EVENTS, RESOURCE, SCOPE)).status_code == 200
         assert post_json(client, "metrics", cc_metrics(T0 + 60_000_000_000)).status_code == 200
         otlp = client.get("/healthz").json()["otlp"]
-    kinds = by_type(consume(kafka, 23))
+    kinds = by_type(consume(kafka, 24))
     # the turn facts stay (a turn's model time comes from its api_request records either way)
     assert Counter({k: len(v) for k, v in kinds.items()}) == Counter(
-        AgentTurnFact=12, Spend=6, Review=2, Contribution=3
+        AgentTurnFact=12, Spend=6, Review=2, Contribution=3, TimeAllocation=1
     )
     spend = kinds["Spend"]
     assert sum(s.amount_usd for s in spend) == pytest.approx(0.06)
@@ -221,3 +227,20 @@ def test_resent_export_keeps_its_event_ids(tmp_path: Path, kafka: KafkaSettings)
     # 11 facts, 3 spend, 4 reviews, twice; the session's grant once (the collector remembers it)
     events = consume(kafka, 37)
     assert len(events) == 37 and len({e.event_id for e in events}) == 19  # absorbed downstream
+
+
+def test_cumulative_active_time_becomes_minutes_without_double_counting(tmp_path: Path, kafka: KafkaSettings) -> None:
+    """A cumulative counter (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative) sends
+    its running total each export: 60 s, the same export again, then 150 s is 1 + 1.5 minutes."""
+
+    def export(total: float, n: int) -> dict[str, Any]:
+        at = point(total, T0 + n * 60_000_000_000, {**WHO, "type": "user"}, start_ns=T0)
+        return metrics_body(
+            [sum_metric("claude_code.active_time.total", [at], 2, "s")], RESOURCE, scope="com.anthropic.claude_code"
+        )
+
+    with TestClient(make_app(tmp_path, kafka)) as client:
+        for body in (export(60.0, 1), export(60.0, 1), export(150.0, 2)):
+            assert post_json(client, "metrics", body).status_code == 200
+    events = consume(kafka, 2)
+    assert sorted(e.minutes for e in events) == [1.0, 1.5]
