@@ -162,8 +162,7 @@ REGISTRY: tuple[Indicator, ...] = (
         "ai_review",
         "ai_review",
         "AI as reviewer",
-        "beyond Table 1 — GovAI's oversight metrics (Measuring AI R&D Automation, 2026); engineering "
-        "analytics' AI reviewers",
+        "GovAI (2026): oversight of AI work — AI acting as reviewer (engineering analytics report it too)",
         "Of the reviews of AI tasks, the share an AI did; shares of AI tasks an AI reviewed, and reviewed "
         "only by AI (reviewed, every review an AI's).",
         ("ai_review",),
@@ -191,8 +190,7 @@ REGISTRY: tuple[Indicator, ...] = (
         "merged_code",
         "merged_code",
         "Merged code written with AI",
-        "beyond Table 1 — share of merged code written by AI (labs' own disclosures; engineering "
-        "analytics' AI-written lines and their survival)",
+        "Labs' own disclosures: share of merged code written by AI; engineering analytics: AI-written lines' survival",
         "Lines added by commits that reached the default branch, by class (AI-authored, AI-co-authored, "
         "AI-assisted, human; automation apart), from git only; survival: of the AI-written (and human) lines "
         "merged in a month or quarter, the share still present at the end of the next one (git blame).",
@@ -239,7 +237,7 @@ REGISTRY: tuple[Indicator, ...] = (
         "escaped_errors",
         "escaped_errors",
         "Escaped errors by oversight level",
-        "GovAI 2026: AI-introduced errors escaping human review; AI subversion incidents",
+        "GovAI (2026): AI-introduced errors escaping human review; AI subversion incidents",
         "Incidents (and git reverts and Fixes: references) per 100 units of work, placed in the period of the work "
         "that introduced them: AI tasks by oversight (person-reviewed, rule-approved, never asked, no decision), "
         "human tasks, AI and human commits; subversion incidents per 100 AI tasks; kinds, finders and severity of "
@@ -251,12 +249,14 @@ REGISTRY: tuple[Indicator, ...] = (
         "agent_permissions",
         "agent_permissions",
         "What agents may do",
-        "GovAI 2026: extent of automation and oversight; agents' permission and approval modes",
+        "GovAI (2026): extent of automation and oversight; agents' permission and approval modes",
         "Share of AI tasks done under each permission scope (repo write, shell, job submission, internet, secrets, "
         "production deploy) and under a no-approval mode; agents (person × agent) that did work holding internet, "
         "secrets or production-deploy access.",
         ("agent_permissions",),
         ("share_under_no_approval", "agents_with_broad_scope"),
+    ),
+    Indicator(
         "time_allocation",
         "time_allocation",
         "Researcher time allocation",

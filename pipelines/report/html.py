@@ -305,8 +305,9 @@ def _delta(
 
 def _answers(row: str) -> str:
     """What an indicator answers: a row of the CSET report's Table 1, or (for the indicators
-    beyond it, issue 16) the metric named with its source, e.g. "GovAI (2026): …"."""
-    return row if row.startswith("GovAI") else f"Table 1: {row}"
+    beyond it, issue 16) the metric named with its source, e.g. "GovAI (2026): …" or "Labs' own
+    disclosures: …"."""
+    return row if row.startswith(("GovAI", "Labs'")) else f"Table 1: {row}"
 
 
 def _definition(name: str) -> str:
