@@ -76,6 +76,8 @@ import os
 import polars as pl
 
 from autoscope.pipelines.periods import bounds, label, parent
+from autoscope.pipelines.team_classes import CUT as CLASS_CUT
+from autoscope.pipelines.team_classes import UNCLASSIFIED, TeamClasses
 
 MIN_K = 5
 K_ENV = "AUTOSCOPE_K"
@@ -128,9 +130,10 @@ def resolve_k(k: int | None = None) -> int:
     return chosen
 
 
-def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
+def partitions(per_cell: pl.DataFrame, owner: str, team_classes: TeamClasses = ()) -> pl.DataFrame:
     """part cell key (``owner`` + period_type, period, cut, cut_value) → group id and total
-    cell key (prefixed ``t_``), for every total/parts group among ``per_cell``."""
+    cell key (prefixed ``t_``), for every total/parts group among ``per_cell``: the cuts of the
+    lab cell, the periods of a period and (with ``team_classes``) the teams of a class."""
     cut_groups = per_cell.filter(pl.col("cut") != "lab").with_columns(
         group=pl.concat_str([pl.lit("cut"), owner, "period_type", "period", "cut"], separator="|"),
         t_period_type=pl.col("period_type"),
@@ -157,7 +160,23 @@ def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
         )
     )
     cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
-    return pl.concat([cut_groups.select(cols), time_groups.select(cols)], how="vertical")
+    groups = [cut_groups.select(cols), time_groups.select(cols)]
+    if team_classes:  # each class cell is the sum of its teams' cells
+        classes = dict(team_classes)
+        class_groups = (
+            per_cell.filter(pl.col("cut") == "team")
+            .with_columns(t_cut_value=pl.col("cut_value").replace_strict(classes, default=UNCLASSIFIED))
+            .with_columns(
+                group=pl.concat_str(
+                    [pl.lit("cut"), owner, "period_type", "period", pl.lit(CLASS_CUT), "t_cut_value"], separator="|"
+                ),
+                t_period_type=pl.col("period_type"),
+                t_period=pl.col("period"),
+                t_cut=pl.lit(CLASS_CUT),
+            )
+        )
+        groups.append(class_groups.select(cols))
+    return pl.concat(groups, how="vertical")
 
 
 def _parents(period_type: str, period: str) -> list[tuple[str, str] | tuple[None, None]]:
@@ -192,23 +211,36 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
         hidden_big=(pl.col("hidden") & (pl.col("n_actors") >= k)).any(),
         shown=(~pl.col("hidden")).sum(),
     )
+    # a group of one part: the part is the total (a class of one team, a lab period of one team)
+    lone = groups.filter(~pl.col("t_hidden") & (pl.col("hidden") == 1) & (pl.col("shown") == 0))
     broken = groups.filter(
         pl.when(pl.col("t_hidden"))
         .then(pl.col("hidden") == 0)
         .otherwise((pl.col("hidden") > 0) & (pl.col("shown") > 0) & ((pl.col("hidden") < 2) | ~pl.col("hidden_big")))
     )
-    if broken.is_empty():
+    if broken.is_empty() and lone.is_empty():
         return status.clear().select(key).with_columns(rule=pl.lit(None, pl.Utf8))
-    return (  # in every broken group some part is shown: the smallest of them
+    rule = (
+        pl.when(pl.col("group").str.starts_with("cut|"))
+        .then(pl.lit("protects_cut"))
+        .otherwise(pl.lit("protects_period"))
+    )
+    smallest_shown = (  # in every broken group some part is shown: the smallest of them
         parts.join(broken.select("group"), on="group", how="semi")
         .filter(~pl.col("hidden"))
         .sort(["n_actors", "n_events", "period", "cut_value", "group"])
         .unique(subset=["group"], keep="first", maintain_order=True)
-        .with_columns(
-            rule=pl.when(pl.col("group").str.starts_with("cut|"))
-            .then(pl.lit("protects_cut"))
-            .otherwise(pl.lit("protects_period"))
-        )
+        .with_columns(rule=rule)
+        .select([*key, "rule"])
+    )
+    lone_totals = (  # its total, released, would show the hidden part: hidden too
+        parts.join(lone.select("group"), on="group", how="semi")
+        .select([pl.col(owner), *[pl.col(f"t_{c}").alias(c) for c in key[1:]], "group"])
+        .with_columns(rule=rule)
+        .select([*key, "rule"])
+    )
+    return (
+        pl.concat([smallest_shown, lone_totals], how="vertical")
         .sort([*key, "rule"])
         .unique(subset=key, keep="first", maintain_order=True)
         .select([*key, "rule"])
@@ -237,11 +269,12 @@ def _shared_status(state: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
+def suppression(cells: pl.DataFrame, k: int, team_classes: TeamClasses = ()) -> pl.DataFrame:
     """One row per cell (:data:`CELL_KEY`) with its ``family``, ``suppressed`` (primary or
     complementary), ``suppression_reason`` (a key of :data:`REASONS`; None when released) and
     ``shared_hidden`` (the family's shared count is hidden there); ``cells`` holds the *true*
-    n_actors and n_events (long or not)."""
+    n_actors and n_events (long or not); ``team_classes``: the team → class pairs the
+    ``team_class`` cells were summed with (each class cell is a total over its teams' cells)."""
     state = (
         cells.select([*CELL_KEY, "n_actors", "n_events"])
         .unique(subset=CELL_KEY, keep="first")
@@ -253,9 +286,9 @@ def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
         .with_columns(hidden=pl.col("n_actors") < k)
         .with_columns(reason=pl.when(pl.col("hidden")).then(pl.lit("too_few_people")).otherwise(pl.lit(None, pl.Utf8)))
     )
-    own_links = partitions(state, "indicator")
+    own_links = partitions(state, "indicator", team_classes)
     shared = _shared_status(state)
-    family_links = partitions(shared, "family")
+    family_links = partitions(shared, "family", team_classes)
     for _ in range(1000):
         own = _repairs(state, own_links, "indicator", k).with_columns(hit=pl.lit(True))
         family = (
@@ -320,12 +353,14 @@ def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.D
     return pl.concat([flagged, filler], how="diagonal_relaxed")
 
 
-def apply_k_threshold(cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None = None) -> pl.DataFrame:
+def apply_k_threshold(
+    cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None = None, team_classes: TeamClasses = ()
+) -> pl.DataFrame:
     """Mark suppressed cells (see :func:`suppression`), give a suppressed family cell to every
     indicator of its family (``shapes``: see :func:`_fill_family_gaps`), and blank what
     suppressed cells show. ``suppression_reason`` says why each suppressed cell is (module
     docstring, "Reasons"); the note says "suppressed"."""
-    decided = suppression(cells, k)
+    decided = suppression(cells, k, team_classes)
     flagged = cells.drop("suppressed", "suppression_reason", strict=False).join(
         decided.select([*CELL_KEY, "suppressed", "suppression_reason"]), on=CELL_KEY, how="left", maintain_order="left"
     )
