@@ -81,7 +81,9 @@ def add_review(
 ) -> None:
     event_id = _new_id(conn, "review")
     conn.execute(
-        "INSERT INTO reviews VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
+        # by name: contract revision 6 added reviewer_kind (None reads as a person)
+        "INSERT INTO reviews (event_id, occurred_at, actor, team, tool, tool_version, task_id, reviewer, action,"
+        " minutes, oversight) VALUES (?, ?, ?, ?, 'tool', '1', ?, ?, ?, ?, ?)",
         [event_id, at, actor, team, task_id, actor, action, minutes, oversight],
     )
 
