@@ -18,6 +18,7 @@ CHARTS = (
     "experiment_compute",
     "first_authorship",
     "spend_distribution",
+    "team_class",  # the demo configures team classes: AI share per class
 )
 
 
