@@ -13,7 +13,8 @@ and in automation share's ``ai_share × n_known``, n_known being its n_events le
 ``unknown_share × n_events``). Each indicator decides its own cells by the
 rule below (for what only it releases), and the count they share is protected across them:
 a family cell's shared count is hidden only where *every* indicator that releases it
-(:data:`SHARED_COUNT`) hides the cell, and that set of cells must obey the rule as well. A
+(:data:`SHARED_COUNT`) hides the cell, and that set of cells must obey the rule as well, over
+the same groups (team classes included). A
 family cell added to it is suppressed in every indicator of the family (:data:`FAMILIES`).
 Where the shared count is hidden, an indicator without the cell (task size where a team had
 no AI task) gets it suppressed too, so that its absence says nothing.
@@ -29,8 +30,12 @@ parts is the sum over its hidden parts. A count that a second indicator releases
 decisions of its own needs more (Families); of the counts above only the AI tasks are. The
 totals and parts released together are:
 
-* every cut (team, rung, category, question) of a period partitions the lab-wide cell of that
-  period (each event has exactly one team, one rung, …);
+* every cut (team, team class, rung, category, question) of a period partitions the lab-wide
+  cell of that period (each event has exactly one team, one rung, …);
+* with team classes (:mod:`autoscope.pipelines.team_classes`, passed as ``team_classes``), the
+  teams of a class partition the class's cell of that period (a team in no class is a part of
+  ``unclassified``): the class cell is a total whose parts are team cells, so a class shown beside
+  all but one of its teams would show that team;
 * the months of a quarter partition the quarter (same family, cut and cut value), and the ISO
   weeks overlapping a month are treated as partitioning that month. A week straddling a month
   end is a part of both months' groups: it partitions neither exactly, but when one month's
@@ -41,8 +46,11 @@ totals and parts released together are:
 
 Rule, applied to every group until nothing changes:
 
-* total released: the suppressed parts are none, all of them (their sum is the total, which
-  has at least k actors), or at least two of which one has at least k actors. One suppressed
+* a group of one part (a class of one team, a period in which one team worked): the part is the
+  total, so they are hidden together — a released total with its only part hidden gets the total
+  hidden (``protects_cut`` or ``protects_period``);
+* total released: the suppressed parts are none, all of them (at least two: their sum is the
+  total, which has at least k actors), or at least two of which one has at least k actors. One suppressed
   part alone is the total minus the released parts; a combination of parts each under k may
   rest on fewer than k actors (they can share actors, and only per-cell counts are known). A
   group that breaks the rule gets the released part with the fewest actors (ties: fewer
@@ -59,8 +67,8 @@ Each step only adds suppressions, so the loop ends.
 
 Reasons. Every suppressed cell carries why (``suppression_reason``, :data:`REASONS` in words):
 ``too_few_people`` (primary: fewer than k people), ``protects_cut`` (hidden so that a suppressed
-cell of the same breakdown — another team, rung, category — cannot be worked out from the
-period's lab-wide total), ``protects_period`` (the same across weeks in a month, months in a
+cell of the same breakdown — another team, class, rung, category — cannot be worked out from the
+period's lab-wide total or its class's total), ``protects_period`` (the same across weeks in a month, months in a
 quarter), ``protects_shared_count`` (hidden so that the AI-task count this indicator shares with
 the others of its family does not give a suppressed cell away). A cell keeps the first reason
 it was hidden for. Telling a reader that a cell hides another says it has k people or more;
