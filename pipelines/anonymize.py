@@ -46,9 +46,12 @@ totals and parts released together are:
 
 Rule, applied to every group until nothing changes:
 
-* a group of one part (a class of one team, a period in which one team worked): the part is the
-  total, so they are hidden together — a released total with its only part hidden gets the total
-  hidden (``protects_cut`` or ``protects_period``);
+* a group of one part that lies wholly inside its total (a class of one team; a cut in which
+  one team, class, rung… had events; a quarter with events in one month): the part is the
+  total, so they are hidden together — a released total with its only part hidden gets the
+  total hidden (``protects_cut`` or ``protects_period``). A week straddling a month end is only
+  partly in each month: the month shows its share of the week, not the week, and the other
+  month's group protects the rest, so such a group is left to the rule below;
 * total released: the suppressed parts are none, all of them (at least two: their sum is the
   total, which has at least k actors), or at least two of which one has at least k actors. One suppressed
   part alone is the total minus the released parts; a combination of parts each under k may
@@ -139,21 +142,29 @@ def resolve_k(k: int | None = None) -> int:
 
 
 def partitions(per_cell: pl.DataFrame, owner: str, team_classes: TeamClasses = ()) -> pl.DataFrame:
-    """part cell key (``owner`` + period_type, period, cut, cut_value) → group id and total
-    cell key (prefixed ``t_``), for every total/parts group among ``per_cell``: the cuts of the
-    lab cell, the periods of a period and (with ``team_classes``) the teams of a class."""
+    """part cell key (``owner`` + period_type, period, cut, cut_value) → group id, total cell
+    key (prefixed ``t_``) and ``exact`` (the part lies wholly inside the total: not a week
+    straddling a month end), for every total/parts group among ``per_cell``: the cuts of the lab
+    cell, the periods of a period and (with ``team_classes``) the teams of a class."""
     cut_groups = per_cell.filter(pl.col("cut") != "lab").with_columns(
         group=pl.concat_str([pl.lit("cut"), owner, "period_type", "period", "cut"], separator="|"),
         t_period_type=pl.col("period_type"),
         t_period=pl.col("period"),
         t_cut=pl.lit("lab"),
         t_cut_value=pl.lit("all"),
+        exact=pl.lit(True),
     )
     labels = per_cell.select(["period_type", "period"]).unique()
-    parents = [(pt, p, *up) for pt, p in labels.iter_rows() for up in _parents(pt, p)]
+    parents = [(pt, p, *up, len(ups) == 1) for pt, p in labels.iter_rows() for ups in [_parents(pt, p)] for up in ups]
     parent_map = pl.DataFrame(
         parents,
-        schema={"period_type": pl.Utf8, "period": pl.Utf8, "t_period_type": pl.Utf8, "t_period": pl.Utf8},
+        schema={
+            "period_type": pl.Utf8,
+            "period": pl.Utf8,
+            "t_period_type": pl.Utf8,
+            "t_period": pl.Utf8,
+            "exact": pl.Boolean,
+        },
         orient="row",
     )
     time_groups = (
@@ -167,7 +178,7 @@ def partitions(per_cell: pl.DataFrame, owner: str, team_classes: TeamClasses = (
             t_cut_value=pl.col("cut_value"),
         )
     )
-    cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
+    cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value", "exact"]
     groups = [cut_groups.select(cols), time_groups.select(cols)]
     if team_classes:  # each class cell is the sum of its teams' cells
         classes = dict(team_classes)
@@ -181,6 +192,7 @@ def partitions(per_cell: pl.DataFrame, owner: str, team_classes: TeamClasses = (
                 t_period_type=pl.col("period_type"),
                 t_period=pl.col("period"),
                 t_cut=pl.lit(CLASS_CUT),
+                exact=pl.lit(True),
             )
         )
         groups.append(class_groups.select(cols))
@@ -218,9 +230,11 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
         hidden=pl.col("hidden").sum(),
         hidden_big=(pl.col("hidden") & (pl.col("n_actors") >= k)).any(),
         shown=(~pl.col("hidden")).sum(),
+        exact=pl.col("exact").all(),
     )
-    # a group of one part: the part is the total (a class of one team, a lab period of one team)
-    lone = groups.filter(~pl.col("t_hidden") & (pl.col("hidden") == 1) & (pl.col("shown") == 0))
+    # a group of one part that is the total (a class of one team, a period in which one team
+    # worked): not a week straddling a month end, which is only partly in the month
+    lone = groups.filter(pl.col("exact") & ~pl.col("t_hidden") & (pl.col("hidden") == 1) & (pl.col("shown") == 0))
     broken = groups.filter(
         pl.when(pl.col("t_hidden"))
         .then(pl.col("hidden") == 0)
