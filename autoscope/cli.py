@@ -132,6 +132,16 @@ def _share_data_dir(parser: argparse.ArgumentParser) -> None:
         _share_data_dir(child)
 
 
+def _add_class_config(parser: argparse.ArgumentParser) -> None:
+    """``--config`` of a command that runs the indicator job: its team classes."""
+    parser.add_argument(
+        "--config",
+        help="settings file whose [indicators.team_classes] (class = [teams]) sets the team classes the "
+        "indicators are cut by ($AUTOSCOPE_TEAM_CLASSES overrides it; default: $AUTOSCOPE_CONFIG, else "
+        "./autoscope.toml if it exists; without either: the stored release's classes)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree. Global options (``--data-dir``) are accepted before or after the
     subcommand, at any depth; argument errors are one line and exit code 2 (:class:`CliParser`)."""
@@ -222,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     indicators.add_argument(
         "--cut",
         action="append",
-        choices=["team", "rung", "category", "question"],
+        choices=["team", "team_class", "rung", "category", "question"],
         help="with --all (implied): cut to show beside the lab-wide rows (repeatable; default all)",
     )
     indicators.add_argument(
@@ -247,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds to wait for a running ingester to hand the warehouse over (default 120)",
     )
+    _add_class_config(indicators)
     indicators.set_defaults(handler="autoscope.pipelines.commands:cmd_indicators")
 
     token = with_data_dir(commands.add_parser("token", help="create, list or revoke bearer tokens"))
@@ -419,6 +430,7 @@ def add_report_parsers(commands, with_data_dir) -> None:
         help="k-anonymity threshold (5 or more): above the stored release's, "
         "the release is recomputed with it; below it, refused",
     )
+    _add_class_config(report)
     report.set_defaults(handler="autoscope.pipelines.report.commands:cmd_report")
 
     dashboard = with_data_dir(
@@ -442,6 +454,7 @@ def add_report_parsers(commands, with_data_dir) -> None:
         action="store_true",
         help="serve beyond loopback although no token exists (not recommended)",
     )
+    _add_class_config(dashboard)
     dashboard.set_defaults(handler="autoscope.pipelines.report.commands:cmd_dashboard")
 
     export = with_data_dir(
@@ -477,6 +490,7 @@ def add_report_parsers(commands, with_data_dir) -> None:
         help="with verify: the lab's release public key (PEM), received separately; "
         "the manifest's signature is checked against it",
     )
+    _add_class_config(export)
     export.set_defaults(handler="autoscope.pipelines.report.commands:cmd_export")
 
     audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))

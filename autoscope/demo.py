@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autoscope import __version__
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
-from autoscope.simulation import LabPlan, PlannedEvent, plan_lab
+from autoscope.simulation import DEFAULT_TEAM_CLASSES, LabPlan, PlannedEvent, plan_lab
 
 
 @dataclasses.dataclass
@@ -73,6 +73,7 @@ def run_demo(
 ) -> DemoResult:
     """Run the simulated lab through broker → collector → Kafka → warehouse → indicators."""
     from autoscope import agents
+    from autoscope.pipelines import team_classes
     from autoscope.pipelines.jobs import run_indicators
 
     console = console or Console()
@@ -128,7 +129,9 @@ def run_demo(
         sent = int(after["sent"]) - int(before["sent"])
         cursor = service.cursor()
         try:
-            indicators = run_indicators(cursor)
+            # the simulated lab's team classes, as a lab configures them ([indicators.team_classes])
+            classes = team_classes.from_classes(DEFAULT_TEAM_CLASSES)
+            indicators = run_indicators(cursor, classes=classes)
         finally:
             cursor.close()
     return DemoResult(plan, sent, landed, time.monotonic() - started, settings.warehouse_path, indicators)

@@ -23,6 +23,13 @@ the same file the hooks read their defaults from (its top level and ``[agents]``
 port and host come from the command line, not from here; ``grpc_workers`` (threads serving
 OTLP/gRPC, :class:`~autoscope.collector.receivers.grpc_settings.GrpcSettings`) may be set in
 ``[otlp]`` too, read by :func:`load_grpc_workers`.
+
+The same file's ``[indicators.team_classes]`` (class → teams) sets the team classes the indicator
+job cuts by (read by :mod:`autoscope.pipelines.team_classes`, where the indicator commands run)::
+
+    [indicators.team_classes]
+    safety = ["evals", "policy"]
+    capabilities = ["pretraining", "post-training"]
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ from pathlib import Path
 
 from autoscope.collector.mapping.settings import OtlpSettings
 from autoscope.collector.receivers.grpc_settings import GrpcSettings
+from autoscope.core.command_line import CONFIG_ENV, config_file
+from autoscope.core.command_line import DEFAULT_CONFIG as DEFAULT_FILE
 
-CONFIG_ENV = "AUTOSCOPE_CONFIG"
-DEFAULT_FILE = Path("autoscope.toml")
+__all__ = ["CONFIG_ENV", "DEFAULT_FILE", "ConfigError", "config_path", "load_grpc_workers", "load_otlp_settings"]
 
 
 class ConfigError(ValueError):
@@ -43,12 +51,8 @@ class ConfigError(ValueError):
 
 
 def config_path(given: str | os.PathLike[str] | None = None) -> Path | None:
-    """The settings file in force, or None when there is none."""
-    if given:
-        return Path(given)
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    return DEFAULT_FILE if DEFAULT_FILE.exists() else None
+    """The settings file in force, or None when there is none (:func:`config_file`)."""
+    return config_file(given)
 
 
 def _otlp_section(path: Path) -> dict:

@@ -42,6 +42,10 @@ What the simulator intends (and the tests check the indicators recover):
   exactly ``capital_share(week)``; their AI-tool spend (a few dollars) adds a little on top.
   Staff cost is reported per person (the person is the spend's actor), as the capital share
   indicator needs (docs/indicators.md).
+* teams fall in classes (:data:`DEFAULT_TEAM_CLASSES`: evals and policy are *safety*, the others
+  *capabilities*) and AI's share of tasks differs by class (:data:`CLASS_AI_OFFSET`): safety
+  teams delegate 5 points less each week than they would otherwise, so the class cut shows
+  safety behind capabilities every week, while policy alone stays under k.
 """
 
 from __future__ import annotations
@@ -65,6 +69,17 @@ DEFAULT_TEAMS: dict[str, int] = {
     "infrastructure": 10,
     "policy": 3,
 }
+#: class → its teams, as the demo configures them (``[indicators.team_classes]``). Safety holds the
+#: team under k (policy), so the class is shown where that team cannot be. Infrastructure is not a
+#: class of its own: a class of one team is the team's cell, inherits its every suppression (the
+#: demo's infrastructure weeks hidden to protect a straddling week), and each hidden class cell
+#: then needs a second hidden class that week: with it, safety was hidden in 5 of 8 weeks.
+DEFAULT_TEAM_CLASSES: dict[str, tuple[str, ...]] = {
+    "safety": ("evals", "policy"),
+    "capabilities": ("pretraining", "post-training", "infrastructure"),
+}
+#: class → points added to AI's share of its teams' tasks (``ai_probability``)
+CLASS_AI_OFFSET: dict[str, float] = {"safety": -0.05}
 DEFAULT_START = dt.date(2026, 8, 31)  # a Monday: ISO week 2026-W36
 CATEGORIES = contract.CATEGORIES
 RUNGS = contract.RUNGS  # lowest rung first: the simulation climbs them over the weeks
@@ -135,9 +150,11 @@ class LabPlan:
 
 
 def ai_probability(week: int, team: str) -> float:
-    """The share of a team's tasks done by AI in simulated week ``week`` (0-based)."""
+    """The share of a team's tasks done by AI in simulated week ``week`` (0-based), offset by the
+    team's class (:data:`CLASS_AI_OFFSET`)."""
     boost = 0.08 if team == "infrastructure" else 0.0
-    return min(0.85, 0.10 + 0.06 * week + boost)
+    team_class = next((c for c, teams in DEFAULT_TEAM_CLASSES.items() if team in teams), None)
+    return min(0.85, 0.10 + 0.06 * week + boost + CLASS_AI_OFFSET.get(team_class, 0.0))
 
 
 def ai_horizon_minutes(week: int) -> float:

@@ -13,9 +13,10 @@ month and quarter, every cut, complementary suppression, derived rows (time hori
 1,000-replicate hierarchical bootstrap per period, doubling times) — best of 3 runs;
 and its peak memory: the child's peak RSS (VmHWM, reset after the fill) during one run.
 
-Also timed: the incremental job (:func:`autoscope.pipelines.jobs.run`) after a stored full run
-and 10,000 new task events in the last week — the operating mode, which recomputes only the
-quarter holding new events.
+Also timed: the same full job with team classes (5 classes of 2 teams: every indicator cut by
+team also cut by class), against the job without them (both warm, interleaved); and the incremental job
+(:func:`autoscope.pipelines.jobs.run`) after a stored full run and 10,000 new task events in the
+last week — the operating mode, which recomputes only the quarter holding new events.
 
 Baseline in the same process: ``SELECT week, team, COUNT(*) FROM tasks GROUP BY week, team``
 over the same table, timed the same way.
@@ -34,6 +35,8 @@ from typing import Any
 from benchmarks.common import ROOT, command_for, row
 
 STAGE = "indicators"
+#: team → class for the class-cut timing: the 10 generated teams in 5 classes of 2
+BENCH_CLASSES = tuple((f"team-{t}", f"class-{t // 2}") for t in range(10))
 BASELINE_SQL = "SELECT strftime(occurred_at, '%G-W%V') AS week, team, count(*) FROM tasks GROUP BY week, team"
 
 
@@ -80,7 +83,7 @@ def fill(conn: Any, total: int) -> None:
         printf('00000000-0000-7000-9000-%012x', i), {envelope},
         'task-' || CAST(hash(i * 47) % {n_tasks} AS BIGINT), 'k1:' || lpad(CAST({actor_num} AS VARCHAR), 32, '0'),
         ['approved', 'approved', 'modified', 'rejected', 'intervened'][CAST(1 + floor({uni(53)} * 5) AS INTEGER)],
-        round(2 + {uni(59)} * 28, 1), NULL  -- oversight (009): a person
+        round(2 + {uni(59)} * 28, 1), NULL, NULL  -- oversight (009), reviewer_kind (011): a person
         FROM range({n_reviews}) t(i)""")
     conn.execute(f"""INSERT INTO experiments SELECT
         printf('00000000-0000-7000-a000-%012x', i), {envelope}, 'exp-' || i,
@@ -171,6 +174,17 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
     first = time.perf_counter() - start
     peak = _peak_rss_mb()
     elapsed = first if quick else min(first, _best_of(lambda: jobs.compute_indicators(conn), runs=1))
+    # the same job cutting every team-cut indicator by team class too (5 classes of 2 teams), against
+    # the job without classes: both warm, runs interleaved so that the machine's load hits both alike
+    plain_s = with_classes = float("inf")
+    for _ in range(2 if quick else 3):
+        for classes in ((), BENCH_CLASSES):
+            t = time.perf_counter()
+            jobs.compute_indicators(conn, classes=classes)
+            spent = time.perf_counter() - t
+            plain_s, with_classes = (
+                (min(plain_s, spent), with_classes) if not classes else (plain_s, min(with_classes, spent))
+            )
     # the operating mode: a stored full run, then 10,000 new task events in the last week
     # (the fill registered no event_ids; one row, ingested earlier, gives the run its high-water mark)
     conn.execute(
@@ -199,6 +213,8 @@ def measure(size: int, path: str, quick: bool = False) -> dict[str, Any]:
         "events": events,
         "fill_s": fill_s,
         "elapsed": elapsed,
+        "with_classes_s": with_classes,
+        "plain_warm_s": plain_s,
         "baseline": baseline,
         "cells": frame.height,
         "peak_mb": peak,
@@ -262,6 +278,21 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                         + ("slowest: " + ", ".join(f"{k} {v:.2f} s" for k, v in slowest) + "; " if slowest else "")
                         + f"fill {m['fill_s']:.1f} s; "
                         + ("one cold run (--quick)" if quick else "best of 3 runs, the first cold")
+                    ),
+                )
+            )
+            rows.append(
+                row(
+                    STAGE,
+                    f"the same with team classes (5 classes of 2 teams), {m['events'] / 1e6:.3g} M events",
+                    m["with_classes_s"],
+                    "s",
+                    baseline="the same job without classes, warm",
+                    baseline_value=m["plain_warm_s"],
+                    command=command,
+                    note=(
+                        "every indicator cut by team also cut by team_class, each class a total over its teams in "
+                        "the complementary suppression; both warm, runs interleaved, best of " + ("2" if quick else "3")
                     ),
                 )
             )

@@ -9,11 +9,26 @@ request by raising :class:`UserError`; the CLI prints its one line and exits wit
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+
+#: the settings file: ``--config``, else this variable, else ./autoscope.toml if it exists
+CONFIG_ENV = "AUTOSCOPE_CONFIG"
+DEFAULT_CONFIG = Path("autoscope.toml")
 
 
 class UserError(Exception):
     """A request the command refuses, with the one line that says why (exit code 2)."""
+
+
+def config_file(given: str | os.PathLike[str] | None = None) -> Path | None:
+    """The settings file in force (``--config``, ``$AUTOSCOPE_CONFIG``, ./autoscope.toml), or
+    None when there is none; every room's commands read the same file."""
+    if given:
+        return Path(given)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
 def data_dir_of(args: argparse.Namespace) -> Path:

@@ -13,7 +13,8 @@ in AI as reviewer's, and in automation share's ``ai_share × n_known``, n_known 
 ``unknown_share × n_events``). Each indicator decides its own cells by the
 rule below (for what only it releases), and the count they share is protected across them:
 a family cell's shared count is hidden only where *every* indicator that releases it
-(:data:`SHARED_COUNT`) hides the cell, and that set of cells must obey the rule as well. A
+(:data:`SHARED_COUNT`) hides the cell, and that set of cells must obey the rule as well, over
+the same groups (team classes included). A
 family cell added to it is suppressed in every indicator of the family (:data:`FAMILIES`).
 Where the shared count is hidden, an indicator without the cell (task size where a team had
 no AI task) gets it suppressed too, so that its absence says nothing.
@@ -29,8 +30,12 @@ parts is the sum over its hidden parts. A count that a second indicator releases
 decisions of its own needs more (Families); of the counts above only the AI tasks are. The
 totals and parts released together are:
 
-* every cut (team, rung, category, question) of a period partitions the lab-wide cell of that
-  period (each event has exactly one team, one rung, …);
+* every cut (team, team class, rung, category, question) of a period partitions the lab-wide
+  cell of that period (each event has exactly one team, one rung, …);
+* with team classes (:mod:`autoscope.pipelines.team_classes`, passed as ``team_classes``), the
+  teams of a class partition the class's cell of that period (a team in no class is a part of
+  ``unclassified``): the class cell is a total whose parts are team cells, so a class shown beside
+  all but one of its teams would show that team;
 * the months of a quarter partition the quarter (same family, cut and cut value), and the ISO
   weeks overlapping a month are treated as partitioning that month. A week straddling a month
   end is a part of both months' groups: it partitions neither exactly, but when one month's
@@ -41,8 +46,14 @@ totals and parts released together are:
 
 Rule, applied to every group until nothing changes:
 
-* total released: the suppressed parts are none, all of them (their sum is the total, which
-  has at least k actors), or at least two of which one has at least k actors. One suppressed
+* a group of one part that lies wholly inside its total (a class of one team; a cut in which
+  one team, class, rung… had events; a quarter with events in one month): the part is the
+  total, so they are hidden together — a released total with its only part hidden gets the
+  total hidden (``protects_cut`` or ``protects_period``). A week straddling a month end is only
+  partly in each month: the month shows its share of the week, not the week, and the other
+  month's group protects the rest, so such a group is left to the rule below;
+* total released: the suppressed parts are none, all of them (at least two: their sum is the
+  total, which has at least k actors), or at least two of which one has at least k actors. One suppressed
   part alone is the total minus the released parts; a combination of parts each under k may
   rest on fewer than k actors (they can share actors, and only per-cell counts are known). A
   group that breaks the rule gets the released part with the fewest actors (ties: fewer
@@ -59,8 +70,8 @@ Each step only adds suppressions, so the loop ends.
 
 Reasons. Every suppressed cell carries why (``suppression_reason``, :data:`REASONS` in words):
 ``too_few_people`` (primary: fewer than k people), ``protects_cut`` (hidden so that a suppressed
-cell of the same breakdown — another team, rung, category — cannot be worked out from the
-period's lab-wide total), ``protects_period`` (the same across weeks in a month, months in a
+cell of the same breakdown — another team, class, rung, category — cannot be worked out from the
+period's lab-wide total or its class's total), ``protects_period`` (the same across weeks in a month, months in a
 quarter), ``protects_shared_count`` (hidden so that the AI-task count this indicator shares with
 the others of its family does not give a suppressed cell away). A cell keeps the first reason
 it was hidden for. Telling a reader that a cell hides another says it has k people or more;
@@ -76,6 +87,8 @@ import os
 import polars as pl
 
 from autoscope.pipelines.periods import bounds, label, parent
+from autoscope.pipelines.team_classes import CUT as CLASS_CUT
+from autoscope.pipelines.team_classes import UNCLASSIFIED, TeamClasses
 
 MIN_K = 5
 K_ENV = "AUTOSCOPE_K"
@@ -148,21 +161,30 @@ def resolve_k(k: int | None = None) -> int:
     return chosen
 
 
-def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
-    """part cell key (``owner`` + period_type, period, cut, cut_value) → group id and total
-    cell key (prefixed ``t_``), for every total/parts group among ``per_cell``."""
+def partitions(per_cell: pl.DataFrame, owner: str, team_classes: TeamClasses = ()) -> pl.DataFrame:
+    """part cell key (``owner`` + period_type, period, cut, cut_value) → group id, total cell
+    key (prefixed ``t_``) and ``exact`` (the part lies wholly inside the total: not a week
+    straddling a month end), for every total/parts group among ``per_cell``: the cuts of the lab
+    cell, the periods of a period and (with ``team_classes``) the teams of a class."""
     cut_groups = per_cell.filter(pl.col("cut") != "lab").with_columns(
         group=pl.concat_str([pl.lit("cut"), owner, "period_type", "period", "cut"], separator="|"),
         t_period_type=pl.col("period_type"),
         t_period=pl.col("period"),
         t_cut=pl.lit("lab"),
         t_cut_value=pl.lit("all"),
+        exact=pl.lit(True),
     )
     labels = per_cell.select(["period_type", "period"]).unique()
-    parents = [(pt, p, *up) for pt, p in labels.iter_rows() for up in _parents(pt, p)]
+    parents = [(pt, p, *up, len(ups) == 1) for pt, p in labels.iter_rows() for ups in [_parents(pt, p)] for up in ups]
     parent_map = pl.DataFrame(
         parents,
-        schema={"period_type": pl.Utf8, "period": pl.Utf8, "t_period_type": pl.Utf8, "t_period": pl.Utf8},
+        schema={
+            "period_type": pl.Utf8,
+            "period": pl.Utf8,
+            "t_period_type": pl.Utf8,
+            "t_period": pl.Utf8,
+            "exact": pl.Boolean,
+        },
         orient="row",
     )
     time_groups = (
@@ -176,8 +198,25 @@ def partitions(per_cell: pl.DataFrame, owner: str) -> pl.DataFrame:
             t_cut_value=pl.col("cut_value"),
         )
     )
-    cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value"]
-    return pl.concat([cut_groups.select(cols), time_groups.select(cols)], how="vertical")
+    cols = [owner, *CELL_KEY[1:], "group", "t_period_type", "t_period", "t_cut", "t_cut_value", "exact"]
+    groups = [cut_groups.select(cols), time_groups.select(cols)]
+    if team_classes:  # each class cell is the sum of its teams' cells
+        classes = dict(team_classes)
+        class_groups = (
+            per_cell.filter(pl.col("cut") == "team")
+            .with_columns(t_cut_value=pl.col("cut_value").replace_strict(classes, default=UNCLASSIFIED))
+            .with_columns(
+                group=pl.concat_str(
+                    [pl.lit("cut"), owner, "period_type", "period", pl.lit(CLASS_CUT), "t_cut_value"], separator="|"
+                ),
+                t_period_type=pl.col("period_type"),
+                t_period=pl.col("period"),
+                t_cut=pl.lit(CLASS_CUT),
+                exact=pl.lit(True),
+            )
+        )
+        groups.append(class_groups.select(cols))
+    return pl.concat(groups, how="vertical")
 
 
 def _parents(period_type: str, period: str) -> list[tuple[str, str] | tuple[None, None]]:
@@ -211,24 +250,39 @@ def _repairs(status: pl.DataFrame, links: pl.DataFrame, owner: str, k: int) -> p
         hidden=pl.col("hidden").sum(),
         hidden_big=(pl.col("hidden") & (pl.col("n_actors") >= k)).any(),
         shown=(~pl.col("hidden")).sum(),
+        exact=pl.col("exact").all(),
     )
+    # a group of one part that is the total (a class of one team, a period in which one team
+    # worked): not a week straddling a month end, which is only partly in the month
+    lone = groups.filter(pl.col("exact") & ~pl.col("t_hidden") & (pl.col("hidden") == 1) & (pl.col("shown") == 0))
     broken = groups.filter(
         pl.when(pl.col("t_hidden"))
         .then(pl.col("hidden") == 0)
         .otherwise((pl.col("hidden") > 0) & (pl.col("shown") > 0) & ((pl.col("hidden") < 2) | ~pl.col("hidden_big")))
     )
-    if broken.is_empty():
+    if broken.is_empty() and lone.is_empty():
         return status.clear().select(key).with_columns(rule=pl.lit(None, pl.Utf8))
-    return (  # in every broken group some part is shown: the smallest of them
+    rule = (
+        pl.when(pl.col("group").str.starts_with("cut|"))
+        .then(pl.lit("protects_cut"))
+        .otherwise(pl.lit("protects_period"))
+    )
+    smallest_shown = (  # in every broken group some part is shown: the smallest of them
         parts.join(broken.select("group"), on="group", how="semi")
         .filter(~pl.col("hidden"))
         .sort(["n_actors", "n_events", "period", "cut_value", "group"])
         .unique(subset=["group"], keep="first", maintain_order=True)
-        .with_columns(
-            rule=pl.when(pl.col("group").str.starts_with("cut|"))
-            .then(pl.lit("protects_cut"))
-            .otherwise(pl.lit("protects_period"))
-        )
+        .with_columns(rule=rule)
+        .select([*key, "rule"])
+    )
+    lone_totals = (  # its total, released, would show the hidden part: hidden too
+        parts.join(lone.select("group"), on="group", how="semi")
+        .select([pl.col(owner), *[pl.col(f"t_{c}").alias(c) for c in key[1:]], "group"])
+        .with_columns(rule=rule)
+        .select([*key, "rule"])
+    )
+    return (
+        pl.concat([smallest_shown, lone_totals], how="vertical")
         .sort([*key, "rule"])
         .unique(subset=key, keep="first", maintain_order=True)
         .select([*key, "rule"])
@@ -257,11 +311,12 @@ def _shared_status(state: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
+def suppression(cells: pl.DataFrame, k: int, team_classes: TeamClasses = ()) -> pl.DataFrame:
     """One row per cell (:data:`CELL_KEY`) with its ``family``, ``suppressed`` (primary or
     complementary), ``suppression_reason`` (a key of :data:`REASONS`; None when released) and
     ``shared_hidden`` (the family's shared count is hidden there); ``cells`` holds the *true*
-    n_actors and n_events (long or not)."""
+    n_actors and n_events (long or not); ``team_classes``: the team → class pairs the
+    ``team_class`` cells were summed with (each class cell is a total over its teams' cells)."""
     state = (
         cells.select([*CELL_KEY, "n_actors", "n_events"])
         .unique(subset=CELL_KEY, keep="first")
@@ -273,9 +328,9 @@ def suppression(cells: pl.DataFrame, k: int) -> pl.DataFrame:
         .with_columns(hidden=pl.col("n_actors") < k)
         .with_columns(reason=pl.when(pl.col("hidden")).then(pl.lit("too_few_people")).otherwise(pl.lit(None, pl.Utf8)))
     )
-    own_links = partitions(state, "indicator")
+    own_links = partitions(state, "indicator", team_classes)
     shared = _shared_status(state)
-    family_links = partitions(shared, "family")
+    family_links = partitions(shared, "family", team_classes)
     for _ in range(1000):
         own = _repairs(state, own_links, "indicator", k).with_columns(hit=pl.lit(True))
         family = (
@@ -340,12 +395,14 @@ def _fill_family_gaps(flagged: pl.DataFrame, decided: pl.DataFrame, shapes: pl.D
     return pl.concat([flagged, filler], how="diagonal_relaxed")
 
 
-def apply_k_threshold(cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None = None) -> pl.DataFrame:
+def apply_k_threshold(
+    cells: pl.DataFrame, k: int, shapes: pl.DataFrame | None = None, team_classes: TeamClasses = ()
+) -> pl.DataFrame:
     """Mark suppressed cells (see :func:`suppression`), give a suppressed family cell to every
     indicator of its family (``shapes``: see :func:`_fill_family_gaps`), and blank what
     suppressed cells show. ``suppression_reason`` says why each suppressed cell is (module
     docstring, "Reasons"); the note says "suppressed"."""
-    decided = suppression(cells, k)
+    decided = suppression(cells, k, team_classes)
     flagged = cells.drop("suppressed", "suppression_reason", strict=False).join(
         decided.select([*CELL_KEY, "suppressed", "suppression_reason"]), on=CELL_KEY, how="left", maintain_order="left"
     )

@@ -17,6 +17,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     from autoscope.pipelines.console_tables import full_tables, summary_tables
     from autoscope.pipelines.jobs import run
     from autoscope.pipelines.privacy import BudgetExceeded
+    from autoscope.pipelines.team_classes import for_command
     from autoscope.warehouse.schema import migrate
     from autoscope.warehouse.turns import TurnTimeout, turn
 
@@ -29,13 +30,14 @@ def cmd_indicators(args: argparse.Namespace) -> int:
         return 1
     # the headline shows weeks (as the demo does); --all shows every period type
     period_types = tuple(args.period or (("week", "month", "quarter") if show_all else ("week",)))
+    classes = for_command(args)  # before any work: a bad class configuration is refused first
     try:
         # a running ingester hands the file over between batches and takes it back afterwards
         with turn(path, timeout_s=args.wait):
             conn = duckdb.connect(str(path))
             try:
                 migrate(conn)
-                result = run(conn, k=args.k, full=args.full, epsilon=args.epsilon, budget=args.budget)
+                result = run(conn, k=args.k, full=args.full, epsilon=args.epsilon, budget=args.budget, classes=classes)
                 frame = pl.from_arrow(
                     conn.sql(  # everything stored, this run's and earlier
                         "SELECT * FROM indicator_values WHERE list_contains(?, period_type)"

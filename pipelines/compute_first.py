@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from autoscope.pipelines import team_classes
 from autoscope.pipelines.jobs import run
 from autoscope.pipelines.report.build import (
     KTooLow,
@@ -45,8 +46,12 @@ def ensure_stored(
     *,
     k: int | None = None,
     refresh: bool = False,
+    classes: team_classes.TeamClasses | None = None,
 ) -> bool:
     """Make sure ``period`` and the ``period_types`` inside it are stored; True if computed now.
+
+    ``classes`` (the configured team classes; None: the stored release's): classes other than
+    the stored release's recompute the whole release with them, as a stricter k does.
 
     When they are not (or ``refresh``), the indicator job runs in full: an incremental run only
     recomputes quarters that received events since its last run, so it never fills in a period
@@ -72,6 +77,8 @@ def ensure_stored(
                 f"cells the stored one suppresses (k can be raised, never lowered): use --k {release.k} or more"
             )
         refresh = True  # a stricter k: the whole release is recomputed with it (suppression is decided together)
+    if classes is not None and tuple(sorted(classes)) != team_classes.stored(conn):
+        refresh = True  # re-classified teams: every period is re-derived with the new classes
     if not refresh and not uncovered(conn, period, period_types):
         return False
     if not has_events_in(conn, period):
@@ -85,7 +92,14 @@ def ensure_stored(
             f"refused: {period.label} ({period.start:%Y-%m-%d} to {period.end - dt.timedelta(days=1):%Y-%m-%d}) "
             f"has no events, so it has no indicators; {holds}"
         )
-    run(conn, k=k if k is not None else release.k, full=True, epsilon=release.epsilon, budget=release.budget)
+    run(
+        conn,
+        k=k if k is not None else release.k,
+        full=True,
+        epsilon=release.epsilon,
+        budget=release.budget,
+        classes=classes,
+    )
     missing = uncovered(conn, period, period_types)
     if missing:
         raise PeriodUnavailable(
@@ -95,7 +109,13 @@ def ensure_stored(
 
 
 def ensure_for_read(
-    path: Path, period: Period, *, refresh: bool = False, k: int | None = None, team: str | None = None
+    path: Path,
+    period: Period,
+    *,
+    refresh: bool = False,
+    k: int | None = None,
+    team: str | None = None,
+    classes: team_classes.TeamClasses | None = None,
 ) -> bool:
     """Before the report of ``period`` reads: store what it reads (the period, the one before, the
     chart's weeks) unless it is stored already with the asked ``k``; True if computed now.
@@ -113,9 +133,10 @@ def ensure_for_read(
                 has_table(conn, "indicator_values")
                 and not uncovered(conn, period, types)
                 and (k is None or stored_release(conn).k == k)
+                and (classes is None or tuple(sorted(classes)) == team_classes.stored(conn))
             ):
                 return False
     with open_warehouse(path, write=True) as conn:
-        computed = ensure_stored(conn, period, types, k=k, refresh=refresh)
+        computed = ensure_stored(conn, period, types, k=k, refresh=refresh, classes=classes)
         check_team(conn, team)
         return computed

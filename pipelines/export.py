@@ -36,7 +36,7 @@ import duckdb
 import polars as pl
 
 from autoscope import __version__
-from autoscope.pipelines import audit, signing
+from autoscope.pipelines import audit, signing, team_classes
 from autoscope.pipelines.anonymize import REASONS
 from autoscope.pipelines.coverage import ACTIVITY, NO_ACTIVITY, NOT_COVERED, Span, coverage
 from autoscope.pipelines.indicators.registry import REGISTRY
@@ -441,6 +441,12 @@ def export_period(
                 "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",
                 "suppression": SUPPRESSION_RULES,
                 **epsilon_status(conn, period),
+            },
+            "team_classes": {
+                "classes": team_classes.as_classes(team_classes.stored(conn)),
+                "rule": "rows with cut team_class sum the teams of each class, computed with this mapping (the "
+                "stored release's; re-classifying a team recomputes every period); a team in no class is in "
+                f"'{team_classes.UNCLASSIFIED}'; no classes: no team_class rows",
             },
             "source": "table indicator_values (long format: indicator, metric, period_type, period, cut, "
             "cut_value, value, n_events, n_actors, suppressed, k, computed_at, …)",

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 import duckdb
 import polars as pl
 
-from autoscope.pipelines import privacy
+from autoscope.pipelines import privacy, team_classes
 from autoscope.pipelines.anonymize import CELL_KEY, apply_k_threshold, resolve_k
 from autoscope.pipelines.indicators import (
     automation_share,
@@ -106,7 +106,7 @@ def _compute(
     history: pl.DataFrame | None = None,
     stored_replicates: dict | None = None,
 ) -> Computed:
-    full = Scope(scope.period_types)
+    full = dataclasses.replace(scope, dirty=None)
     frames, replicates, full_names = [], {}, []
     started = time.perf_counter()
     profile: dict[str, float] = {}
@@ -148,7 +148,7 @@ def _compute(
     if epsilon is not None:
         cells = _dp_cells(conn, cells, scope, epsilon)
     with _timed(profile, "anonymize"):
-        released = apply_k_threshold(cells, k, release_shapes())
+        released = apply_k_threshold(cells, k, release_shapes(), scope.team_classes)
     derived_started = time.perf_counter()
     history = history if history is not None else released.clear()
     derived = [
@@ -227,12 +227,15 @@ def compute_indicators(
     k: int | None = None,
     period_types: Sequence[str] = PERIOD_TYPES,
     epsilon: float | None = None,
+    classes: team_classes.TeamClasses | None = None,
 ) -> pl.DataFrame:
     """Every indicator for every period of ``period_types`` and every cut, anonymized; nothing is
     written. Suppression is always decided over all three period types (weeks, months and
-    quarters difference against each other), then the rows of ``period_types`` are returned."""
+    quarters difference against each other), then the rows of ``period_types`` are returned.
+    ``classes``: the team classes (None: the stored release's, :func:`team_classes.stored`)."""
     k = resolve_k(k)
-    frame = _finish(_compute(conn, k, Scope(PERIOD_TYPES), epsilon).frame, k)
+    classes = team_classes.stored(conn) if classes is None else tuple(classes)
+    frame = _finish(_compute(conn, k, Scope(PERIOD_TYPES, team_classes=classes), epsilon).frame, k)
     return frame.filter(pl.col("period_type").is_in(list(period_types)))
 
 
@@ -388,8 +391,13 @@ def run(
     full: bool = False,
     epsilon: float | None = None,
     budget: float | None = None,
+    classes: team_classes.TeamClasses | None = None,
 ) -> RunResult:
     """Recompute what changed since the last run (or everything), anonymize and store.
+
+    ``classes``: the team classes to cut by (team → class pairs); None keeps the stored
+    release's. Classes other than the stored release's recompute everything: the mapping is
+    applied at compute time, so re-classifying a team re-derives its history.
 
     Every run covers weeks, months and quarters together: their cells difference against each
     other, so they are suppressed (and stored) as one release, never one period type alone.
@@ -402,9 +410,11 @@ def run(
         budget = privacy.budget_in_force(conn) or privacy.DEFAULT_BUDGET
     high_water = conn.execute("SELECT max(ingested_at) FROM event_ids").fetchall()[0][0]
     last, ks, epsilons = _state(conn)
-    full = full or last is None or ks != {k} or epsilons != {epsilon}
+    stored_classes = team_classes.stored(conn)
+    classes = stored_classes if classes is None else tuple(sorted(classes))
+    full = full or last is None or ks != {k} or epsilons != {epsilon} or classes != stored_classes
     if full:
-        scope = Scope(tuple(period_types))
+        scope = Scope(tuple(period_types), team_classes=classes)
         history, stored_reps = None, {}
     else:
         quarters = dirty_quarters(conn, last)
@@ -412,7 +422,7 @@ def run(
             return RunResult(
                 _finish(pl.DataFrame(schema=_SCHEMA).with_columns(suppressed=pl.lit(None, pl.Boolean)), k), False, {}
             )
-        scope = _scope_for_quarters(conn, quarters, period_types)
+        scope = dataclasses.replace(_scope_for_quarters(conn, quarters, period_types), team_classes=classes)
         history, stored_reps = _history(conn)
     computed = _compute(conn, k, scope, epsilon, history, stored_reps)
     frame = _finish(computed.frame, k)
@@ -432,11 +442,12 @@ def run(
     if epsilon is not None:
         privacy.check_budget(conn, period_list, epsilon, budget)
         ledger = privacy.ledger_rows(period_list, epsilon, budget, automation_share.NAME)
-    _store(conn, frame, computed.replicates, period_list, high_water, k, epsilon, full, ledger, tuple(period_types))
+    types = tuple(period_types)
+    _store(conn, frame, computed.replicates, period_list, high_water, k, epsilon, full, ledger, types, classes)
     return RunResult(frame, full, {pt: tuple(p for t, p in period_list if t == pt) for pt in period_types})
 
 
-def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledger, period_types) -> None:
+def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledger, period_types, classes=None) -> None:
     import pyarrow as pa
 
     cursor = conn.cursor()
@@ -495,6 +506,8 @@ def _store(conn, frame, replicates, periods, high_water, k, epsilon, full, ledge
                 " WHERE ingested_through IS NULL OR ingested_through < ?",
                 [high_water, high_water],
             ) if high_water is not None else None
+            if classes is not None:  # the mapping this release was computed with (export manifest)
+                team_classes.store(cursor, classes)
             if ledger is not None:
                 cursor.register("new_ledger", ledger.to_arrow())
                 cursor.execute("INSERT INTO dp_ledger SELECT * FROM new_ledger")

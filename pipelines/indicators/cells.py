@@ -31,6 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import duckdb
 import polars as pl
 
+from autoscope.pipelines import team_classes
 from autoscope.pipelines.periods import PERIOD_TYPES, bounds, period_sql
 
 CELL_COLUMNS = ["indicator", "metric", "period_type", "period", "cut", "cut_value", "value", "n_events", "n_actors"]
@@ -39,11 +40,29 @@ CELL_SCHEMA = {c: pl.Float64 if c == "value" else (pl.Int64 if c.startswith("n_"
 
 @dataclasses.dataclass(frozen=True)
 class Scope:
-    """Which periods a run computes: every period of ``period_types`` (``dirty`` None), or only
-    the listed periods per type."""
+    """What a run computes: every period of ``period_types`` (``dirty`` None), or only the listed
+    periods per type; and the team classes (team → class pairs,
+    :mod:`autoscope.pipelines.team_classes`) every ``team`` cut is also summed into, as the
+    ``team_class`` cut (none configured: no such cut)."""
 
     period_types: tuple[str, ...] = PERIOD_TYPES
     dirty: Mapping[str, tuple[str, ...]] | None = None
+    team_classes: team_classes.TeamClasses = ()
+
+    def cuts_for(self, cuts: Sequence[str]) -> tuple[str, ...]:
+        """``cuts`` with ``team_class`` after ``team`` when classes are configured: every
+        indicator cut by team is cut by class, without listing it."""
+        cuts = tuple(cuts)
+        if not self.team_classes or "team" not in cuts or team_classes.CUT in cuts:
+            return cuts
+        at = cuts.index("team") + 1
+        return (*cuts[:at], team_classes.CUT, *cuts[at:])
+
+    def with_class_column(self, source_sql: str, cuts: Sequence[str]) -> str:
+        """``source_sql`` with a ``team_class`` column (its ``team``'s class) when ``cuts`` has it."""
+        if team_classes.CUT not in cuts:
+            return source_sql
+        return f"SELECT *, {team_classes.class_sql(self.team_classes)} AS {team_classes.CUT} FROM ({source_sql}) AS c"
 
     def wanted(self, period_type: str) -> tuple[str, ...] | None:
         return None if self.dirty is None else tuple(self.dirty.get(period_type, ()))
@@ -102,7 +121,8 @@ def cells(
         source_sql: a SELECT yielding ``time_col`` (the TIMESTAMP that places a row in its
             periods), ``actor``, the cut columns and whatever the metric expressions use.
         metrics: metric name → aggregate SQL expression.
-        cuts: columns to cut by besides the lab-wide total.
+        cuts: columns to cut by besides the lab-wide total; ``team`` brings ``team_class``
+            with it when the scope has team classes (:meth:`Scope.cuts_for`).
         n_events_sql, n_actors_sql: the sample-size aggregates (what counts as an event and
             as a contributing actor of this indicator). Actors are counted by their 64-bit
             hash, which is much cheaper than comparing pseudonyms; a collision could only
@@ -115,6 +135,8 @@ def cells(
     """
     if scope.is_empty():
         return pl.DataFrame(schema=CELL_SCHEMA)
+    cuts = scope.cuts_for(cuts)
+    source_sql = scope.with_class_column(source_sql, cuts)
     sets, type_case, period_case, period_coalesce = [], [], [], []
     for pt in scope.period_types:
         sets += [f"(p_{pt})", *(f"(p_{pt}, {c})" for c in cuts)]

@@ -76,12 +76,14 @@ class Indicator:
 
     def release_shape(self) -> list[tuple[str, str]]:
         """(metric, cut) of every row it releases where it has events: the module's ``SHAPE``,
-        else its ``METRICS`` over the lab-wide cut and its ``CUTS``."""
+        else its ``METRICS`` over the lab-wide cut and its ``CUTS``; every (metric, ``team``)
+        brings (metric, ``team_class``), the cut team classes add (``cells.Scope.cuts_for``)."""
         module = self.module
         shape = getattr(module, "SHAPE", None)
         if shape is None and hasattr(module, "METRICS"):
             shape = [(m, c) for m in module.METRICS for c in ("lab", *getattr(module, "CUTS", ()))]
-        return list(shape or ())
+        shape = list(shape or ())
+        return shape + [(m, "team_class") for m, c in shape if c == "team" and (m, "team_class") not in shape]
 
     def compute(self, source: duckdb.DuckDBPyConnection | Facts, scope: Scope, k: int) -> IndicatorRows:
         """The indicator's cells for ``scope`` (before anonymization) from a connection or the

@@ -13,6 +13,7 @@ authorized, ``dashboard`` hands the dashboard the in-memory computation of its l
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -102,6 +103,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         write_report,
     )
     from autoscope.pipelines.report.data import PeriodError, parse_period
+    from autoscope.pipelines.team_classes import for_command
 
     console = _console()
     data_dir = Path(args.data_dir).resolve()
@@ -119,7 +121,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         warehouse = data_dir / "warehouse.duckdb"
         # compute first when the stored indicators lack the period (or --refresh, or a stricter --k); then read
-        computed = ensure_for_read(warehouse, parse_period(args.period), refresh=args.refresh, k=args.k, team=args.team)
+        computed = ensure_for_read(
+            warehouse,
+            parse_period(args.period),
+            refresh=args.refresh,
+            k=args.k,
+            team=args.team,
+            classes=for_command(args),
+        )
         path, report = write_report(warehouse, args.period, out, team=args.team)
     except (PeriodError, PeriodUnavailable, UnknownTeam, KTooLow) as exc:
         console.print(f"[red]{_escape(str(exc))}[/]")
@@ -147,8 +156,10 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from autoscope.core.http_server import ListenError, check_port_free
     from autoscope.pipelines.dashboard import DashboardServer
     from autoscope.pipelines.jobs import compute_indicators
+    from autoscope.pipelines.team_classes import for_command
 
     console = _console()
+    classes = for_command(args)
     try:  # before uvicorn tries: it would log its own error and leave us a vague one
         check_port_free(args.host, args.port, "--port")
     except ListenError as exc:
@@ -164,7 +175,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             refresh_s=args.refresh,
             k=args.k,
             allow_unauthenticated=args.allow_unauthenticated,
-            compute_live=compute_indicators,
+            compute_live=functools.partial(compute_indicators, classes=classes),
         ).start()
     except (PermissionError, RuntimeError) as exc:
         console.print(f"[red]{exc}[/]")
@@ -181,6 +192,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from autoscope.pipelines.compute_first import ensure_stored
     from autoscope.pipelines.export import ExportError, ExportRefused, export_period, verify
     from autoscope.pipelines.report.build import NoWarehouse, WarehouseBusy
+    from autoscope.pipelines.team_classes import for_command
 
     console = _console()
     words = list(args.action or [])
@@ -240,7 +252,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             token=token,
             tables=args.table or ["indicator_values"],
             k=args.k,
-            compute_first=ensure_stored,
+            compute_first=functools.partial(ensure_stored, classes=for_command(args)),
         )
     except (ExportRefused, ExportError) as exc:
         console.print(f"[bold red]{_escape(str(exc))}[/] (recorded in the audit log)")

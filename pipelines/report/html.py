@@ -42,6 +42,8 @@ from autoscope.pipelines.report.catalog import (
 )
 from autoscope.pipelines.report.data import Cell, Period, chart_weeks, find, overlapping_weeks
 from autoscope.pipelines.report.summary import sentences
+from autoscope.pipelines.team_classes import CUT as CLASS_CUT
+from autoscope.pipelines.team_classes import UNCLASSIFIED
 
 e = html.escape
 
@@ -223,7 +225,9 @@ th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: rig
 td .ci { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f1f4f9; font-weight: 600; white-space: normal; vertical-align: bottom; }
-td .sub { display: block; color: var(--muted); font-size: 11px; }
+td .sub, th .sub { display: block; color: var(--muted); font-size: 11px; }
+th .sub { font-weight: normal; }
+.classes figure { margin-top: 16px; }
 td.suppressed, span.suppressed, .big.suppressed { color: var(--supp); font-style: italic; }
 td.na { color: var(--muted); font-style: italic; }
 .withheld { color: var(--muted); font-style: italic; }
@@ -830,6 +834,71 @@ class Report:
         ]
         return '<h2>Over time (per ISO week)</h2><section class="charts">' + "".join(figures) + "</section>"
 
+    # -- team classes
+    def classes(self) -> list[str]:
+        """The team classes the stored indicators are cut by (none: no class cut configured)."""
+        rows = self.frame.filter(pl.col("cut") == CLASS_CUT)
+        return sorted(rows["cut_value"].unique().to_list()) if rows.height else []
+
+    def chart_classes(self, classes: list[str]) -> str:
+        """AI share of tasks per class and week: safety against the other classes (GovAI's
+        productivity of safety versus other teams)."""
+        key, title = "team_class", "Automation share by team class (AI share of tasks, per week)"
+        name = self.name("automation_share")
+        if not name or not self.weeks:
+            return self._figure(key, title, None, indicator=name)
+        series = []
+        for c in classes:
+            line = self.series(c, name, "ai_share", CLASS_CUT, c)
+            if all(v is None for v in line.values):
+                line.label = f"{c} (suppressed)"
+            series.append(line)
+        series.append(self.series("lab, share of tasks", name, "ai_share", "lab", "all", dashed=True, color="#1d2430"))
+        caption = self._caption(self.suppressed_points(name, "ai_share", CLASS_CUT, classes))
+        return self._figure(key, title, series, caption, indicator=name)
+
+    def classes_section(self) -> str:
+        """The "by team class" view: each indicator's lead metric per class for the period, and
+        the weekly AI share per class. Empty when no classes are configured."""
+        classes = self.classes()
+        if not classes:
+            return ""
+        columns = []  # (stored indicator, its lead metric) of every indicator cut by class
+        here = self.frame.filter(
+            (pl.col("cut") == CLASS_CUT)
+            & (pl.col("period_type") == self.period.period_type)
+            & (pl.col("period") == self.period.label)
+        )
+        for info in REGISTRY:  # those with a lead metric (a distribution has none: it is in the tables)
+            name = resolve(info, self.present)
+            metrics = here.filter(pl.col("indicator") == name)["metric"].unique().to_list() if name else []
+            lead = next((m for m in info.lead_metrics if m in metrics), None)
+            if lead:
+                columns.append((name, info.title, lead))
+        head = (
+            '<div class="scroll"><table class="by-class"><thead><tr><th>team class</th>'
+            + "".join(f"<th>{e(title)}<span class=sub>{e(metric_label(m))}</span></th>" for _, title, m in columns)
+            + "</tr></thead><tbody>"
+        )
+        body = []
+        for cut, value in [("lab", "all"), *((CLASS_CUT, c) for c in classes)]:
+            label = "lab (all teams)" if cut == "lab" else value
+            period = (self.period.period_type, self.period.label)
+            cells = "".join(cell_html(find(self.frame, n, m, *period, cut, value, self.dp), m) for n, _, m in columns)
+            body.append(f'<tr data-team-class="{e(value)}"><td>{e(label)}</td>{cells}</tr>')
+        return (
+            '<h2 id="by-class">By team class</h2><section class="classes" data-section="team_class">'
+            '<p class="pending">Each team belongs to one configured class (teams in none are '
+            f"<i>{UNCLASSIFIED}</i>); a class's cells sum its teams' events, under the same k-anonymity and "
+            "complementary suppression as every cut, so a class can be shown where its small teams are not. "
+            "One lead metric per indicator; every metric by class is in the tables below.</p>"
+            + head
+            + "".join(body)
+            + "</tbody></table></div>"
+            + self.chart_classes(classes)
+            + "</section>"
+        )
+
     # -- tables
     def tables_section(self) -> str:
         parts = [
@@ -878,7 +947,7 @@ class Report:
         folded = {m: f"share_{m[7:]}" for m in metrics if m.startswith("change_") and f"share_{m[7:]}" in metrics}
         metrics = [m for m in metrics if m not in folded]
         under = {share: change for change, share in folded.items()}
-        cut_order = {"lab": 0, "team": 1, "rung": 2, "category": 3}
+        cut_order = {"lab": 0, CLASS_CUT: 1, "team": 2, "rung": 3, "category": 4}
         keys = (
             rows.select(["cut", "cut_value"])
             .unique()
@@ -929,7 +998,7 @@ class Report:
             any_cell = next((c for c in cells.values() if not c.missing), None)
             if any_cell is None:  # none of this table's metrics has the cut: nothing to show
                 continue
-            label = "lab (all teams)" if cut == "lab" else f"{cut}: {cut_value}"
+            label = "lab (all teams)" if cut == "lab" else f"{cut.replace('_', ' ')}: {cut_value}"
             if any_cell.suppressed:
                 counts = '<td class="suppressed">suppressed</td><td class="suppressed">suppressed</td>'
             else:
@@ -1006,6 +1075,7 @@ class Report:
 <h2>What moved most</h2>
 <section class="summary"><ul>{summary}</ul></section>
 {self.charts_section()}
+{self.classes_section()}
 {self.tables_section()}
 <footer>Indicators follow the CSET workshop report <i>When AI Builds AI</i> (2025), Table 1. Every number here is an
 aggregate over at least k people (k-anonymity{self._dp_words()});

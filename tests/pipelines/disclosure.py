@@ -157,12 +157,23 @@ class Atoms:
     first_day: dt.date
     days: int
     sizes: Sequence[str] = ("stated",)
+    #: team → class (the ``team_class`` cut; a team not listed is ``unclassified``)
+    classes: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         kinds = list(itertools.product(self.teams, self.rungs, self.executors, self.sizes, range(self.days)))
         object.__setattr__(self, "index", {kind: i for i, kind in enumerate(kinds)})
         # per column, its team, rung, executor, size mark and day (for vector's masks)
         object.__setattr__(self, "columns", [np.array(c) for c in zip(*kinds)])
+
+    def class_of(self, team: str) -> str:
+        return dict(self.classes).get(team, "unclassified")
+
+    def values(self, cut: str) -> list[str]:
+        """The values a cut can take: its parts of the lab cell."""
+        if cut == "team_class":
+            return sorted({self.class_of(t) for t in self.teams})
+        return list(self.teams if cut == "team" else self.rungs)
 
     def day_columns(self, day: int) -> list[int]:
         return [int(i) for i in np.flatnonzero(self.columns[4] == day)]  # type: ignore[attr-defined]
@@ -188,6 +199,8 @@ class Atoms:
             keep &= team == value
         elif cut == "rung":
             keep &= rung == value
+        elif cut == "team_class":
+            keep &= np.isin(team, [t for t in self.teams if self.class_of(t) == value])
         return keep.astype(float)
 
     def count(self, cell: Cell, kind: Kind) -> np.ndarray:
@@ -296,8 +309,7 @@ def released_equations(frame: pl.DataFrame, atoms: Atoms, cuts: Sequence[str]) -
             raise AssertionError(f"{r['indicator']}.{r['metric']} releases something the audit does not model")
     shown_periods = {(pt, p) for pt, p, cut, _ in present.get("automation_share", set()) if cut == "lab"}
     for (pt, p), cut in itertools.product(shown_periods, cuts):
-        values = atoms.teams if cut == "team" else atoms.rungs
-        for value in values:
+        for value in atoms.values(cut):
             cell = (pt, p, cut, value)
             if cell not in present.get("automation_share", set()):
                 rows += _empty(atoms.vector(cell))

@@ -31,6 +31,26 @@ pytestmark = pytest.mark.slow
 K = 5
 START = dt.datetime(2026, 9, 14, 10)  # weeks crossing a month end and a quarter end
 CUTS = ("team", "rung")
+#: team classes the data sets are cut by too (team → class; d, where not listed, is
+#: ``unclassified``): none; several teams per class; every team in one class (the class cell is
+#: the lab cell); a class of one team (its cell is the team's); a class per team
+CLASSINGS: list[tuple[tuple[str, str], ...]] = [
+    (),
+    (("a", "safety"), ("b", "safety"), ("c", "capabilities")),
+    (("a", "safety"), ("b", "safety"), ("c", "safety"), ("d", "safety")),
+    (("a", "safety"),),
+    (("a", "w"), ("b", "x"), ("c", "y"), ("d", "z")),
+]
+classings = st.sampled_from(CLASSINGS)
+
+
+def class_of(team: str, classes: tuple[tuple[str, str], ...]) -> str:
+    return dict(classes).get(team, "unclassified")
+
+
+def cuts_of(classes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return (*CUTS, "team_class") if classes else CUTS
+
 
 events = st.lists(
     st.tuples(
@@ -44,28 +64,38 @@ events = st.lists(
 )
 
 
-def event_sets(rows: list[tuple[int, str, str, int]]) -> dict[tuple[str, str, str, str], set[int]]:
+def event_sets(
+    rows: list[tuple[int, str, str, int]], classes: tuple[tuple[str, str], ...] = ()
+) -> dict[tuple[str, str, str, str], set[int]]:
     """(period_type, period, cut, cut_value) → the events (row numbers) in that cell."""
     out: dict[tuple[str, str, str, str], set[int]] = defaultdict(set)
     for i, (_, team, rung, day) in enumerate(rows):
         when = START + dt.timedelta(days=day)
         for pt in ("week", "month", "quarter"):
             p = label(pt, when)
-            for cut, value in (("lab", "all"), ("team", team), ("rung", rung)):
+            cuts = [("lab", "all"), ("team", team), ("rung", rung)]
+            if classes:
+                cuts.append(("team_class", class_of(team, classes)))
+            for cut, value in cuts:
                 out[(pt, p, cut, value)].add(i)
     return out
 
 
-def actor_sets(rows: list[tuple[int, str, str, int]]) -> dict[tuple[str, str, str, str], set[int]]:
+def actor_sets(
+    rows: list[tuple[int, str, str, int]], classes: tuple[tuple[str, str], ...] = ()
+) -> dict[tuple[str, str, str, str], set[int]]:
     """(period_type, period, cut, cut_value) → the actors behind that cell."""
-    return {cell: {rows[i][0] for i in members} for cell, members in event_sets(rows).items()}
+    return {cell: {rows[i][0] for i in members} for cell, members in event_sets(rows, classes).items()}
 
 
-def check(frame: pl.DataFrame, rows: list[tuple[int, str, str, int]]) -> None:
+def check(
+    frame: pl.DataFrame, rows: list[tuple[int, str, str, int]], classes: tuple[tuple[str, str], ...] = ()
+) -> None:
     """No released cell under k; and where a released total is exactly the sum of its parts
-    (a cut of the lab; months of a quarter; the weeks of a month when no week straddles its
-    ends with events), what it minus its released parts gives rests on at least k actors."""
-    actors, members_of = actor_sets(rows), event_sets(rows)
+    (a cut of the lab; the teams of a class; months of a quarter; the weeks of a month when no
+    week straddles its ends with events), what it minus its released parts gives rests on at
+    least k actors."""
+    actors, members_of = actor_sets(rows, classes), event_sets(rows, classes)
     status = {
         (r["period_type"], r["period"], r["cut"], r["cut_value"]): r["suppressed"]
         for r in frame.select(["period_type", "period", "cut", "cut_value", "suppressed"])
@@ -81,6 +111,8 @@ def check(frame: pl.DataFrame, rows: list[tuple[int, str, str, int]]) -> None:
     for pt, p, cut, value in status:
         if cut != "lab":
             groups[(pt, p, "lab", "all")].append((pt, p, cut, value))
+        if cut == "team" and classes:
+            groups[(pt, p, "team_class", class_of(value, classes))].append((pt, p, cut, value))
         up = parent(pt, p)
         if up is not None and (up[0], up[1], cut, value) in status:
             groups[(up[0], up[1], cut, value, "time")].append((pt, p, cut, value))
@@ -102,7 +134,12 @@ def check(frame: pl.DataFrame, rows: list[tuple[int, str, str, int]]) -> None:
                 )
 
 
-def days_atoms(rows: list[tuple], executors: tuple[str, ...], sizes: tuple[str, ...] = ("stated",)) -> Atoms:
+def days_atoms(
+    rows: list[tuple],
+    executors: tuple[str, ...],
+    sizes: tuple[str, ...] = ("stated",),
+    classes: tuple[tuple[str, str], ...] = (),
+) -> Atoms:
     return Atoms(
         teams=("a", "b", "c", "d"),
         rungs=("engineering", "experiments", "ideation"),
@@ -110,6 +147,7 @@ def days_atoms(rows: list[tuple], executors: tuple[str, ...], sizes: tuple[str, 
         first_day=START.date(),
         days=41,
         sizes=sizes,
+        classes=classes,
     )
 
 
@@ -129,16 +167,11 @@ def hidden_counts(frame: pl.DataFrame, atoms: Atoms, indicator: str, kinds: tupl
 
 
 @settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events)
-def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
-    actors = actor_sets(rows)
-    n_events: dict[tuple, int] = defaultdict(int)
-    for _actor, team, rung, day in rows:
-        when = START + dt.timedelta(days=day)
-        for pt in ("week", "month", "quarter"):
-            p = label(pt, when)
-            for cut, value in (("lab", "all"), ("team", team), ("rung", rung)):
-                n_events[(pt, p, cut, value)] += 1
+@given(events, classings)
+def test_suppression_alone(rows: list[tuple[int, str, str, int]], classes: tuple[tuple[str, str], ...]) -> None:
+    """Suppression alone over the lab, team, rung and (with team classes) class cuts."""
+    actors = actor_sets(rows, classes)
+    n_events = {cell: len(members) for cell, members in event_sets(rows, classes).items()}
     cells = pl.DataFrame(
         [
             {
@@ -155,9 +188,9 @@ def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
             for k, a in actors.items()
         ]
     )
-    frame = apply_k_threshold(cells, K)
-    check(frame, rows)
-    atoms = days_atoms(rows, ("x",))
+    frame = apply_k_threshold(cells, K, team_classes=classes)
+    check(frame, rows, classes)
+    atoms = days_atoms(rows, ("x",), classes=classes)
     equations = [
         atoms.vector(cell)
         for cell in frame.filter(~pl.col("suppressed")).select(["period_type", "period", "cut", "cut_value"]).rows()
@@ -166,8 +199,8 @@ def test_suppression_alone(rows: list[tuple[int, str, str, int]]) -> None:
         if not any(d == day for *_, d in rows):
             equations += [np.eye(len(atoms.index))[i] for i in atoms.day_columns(day)]  # type: ignore[attr-defined]
     for pt, p in {(pt, p) for pt, p, cut, _ in actors if cut == "lab"}:
-        for cut, values in (("team", atoms.teams), ("rung", atoms.rungs)):
-            equations += [atoms.vector((pt, p, cut, v)) for v in values if (pt, p, cut, v) not in actors]
+        for cut in cuts_of(classes):
+            equations += [atoms.vector((pt, p, cut, v)) for v in atoms.values(cut) if (pt, p, cut, v) not in actors]
     assert disclosed(atoms, equations, hidden_counts(frame, atoms, "x", (ALL,))) == []
 
 
@@ -217,9 +250,9 @@ def task_warehouse(rows: list[TaskRow]) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def task_atoms(rows: list[TaskRow]) -> tuple[Atoms, np.ndarray]:
+def task_atoms(rows: list[TaskRow], classes: tuple[tuple[str, str], ...] = ()) -> tuple[Atoms, np.ndarray]:
     """The atoms of the task data sets, and ``rows`` counted over them (the truth)."""
-    atoms = days_atoms(rows, ("ai", "human", "unknown"), ("stated", "default"))
+    atoms = days_atoms(rows, ("ai", "human", "unknown"), ("stated", "default"), classes)
     truth = np.zeros(len(atoms.index))  # type: ignore[attr-defined]
     for _, team, rung, executor, day, size_source in rows:
         mark = "default" if size_source == "default" else "stated"
@@ -236,20 +269,24 @@ def hidden_task_counts(frame: pl.DataFrame, atoms: Atoms) -> dict[str, np.ndarra
 
 
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(task_events)
-@example(SMALL_TEAM_BESIDE_UNKNOWN)
-def test_the_released_task_indicators(rows: list[TaskRow]) -> None:
+@given(task_events, classings)
+@example(SMALL_TEAM_BESIDE_UNKNOWN, ())
+@example(SMALL_TEAM_BESIDE_UNKNOWN, CLASSINGS[1])
+@example(SMALL_TEAM_BESIDE_UNKNOWN, CLASSINGS[3])
+def test_the_released_task_indicators(rows: list[TaskRow], classes: tuple[tuple[str, str], ...]) -> None:
     """Every task indicator released together (one family), over the real job, with tasks of an
     unknown executor (in n_events, in no share's numerator or denominator) and sizes filled in
     from a default: the audit's model is exact for the release (every n_events and share is
     what it says), no released cell is under k, and no suppressed count — all tasks, AI, human,
-    unknown, known-executor and default-sized tasks — is recoverable from all of them."""
-    frame = compute_indicators(task_warehouse(rows), k=K)
-    share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *CUTS]))
-    check(share, [(a, t, r, d) for a, t, r, _, d, _ in rows])
-    atoms, truth = task_atoms(rows)
-    assert_model_matches(frame, atoms, truth, CUTS)
-    assert disclosed(atoms, released_equations(frame, atoms, CUTS), hidden_task_counts(frame, atoms)) == []
+    unknown, known-executor and default-sized tasks — is recoverable from all of them; with team
+    classes too (the class cut, and each class as the total of its teams)."""
+    frame = compute_indicators(task_warehouse(rows), k=K, classes=classes)
+    cuts = cuts_of(classes)
+    share = frame.filter((pl.col("indicator") == "automation_share") & pl.col("cut").is_in(["lab", *cuts]))
+    check(share, [(a, t, r, d) for a, t, r, _, d, _ in rows], classes)
+    atoms, truth = task_atoms(rows, classes)
+    assert_model_matches(frame, atoms, truth, cuts)
+    assert disclosed(atoms, released_equations(frame, atoms, cuts), hidden_task_counts(frame, atoms)) == []
 
 
 def test_the_audit_names_a_count_left_open() -> None:

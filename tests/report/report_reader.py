@@ -24,6 +24,7 @@ CHARTS = (
     "agent_permissions",
     "time_allocation",
     "capital_share",
+    "team_class",  # the demo configures team classes: AI share per class
 )
 
 

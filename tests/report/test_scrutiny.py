@@ -169,7 +169,7 @@ def test_units_buckets_gaps_and_a_one_category_chart(data_dir: Path, tmp_path: P
     # spend per researcher carries its unit
     assert re.search(r'data-metric="ai_tool_spend_per_active_researcher"[^>]*>\$[\d,.]+ per active researcher', text)
     # task-size buckets in order of size
-    head = text[text.index('data-indicator="task_size"') :]
+    head = text[text.index('<section class="indicator" data-indicator="task_size"') :]  # its table's header
     head = head[: head.index("</tr>")]
     assert head.index("share over 1h") < head.index("share over 8h") < head.index("share over 40h")
     # the spend chart: the demo spends on AI tools, compute and staff, so stacked bars (one

@@ -33,3 +33,10 @@ CREATE TABLE line_survival (
     team VARCHAR NOT NULL, tool VARCHAR NOT NULL, tool_version VARCHAR NOT NULL,
     contribution_id VARCHAR NOT NULL, as_of TIMESTAMP NOT NULL, lines_surviving BIGINT NOT NULL
 );
+
+-- The team classes (issue 16, item 7) the stored indicator release was computed with: team →
+-- class; a team not listed is `unclassified`; empty: no class cut. Written by the indicator job
+-- together with indicator_values, listed in the export manifest.
+CREATE TABLE team_classes (
+    team VARCHAR PRIMARY KEY, team_class VARCHAR NOT NULL
+);
