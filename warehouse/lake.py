@@ -112,16 +112,49 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class LakeConnection:
+    """A DuckDB connection whose default database is the lake, and so are its cursors'.
+
+    ``USE`` is a setting of one connection, and a DuckDB cursor is a new connection to the same
+    database instance: without this, ``conn.cursor()`` (which the ingester, the jobs' threads and
+    the readers all use) would be back in the in-memory database. Everything else is the
+    wrapped :class:`duckdb.DuckDBPyConnection`'s (attribute access is passed through).
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The wrapped DuckDB connection (for APIs that insist on the real type)."""
+        return self._conn
+
+    def cursor(self) -> LakeConnection:
+        cursor = self._conn.cursor()
+        cursor.execute(f"USE {LAKE_ALIAS}")
+        return LakeConnection(cursor)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._conn, name)
+
+    def __enter__(self) -> LakeConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.close()
+
+
 def connect_lake(
     location: LakeLocation,
     *,
     snapshot: int | None = None,
     config: dict[str, str | int] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the lake (``USE lake``).
+    """A connection whose default database is the lake (``USE lake``), its cursors' too
+    (a :class:`LakeConnection`, typed as the DuckDB connection it behaves as).
 
-    ``snapshot``: attach read-only at that snapshot (time travel): a release is computed and
-    re-derived from one. Without it the connection reads and writes the lake's newest state.
+    ``snapshot``: attach read-only at that snapshot (time travel): a release is read, and
+    re-derived, from one. Without it the connection reads and writes the lake's newest state.
     """
     settings: dict[str, str | int | bool] = {
         "extension_directory": str(extension_directory()),
@@ -144,7 +177,7 @@ def connect_lake(
     except BaseException:
         conn.close()
         raise
-    return conn
+    return LakeConnection(conn)  # type: ignore[return-value]
 
 
 def is_lake(conn: duckdb.DuckDBPyConnection) -> bool:
@@ -177,6 +210,7 @@ def lake_compatible(sql: str) -> str:
 
 __all__ = [
     "LAKE_ALIAS",
+    "LakeConnection",
     "LakeLocation",
     "LakeUnavailable",
     "connect_lake",
