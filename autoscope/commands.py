@@ -47,12 +47,19 @@ def cmd_up(args: argparse.Namespace) -> int:
             "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)"
         )
         return 2
-    from autoscope.server_config import ConfigError, config_path, load_grpc_workers, load_otlp_settings
+    from autoscope.server_config import (
+        ConfigError,
+        config_path,
+        load_grpc_workers,
+        load_otlp_settings,
+        load_warehouse,
+    )
 
     try:
         config = config_path(getattr(args, "config", None))
         otlp = load_otlp_settings(config) if only != "ingest" else None
         grpc_workers = load_grpc_workers(config) if only != "ingest" else None
+        lake = load_warehouse(config)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
@@ -69,6 +76,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
         collect=only in (None, "collect"),
         ingest=only in (None, "ingest"),
+        lake=lake,
     )
     service = Service(settings)
     stop.on_overrun(service.kill_broker)
@@ -105,10 +113,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from autoscope.demo import DemoError, run_demo
     from autoscope.pipelines.console_tables import summary_tables
+    from autoscope.server_config import ConfigError, config_path, load_warehouse
 
     console = Console()
     try:
-        result = run_demo(data_dir_of(args), seed=args.seed, weeks=args.weeks, kafka=_kafka(args), console=console)
+        lake = load_warehouse(config_path(getattr(args, "config", None)))  # [warehouse]: the file or a lake
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    try:
+        result = run_demo(
+            data_dir_of(args), seed=args.seed, weeks=args.weeks, kafka=_kafka(args), console=console, lake=lake
+        )
     except DemoError as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         return 1
