@@ -471,7 +471,13 @@ def add_report_parsers(commands, with_data_dir) -> None:
         help="with verify: the lab's release public key (PEM), received separately; "
         "the manifest's signature is checked against it",
     )
-    export.set_defaults(handler="autoscope.pipelines.report.commands:cmd_export")
+    export.add_argument(
+        "--snapshot",
+        type=int,
+        help="with the ducklake warehouse: re-derive the release read from this lake snapshot "
+        "(the manifest's warehouse.snapshot); nothing is computed",
+    )
+    export.set_defaults(handler="autoscope.commands:cmd_export")
 
     audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
     audit.add_argument("--limit", type=positive_int, default=50)

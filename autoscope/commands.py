@@ -179,3 +179,17 @@ def cmd_token(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/]")
         return 2
     return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``autoscope export``: the pipelines' handler, given the ``[warehouse]`` lake if one is configured
+    (the settings file is the roof's to read; pipelines never import it)."""
+    from autoscope.pipelines.report.commands import cmd_export as export
+    from autoscope.server_config import ConfigError, config_path, load_warehouse
+
+    try:
+        args.lake = load_warehouse(config_path(getattr(args, "config", None)))
+    except ConfigError as exc:
+        print(f"autoscope export: error: {exc}", file=sys.stderr)
+        return 2
+    return export(args)
