@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds to wait for a running ingester to hand the warehouse over (default 120)",
     )
-    indicators.set_defaults(handler="autoscope.pipelines.commands:cmd_indicators")
+    indicators.set_defaults(handler="autoscope.commands:cmd_indicators")
 
     token = with_data_dir(commands.add_parser("token", help="create, list or revoke bearer tokens"))
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="create|list|revoke")

@@ -181,15 +181,28 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    """``autoscope export``: the pipelines' handler, given the ``[warehouse]`` lake if one is configured
-    (the settings file is the roof's to read; pipelines never import it)."""
-    from autoscope.pipelines.report.commands import cmd_export as export
+def _with_lake(args: argparse.Namespace, command: str) -> bool:
+    """Set ``args.lake`` from ``[warehouse]`` (the settings file is the roof's to read; pipelines never
+    import it); False after saying why when the configuration is bad."""
     from autoscope.server_config import ConfigError, config_path, load_warehouse
 
     try:
         args.lake = load_warehouse(config_path(getattr(args, "config", None)))
     except ConfigError as exc:
-        print(f"autoscope export: error: {exc}", file=sys.stderr)
-        return 2
-    return export(args)
+        print(f"autoscope {command}: error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``autoscope export``: the pipelines' handler, on the ``[warehouse]`` lake if one is configured."""
+    from autoscope.pipelines.report.commands import cmd_export as export
+
+    return export(args) if _with_lake(args, "export") else 2
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """``autoscope indicators``: the pipelines' handler, on the ``[warehouse]`` lake if one is configured."""
+    from autoscope.pipelines.commands import cmd_indicators as indicators
+
+    return indicators(args) if _with_lake(args, "indicators") else 2

@@ -104,3 +104,27 @@ def test_the_cli_refuses_a_snapshot_without_the_lake_backend(tmp_path: Path, mon
     argv = ["export", "--data-dir", str(tmp_path), "--period", WEEK, "--format", "csv", "--out", str(tmp_path / "o")]
     assert main([*argv, "--snapshot", "3"]) == 2
     assert 'it needs [warehouse] backend = "ducklake"' in capsys.readouterr().err
+
+
+def test_the_cli_computes_exports_and_re_derives_from_the_configured_lake(
+    lake_location: LakeLocation, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from autoscope.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOSCOPE_WAREHOUSE_BACKEND", "ducklake")
+    monkeypatch.setenv("AUTOSCOPE_WAREHOUSE_CATALOG", lake_location.catalog)
+    monkeypatch.setenv("AUTOSCOPE_WAREHOUSE_DATA_PATH", lake_location.data_path)
+    _add_week(lake_location, "ai", range(6))
+    data = ["--data-dir", str(tmp_path / "data")]
+    (tmp_path / "data").mkdir()
+    assert main(["indicators", *data]) == 0
+    assert "snapshot" in capsys.readouterr().out
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()  # the lake, not the file
+    export = ["export", *data, "--period", WEEK, "--format", "csv"]
+    assert main([*export, "--out", str(tmp_path / "first")]) == 0
+    snapshot = json.loads((tmp_path / "first" / "manifest.json").read_text())["warehouse"]["snapshot"]
+    _add_week(lake_location, "human", range(6, 12))
+    assert main(["indicators", *data, "--full"]) == 0
+    assert main([*export, "--out", str(tmp_path / "again"), "--snapshot", str(snapshot)]) == 0
+    assert _files(tmp_path / "again") == _files(tmp_path / "first")
