@@ -30,8 +30,10 @@ an object store URL (``s3://bucket/prefix/``) once httpfs and a secret are confi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,12 +79,15 @@ class LakeLocation:
 def extension_directory() -> Path:
     """A DuckDB extension directory holding the lake's two extensions from their wheels (symlinks).
 
-    Made once per user and DuckDB version under the temp directory; idempotent and safe when
-    several processes make it at once (each link is made under a temporary name and renamed).
+    Made once per user, Python environment and DuckDB version under the temp directory (one per
+    environment: a link into another virtualenv would dangle once that one is removed);
+    idempotent and safe when several processes make it at once (each link is made under a
+    temporary name and renamed).
     """
     version = duckdb.__version__
     platform = duckdb.execute("PRAGMA platform").fetchone()[0]  # type: ignore[index]
-    root = Path(tempfile.gettempdir()) / f"autoscope-duckdb-extensions-{os.getuid()}"
+    environment = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"autoscope-duckdb-extensions-{os.getuid()}-{environment}"
     target_dir = root / f"v{version}" / platform
     target_dir.mkdir(parents=True, exist_ok=True)
     for name, (module_name, file_name) in _EXTENSION_WHEELS.items():
