@@ -77,6 +77,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from autoscope.core.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
+from autoscope.warehouse.lake import LakeLocation, connect_lake
 from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
 from autoscope.warehouse.schema import migrate
 from autoscope.warehouse.turns import Holder
@@ -96,6 +97,22 @@ log = logging.getLogger(__name__)
 DB_CONFIG = {"checkpoint_threshold": "256MB", "threads": 1}
 
 DEFAULT_GROUP = DEFAULT_CONSUMER_GROUP
+
+
+class _NoTurns:
+    """A lake's stand-in for :class:`~autoscope.warehouse.turns.Holder`: nobody waits for a turn."""
+
+    def acquire(self, timeout_s: float | None = None) -> None:
+        pass
+
+    def someone_waiting(self) -> bool:
+        return False
+
+    def hand_over(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +152,9 @@ class Ingester:
 
     Parameters:
         settings: where Kafka is and which topic to read.
-        db_path: the warehouse file; created and migrated when needed.
+        db_path: the warehouse file, or a :class:`~autoscope.warehouse.lake.LakeLocation`;
+            created and migrated when needed. A lake needs no turn-taking: other processes
+            read it (at any snapshot) while this one writes.
         group_id: the consumer group (default: ``settings.consumer_group``); also the key of
             the positions in ``kafka_offsets``.
         max_records: most records (messages) written in one transaction.
@@ -157,7 +176,7 @@ class Ingester:
     def __init__(
         self,
         settings: KafkaSettings,
-        db_path: str | Path,
+        db_path: str | Path | LakeLocation,
         group_id: str | None = None,
         *,
         max_records: int = 2000,
@@ -170,7 +189,9 @@ class Ingester:
         commit_to_kafka: bool = True,
     ) -> None:
         self.settings = settings
-        self.db_path = Path(db_path)
+        #: the lake written into, or None for a DuckDB file (``db_path``)
+        self.lake = db_path if isinstance(db_path, LakeLocation) else None
+        self.db_path = Path(db_path) if self.lake is None else Path(self.lake.data_path)
         group_id = group_id or settings.consumer_group
         self.group_id = group_id
         self.max_records = max_records
@@ -191,11 +212,11 @@ class Ingester:
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-logcheck")
 
         # taking turns with jobs in other processes (autoscope.warehouse.turns): hold <db>.lock
-        self._turns = Holder(self.db_path)
+        self._turns: Holder | _NoTurns = Holder(self.db_path) if self.lake is None else _NoTurns()
         self._turns.acquire()
         # the database first: a second ingester on the same file fails here, before it joins
         try:
-            self._db = duckdb.connect(str(self.db_path), config=DB_CONFIG)
+            self._db = self._connect()
         except BaseException:
             self._turns.release()
             raise
@@ -315,6 +336,11 @@ class Ingester:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.lake is not None:
+            return connect_lake(self.lake, config={"threads": DB_CONFIG["threads"]})
+        return duckdb.connect(str(self.db_path), config=DB_CONFIG)
+
     def _hand_over(self) -> None:
         """Close the warehouse, let the waiting processes take their turn, reopen it.
         Cursors from :meth:`cursor` taken before this are closed with it."""
@@ -322,7 +348,7 @@ class Ingester:
         self._writer.conn.close()
         self._db.close()
         self._turns.hand_over()
-        self._db = duckdb.connect(str(self.db_path), config=DB_CONFIG)
+        self._db = self._connect()
         self._writer = WarehouseWriter(self._db.cursor(), self.group_id)
         log.info("have %s back", self.db_path)
 
