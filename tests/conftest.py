@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from autoscope.broker import EmbeddedBroker
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 from autoscope.postgres_dev import DevPostgres
+from autoscope.warehouse.lake import LakeLocation
 
 # The default size, ``ci``: hypothesis's own default of 100 examples is a tenth here, like every
 # count tests/sizes.py scales, and the examples are the same every run (derandomize), so a CI
@@ -65,3 +67,9 @@ def postgres() -> Iterator[DevPostgres]:
 def postgres_database(postgres: DevPostgres) -> str:
     """A fresh, empty database on the session server; its libpq DSN."""
     return postgres.create_database(f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def lake_location(postgres_database: str, tmp_path: Path) -> LakeLocation:
+    """An empty DuckLake: its catalog in a fresh PostgreSQL database, its data files under tmp_path."""
+    return LakeLocation(catalog=f"postgres:{postgres_database}", data_path=str(tmp_path / "lake-data"))

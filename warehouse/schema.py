@@ -2,6 +2,10 @@
 
 A migration runs in one transaction together with its row in ``schema_migrations``, so a crash
 mid-migration leaves the warehouse at the previous version, never half-way.
+
+The same migrations build the DuckLake warehouse (:mod:`autoscope.warehouse.lake`), with the
+PRIMARY KEY and UNIQUE constraints it refuses stripped by :func:`~autoscope.warehouse.lake.lake_compatible`:
+every migration that exists, not a list kept apart, so a new one reaches both backends.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import re
 from importlib import resources
 
 import duckdb
+
+from autoscope.warehouse.lake import is_lake, lake_compatible
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 
@@ -29,10 +35,14 @@ def available_migrations() -> list[tuple[int, str, str]]:
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
-    """Bring the warehouse to the newest schema; returns the versions applied now."""
+    """Bring the warehouse (a DuckDB file or a lake) to the newest schema; returns the versions applied now."""
+    in_lake = is_lake(conn)
+    adapt = lake_compatible if in_lake else str
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        adapt(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
     )
     applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
     done = []
@@ -41,7 +51,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         conn.execute("BEGIN TRANSACTION")
         try:
-            conn.execute(sql)
+            conn.execute(adapt(sql))
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
             conn.execute("COMMIT")
         except BaseException:

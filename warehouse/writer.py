@@ -31,6 +31,13 @@ Writing is two steps, so that the ingester can overlap them (see
   statement that fails because of a message's values (e.g. an integer past BIGINT) is
   retried with each message alone to find it; that message becomes a reject with DuckDB's
   reason and the rest is written: a bad message never stalls its partition.
+
+In a lake (:mod:`autoscope.warehouse.lake`) there is no primary key to refuse a stored event:
+the batch's ids are looked up in ``event_ids`` first, inside the transaction, and those found
+are left out (the same anti-join the file backend falls back to on a replay); the offsets are
+deleted and inserted again, as there is no key for ``ON CONFLICT`` either. The look-up reads all
+of ``event_ids`` (event ids are random: no file can be skipped); a writer that owns some of the
+partitions could restrict it to them (:meth:`WarehouseWriter._already_stored`).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from kafka import TopicPartition
 from autoscope.core import structs
 from autoscope.warehouse.agent_turns import refresh_turn_tasks
 from autoscope.warehouse.columns import TableLayout, table_layouts
+from autoscope.warehouse.lake import is_lake
 from autoscope.warehouse.log_identity import KafkaRecord, fingerprint
 
 _REASON_MAX = 500
@@ -134,6 +142,8 @@ class WarehouseWriter:
         self.conn = conn
         self.group_id = group_id
         self.layouts: dict[str, TableLayout] = table_layouts(conn)
+        #: a lake has no keys: stored ids are looked up before inserting, offsets deleted and re-inserted
+        self.in_lake = is_lake(conn)
         self._leftovers: list[str] = []  # views to unregister once a failed transaction is gone
 
     def stored_offset(self, tp: TopicPartition) -> StoredOffset | None:
@@ -214,6 +224,10 @@ class WarehouseWriter:
             tables = self._tables(messages, stored)
             conn.execute("BEGIN TRANSACTION")
             try:
+                if self.in_lake and stored is None and tables.events is not None:
+                    stored = self._already_stored(tables)  # no key refuses them: leave them out first
+                    if len(stored):
+                        tables = self._tables(messages, stored)
                 if tables.events is not None:
                     try:
                         self._insert_ids(tables, batch.ingested_at)
@@ -238,6 +252,23 @@ class WarehouseWriter:
                 if rejects:
                     self._insert_rejects(rejects, batch.ingested_at)
                 for tp, position in batch.offsets.items():
+                    if self.in_lake:
+                        conn.execute(
+                            "DELETE FROM kafka_offsets WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?",
+                            [self.group_id, tp.topic, tp.partition],
+                        )
+                        conn.execute(
+                            "INSERT INTO kafka_offsets VALUES (?, ?, ?, ?, ?, ?)",
+                            [
+                                self.group_id,
+                                tp.topic,
+                                tp.partition,
+                                position.next_offset,
+                                position.fingerprint,
+                                batch.ingested_at,
+                            ],
+                        )
+                        continue
                     conn.execute(
                         "INSERT INTO kafka_offsets VALUES (?, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (consumer_group, topic, kafka_partition) DO UPDATE SET"

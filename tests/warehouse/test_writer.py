@@ -13,6 +13,7 @@ import pytest
 from kafka import TopicPartition
 
 from autoscope.collector import contract
+from autoscope.warehouse.lake import connect_lake
 from autoscope.warehouse.reader import event_counts, total_events
 from autoscope.warehouse.schema import migrate
 from autoscope.warehouse.writer import StoredOffset, WarehouseWriter
@@ -32,9 +33,13 @@ def records(events, per_message: int, first_offset: int = 0, partition: int = 0)
     ]
 
 
-@pytest.fixture
-def conn(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+@pytest.fixture(params=["file", "lake"])
+def conn(request: pytest.FixtureRequest, tmp_path: Path):
+    """A migrated warehouse of each backend: a DuckDB file, and a DuckLake with a PostgreSQL catalog."""
+    if request.param == "lake":
+        connection = connect_lake(request.getfixturevalue("lake_location"))
+    else:
+        connection = duckdb.connect(str(tmp_path / "w.duckdb"))
     migrate(connection)
     yield connection
     connection.close()
