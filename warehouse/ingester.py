@@ -252,13 +252,12 @@ class Ingester:
             self._turns.acquire()
         # the database first: a second ingester on the same file fails here, before it joins
         try:
-            self._db = self._connect()
+            self._db = self._connect_migrated()
         except BaseException:
             if self._turns is not None:
                 self._turns.release()
             raise
         try:
-            migrate(self._db)
             self._writer = WarehouseWriter(self.cursor(), group_id)
             self._reader = RecordReader(settings, timeout_s=probe_timeout_s)
             self._consumer = KafkaConsumer(
@@ -275,6 +274,26 @@ class Ingester:
             if self._turns is not None:
                 self._turns.release()
             raise
+
+    def _connect_migrated(self, attempts: int = 6) -> duckdb.DuckDBPyConnection:
+        """The warehouse, connected and migrated. Ingesters of one lake often start together,
+        and two that create the lake's catalog or apply a migration at once collide (PostgreSQL
+        refuses the second CREATE TABLE, DuckLake the second commit): the one that lost tries
+        again after a random wait, and then finds the work done."""
+        for attempt in range(1, attempts + 1):
+            conn = None
+            try:
+                conn = self._connect()
+                migrate(conn)
+                return conn
+            except duckdb.Error:
+                if conn is not None:
+                    conn.close()
+                if self.lake is None or attempt == attempts:
+                    raise
+                log.warning("setting up the lake collided with another process (attempt %d); again", attempt)
+                time.sleep(random.uniform(0.1, 0.5 * attempt))
+        raise AssertionError("unreachable")
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         if self.lake is not None:
