@@ -76,17 +76,22 @@ def test_sigkill_one_of_two_ingesters_again_and_again(
             positions = stored(lake_location, kafka)[2]
             assert sum(positions.values()) < sum(ends.values()), "the stream ended before the kill; make it longer"
             victim.start()
-        # both run to the end of their partitions
+        # both run to the end of their partitions (Tansu's end offsets are those of a producer
+        # batch, not of the last record: the stored positions may pass them, never fall short)
         deadline = time.monotonic() + 240
-        while stored(lake_location, kafka)[2] != ends and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            rows, distinct, positions = stored(lake_location, kafka)
+            if distinct == EVENTS and all(positions.get(p, 0) >= end for p, end in ends.items()):
+                break
             for ingester in ingesters:
                 assert ingester.process is not None and ingester.process.poll() is None, ingester.log.read_text()
             time.sleep(2.0)
+        time.sleep(3.0)  # a batch still in flight (a duplicate would show now)
     finally:
         codes = [ingester.stop() for ingester in ingesters]
     assert codes == [0, 0], "clean stops"
     rows, distinct, positions = stored(lake_location, kafka)
-    assert positions == ends, "every partition read to its end"
+    assert all(positions[p] >= end for p, end in ends.items()), (positions, ends)
     assert (rows, distinct) == (EVENTS, EVENTS), "every event once"
     print(
         f"\nRELIABILITY two lake ingesters, one SIGKILLed x{KILLS} mid-stream: {EVENTS} events "
