@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from autoscope.broker import EmbeddedBroker, free_port
@@ -25,8 +26,7 @@ def stored(lake: LakeLocation, wanted: set[str]) -> tuple[int, int, int]:
     """(wanted ids found, rows in event_ids, distinct ids)."""
     conn = connect_lake(lake)
     try:
-        conn.execute("CREATE TEMP TABLE wanted (event_id VARCHAR)")
-        conn.executemany("INSERT INTO wanted VALUES (?)", [[i] for i in wanted])
+        conn.register("wanted", pa.table({"event_id": sorted(wanted)}))
         found = conn.execute("SELECT count(*) FROM event_ids JOIN wanted USING (event_id)").fetchall()[0][0]
         rows, distinct = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM event_ids").fetchall()[0]
         return int(found), int(rows), int(distinct)
@@ -70,7 +70,7 @@ def test_two_collectors_two_ingesters_one_lake_survive_sigkill(
         while stored(lake_location, acknowledged)[0] < len(acknowledged) and time.monotonic() < deadline:
             for ingester in ingesters:
                 assert ingester.process is not None and ingester.process.poll() is None, ingester.log.read_text()
-            time.sleep(0.5)
+            time.sleep(2.0)
     finally:
         codes = [process.stop() for process in (*collectors, *ingesters)]
     assert codes == [0, 0, 0, 0], "clean stops"
