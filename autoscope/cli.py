@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="seconds to wait for a running ingester to hand the warehouse over (default 120)",
     )
-    indicators.set_defaults(handler="autoscope.pipelines.commands:cmd_indicators")
+    indicators.set_defaults(handler="autoscope.commands:cmd_indicators")
 
     token = with_data_dir(commands.add_parser("token", help="create, list or revoke bearer tokens"))
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="create|list|revoke")
@@ -471,7 +471,13 @@ def add_report_parsers(commands, with_data_dir) -> None:
         help="with verify: the lab's release public key (PEM), received separately; "
         "the manifest's signature is checked against it",
     )
-    export.set_defaults(handler="autoscope.pipelines.report.commands:cmd_export")
+    export.add_argument(
+        "--snapshot",
+        type=int,
+        help="with the ducklake warehouse: re-derive the release read from this lake snapshot "
+        "(the manifest's warehouse.snapshot); nothing is computed",
+    )
+    export.set_defaults(handler="autoscope.commands:cmd_export")
 
     audit = with_data_dir(commands.add_parser("audit", help="list the audit log of exports"))
     audit.add_argument("--limit", type=positive_int, default=50)

@@ -47,12 +47,19 @@ def cmd_up(args: argparse.Namespace) -> int:
             "--kafka-bootstrap or AUTOSCOPE_KAFKA_BOOTSTRAP (or run `autoscope up`)"
         )
         return 2
-    from autoscope.server_config import ConfigError, config_path, load_grpc_workers, load_otlp_settings
+    from autoscope.server_config import (
+        ConfigError,
+        config_path,
+        load_grpc_workers,
+        load_otlp_settings,
+        load_warehouse,
+    )
 
     try:
         config = config_path(getattr(args, "config", None))
         otlp = load_otlp_settings(config) if only != "ingest" else None
         grpc_workers = load_grpc_workers(config) if only != "ingest" else None
+        lake = load_warehouse(config)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
@@ -69,6 +76,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         tls_key=Path(args.tls_key) if getattr(args, "tls_key", None) else None,
         collect=only in (None, "collect"),
         ingest=only in (None, "ingest"),
+        lake=lake,
     )
     service = Service(settings)
     stop.on_overrun(service.kill_broker)
@@ -105,10 +113,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from autoscope.demo import DemoError, run_demo
     from autoscope.pipelines.console_tables import summary_tables
+    from autoscope.server_config import ConfigError, config_path, load_warehouse
 
     console = Console()
     try:
-        result = run_demo(data_dir_of(args), seed=args.seed, weeks=args.weeks, kafka=_kafka(args), console=console)
+        lake = load_warehouse(config_path(getattr(args, "config", None)))  # [warehouse]: the file or a lake
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 2
+    try:
+        result = run_demo(
+            data_dir_of(args), seed=args.seed, weeks=args.weeks, kafka=_kafka(args), console=console, lake=lake
+        )
     except DemoError as exc:
         console.print(f"[bold red]demo failed:[/] {exc}")
         return 1
@@ -163,3 +179,30 @@ def cmd_token(args: argparse.Namespace) -> int:
         console.print(f"[red]{exc}[/]")
         return 2
     return 0
+
+
+def _with_lake(args: argparse.Namespace, command: str) -> bool:
+    """Set ``args.lake`` from ``[warehouse]`` (the settings file is the roof's to read; pipelines never
+    import it); False after saying why when the configuration is bad."""
+    from autoscope.server_config import ConfigError, config_path, load_warehouse
+
+    try:
+        args.lake = load_warehouse(config_path(getattr(args, "config", None)))
+    except ConfigError as exc:
+        print(f"autoscope {command}: error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``autoscope export``: the pipelines' handler, on the ``[warehouse]`` lake if one is configured."""
+    from autoscope.pipelines.report.commands import cmd_export as export
+
+    return export(args) if _with_lake(args, "export") else 2
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """``autoscope indicators``: the pipelines' handler, on the ``[warehouse]`` lake if one is configured."""
+    from autoscope.pipelines.commands import cmd_indicators as indicators
+
+    return indicators(args) if _with_lake(args, "indicators") else 2

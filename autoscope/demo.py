@@ -20,6 +20,7 @@ from autoscope import __version__
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.service import Service, ServiceSettings
 from autoscope.simulation import LabPlan, PlannedEvent, plan_lab
+from autoscope.warehouse.lake import LakeLocation
 
 
 @dataclasses.dataclass
@@ -28,8 +29,9 @@ class DemoResult:
     events_sent: int
     events_in_warehouse: int
     wall_s: float
-    warehouse_path: Path
+    warehouse_path: Path  # the DuckDB file, or the lake's data folder
     indicators: object  # a polars DataFrame
+    lake: LakeLocation | None = None  # the lake the demo wrote into, if not the file
 
 
 class DemoError(RuntimeError):
@@ -70,8 +72,11 @@ def run_demo(
     kafka: KafkaSettings | None = None,
     console: Console | None = None,
     timeout_s: float = 300.0,
+    lake: LakeLocation | None = None,
 ) -> DemoResult:
-    """Run the simulated lab through broker → collector → Kafka → warehouse → indicators."""
+    """Run the simulated lab through broker → collector → Kafka → warehouse → indicators.
+
+    ``lake``: write into that DuckLake warehouse instead of ``<data_dir>/warehouse.duckdb``."""
     from autoscope import agents
     from autoscope.pipelines.jobs import run_indicators
 
@@ -85,7 +90,7 @@ def run_demo(
         f"{len(plan.events)} events"
     )
     # free ports, no gRPC: the demo's hooks use HTTP, and `autoscope up` may be running beside it
-    settings = ServiceSettings(data_dir=data_dir, port=0, grpc_port=None, kafka=kafka)
+    settings = ServiceSettings(data_dir=data_dir, port=0, grpc_port=None, kafka=kafka, lake=lake)
     with Service(settings) as service:
         console.print(f"collector at [cyan]{service.endpoint}[/], Kafka at {service.kafka.bootstrap_servers}")
         agents.configure(
@@ -131,4 +136,5 @@ def run_demo(
             indicators = run_indicators(cursor)
         finally:
             cursor.close()
-    return DemoResult(plan, sent, landed, time.monotonic() - started, settings.warehouse_path, indicators)
+    where = Path(lake.data_path) if lake is not None else settings.warehouse_path
+    return DemoResult(plan, sent, landed, time.monotonic() - started, where, indicators, lake)

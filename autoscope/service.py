@@ -30,6 +30,7 @@ from autoscope.core.access import serves_unauthenticated
 from autoscope.core.http_server import HttpServer, ListenError, check_port_free
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 from autoscope.core.tokens import TokenStore
+from autoscope.warehouse.lake import LakeLocation
 
 if TYPE_CHECKING:
     import duckdb
@@ -59,6 +60,8 @@ class ServiceSettings:
     tls_cert, tls_key: serve HTTPS with this certificate and key.
     collect, ingest: run the collector, the ingester (both by default; a lab runs several
         collectors and one ingester as separate processes).
+    lake: the DuckLake warehouse to write into (``[warehouse] backend = "ducklake"``,
+        :func:`autoscope.server_config.load_warehouse`); None: the DuckDB file in ``data_dir``.
     kafka_durable: whether Kafka keeps what it acknowledged across a restart. None: yes for an
         external cluster, no for the embedded broker. When not, and the ingester runs here, the
         collector keeps acknowledged spool segments until the ingester has read them.
@@ -77,10 +80,16 @@ class ServiceSettings:
     collect: bool = True
     ingest: bool = True
     kafka_durable: bool | None = None
+    lake: LakeLocation | None = None
 
     @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def warehouse(self) -> Path | LakeLocation:
+        """What the ingester writes into: the lake when one is configured, else the file."""
+        return self.lake if self.lake is not None else self.warehouse_path
 
 
 class ServiceError(ListenError):
@@ -153,7 +162,7 @@ class Service:
                 self.kafka = self.broker.settings()
             ensure_topic(self.kafka)
             if self.settings.ingest:
-                self.ingester = Ingester(self.kafka, self.settings.warehouse_path)
+                self.ingester = Ingester(self.kafka, self.settings.warehouse)
                 self._ingester_thread = threading.Thread(target=self._ingest, name="autoscope-ingester", daemon=True)
                 self._ingester_thread.start()
             if self.settings.collect:
@@ -225,7 +234,7 @@ class Service:
                     if self._stop.wait(1.0):
                         return
                     try:
-                        self.ingester = Ingester(self.kafka, self.settings.warehouse_path)  # type: ignore[arg-type]
+                        self.ingester = Ingester(self.kafka, self.settings.warehouse)  # type: ignore[arg-type]
                     except Exception:  # noqa: BLE001 - e.g. Kafka unreachable: try again
                         log.exception("could not restart the ingester; trying again in 1 s")
 

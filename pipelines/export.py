@@ -24,11 +24,12 @@ is in the manifest, so the same data exported by the same holder gives the same 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Protocol
 
@@ -45,6 +46,7 @@ from autoscope.pipelines.report.build import KTooLow, PeriodUnavailable, open_wa
 from autoscope.pipelines.report.catalog import info_for, reader_definition, resolve
 from autoscope.pipelines.report.data import Period, has_table, parse_period
 from autoscope.pipelines.report.stored import needed_types, uncovered
+from autoscope.warehouse.lake import LakeLocation, connect_lake, current_snapshot
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -264,6 +266,20 @@ def epsilon_status(conn: duckdb.DuckDBPyConnection, period: Period) -> dict:
     }
 
 
+@contextlib.contextmanager
+def _open_for_export(data_dir: Path, lake: LakeLocation | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse at its newest state, for writing (the audit row, the indicators computed first)."""
+    if lake is None:
+        with open_warehouse(data_dir / "warehouse.duckdb", write=True) as conn:
+            yield conn
+        return
+    conn = connect_lake(lake)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 class ComputeFirst(Protocol):
     """Stores the indicators of ``period`` and the ``period_types`` inside it when they are not
     (:func:`autoscope.pipelines.compute_first.ensure_stored`); True if it computed."""
@@ -283,6 +299,8 @@ def export_period(
     tables: list[str] | tuple[str, ...] = ("indicator_values",),
     k: int | None = None,
     compute_first: ComputeFirst | None = None,
+    lake: LakeLocation | None = None,
+    snapshot: int | None = None,
 ) -> ExportResult:
     """Export ``period_label`` from ``<data_dir>/warehouse.duckdb`` into ``out_dir``; audited.
 
@@ -290,6 +308,12 @@ def export_period(
     write): ``compute_first``, given by the command, is called once the request is authorized
     and its output directory checked, so that what it refuses is audited like any refusal.
     Without it, a period whose indicators are not all stored is refused.
+
+    ``lake``: export from that DuckLake warehouse instead. The release is read from one lake
+    snapshot — the one just after ``compute_first``, or ``snapshot`` when given — and the
+    manifest's ``warehouse`` records it, so ``autoscope export --snapshot N`` re-derives the same
+    files later, however many events and runs came after (with ``snapshot`` nothing is computed:
+    the release is read as it was). The audit row is written to the lake's newest state.
     """
     from autoscope.warehouse.schema import migrate, schema_version
 
@@ -298,7 +322,9 @@ def export_period(
     if fmt not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     period = parse_period(period_label)  # PeriodError (a ValueError) names the accepted forms
-    with open_warehouse(data_dir / "warehouse.duckdb", write=True) as conn:
+    if snapshot is not None and lake is None:
+        raise ExportError("--snapshot reads a lake snapshot: it needs the ducklake warehouse backend ([warehouse])")
+    with _open_for_export(data_dir, lake) as conn:
         migrate(conn)
         audit_id = audit.new_audit_id()
         common = dict(
@@ -320,7 +346,9 @@ def export_period(
                 )
             if out_dir.exists() and any(out_dir.iterdir()):
                 raise ExportError(f"{out_dir} is not empty: export into a new or empty directory")
-            if compute_first is not None:
+            if snapshot is not None:
+                pass  # a release re-derived as it was at that snapshot: nothing is computed now
+            elif compute_first is not None:
                 compute_first(conn, period, list(periods_within(period)), k=k)
             elif uncovered(conn, period, list(periods_within(period))):
                 raise PeriodUnavailable(
@@ -334,8 +362,39 @@ def export_period(
             reason = str(exc) if not isinstance(exc, BudgetExceeded) else f"refused by the privacy budget: {exc}"
             audit.record(conn, outcome="refused", actor=actor, detail=reason, **common)
             raise ExportRefused(reason) from None
-        values = _rows(conn, "indicator_values", period) if "indicator_values" in tables else None
-        others = {table: _rows(conn, table, period) for table in tables if table != "indicator_values"}
+        release_snapshot = None
+        reader = conn
+        if lake is not None:  # the release is what one snapshot holds: events and indicators alike
+            release_snapshot = snapshot if snapshot is not None else current_snapshot(conn)
+            try:
+                reader = connect_lake(lake, snapshot=release_snapshot)
+            except duckdb.Error as exc:
+                reason = f"lake snapshot {release_snapshot} cannot be read: {exc}"
+                audit.record(conn, outcome="refused", actor=actor, detail=reason, **common)
+                raise ExportRefused(f"refused: {reason}") from None
+        try:
+            if snapshot is not None and uncovered(reader, period, list(periods_within(period))):
+                reason = f"refused: the indicators of {period.label} are not all stored at lake snapshot {snapshot}"
+                audit.record(conn, outcome="refused", actor=actor, detail=reason, **common)
+                raise ExportRefused(reason)
+            values = _rows(reader, "indicator_values", period) if "indicator_values" in tables else None
+            others = {table: _rows(reader, table, period) for table in tables if table != "indicator_values"}
+            periods = period_coverage(reader, period, values)
+            privacy = epsilon_status(reader, period)
+            schema_at_release = schema_version(reader)
+        finally:
+            if reader is not conn:
+                reader.close()
+        warehouse = (
+            {"backend": "file"}
+            if lake is None
+            else {
+                "backend": "ducklake",
+                "snapshot": release_snapshot,
+                "data_path": lake.data_path,
+                "rederive": f"autoscope export --period {period.label} --snapshot {release_snapshot}",
+            }
+        )
         if fmt == "json":
             try:
                 for table, frame in [("indicator_values", values), *others.items()]:
@@ -406,7 +465,6 @@ def export_period(
             )
         k_values = sorted({int(x) for x in values["k"].to_list()}) if values is not None and values.height else []
         computed_at = values["computed_at"].max() if values is not None and values.height else None
-        periods = period_coverage(conn, period, values)
         key, key_created = signing.load_or_create(data_dir)
 
         def listed(status: str) -> dict[str, list[str]]:
@@ -418,7 +476,8 @@ def export_period(
         manifest = {
             "manifest_version": MANIFEST_VERSION,
             "software": {"name": "autoscope", "version": __version__},
-            "warehouse_schema_version": schema_version(conn),
+            "warehouse_schema_version": schema_at_release,
+            "warehouse": warehouse,
             "indicators_computed_at": None if computed_at is None else computed_at.isoformat(timespec="seconds") + "Z",
             "period": period.label,
             "period_type": period.period_type,
@@ -440,7 +499,7 @@ def export_period(
                 "k": k_values[0] if len(k_values) == 1 else k_values,
                 "suppressed_cells_are": "present with suppressed = true and value, n_events, n_actors blank",
                 "suppression": SUPPRESSION_RULES,
-                **epsilon_status(conn, period),
+                **privacy,
             },
             "source": "table indicator_values (long format: indicator, metric, period_type, period, cut, "
             "cut_value, value, n_events, n_actors, suppressed, k, computed_at, …)",

@@ -1,6 +1,9 @@
 """The real chain, end to end: hooks → HTTP → collector → spool → Kafka (embedded broker) →
-ingester → DuckDB file → indicators, checked against an independent computation over the
-simulated lab's plan; then the demo is run again on the same data and nothing changes."""
+ingester → warehouse → indicators, checked against an independent computation over the
+simulated lab's plan; then the demo is run again on the same data and nothing changes.
+
+The same test runs over both warehouse backends: the DuckDB file, and a DuckLake whose catalog
+is in a real PostgreSQL (tests/conftest.py ``postgres``) and whose data files are Parquet."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from rich.console import Console
 from autoscope.core.kafka_settings import KafkaSettings
 from autoscope.demo import DemoResult, run_demo
 from autoscope.simulation import LabPlan
+from autoscope.warehouse.lake import LakeLocation, connect_lake
 
 pytestmark = pytest.mark.integration
 K = 5
@@ -67,12 +71,24 @@ def quiet() -> Console:
     return Console(file=io.StringIO(), width=120)
 
 
-def test_demo_chain_matches_the_plan_and_reruns_idempotently(kafka: KafkaSettings, tmp_path: Path) -> None:
-    result: DemoResult = run_demo(tmp_path, kafka=kafka, console=quiet())
+@pytest.fixture(params=["file", "ducklake"])
+def lake(request: pytest.FixtureRequest) -> LakeLocation | None:
+    """The warehouse backend: None for the DuckDB file (the default), else a fresh lake."""
+    return request.getfixturevalue("lake_location") if request.param == "ducklake" else None
+
+
+def open_warehouse(result: DemoResult) -> duckdb.DuckDBPyConnection:
+    return connect_lake(result.lake) if result.lake is not None else duckdb.connect(str(result.warehouse_path))
+
+
+def test_demo_chain_matches_the_plan_and_reruns_idempotently(
+    kafka: KafkaSettings, tmp_path: Path, lake: LakeLocation | None
+) -> None:
+    result: DemoResult = run_demo(tmp_path, kafka=kafka, console=quiet(), lake=lake)
     plan = result.plan
     assert result.events_sent == len(plan.events)
 
-    conn = duckdb.connect(str(result.warehouse_path))
+    conn = open_warehouse(result)
     try:
         counts = dict(conn.execute("SELECT type, count(*) FROM event_ids GROUP BY type").fetchall())
         assert counts == plan.count_by_type()
@@ -132,8 +148,8 @@ def test_demo_chain_matches_the_plan_and_reruns_idempotently(kafka: KafkaSetting
     weekly = sorted((period, v[0]) for (m, period, team), v in stored.items() if m == "ai_share" and team == "all")
     assert all(a[1] < b[1] for a, b in zip(weekly, weekly[1:])), weekly
 
-    again = run_demo(tmp_path, kafka=kafka, console=quiet())
-    conn = duckdb.connect(str(again.warehouse_path))
+    again = run_demo(tmp_path, kafka=kafka, console=quiet(), lake=lake)
+    conn = open_warehouse(again)
     try:
         assert conn.execute("SELECT count(*) FROM event_ids").fetchall()[0][0] == len(plan.events)
         restored = {

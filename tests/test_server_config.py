@@ -11,8 +11,9 @@ import pytest
 
 from autoscope.cli import main
 from autoscope.core.kafka_settings import KafkaSettings
-from autoscope.server_config import ConfigError, load_otlp_settings
+from autoscope.server_config import ConfigError, load_otlp_settings, load_warehouse
 from autoscope.service import Service, ServiceSettings
+from autoscope.warehouse.lake import LakeLocation
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +122,46 @@ def test_the_price_table_is_read_from_the_otlp_section_and_a_bad_price_is_named(
     config.write_text('[otlp.prices]\n"m" = { input = 1, outptu = 8.0 }\n')
     with pytest.raises(ConfigError, match=r"otlp.prices.m: unknown key\(s\) outptu"):
         load_otlp_settings(config)
+
+
+# -- [warehouse]: which backend ------------------------------------------------------------
+
+
+def test_without_a_warehouse_section_the_backend_is_the_file(tmp_path: Path, monkeypatch) -> None:
+    for key in ("BACKEND", "CATALOG", "DATA_PATH"):
+        monkeypatch.delenv(f"AUTOSCOPE_WAREHOUSE_{key}", raising=False)
+    path = tmp_path / "autoscope.toml"
+    path.write_text(CONFIG)
+    assert load_warehouse(path) is None
+    assert load_warehouse(None) is None
+
+
+def test_a_ducklake_section_gives_its_location_and_the_environment_overrides_it(tmp_path: Path, monkeypatch) -> None:
+    for key in ("BACKEND", "CATALOG", "DATA_PATH"):
+        monkeypatch.delenv(f"AUTOSCOPE_WAREHOUSE_{key}", raising=False)
+    path = tmp_path / "autoscope.toml"
+    path.write_text('[warehouse]\nbackend = "ducklake"\ncatalog = "postgres:dbname=lake"\ndata_path = "/srv/lake"\n')
+    assert load_warehouse(path) == LakeLocation("postgres:dbname=lake", "/srv/lake")
+    monkeypatch.setenv("AUTOSCOPE_WAREHOUSE_DATA_PATH", "s3://bucket/lake/")
+    assert load_warehouse(path) == LakeLocation("postgres:dbname=lake", "s3://bucket/lake/")
+    monkeypatch.setenv("AUTOSCOPE_WAREHOUSE_BACKEND", "file")
+    assert load_warehouse(path) is None
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('backend = "lake"', "warehouse.backend must be one of file, ducklake; got 'lake'"),
+        ('backend = "ducklake"\ndata_path = "/srv/lake"', "warehouse.catalog is required"),
+        ('backend = "ducklake"\ncatalog = "postgres:dbname=x"', "warehouse.data_path is required"),
+        ('backend = "ducklake"\ncatalogue = "x"', "warehouse.catalogue: unknown key"),
+        ("backend = 1", "warehouse.backend must be a string"),
+    ],
+)
+def test_a_bad_warehouse_section_names_the_key(tmp_path: Path, monkeypatch, section: str, message: str) -> None:
+    for key in ("BACKEND", "CATALOG", "DATA_PATH"):
+        monkeypatch.delenv(f"AUTOSCOPE_WAREHOUSE_{key}", raising=False)
+    path = tmp_path / "autoscope.toml"
+    path.write_text(f"[warehouse]\n{section}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_warehouse(path)

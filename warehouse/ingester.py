@@ -102,7 +102,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from autoscope.core.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
-from autoscope.warehouse.lake import LAKE_ALIAS, LakeLocation, connect_lake
+from autoscope.warehouse.lake import LakeLocation, connect_lake
 from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
 from autoscope.warehouse.partition_share import PartitionShare
 from autoscope.warehouse.schema import migrate
@@ -124,14 +124,27 @@ DB_CONFIG = {"checkpoint_threshold": "256MB", "threads": 1}
 
 DEFAULT_GROUP = DEFAULT_CONSUMER_GROUP
 
-#: the lake connection's settings: one DuckDB thread, as for the file (see DB_CONFIG)
-LAKE_CONFIG: dict[str, str | int] = {"threads": 1}
-
 
 def lake_conflict(error: BaseException) -> bool:
     """Whether ``error`` is DuckLake refusing a commit because another transaction committed a
     conflicting change first (the batch is rolled back; committing it again is safe)."""
     return isinstance(error, duckdb.TransactionException) and "DuckLake transaction" in str(error)
+
+
+class _NoTurns:
+    """A lake's stand-in for :class:`~autoscope.warehouse.turns.Holder`: nobody waits for a turn."""
+
+    def acquire(self, timeout_s: float | None = None) -> None:
+        pass
+
+    def someone_waiting(self) -> bool:
+        return False
+
+    def hand_over(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +187,8 @@ class Ingester:
     Parameters:
         settings: where Kafka is and which topic to read.
         db_path: the warehouse: a DuckDB file, created and migrated when needed, or a
-            :class:`~autoscope.warehouse.lake.LakeLocation` (migrated when needed).
+            :class:`~autoscope.warehouse.lake.LakeLocation` (migrated when needed; a lake needs no
+            turn-taking: other processes read it, at any snapshot, while this one writes).
         share: which partitions to read (ingester i of n); None: all. Only a lake takes more
             than one ingester.
         conflict_retries: a batch the lake refused because another ingester committed first is
@@ -200,7 +214,7 @@ class Ingester:
     def __init__(
         self,
         settings: KafkaSettings,
-        db_path: str | Path,
+        db_path: str | Path | LakeLocation,
         group_id: str | None = None,
         *,
         max_records: int = 2000,
@@ -216,7 +230,7 @@ class Ingester:
     ) -> None:
         self.settings = settings
         self.lake = db_path if isinstance(db_path, LakeLocation) else None
-        self.db_path = None if isinstance(db_path, LakeLocation) else Path(db_path)
+        self.db_path = Path(db_path) if self.lake is None else Path(self.lake.data_path)
         self.share = share or PartitionShare()
         if self.share.count > 1 and self.lake is None:
             raise ValueError(
@@ -245,17 +259,14 @@ class Ingester:
         #: the helper thread of the log checks; the reader is used by one thread at a time
         self._checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autoscope-logcheck")
 
-        # taking turns with jobs in other processes (autoscope.warehouse.turns): hold <db>.lock;
-        # a lake needs no turns (readers attach it themselves)
-        self._turns = Holder(self.db_path) if self.db_path is not None else None
-        if self._turns is not None:
-            self._turns.acquire()
+        # taking turns with jobs in other processes (autoscope.warehouse.turns): hold <db>.lock
+        self._turns: Holder | _NoTurns = Holder(self.db_path) if self.lake is None else _NoTurns()
+        self._turns.acquire()
         # the database first: a second ingester on the same file fails here, before it joins
         try:
             self._db = self._connect_migrated()
         except BaseException:
-            if self._turns is not None:
-                self._turns.release()
+            self._turns.release()
             raise
         try:
             self._writer = WarehouseWriter(self.cursor(), group_id)
@@ -271,8 +282,7 @@ class Ingester:
             self._next_partition_check = 0.0  # time.monotonic() of the next look at the topic
         except BaseException:
             self._db.close()
-            if self._turns is not None:
-                self._turns.release()
+            self._turns.release()
             raise
 
     def _connect_migrated(self, attempts: int = 6) -> duckdb.DuckDBPyConnection:
@@ -295,12 +305,6 @@ class Ingester:
                 time.sleep(random.uniform(0.1, 0.5 * attempt))
         raise AssertionError("unreachable")
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self.lake is not None:
-            return connect_lake(self.lake, config=LAKE_CONFIG)
-        assert self.db_path is not None
-        return duckdb.connect(str(self.db_path), config=DB_CONFIG)
-
     @property
     def where(self) -> str:
         """The warehouse, for log lines (no credentials)."""
@@ -316,10 +320,7 @@ class Ingester:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the warehouse for readers in this process (any thread); close it after use."""
-        cursor = self._db.cursor()
-        if self.lake is not None:  # a cursor starts in DuckDB's default database, not the lake
-            cursor.execute(f"USE {LAKE_ALIAS}")
-        return cursor
+        return self._db.cursor()  # a lake's cursors keep the lake as their database (LakeConnection)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -371,7 +372,7 @@ class Ingester:
         if prepared is not None:
             self._submit(prepared)
         self._check_idle_partitions()
-        if self._turns is not None and self._turns.someone_waiting():  # between batches: nothing in flight
+        if self._turns.someone_waiting():  # between batches: nothing in flight
             written += self._finish()
             self._hand_over()
         return written
@@ -397,8 +398,7 @@ class Ingester:
         self._reader.close()
         self._writer.conn.close()
         self._db.close()
-        if self._turns is not None:
-            self._turns.release()
+        self._turns.release()
 
     def __enter__(self) -> Ingester:
         return self
@@ -408,11 +408,15 @@ class Ingester:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self.lake is not None:
+            return connect_lake(self.lake, config={"threads": DB_CONFIG["threads"]})
+        return duckdb.connect(str(self.db_path), config=DB_CONFIG)
+
     def _hand_over(self) -> None:
         """Close the warehouse, let the waiting processes take their turn, reopen it.
         Cursors from :meth:`cursor` taken before this are closed with it."""
         log.info("handing %s over to a waiting process", self.db_path)
-        assert self._turns is not None
         self._writer.conn.close()
         self._db.close()
         self._turns.hand_over()

@@ -30,8 +30,10 @@ an object store URL (``s3://bucket/prefix/``) once httpfs and a secret are confi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,12 +79,15 @@ class LakeLocation:
 def extension_directory() -> Path:
     """A DuckDB extension directory holding the lake's two extensions from their wheels (symlinks).
 
-    Made once per user and DuckDB version under the temp directory; idempotent and safe when
-    several processes make it at once (each link is made under a temporary name and renamed).
+    Made once per user, Python environment and DuckDB version under the temp directory (one per
+    environment: a link into another virtualenv would dangle once that one is removed);
+    idempotent and safe when several processes make it at once (each link is made under a
+    temporary name and renamed).
     """
     version = duckdb.__version__
     platform = duckdb.execute("PRAGMA platform").fetchone()[0]  # type: ignore[index]
-    root = Path(tempfile.gettempdir()) / f"autoscope-duckdb-extensions-{os.getuid()}"
+    environment = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"autoscope-duckdb-extensions-{os.getuid()}-{environment}"
     target_dir = root / f"v{version}" / platform
     target_dir.mkdir(parents=True, exist_ok=True)
     for name, (module_name, file_name) in _EXTENSION_WHEELS.items():
@@ -112,16 +117,49 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class LakeConnection:
+    """A DuckDB connection whose default database is the lake, and so are its cursors'.
+
+    ``USE`` is a setting of one connection, and a DuckDB cursor is a new connection to the same
+    database instance: without this, ``conn.cursor()`` (which the ingester, the jobs' threads and
+    the readers all use) would be back in the in-memory database. Everything else is the
+    wrapped :class:`duckdb.DuckDBPyConnection`'s (attribute access is passed through).
+    """
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+
+    @property
+    def raw(self) -> duckdb.DuckDBPyConnection:
+        """The wrapped DuckDB connection (for APIs that insist on the real type)."""
+        return self._conn
+
+    def cursor(self) -> LakeConnection:
+        cursor = self._conn.cursor()
+        cursor.execute(f"USE {LAKE_ALIAS}")
+        return LakeConnection(cursor)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._conn, name)
+
+    def __enter__(self) -> LakeConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.close()
+
+
 def connect_lake(
     location: LakeLocation,
     *,
     snapshot: int | None = None,
     config: dict[str, str | int] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection whose default database is the lake (``USE lake``).
+    """A connection whose default database is the lake (``USE lake``), its cursors' too
+    (a :class:`LakeConnection`, typed as the DuckDB connection it behaves as).
 
-    ``snapshot``: attach read-only at that snapshot (time travel): a release is computed and
-    re-derived from one. Without it the connection reads and writes the lake's newest state.
+    ``snapshot``: attach read-only at that snapshot (time travel): a release is read, and
+    re-derived, from one. Without it the connection reads and writes the lake's newest state.
     """
     settings: dict[str, str | int | bool] = {
         "extension_directory": str(extension_directory()),
@@ -144,7 +182,7 @@ def connect_lake(
     except BaseException:
         conn.close()
         raise
-    return conn
+    return LakeConnection(conn)  # type: ignore[return-value]
 
 
 def is_lake(conn: duckdb.DuckDBPyConnection) -> bool:
@@ -177,6 +215,7 @@ def lake_compatible(sql: str) -> str:
 
 __all__ = [
     "LAKE_ALIAS",
+    "LakeConnection",
     "LakeLocation",
     "LakeUnavailable",
     "connect_lake",

@@ -222,6 +222,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     missing = [name for name in ("format", "out") if not getattr(args, name)]
     if missing:
         return _refuse("export", f"needs {', '.join('--' + m for m in missing)}")
+    lake = getattr(args, "lake", None)  # the [warehouse] lake, set by autoscope.commands:cmd_export
+    snapshot = getattr(args, "snapshot", None)
+    if snapshot is not None and lake is None:
+        return _refuse("export", '--snapshot reads a lake snapshot: it needs [warehouse] backend = "ducklake"')
+    if args.period is None and lake is not None:
+        return _refuse("export", "with the ducklake warehouse, give --period")
     if args.period is None:
         try:
             args.period = _default_period(Path(args.data_dir).resolve(), console, "the export")
@@ -241,6 +247,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             tables=args.table or ["indicator_values"],
             k=args.k,
             compute_first=ensure_stored,
+            lake=lake,
+            snapshot=snapshot,
         )
     except (ExportRefused, ExportError) as exc:
         console.print(f"[bold red]{_escape(str(exc))}[/] (recorded in the audit log)")
