@@ -20,6 +20,7 @@ from autoscope.collector.pipeline import Batch, Refusal, Stage
 from autoscope.collector.sinks.quarantine import Quarantine
 from autoscope.collector.sinks.spool import Spool, SpoolFull
 from autoscope.collector.stats import CollectorStats
+from autoscope.core.event_keys import bucket_of
 
 RETRY_AFTER_S = 2  # short: OpenTelemetry exporters drop a batch whose wait exceeds ~10 s
 
@@ -40,7 +41,12 @@ class Limits:
 
 def spool_records(events: Sequence[Event], events_per_record: int, max_record_bytes: int) -> list[bytes]:
     """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events and
-    ``max_record_bytes`` bytes, in order.
+    ``max_record_bytes`` bytes, each holding events of one key bucket only, in order within a
+    bucket.
+
+    One bucket per record so that the forwarder can send every copy of an event to the same
+    Kafka partition, and so to the same ingester (:mod:`autoscope.core.event_keys`). A request
+    of n events becomes up to ``min(n, KEY_BUCKETS)`` records.
 
     A chunk is encoded whole (one msgspec call, the common case) and halved until it fits, so
     large events cost an encoding or two more, never one call per event. A single event over
@@ -48,7 +54,14 @@ def spool_records(events: Sequence[Event], events_per_record: int, max_record_by
     much over).
     """
     records: list[bytes] = []
-    pending = [list(events[i : i + events_per_record]) for i in range(0, len(events), events_per_record)]
+    buckets: dict[int, list[Event]] = {}
+    for event in events:
+        buckets.setdefault(bucket_of(event.event_id), []).append(event)
+    pending = [
+        bucket[i : i + events_per_record]
+        for bucket in buckets.values()
+        for i in range(0, len(bucket), events_per_record)
+    ]
     pending.reverse()  # a stack: the next chunk to encode is last
     while pending:
         chunk = pending.pop()

@@ -53,9 +53,33 @@ cannot open that file at all, not even read-only. So:
   Several writers or concurrent readers across
   processes are what DuckLake is for (docs/design.md, "One DuckDB file, and turns").
 
+Several ingesters over one lake. With a DuckLake warehouse (:mod:`autoscope.warehouse.lake`)
+any number of ingester processes write at once, each reading a static share of the partitions
+(``share``, :mod:`autoscope.warehouse.partition_share`: ingester i of n reads ``p % n == i``).
+Exactly once still holds, per partition and across them:
+
+* a partition has one writer: each batch carries the positions this ingester last stored or
+  read for its partitions, and the writer checks them inside the transaction
+  (:class:`~autoscope.warehouse.writer.PartitionTaken` otherwise: the ingester stops, nothing of
+  the batch is stored);
+* every batch rewrites its partitions' rows of ``kafka_offsets`` (delete + insert; a partition's
+  row is stored, at 0, when it is first read, so there is always one to delete), and DuckLake's
+  conflict detection is per table: of two transactions that delete rows of it and commit at
+  once, one fails. The ingester then commits the same batch again, in a new transaction that sees the
+  other's rows (its stored-id look-up with them): two writers' batches are serialized, so an
+  event whose copies went to two partitions is still stored once. A retried batch that meets
+  a moved position is the fence above;
+* the forwarder sends every copy of an event to the same partition
+  (:mod:`autoscope.core.event_keys`), so even without that serialization the copies meet the
+  same single writer.
+
+The lake has no file lock and no turns: readers in other processes attach it themselves.
+
 Command line (runs until SIGTERM or SIGINT; the batch in progress is finished or rolled back)::
 
     python -m autoscope.warehouse.ingester --bootstrap HOST:PORT --topic T --db PATH
+    python -m autoscope.warehouse.ingester --bootstrap HOST:PORT --lake-catalog postgres:DSN \
+        --lake-data DIR --share 0/2
 """
 
 from __future__ import annotations
@@ -63,6 +87,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import random
 import signal
 import sys
 import threading
@@ -79,9 +104,10 @@ from kafka.structs import OffsetAndMetadata
 from autoscope.core.kafka_settings import DEFAULT_CONSUMER_GROUP, DEFAULT_TOPIC, KafkaSettings
 from autoscope.warehouse.lake import LakeLocation, connect_lake
 from autoscope.warehouse.log_identity import LogUnreachable, RecordReader
+from autoscope.warehouse.partition_share import PartitionShare
 from autoscope.warehouse.schema import migrate
 from autoscope.warehouse.turns import Holder
-from autoscope.warehouse.writer import BatchResult, PreparedBatch, StoredOffset, WarehouseWriter
+from autoscope.warehouse.writer import BatchResult, PartitionTaken, PreparedBatch, StoredOffset, WarehouseWriter
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +123,12 @@ log = logging.getLogger(__name__)
 DB_CONFIG = {"checkpoint_threshold": "256MB", "threads": 1}
 
 DEFAULT_GROUP = DEFAULT_CONSUMER_GROUP
+
+
+def lake_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is DuckLake refusing a commit because another transaction committed a
+    conflicting change first (the batch is rolled back; committing it again is safe)."""
+    return isinstance(error, duckdb.TransactionException) and "DuckLake transaction" in str(error)
 
 
 class _NoTurns:
@@ -123,7 +155,8 @@ class IngesterStats:
     stored or repeated in the batch; rejected: messages that were not a batch of valid
     events (recorded in ``ingest_rejects``); batches: committed transactions; log_resets:
     partitions read again from the start because their log was replaced; last_batch_at:
-    ``time.time()`` of the last commit, or None.
+    ``time.time()`` of the last commit, or None; conflicts: commits a lake refused because
+    another ingester committed first (each batch then committed again).
     """
 
     ingested: int = 0
@@ -132,6 +165,7 @@ class IngesterStats:
     batches: int = 0
     log_resets: int = 0
     last_batch_at: float | None = None
+    conflicts: int = 0
 
 
 class _PartitionState:
@@ -152,9 +186,13 @@ class Ingester:
 
     Parameters:
         settings: where Kafka is and which topic to read.
-        db_path: the warehouse file, or a :class:`~autoscope.warehouse.lake.LakeLocation`;
-            created and migrated when needed. A lake needs no turn-taking: other processes
-            read it (at any snapshot) while this one writes.
+        db_path: the warehouse: a DuckDB file, created and migrated when needed, or a
+            :class:`~autoscope.warehouse.lake.LakeLocation` (migrated when needed; a lake needs no
+            turn-taking: other processes read it, at any snapshot, while this one writes).
+        share: which partitions to read (ingester i of n); None: all. Only a lake takes more
+            than one ingester.
+        conflict_retries: a batch the lake refused because another ingester committed first is
+            committed again up to this many times.
         group_id: the consumer group (default: ``settings.consumer_group``); also the key of
             the positions in ``kafka_offsets``.
         max_records: most records (messages) written in one transaction.
@@ -187,11 +225,21 @@ class Ingester:
         probe_timeout_s: float = 2.0,
         metadata_refresh_s: float = 5.0,
         commit_to_kafka: bool = True,
+        share: PartitionShare | None = None,
+        conflict_retries: int = 50,
     ) -> None:
         self.settings = settings
-        #: the lake written into, or None for a DuckDB file (``db_path``)
         self.lake = db_path if isinstance(db_path, LakeLocation) else None
         self.db_path = Path(db_path) if self.lake is None else Path(self.lake.data_path)
+        self.share = share or PartitionShare()
+        if self.share.count > 1 and self.lake is None:
+            raise ValueError(
+                f"share {self.share}: several ingesters need a lake warehouse; a DuckDB file has one writer"
+            )
+        self.conflict_retries = conflict_retries
+        #: what kafka_offsets holds for each read partition, as this ingester last stored or read
+        #: it; a lake batch must find it unchanged (the fence of several ingesters)
+        self._committed: dict[TopicPartition, StoredOffset | None] = {}
         group_id = group_id or settings.consumer_group
         self.group_id = group_id
         self.max_records = max_records
@@ -216,13 +264,12 @@ class Ingester:
         self._turns.acquire()
         # the database first: a second ingester on the same file fails here, before it joins
         try:
-            self._db = self._connect()
+            self._db = self._connect_migrated()
         except BaseException:
             self._turns.release()
             raise
         try:
-            migrate(self._db)
-            self._writer = WarehouseWriter(self._db.cursor(), group_id)
+            self._writer = WarehouseWriter(self.cursor(), group_id)
             self._reader = RecordReader(settings, timeout_s=probe_timeout_s)
             self._consumer = KafkaConsumer(
                 **settings.consumer_kwargs(),
@@ -238,6 +285,31 @@ class Ingester:
             self._turns.release()
             raise
 
+    def _connect_migrated(self, attempts: int = 6) -> duckdb.DuckDBPyConnection:
+        """The warehouse, connected and migrated. Ingesters of one lake often start together,
+        and two that create the lake's catalog or apply a migration at once collide (PostgreSQL
+        refuses the second CREATE TABLE, DuckLake the second commit): the one that lost tries
+        again after a random wait, and then finds the work done."""
+        for attempt in range(1, attempts + 1):
+            conn = None
+            try:
+                conn = self._connect()
+                migrate(conn)
+                return conn
+            except duckdb.Error:
+                if conn is not None:
+                    conn.close()
+                if self.lake is None or attempt == attempts:
+                    raise
+                log.warning("setting up the lake collided with another process (attempt %d); again", attempt)
+                time.sleep(random.uniform(0.1, 0.5 * attempt))
+        raise AssertionError("unreachable")
+
+    @property
+    def where(self) -> str:
+        """The warehouse, for log lines (no credentials)."""
+        return self.lake.describe() if self.lake is not None else str(self.db_path)
+
     # -- reading while it runs ------------------------------------------------------------
 
     @property
@@ -248,7 +320,7 @@ class Ingester:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the warehouse for readers in this process (any thread); close it after use."""
-        return self._db.cursor()
+        return self._db.cursor()  # a lake's cursors keep the lake as their database (LakeConnection)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -300,7 +372,7 @@ class Ingester:
         if prepared is not None:
             self._submit(prepared)
         self._check_idle_partitions()
-        if self._turns.someone_waiting():  # between batches: nothing may be in flight
+        if self._turns.someone_waiting():  # between batches: nothing in flight
             written += self._finish()
             self._hand_over()
         return written
@@ -349,7 +421,7 @@ class Ingester:
         self._db.close()
         self._turns.hand_over()
         self._db = self._connect()
-        self._writer = WarehouseWriter(self._db.cursor(), self.group_id)
+        self._writer = WarehouseWriter(self.cursor(), self.group_id)
         log.info("have %s back", self.db_path)
 
     def _gather(self, polled: dict[TopicPartition, list[Any]]) -> None:
@@ -433,6 +505,8 @@ class Ingester:
     def _submit(self, prepared: PreparedBatch) -> None:
         """Hand a batch to the writer thread (nothing may be in flight)."""
         assert self._in_flight is None
+        if self.lake is not None:  # the fence: these partitions must still be where we left them
+            prepared = dataclasses.replace(prepared, expected={tp: self._committed.get(tp) for tp in prepared.offsets})
         for tp, stored in prepared.offsets.items():
             if tp in self._partitions:  # the position it will have; the next log check uses it
                 self._partitions[tp].stored = stored if stored.next_offset > 0 else None
@@ -448,12 +522,18 @@ class Ingester:
             return 0
         future, prepared = self._in_flight
         try:
-            result = future.result()
+            try:
+                result = future.result()
+            except duckdb.TransactionException as exc:
+                if not lake_conflict(exc):
+                    raise
+                result = self._commit_again(prepared)
         except BaseException:
             self._in_flight = None
             self._reposition()
             raise
         self._in_flight = None
+        self._committed.update(result.offsets)
         with self._stats_lock:
             s = self._stats
             self._stats = dataclasses.replace(
@@ -475,11 +555,28 @@ class Ingester:
             self._commit_to_kafka(result.offsets)
         return result.ingested
 
+    def _commit_again(self, prepared: PreparedBatch) -> BatchResult:
+        """Commit a batch the lake refused because another ingester committed first: in a new
+        transaction, which sees the other's rows (so its stored-id look-up leaves out what the
+        other just stored) and checks this batch's partitions are still ours (PartitionTaken)."""
+        for attempt in range(1, self.conflict_retries + 1):
+            with self._stats_lock:
+                self._stats = dataclasses.replace(self._stats, conflicts=self._stats.conflicts + 1)
+            time.sleep(random.uniform(0.0, min(0.5, 0.02 * attempt)))  # jitter: not in step with the other
+            try:
+                return self._writer.commit(prepared)
+            except duckdb.TransactionException as exc:
+                if not lake_conflict(exc) or attempt == self.conflict_retries:
+                    raise
+            log.debug("batch refused by a concurrent commit (%d), committing it again", attempt)
+        raise AssertionError("unreachable")
+
     def _reposition(self) -> None:
         """After a failed commit: every assigned partition back to its position in DuckDB."""
         for tp, state in self._partitions.items():
             try:
                 stored = self._writer.stored_offset(tp)
+                self._committed[tp] = stored
                 state.stored = stored if stored and stored.next_offset > 0 else None
                 if state.stored is None:
                     self._consumer.seek_to_beginning(tp)
@@ -534,13 +631,14 @@ class Ingester:
         known = self._consumer.partitions_for_topic(topic)
         if not known:  # unknown or not yet created: keep what is read (a broker may be away)
             return 0
-        wanted = {TopicPartition(topic, partition) for partition in known}
+        wanted = {TopicPartition(topic, partition) for partition in known if self.share.owns(partition)}
         if wanted == set(self._partitions):
             return 0
         written = self._finish(commit_to_kafka=False)  # positions must be the committed ones
         gone = set(self._partitions) - wanted
         for tp in gone:
             self._partitions.pop(tp, None)
+            self._committed.pop(tp, None)
         self._consumer.assign(sorted(wanted, key=lambda tp: tp.partition))
         log.info("%s: reading partitions %s", topic, sorted(tp.partition for tp in wanted))
         self._on_assigned(wanted - set(self._partitions))
@@ -549,7 +647,11 @@ class Ingester:
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Position newly read partitions at their stored offsets (nothing may be in flight)."""
         for tp in assigned:
-            stored = self._writer.stored_offset(tp)
+            if self.lake is not None:  # a row to rewrite (and so to conflict on) from the first batch on
+                stored: StoredOffset | None = self._writer.claim_position(tp)
+            else:
+                stored = self._writer.stored_offset(tp)
+            self._committed[tp] = stored
             state = _PartitionState(stored if stored and stored.next_offset > 0 else None)
             self._partitions[tp] = state
             if state.stored is None:
@@ -586,7 +688,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers, host:port[,…]")
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="events topic (default: %(default)s)")
-    parser.add_argument("--db", required=True, type=Path, help="the warehouse DuckDB file")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="the warehouse DuckDB file")
+    where.add_argument("--lake-catalog", help="a DuckLake warehouse: its catalog, postgres:<libpq DSN> or a file")
+    parser.add_argument("--lake-data", help="the lake's data files: a folder or an s3:// prefix (with --lake-catalog)")
+    parser.add_argument(
+        "--share",
+        type=PartitionShare.parse,
+        default=PartitionShare(),
+        help="INDEX/COUNT: this is ingester INDEX (from 0) of COUNT over one lake; it reads the partitions"
+        " p %% COUNT == INDEX (default: 0/1, all)",
+    )
     parser.add_argument(
         "--group", default=None, help="consumer group (default: $AUTOSCOPE_KAFKA_GROUP or autoscope-warehouse)"
     )
@@ -601,6 +713,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG logs every committed batch")
     args = parser.parse_args(argv)
+    if args.lake_catalog and not args.lake_data:
+        parser.error("--lake-catalog needs --lake-data (where the lake's data files are)")
+    warehouse: Path | LakeLocation = LakeLocation(args.lake_catalog, args.lake_data) if args.lake_catalog else args.db
     level = logging.getLevelName(args.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(max(level, logging.WARNING))
@@ -619,9 +734,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    with Ingester(settings, args.db, args.group, max_records=args.max_records) as ingester:
-        log.info("ingesting %s into %s as group %s", settings.topic, args.db, args.group)
-        stats = ingester.run(stop)
+    try:
+        with Ingester(settings, warehouse, args.group, max_records=args.max_records, share=args.share) as ingester:
+            log.info(
+                "ingesting %s (share %s) into %s as group %s", settings.topic, args.share, ingester.where, args.group
+            )
+            stats = ingester.run(stop)
+    except PartitionTaken as exc:
+        log.error("stopped: %s", exc)
+        return 3
     log.info("stopped: %s", stats)
     return 0
 

@@ -104,11 +104,20 @@ class _Message:
     ids: list[str]
 
 
+class PartitionTaken(RuntimeError):
+    """Another writer stored a position for a partition of this batch since this writer last
+    stored or read it: two ingesters read the same partition (the batch is rolled back)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class PreparedBatch:
     """A batch decoded, validated and encoded by :meth:`WarehouseWriter.prepare`, not yet stored.
 
     ``offsets``: the position each partition will have once it is committed.
+    ``expected``: when set, the position each partition must still have in ``kafka_offsets``
+    (None: no row) when the batch commits, checked inside its transaction; a difference raises
+    :class:`PartitionTaken`. Several ingesters over one lake set it (a fence: see
+    :mod:`autoscope.warehouse.partition_share`).
     """
 
     ingested_at: dt.datetime
@@ -116,6 +125,7 @@ class PreparedBatch:
     rejects: list[tuple[KafkaRecord, str]]
     offsets: dict[TopicPartition, StoredOffset]
     duplicates: int  # events repeated within the batch
+    expected: dict[TopicPartition, StoredOffset | None] | None = None
 
 
 @dataclasses.dataclass
@@ -251,6 +261,8 @@ class WarehouseWriter:
                         continue
                 if rejects:
                     self._insert_rejects(rejects, batch.ingested_at)
+                if batch.expected is not None:
+                    self._check_positions(batch.expected)
                 for tp, position in batch.offsets.items():
                     if self.in_lake:
                         conn.execute(
@@ -293,6 +305,32 @@ class WarehouseWriter:
                 raise
             ingested = tables.events.num_rows if tables.events is not None else 0
             return BatchResult(ingested, batch.duplicates + tables.excluded, len(rejects), batch.offsets)
+
+    def claim_position(self, tp: TopicPartition) -> StoredOffset:
+        """Store position 0 for a partition that has none yet, in a transaction of its own; returns
+        the stored position. Why (several ingesters over a lake): DuckLake sees two transactions
+        conflict on ``kafka_offsets`` only when one of them deleted a row of it, so every batch
+        must find its partitions' rows there to delete; a first batch inserting the first row
+        would not conflict with another writer's (tests/warehouse/test_lake_fencing.py)."""
+        stored = self.stored_offset(tp)
+        if stored is not None:
+            return stored
+        self.conn.execute(
+            "INSERT INTO kafka_offsets VALUES (?, ?, ?, 0, NULL, now()::TIMESTAMP)",
+            [self.group_id, tp.topic, tp.partition],
+        )
+        return StoredOffset(0, None)
+
+    def _check_positions(self, expected: dict[TopicPartition, StoredOffset | None]) -> None:
+        """Inside the transaction: every partition's stored position is the expected one."""
+        for tp, position in expected.items():
+            now = self.stored_offset(tp)
+            if now != position:
+                raise PartitionTaken(
+                    f"{tp.topic}/{tp.partition}: its stored position is {now}, not {position} as this ingester "
+                    f"(group {self.group_id}) left it: another ingester reads this partition (two given the same "
+                    "--share?); this one stops, its batch rolled back"
+                )
 
     @staticmethod
     def _tables(messages: list[_Message], stored: pa.Array | None) -> _Tables:

@@ -4,6 +4,9 @@ One background thread reads records in spool order and produces each as one Kafk
 Acknowledgements arrive on the producer's I/O thread and are counted per segment. A segment
 is deleted when it is sealed, read to its end and has no unacknowledged record.
 
+Each record goes to the partition its events' key bucket picks (:mod:`autoscope.core.event_keys`),
+so that a record sent again lands where its first copy did, with the same ingester.
+
 When Kafka fails (down, timing out, refusing), the forwarder backs off and starts over from
 the oldest segment still on disk. Records Kafka already had are then sent again: harmless,
 because the warehouse keeps each event_id once. Nothing accepted is ever skipped.
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autoscope.collector.sinks.spool import Spool, read_records
+from autoscope.core.event_keys import partition_of, record_bucket
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 
@@ -147,6 +151,21 @@ class Forwarder:
             enable_idempotence=False,
         )
 
+    def _send(self, payload: bytes) -> Any:
+        """Produce one spool record, keyed by its events' bucket and sent to the bucket's
+        partition, so every copy of an event reaches the same partition and so the same single
+        ingester (:mod:`autoscope.core.event_keys`)."""
+        bucket = record_bucket(payload)
+        if bucket is None:  # not a record of events (none is written so): Kafka picks
+            return self._producer.send(self.settings.topic, payload)
+        partitions = self._producer.partitions_for(self.settings.topic)  # cached metadata
+        return self._producer.send(
+            self.settings.topic,
+            payload,
+            key=str(bucket).encode(),
+            partition=partition_of(bucket, len(partitions)),
+        )
+
     def _on_ack(self, epoch: int, segment: int) -> Any:
         def ack(metadata: Any) -> None:
             with self._lock:
@@ -253,7 +272,7 @@ class Forwarder:
                 for position, payload in read_records(self.spool.path_of(sequence), position):  # noqa: B020
                     with self._lock:
                         self._pending[sequence] += 1
-                    future = self._producer.send(self.settings.topic, payload)
+                    future = self._send(payload)
                     future.add_callback(self._on_ack(epoch, sequence))
                     future.add_errback(self._on_error(epoch))
                     if position >= size:

@@ -1,9 +1,10 @@
-"""Run Autoscope's own processes for fault tests: a collector that can be SIGKILLed."""
+"""Run Autoscope's own processes for fault tests: a collector and a lake ingester that can be SIGKILLed."""
 
 from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from autoscope.core.kafka_settings import KafkaSettings
+from autoscope.warehouse.lake import LakeLocation
 
 
 def wait_healthy(port: int, timeout_s: float = 20.0) -> None:
@@ -78,6 +80,73 @@ class CollectorProcess:
         while health(self.port)["spool_bytes"] != 0:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"spool not drained: {health(self.port)}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+
+class LakeIngesterProcess:
+    """``python -m autoscope.warehouse.ingester`` on a lake, ingester ``share`` of several, as a
+    child process logging at DEBUG (one line per committed batch) straight into ``log``."""
+
+    COMMITTED = re.compile(r"committed batch: (\d+) new, (\d+) duplicates")
+
+    def __init__(self, kafka: KafkaSettings, lake: LakeLocation, share: str, log: Path, max_records: int = 10) -> None:
+        self.args = [
+            sys.executable,
+            "-m",
+            "autoscope.warehouse.ingester",
+            "--bootstrap",
+            kafka.bootstrap_servers,
+            "--topic",
+            kafka.topic,
+            "--group",
+            kafka.consumer_group,
+            "--lake-catalog",
+            lake.catalog,
+            "--lake-data",
+            lake.data_path,
+            "--share",
+            share,
+            "--max-records",
+            str(max_records),
+            "--log-level",
+            "DEBUG",
+        ]
+        self.share = share
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LakeIngesterProcess:
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(self.args, stderr=out, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        return self
+
+    def commits(self) -> int:
+        """Batches committed so far, over every run of this process (its log)."""
+        try:
+            return len(self.COMMITTED.findall(self.log.read_text(errors="replace")))
+        except FileNotFoundError:
+            return 0
+
+    def wait_for_commits(self, count: int, timeout_s: float = 90.0) -> None:
+        """Wait until ``count`` more batches are committed (raises if the process ends first)."""
+        target = self.commits() + count
+        deadline = time.monotonic() + timeout_s
+        while self.commits() < target:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"ingester {self.share} exited with {self.process.returncode}; see {self.log}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"ingester {self.share}: no commit in {timeout_s} s; see {self.log}")
             time.sleep(0.1)
 
     def kill(self) -> None:
