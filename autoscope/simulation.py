@@ -593,7 +593,10 @@ def _incident_events(rng: random.Random, events: list[PlannedEvent], end: dt.dat
     oversight: dict[str, set[str]] = {}
     for event in events:
         if event.type == "review":
-            oversight.setdefault(event.fields["task_id"], set()).add(event.fields.get("oversight") or "person")
+            mode = event.fields.get("oversight") or "person"
+            if mode == "person" and event.fields.get("reviewer_kind") == "ai":
+                continue  # an AI reviewer's approval is not a person's oversight
+            oversight.setdefault(event.fields["task_id"], set()).add(mode)
     for number, event in enumerate(list(events)):
         f = event.fields
         if event.type == "task" and f["executor"] in ("ai", "human"):

@@ -13,11 +13,13 @@ import polars as pl
 import pytest
 
 from autoscope.cli import main
-from autoscope.simulation import LabPlan, plan_lab
+from autoscope.simulation import DEFAULT_TEAM_CLASSES, LabPlan, plan_lab
 from tests.report import browser
 from tests.report.report_reader import ReportDom, stored
 
 K = 5
+#: the demo's team classes: every indicator cut by team is cut by class too (issue 16, item 7)
+CLASS_OF = {team: team_class for team_class, teams in DEFAULT_TEAM_CLASSES.items() for team in teams}
 
 
 def _labels(moment: dt.datetime) -> dict[str, str]:
@@ -36,7 +38,7 @@ def _next_end(moment: dt.datetime, period_type: str) -> dt.datetime:
 
 
 def expected_merged_code(plan: LabPlan) -> dict[tuple[str, str, str, str], tuple[float | None, int]]:
-    """(metric, period_type, period, team or 'all') → (value, distinct authors), in plain Python."""
+    """(metric, period_type, period, team, team class or 'all') → (value, distinct authors), in plain Python."""
     survival = {
         (e.fields["contribution_id"], e.fields["as_of"]): e.fields["lines_surviving"]
         for e in plan.events
@@ -49,7 +51,7 @@ def expected_merged_code(plan: LabPlan) -> dict[tuple[str, str, str, str], tuple
             if f["first_author"] == "automation":
                 continue
             for period_type, period in _labels(f["occurred_at"]).items():
-                for team in (f["team"], "all"):
+                for team in (f["team"], CLASS_OF[f["team"]], "all"):
                     cells[(period_type, period, team)].append(f)
     out = {}
     for (period_type, period, team), commits in cells.items():
@@ -77,7 +79,7 @@ def expected_merged_code(plan: LabPlan) -> dict[tuple[str, str, str, str], tuple
 
 
 def expected_ai_review(plan: LabPlan) -> dict[tuple[str, str, str, str], tuple[float | None, int]]:
-    """(metric, period_type, period, team or 'all') → (value, people for k), in plain Python."""
+    """(metric, period_type, period, team, team class or 'all') → (value, people for k), in plain Python."""
     reviews: dict[str, list[dict]] = defaultdict(list)
     for e in plan.events:
         if e.type == "review":
@@ -86,7 +88,7 @@ def expected_ai_review(plan: LabPlan) -> dict[tuple[str, str, str, str], tuple[f
     for e in plan.events:
         if e.type == "task" and e.fields["executor"] == "ai":
             for period_type, period in _labels(e.fields["occurred_at"]).items():
-                for team in (e.fields["team"], "all"):
+                for team in (e.fields["team"], CLASS_OF[e.fields["team"]], "all"):
                     cells[(period_type, period, team)].append(e.fields)
     out = {}
     for (period_type, period, team), tasks in cells.items():
@@ -110,7 +112,7 @@ def expected_ai_review(plan: LabPlan) -> dict[tuple[str, str, str, str], tuple[f
 
 def _stored(data_dir: Path, indicator: str) -> dict[tuple[str, str, str, str], dict]:
     table = stored(data_dir / "warehouse.duckdb").filter(
-        (pl.col("indicator") == indicator) & pl.col("cut").is_in(["lab", "team"])
+        (pl.col("indicator") == indicator) & pl.col("cut").is_in(["lab", "team", "team_class"])
     )
     return {(r["metric"], r["period_type"], r["period"], r["cut_value"]): r for r in table.iter_rows(named=True)}
 

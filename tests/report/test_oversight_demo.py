@@ -10,12 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from autoscope.simulation import plan_lab
+from autoscope.simulation import DEFAULT_TEAM_CLASSES, plan_lab
 
 pytestmark = pytest.mark.integration
 K = 5
 CLASSES = {"person": "person_reviewed", "rule": "rule_approved", "never_asked": "never_asked"}
 BROAD = ("internet", "secrets", "production_deploy")
+#: the demo's team classes: every indicator cut by team is cut by class too (issue 16, item 7)
+CLASS_OF = {team: team_class for team_class, teams in DEFAULT_TEAM_CLASSES.items() for team in teams}
 
 
 def periods(moment) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -31,7 +33,9 @@ def expected_escaped_errors() -> dict[tuple[str, str, str, str], tuple[float | N
     for event in plan.events:
         f = event.fields
         if event.type == "review":
-            modes[f["task_id"]].add(f.get("oversight") or "person")
+            mode = f.get("oversight") or "person"
+            if not (mode == "person" and f.get("reviewer_kind") == "ai"):  # an AI's review is no person's
+                modes[f["task_id"]].add(mode)
         elif event.type == "incident":
             escaped[f.get("introduced_by_task") or f.get("introduced_by_commit")].append(f)
     units: dict[tuple[str, str, str], list[tuple[str, dict]]] = defaultdict(list)
@@ -47,7 +51,7 @@ def expected_escaped_errors() -> dict[tuple[str, str, str, str], tuple[float | N
         else:
             continue
         for period_type, period in periods(f["occurred_at"]):
-            for team in (f["team"], "all"):
+            for team in (f["team"], CLASS_OF[f["team"]], "all"):
                 units[(period_type, period, team)].append((unit, {**f, "escaped": escaped[work_id]}))
     out = {}
     ai_classes = ("person", "rule", "never_asked", "no_decision")
@@ -100,7 +104,7 @@ def expected_agent_permissions() -> dict[tuple[str, str, str, str], tuple[float 
             if g["occurred_at"] <= f["occurred_at"]:
                 held[g["scope"]] = g
         for period_type, period in periods(f["occurred_at"]):
-            for team in (f["team"], "all"):
+            for team in (f["team"], CLASS_OF[f["team"]], "all"):
                 tasks[(period_type, period, team)].append((f, held))
     out = {}
     for key, rows in tasks.items():
@@ -128,7 +132,7 @@ def stored(data_dir: Path, indicator: str) -> dict[tuple[str, str, str, str], tu
     try:
         rows = conn.execute(
             "SELECT metric, period_type, period, cut_value, value, n_actors, suppressed FROM indicator_values"
-            " WHERE indicator = ? AND cut IN ('lab', 'team') AND period_type IN ('week', 'quarter')",
+            " WHERE indicator = ? AND cut IN ('lab', 'team', 'team_class') AND period_type IN ('week', 'quarter')",
             [indicator],
         ).fetchall()
     finally:

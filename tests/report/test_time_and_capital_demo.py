@@ -13,11 +13,13 @@ import polars as pl
 import pytest
 
 from autoscope.cli import main
-from autoscope.simulation import ai_directed_time_share, capital_share, plan_lab
+from autoscope.simulation import DEFAULT_TEAM_CLASSES, ai_directed_time_share, capital_share, plan_lab
 from tests.report import browser
 from tests.report.report_reader import CHARTS, ReportDom, stored
 
 CAPITAL = ("compute", "ai_tools", "data")
+#: the demo's team classes: every indicator cut by team is cut by class too (item 7)
+CLASS_OF = {team: team_class for team_class, teams in DEFAULT_TEAM_CLASSES.items() for team in teams}
 
 
 def week_of(when: dt.datetime) -> str:
@@ -26,7 +28,7 @@ def week_of(when: dt.datetime) -> str:
 
 
 def planned_by_week() -> dict[tuple[str, str], dict]:
-    """Per (ISO week, team or "all"): the planned spend by category, time figures by origin and
+    """Per (ISO week, team, team class or "all"): the planned spend by category, time figures by origin and
     activity, review minutes of AI and mixed tasks, and who gave each kind of figure."""
     plan = plan_lab()  # the demo's seed and weeks
     executor = {e.fields["task_id"]: e.fields["executor"] for e in plan.events if e.type == "task"}
@@ -40,7 +42,8 @@ def planned_by_week() -> dict[tuple[str, str], dict]:
     )
     for event in plan.events:
         f = event.fields
-        for key in ((week_of(f["occurred_at"]), f["team"]), (week_of(f["occurred_at"]), "all")):
+        week = week_of(f["occurred_at"])
+        for key in ((week, f["team"]), (week, CLASS_OF[f["team"]]), (week, "all")):
             cell = out[key]
             if event.type == "spend":
                 cell["spend"][f["category"]] += f["amount_usd"]
@@ -49,7 +52,13 @@ def planned_by_week() -> dict[tuple[str, str], dict]:
                 cell["minutes"][(source, f["activity"])] += f["minutes"]
                 cell["people"][source].add(f["actor"])
                 cell["n"][source] += 1
-            elif event.type == "review" and executor.get(f["task_id"]) in ("ai", "mixed"):
+            elif (
+                event.type == "review"
+                and executor.get(f["task_id"]) in ("ai", "mixed")
+                # a person's own review: not a rule's or nobody's, not an AI reviewer's
+                and (f.get("oversight") or "person") == "person"
+                and (f.get("reviewer_kind") or "person") == "person"
+            ):
                 cell["minutes"][("measured", "reviewing_ai")] += f["minutes"]
                 cell["people"]["measured"].add(f["reviewer"])
                 cell["n"]["measured"] += 1
