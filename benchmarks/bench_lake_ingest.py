@@ -41,16 +41,16 @@ def _messages(total: int) -> list[tuple[int, bytes]]:
     """(partition, message) as the forwarder sends them: one key bucket per message."""
     from autoscope.collector import contract
     from autoscope.collector.intake import spool_records
-    from autoscope.core.event_keys import partition_of, record_bucket
+    from autoscope.core.event_keys import record_bucket
 
     ids = EventIds()
     out = []
     for start in range(0, total, 5000):
         events = [contract.convert_event(d) for d in native_events(min(5000, total - start), ids)]
-        for record in spool_records(events, 500, 900_000):
-            bucket = record_bucket(record)
+        for record in spool_records(events, 500, 900_000, PARTITIONS):
+            bucket = record_bucket(record, PARTITIONS)
             assert bucket is not None
-            out.append((partition_of(bucket, PARTITIONS), record))
+            out.append((bucket, record))
     return out
 
 

@@ -97,6 +97,7 @@ def create_app(settings: CollectorSettings, ingester_lag: IngesterLagReading | N
         quarantine=Quarantine(settings.data_dir / "quarantine", pseudonymizer),
         stats=stats,
         limits=settings.limits,
+        key_buckets=max(1, settings.kafka.partitions),
     )
     otlp = OtlpReceiver(intake, chain, mapper)
     grpc = settings.grpc

@@ -39,14 +39,17 @@ class Limits:
     events_per_s_per_token: float | None = None  # None: no per-token rate limit
 
 
-def spool_records(events: Sequence[Event], events_per_record: int, max_record_bytes: int) -> list[bytes]:
+def spool_records(
+    events: Sequence[Event], events_per_record: int, max_record_bytes: int, key_buckets: int = 1
+) -> list[bytes]:
     """Accepted events as spool records: JSON arrays of up to ``events_per_record`` events and
     ``max_record_bytes`` bytes, each holding events of one key bucket only, in order within a
     bucket.
 
     One bucket per record so that the forwarder can send every copy of an event to the same
     Kafka partition, and so to the same ingester (:mod:`autoscope.core.event_keys`). A request
-    of n events becomes up to ``min(n, KEY_BUCKETS)`` records.
+    of n events becomes up to ``min(n, key_buckets)`` records; ``key_buckets`` is the topic's
+    partition count.
 
     A chunk is encoded whole (one msgspec call, the common case) and halved until it fits, so
     large events cost an encoding or two more, never one call per event. A single event over
@@ -56,7 +59,7 @@ def spool_records(events: Sequence[Event], events_per_record: int, max_record_by
     records: list[bytes] = []
     buckets: dict[int, list[Event]] = {}
     for event in events:
-        buckets.setdefault(bucket_of(event.event_id), []).append(event)
+        buckets.setdefault(bucket_of(event.event_id, key_buckets), []).append(event)
     pending = [
         bucket[i : i + events_per_record]
         for bucket in buckets.values()
@@ -81,12 +84,15 @@ class Intake:
     quarantine: where rejected events are kept.
     stats: the collector's counters.
     limits: per-request limits.
+    key_buckets: the events topic's partition count: a spool record holds the events of one
+        partition (:mod:`autoscope.core.event_keys`).
     """
 
     spool: Spool
     quarantine: Quarantine
     stats: CollectorStats
     limits: Limits
+    key_buckets: int = 1
 
     async def accept(self, batch: Batch, chain: Sequence[Stage], source: str) -> Batch:
         """Run ``batch`` through ``chain`` and the sinks; on return either ``batch.refusal``
@@ -105,7 +111,9 @@ class Intake:
         accepted = batch.accepted_events()
         rejected = batch.rejected_items() if len(accepted) != len(batch.items) else []
         if accepted:  # sink 1: the spool, from where the forwarder takes them to Kafka
-            records = spool_records(accepted, self.limits.events_per_record, self.limits.max_record_bytes)
+            records = spool_records(
+                accepted, self.limits.events_per_record, self.limits.max_record_bytes, self.key_buckets
+            )
             try:
                 await asyncio.to_thread(self.spool.append, records)
             except SpoolFull as exc:

@@ -12,38 +12,41 @@ Sent to the partition its ``event_id`` picks, every copy reaches the same single
 transactions are serial, so the later copy always sees the earlier one.
 
 How. A spool record (one Kafka message) holds up to 500 events, so the key cannot be one
-event's id. Events are grouped into :data:`KEY_BUCKETS` buckets by a stable hash of their
-``event_id`` (:func:`bucket_of`); a spool record holds events of one bucket only
-(:func:`autoscope.collector.intake.spool_records`); the forwarder reads the bucket back from
-the record's first event (:func:`record_bucket`), sends the record with that bucket as its key,
-and to partition ``bucket % partitions``. The same bucket → the same partition, for as long as
-the topic's partition count does not change (a copy sent on each side of a change can reach two
-writers; it is stored twice only if both commit at the same moment).
+event's id. Events are grouped into as many buckets as the topic has partitions (the collector's
+configured ``partitions``, ``AUTOSCOPE_KAFKA_PARTITIONS``) by a stable hash of their ``event_id``
+(:func:`bucket_of`); a spool record holds events of one bucket only
+(:func:`autoscope.collector.intake.spool_records`); the forwarder reads the bucket back from the
+record's first event against the topic's actual partition count (:func:`record_bucket`), sends
+the record with that bucket as its key, and to that partition. The same event → the same
+partition, for as long as the topic's partition count does not change and matches the
+configuration (a copy sent on each side of a change can reach two writers; it is stored twice
+only if both commit at the same moment).
 
-Why an explicit partition rather than Kafka's key hash (murmur2): 12 keys over 4 partitions
-by murmur2 are uneven, and the ingesters' load is the partitions' load. 12 divides evenly by 1,
-2, 3, 4, 6 and 12 partitions; a topic with more partitions than buckets leaves the extra ones
-empty (docs/deployment.md sizes partitions ≤ :data:`KEY_BUCKETS`).
+Why as many buckets as partitions, not a fixed number: each bucket is a spool record and a Kafka
+message of its own, so a request of n events becomes up to ``min(n, buckets)`` records. A fixed
+12 split every 500-event request into 12 small records and messages even on one partition (the
+embedded default), where keying changes nothing: one partition has one writer. With one
+partition a request stays one record, as before keying.
+Why an explicit partition rather than Kafka's key hash (murmur2): murmur2 over a handful of keys
+is uneven, and the ingesters' load is the partitions' load.
 """
 
 from __future__ import annotations
 
 import zlib
 
-#: how many buckets events are grouped in; also the most partitions that get events
-KEY_BUCKETS = 12
-
 _EVENT_ID = b'"event_id":"'
 
 
-def bucket_of(event_id: str) -> int:
-    """The bucket of an event id: CRC-32 of its UTF-8 bytes, modulo :data:`KEY_BUCKETS` (stable
-    across processes and Python versions, unlike ``hash()``)."""
-    return zlib.crc32(event_id.encode()) % KEY_BUCKETS
+def bucket_of(event_id: str, buckets: int) -> int:
+    """The bucket of an event id among ``buckets``: CRC-32 of its UTF-8 bytes, modulo ``buckets``
+    (stable across processes and Python versions, unlike ``hash()``)."""
+    return zlib.crc32(event_id.encode()) % buckets
 
 
-def record_bucket(payload: bytes) -> int | None:
-    """The bucket of a spool record (a JSON array of events of one bucket): its first event's.
+def record_bucket(payload: bytes, buckets: int) -> int | None:
+    """The bucket among ``buckets`` of a spool record (a JSON array of events of one bucket): its
+    first event's.
 
     The contract puts ``event_id`` first among an event's fields after the ``type`` tag
     (core/contract.py, ``ENVELOPE``), so the first ``"event_id":"`` in the payload is the first
@@ -57,9 +60,4 @@ def record_bucket(payload: bytes) -> int | None:
     end = payload.find(b'"', start)
     if end < 0:
         return None
-    return zlib.crc32(payload[start:end]) % KEY_BUCKETS
-
-
-def partition_of(bucket: int, partitions: int) -> int:
-    """The partition a bucket's records go to on a topic of ``partitions`` partitions."""
-    return bucket % partitions
+    return zlib.crc32(payload[start:end]) % buckets

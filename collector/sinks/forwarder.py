@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autoscope.collector.sinks.spool import Spool, read_records
-from autoscope.core.event_keys import partition_of, record_bucket
+from autoscope.core.event_keys import record_bucket
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 
 
@@ -152,19 +152,14 @@ class Forwarder:
         )
 
     def _send(self, payload: bytes) -> Any:
-        """Produce one spool record, keyed by its events' bucket and sent to the bucket's
-        partition, so every copy of an event reaches the same partition and so the same single
-        ingester (:mod:`autoscope.core.event_keys`)."""
-        bucket = record_bucket(payload)
-        if bucket is None:  # not a record of events (none is written so): Kafka picks
-            return self._producer.send(self.settings.topic, payload)
+        """Produce one spool record, keyed by its events' bucket among the topic's partitions and
+        sent to that partition, so every copy of an event reaches the same partition and so the
+        same single ingester (:mod:`autoscope.core.event_keys`)."""
         partitions = self._producer.partitions_for(self.settings.topic)  # cached metadata
-        return self._producer.send(
-            self.settings.topic,
-            payload,
-            key=str(bucket).encode(),
-            partition=partition_of(bucket, len(partitions)),
-        )
+        bucket = record_bucket(payload, len(partitions)) if partitions else None
+        if bucket is None:  # not a record of events (none is written so), or no metadata: Kafka picks
+            return self._producer.send(self.settings.topic, payload)
+        return self._producer.send(self.settings.topic, payload, key=str(bucket).encode(), partition=bucket)
 
     def _on_ack(self, epoch: int, segment: int) -> Any:
         def ack(metadata: Any) -> None:

@@ -16,16 +16,20 @@ from autoscope.collector import contract
 from autoscope.collector.app import CollectorSettings, create_app
 from autoscope.collector.contract import convert_event, decode_events
 from autoscope.collector.intake import Limits, spool_records
-from autoscope.core.event_keys import KEY_BUCKETS, bucket_of, record_bucket
+from autoscope.core.event_keys import bucket_of, record_bucket
 from autoscope.core.kafka_settings import KafkaSettings, ensure_topic
 from tests.event_samples import event
 
+#: key buckets (the topic's partitions) in the tests of spool records that spread events
+BUCKETS = 12
+
 
 def id_in_bucket(bucket: int = 0) -> str:
-    """A fresh event id of key bucket ``bucket``, so that a test of record sizes sees one bucket."""
+    """A fresh event id of key bucket ``bucket`` of :data:`BUCKETS`, so that a test of record sizes
+    sees one bucket."""
     while True:
         candidate = str(uuid.uuid4())
-        if bucket_of(candidate) == bucket:
+        if bucket_of(candidate, BUCKETS) == bucket:
             return candidate
 
 
@@ -57,23 +61,30 @@ def test_an_event_over_the_limit_is_a_record_of_its_own() -> None:
 
 def test_a_record_holds_one_key_bucket_and_names_it() -> None:
     events = [convert_event(event("contribution", event_id=str(uuid.uuid4()))) for _ in range(600)]
-    records = spool_records(events, 500, 900_000)
-    assert len(records) == KEY_BUCKETS, "600 random ids fill every bucket, each bucket one record"
+    records = spool_records(events, 500, 900_000, BUCKETS)
+    assert len(records) == BUCKETS, "600 random ids fill every bucket, each bucket one record"
     for record in records:
-        buckets = {bucket_of(e.event_id) for e in decode_events(record)}
-        assert buckets == {record_bucket(record)}
+        buckets = {bucket_of(e.event_id, BUCKETS) for e in decode_events(record)}
+        assert buckets == {record_bucket(record, BUCKETS)}
     assert sorted(e.event_id for r in records for e in decode_events(r)) == sorted(e.event_id for e in events)
 
 
 def test_a_small_request_is_a_record_per_bucket_it_touches() -> None:
     ids = [id_in_bucket(1), id_in_bucket(1), id_in_bucket(5)]
-    records = spool_records([convert_event(event("task", event_id=i)) for i in ids], 500, 900_000)
+    records = spool_records([convert_event(event("task", event_id=i)) for i in ids], 500, 900_000, BUCKETS)
     assert sorted(len(decode_events(r)) for r in records) == [1, 2]
 
 
+def test_on_one_partition_a_request_is_not_split_by_key() -> None:
+    """Keying only matters with several partitions: on one (the embedded default) 1,200 random ids
+    are three records of 500, 500 and 200, not one small record (and Kafka message) per bucket."""
+    events = [convert_event(event("task", event_id=str(uuid.uuid4()))) for _ in range(1200)]
+    assert [len(decode_events(r)) for r in spool_records(events, 500, 900_000, 1)] == [500, 500, 200]
+
+
 def test_record_bucket_of_something_else_is_none() -> None:
-    assert record_bucket(b'[{"type": "task"}]') is None
-    assert record_bucket(b"x") is None
+    assert record_bucket(b'[{"type": "task"}]', BUCKETS) is None
+    assert record_bucket(b"x", BUCKETS) is None
 
 
 @pytest.mark.integration
@@ -95,7 +106,7 @@ def test_every_copy_of_an_event_reaches_the_same_partition(broker: EmbeddedBroke
     )
     partitions: dict[str, list[int]] = {}
     for message in consumer:
-        assert message.key == str(record_bucket(message.value)).encode()
+        assert message.key == str(record_bucket(message.value, 4)).encode() == str(message.partition).encode()
         for e in decode_events(message.value):
             partitions.setdefault(e.event_id, []).append(message.partition)
     consumer.close()
