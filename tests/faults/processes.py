@@ -40,7 +40,23 @@ def health(port: int) -> dict[str, object]:
 LAB_KEY = "5eed" * 8  # 16 bytes, hex
 
 
-class CollectorProcess:
+class ChildProcess:
+    """A test's child process: SIGKILL it (a crash) or SIGTERM it (a clean stop)."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+
+class CollectorProcess(ChildProcess):
     """``autoscope collect`` as a child process on ``port`` with its own data directory."""
 
     def __init__(
@@ -82,18 +98,8 @@ class CollectorProcess:
                 raise TimeoutError(f"spool not drained: {health(self.port)}")
             time.sleep(0.1)
 
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
 
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(30)
-
-
-class LakeIngesterProcess:
+class LakeIngesterProcess(ChildProcess):
     """``python -m autoscope.warehouse.ingester`` on a lake, ingester ``share`` of several, as a
     child process logging at DEBUG (one line per committed batch) straight into ``log``."""
 
@@ -148,13 +154,3 @@ class LakeIngesterProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"ingester {self.share}: no commit in {timeout_s} s; see {self.log}")
             time.sleep(0.1)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(30)
