@@ -24,16 +24,13 @@ over the same table, timed the same way.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from autoscope.pipelines.indicators.registry import REGISTRY
-from benchmarks.common import ROOT, command_for, row
+from benchmarks.common import command_for, measure_in_child, row
 
 STAGE = "indicators"
 #: team → class for the class-cut timing: the 10 generated teams in 5 classes of 2
@@ -233,19 +230,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="autoscope-bench-ind-") as tmp:
         for size in sizes:
             path = str(Path(tmp) / f"w{size}.duckdb")
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    f"import json, benchmarks.bench_indicators as b; "
-                    f"print(json.dumps(b.measure({size}, {path!r}, {quick})))",
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=1800,
-            )
-            if child.returncode != 0:
+            m, error = measure_in_child("bench_indicators", f"measure({size}, {path!r}, {quick})", 1800)
+            if m is None:
                 rows.append(
                     row(
                         STAGE,
@@ -253,11 +239,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                         None,
                         "s",
                         command=command,
-                        note="failed: " + child.stderr[-500:],
+                        note="failed: " + error,
                     )
                 )
                 continue
-            m = json.loads(child.stdout.strip().splitlines()[-1])
             Path(path).unlink(missing_ok=True)
             times[size] = m["elapsed"]
             goal, met = ("10 M in ≤ 10 s", m["elapsed"] <= 10.0) if size == 10_000_000 else ("—", None)

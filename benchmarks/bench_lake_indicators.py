@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 from autoscope.pipelines.indicators.registry import REGISTRY
 from benchmarks.bench_indicators import BASELINE_SQL, fill
-from benchmarks.common import ROOT, command_for, row
+from benchmarks.common import command_for, measure_in_child, row
 
 STAGE = "lake_indicators"
 EVENT_TABLES = (
@@ -117,19 +116,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         for size in sizes:
             catalog = "postgres:" + pg.create_database(f"bench_{size}")
             data_path = str(Path(tmp) / f"lake{size}")
-            child = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    f"import json, benchmarks.bench_lake_indicators as b; "
-                    f"print(json.dumps(b.measure({size}, {catalog!r}, {data_path!r})))",
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=3600,
-            )
-            if child.returncode != 0:
+            m, error = measure_in_child("bench_lake_indicators", f"measure({size}, {catalog!r}, {data_path!r})", 3600)
+            if m is None:
                 rows.append(
                     row(
                         STAGE,
@@ -137,11 +125,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                         None,
                         "s",
                         command=command,
-                        note="failed: " + child.stderr[-500:],
+                        note="failed: " + error,
                     )
                 )
                 continue
-            m = json.loads(child.stdout.strip().splitlines()[-1])
             print(json.dumps({"size": size, **m}), file=sys.stderr)  # the raw figures, for the record
             times[size] = m["elapsed"]
             rows.append(

@@ -195,6 +195,21 @@ def bodies_for(payload: str, batches: int, batch_size: int) -> tuple[list[bytes]
 # -- processes -----------------------------------------------------------------------------
 
 
+def measure_in_child(module: str, call: str, timeout_s: float) -> tuple[dict[str, Any] | None, str]:
+    """Run ``benchmarks.<module>.<call>`` in a fresh interpreter (its memory and caches its own)
+    and return the JSON it prints last, or None and the end of its stderr when it failed."""
+    child = subprocess.run(
+        [sys.executable, "-c", f"import json, benchmarks.{module} as b; print(json.dumps(b.{call}))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    if child.returncode != 0:
+        return None, child.stderr[-500:]
+    return json.loads(child.stdout.strip().splitlines()[-1]), ""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
